@@ -1,0 +1,30 @@
+// `weft SUBCOMMAND ...`: each subcommand lives in its own module, loaded only when used.
+const USAGE = `usage: weft <command> [options]
+
+commands:
+  help                 this text
+  version              print the version
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  version: async () => async () => {
+    console.log('weft 0.1.0');
+    return 0;
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`weft: unknown command "${name}"\n${USAGE}`);
+    return 2;
+  }
+  return (await load())(rest);
+}

@@ -1,0 +1,2 @@
+// @weft/agent: public surface (filled by its issue).
+export {};

@@ -1,0 +1,2 @@
+// @weft/encap: public surface (filled by its issue).
+export {};

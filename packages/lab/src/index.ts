@@ -1,0 +1,4 @@
+// @weft/lab: network-namespace topologies for tests, benchmarks and demos.
+export { run, runSync, haveCommand, CommandError, type RunOptions, type RunResult } from './exec.ts';
+export { LabScope, Netns, BackgroundProcess, LabNameError, LAB_NETNS_PREFIX, listLabNamespaces } from './netns.ts';
+export { canRunPrivileged, canRunWith, namespaceBlocker } from './privileges.ts';

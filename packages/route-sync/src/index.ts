@@ -1,0 +1,2 @@
+// @weft/route-sync: public surface (filled by its issue).
+export {};

@@ -1,0 +1,2 @@
+// @weft/tunnel: public surface (filled by its issue).
+export {};

@@ -1,0 +1,149 @@
+// Declarative lab topologies: N nodes on a shared underlay, M pods per node.
+//
+//   underlay ns "wl-LAB-ul": bridge br0 (MTU configurable), one port per node
+//   node ns "wl-LAB-nI":     eth0 = 192.0.2.(10+I)/24 on the underlay; cni0 bridge = first address of the node's
+//                            pod subnet; ip_forward on. The agent runs here.
+//   pod ns "wl-LAB-nIpJ":    eth0 = the node subnet's (J+2)th address, default route via cni0's address.
+//
+// Pods are added after the node's agent has leased its subnet, as a CNI plugin would do it.
+import { LabScope, Netns } from './netns.ts';
+
+export const UNDERLAY_PREFIX = '192.0.2.';
+export const UNDERLAY_PREFIX_LEN = 24;
+
+export interface TopologySpec {
+  /** Lab name: part of every namespace name, so parallel labs never collide. */
+  name: string;
+  nodes: number;
+  /** Underlay (bridge and node eth0) MTU; default 1500. */
+  underlayMtu?: number;
+  /** Where PID files, logs and the state file live; default /tmp/weft-lab-NAME. */
+  dir?: string;
+}
+
+export interface LabPod {
+  name: string;
+  ns: Netns;
+  ip: string;
+}
+
+export interface LabNode {
+  index: number;
+  name: string;
+  ns: Netns;
+  underlayIp: string;
+  subnet?: string;
+  gateway?: string;
+  pods: LabPod[];
+}
+
+/** Adds `n` to the dotted IPv4 address `addr`. */
+export function ipv4Add(addr: string, n: number): string {
+  const v = addr.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) + n;
+  return [24, 16, 8, 0].map((s) => Math.floor(v / 2 ** s) % 256).join('.');
+}
+
+export class Lab {
+  readonly nodes: LabNode[] = [];
+  underlay!: Netns;
+
+  private constructor(
+    readonly spec: TopologySpec,
+    readonly scope: LabScope,
+    private readonly progress: (msg: string) => void,
+  ) {}
+
+  /** Builds the underlay and the nodes. On failure everything created so far is removed before the error is rethrown. */
+  static async create(spec: TopologySpec, progress: (msg: string) => void = () => {}): Promise<Lab> {
+    if (!Number.isInteger(spec.nodes) || spec.nodes < 1 || spec.nodes > 200) throw new RangeError(`nodes must be 1..200, got ${spec.nodes}`);
+    const lab = new Lab(spec, new LabScope(spec.name, { dir: spec.dir }), progress);
+    try {
+      await lab.buildUnderlay();
+      for (let i = 1; i <= spec.nodes; i++) await lab.addNode(i);
+    } catch (e) {
+      await lab.scope.cleanup();
+      throw e;
+    }
+    return lab;
+  }
+
+  private async buildUnderlay(): Promise<void> {
+    const mtu = String(this.spec.underlayMtu ?? 1500);
+    this.progress(`underlay: namespace ${this.scope.nsName('ul')} with bridge br0 (MTU ${mtu})`);
+    this.underlay = await this.scope.netns('ul');
+    await this.underlay.ipBatch([`link add br0 mtu ${mtu} type bridge`, 'link set br0 up']);
+  }
+
+  private async addNode(index: number): Promise<void> {
+    const name = `n${index}`;
+    const underlayIp = ipv4Add(`${UNDERLAY_PREFIX}0`, 10 + index);
+    this.progress(`node ${name}: namespace ${this.scope.nsName(name)}, underlay ${underlayIp}`);
+    const ns = await this.scope.netns(name);
+    await this.scope.veth(ns, 'eth0', this.underlay, name, this.spec.underlayMtu ?? 1500);
+    await this.underlay.ip(['link', 'set', name, 'master', 'br0']);
+    await ns.ip(['addr', 'add', `${underlayIp}/${UNDERLAY_PREFIX_LEN}`, 'dev', 'eth0']);
+    await ns.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    this.nodes.push({ index, name, ns, underlayIp, pods: [] });
+  }
+
+  node(name: string): LabNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new RangeError(`no node "${name}" in lab ${this.spec.name} (nodes: ${this.nodes.map((x) => x.name).join(', ')})`);
+    return n;
+  }
+
+  /**
+   * Gives `node` a pod subnet (e.g. 10.244.3.0/24, from its lease) and `count` pods in it: a cni0 bridge
+   * holding the subnet's first address, and one namespace per pod with a default route via it.
+   */
+  async addPods(node: LabNode, subnet: string, count: number, podMtu: number): Promise<LabPod[]> {
+    const [base, len] = subnet.split('/') as [string, string];
+    node.subnet = subnet;
+    node.gateway = ipv4Add(base, 1);
+    await node.ns.ipBatch([
+      `link add cni0 mtu ${podMtu} type bridge`,
+      `addr add ${node.gateway}/${len} dev cni0`,
+      'link set cni0 up',
+    ]);
+    for (let j = 1; j <= count; j++) {
+      const name = `${node.name}p${j}`;
+      const ip = ipv4Add(base, 1 + j);
+      this.progress(`pod ${name}: ${ip} on ${node.name}`);
+      const ns = await this.scope.netns(name);
+      await this.scope.veth(ns, 'eth0', node.ns, `veth${j}`, podMtu);
+      await node.ns.ip(['link', 'set', `veth${j}`, 'master', 'cni0']);
+      await ns.ipBatch([`addr add ${ip}/${len} dev eth0`, `route add default via ${node.gateway}`]);
+      node.pods.push({ name, ns, ip });
+    }
+    return node.pods;
+  }
+
+  /** Every node and pod by name, for `exec NAME`. */
+  member(name: string): Netns {
+    for (const n of this.nodes) {
+      if (n.name === name) return n.ns;
+      const pod = n.pods.find((p) => p.name === name);
+      if (pod) return pod.ns;
+    }
+    throw new RangeError(`no node or pod "${name}" in lab ${this.spec.name}`);
+  }
+
+  /** A JSON-ready description: namespaces, addresses, subnets. */
+  describe(): object {
+    return {
+      name: this.spec.name,
+      underlay: { namespace: this.underlay.name, bridge: 'br0', cidr: `${UNDERLAY_PREFIX}0/${UNDERLAY_PREFIX_LEN}` },
+      nodes: this.nodes.map((n) => ({
+        name: n.name,
+        namespace: n.ns.name,
+        underlayIp: n.underlayIp,
+        subnet: n.subnet ?? null,
+        pods: n.pods.map((p) => ({ name: p.name, namespace: p.ns.name, ip: p.ip })),
+      })),
+    };
+  }
+
+  teardown(): Promise<void> {
+    return this.scope.cleanup();
+  }
+}

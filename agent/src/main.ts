@@ -2,6 +2,7 @@
 const USAGE = `usage: weft <command> [options]
 
 commands:
+  lab up|exec|status|down   network-namespace labs of weft agents
   help                 this text
   version              print the version
 `;
@@ -9,6 +10,7 @@ commands:
 type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
+  lab: async () => (await import('./lab/lab-cli.ts')).labCommand,
   version: async () => async () => {
     console.log('weft 0.1.0');
     return 0;

@@ -150,18 +150,34 @@ export class LabScope {
     }
   }
 
-  /** Starts argv in the background inside `ns` (or the current namespace when null), logging to a file. */
-  spawn(label: string, ns: Netns | null, argv: readonly string[], env?: NodeJS.ProcessEnv): BackgroundProcess {
+  /**
+   * Starts argv in the background inside `ns` (or the current namespace when null), logging to a file.
+   * `detached` puts it in its own process group so it outlives this process (for `weft lab up`).
+   */
+  spawn(label: string, ns: Netns | null, argv: readonly string[], env?: NodeJS.ProcessEnv, detached = false): BackgroundProcess {
     const logFile = join(this.dir, `${label}.log`);
     const pidFile = join(this.dir, `${label}.pid`);
     const fd = openSync(logFile, 'w');
     const full = ns ? ['ip', 'netns', 'exec', ns.name, ...argv] : [...argv];
-    const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', fd, fd], env: env ?? process.env });
+    const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', fd, fd], env: env ?? process.env, detached });
     closeSync(fd);
+    if (detached) child.unref();
     writeFileSync(pidFile, `${child.pid}\n`);
     const proc = new BackgroundProcess(label, child, pidFile, logFile);
     this.processes.push(proc);
     return proc;
+  }
+
+  /**
+   * Hands everything over to a later `weft lab down`: exit handlers no longer tear this scope down.
+   * Returns what must be recorded to do so (namespaces and PIDs).
+   */
+  release(): { namespaces: string[]; processes: { label: string; pid: number; pidFile: string; log: string }[] } {
+    liveScopes.delete(this);
+    return {
+      namespaces: this.namespaces.map((n) => n.name),
+      processes: this.processes.map((p) => ({ label: p.label, pid: p.pid, pidFile: p.pidFile, log: p.logFile })),
+    };
   }
 
   /** Stops every process this scope started (by PID), then deletes its namespaces. */

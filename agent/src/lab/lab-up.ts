@@ -1,0 +1,152 @@
+// Bringing a lab up: namespaces from @weft/lab, one `weft agent` per node, pods once each node has its lease.
+// Shared by `weft lab up`, the main job (`npm run lab`) and the bench.
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Lab, type LabNode, type BackgroundProcess } from '@weft/lab';
+
+export type BackendType = 'udp' | 'vxlan' | 'native';
+export type RouteSync = 'lease' | 'bgp';
+export type StoreKind = 'embedded' | 'etcd';
+
+export interface LabOptions {
+  name: string;
+  nodes: number;
+  pods: number;
+  backend: BackendType;
+  routeSync: RouteSync;
+  store: StoreKind;
+  underlayMtu?: number;
+  /** Directory for per-node pcapng captures (`weft agent --pcap`). */
+  pcapDir?: string;
+  /** Keep agents running after this process exits (`weft lab up`); otherwise they are stopped with the lab. */
+  persistent?: boolean;
+  /** Extra flags for every agent. */
+  agentArgs?: string[];
+}
+
+export const CLUSTER_NETWORK = '10.244.0.0/16';
+export const METRICS_PORT = 9100;
+export const ETCD_ADDRESS = '192.0.2.1';
+const WEFT_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'weft.mjs');
+const READY_TIMEOUT_MS = 45_000;
+
+export interface RunningLab {
+  lab: Lab;
+  options: LabOptions;
+  agents: Map<string, BackgroundProcess>;
+  etcd?: BackgroundProcess;
+  netConf: string;
+}
+
+/** argv that runs the `weft` command with the current Node. */
+export function weftArgv(...args: string[]): string[] {
+  return [process.execPath, WEFT_BIN, ...args];
+}
+
+/** Values from a flannel-style subnet.env file. */
+export function readSubnetEnv(path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+function agentArgs(run: RunningLab, node: LabNode): string[] {
+  const o = run.options;
+  const dir = join(run.lab.scope.dir, node.name);
+  mkdirSync(dir, { recursive: true });
+  const store =
+    o.store === 'etcd' ? `etcd://${ETCD_ADDRESS}:2379` : `embedded:${join(run.lab.scope.dir, 'leases.db')}`;
+  const args = [
+    'agent',
+    '--config', run.netConf,
+    '--public-ip', node.underlayIp,
+    '--iface', 'eth0',
+    '--store', store,
+    '--subnet-file', join(dir, 'subnet.env'),
+    '--metrics-port', String(METRICS_PORT),
+    '--node-name', node.name,
+  ];
+  if (o.routeSync === 'bgp') args.push('--route-sync', 'bgp');
+  if (o.pcapDir) args.push('--pcap', join(o.pcapDir, `${node.name}.pcapng`));
+  return [...args, ...(o.agentArgs ?? [])];
+}
+
+async function startEtcd(run: RunningLab, log: (m: string) => void): Promise<void> {
+  const ul = run.lab.underlay;
+  await ul.ip(['addr', 'add', `${ETCD_ADDRESS}/24`, 'dev', 'br0']);
+  const data = join(run.lab.scope.dir, 'etcd-data');
+  const url = `http://${ETCD_ADDRESS}:2379`;
+  log(`etcd: starting in ${ul.name} on ${url}`);
+  run.etcd = run.lab.scope.spawn('etcd', ul, [
+    'etcd', '--name', 'lab', '--data-dir', data, '--listen-client-urls', url, '--advertise-client-urls', url,
+    '--listen-peer-urls', `http://${ETCD_ADDRESS}:2380`, '--initial-advertise-peer-urls', `http://${ETCD_ADDRESS}:2380`,
+    '--initial-cluster', `lab=http://${ETCD_ADDRESS}:2380`,
+  ], undefined, run.options.persistent);
+  await waitFor(async () => (await ul.exec(['etcdctl', '--endpoints', url, 'endpoint', 'health'], { allowFailure: true, env: { ...process.env, ETCDCTL_API: '3' } })).code === 0, 20_000, 'etcd to become healthy');
+  await ul.exec(['etcdctl', '--endpoints', url, 'put', '/coreos.com/network/config', readFileSync(run.netConf, 'utf8')], { env: { ...process.env, ETCDCTL_API: '3' } });
+}
+
+/** Polls `check` every 200 ms until it returns true, or throws after `timeoutMs` naming what was awaited. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+}
+
+/** Creates the topology, starts the agents, waits for their leases and readiness, then adds the pods. */
+export async function labUp(options: LabOptions, log: (m: string) => void = () => {}): Promise<RunningLab> {
+  const lab = await Lab.create({ name: options.name, nodes: options.nodes, underlayMtu: options.underlayMtu }, log);
+  const netConf = join(lab.scope.dir, 'net-conf.json');
+  writeFileSync(netConf, JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, Backend: { Type: options.backend } }, null, 2));
+  const run: RunningLab = { lab, options, agents: new Map(), netConf };
+  try {
+    if (options.store === 'etcd') await startEtcd(run, log);
+    for (const node of lab.nodes) {
+      log(`agent ${node.name}: starting (${options.backend}, ${options.routeSync}, ${options.store} store)`);
+      run.agents.set(node.name, lab.scope.spawn(`agent-${node.name}`, node.ns, weftArgv(...agentArgs(run, node)), undefined, options.persistent));
+    }
+    for (const node of lab.nodes) await waitForAgent(run, node, log);
+  } catch (e) {
+    for (const [name, p] of run.agents) if (!p.running) log(`agent ${name} exited; its log:\n${p.log().slice(-3000)}`);
+    await lab.teardown();
+    throw e;
+  }
+  return run;
+}
+
+async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => void): Promise<void> {
+  const proc = run.agents.get(node.name)!;
+  const envFile = join(run.lab.scope.dir, node.name, 'subnet.env');
+  await waitFor(() => {
+    if (!proc.running) throw new Error(`agent ${node.name} exited before writing ${envFile}`);
+    return existsSync(envFile);
+  }, READY_TIMEOUT_MS, `agent ${node.name} to write ${envFile}`);
+  const env = readSubnetEnv(envFile);
+  const [first, len] = (env.FLANNEL_SUBNET ?? '').split('/');
+  if (!first || !len) throw new Error(`${envFile}: no FLANNEL_SUBNET`);
+  const network = first.replace(/\.\d+$/, '.0');
+  await waitFor(async () => (await node.ns.exec(['curl', '-sf', `http://127.0.0.1:${METRICS_PORT}/readyz`], { allowFailure: true })).code === 0,
+    READY_TIMEOUT_MS, `agent ${node.name} /readyz`);
+  log(`agent ${node.name}: ready, subnet ${network}/${len}, MTU ${env.FLANNEL_MTU}`);
+  await run.lab.addPods(node, `${network}/${len}`, run.options.pods, Number(env.FLANNEL_MTU));
+}
+
+/** JSON description printed by `weft lab up`. */
+export function describeLab(run: RunningLab): object {
+  const base = run.lab.describe() as { nodes: { name: string }[] };
+  return {
+    ...base,
+    backend: run.options.backend,
+    routeSync: run.options.routeSync,
+    store: run.options.store,
+    dir: run.lab.scope.dir,
+    nodes: base.nodes.map((n) => ({ ...n, agentPid: run.agents.get(n.name)?.pid ?? null, metricsPort: METRICS_PORT })),
+  };
+}

@@ -1,2 +1,7 @@
-// @weft/agent: public surface (filled by its issue).
-export {};
+// @weft/agent: the daemon's control-plane parts (config, leases, FIB, subnet.env, metrics) and the backend contract.
+export { ConfigError, parseNetConfig, validateNetConfig, subnetCount, BACKEND_TYPES, DEFAULT_PORTS, DEFAULT_VNI, MAX_VNI } from './config.ts';
+export type { NetConfig, BackendConfig, BackendType } from './config.ts';
+export { parseAgentArgs, DEFAULT_EMBEDDED_PATH, DEFAULT_ETCD_PREFIX, DEFAULT_SUBNET_FILE, DEFAULT_METRICS_PORT } from './settings.ts';
+export type { AgentSettings, StoreSettings } from './settings.ts';
+export { parseIp4, formatIp4, parseIp4Net, formatIp4Net, netContains, subnetKey, parseSubnetKey, maskOf } from './ip.ts';
+export type { Ip4Net } from './ip.ts';

@@ -1,0 +1,149 @@
+// flannel's net-conf.json, parsed and validated into a NetConfig. Pure: text in, value or ConfigError out.
+//
+// Defaults follow flannel's documented rules (Documentation/configuration.md):
+// - SubnetLen: 24, unless Network is smaller than a /22, then Network's prefix + 2 (so four subnets fit).
+// - SubnetMin: the SECOND subnet of Network (flannel skips the first, e.g. 10.244.0.0/24 of 10.244.0.0/16,
+//   whose first address would be the network address itself). SubnetMax: the last subnet of Network.
+// - Backend: udp when absent. Port: udp 8285, vxlan 8472 (flannel's, not IANA's 4789). VNI: 1.
+// We ask SubnetLen > Network's prefix and <= 30; flannel additionally wants room for four subnets.
+import { formatIp4, maskOf, parseIp4, parseIp4Net, sizeOf, type Ip4Net } from './ip.ts';
+
+export type BackendType = 'udp' | 'vxlan' | 'native';
+export const BACKEND_TYPES: readonly BackendType[] = ['udp', 'vxlan', 'native'];
+
+/** Default UDP ports per backend (flannel's); native has none. */
+export const DEFAULT_PORTS: Readonly<Record<BackendType, number>> = { udp: 8285, vxlan: 8472, native: 0 };
+export const DEFAULT_VNI = 1;
+export const MAX_VNI = 0xffffff; // 24-bit field, RFC 7348 section 5
+export const MAX_SUBNET_LEN = 30;
+
+export interface BackendConfig {
+  readonly type: BackendType;
+  /** UDP port of the encapsulation (0 for native). */
+  readonly port: number;
+  /** VXLAN network identifier (meaningful for vxlan only; still validated). */
+  readonly vni: number;
+}
+
+/** A validated net-conf.json. Addresses are uint32. */
+export interface NetConfig {
+  readonly network: Ip4Net;
+  readonly subnetLen: number;
+  /** Network address of the lowest subnet a node may lease. */
+  readonly subnetMin: number;
+  /** Network address of the highest subnet a node may lease. */
+  readonly subnetMax: number;
+  readonly backend: BackendConfig;
+}
+
+/**
+ * A configuration value is wrong. `field` names it as the user wrote it (`SubnetLen`, `Backend.Type`,
+ * `--store`); the message says what was expected. The CLI prints it and exits with code 2; not retryable.
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/** Parses net-conf.json text; throws ConfigError (field `json` with line and column for bad JSON). */
+export function parseNetConfig(text: string): NetConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError('json', describeJsonError(text, e as Error));
+  }
+  return validateNetConfig(value);
+}
+
+function describeJsonError(text: string, e: Error): string {
+  const m = /position (\d+)/.exec(e.message);
+  if (!m) return `not valid JSON (${e.message})`;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `not valid JSON at line ${line} column ${column} (position ${pos}): ${e.message}`;
+}
+
+/** Validates an already-parsed net-conf object; throws ConfigError naming the first bad field. */
+export function validateNetConfig(value: unknown): NetConfig {
+  if (!isObject(value)) throw new ConfigError('json', 'expected a JSON object like {"Network": "10.244.0.0/16"}');
+  const network = readNetwork(value.Network);
+  const subnetLen = readSubnetLen(value.SubnetLen, network);
+  const step = sizeOf(subnetLen);
+  const first = network.ip;
+  const last = network.ip + sizeOf(network.prefixLen) - step;
+  const subnetMin = readBound('SubnetMin', value.SubnetMin, network, subnetLen, first + step);
+  const subnetMax = readBound('SubnetMax', value.SubnetMax, network, subnetLen, last);
+  if (subnetMin > subnetMax) {
+    throw new ConfigError('SubnetMin', `${formatIp4(subnetMin)} is above SubnetMax ${formatIp4(subnetMax)}`);
+  }
+  return { network, subnetLen, subnetMin, subnetMax, backend: readBackend(value.Backend) };
+}
+
+function readNetwork(v: unknown): Ip4Net {
+  if (v === undefined) throw new ConfigError('Network', 'missing; expected an IPv4 CIDR such as "10.244.0.0/16"');
+  if (typeof v !== 'string') throw new ConfigError('Network', 'expected a string such as "10.244.0.0/16"');
+  const loose = parseIp4Net(v, false);
+  if (!loose) throw new ConfigError('Network', `"${v}" is not an IPv4 CIDR such as "10.244.0.0/16"`);
+  if (!parseIp4Net(v)) throw new ConfigError('Network', `"${v}" has host bits set; did you mean "${formatIp4(loose.ip)}/${loose.prefixLen}"?`);
+  if (loose.prefixLen > MAX_SUBNET_LEN - 1) throw new ConfigError('Network', `/${loose.prefixLen} is too small to split into subnets`);
+  return loose;
+}
+
+function readSubnetLen(v: unknown, network: Ip4Net): number {
+  const fallback = network.prefixLen > 22 ? network.prefixLen + 2 : 24;
+  if (v === undefined || v === 0) return Math.min(fallback, MAX_SUBNET_LEN);
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError('SubnetLen', 'expected an integer prefix length such as 24');
+  if (v <= network.prefixLen || v > MAX_SUBNET_LEN) {
+    throw new ConfigError('SubnetLen', `${v} is out of range: expected ${network.prefixLen + 1}..${MAX_SUBNET_LEN} for Network /${network.prefixLen}`);
+  }
+  return v;
+}
+
+function readBound(field: string, v: unknown, network: Ip4Net, subnetLen: number, fallback: number): number {
+  if (v === undefined || v === '') return fallback;
+  const ip = typeof v === 'string' ? parseIp4(v) : null;
+  if (ip === null) throw new ConfigError(field, `expected an IPv4 address such as "10.244.1.0", got ${JSON.stringify(v)}`);
+  if (((ip & maskOf(network.prefixLen)) >>> 0) !== network.ip) {
+    throw new ConfigError(field, `${v} is outside Network ${formatIp4(network.ip)}/${network.prefixLen}`);
+  }
+  if (((ip & maskOf(subnetLen)) >>> 0) !== ip) throw new ConfigError(field, `${v} is not on a /${subnetLen} subnet boundary`);
+  return ip;
+}
+
+function readBackend(v: unknown): BackendConfig {
+  if (v === undefined) return { type: 'udp', port: DEFAULT_PORTS.udp, vni: DEFAULT_VNI };
+  if (!isObject(v)) throw new ConfigError('Backend', 'expected an object such as {"Type": "vxlan"}');
+  const type = v.Type ?? 'udp';
+  if (typeof type !== 'string' || !BACKEND_TYPES.includes(type as BackendType)) {
+    throw new ConfigError('Backend.Type', `unknown backend ${JSON.stringify(type)}; expected one of ${BACKEND_TYPES.join(', ')}`);
+  }
+  const t = type as BackendType;
+  const port = readInt('Backend.Port', v.Port, DEFAULT_PORTS[t], 1, 65535);
+  const vni = readInt('Backend.VNI', v.VNI, DEFAULT_VNI, 0, MAX_VNI);
+  return { type: t, port: t === 'native' ? 0 : port, vni };
+}
+
+function readInt(field: string, v: unknown, fallback: number, min: number, max: number): number {
+  if (v === undefined || (v === 0 && min > 0)) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(field, `expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Number of subnets a node can lease under this config. */
+export function subnetCount(cfg: NetConfig): number {
+  return (cfg.subnetMax - cfg.subnetMin) / sizeOf(cfg.subnetLen) + 1;
+}

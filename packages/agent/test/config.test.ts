@@ -1,0 +1,81 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, parseNetConfig, subnetCount } from '../src/index.ts';
+import { formatIp4 } from '../src/ip.ts';
+
+function fails(text: string, field: string, pattern?: RegExp): void {
+  try {
+    parseNetConfig(text);
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    assert.is((e as ConfigError).name, 'ConfigError');
+    assert.is((e as ConfigError).field, field, (e as Error).message);
+    if (pattern) assert.match((e as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected ConfigError on ${field} for ${text}`);
+}
+
+test('defaults follow flannel: /24, second subnet to last, udp 8285', () => {
+  const c = parseNetConfig('{"Network":"10.244.0.0/16"}');
+  assert.is(c.subnetLen, 24);
+  assert.is(formatIp4(c.subnetMin), '10.244.1.0');
+  assert.is(formatIp4(c.subnetMax), '10.244.255.0');
+  assert.equal(c.backend, { type: 'udp', port: 8285, vni: 1 });
+  assert.is(subnetCount(c), 255);
+});
+
+test('vxlan defaults and explicit values', () => {
+  assert.equal(parseNetConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}').backend, { type: 'vxlan', port: 8472, vni: 1 });
+  const c = parseNetConfig(
+    '{"Network":"10.0.0.0/8","SubnetLen":20,"SubnetMin":"10.10.0.0","SubnetMax":"10.99.0.0","Backend":{"Type":"vxlan","Port":4789,"VNI":16777215}}',
+  );
+  assert.is(c.subnetLen, 20);
+  assert.is(formatIp4(c.subnetMin), '10.10.0.0');
+  assert.is(formatIp4(c.subnetMax), '10.99.0.0');
+  assert.equal(c.backend, { type: 'vxlan', port: 4789, vni: 16777215 });
+});
+
+test('small networks default to prefix + 2', () => {
+  assert.is(parseNetConfig('{"Network":"192.168.0.0/24"}').subnetLen, 26);
+});
+
+test('missing or malformed Network', () => {
+  fails('{"SubnetLen":24}', 'Network', /missing/);
+  fails('{"Network":"10.244.0.0"}', 'Network', /CIDR/);
+  fails('{"Network":"10.244.300.0/16"}', 'Network');
+  fails('{"Network":"10.244.1.0/16"}', 'Network', /host bits.*10\.244\.0\.0\/16/);
+  fails('{"Network":42}', 'Network');
+});
+
+test('SubnetLen out of range', () => {
+  fails('{"Network":"10.244.0.0/16","SubnetLen":16}', 'SubnetLen', /17\.\.30/);
+  fails('{"Network":"10.244.0.0/16","SubnetLen":8}', 'SubnetLen');
+  fails('{"Network":"10.244.0.0/16","SubnetLen":31}', 'SubnetLen');
+  fails('{"Network":"10.244.0.0/16","SubnetLen":"24"}', 'SubnetLen');
+  fails('{"Network":"10.244.0.0/16","SubnetLen":24.5}', 'SubnetLen');
+});
+
+test('unknown backend and bad backend numbers', () => {
+  fails('{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}', 'Backend.Type', /udp, vxlan, native/);
+  fails('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":16777216}}', 'Backend.VNI');
+  fails('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":-1}}', 'Backend.VNI');
+  fails('{"Network":"10.244.0.0/16","Backend":{"Type":"udp","Port":70000}}', 'Backend.Port');
+  fails('{"Network":"10.244.0.0/16","Backend":"udp"}', 'Backend');
+});
+
+test('inverted, outside and misaligned ranges', () => {
+  fails('{"Network":"10.244.0.0/16","SubnetMin":"10.244.9.0","SubnetMax":"10.244.2.0"}', 'SubnetMin', /above SubnetMax/);
+  fails('{"Network":"10.244.0.0/16","SubnetMin":"10.245.1.0"}', 'SubnetMin', /outside Network/);
+  fails('{"Network":"10.244.0.0/16","SubnetMax":"10.0.0.0"}', 'SubnetMax', /outside Network/);
+  fails('{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.7"}', 'SubnetMin', /boundary/);
+  fails('{"Network":"10.244.0.0/16","SubnetMax":"nope"}', 'SubnetMax');
+});
+
+test('bad JSON names line and column', () => {
+  fails('{\n  "Network": "10.244.0.0/16",\n  "SubnetLen": 24,,\n}', 'json', /line 3 column 19/);
+  fails('[1,2]', 'json', /object/);
+  fails('', 'json');
+});
+
+test.run();

@@ -51,6 +51,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
       if (result.code !== 0 && !opts.allowFailure) reject(new CommandError(argv, result));
       else resolve(result);
     });
+    child.stdin.on('error', () => {}); // a command that exits without reading stdin is not an error here
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -1,0 +1,99 @@
+// The dataplanes compared, each set up on the same two-node lab topology (one pod per node):
+// weft's backends through real agents, and three references built by hand the way their users build them.
+import { Lab, type LabNode } from '@weft/lab';
+import { labUp } from 'weft/lab';
+import type { Endpoints } from './measure.ts';
+
+export interface PreparedCase {
+  name: string;
+  endpoints: Endpoints;
+  /** Pod MTU in effect. */
+  mtu: number;
+  lab: Lab;
+}
+
+export const CASE_NAMES = ['weft-udp', 'weft-vxlan', 'weft-native', 'weft-native-bgp', 'kernel-vxlan', 'plain', 'openvpn'] as const;
+export type CaseName = (typeof CASE_NAMES)[number];
+
+const SUBNET = (n: LabNode) => `10.244.${n.index}.0/24`;
+
+function endpoints(lab: Lab): Endpoints {
+  const [a, b] = lab.nodes as [LabNode, LabNode];
+  return { client: a.pods[0]!.ns, server: b.pods[0]!.ns, serverIp: b.pods[0]!.ip };
+}
+
+async function handBuilt(name: string, mtu: number, wire: (lab: Lab, a: LabNode, b: LabNode) => Promise<void>): Promise<PreparedCase> {
+  const lab = await Lab.create({ name: `bench-${name}`, nodes: 2 });
+  try {
+    const [a, b] = lab.nodes as [LabNode, LabNode];
+    await wire(lab, a, b);
+    for (const n of [a, b]) await lab.addPods(n, SUBNET(n), 1, mtu);
+    return { name, endpoints: endpoints(lab), mtu, lab };
+  } catch (e) {
+    await lab.teardown();
+    throw e;
+  }
+}
+
+/** Plain routing, no tunnel: each node routes the other's pod subnet via its underlay address (the floor). */
+const plain = () =>
+  handBuilt('plain', 1500, async (_lab, a, b) => {
+    await a.ns.ip(['route', 'add', SUBNET(b), 'via', b.underlayIp]);
+    await b.ns.ip(['route', 'add', SUBNET(a), 'via', a.underlayIp]);
+  });
+
+const vtepMac = (n: LabNode) => `02:00:0a:f4:${n.index.toString(16).padStart(2, '0')}:00`;
+
+/** The kernel's vxlan driver configured the way flannel's vxlan backend does it. */
+const kernelVxlan = () =>
+  handBuilt('kernel-vxlan', 1450, async (_lab, a, b) => {
+    for (const [self, peer] of [[a, b], [b, a]] as const) {
+      await self.ns.ipBatch([
+        `link add flannel.1 type vxlan id 1 dstport 8472 local ${self.underlayIp} dev eth0 nolearning`,
+        `link set flannel.1 address ${vtepMac(self)} mtu 1450 up`,
+        `addr add 10.244.${self.index}.0/32 dev flannel.1`,
+        `neigh replace 10.244.${peer.index}.0 lladdr ${vtepMac(peer)} dev flannel.1 nud permanent`,
+        `route replace ${SUBNET(peer)} via 10.244.${peer.index}.0 dev flannel.1 onlink`,
+      ]);
+      await self.ns.exec(['bridge', 'fdb', 'append', vtepMac(peer), 'dev', 'flannel.1', 'dst', peer.underlayIp, 'self', 'permanent']);
+    }
+  });
+
+/** OpenVPN 2.6 peer-to-peer over UDP with no cipher and no auth: a C userspace TUN tunnel. */
+const openvpn = () =>
+  handBuilt('openvpn', 1472, async (lab, a, b) => {
+    for (const [self, peer, local, remote] of [[a, b, '10.8.0.1', '10.8.0.2'], [b, a, '10.8.0.2', '10.8.0.1']] as const) {
+      lab.scope.spawn(`openvpn-${self.name}`, self.ns, [
+        'openvpn', '--dev', 'tun0', '--dev-type', 'tun', '--proto', 'udp', '--local', self.underlayIp, '--lport', '1194',
+        '--remote', peer.underlayIp, '--rport', '1194', '--ifconfig', local, remote, '--cipher', 'none', '--auth', 'none',
+        '--tun-mtu', '1472', '--mssfix', '0', '--disable-dco', '--fast-io', '--sndbuf', '4194304', '--rcvbuf', '4194304', '--verb', '1',
+      ]);
+    }
+    for (const [self, peer] of [[a, b], [b, a]] as const) {
+      const deadline = Date.now() + 15_000;
+      while ((await self.ns.ip(['link', 'show', 'tun0'], { allowFailure: true })).code !== 0) {
+        if (Date.now() > deadline) throw new Error(`openvpn on ${self.name} did not create tun0`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await self.ns.ip(['route', 'add', SUBNET(peer), 'dev', 'tun0']);
+    }
+  });
+
+/** weft agents on a two-node lab with the embedded store. */
+async function weft(name: CaseName, backend: 'udp' | 'vxlan' | 'native', routeSync: 'lease' | 'bgp'): Promise<PreparedCase> {
+  const run = await labUp({ name: `bench-${name}`, nodes: 2, pods: 1, backend, routeSync, store: 'embedded' });
+  const mtu = (await run.lab.nodes[0]!.pods[0]!.ns.ip(['-json', 'link', 'show', 'eth0'])).stdout;
+  return { name, endpoints: endpoints(run.lab), mtu: (JSON.parse(mtu) as { mtu: number }[])[0]!.mtu, lab: run.lab };
+}
+
+export function prepareCase(name: CaseName): Promise<PreparedCase> {
+  switch (name) {
+    case 'plain': return plain();
+    case 'kernel-vxlan': return kernelVxlan();
+    case 'openvpn': return openvpn();
+    case 'weft-udp': return weft(name, 'udp', 'lease');
+    case 'weft-vxlan': return weft(name, 'vxlan', 'lease');
+    case 'weft-native': return weft(name, 'native', 'lease');
+    case 'weft-native-bgp': return weft(name, 'native', 'bgp');
+  }
+}

@@ -12,6 +12,7 @@ const USAGE = `usage:
   weft lab exec NAME NODE_OR_POD -- CMD...
   weft lab status NAME
   weft lab down NAME | --all
+  weft lab demo [--backend B] [--route-sync R] [--nodes N]   (what `npm run lab` runs)
 `;
 
 interface LabState {
@@ -147,6 +148,7 @@ export async function labCommand(argv: string[]): Promise<number> {
       case 'exec': return exec(rest);
       case 'status': return await status(rest);
       case 'down': return await down(rest);
+      case 'demo': return await (await import('./demo.ts')).demo(rest);
       default:
         process.stderr.write(USAGE);
         return 2;

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Lab, type LabNode, type BackgroundProcess } from '@weft/lab';
+import { Lab, type LabNode, type BackgroundProcess, type Netns } from '@weft/lab';
 
 export type BackendType = 'udp' | 'vxlan' | 'native';
 export type RouteSync = 'lease' | 'bgp';
@@ -90,6 +90,16 @@ async function startEtcd(run: RunningLab, log: (m: string) => void): Promise<voi
   await ul.exec(['etcdctl', '--endpoints', url, 'put', '/coreos.com/network/config', readFileSync(run.netConf, 'utf8')], { env: { ...process.env, ETCDCTL_API: '3' } });
 }
 
+/**
+ * GETs `url` from inside a namespace (the agents' HTTP servers are only reachable there); the body on a 2xx
+ * answer, else null. Uses Node's own fetch, so nothing beyond Node and iproute2 is needed.
+ */
+export async function httpGetIn(ns: Netns, url: string): Promise<string | null> {
+  const script = `fetch(${JSON.stringify(url)}).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1));`;
+  const r = await ns.exec([process.execPath, '-e', script], { allowFailure: true, timeoutMs: 10_000 });
+  return r.code === 0 ? r.stdout : null;
+}
+
 /** Polls `check` every 200 ms until it returns true, or throws after `timeoutMs` naming what was awaited. */
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -132,7 +142,7 @@ async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => 
   const [first, len] = (env.FLANNEL_SUBNET ?? '').split('/');
   if (!first || !len) throw new Error(`${envFile}: no FLANNEL_SUBNET`);
   const network = first.replace(/\.\d+$/, '.0');
-  await waitFor(async () => (await node.ns.exec(['curl', '-sf', `http://127.0.0.1:${METRICS_PORT}/readyz`], { allowFailure: true })).code === 0,
+  await waitFor(async () => (await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/readyz`)) !== null,
     READY_TIMEOUT_MS, `agent ${node.name} /readyz`);
   log(`agent ${node.name}: ready, subnet ${network}/${len}, MTU ${env.FLANNEL_MTU}`);
   await run.lab.addPods(node, `${network}/${len}`, run.options.pods, Number(env.FLANNEL_MTU));

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// `npm run lab`, the main job: installs what is missing (npm packages; iproute2, iperf3 and ping from Debian),
+// builds, then runs a three-node weft lab, shows its leases and routes, sends traffic across it and tears it down.
+import { spawnSync } from 'node:child_process';
+import { ensureNpmDeps, ensureDebianPackages, root, sh } from './setup.mjs';
+
+if (process.getuid?.() !== 0) {
+  console.error('npm run lab needs root: it creates network namespaces and TUN devices (run it as root on a VM).');
+  process.exit(1);
+}
+ensureNpmDeps();
+ensureDebianPackages({ ip: 'iproute2', iperf3: 'iperf3', ping: 'iputils-ping' });
+sh('npx', ['tsc', '-b']);
+const r = spawnSync(process.execPath, ['agent/bin/weft.mjs', 'lab', 'demo', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);

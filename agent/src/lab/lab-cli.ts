@@ -12,7 +12,7 @@ const USAGE = `usage:
   weft lab exec NAME NODE_OR_POD -- CMD...
   weft lab status NAME
   weft lab down NAME | --all
-  weft lab demo [--backend B] [--route-sync R] [--nodes N]   (what `npm run lab` runs)
+  weft lab demo [--backend B] [--route-sync R] [--nodes N]   (what npm run lab runs)
 `;
 
 interface LabState {

@@ -5,3 +5,11 @@ export { parseAgentArgs, DEFAULT_EMBEDDED_PATH, DEFAULT_ETCD_PREFIX, DEFAULT_SUB
 export type { AgentSettings, StoreSettings } from './settings.ts';
 export { parseIp4, formatIp4, parseIp4Net, formatIp4Net, netContains, subnetKey, parseSubnetKey, maskOf } from './ip.ts';
 export type { Ip4Net } from './ip.ts';
+export {
+  StoreUnavailableError, LeaseNotFoundError, RevisionCompactedError, NoFreeSubnetError, isOwnLease, parseLeaseAttrs,
+} from './lease.ts';
+export type { Lease, LeaseAttrs, LeaseEvent, LeaseBatch, LeaseSnapshot, LeaseStore, NodeIdentity } from './lease.ts';
+export { LeaseWatcher } from './watcher.ts';
+export { pickFreeSubnet, isLeasable } from './allocator.ts';
+export { MemoryLeaseStore, type MemoryStoreOptions } from './stores/memory.ts';
+export { SqliteLeaseStore, type SqliteStoreOptions } from './stores/sqlite.ts';

@@ -1,0 +1,133 @@
+// In-memory LeaseStore: the fake for fast lease-manager tests and in-process two-agent setups. It keeps the
+// same contract as the real stores (revisions, expiry as `removed` events, compaction) and can be switched
+// "unreachable" to exercise outage handling.
+import { subnetKey, type Ip4Net } from '../ip.ts';
+import {
+  LeaseNotFoundError,
+  RevisionCompactedError,
+  StoreUnavailableError,
+  type Lease,
+  type LeaseAttrs,
+  type LeaseBatch,
+  type LeaseEvent,
+  type LeaseSnapshot,
+  type LeaseStore,
+} from '../lease.ts';
+import { abortableSleep } from './sleep.ts';
+
+export interface MemoryStoreOptions {
+  /** Milliseconds since the epoch (inject for tests). */
+  now?: () => number;
+  /** How often watchers look for expired leases. */
+  pollMs?: number;
+  /** Revisions of history kept for watchers. */
+  historyLimit?: number;
+}
+
+export class MemoryLeaseStore implements LeaseStore {
+  private config: string | null = null;
+  private readonly leases = new Map<string, Lease>();
+  private readonly history: { rev: number; event: LeaseEvent }[] = [];
+  private revision = 0;
+  private available = true;
+  private closed = false;
+  private readonly now: () => number;
+  private readonly pollMs: number;
+  private readonly historyLimit: number;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.pollMs = opts.pollMs ?? 20;
+    this.historyLimit = opts.historyLimit ?? 1000;
+  }
+
+  /** Test hook: while false every call (and every watch) fails with StoreUnavailableError. */
+  setAvailable(available: boolean): void {
+    this.available = available;
+  }
+
+  async getConfig(): Promise<string | null> {
+    this.check();
+    return this.config;
+  }
+
+  async putConfig(json: string): Promise<void> {
+    this.check();
+    this.config = json;
+  }
+
+  async listLeases(): Promise<LeaseSnapshot> {
+    this.check();
+    this.sweep();
+    return { leases: [...this.leases.values()], revision: this.revision };
+  }
+
+  async createLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
+    this.check();
+    this.sweep();
+    if (this.leases.has(subnetKey(subnet))) return null;
+    return this.put(subnet, attrs, ttlMs);
+  }
+
+  async renewLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
+    this.check();
+    this.sweep();
+    if (!this.leases.has(subnetKey(subnet))) throw new LeaseNotFoundError(`no lease for ${subnetKey(subnet)}`);
+    return this.put(subnet, attrs, ttlMs);
+  }
+
+  async deleteLease(subnet: Ip4Net): Promise<boolean> {
+    this.check();
+    const lease = this.leases.get(subnetKey(subnet));
+    if (!lease) return false;
+    this.remove(lease);
+    return true;
+  }
+
+  async watchLeases(afterRevision: number, onBatch: (b: LeaseBatch) => void, signal: AbortSignal): Promise<void> {
+    let seen = afterRevision;
+    while (!signal.aborted) {
+      this.check();
+      this.sweep();
+      const oldest = this.history[0]?.rev ?? this.revision + 1;
+      if (seen < oldest - 1) throw new RevisionCompactedError(`revision ${seen} is compacted (oldest kept ${oldest})`);
+      const events = this.history.filter((h) => h.rev > seen).map((h) => h.event);
+      if (events.length > 0) {
+        seen = this.revision;
+        onBatch({ revision: seen, events });
+      }
+      await abortableSleep(this.pollMs, signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private check(): void {
+    if (this.closed) throw new StoreUnavailableError('memory store is closed');
+    if (!this.available) throw new StoreUnavailableError('memory store is unavailable (test switch)');
+  }
+
+  private put(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Lease {
+    const lease: Lease = { subnet, attrs, expiresAt: this.now() + ttlMs };
+    this.leases.set(subnetKey(subnet), lease);
+    this.log({ type: 'added', lease });
+    return lease;
+  }
+
+  private remove(lease: Lease): void {
+    this.leases.delete(subnetKey(lease.subnet));
+    this.log({ type: 'removed', lease });
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const l of [...this.leases.values()]) if (l.expiresAt <= now) this.remove(l);
+  }
+
+  private log(event: LeaseEvent): void {
+    this.history.push({ rev: ++this.revision, event });
+    if (this.history.length > this.historyLimit) this.history.shift();
+  }
+}

@@ -1,0 +1,204 @@
+// Embedded LeaseStore on SQLite (better-sqlite3), for one machine where several agent processes share one
+// file. Design notes:
+// - WAL mode lets readers run beside the one writer; busy_timeout makes a writer wait for the lock instead
+//   of failing at once. Every change runs in a BEGIN IMMEDIATE transaction, which takes the write lock
+//   before reading, so "is this subnet free?" and "claim it" cannot interleave between processes.
+// - A revision counter and an event log table stand in for etcd's revisions and watch: a change bumps the
+//   counter and appends an event; watchers poll the counter (one indexed read) and fetch events past theirs.
+// - Expiry is stored as a time; whoever notices expired rows (list, claim, a watcher's poll) deletes them
+//   in a transaction and logs `removed` events, so expiries reach watchers like other changes.
+// better-sqlite3 is synchronous: each call blocks the event loop for at most busy_timeout.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseSubnetKey, subnetKey, type Ip4Net } from '../ip.ts';
+import {
+  LeaseNotFoundError,
+  RevisionCompactedError,
+  StoreUnavailableError,
+  parseLeaseAttrs,
+  type Lease,
+  type LeaseAttrs,
+  type LeaseBatch,
+  type LeaseEvent,
+  type LeaseSnapshot,
+  type LeaseStore,
+} from '../lease.ts';
+import { abortableSleep } from './sleep.ts';
+
+export interface SqliteStoreOptions {
+  /** Milliseconds a writer waits for another process's lock (default 5000). */
+  busyTimeoutMs?: number;
+  /** Watch poll interval (default 1000; tests use less). */
+  pollMs?: number;
+  /** Events kept for watchers that fall behind (default 10000). */
+  historyLimit?: number;
+  now?: () => number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+INSERT OR IGNORE INTO revision (id, value) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS leases (subnet TEXT PRIMARY KEY, attrs TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (rev INTEGER PRIMARY KEY, kind TEXT NOT NULL, subnet TEXT NOT NULL,
+  attrs TEXT NOT NULL, expires_at INTEGER NOT NULL);`;
+
+interface LeaseRow {
+  subnet: string;
+  attrs: string;
+  expires_at: number;
+}
+
+export class SqliteLeaseStore implements LeaseStore {
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly pollMs: number;
+  private readonly historyLimit: number;
+
+  /** Opens (creating if needed) the database file and its directory. Throws StoreUnavailableError. */
+  constructor(
+    readonly path: string,
+    opts: SqliteStoreOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.pollMs = opts.pollMs ?? 1000;
+    this.historyLimit = opts.historyLimit ?? 10_000;
+    this.db = guard(() => {
+      mkdirSync(dirname(path), { recursive: true });
+      const db = new Database(path);
+      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.transaction(() => db.exec(SCHEMA)).immediate();
+      return db;
+    });
+  }
+
+  async getConfig(): Promise<string | null> {
+    const row = guard(() => this.db.prepare('SELECT json FROM config WHERE id = 1').get() as { json: string } | undefined);
+    return row?.json ?? null;
+  }
+
+  async putConfig(json: string): Promise<void> {
+    guard(() => this.db.prepare('INSERT OR REPLACE INTO config (id, json) VALUES (1, ?)').run(json));
+  }
+
+  async listLeases(): Promise<LeaseSnapshot> {
+    return this.write(() => {
+      this.sweep();
+      const rows = this.db.prepare('SELECT subnet, attrs, expires_at FROM leases').all() as LeaseRow[];
+      return { leases: rows.map(toLease).filter((l): l is Lease => l !== null), revision: this.revision() };
+    });
+  }
+
+  async createLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
+    return this.write(() => {
+      this.sweep();
+      if (this.db.prepare('SELECT 1 FROM leases WHERE subnet = ?').get(subnetKey(subnet))) return null;
+      return this.put(subnet, attrs, ttlMs);
+    });
+  }
+
+  async renewLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
+    const lease = this.write(() => {
+      this.sweep();
+      if (!this.db.prepare('SELECT 1 FROM leases WHERE subnet = ?').get(subnetKey(subnet))) return null;
+      return this.put(subnet, attrs, ttlMs);
+    });
+    if (!lease) throw new LeaseNotFoundError(`no lease for ${subnetKey(subnet)}`);
+    return lease;
+  }
+
+  async deleteLease(subnet: Ip4Net): Promise<boolean> {
+    return this.write(() => {
+      const row = this.db.prepare('SELECT subnet, attrs, expires_at FROM leases WHERE subnet = ?').get(subnetKey(subnet)) as LeaseRow | undefined;
+      if (!row) return false;
+      this.remove(row);
+      return true;
+    });
+  }
+
+  async watchLeases(afterRevision: number, onBatch: (b: LeaseBatch) => void, signal: AbortSignal): Promise<void> {
+    let seen = afterRevision;
+    while (!signal.aborted) {
+      const batch = this.poll(seen);
+      if (batch) {
+        seen = batch.revision;
+        onBatch(batch);
+      }
+      await abortableSleep(this.pollMs, signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** One watch step: sweep expiries if any are due, then the events after `seen` (null when none). */
+  private poll(seen: number): LeaseBatch | null {
+    const due = guard(() => this.db.prepare('SELECT 1 FROM leases WHERE expires_at <= ? LIMIT 1').get(this.now()));
+    if (due) this.write(() => this.sweep());
+    return guard(() => {
+      const current = this.revision();
+      if (current <= seen) return null;
+      const oldest = (this.db.prepare('SELECT MIN(rev) AS r FROM events').get() as { r: number | null }).r ?? current + 1;
+      if (seen < oldest - 1) throw new RevisionCompactedError(`revision ${seen} is compacted (oldest kept ${oldest})`);
+      const rows = this.db.prepare('SELECT kind, subnet, attrs, expires_at FROM events WHERE rev > ? ORDER BY rev').all(seen) as (LeaseRow & { kind: string })[];
+      const events: LeaseEvent[] = [];
+      for (const r of rows) {
+        const lease = toLease(r);
+        if (lease) events.push({ type: r.kind === 'added' ? 'added' : 'removed', lease });
+      }
+      return { revision: current, events };
+    });
+  }
+
+  private write<T>(fn: () => T): T {
+    return guard(() => this.db.transaction(fn).immediate());
+  }
+
+  private revision(): number {
+    return (this.db.prepare('SELECT value FROM revision WHERE id = 1').get() as { value: number }).value;
+  }
+
+  private put(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Lease {
+    const row: LeaseRow = { subnet: subnetKey(subnet), attrs: JSON.stringify(attrs), expires_at: this.now() + ttlMs };
+    this.db.prepare('INSERT OR REPLACE INTO leases (subnet, attrs, expires_at) VALUES (@subnet, @attrs, @expires_at)').run(row);
+    this.log('added', row);
+    return { subnet, attrs, expiresAt: row.expires_at };
+  }
+
+  private remove(row: LeaseRow): void {
+    this.db.prepare('DELETE FROM leases WHERE subnet = ?').run(row.subnet);
+    this.log('removed', row);
+  }
+
+  private sweep(): void {
+    const rows = this.db.prepare('SELECT subnet, attrs, expires_at FROM leases WHERE expires_at <= ?').all(this.now()) as LeaseRow[];
+    for (const r of rows) this.remove(r);
+  }
+
+  private log(kind: 'added' | 'removed', row: LeaseRow): void {
+    this.db.prepare('UPDATE revision SET value = value + 1 WHERE id = 1').run();
+    const rev = this.revision();
+    this.db.prepare('INSERT INTO events (rev, kind, subnet, attrs, expires_at) VALUES (?, ?, ?, ?, ?)').run(rev, kind, row.subnet, row.attrs, row.expires_at);
+    this.db.prepare('DELETE FROM events WHERE rev <= ?').run(rev - this.historyLimit);
+  }
+}
+
+function toLease(row: LeaseRow): Lease | null {
+  const subnet = parseSubnetKey(row.subnet);
+  const attrs = parseLeaseAttrs(row.attrs);
+  return subnet && attrs ? { subnet, attrs, expiresAt: row.expires_at } : null;
+}
+
+/** Runs a database step, turning SQLite faults (busy, I/O, closed) into StoreUnavailableError. */
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RevisionCompactedError || e instanceof LeaseNotFoundError) throw e;
+    throw new StoreUnavailableError(`embedded store: ${(e as Error).message}`, { cause: e });
+  }
+}

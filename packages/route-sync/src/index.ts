@@ -8,3 +8,8 @@ export * from './fsm/types.ts';
 export { step, initialFsmState } from './fsm/fsm.ts';
 export { validateOpen, negotiateHoldTime, collisionLoser, backoffSeconds, BGP_VERSION, MIN_HOLD_TIME, LARGE_HOLD_TIME } from './fsm/open.ts';
 export { FakeClock, FsmTimers, systemClock, type Clock } from './fsm/clock.ts';
+// RIBs (RFC 4271 §3.2, §9; RFC 4456 route reflection; RFC 4724 graceful restart helper)
+export { Rib, ImportRejection, type BestChange, type Announcement, type OutboundUpdate, type RibConfig } from './rib/rib.ts';
+export { decide, DecisionStep, type Decision } from './rib/decision.ts';
+export { exportRoute, type RibPeer, type ExportContext, type ExportedRoute } from './rib/export.ts';
+export { routeKey, emptyAttributes, asPathLength, compareAddresses, ipv4ToInt, intToIpv4, LOCAL_SOURCE, type Route, type RouteSource } from './rib/route.ts';

@@ -1,0 +1,36 @@
+// What every backend's network offers the agent. Peer changes come in batches from whichever route source the
+// agent runs (lease watching or BGP); the backend turns them into dataplane state (kernel routes, or the
+// userspace forwarding table). The control plane never touches packets.
+import type { Ip4Net } from '../ip.ts';
+
+/** One peer node's subnet appearing or disappearing. */
+export interface PeerChange {
+  type: 'added' | 'removed';
+  subnet: Ip4Net;
+  /** The peer's underlay address (next hop, UDP destination). */
+  publicIp: string;
+  /** vxlan only: the peer's VTEP MAC, `aa:bb:cc:dd:ee:ff`. */
+  vtepMac?: string;
+}
+
+export interface NetworkStatus {
+  backend: string;
+  mtu: number;
+  routes: { subnet: string; via: string; vtepMac?: string }[];
+  counters?: Record<string, number>;
+  drops?: Record<string, number>;
+}
+
+/** A running backend network (flannel's backend.Network). */
+export interface DataplaneNetwork {
+  readonly backend: string;
+  /** MTU pods must use (FLANNEL_MTU). */
+  readonly mtu: number;
+  /** Creates devices and sockets and installs the cluster route; resolves once forwarding can start. */
+  start(): Promise<void>;
+  /** Applies a batch of peer changes; resolves when they are in effect. */
+  apply(changes: readonly PeerChange[]): Promise<void>;
+  status(): NetworkStatus;
+  /** Removes what start() and apply() installed (routes, devices); leaves the lease alone. */
+  stop(): Promise<void>;
+}

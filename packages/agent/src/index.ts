@@ -13,3 +13,4 @@ export { LeaseWatcher } from './watcher.ts';
 export { pickFreeSubnet, isLeasable } from './allocator.ts';
 export { MemoryLeaseStore, type MemoryStoreOptions } from './stores/memory.ts';
 export { SqliteLeaseStore, type SqliteStoreOptions } from './stores/sqlite.ts';
+export { EtcdLeaseStore, type EtcdStoreOptions } from './stores/etcd.ts';

@@ -3,6 +3,16 @@ export {};
 // bgp codec (types and errors)
 export * from './types.ts';
 export { BgpMessageError } from './codec/errors.ts';
+export { encodeMessage, encodeMessageToBuffer, encodingLength, decodeMessage, DEFAULT_CONTEXT } from './codec/message.ts';
+export { BgpDecoder, type FramerOptions } from './codec/framer.ts';
+export { HEADER_LENGTH, MAX_MESSAGE_LENGTH, MAX_EXTENDED_MESSAGE_LENGTH } from './codec/header.ts';
+export { KEEPALIVE } from './codec/notification.ts';
+export { openAsn } from './codec/open.ts';
+export { parsePrefix, prefixKey, encodePrefix, prefixEncodingLength } from './codec/prefix.ts';
+export { addAs4Attributes, mergeAs4Path } from './codec/aspath.ts';
+export { routerMacCommunity, findRouterMac } from './codec/communities.ts';
+export { resolveAttributes, findAttribute, updateRoutes, type UpdateRoutes } from './codec/resolve.ts';
+export { ATTRIBUTE_SPECS } from './codec/attributes.ts';
 // session FSM (RFC 4271 §8): pure core, injected clock
 export * from './fsm/types.ts';
 export { step, initialFsmState } from './fsm/fsm.ts';

@@ -1,2 +1,16 @@
-// @weft/tunnel: public surface (filled by its issue).
-export {};
+// @weft/tunnel: TUN devices and batched UDP sockets through one small N-API addon, the batch forwarding loop,
+// and in-memory fakes with the same interfaces.
+export { PacketBatch, type PacketPort, DEFAULT_BATCH_SIZE, DEFAULT_HEADROOM, DEFAULT_SLOT_SIZE } from './batch.ts';
+export {
+  TunDevice, openTun, configureLink, TunOffload, TCP_OFFLOADS, type TunOptions, type TunStats, type LinkConfig,
+} from './tun.ts';
+export { UdpBatchSocket, openUdp, type UdpOptions, type UdpStats } from './udp.ts';
+export { forward, type ForwardOptions, type Forwarder, type ForwardCounters, type OnBatch } from './forward.ts';
+export { ChannelTun, ChannelBind, ChannelNetwork, type ChannelTunOptions } from './channel.ts';
+export {
+  splitSuperPacket, coalesceSegments, checksumOk, VNET_HDR_LENGTH, SplitResult, CoalesceWhy,
+} from './offload.ts';
+export {
+  TunnelError, TunUnavailableError, NotPermittedError, DeviceBusyError, BadNameError, NamespaceError, TunnelIoError,
+} from './errors.ts';
+export { AddonNotBuiltError } from './native.ts';

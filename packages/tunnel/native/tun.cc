@@ -1,0 +1,283 @@
+// NativeTun: open/attach a TUN device, batched non-blocking reads and writes, offload splitting/coalescing.
+#include "tun.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "offload.h"
+
+namespace weft {
+
+constexpr size_t kScratch = 65536 + 4096;  // a TSO super-packet (<= 64 KB of IP) plus the virtio header
+constexpr int kMaxRun = 64;                // packets considered for one coalesced write
+
+Napi::Function NativeTun::Init(Napi::Env env) {
+  return DefineClass(env, "NativeTun",
+                     {InstanceMethod<&NativeTun::Read>("read"), InstanceMethod<&NativeTun::Write>("write"),
+                      InstanceMethod<&NativeTun::SetOffload>("setOffload"), InstanceMethod<&NativeTun::Poll>("poll"),
+                      InstanceMethod<&NativeTun::StopPoll>("stopPoll"), InstanceMethod<&NativeTun::Close>("close"),
+                      InstanceMethod<&NativeTun::Stats>("stats"), InstanceAccessor<&NativeTun::GetName>("name"),
+                      InstanceAccessor<&NativeTun::GetFd>("fd"),
+                      InstanceAccessor<&NativeTun::GetPending>("pending")});
+}
+
+static std::string optString(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+NativeTun::NativeTun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTun>(info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+  std::string name = optString(o, "name"), netns = optString(o, "netns");
+  bool mq = o.Get("multiQueue").ToBoolean(), vnet = o.Get("vnetHdr").ToBoolean();
+  unsigned offloads = o.Get("offloads").IsNumber() ? o.Get("offloads").As<Napi::Number>().Uint32Value() : 0;
+  if (name.size() >= IFNAMSIZ) {
+    errnoError(env, ENAMETOOLONG, "TUNSETIFF", name).ThrowAsJavaScriptException();
+    return;
+  }
+  NetnsGuard guard(netns);
+  if (guard.error()) {
+    errnoError(env, guard.error(), guard.step(), netns).ThrowAsJavaScriptException();
+    return;
+  }
+  fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd_ < 0) {
+    errnoError(env, errno, "open", "/dev/net/tun").ThrowAsJavaScriptException();
+    return;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (mq ? IFF_MULTI_QUEUE : 0) | (vnet ? IFF_VNET_HDR : 0);
+  memcpy(ifr.ifr_name, name.data(), name.size());
+  int hdrSize = int(kVnetHdrLen);
+  const char* failed = nullptr;
+  if (ioctl(fd_, TUNSETIFF, &ifr) != 0) failed = "TUNSETIFF";
+  else if (vnet && ioctl(fd_, TUNSETVNETHDRSZ, &hdrSize) != 0) failed = "TUNSETVNETHDRSZ";
+  // Always set offloads, to 0 when unused: a persistent device keeps the flags of its previous owner.
+  else if (ioctl(fd_, TUNSETOFFLOAD, (unsigned long)(vnet ? offloads : 0)) != 0) failed = "TUNSETOFFLOAD";
+  if (failed) {
+    int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    errnoError(env, err, failed, name).ThrowAsJavaScriptException();
+    return;
+  }
+  name_ = ifr.ifr_name;
+  vnet_ = vnet;
+  if (vnet) {
+    scratch_.resize(kScratch);
+    merged_.resize(kScratch);
+  }
+}
+
+NativeTun::~NativeTun() {
+  poll_.close();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int NativeTun::readPlain(uint8_t* slab, size_t slabLen, size_t slotSize, size_t headroom, int32_t* lengths,
+                         int max) {
+  int n = 0;
+  while (n < max) {
+    ssize_t r = ::read(fd_, slab + size_t(n) * slotSize + headroom, slotSize - headroom);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) lastErrno_ = errno;
+      break;
+    }
+    lengths[n++] = int32_t(r);
+  }
+  (void)slabLen;
+  return n;
+}
+
+int NativeTun::readVnet(uint8_t* slab, size_t slotSize, size_t headroom, int32_t* lengths, int max) {
+  int n = 0;
+  while (n < max) {
+    if (pendingLen_ == 0) {
+      ssize_t r = ::read(fd_, scratch_.data(), scratch_.size());
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) lastErrno_ = errno;
+        break;
+      }
+      if (size_t(r) < kVnetHdrLen) {
+        rxMalformed_++;
+        continue;
+      }
+      pendingLen_ = size_t(r);
+    }
+    VnetHdr h = decodeVnetHdr(scratch_.data());
+    SlotSpan span{slab, slotSize, headroom, lengths, nullptr, n, max};
+    int rc = splitPacket(h, scratch_.data() + kVnetHdrLen, pendingLen_ - kVnetHdrLen, span);
+    if (rc == kSplitNoRoom && n > 0) break;  // keep it for the next call
+    pendingLen_ = 0;
+    if (rc < 0) {
+      rxMalformed_++;
+      continue;
+    }
+    if (rc > 1) rxSuper_++;
+    n += rc;
+  }
+  return n;
+}
+
+// read(slab, slotSize, headroom, offsets, lengths, max) -> count
+Napi::Value NativeTun::Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t slabLen, offLen, lenLen;
+  uint8_t* slab = typedData<uint8_t>(info[0], &slabLen, "slab");
+  size_t slotSize = info[1].As<Napi::Number>().Uint32Value(), headroom = info[2].As<Napi::Number>().Uint32Value();
+  int32_t* offsets = typedData<int32_t>(info[3], &offLen, "offsets");
+  int32_t* lengths = typedData<int32_t>(info[4], &lenLen, "lengths");
+  if (!slab || !offsets || !lengths) return env.Undefined();
+  int max = int(info[5].As<Napi::Number>().Int32Value());
+  if (fd_ < 0) return (errnoError(env, EBADF, "read", "device closed").ThrowAsJavaScriptException(), env.Undefined());
+  if (max < 0 || size_t(max) > offLen || size_t(max) > lenLen || size_t(max) * slotSize > slabLen ||
+      headroom >= slotSize) {
+    Napi::RangeError::New(env, "read: slab, offsets or lengths too small for max slots").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  lastErrno_ = 0;
+  int n = vnet_ ? readVnet(slab, slotSize, headroom, lengths, max)
+                : readPlain(slab, slabLen, slotSize, headroom, lengths, max);
+  for (int i = 0; i < n; i++) offsets[i] = int32_t(size_t(i) * slotSize + headroom);
+  rxPackets_ += n;
+  if (n == 0 && lastErrno_) {
+    errnoError(env, lastErrno_, "read", name_).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, n);
+}
+
+bool NativeTun::writeOne(const uint8_t* p, size_t len, bool vnetZeroHdr) {
+  static const uint8_t zero[kVnetHdrLen] = {0};
+  for (;;) {
+    ssize_t r;
+    if (vnetZeroHdr) {
+      struct iovec iov[2] = {{const_cast<uint8_t*>(zero), kVnetHdrLen}, {const_cast<uint8_t*>(p), len}};
+      r = ::writev(fd_, iov, 2);
+    } else {
+      r = ::write(fd_, p, len);
+    }
+    if (r >= 0) return true;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    txErrors_++;  // e.g. EINVAL for a packet the kernel rejects: counted, the batch goes on
+    return true;
+  }
+}
+
+// write(slab, offsets, lengths, peers|null, start, count) -> index of the first packet not written
+Napi::Value NativeTun::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t slabLen, offLen, lenLen, peerLen = 0;
+  uint8_t* slab = typedData<uint8_t>(info[0], &slabLen, "slab");
+  int32_t* offsets = typedData<int32_t>(info[1], &offLen, "offsets");
+  int32_t* lengths = typedData<int32_t>(info[2], &lenLen, "lengths");
+  int32_t* peers = info[3].IsTypedArray() ? typedData<int32_t>(info[3], &peerLen, "peers") : nullptr;
+  if (!slab || !offsets || !lengths) return env.Undefined();
+  int start = info[4].As<Napi::Number>().Int32Value(), count = info[5].As<Napi::Number>().Int32Value();
+  if (fd_ < 0) return (errnoError(env, EBADF, "write", "device closed").ThrowAsJavaScriptException(), env.Undefined());
+  if (start < 0 || count < start || size_t(count) > offLen || size_t(count) > lenLen || (peers && size_t(count) > peerLen)) {
+    Napi::RangeError::New(env, "write: count exceeds offsets/lengths/peers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (int i = start; i < count; i++) {
+    if (offsets[i] < 0 || lengths[i] < 0 || size_t(offsets[i]) + size_t(lengths[i]) > slabLen) {
+      Napi::RangeError::New(env, "write: packet " + std::to_string(i) + " lies outside the slab").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  PacketRef run[kMaxRun];
+  int i = start;
+  while (i < count) {
+    if (peers && peers[i] < 0) {
+      i++;
+      continue;
+    }
+    if (!vnet_) {
+      if (!writeOne(slab + offsets[i], size_t(lengths[i]), false)) break;
+      txPackets_++;
+      i++;
+      continue;
+    }
+    int k = 0;
+    while (i + k < count && k < kMaxRun && !(peers && peers[i + k] < 0)) {
+      run[k] = PacketRef{slab + offsets[i + k], size_t(lengths[i + k])};
+      k++;
+    }
+    size_t outLen;
+    CoalesceResult why;
+    int used = coalesce(run, k, merged_.data(), merged_.size(), &outLen, &why);
+    if (why == CoalesceResult::BadChecksum) {
+      txCsumDrops_++;
+    } else if (why == CoalesceResult::Merged) {
+      if (!writeOne(merged_.data(), outLen, false)) break;
+      txSuper_++;
+    } else if (!writeOne(run[0].data, run[0].len, true)) {
+      break;
+    }
+    if (why != CoalesceResult::BadChecksum) txPackets_ += used;
+    i += used;
+  }
+  return Napi::Number::New(env, i);
+}
+
+Napi::Value NativeTun::SetOffload(const Napi::CallbackInfo& info) {
+  unsigned flags = info[0].As<Napi::Number>().Uint32Value();
+  if (!vnet_ && flags) {
+    errnoError(info.Env(), EINVAL, "TUNSETOFFLOAD", "offloads need vnetHdr").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  if (ioctl(fd_, TUNSETOFFLOAD, (unsigned long)flags) != 0) {
+    errnoError(info.Env(), errno, "TUNSETOFFLOAD", name_).ThrowAsJavaScriptException();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeTun::Poll(const Napi::CallbackInfo& info) {
+  if (fd_ < 0) return info.Env().Undefined();
+  poll_.start(info.Env(), fd_, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeTun::StopPoll(const Napi::CallbackInfo& info) {
+  poll_.stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeTun::Close(const Napi::CallbackInfo& info) {
+  poll_.close();
+  if (fd_ >= 0) {
+    if (vnet_) ioctl(fd_, TUNSETOFFLOAD, 0UL);  // leave no offloads behind on a persistent device
+    ::close(fd_);
+  }
+  fd_ = -1;
+  return info.Env().Undefined();
+}
+
+// stats() -> [rxPackets, rxSuper, rxMalformed, txPackets, txSuper, txCsumDrops, txErrors, pending]
+Napi::Value NativeTun::Stats(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env(), 8);
+  double v[8] = {rxPackets_, rxSuper_, rxMalformed_, txPackets_, txSuper_, txCsumDrops_, txErrors_,
+                 double(pendingLen_ ? 1 : 0)};
+  for (uint32_t i = 0; i < 8; i++) a.Set(i, Napi::Number::New(info.Env(), v[i]));
+  return a;
+}
+
+Napi::Value NativeTun::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+Napi::Value NativeTun::GetPending(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), pendingLen_ != 0);
+}
+Napi::Value NativeTun::GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+
+}  // namespace weft

@@ -1,0 +1,53 @@
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace weft {
+
+/**
+ * A TUN device (IFF_TUN | IFF_NO_PI), non-blocking, optionally multi-queue and IFF_VNET_HDR with offloads.
+ * JS: new NativeTun({ name, multiQueue, vnetHdr, offloads, netns }); see src/native.ts for the contract.
+ */
+class NativeTun : public Napi::ObjectWrap<NativeTun> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NativeTun(const Napi::CallbackInfo& info);
+  ~NativeTun() override;
+
+ private:
+  Napi::Value Read(const Napi::CallbackInfo& info);
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value SetOffload(const Napi::CallbackInfo& info);
+  Napi::Value Poll(const Napi::CallbackInfo& info);
+  Napi::Value StopPoll(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value GetName(const Napi::CallbackInfo& info);
+  Napi::Value GetFd(const Napi::CallbackInfo& info);
+  Napi::Value GetPending(const Napi::CallbackInfo& info);
+
+  int readPlain(uint8_t* slab, size_t slabLen, size_t slotSize, size_t headroom, int32_t* lengths, int max);
+  int readVnet(uint8_t* slab, size_t slotSize, size_t headroom, int32_t* lengths, int max);
+  bool writeOne(const uint8_t* p, size_t len, bool vnetZeroHdr);
+
+  int fd_ = -1;
+  bool vnet_ = false;
+  std::string name_;
+  FdPoll poll_;
+  std::vector<uint8_t> scratch_;   // one super-packet read from the kernel (vnet mode)
+  size_t pendingLen_ = 0;          // a super-packet in scratch_ that did not fit the previous batch
+  std::vector<uint8_t> merged_;    // a coalesced super-packet being written (vnet mode)
+  int lastErrno_ = 0;
+  // counters, exported by Stats() in this order
+  double rxPackets_ = 0, rxSuper_ = 0, rxMalformed_ = 0, txPackets_ = 0, txSuper_ = 0, txCsumDrops_ = 0,
+         txErrors_ = 0;
+};
+
+/** Pure offload functions exposed for tests: splitSuperPacket(buf, ...) and coalescePackets(...). */
+void InitOffloadFunctions(Napi::Env env, Napi::Object exports);
+
+}  // namespace weft

@@ -1,0 +1,226 @@
+// NativeUdp: batched UDP with peers registered by index. Sends group runs of same-size datagrams to one peer into
+// one UDP_SEGMENT (GSO) message; receives with UDP_GRO are cut back into one datagram per slot.
+#include "udp.h"
+
+#include <arpa/inet.h>
+#include <netinet/udp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+namespace weft {
+
+
+Napi::Function NativeUdp::Init(Napi::Env env) {
+  return DefineClass(
+      env, "NativeUdp",
+      {InstanceMethod<&NativeUdp::Bind>("bind"), InstanceMethod<&NativeUdp::AddPeer>("addPeer"),
+       InstanceMethod<&NativeUdp::RemovePeer>("removePeer"), InstanceMethod<&NativeUdp::SetBuffers>("setBuffers"),
+       InstanceMethod<&NativeUdp::SetGso>("setGso"), InstanceMethod<&NativeUdp::SetGro>("setGro"),
+       InstanceMethod<&NativeUdp::Send>("send"), InstanceMethod<&NativeUdp::Recv>("recv"),
+       InstanceMethod<&NativeUdp::SourceOf>("sourceOf"), InstanceMethod<&NativeUdp::Poll>("poll"),
+       InstanceMethod<&NativeUdp::StopPoll>("stopPoll"), InstanceMethod<&NativeUdp::Close>("close"),
+       InstanceMethod<&NativeUdp::Stats>("stats"), InstanceAccessor<&NativeUdp::GetPending>("pending")});
+}
+
+NativeUdp::NativeUdp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeUdp>(info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+  family_ = o.Get("family").ToNumber().Int32Value() == 6 ? AF_INET6 : AF_INET;
+  std::string netns = o.Get("netns").IsString() ? o.Get("netns").As<Napi::String>().Utf8Value() : "";
+  NetnsGuard guard(netns);
+  if (guard.error()) {
+    errnoError(env, guard.error(), guard.step(), netns).ThrowAsJavaScriptException();
+    return;
+  }
+  fd_ = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) errnoError(env, errno, "socket").ThrowAsJavaScriptException();
+}
+
+NativeUdp::~NativeUdp() {
+  poll_.close();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool NativeUdp::parseAddress(const std::string& text, uint16_t port, sockaddr_storage* out, socklen_t* len) const {
+  memset(out, 0, sizeof *out);
+  in_addr v4;
+  in6_addr v6;
+  bool isV4 = inet_pton(AF_INET, text.c_str(), &v4) == 1;
+  if (!isV4 && inet_pton(AF_INET6, text.c_str(), &v6) != 1) return false;
+  if (family_ == AF_INET) {
+    if (!isV4) return false;
+    auto* s = reinterpret_cast<sockaddr_in*>(out);
+    s->sin_family = AF_INET;
+    s->sin_port = htons(port);
+    s->sin_addr = v4;
+    *len = sizeof(sockaddr_in);
+    return true;
+  }
+  auto* s = reinterpret_cast<sockaddr_in6*>(out);
+  s->sin6_family = AF_INET6;
+  s->sin6_port = htons(port);
+  if (isV4) {  // IPv4-mapped, for a dual-stack socket
+    s->sin6_addr.s6_addr[10] = s->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(s->sin6_addr.s6_addr + 12, &v4, 4);
+  } else {
+    s->sin6_addr = v6;
+  }
+  *len = sizeof(sockaddr_in6);
+  return true;
+}
+
+static PeerKey keyOf(const sockaddr_storage& sa) {
+  PeerKey k;
+  memset(&k, 0, sizeof k);
+  if (sa.ss_family == AF_INET) {
+    auto* s = reinterpret_cast<const sockaddr_in*>(&sa);
+    k.addr[10] = k.addr[11] = 0xff;
+    memcpy(k.addr + 12, &s->sin_addr, 4);
+    k.port = s->sin_port;
+  } else {
+    auto* s = reinterpret_cast<const sockaddr_in6*>(&sa);
+    memcpy(k.addr, &s->sin6_addr, 16);
+    k.port = s->sin6_port;
+  }
+  return k;
+}
+
+int NativeUdp::lookup(const sockaddr_storage& sa) {
+  auto it = peerIndex_.find(keyOf(sa));
+  return it == peerIndex_.end() ? -1 : it->second;
+}
+
+// bind(address, port) -> bound port
+Napi::Value NativeUdp::Bind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string addr = info[0].As<Napi::String>().Utf8Value();
+  sockaddr_storage sa;
+  socklen_t len;
+  if (!parseAddress(addr, uint16_t(info[1].As<Napi::Number>().Uint32Value()), &sa, &len)) {
+    errnoError(env, EAFNOSUPPORT, "bind", "address " + addr + " does not fit this socket's family").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
+    errnoError(env, errno, "bind", addr).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  socklen_t got = sizeof sa;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &got);
+  return Napi::Number::New(env, ntohs(reinterpret_cast<sockaddr_in*>(&sa)->sin_port));
+}
+
+// addPeer(index, address, port)
+Napi::Value NativeUdp::AddPeer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int index = info[0].As<Napi::Number>().Int32Value();
+  std::string addr = info[1].As<Napi::String>().Utf8Value();
+  sockaddr_storage sa;
+  socklen_t len;
+  if (index < 0 || index > 1 << 20 || !parseAddress(addr, uint16_t(info[2].As<Napi::Number>().Uint32Value()), &sa, &len)) {
+    Napi::RangeError::New(env, "addPeer: bad index or address " + addr).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (size_t(index) >= peerAddr_.size()) {
+    peerAddr_.resize(size_t(index) + 1);
+    peerLen_.resize(size_t(index) + 1, 0);
+  }
+  if (peerLen_[index]) peerIndex_.erase(keyOf(peerAddr_[index]));
+  peerAddr_[index] = sa;
+  peerLen_[index] = len;
+  peerIndex_[keyOf(sa)] = index;
+  return env.Undefined();
+}
+
+Napi::Value NativeUdp::RemovePeer(const Napi::CallbackInfo& info) {
+  int index = info[0].As<Napi::Number>().Int32Value();
+  if (index >= 0 && size_t(index) < peerLen_.size() && peerLen_[index]) {
+    peerIndex_.erase(keyOf(peerAddr_[index]));
+    peerLen_[index] = 0;
+  }
+  return info.Env().Undefined();
+}
+
+// setBuffers(send, receive) -> [send, receive] as the kernel reports them (it doubles the request)
+Napi::Value NativeUdp::SetBuffers(const Napi::CallbackInfo& info) {
+  int want[2] = {info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()};
+  const int force[2] = {SO_SNDBUFFORCE, SO_RCVBUFFORCE}, plain[2] = {SO_SNDBUF, SO_RCVBUF};
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  for (int k = 0; k < 2; k++) {
+    if (want[k] > 0 && setsockopt(fd_, SOL_SOCKET, force[k], &want[k], sizeof(int)) != 0)
+      setsockopt(fd_, SOL_SOCKET, plain[k], &want[k], sizeof(int));  // without CAP_NET_ADMIN: capped by rmem_max
+    int got = 0;
+    socklen_t l = sizeof got;
+    getsockopt(fd_, SOL_SOCKET, plain[k], &got, &l);
+    out.Set(uint32_t(k), Napi::Number::New(info.Env(), got));
+  }
+  return out;
+}
+
+// setGso(on) -> whether the kernel accepts UDP_SEGMENT on this socket
+Napi::Value NativeUdp::SetGso(const Napi::CallbackInfo& info) {
+  bool on = info[0].ToBoolean();
+  int probe = 0;
+  socklen_t l = sizeof probe;
+  gso_ = on && getsockopt(fd_, SOL_UDP, UDP_SEGMENT, &probe, &l) == 0;
+  return Napi::Boolean::New(info.Env(), gso_);
+}
+
+// setGro(on) -> whether UDP_GRO is now on
+Napi::Value NativeUdp::SetGro(const Napi::CallbackInfo& info) {
+  int on = info[0].ToBoolean() ? 1 : 0;
+  bool ok = setsockopt(fd_, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
+  gro_ = ok && on;
+  if (gro_ && groBuf_.empty()) {
+    groBuf_.resize(kGroBufs * kGroBufSize);
+    groAddr_.resize(kGroBufs);
+  }
+  return Napi::Boolean::New(info.Env(), gro_);
+}
+
+void NativeUdp::ensureSlots(size_t n) {
+  if (msgs_.size() >= n) return;
+  msgs_.resize(n);
+  iovs_.resize(n);
+  cmsg_.resize(n * kCmsgStride);
+  slotAddr_.resize(n);
+}
+
+Napi::Value NativeUdp::Poll(const Napi::CallbackInfo& info) {
+  if (fd_ >= 0) poll_.start(info.Env(), fd_, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeUdp::StopPoll(const Napi::CallbackInfo& info) {
+  poll_.stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeUdp::Close(const Napi::CallbackInfo& info) {
+  poll_.close();
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  return info.Env().Undefined();
+}
+
+// stats() -> [rxPackets, rxGro, rxTruncated, rxUnknown, txPackets, txGsoSends, txErrors, gsoDisabled]
+Napi::Value NativeUdp::Stats(const Napi::CallbackInfo& info) {
+  double v[8] = {rxPackets_, rxGro_, rxTruncated_, rxUnknown_, txPackets_, txGsoSends_, txErrors_, gsoDisabled_};
+  Napi::Array a = Napi::Array::New(info.Env(), 8);
+  for (uint32_t i = 0; i < 8; i++) a.Set(i, Napi::Number::New(info.Env(), v[i]));
+  return a;
+}
+
+Napi::Value NativeUdp::GetPending(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), groHead_ < groQueue_.size());
+}
+
+}  // namespace weft

@@ -1,0 +1,64 @@
+// Loads the addon built by node-gyp (`npm ci` runs scripts/build-addon.mjs) and types its surface.
+// The TypeScript classes in tun.ts and udp.ts are the public face; this module is internal.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeTun {
+  readonly name: string;
+  readonly fd: number;
+  readonly pending: boolean;
+  read(slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, max: number): number;
+  write(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array | null, start: number, count: number): number;
+  setOffload(flags: number): void;
+  poll(events: number, cb: (status: number, events: number) => void): void;
+  stopPoll(): void;
+  close(): void;
+  stats(): number[];
+}
+
+export interface NativeUdp {
+  readonly pending: boolean;
+  bind(address: string, port: number): number;
+  addPeer(index: number, address: string, port: number): void;
+  removePeer(index: number): void;
+  setBuffers(send: number, receive: number): [number, number];
+  setGso(on: boolean): boolean;
+  setGro(on: boolean): boolean;
+  send(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, start: number, count: number): number;
+  recv(slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, max: number): number;
+  sourceOf(slot: number): { address: string; port: number } | null;
+  poll(events: number, cb: (status: number, events: number) => void): void;
+  stopPoll(): void;
+  close(): void;
+  stats(): number[];
+}
+
+export interface Addon {
+  NativeTun: new (opts: { name: string; netns?: string; multiQueue?: boolean; vnetHdr?: boolean; offloads?: number }) => NativeTun;
+  NativeUdp: new (opts: { family: 4 | 6; netns?: string }) => NativeUdp;
+  splitSuperPacket(pkt: Uint8Array, slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, max: number): number;
+  coalescePackets(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, start: number, count: number, out: Uint8Array): [number, number, number];
+  checksumOk(pkt: Uint8Array): boolean;
+}
+
+/** Thrown when build/Release/weft_tunnel.node is missing: the message says how to build it. */
+export class AddonNotBuiltError extends Error {
+  override name = 'AddonNotBuiltError';
+}
+
+const ADDON_PATH = fileURLToPath(new URL('../build/Release/weft_tunnel.node', import.meta.url));
+let cached: Addon | undefined;
+
+/** The addon, loaded on first use (so importing this package never fails on a machine without it). */
+export function addon(): Addon {
+  if (cached) return cached;
+  if (!existsSync(ADDON_PATH)) {
+    throw new AddonNotBuiltError(
+      `the @weft/tunnel native addon is not built (${ADDON_PATH} missing): run \`npm ci\` at the repo root, ` +
+        'or `node packages/tunnel/scripts/build-addon.mjs` (needs g++, make and python3)',
+    );
+  }
+  cached = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+  return cached;
+}

@@ -1,0 +1,178 @@
+// TunDevice: a Linux TUN device (IFF_TUN | IFF_NO_PI) behind the batch-shaped PacketPort interface.
+//
+// Design notes: the device is opened by the addon, optionally inside a network namespace (it setns()es the
+// calling thread into /run/netns/NAME just for TUNSETIFF and returns at once), so tests and the agent can own
+// devices in several namespaces from one process. Readiness comes from a uv_poll_t on Node's main loop; each
+// read() drains up to batchSize packets with non-blocking read(2) calls in one trip into C. With offloads
+// (IFF_VNET_HDR + TUNSETOFFLOAD) the kernel hands TCP super-packets of up to 64 KB, which the addon splits
+// into MTU-sized packets before they reach JavaScript, and write() coalesces consecutive segments of one flow
+// back into super-packets. Segmentation is native because it is a memcpy plus a checksum per segment, which
+// C does at memory speed and JavaScript would do byte by byte.
+// Configuration (MTU, addresses, link state) uses iproute2: it is not the hot path, and each step can be
+// logged as the command an operator would type.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { isAbsolute } from 'node:path';
+import { addon, type NativeTun } from './native.ts';
+import { checkInterfaceName, mapSystemError } from './errors.ts';
+import { DEFAULT_BATCH_SIZE, type PacketBatch, type PacketPort } from './batch.ts';
+import { PollMux } from './poll.ts';
+
+const run = promisify(execFile);
+
+/** TUNSETOFFLOAD flags (include/uapi/linux/if_tun.h). */
+export const TunOffload = {
+  CSUM: 0x01,
+  TSO4: 0x02,
+  TSO6: 0x04,
+  TSO_ECN: 0x08,
+  USO4: 0x20,
+  USO6: 0x40,
+} as const;
+
+/** The combination that lets the kernel hand TCP super-packets: checksum offload plus TSO for IPv4 and IPv6. */
+export const TCP_OFFLOADS = TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6;
+
+export interface TunOptions {
+  /** Interface name, 1 to 15 bytes. @default 'flannel0' */
+  name?: string;
+  /** Network namespace to create the device in: a name under /run/netns or an absolute path. @default current */
+  netns?: string;
+  /** IFF_MULTI_QUEUE: several descriptors (processes or threads) may attach to one device. @default false */
+  multiQueue?: boolean;
+  /**
+   * TUNSETOFFLOAD flags (TunOffload); a non-zero value turns on IFF_VNET_HDR. 0 or absent: plain packets, and
+   * offloads are reset to 0 in case a previous owner of a persistent device left them on. @default 0
+   */
+  offloads?: number;
+  /** Packets per read. @default 64 */
+  batchSize?: number;
+}
+
+export interface TunStats {
+  /** Packets returned by read (segments, after splitting). */
+  rxPackets: number;
+  /** Super-packets split into segments. */
+  rxSuperPackets: number;
+  /** Super-packets dropped because their headers were inconsistent. */
+  rxMalformed: number;
+  /** Packets written (each segment of a coalesced write counts). */
+  txPackets: number;
+  /** Coalesced super-packets written. */
+  txSuperPackets: number;
+  /** Packets dropped on write because an IPv4 header or TCP/UDP checksum was wrong (offload mode only). */
+  txChecksumDrops: number;
+  /** Writes the kernel refused (EINVAL, EIO...): counted, the batch went on. */
+  txErrors: number;
+}
+
+export function netnsPath(netns: string | undefined): string | undefined {
+  if (!netns) return undefined;
+  return isAbsolute(netns) ? netns : `/run/netns/${netns}`;
+}
+
+/** A TUN device; create it with openTun(). */
+export class TunDevice implements PacketPort {
+  readonly name: string;
+  readonly batchSize: number;
+  readonly offloads: number;
+  private readonly mux: PollMux;
+
+  /** @internal use openTun() */
+  constructor(
+    private readonly native: NativeTun,
+    opts: TunOptions,
+  ) {
+    this.name = native.name;
+    this.batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.offloads = opts.offloads ?? 0;
+    this.mux = new PollMux(native);
+  }
+
+  get pending(): boolean {
+    return this.native.pending;
+  }
+
+  /** See PacketPort.read. Slots must hold headroom + MTU bytes (a longer packet would be truncated by the kernel). */
+  read(batch: PacketBatch, headroom: number): number {
+    const max = Math.min(batch.capacity, this.batchSize);
+    const n = this.native.read(batch.slab, batch.slotSize, headroom, batch.offsets, batch.lengths, max);
+    batch.peers.fill(-1, 0, n);
+    batch.count = n;
+    return n;
+  }
+
+  /** See PacketPort.write: packets with peers[i] < 0 are skipped. With offloads, runs of segments are coalesced. */
+  write(batch: PacketBatch, start = 0, peers: Int32Array = batch.peers): number {
+    return this.native.write(batch.slab, batch.offsets, batch.lengths, peers, start, batch.count);
+  }
+
+  onReadable(cb: (() => void) | null): void {
+    this.mux.onReadable(cb);
+  }
+
+  onWritable(cb: (() => void) | null): void {
+    this.mux.onWritable(cb);
+  }
+
+  /** Changes TUNSETOFFLOAD flags (needs a device opened with offloads, i.e. IFF_VNET_HDR). */
+  setOffloads(flags: number): void {
+    try {
+      this.native.setOffload(flags);
+    } catch (e) {
+      throw mapSystemError(e, `tun ${this.name}`);
+    }
+  }
+
+  stats(): TunStats {
+    const s = this.native.stats();
+    return {
+      rxPackets: s[0]!, rxSuperPackets: s[1]!, rxMalformed: s[2]!, txPackets: s[3]!,
+      txSuperPackets: s[4]!, txChecksumDrops: s[5]!, txErrors: s[6]!,
+    };
+  }
+
+  /** Stops polling, resets offloads to 0 and closes the descriptor (a non-persistent device disappears). */
+  close(): void {
+    this.native.close();
+  }
+}
+
+/**
+ * Creates (or attaches to) a TUN device. Throws NotPermittedError without CAP_NET_ADMIN, TunUnavailableError
+ * without /dev/net/tun, DeviceBusyError when another process holds it, BadNameError for names the kernel refuses.
+ */
+export function openTun(opts: TunOptions = {}): TunDevice {
+  const name = opts.name ?? 'flannel0';
+  checkInterfaceName(name);
+  const offloads = opts.offloads ?? 0;
+  try {
+    const native = new (addon().NativeTun)({
+      name, netns: netnsPath(opts.netns), multiQueue: opts.multiQueue ?? false, vnetHdr: offloads !== 0, offloads,
+    });
+    return new TunDevice(native, opts);
+  } catch (e) {
+    throw mapSystemError(e, `tun ${name}`);
+  }
+}
+
+export interface LinkConfig {
+  mtu?: number;
+  /** CIDR addresses to add, e.g. '10.244.1.0/32' or '10.244.1.1/24'. */
+  addresses?: readonly string[];
+  /** Bring the link up. @default true */
+  up?: boolean;
+  /** Routes to add through the device, e.g. '10.244.0.0/16'. */
+  routes?: readonly string[];
+}
+
+/** Configures a link with iproute2 (`ip [-n NS] link set ...`, `addr add`, `route replace`). */
+export async function configureLink(name: string, cfg: LinkConfig, netns?: string): Promise<void> {
+  checkInterfaceName(name);
+  const ns = netns ? ['-n', netns] : [];
+  const ip = (args: string[]): Promise<unknown> => run('ip', [...ns, ...args]);
+  if (cfg.mtu) await ip(['link', 'set', 'dev', name, 'mtu', String(cfg.mtu)]);
+  for (const a of cfg.addresses ?? []) await ip(['addr', 'replace', a, 'dev', name]);
+  if (cfg.up ?? true) await ip(['link', 'set', 'dev', name, 'up']);
+  for (const r of cfg.routes ?? []) await ip(['route', 'replace', r, 'dev', name]);
+}

@@ -10,7 +10,7 @@
 // - Graceful restart helper (RFC 4724 §4.2): `markStale` keeps a lost peer's routes, flagged; the peer
 //   re-announcing a route clears the flag; `purgeStale` (on End-of-RIB or when the restart timer fires)
 //   removes what is still stale.
-import type { Prefix, RouteAttributes } from '../types.ts';
+import type { Afi, Prefix, RouteAttributes } from '../types.ts';
 import { decide, type Decision } from './decision.ts';
 import { exportRoute, type ExportContext, type ExportedRoute, type RibPeer } from './export.ts';
 import { asPathContains, LOCAL_SOURCE, routeKey, type Route, type RouteSource } from './route.ts';
@@ -139,9 +139,14 @@ export class Rib {
     return table.size;
   }
 
-  /** Removes the peer's routes still stale (End-of-RIB received, or the restart timer fired). */
-  purgeStale(peerId: string): BestChange[] {
-    return this.dropRoutes(peerId, (r) => r.stale === true);
+  /** Removes the peer's routes still stale (End-of-RIB received for `afi`, or for all when the restart timer fired). */
+  purgeStale(peerId: string, afi?: Afi): BestChange[] {
+    return this.dropRoutes(peerId, (r) => r.stale === true && (afi === undefined || r.prefix.afi === afi));
+  }
+
+  /** Forgets what was sent to a peer, so the next `exportsFor` sends everything again (ROUTE-REFRESH, RFC 2918). */
+  forgetSent(peerId: string): void {
+    this.adjOut.get(peerId)?.clear();
   }
 
   /** The best route to a prefix. */

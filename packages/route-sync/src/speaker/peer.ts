@@ -1,0 +1,238 @@
+// One configured neighbour: its session(s), collision resolution (RFC 4271 §6.8), and what happens to its
+// routes when the session ends: dropped, or kept stale for a graceful restart (RFC 4724 §4.2).
+import { collisionLoser } from '../fsm/open.ts';
+import { DownReason, FsmEventType, SessionState, type FsmConfig, type Notification } from '../fsm/types.ts';
+import type { Clock } from '../fsm/clock.ts';
+import { intToIpv4 } from '../rib/route.ts';
+import type { BestChange, Rib } from '../rib/rib.ts';
+import type { RibPeer } from '../rib/export.ts';
+import { Afi, CeaseSubcode, MessageType, NotificationCode, type OpenMessage, type UpdateMessage } from '../types.ts';
+import type { Connection, Transport } from './connection.ts';
+import { buildUpdates, endOfRib, endOfRibFamily, readUpdate } from './messages.ts';
+import { Session, type SessionOwner } from './session.ts';
+
+/** A neighbour as `addPeer` takes it. */
+export interface PeerConfig {
+  /** The neighbour's address (IPv4 or IPv6 text); also its id in the speaker. */
+  address: string;
+  as: number;
+  /** TCP port to connect to (default 179). */
+  port?: number;
+  /** Wait for the neighbour to connect; never connect ourselves. */
+  passive?: boolean;
+  /** This neighbour is a route-reflector client of ours (RFC 4456). */
+  routeReflectorClient?: boolean;
+  /** Our proposed hold time for this session (default: the speaker's). */
+  holdTime?: number;
+  /** Source address for our connection and the "next hop self" address. */
+  localAddress?: string;
+  /** Rewrite the next hop of iBGP-learned routes to our address (BIRD's `next hop self`). */
+  nextHopSelf?: boolean;
+}
+
+/** Per-peer status for `weft status` and metrics. */
+export interface PeerStatus {
+  address: string;
+  as: number;
+  state: keyof typeof SessionState;
+  /** Seconds since the session reached Established; 0 when it is not. */
+  uptimeSeconds: number;
+  prefixesReceived: number;
+  prefixesSent: number;
+  /** Routes kept from a restarting peer (graceful restart). */
+  prefixesStale: number;
+  lastError: string | null;
+}
+
+/** What a peer needs from its speaker. */
+export interface PeerHost {
+  readonly rib: Rib;
+  readonly clock: Clock;
+  readonly transport: Transport;
+  readonly localId: number;
+  fsmConfig(peer: PeerConfig): FsmConfig;
+  buildOpen(peer: PeerConfig): OpenMessage;
+  /** We advertise graceful restart (and so may act as a helper). */
+  readonly gracefulRestart: boolean;
+  /** Best-route changes to propagate to all peers and report. */
+  apply(changes: BestChange[]): void;
+}
+
+export class Peer implements SessionOwner {
+  /** Sessions for this neighbour; [0] is the main one, a second exists only while two connections race. */
+  sessions: Session[] = [];
+  private establishedAt: number | null = null;
+  private lastError: string | null = null;
+  private staleTimer: unknown = null;
+  private stopped = true;
+
+  constructor(
+    readonly cfg: PeerConfig,
+    private readonly host: PeerHost,
+  ) {
+    this.sessions.push(this.newSession());
+    host.rib.setPeer(this.ribPeer(''));
+  }
+
+  get id(): string {
+    return this.cfg.address;
+  }
+
+  /** The session carrying (or closest to carrying) routes. */
+  get main(): Session {
+    return this.sessions.reduce((a, b) => (b.state > a.state ? b : a));
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.sessions[0]!.feed({ type: FsmEventType.Start });
+  }
+
+  /** Administrative stop: Cease to the neighbour, no automatic restart, routes withdrawn. */
+  stop(subcode = CeaseSubcode.AdministrativeShutdown): void {
+    this.stopped = true;
+    for (const s of [...this.sessions]) s.feed({ type: FsmEventType.Stop, subcode });
+    this.clearStaleTimer();
+    this.host.apply(this.host.rib.resetPeer(this.id));
+  }
+
+  /** An inbound connection from this neighbour's address. */
+  accept(conn: Connection): void {
+    const main = this.main;
+    if (this.stopped || main.state === SessionState.Established) {
+      conn.send({ type: MessageType.Notification, code: NotificationCode.Cease, subcode: CeaseSubcode.ConnectionRejected, data: new Uint8Array(0) });
+      return conn.close();
+    }
+    if (main.state === SessionState.Idle) main.feed({ type: FsmEventType.Start }); // don't wait out the back-off
+    if (main.state === SessionState.Active) return main.acceptInbound(conn);
+    // Connect/OpenSent/OpenConfirm: our own connection is in progress. Run a second FSM on this one; if both
+    // reach OPEN, collision detection picks one (§6.8), and if ours fails, this one simply carries on.
+    const spare = this.newSession();
+    this.sessions.push(spare);
+    spare.feed({ type: FsmEventType.Start });
+    spare.acceptInbound(conn);
+  }
+
+  status(): PeerStatus {
+    const c = this.host.rib.counts(this.id);
+    const up = this.establishedAt === null ? 0 : (this.host.clock.now() - this.establishedAt) / 1000;
+    return {
+      address: this.id,
+      as: this.cfg.as,
+      state: SessionState[this.main.state] as keyof typeof SessionState,
+      uptimeSeconds: up,
+      prefixesReceived: c.received - c.stale,
+      prefixesSent: c.sent,
+      prefixesStale: c.stale,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Sends what changed for these prefixes, if the session is up. */
+  exportChanges(keys: string[]): void {
+    const s = this.main;
+    if (s.state !== SessionState.Established) return;
+    for (const m of buildUpdates(this.host.rib.exportsFor(this.id, keys))) s.send(m);
+  }
+
+  // ---- SessionOwner ----
+
+  buildOpen(): OpenMessage {
+    return this.host.buildOpen(this.cfg);
+  }
+
+  opened(s: Session): void {
+    for (const other of this.sessions) {
+      if (other === s || other.state < SessionState.OpenSent) continue;
+      const remoteId = s.fsm.peerOpen!.bgpId;
+      // An Established session always wins; otherwise the lower BGP identifier's connection goes (§6.8).
+      const loser = other.state === SessionState.Established || collisionLoser(this.host.localId, remoteId, s.fsm.outbound) ? s : other;
+      loser.feed({ type: FsmEventType.OpenCollisionDump });
+    }
+  }
+
+  established(s: Session): void {
+    for (const other of this.sessions) if (other !== s) other.dispose();
+    this.sessions = [s];
+    this.establishedAt = this.host.clock.now();
+    this.lastError = null;
+    const rib = this.host.rib;
+    rib.setPeer({ ...this.ribPeer(s.conn?.localAddress ?? ''), bgpId: intToIpv4(s.fsm.peerOpen!.bgpId) });
+    this.sendAll(s);
+  }
+
+  update(_s: Session, msg: UpdateMessage): void {
+    const eor = endOfRibFamily(msg);
+    if (eor !== null) return this.endOfRib(eor);
+    const { announced, withdrawn } = readUpdate(msg, { fourOctetAs: this.main.fourOctetAs });
+    this.host.apply(this.host.rib.receive(this.id, announced, withdrawn));
+  }
+
+  routeRefresh(s: Session): void {
+    this.host.rib.forgetSent(this.id);
+    this.sendAll(s);
+  }
+
+  down(s: Session, reason: DownReason, wasEstablished: boolean, notification?: Notification): void {
+    this.lastError = describe(reason, notification);
+    if (this.sessions.length > 1) {
+      s.dispose(); // the other connection carries on
+      this.sessions = this.sessions.filter((x) => x !== s);
+    }
+    if (!wasEstablished) return;
+    this.establishedAt = null;
+    // RFC 4724 §4.2: helper mode when the session drops without a NOTIFICATION and both sides do GR.
+    const gr = s.peerGracefulRestart;
+    const helper = gr && this.host.gracefulRestart && reason !== DownReason.AdminStop && reason !== DownReason.NotificationReceived && reason !== DownReason.MessageError;
+    if (helper && gr.restartTime > 0) return this.keepStale(gr.restartTime);
+    this.host.apply(this.host.rib.resetPeer(this.id));
+  }
+
+  // ---- internals ----
+
+  private newSession(): Session {
+    const { clock, transport } = this.host;
+    const p = { fsm: this.host.fsmConfig(this.cfg), clock, transport, remoteAddress: this.cfg.address, port: this.cfg.port ?? 179, owner: this };
+    return new Session(this.cfg.localAddress ? { ...p, localAddress: this.cfg.localAddress } : p);
+  }
+
+  private ribPeer(localAddress: string): RibPeer {
+    const ibgp = this.cfg.as === this.host.fsmConfig(this.cfg).localAs;
+    const p: RibPeer = { id: this.id, address: this.id, as: this.cfg.as, bgpId: this.id, ibgp, rrClient: this.cfg.routeReflectorClient ?? false, localAddress: this.cfg.localAddress ?? localAddress };
+    if (this.cfg.nextHopSelf) p.nextHopSelf = true;
+    return p;
+  }
+
+  /** Our whole Adj-RIB-Out for this peer, then End-of-RIB for both families (RFC 4724 §4.1). */
+  private sendAll(s: Session): void {
+    for (const m of buildUpdates(this.host.rib.exportsFor(this.id))) s.send(m);
+    s.send(endOfRib(Afi.Ipv4));
+    s.send(endOfRib(Afi.Ipv6));
+  }
+
+  private keepStale(restartTime: number): void {
+    this.host.rib.markStale(this.id);
+    this.clearStaleTimer();
+    // If the peer is not back within its restart time, its routes go (RFC 4724 §4.2).
+    this.staleTimer = this.host.clock.setTimer(restartTime * 1000, () => {
+      this.staleTimer = null;
+      this.host.apply(this.host.rib.purgeStale(this.id));
+    });
+  }
+
+  private endOfRib(afi: Afi): void {
+    this.host.apply(this.host.rib.purgeStale(this.id, afi));
+    if (this.host.rib.counts(this.id).stale === 0) this.clearStaleTimer();
+  }
+
+  private clearStaleTimer(): void {
+    if (this.staleTimer !== null) this.host.clock.clearTimer(this.staleTimer);
+    this.staleTimer = null;
+  }
+}
+
+/** A readable last-error line: the reason and, when there was one, the NOTIFICATION code/subcode. */
+function describe(reason: DownReason, n?: Notification): string {
+  const note = n ? ` (NOTIFICATION ${NotificationCode[n.code] ?? n.code}/${n.subcode})` : '';
+  return `${DownReason[reason]}${note}`;
+}

@@ -1,0 +1,193 @@
+// The BGP speaker: peers, one RIB, a listener, and the API the agent uses.
+//
+// Design notes
+// - Everything protocol-shaped lives in the pure cores (fsm/, rib/); this layer wires them to a Transport
+//   (TCP or in-memory) and a Clock, and batches: best-route changes from one turn of the event loop are
+//   exported to peers and reported to listeners together, so 10,000 prefixes arriving in 20 UPDATEs cause
+//   20 batches, not 10,000 events.
+// - Route changes come out as an event ('routes', BestChange[]) and as an async iterator (`routeChanges()`).
+import { EventEmitter, on } from 'node:events';
+import { systemClock, type Clock } from '../fsm/clock.ts';
+import type { FsmConfig } from '../fsm/types.ts';
+import { Rib, type BestChange } from '../rib/rib.ts';
+import { compareAddresses, emptyAttributes, ipv4ToInt } from '../rib/route.ts';
+import { Origin, type OpenMessage, type Prefix, type RouteAttributes } from '../types.ts';
+import type { Connection, Transport } from './connection.ts';
+import { buildOpen } from './messages.ts';
+import { Peer, type PeerConfig, type PeerHost, type PeerStatus } from './peer.ts';
+
+export interface SpeakerConfig {
+  /** BGP Identifier, a dotted quad (conventionally the node's underlay IPv4 address). */
+  routerId: string;
+  /** Our AS (default 64512, the private AS Calico uses). */
+  localAs?: number;
+  /** Hold time we propose, seconds (default 90; 0 or >= 3). */
+  holdTime?: number;
+  /** ConnectRetry time, seconds (default 5). */
+  connectRetryTime?: number;
+  /** Reconnect back-off bounds, seconds (default 1..60). */
+  backoff?: { min: number; max: number };
+  /** Route-reflector cluster id (RFC 4456; default the router id). */
+  clusterId?: string;
+  /** Advertise graceful restart (RFC 4724) and act as helper; default restart time 120 s. `false` disables. */
+  gracefulRestart?: { restartTime: number } | false;
+  /** How connections are made and accepted. */
+  transport: Transport;
+  /** Accept inbound connections (default true). */
+  listen?: boolean;
+  clock?: Clock;
+  /** [0, 1) source for back-off jitter (default Math.random). */
+  jitter?: () => number;
+}
+
+/** What `advertise` takes besides the prefix. */
+export interface AdvertiseOptions extends Partial<RouteAttributes> {
+  /** Next hop to announce (the node's underlay address); default: our address on each session. */
+  nextHop?: string;
+}
+
+/**
+ * Calico's full-mesh rule: of two nodes, the one whose address compares greater connects and the other
+ * waits, so a mesh never races two connections per pair. Returns true when `local` should be passive.
+ */
+export function isPassiveInMesh(local: string, peer: string): boolean {
+  return compareAddresses(local, peer) < 0;
+}
+
+export class Speaker extends EventEmitter implements PeerHost {
+  readonly rib: Rib;
+  readonly clock: Clock;
+  readonly transport: Transport;
+  readonly localId: number;
+  readonly gracefulRestart: boolean;
+  private readonly peers = new Map<string, Peer>();
+  private pending = new Map<string, BestChange>();
+  private flushScheduled = false;
+  private running = false;
+
+  constructor(readonly cfg: SpeakerConfig) {
+    super();
+    this.clock = cfg.clock ?? systemClock;
+    this.transport = cfg.transport;
+    this.localId = ipv4ToInt(cfg.routerId);
+    this.gracefulRestart = cfg.gracefulRestart !== false;
+    const rc = { localAs: this.localAs, routerId: cfg.routerId };
+    this.rib = new Rib(cfg.clusterId ? { ...rc, clusterId: cfg.clusterId } : rc);
+  }
+
+  get localAs(): number {
+    return this.cfg.localAs ?? 64512;
+  }
+
+  /** Starts listening (unless disabled) and starts every peer's session. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    if (this.cfg.listen !== false) await this.transport.listen((c) => this.accept(c));
+    for (const p of this.peers.values()) p.start();
+  }
+
+  /** Sends Cease to every peer, closes every connection and the listener. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const p of this.peers.values()) p.stop();
+    await this.transport.close();
+  }
+
+  /** Adds a neighbour; its session starts at once if the speaker is running. Throws on a duplicate address. */
+  addPeer(cfg: PeerConfig): void {
+    if (this.peers.has(cfg.address)) throw new Error(`peer ${cfg.address} already exists`);
+    const peer = new Peer(cfg, this);
+    this.peers.set(cfg.address, peer);
+    if (this.running) peer.start();
+  }
+
+  /** Removes a neighbour: Cease (Peer De-configured), its routes withdrawn. */
+  removePeer(address: string): void {
+    const peer = this.peers.get(address);
+    if (!peer) return;
+    peer.stop(3); // RFC 4486 Cease subcode 3: Peer De-configured
+    this.peers.delete(address);
+    this.apply(this.rib.removePeer(address));
+  }
+
+  /** Originates a route (or replaces our earlier one for the same prefix). */
+  advertise(prefix: Prefix, opts: AdvertiseOptions = {}): void {
+    const { nextHop = '', ...attrs } = opts;
+    this.apply(this.rib.originate(prefix, { ...emptyAttributes(), origin: Origin.Igp, ...attrs }, nextHop));
+  }
+
+  /** Stops originating a route. */
+  withdraw(prefix: Prefix): void {
+    this.apply(this.rib.withdrawLocal(prefix));
+  }
+
+  /** Status of every peer. */
+  status(): PeerStatus[] {
+    return [...this.peers.values()].map((p) => p.status());
+  }
+
+  /** The current best routes (the Loc-RIB). */
+  routes(): ReturnType<Rib['bests']> {
+    return this.rib.bests();
+  }
+
+  /** Batches of best-route changes as an async iterator; ends when `signal` aborts. */
+  async *routeChanges(signal?: AbortSignal): AsyncGenerator<BestChange[]> {
+    try {
+      for await (const [batch] of on(this, 'routes', signal ? { signal } : {})) yield batch as BestChange[];
+    } catch (e) {
+      if ((e as Error).name !== 'AbortError') throw e;
+    }
+  }
+
+  // ---- PeerHost ----
+
+  fsmConfig(peer: PeerConfig): FsmConfig {
+    return {
+      localAs: this.localAs,
+      localId: this.localId,
+      peerAs: peer.as,
+      holdTime: peer.holdTime ?? this.cfg.holdTime ?? 90,
+      connectRetryTime: this.cfg.connectRetryTime ?? 5,
+      passive: peer.passive ?? false,
+      automaticRestart: true,
+      backoff: this.cfg.backoff ?? { min: 1, max: 60 },
+      jitter: this.cfg.jitter ?? Math.random,
+    };
+  }
+
+  buildOpen(peer: PeerConfig): OpenMessage {
+    const gr = this.cfg.gracefulRestart;
+    const base = { localAs: this.localAs, routerId: this.cfg.routerId, holdTime: peer.holdTime ?? this.cfg.holdTime ?? 90 };
+    if (gr === false) return buildOpen(base);
+    return buildOpen({ ...base, gracefulRestart: { restartTime: gr?.restartTime ?? 120, restarting: false } });
+  }
+
+  apply(changes: BestChange[]): void {
+    for (const c of changes) {
+      const prev = this.pending.get(c.key);
+      this.pending.set(c.key, prev ? { ...c, previous: prev.previous } : c);
+    }
+    if (changes.length === 0 || this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = [...this.pending.values()].filter((c) => c.best !== c.previous);
+    const keys = [...this.pending.keys()];
+    this.pending = new Map();
+    for (const p of this.peers.values()) p.exportChanges(keys);
+    if (batch.length) this.emit('routes', batch);
+  }
+
+  private accept(conn: Connection): void {
+    const addr = conn.remoteAddress.startsWith('::ffff:') ? conn.remoteAddress.slice(7) : conn.remoteAddress;
+    const peer = this.peers.get(addr);
+    if (!peer) return conn.close(); // §8: connections from unconfigured addresses are refused
+    peer.accept(conn);
+  }
+}

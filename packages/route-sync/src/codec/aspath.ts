@@ -109,7 +109,12 @@ export function mergeAs4Path(asPath: AsPathSegment[], as4Path: AsPathSegment[]):
       left -= asPathLength([s]);
     }
   }
-  return [...out, ...as4Path.map((s) => ({ type: s.type, asns: [...s.asns] }))];
+  const tail = as4Path.map((s) => ({ type: s.type, asns: [...s.asns] }));
+  const last = out[out.length - 1];
+  if (last?.type === AsPathSegmentType.AsSequence && tail[0]?.type === AsPathSegmentType.AsSequence) {
+    last.asns.push(...tail.shift()!.asns); // one sequence, as the path was before the old speaker split it
+  }
+  return [...out, ...tail];
 }
 
 /**

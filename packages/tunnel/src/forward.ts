@@ -17,7 +17,10 @@ export type OnBatch = (
   /** Destination peer per packet (in: the source peer for UDP, -1 for TUN). Set -1 to drop (counted). */
   peers: Int32Array,
   count: number,
-  /** Set replies[i] = 1 to send packet i back out of the source port (to peers[i] if that is UDP). */
+  /**
+   * Set replies[i] = 1 to send packet i back out of the source port instead, to peers[i] (which must be >= 0:
+   * the peer to answer for a UDP source, any non-negative value such as 0 for a TUN source).
+   */
   replies: Uint8Array,
 ) => void;
 
@@ -130,7 +133,9 @@ class ForwardLoop implements Forwarder {
     for (let i = 0; i < n && !any; i++) any = this.replies[i] === 1;
     if (!any) return;
     const done = this.opts.from.write(this.batch, 0, this.replyPeers);
-    for (let i = done; i < n; i++) if (this.replies[i] === 1) this.counters.replyDrops++;
+    for (let i = 0; i < n; i++) {
+      if (this.replies[i] === 1 && (i >= done || this.replyPeers[i]! < 0)) this.counters.replyDrops++;
+    }
   }
 
   /** Writes what is left of the held batch; false when the destination would block (a wait was armed). */

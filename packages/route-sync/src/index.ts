@@ -27,3 +27,4 @@ export { routeKey, emptyAttributes, compareAddresses, ipv4ToInt, intToIpv4, LOCA
 export { Speaker, isPassiveInMesh, type SpeakerConfig, type AdvertiseOptions } from './speaker/speaker.ts';
 export type { PeerConfig, PeerStatus } from './speaker/peer.ts';
 export { MemoryNetwork, ConnectError, type Connection, type ConnectionHandlers, type Transport } from './speaker/connection.ts';
+export { TcpTransport, BGP_PORT, type TcpTransportOptions } from './transport/tcp.ts';

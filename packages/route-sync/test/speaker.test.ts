@@ -2,18 +2,10 @@
 // route reflection, peer removal. (test/speaker-tcp.test.ts runs the same over real TCP.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { waitFor } from './speaker-helpers.ts';
 import { Afi, MemoryNetwork, Speaker, isPassiveInMesh, type Prefix, type SpeakerConfig } from '../src/index.ts';
 
 const pfx = (addr: string, length = 24): Prefix => ({ afi: Afi.Ipv4, length, addr });
-
-/** Polls `cond` every 10 ms for at most `ms`; throws with `what` when it never holds. */
-export async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  for (let waited = 0; waited < ms; waited += 10) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function speaker(net: MemoryNetwork, addr: string, over: Partial<SpeakerConfig> = {}): Speaker {
   return new Speaker({ routerId: addr, transport: net.transport(addr), backoff: { min: 0.05, max: 0.2 }, jitter: () => 0, ...over });

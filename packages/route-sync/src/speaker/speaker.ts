@@ -13,6 +13,7 @@ import { Rib, type BestChange } from '../rib/rib.ts';
 import { compareAddresses, emptyAttributes, ipv4ToInt } from '../rib/route.ts';
 import { Origin, type OpenMessage, type Prefix, type RouteAttributes } from '../types.ts';
 import type { Connection, Transport } from './connection.ts';
+import { TcpTransport } from '../transport/tcp.ts';
 import { buildOpen } from './messages.ts';
 import { Peer, type PeerConfig, type PeerHost, type PeerStatus } from './peer.ts';
 
@@ -31,8 +32,8 @@ export interface SpeakerConfig {
   clusterId?: string;
   /** Advertise graceful restart (RFC 4724) and act as helper; default restart time 120 s. `false` disables. */
   gracefulRestart?: { restartTime: number } | false;
-  /** How connections are made and accepted. */
-  transport: Transport;
+  /** How connections are made and accepted (default: TCP on port 179, all addresses). */
+  transport?: Transport;
   /** Accept inbound connections (default true). */
   listen?: boolean;
   clock?: Clock;
@@ -68,7 +69,7 @@ export class Speaker extends EventEmitter implements PeerHost {
   constructor(readonly cfg: SpeakerConfig) {
     super();
     this.clock = cfg.clock ?? systemClock;
-    this.transport = cfg.transport;
+    this.transport = cfg.transport ?? new TcpTransport();
     this.localId = ipv4ToInt(cfg.routerId);
     this.gracefulRestart = cfg.gracefulRestart !== false;
     const rc = { localAs: this.localAs, routerId: cfg.routerId };

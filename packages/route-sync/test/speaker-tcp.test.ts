@@ -1,0 +1,59 @@
+// In-process speakers over real TCP on loopback: each listens on its own 127.0.0.N, port 17901 (our range
+// is 17900-17999), so peers are told apart by address as on a real network.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Afi, Speaker, TcpTransport, isPassiveInMesh, type Prefix } from '../src/index.ts';
+import { waitFor } from './speaker-helpers.ts';
+
+const PORT = 17901;
+const pfx = (addr: string): Prefix => ({ afi: Afi.Ipv4, length: 24, addr });
+const hasRoute = (s: Speaker, key: string) => [...s.routes()].some((r) => r.key === key);
+
+function tcpMesh(n: number, holdTime = 90): Speaker[] {
+  const addrs = Array.from({ length: n }, (_, i) => `127.0.0.${i + 11}`);
+  return addrs.map((me) => {
+    const s = new Speaker({
+      routerId: me,
+      holdTime,
+      transport: new TcpTransport({ listenAddress: me, port: PORT }),
+      backoff: { min: 0.1, max: 0.5 },
+    });
+    for (const other of addrs) if (other !== me) s.addPeer({ address: other, as: 64512, port: PORT, localAddress: me, passive: isPassiveInMesh(me, other) });
+    return s;
+  });
+}
+
+test('three speakers over loopback TCP converge, exchange and withdraw routes', async () => {
+  const ss = tcpMesh(3);
+  try {
+    for (const s of ss) await s.start();
+    await waitFor('sessions', () => ss.every((s) => s.status().every((p) => p.state === 'Established')), 15000);
+    ss.forEach((s, i) => s.advertise(pfx(`10.244.${i + 1}.0`), { nextHop: `127.0.0.${i + 11}` }));
+    await waitFor('convergence', () => ss.every((s) => [1, 2, 3].every((i) => hasRoute(s, `10.244.${i}.0/24`))));
+    const r = [...ss[0]!.routes()].find((x) => x.key === '10.244.3.0/24')!;
+    assert.is(r.nextHop, '127.0.0.13');
+    assert.equal(r.attrs.asPath, []); // iBGP: no AS prepended
+    assert.is(r.attrs.localPref, 100);
+    ss[2]!.withdraw(pfx('10.244.3.0'));
+    await waitFor('withdrawal', () => !hasRoute(ss[0]!, '10.244.3.0/24') && !hasRoute(ss[1]!, '10.244.3.0/24'));
+  } finally {
+    for (const s of ss) await s.stop();
+  }
+});
+
+test('a speaker that goes away is noticed (TCP close) and its routes are withdrawn', async () => {
+  const ss = tcpMesh(2);
+  try {
+    for (const s of ss) await s.start();
+    await waitFor('sessions', () => ss.every((s) => s.status()[0]!.state === 'Established'), 15000);
+    ss[1]!.advertise(pfx('10.244.9.0'));
+    await waitFor('route', () => hasRoute(ss[0]!, '10.244.9.0/24'));
+    await ss[1]!.stop();
+    await waitFor('withdrawn', () => !hasRoute(ss[0]!, '10.244.9.0/24'));
+    assert.not.equal(ss[0]!.status()[0]!.state, 'Established');
+  } finally {
+    for (const s of ss) await s.stop();
+  }
+});
+
+test.run();

@@ -188,8 +188,10 @@ const QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 /** Parses a dotted quad ("10.244.1.0") into a uint32. Throws AddressFormatError. */
 export function parseIpv4(text: string): number {
   const m = QUAD.exec(text);
-  const parts = m ? m.slice(1).map(Number) : [];
+  if (!m) throw new AddressFormatError(text, 'RFC 791 section 3.2', 0);
+  const parts = m.slice(1).map(Number);
   const bad = parts.findIndex((p) => p > 255);
-  if (!m || bad >= 0) throw new AddressFormatError(text, 'RFC 791 section 3.2', m ? text.split('.').slice(0, bad).join('.').length : 0);
+  // The bad octet starts after the octets before it and their dots.
+  if (bad >= 0) throw new AddressFormatError(text, 'RFC 791 section 3.2', m.slice(1, bad + 1).reduce((at, p) => at + p.length + 1, 0));
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }

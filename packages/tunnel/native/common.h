@@ -54,7 +54,10 @@ T* typedData(const Napi::Value& v, size_t* length, const char* name) {
   }
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
   *length = ta.ByteLength() / sizeof(T);
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  static T empty[1];
+  uint8_t* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data());
+  if (!base) return empty;  // a zero-length buffer may have no backing store
+  return reinterpret_cast<T*>(base + ta.ByteOffset());
 }
 
 }  // namespace weft

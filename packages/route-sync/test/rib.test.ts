@@ -175,7 +175,10 @@ test('graceful restart helper: stale routes stay, refreshed ones are kept, the r
   r.setPeer(a);
   const P2: Prefix = { afi: Afi.Ipv4, length: 24, addr: '10.244.2.0' };
   r.receive(a.id, [ann(), { ...ann(), prefix: P2 }], []);
-  assert.is(r.markStale(a.id), 2);
+  const P6: Prefix = { afi: Afi.Ipv6, length: 48, addr: '2001:db8::' };
+  r.receive(a.id, [{ ...ann(), prefix: P6 }], []);
+  const dropped = r.markStale(a.id, [Afi.Ipv4]); // the peer's GR capability listed IPv4 only
+  assert.equal(dropped.map((c) => [c.key, c.best]), [['2001:db8::/48', null]]);
   assert.is(r.counts(a.id).stale, 2);
   assert.ok(r.best(P)); // still forwarding on them
   r.receive(a.id, [ann()], []); // the restarted peer re-announces P only

@@ -130,13 +130,16 @@ export class Rib {
     return this.adjIn.get(LOCAL_SOURCE)!.delete(key) ? this.recompute(new Map([[key, prefix]])) : [];
   }
 
-  /** RFC 4724 §4.2: the peer's session went down with GR negotiated; keep its routes, flagged stale. */
-  markStale(peerId: string): number {
+  /**
+   * RFC 4724 §4.2: the peer's session went down with GR negotiated. Its routes of the families it listed in
+   * its GR capability stay, flagged stale; routes of other families go (returned as changes).
+   */
+  markStale(peerId: string, families: readonly number[] = [1, 2]): BestChange[] {
     const table = this.adjIn.get(peerId);
     this.adjOut.get(peerId)?.clear();
-    if (!table) return 0;
-    for (const [key, r] of table) table.set(key, { ...r, stale: true });
-    return table.size;
+    if (!table) return [];
+    for (const [key, r] of table) if (families.includes(r.prefix.afi)) table.set(key, { ...r, stale: true });
+    return this.dropRoutes(peerId, (r) => r.stale !== true);
   }
 
   /** Removes the peer's routes still stale (End-of-RIB received for `afi`, or for all when the restart timer fired). */

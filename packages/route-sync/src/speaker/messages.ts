@@ -58,7 +58,11 @@ export function openInfo(msg: OpenMessage): OpenInfo & { fourOctetAs: boolean } 
   const info: OpenInfo & { fourOctetAs: boolean } = { version: msg.version, as, holdTime: msg.holdTime, bgpId: ipv4ToInt(msg.bgpId), fourOctetAs };
   for (const c of msg.capabilities) {
     if (c.type === CapabilityCode.FourOctetAs) (as = c.asn), (fourOctetAs = true);
-    if (c.type === CapabilityCode.GracefulRestart) info.gracefulRestart = { restartTime: c.restartTime, restarting: c.restarting };
+    if (c.type === CapabilityCode.GracefulRestart) {
+      // RFC 4724 §3: only the listed (unicast) families have their routes retained across a restart.
+      const families = c.families.filter((f) => f.safi === Safi.Unicast).map((f) => f.afi as number);
+      info.gracefulRestart = { restartTime: c.restartTime, restarting: c.restarting, families };
+    }
   }
   return { ...info, as, fourOctetAs };
 }

@@ -56,6 +56,8 @@ export interface PeerHost {
   readonly gracefulRestart: boolean;
   /** Best-route changes to propagate to all peers and report. */
   apply(changes: BestChange[]): void;
+  /** A session came up or went down. */
+  peerEvent(status: PeerStatus): void;
 }
 
 export class Peer implements SessionOwner {
@@ -159,6 +161,7 @@ export class Peer implements SessionOwner {
     const rib = this.host.rib;
     rib.setPeer({ ...this.ribPeer(s.conn?.localAddress ?? ''), bgpId: intToIpv4(s.fsm.peerOpen!.bgpId) });
     this.sendAll(s);
+    this.host.peerEvent(this.status());
   }
 
   update(_s: Session, msg: UpdateMessage): void {
@@ -181,10 +184,11 @@ export class Peer implements SessionOwner {
     }
     if (!wasEstablished) return;
     this.establishedAt = null;
+    this.host.peerEvent(this.status());
     // RFC 4724 §4.2: helper mode when the session drops without a NOTIFICATION and both sides do GR.
     const gr = s.peerGracefulRestart;
     const helper = gr && this.host.gracefulRestart && reason !== DownReason.AdminStop && reason !== DownReason.NotificationReceived && reason !== DownReason.MessageError;
-    if (helper && gr.restartTime > 0) return this.keepStale(gr.restartTime);
+    if (helper && gr.restartTime > 0 && gr.families.length > 0) return this.keepStale(gr.restartTime, gr.families);
     this.host.apply(this.host.rib.resetPeer(this.id));
   }
 
@@ -210,8 +214,8 @@ export class Peer implements SessionOwner {
     s.send(endOfRib(Afi.Ipv6));
   }
 
-  private keepStale(restartTime: number): void {
-    this.host.rib.markStale(this.id);
+  private keepStale(restartTime: number, families: number[]): void {
+    this.host.apply(this.host.rib.markStale(this.id, families));
     this.clearStaleTimer();
     // If the peer is not back within its restart time, its routes go (RFC 4724 §4.2).
     this.staleTimer = this.host.clock.setTimer(restartTime * 1000, () => {

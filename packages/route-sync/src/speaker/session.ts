@@ -43,7 +43,7 @@ export class Session {
   fsm: FsmState = initialFsmState();
   conn: Connection | null = null;
   /** Peer asked for 4-octet AS and graceful restart in its OPEN (valid from OpenConfirm on). */
-  peerGracefulRestart: { restartTime: number } | null = null;
+  peerGracefulRestart: { restartTime: number; families: number[] } | null = null;
   /** Both sides use 4-octet AS numbers (we always offer them, RFC 6793 §3). */
   fourOctetAs = false;
   private readonly timers: FsmTimers;
@@ -163,7 +163,8 @@ export class Session {
         const info = openInfo(m);
         this.fourOctetAs = info.fourOctetAs;
         this.conn?.setFourOctetAs(info.fourOctetAs);
-        this.peerGracefulRestart = info.gracefulRestart ? { restartTime: info.gracefulRestart.restartTime } : null;
+        const gr = info.gracefulRestart;
+        this.peerGracefulRestart = gr ? { restartTime: gr.restartTime, families: gr.families } : null;
         return this.feed({ type: FsmEventType.OpenReceived, open: info });
       }
       case MessageType.Update:

@@ -5,7 +5,8 @@
 //   (TCP or in-memory) and a Clock, and batches: best-route changes from one turn of the event loop are
 //   exported to peers and reported to listeners together, so 10,000 prefixes arriving in 20 UPDATEs cause
 //   20 batches, not 10,000 events.
-// - Route changes come out as an event ('routes', BestChange[]) and as an async iterator (`routeChanges()`).
+// - Route changes come out as an event ('routes', BestChange[]) and as an async iterator (`routeChanges()`);
+//   sessions going up or down as 'peer' (PeerStatus).
 import { EventEmitter, on } from 'node:events';
 import { systemClock, type Clock } from '../fsm/clock.ts';
 import type { FsmConfig } from '../fsm/types.ts';
@@ -164,6 +165,10 @@ export class Speaker extends EventEmitter implements PeerHost {
     const base = { localAs: this.localAs, routerId: this.cfg.routerId, holdTime: peer.holdTime ?? this.cfg.holdTime ?? 90 };
     if (gr === false) return buildOpen(base);
     return buildOpen({ ...base, gracefulRestart: { restartTime: gr?.restartTime ?? 120, restarting: false } });
+  }
+
+  peerEvent(status: PeerStatus): void {
+    this.emit('peer', status);
   }
 
   apply(changes: BestChange[]): void {

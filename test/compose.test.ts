@@ -1,0 +1,244 @@
+// docker-compose.yml for real: a private dockerd inside a network namespace of this test (nothing on the host
+// changes), the base image built offline (docker/base-image.sh: debootstrap + this machine's Node, cached in
+// /var/cache/weft), the weft image built from this checkout, the compose topology up on internal networks,
+// pod-to-pod traffic across nodes through weft's vxlan backend with the etcd store, and a teardown that must
+// leave no namespace, process, cgroup, mount or file behind. Installs Debian's docker.io, docker-compose and
+// debootstrap when they are missing (as root). The slowest test file: about 1-2 minutes with a warm cache.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LabScope, canRunPrivileged, canRunWith, listLabNamespaces, run, runSync, type RunOptions, type RunResult } from '@weft/lab';
+import { PrivateDockerd, alive } from './support/dock-dockerd.ts';
+
+const WHAT = 'docker compose';
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SCOPE = 'dock-compose';
+const PROJECT = 'wldock';
+const NODES = ['node1', 'node2', 'node3'] as const;
+const PODS = ['pod1', 'pod2', 'pod3'] as const;
+const NETWORKS = ['underlay', 'pods1', 'pods2', 'pods3'];
+const TOOLS: Record<string, string> = { dockerd: 'docker.io', 'docker-compose': 'docker-compose', debootstrap: 'debootstrap' };
+const started = Date.now();
+const say = (m: string) => console.log(`[compose +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
+
+/** Installs the Debian packages this test drives when they are missing and we are root; true when all are there. */
+function ensureTools(): boolean {
+  const have = (c: string) => spawnSync('sh', ['-c', 'command -v "$0"', c]).status === 0;
+  const missing = [...new Set(Object.entries(TOOLS).filter(([c]) => !have(c)).map(([, p]) => p))];
+  if (missing.length && process.getuid?.() === 0) {
+    console.log(`compose: apt-get install ${missing.join(' ')}`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const opts = { stdio: 'inherit' as const, env, timeout: 600_000 };
+    spawnSync('apt-get', ['update', '-qq'], opts);
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', ...missing], opts);
+  }
+  return true; // canRunWith below decides (skip, or throw under CI) with the precise list of what is missing
+}
+
+let dockerd: PrivateDockerd | null = null;
+let scope: LabScope | null = null;
+
+// Registered before the LabScope's own handlers, so dockerd stops its containers before the namespace goes.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    dockerd?.teardownSync();
+    if (process.listenerCount(sig) === 1) process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
+process.on('exit', () => dockerd?.teardownSync());
+
+function compose(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const env = { ...dockerd!.env, COMPOSE_PROJECT_NAME: PROJECT, COMPOSE_FILE: join(ROOT, 'docker-compose.yml') };
+  return run(['docker-compose', ...args], { timeoutMs: 120_000, ...opts, env });
+}
+
+/** Polls `check` every 500 ms until it returns a value, or throws after `timeoutMs` naming what was awaited. */
+async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const ids = new Map<string, string>();
+/** `docker exec` in a compose service's container (Go client: far quicker than `docker-compose exec`). */
+async function exec(service: string, argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (!ids.has(service)) ids.set(service, (await compose(['ps', '-q', service])).stdout.trim());
+  return dockerd!.docker(['exec', ids.get(service)!, ...argv], { timeoutMs: 30_000, ...opts });
+}
+
+async function serviceRunning(service: string): Promise<boolean> {
+  const id = (await compose(['ps', '-q', service])).stdout.trim();
+  const r = await dockerd!.docker(['inspect', '-f', '{{.State.Running}}', id], { allowFailure: true });
+  return r.stdout.trim() === 'true';
+}
+
+async function failWithLogs(service: string, why: string): Promise<never> {
+  const logs = await compose(['logs', '--no-color', '--tail', '40', service], { allowFailure: true });
+  throw new Error(`${service}: ${why}; its log:\n${logs.stdout}${logs.stderr}`);
+}
+
+function rootLinks(): string[] {
+  return runSync(['ip', '-o', 'link', 'show']).stdout.split('\n').map((l) => l.split(':')[1]?.trim() ?? '').filter(Boolean).sort();
+}
+
+/** Refuses to run beside a dockerd an earlier, killed run left behind; otherwise clears that run's files. */
+function clearStaleRun(): void {
+  const dir = join('/tmp', `weft-lab-${SCOPE}`);
+  const pidFile = join(dir, 'docker.pid');
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
+  if (alive(pid)) throw new Error(`a dockerd of an earlier run (PID ${pid}, ${dir}) is still running: stop it with kill ${pid}`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function bringUp(): Promise<void> {
+  clearStaleRun();
+  scope = new LabScope(SCOPE);
+  const dir = scope.dir;
+  const ns = await scope.netns('d');
+  say(`dockerd: starting in namespace ${ns.name}, state under ${dir}`);
+  dockerd = await PrivateDockerd.start(scope, ns, dir, join(ROOT, 'docker/dockerd-netns.sh'), process.env);
+  assert.is(dockerd.pidFromFile(), dockerd.pid, 'the PID file names the dockerd this test spawned');
+  say('base image: docker/base-image.sh (debootstrap on a cold cache, else an import)');
+  await run(['sh', join(ROOT, 'docker/base-image.sh')], { env: dockerd.env, timeoutMs: 15 * 60_000 });
+  say('weft image: docker-compose build (COPY of this checkout)');
+  await compose(['build', '--quiet'], { timeoutMs: 5 * 60_000 });
+  say('topology: docker-compose up -d');
+  await compose(['up', '-d', '--no-build'], { timeoutMs: 3 * 60_000 });
+}
+
+async function checkIsolation(linksBefore: string[]): Promise<void> {
+  for (const n of NETWORKS) {
+    const r = await dockerd!.docker(['network', 'inspect', '-f', '{{.Internal}}', `${PROJECT}_${n}`]);
+    assert.is(r.stdout.trim(), 'true', `network ${n} is internal`);
+  }
+  assert.equal(rootLinks(), linksBefore, 'no interface appeared in the root namespace');
+  const ns = dockerd!.ns;
+  const links = (await ns.ip(['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '').filter(Boolean);
+  assert.ok(links.length >= 1 + NETWORKS.length, `the docker namespace holds the bridges: ${links.join(' ')}`);
+  assert.ok(links.every((l) => l === 'lo' || /^(br-|veth)/.test(l)), `only bridges and veths in ${ns.name}: ${links.join(' ')}`);
+  assert.is((await ns.exec(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim(), '0', 'the docker namespace does not route');
+  assert.not.match((await ns.ip(['route', 'show'])).stdout, /default/, 'the docker namespace has no default route');
+}
+
+/** Waits for each node's lease; returns node -> FLANNEL_SUBNET. */
+async function leases(): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const node of NODES) {
+    const subnet = await waitFor(`${node}'s subnet.env`, 120_000, async () => {
+      if (!(await serviceRunning(node))) await failWithLogs(node, 'container stopped before leasing a subnet');
+      const r = await exec(node, ['cat', '/run/flannel/subnet.env'], { allowFailure: true });
+      return /^FLANNEL_MTU=/m.test(r.stdout) ? (/^FLANNEL_SUBNET=(\S+)/m.exec(r.stdout)?.[1] ?? null) : null;
+    });
+    say(`${node}: leased ${subnet}`);
+    out.set(node, subnet);
+  }
+  return out;
+}
+
+async function podAddresses(): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const pod of PODS) {
+    const ip = await waitFor(`${pod}'s address`, 60_000, async () => {
+      if (!(await serviceRunning(pod))) await failWithLogs(pod, 'container stopped');
+      const r = await exec(pod, ['cat', '/run/pod-ip'], { allowFailure: true });
+      return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
+    });
+    out.set(pod, ip);
+  }
+  return out;
+}
+
+async function udpOut(node: string): Promise<number> {
+  const snmp = (await exec(node, ['cat', '/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const [names, values] = snmp.map((l) => l.split(/\s+/));
+  return Number(values![names!.indexOf('OutDatagrams')]);
+}
+
+async function checkPodTraffic(subnets: Map<string, string>, pods: Map<string, string>): Promise<void> {
+  const nets = [...subnets.values()].map((s) => s.replace(/\.\d+\/24$/, '.0/24'));
+  assert.is(new Set(nets).size, NODES.length, `three distinct leases: ${nets.join(' ')}`);
+  for (const n of nets) assert.match(n, /^10\.244\.\d+\.0\/24$/, `lease ${n} inside 10.244.0.0/16 with SubnetLen 24`);
+  for (const [i, pod] of PODS.entries()) {
+    const route = (await exec(pod, ['ip', 'route', 'show', 'default'])).stdout;
+    assert.ok(route.includes(`via ${subnets.get(NODES[i])!.split('/')[0]}`), `${pod} routes via ${NODES[i]}: ${route}`);
+  }
+  // The first ping waits for the agents to learn each other's leases; after that every pair must answer at once.
+  const [a, b, c] = PODS.map((p) => pods.get(p)!);
+  await waitFor(`pod1 -> pod2 (${b}) to answer`, 60_000, async () =>
+    (await exec('pod1', ['ping', '-c', '1', '-W', '2', b!], { allowFailure: true })).code === 0 ? true : null);
+  for (const [from, to] of [['pod1', b], ['pod1', c], ['pod2', a], ['pod2', c], ['pod3', a], ['pod3', b]] as const) {
+    const r = await exec(from, ['ping', '-c', '3', '-i', '0.2', '-W', '2', to!], { allowFailure: true });
+    assert.is(r.code, 0, `${from} -> ${to}: ${r.stdout}${r.stderr}`);
+    say(`${from} -> ${to}: ${/(\d+) received/.exec(r.stdout)?.[0] ?? '?'}`);
+  }
+  // Full-size packets with DF set: the pods' MTU (from subnet.env) must fit in the VXLAN overhead.
+  const mtu = Number((await exec('pod1', ['cat', '/run/flannel/subnet.env'])).stdout.match(/FLANNEL_MTU=(\d+)/)![1]);
+  const big = await exec('pod1', ['ping', '-c', '2', '-W', '2', '-M', 'do', '-s', String(mtu - 28), c!], { allowFailure: true });
+  assert.is(big.code, 0, `pod1 -> pod3 with ${mtu}-byte DF packets: ${big.stdout}${big.stderr}`);
+  // The pings left node1 as UDP datagrams of its agent: VXLAN over the underlay, not some other path.
+  const before = await udpOut('node1');
+  await exec('pod1', ['ping', '-c', '10', '-i', '0.05', '-W', '2', b!]);
+  const sent = (await udpOut('node1')) - before;
+  assert.ok(sent >= 10, `node1 sent ${sent} UDP datagrams for 10 pings to another node's pod`);
+  await tcpTransfer('pod1', 'pod2', b!);
+}
+
+async function tcpTransfer(client: string, server: string, serverIp: string): Promise<void> {
+  const bytes = 4 * 1024 * 1024;
+  await exec(server, ['iperf3', '-s', '-1', '-D', '-p', '5201']);
+  const r = await waitFor(`iperf3 ${client} -> ${server}`, 20_000, async () => {
+    const t = await exec(client, ['iperf3', '-c', serverIp, '-p', '5201', '-n', String(bytes), '-J'], { allowFailure: true, timeoutMs: 60_000 });
+    return t.code === 0 ? t : /refused/.test(t.stdout + t.stderr) ? null : t;
+  });
+  assert.is(r.code, 0, `iperf3 ${client} -> ${server}: ${r.stdout.slice(-600)}${r.stderr}`);
+  const received = (JSON.parse(r.stdout) as { end: { sum_received: { bytes: number } } }).end.sum_received.bytes;
+  assert.ok(received >= bytes, `${server} received ${received} of ${bytes} bytes over TCP`);
+  say(`TCP ${client} -> ${server}: ${received} bytes received`);
+}
+
+async function tearDown(): Promise<string[]> {
+  const left: string[] = [];
+  if (dockerd?.running) {
+    say('teardown: docker-compose down -v');
+    const r = await compose(['down', '-v', '-t', '5'], { allowFailure: true, timeoutMs: 120_000 });
+    if (r.code !== 0) left.push(`docker-compose down failed: ${r.stderr.trim()}`);
+  }
+  if (dockerd) {
+    say(`teardown: stopping dockerd ${dockerd.pid}`);
+    left.push(...(await dockerd.teardown()));
+  }
+  await scope?.cleanup();
+  for (const l of left) say(`teardown: left over: ${l}`);
+  return left;
+}
+
+if (canRunPrivileged(WHAT) && ensureTools() && canRunWith(WHAT, [...Object.keys(TOOLS), 'findmnt'])) {
+  test('compose topology: three weft nodes, a pod each, pod-to-pod across nodes, clean teardown', async () => {
+    const linksBefore = rootLinks();
+    let left: string[] = [];
+    try {
+      await bringUp();
+      await checkIsolation(linksBefore);
+      const subnets = await leases();
+      const pods = await podAddresses();
+      await checkPodTraffic(subnets, pods);
+    } finally {
+      left = await tearDown();
+    }
+    assert.equal(left, [], 'teardown found nothing left over');
+    assert.not.ok(alive(dockerd!.pid), 'dockerd is gone');
+    assert.equal(await listLabNamespaces(SCOPE), [], 'no namespace left');
+    assert.not.ok(existsSync(scope!.dir), `${scope!.dir} removed`);
+    assert.equal(rootLinks(), linksBefore, 'root namespace interfaces unchanged');
+    say('done');
+  });
+}
+
+test.run();

@@ -138,8 +138,10 @@ export class Rib {
     const table = this.adjIn.get(peerId);
     this.adjOut.get(peerId)?.clear();
     if (!table) return [];
-    for (const [key, r] of table) if (families.includes(r.prefix.afi)) table.set(key, { ...r, stale: true });
-    return this.dropRoutes(peerId, (r) => r.stale !== true);
+    const touched = new Map<string, Prefix>();
+    for (const [key, r] of table) if (families.includes(r.prefix.afi)) (table.set(key, { ...r, stale: true }), touched.set(key, r.prefix));
+    // Dropped routes change the Loc-RIB; stale ones replace themselves there, flagged, so users see the state.
+    return [...this.dropRoutes(peerId, (r) => r.stale !== true), ...this.recompute(touched)];
   }
 
   /** Removes the peer's routes still stale (End-of-RIB received for `afi`, or for all when the restart timer fired). */

@@ -1,0 +1,99 @@
+// A weft speaker in its own process, meant to run inside a lab namespace (`ip netns exec NS node ...`), driven
+// over a unix socket (filesystem sockets cross namespaces): one JSON request per line, one JSON reply per line.
+//   node --import tsx bird-worker.ts '<json WorkerConfig>'
+// Requests: {"cmd":"status"} {"cmd":"routes"} {"cmd":"count"} {"cmd":"advertise","prefix":"10.0.0.0/24","nextHop":"..."}
+//           {"cmd":"withdraw","prefix":"..."} {"cmd":"timing"}
+import net from 'node:net';
+import { rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { LOCAL_SOURCE, parsePrefix, Speaker, TcpTransport, type BestChange, type PeerConfig } from '../src/index.ts';
+
+export interface WorkerConfig {
+  routerId: string;
+  listenAddress: string;
+  port?: number;
+  holdTime?: number;
+  gracefulRestart?: { restartTime: number } | false;
+  peers: PeerConfig[];
+  control: string;
+  /** Record when the Loc-RIB first holds this many routes (for the 10,000-prefix figure). */
+  watchCount?: number;
+}
+
+const cfg = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
+const speaker = new Speaker({
+  routerId: cfg.routerId,
+  holdTime: cfg.holdTime ?? 90,
+  gracefulRestart: cfg.gracefulRestart ?? { restartTime: 120 },
+  backoff: { min: 0.5, max: 2 },
+  connectRetryTime: 2,
+  transport: new TcpTransport({ listenAddress: cfg.listenAddress, port: cfg.port ?? 179 }),
+});
+for (const p of cfg.peers) speaker.addPeer(p);
+
+let routeCount = 0;
+let establishedAt = 0;
+let reachedAt = 0;
+speaker.on('peer', (st: { state: string }) => {
+  if (st.state === 'Established') (establishedAt = performance.now()), (reachedAt = 0);
+});
+// Counts learned best routes only (our own advertisements are not "learned").
+const learned = (r: { source: { id: string } } | null) => (r && r.source.id !== LOCAL_SOURCE ? 1 : 0);
+speaker.on('routes', (batch: BestChange[]) => {
+  for (const c of batch) routeCount += learned(c.best) - learned(c.previous);
+  if (cfg.watchCount && !reachedAt && routeCount >= cfg.watchCount) reachedAt = performance.now();
+});
+
+function handle(req: { cmd: string; prefix?: string; nextHop?: string }): unknown {
+  switch (req.cmd) {
+    case 'status':
+      return speaker.status();
+    case 'routes':
+      return [...speaker.routes()].map((r) => ({ key: r.key, nextHop: r.nextHop, stale: r.stale === true, localPref: r.attrs.localPref }));
+    case 'count':
+      return { routes: routeCount };
+    case 'advertise':
+      speaker.advertise(parsePrefix(req.prefix!), req.nextHop ? { nextHop: req.nextHop } : {});
+      return { ok: true };
+    case 'withdraw':
+      speaker.withdraw(parsePrefix(req.prefix!));
+      return { ok: true };
+    case 'timing':
+      return { establishedAt, reachedAt, ms: reachedAt && establishedAt ? reachedAt - establishedAt : null };
+    default:
+      return { error: `unknown command ${req.cmd}` };
+  }
+}
+
+rmSync(cfg.control, { force: true });
+const control = net.createServer((sock) => {
+  let buf = '';
+  sock.on('data', (d) => {
+    buf += d.toString();
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let reply: unknown;
+      try {
+        reply = handle(JSON.parse(line));
+      } catch (e) {
+        reply = { error: String(e) };
+      }
+      sock.write(JSON.stringify(reply) + '\n');
+    }
+  });
+  sock.on('error', () => {});
+});
+
+async function main(): Promise<void> {
+  await speaker.start();
+  control.listen(cfg.control, () => console.log(JSON.stringify({ ready: true })));
+}
+
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    control.close();
+    void speaker.stop().finally(() => process.exit(0));
+  });
+}
+void main();

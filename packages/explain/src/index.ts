@@ -7,3 +7,6 @@ export { Explainer, explainPackets, looksLikeIp, LinkType, type FrameMeta } from
 export { renderText, renderJson, renderLayer } from './render.ts';
 export { parseHex, parseHexPackets, HexInputError } from './hex.ts';
 export { readCapture, captureKind, CaptureFormatError, type CapturedPacket } from './pcap-reader.ts';
+export {
+  PcapngWriter, CaptureSide, CaptureDirection, CAPTURE_OUTER_HEADER_LENGTH, type CaptureSink, type CaptureStats, type PcapngWriterOptions,
+} from './pcapng-writer.ts';

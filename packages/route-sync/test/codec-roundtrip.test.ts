@@ -26,7 +26,7 @@ import { roundTrip } from './fixtures/bgpc-roundtrip.ts';
 
 const RUNS = 2_000;
 /** fc.record without null-prototype objects (the decoder returns plain objects, and deep equality checks that). */
-const rec = <T extends Record<string, fc.Arbitrary<unknown>>>(m: T) => fc.record(m, { noNullPrototype: true });
+const rec = <T extends object>(m: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> => fc.record(m, { noNullPrototype: true }) as fc.Arbitrary<T>;
 const u32 = fc.nat({ max: 0xffffffff });
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join('.'));
 const ipv6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((w) => {

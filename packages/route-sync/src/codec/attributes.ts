@@ -172,16 +172,15 @@ export interface AttributeSlice {
  * Unrecognized well-known (non-optional) codes give a SessionReset error (RFC 4271 §6.3).
  */
 export function decodeAttribute(buf: Uint8Array, s: AttributeSlice, ctx: CodecContext): PathAttribute | BgpMessageError {
-  const data = () => copyBytes(buf, s.start, s.end);
   if (!(s.code in ATTRIBUTE_SPECS)) {
     if (!(s.flags & AttrFlag.Optional)) {
-      return updateError(UpdateErrorSubcode.UnrecognizedWellKnownAttribute, RESET, `unrecognized well-known attribute ${s.code}`, data(), s.code);
+      return updateError(UpdateErrorSubcode.UnrecognizedWellKnownAttribute, RESET, `unrecognized well-known attribute ${s.code}`, copyBytes(buf, s.start, s.end), s.code);
     }
     return { type: AttrType.Unrecognized, code: s.code, flags: s.flags, value: copyBytes(buf, s.value, s.value + s.length) };
   }
   const spec = ATTRIBUTE_SPECS[s.code as keyof typeof ATTRIBUTE_SPECS];
   if ((s.flags & OPT_TRANSITIVE) !== spec.flags) {
-    return updateError(UpdateErrorSubcode.AttributeFlagsError, spec.onError, `attribute ${s.code} flags 0x${s.flags.toString(16)}`, data(), s.code);
+    return updateError(UpdateErrorSubcode.AttributeFlagsError, spec.onError, `attribute ${s.code} flags 0x${s.flags.toString(16)}`, copyBytes(buf, s.start, s.end), s.code);
   }
   try {
     const attr = decodeValue(s.code as AttrType, buf, s.value, s.length, ctx);
@@ -194,7 +193,7 @@ export function decodeAttribute(buf: Uint8Array, s: AttributeSlice, ctx: CodecCo
       : e instanceof comm.CommunityLengthError ? UpdateErrorSubcode.AttributeLengthError
       : undefined;
     if (subcode === undefined) throw e;
-    return updateError(subcode, spec.onError, `attribute ${s.code}: ${(e as Error).message}`, data(), s.code);
+    return updateError(subcode, spec.onError, `attribute ${s.code}: ${(e as Error).message}`, copyBytes(buf, s.start, s.end), s.code);
   }
 }
 

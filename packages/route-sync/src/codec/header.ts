@@ -65,9 +65,8 @@ export function decodeHeader(buf: Uint8Array, offset: number, ctx: CodecContext)
   }
   const length = (buf[offset + 16]! << 8) | buf[offset + 17]!;
   const type = buf[offset + 18]!;
-  const lengthField = copyBytes(buf, offset + 16, offset + 18); // §6.1: data is the erroneous Length field
   if (length < HEADER_LENGTH || length > maxMessageLength(ctx)) {
-    throw headerError(HeaderErrorSubcode.BadMessageLength, lengthField, `message length ${length} out of range`);
+    throw headerError(HeaderErrorSubcode.BadMessageLength, lengthField(buf, offset), `message length ${length} out of range`);
   }
   if (!(type in MIN_LENGTH)) {
     throw headerError(HeaderErrorSubcode.BadMessageType, Uint8Array.of(type), `unknown message type ${type}`);
@@ -81,7 +80,12 @@ export function decodeHeader(buf: Uint8Array, offset: number, ctx: CodecContext)
     );
   }
   if (length < min || (type === MessageType.Keepalive && length !== min)) {
-    throw headerError(HeaderErrorSubcode.BadMessageLength, lengthField, `length ${length} impossible for type ${type}`);
+    throw headerError(HeaderErrorSubcode.BadMessageLength, lengthField(buf, offset), `length ${length} impossible for type ${type}`);
   }
   return { length, type };
+}
+
+/** §6.1: the data of a Bad Message Length error is the erroneous Length field. */
+function lengthField(buf: Uint8Array, offset: number): Uint8Array {
+  return copyBytes(buf, offset + 16, offset + 18);
 }

@@ -32,21 +32,34 @@ export function formatIpv4(buf: Uint8Array, offset: number): string {
 
 /** Formats 16 bytes at `offset` per RFC 5952: lower-case hex, no leading zeros, longest zero run as `::`. */
 export function formatIpv6(buf: Uint8Array, offset: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!);
+  const groups = ipv6Groups;
+  for (let i = 0; i < 8; i++) groups[i] = (buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!;
   let bestStart = -1;
   let bestLen = 1; // RFC 5952 §4.2.2: a single zero group is not compressed
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8; i++) {
+    if (groups[i] !== 0) continue;
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += groups[i]!.toString(16);
+  }
+  return out;
 }
+
+const ipv6Groups = new Uint16Array(8);
 
 /** Writes a dotted quad into 4 bytes at `offset`. Throws TypeError on malformed text (encoder input). */
 export function writeIpv4(addr: string, buf: Uint8Array, offset: number): void {

@@ -113,7 +113,7 @@ function decodeAttributeList(
   buf: Uint8Array, start: number, end: number, ctx: CodecContext, errors: BgpMessageError[],
 ): PathAttribute[] {
   const attributes: PathAttribute[] = [];
-  const seen = new Set<number>();
+  const seen: number[] = []; // codes so far: a handful, so a list beats a Set
   for (let off = start; off < end; ) {
     const slice = locateAttribute(buf, off, end);
     if (slice instanceof BgpMessageError) {
@@ -121,7 +121,7 @@ function decodeAttributeList(
       break; // §4: the rest of the list cannot be parsed; the NLRI is still found from the Total Attribute Length
     }
     off = slice.end;
-    if (seen.has(slice.code)) {
+    if (seen.includes(slice.code)) {
       if (slice.code === AttrType.MpReachNlri || slice.code === AttrType.MpUnreachNlri) {
         throw malformedList(`attribute ${slice.code} repeated`);
       }
@@ -129,7 +129,7 @@ function decodeAttributeList(
         `attribute ${slice.code} repeated; later copy discarded`, EMPTY, slice.code));
       continue;
     }
-    seen.add(slice.code);
+    seen.push(slice.code);
     const result = decodeAttribute(buf, slice, ctx);
     if (!(result instanceof BgpMessageError)) attributes.push(result);
     else if (result.handling === ErrorHandling.SessionReset) throw result;
@@ -140,17 +140,19 @@ function decodeAttributeList(
 
 /** Finds the TLV at `off`, or a treat-as-withdraw error if its header or value runs past `end` (RFC 7606 §4). */
 function locateAttribute(buf: Uint8Array, off: number, end: number): AttributeSlice | BgpMessageError {
-  const overrun = (what: string) =>
-    updateError(UpdateErrorSubcode.MalformedAttributeList, ErrorHandling.TreatAsWithdraw, what, copyBytes(buf, off, end));
-  if (end - off < 3) return overrun('attribute header overruns the attribute field');
+  if (end - off < 3) return overrun(buf, off, end, 'attribute header overruns the attribute field');
   const flags = buf[off]!;
   const code = buf[off + 1]!;
   const extended = (flags & AttrFlag.ExtendedLength) !== 0;
   const headerLen = extended ? 4 : 3;
-  if (end - off < headerLen) return overrun('extended attribute header overruns the attribute field');
+  if (end - off < headerLen) return overrun(buf, off, end, 'extended attribute header overruns the attribute field');
   const length = extended ? (buf[off + 2]! << 8) | buf[off + 3]! : buf[off + 2]!;
-  if (off + headerLen + length > end) return overrun(`attribute ${code} of ${length} bytes overruns the attribute field`);
+  if (off + headerLen + length > end) return overrun(buf, off, end, `attribute ${code} of ${length} bytes overruns the attribute field`);
   return { flags, code, value: off + headerLen, length, start: off, end: off + headerLen + length };
+}
+
+function overrun(buf: Uint8Array, off: number, end: number, what: string): BgpMessageError {
+  return updateError(UpdateErrorSubcode.MalformedAttributeList, ErrorHandling.TreatAsWithdraw, what, copyBytes(buf, off, end));
 }
 
 /**
@@ -159,14 +161,15 @@ function locateAttribute(buf: Uint8Array, off: number, end: number): AttributeSl
  * which knows whether the peer is internal. Data is the missing type code.
  */
 function checkMandatory(attributes: PathAttribute[], classicNlri: boolean, errors: BgpMessageError[]): void {
-  const hasMpReach = attributes.some((a) => a.type === AttrType.MpReachNlri);
+  let hasMpReach = false;
+  for (const a of attributes) if (a.type === AttrType.MpReachNlri) hasMpReach = true;
   if (!classicNlri && !hasMpReach) return;
-  const failed = new Set(errors.map((e) => e.attrType));
-  const present = new Set<number>(attributes.map((a) => a.type));
-  const required = classicNlri ? [AttrType.Origin, AttrType.AsPath, AttrType.NextHop] : [AttrType.Origin, AttrType.AsPath];
-  for (const t of required) {
-    if (present.has(t) || failed.has(t)) continue; // a malformed one already carries its own error
+  for (const t of classicNlri ? MANDATORY_CLASSIC : MANDATORY_MP) {
+    if (attributes.some((a) => a.type === t) || errors.some((e) => e.attrType === t)) continue; // a malformed one has its own error
     errors.push(updateError(UpdateErrorSubcode.MissingWellKnownAttribute, ErrorHandling.TreatAsWithdraw,
       `missing well-known attribute ${t}`, Uint8Array.of(t), t));
   }
 }
+
+const MANDATORY_CLASSIC = [AttrType.Origin, AttrType.AsPath, AttrType.NextHop];
+const MANDATORY_MP = [AttrType.Origin, AttrType.AsPath];

@@ -73,3 +73,16 @@ export function flagValue(argv: readonly string[], name: string): string | undef
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 }
+
+/** `--json FILE` and `--quick` (fewer, shorter runs for CI), the options every benchmark takes. */
+export function parseBenchArgs(argv: readonly string[] = process.argv.slice(2)): { json?: string; quick: boolean } {
+  return { json: flagValue(argv, '--json'), quick: argv.includes('--quick') };
+}
+
+/** machine() under the name some benchmarks use. */
+export const machineInfo = machine;
+
+/** publish() for a report already assembled ({bench, machine, rows}). */
+export function writeReport(report: Report, jsonPath?: string): void {
+  publish(report.bench, report.rows, jsonPath);
+}

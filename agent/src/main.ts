@@ -3,6 +3,7 @@ const USAGE = `usage: weft <command> [options]
 
 commands:
   lab up|exec|status|down   network-namespace labs of weft agents
+  explain HEX|FILE     decode packets layer by layer, with RFC sections (--json for machines)
   help                 this text
   version              print the version
 `;
@@ -11,6 +12,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   lab: async () => (await import('./lab/lab-cli.ts')).labCommand,
+  explain: async () => (await import('./explain-cli.ts')).explainCommand,
   version: async () => async () => {
     console.log('weft 0.1.0');
     return 0;

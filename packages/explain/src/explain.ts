@@ -46,7 +46,7 @@ export function looksLikeIp(buf: Uint8Array): boolean {
   const v = buf[0]! >> 4;
   if (v === 4) {
     const total = (buf[2]! << 8) | buf[3]!;
-    return (buf[0]! & 0x0f) >= 5 && total >= 20 && total <= buf.length && buf.length - total < 64;
+    return (buf[0]! & 0x0f) >= 5 && total >= 20 && Math.abs(buf.length - total) < 64;
   }
   return v === 6 && buf.length >= 40 && 40 + ((buf[4]! << 8) | buf[5]!) === buf.length;
 }

@@ -168,16 +168,28 @@ export class PrefixSyntaxError extends Error {
  */
 export function decodePrefixes(afi: Afi, buf: Uint8Array, start: number, end: number, out: Prefix[]): void {
   const max = maxPrefixBits(afi);
-  const bytes = scratch;
   for (let off = start; off < end; ) {
     const length = buf[off]!;
     const n = (length + 7) >> 3;
     if (length > max) throw new PrefixSyntaxError(`prefix length ${length} > ${max} at byte ${off}`);
     if (off + 1 + n > end) throw new PrefixSyntaxError(`prefix /${length} at byte ${off} overruns its field`);
-    bytes.fill(0);
-    for (let i = 0; i < n; i++) bytes[i] = buf[off + 1 + i]!;
-    if (length & 7) bytes[n - 1]! &= 0xff << (8 - (length & 7));
-    out.push({ afi, length, addr: afi === Afi.Ipv4 ? formatIpv4(bytes, 0) : formatIpv6(bytes, 0) });
+    out.push({ afi, length, addr: afi === Afi.Ipv4 ? ipv4PrefixText(buf, off + 1, length) : ipv6PrefixText(buf, off + 1, length) });
     off += 1 + n;
   }
+}
+
+/** Byte `i` of a prefix whose `length` bits start at `p`: zero past the prefix, padding bits masked off. */
+function prefixByte(buf: Uint8Array, p: number, length: number, i: number): number {
+  const bits = length - 8 * i;
+  if (bits <= 0) return 0;
+  return bits >= 8 ? buf[p + i]! : buf[p + i]! & (0xff << (8 - bits));
+}
+
+function ipv4PrefixText(buf: Uint8Array, p: number, length: number): string {
+  return `${prefixByte(buf, p, length, 0)}.${prefixByte(buf, p, length, 1)}.${prefixByte(buf, p, length, 2)}.${prefixByte(buf, p, length, 3)}`;
+}
+
+function ipv6PrefixText(buf: Uint8Array, p: number, length: number): string {
+  for (let i = 0; i < 16; i++) scratch[i] = prefixByte(buf, p, length, i);
+  return formatIpv6(scratch, 0);
 }

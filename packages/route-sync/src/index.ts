@@ -24,7 +24,7 @@ export { decide, DecisionStep, type Decision } from './rib/decision.ts';
 export { exportRoute, type RibPeer, type ExportContext, type ExportedRoute } from './rib/export.ts';
 export { routeKey, emptyAttributes, compareAddresses, ipv4ToInt, intToIpv4, LOCAL_SOURCE, type Route, type RouteSource } from './rib/route.ts';
 // speaker API and transports
-export { Speaker, isPassiveInMesh, type SpeakerConfig, type AdvertiseOptions } from './speaker/speaker.ts';
+export { Speaker, BgpConfigError, isPassiveInMesh, type SpeakerConfig, type AdvertiseOptions } from './speaker/speaker.ts';
 export type { PeerConfig, PeerStatus } from './speaker/peer.ts';
 export { MemoryNetwork, ConnectError, type Connection, type ConnectionHandlers, type Transport } from './speaker/connection.ts';
 export { TcpTransport, BGP_PORT, type TcpTransportOptions } from './transport/tcp.ts';

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { LOCAL_SOURCE, parsePrefix, Speaker, TcpTransport, type BestChange, type PeerConfig } from '../src/index.ts';
+import { LOCAL_SOURCE, Speaker, TcpTransport, type BestChange, type PeerConfig } from '../src/index.ts';
 
 export interface WorkerConfig {
   routerId: string;
@@ -18,6 +18,8 @@ export interface WorkerConfig {
   control: string;
   /** Record when the Loc-RIB first holds this many routes (for the 10,000-prefix figure). */
   watchCount?: number;
+  /** Routes to originate before the sessions start (a restarting speaker has its routes before End-of-RIB). */
+  advertise?: { prefix: string; nextHop?: string }[];
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
@@ -30,6 +32,7 @@ const speaker = new Speaker({
   transport: new TcpTransport({ listenAddress: cfg.listenAddress, port: cfg.port ?? 179 }),
 });
 for (const p of cfg.peers) speaker.addPeer(p);
+for (const a of cfg.advertise ?? []) speaker.advertise(a.prefix, a.nextHop ? { nextHop: a.nextHop } : {});
 
 let routeCount = 0;
 let establishedAt = 0;
@@ -53,10 +56,10 @@ function handle(req: { cmd: string; prefix?: string; nextHop?: string }): unknow
     case 'count':
       return { routes: routeCount };
     case 'advertise':
-      speaker.advertise(parsePrefix(req.prefix!), req.nextHop ? { nextHop: req.nextHop } : {});
+      speaker.advertise(req.prefix!, req.nextHop ? { nextHop: req.nextHop } : {});
       return { ok: true };
     case 'withdraw':
-      speaker.withdraw(parsePrefix(req.prefix!));
+      speaker.withdraw(req.prefix!);
       return { ok: true };
     case 'timing':
       return { establishedAt, reachedAt, ms: reachedAt && establishedAt ? reachedAt - establishedAt : null };

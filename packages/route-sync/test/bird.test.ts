@@ -75,6 +75,28 @@ if (canRunWith('bird interop', ['bird', 'birdc'])) {
     assert.is((await peer()).prefixesStale, 0);
   });
 
+  test('weft as the restarting speaker: BIRD keeps its routes until weft sends End-of-RIB', async () => {
+    await lab.birdc(['down']);
+    await lab.birdGone();
+    await lab.startBird({ routes: ['10.200.1.0/24'], gracefulRestart: true });
+    await waitFor('Established again', established, 30_000);
+    await lab.weft({ cmd: 'advertise', prefix: '10.244.4.0/24', nextHop: WEFT_IP });
+    await waitFor('BIRD has both weft routes', async () => {
+      const out = await birdRoutes();
+      return out.includes('10.244.2.0/24') && out.includes('10.244.4.0/24');
+    }, 15_000);
+    lab.worker!.child.kill('SIGKILL'); // weft dies without a NOTIFICATION; the kernel closes its socket
+    await lab.worker!.exited;
+    await waitFor('BIRD notices', async () => !/Established/.test(await lab.birdc(['show', 'protocols', 'weft'])), 20_000);
+    const during = await birdRoutes();
+    assert.ok(during.includes('10.244.2.0/24') && during.includes('10.244.4.0/24'), `BIRD kept weft's routes (helper):\n${during}`);
+    // weft comes back with only 10.244.2.0/24: after its End-of-RIB, BIRD must drop 10.244.4.0/24.
+    await lab.startWeft({ watchCount: 10_000, advertise: [{ prefix: '10.244.2.0/24', nextHop: WEFT_IP }] });
+    await waitFor('Established after weft restart', established, 30_000);
+    await waitFor('BIRD purges the route weft no longer has', async () => !(await birdRoutes()).includes('10.244.4.0/24'), 20_000);
+    assert.ok((await birdRoutes()).includes('10.244.2.0/24'));
+  });
+
   test('10,000 prefixes from BIRD are learned', async () => {
     await lab.birdc(['down']);
     await lab.birdGone();

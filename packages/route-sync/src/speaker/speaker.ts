@@ -14,6 +14,7 @@ import { Rib, type BestChange } from '../rib/rib.ts';
 import { compareAddresses, emptyAttributes, ipv4ToInt } from '../rib/route.ts';
 import { Origin, type OpenMessage, type Prefix, type RouteAttributes } from '../types.ts';
 import type { Connection, Transport } from './connection.ts';
+import { parsePrefix } from '../codec/prefix.ts';
 import { TcpTransport } from '../transport/tcp.ts';
 import { buildOpen } from './messages.ts';
 import { Peer, type PeerConfig, type PeerHost, type PeerStatus } from './peer.ts';
@@ -56,6 +57,28 @@ export function isPassiveInMesh(local: string, peer: string): boolean {
   return compareAddresses(local, peer) < 0;
 }
 
+/** A speaker or peer setting the protocol does not allow; thrown by the constructor and `addPeer`. */
+export class BgpConfigError extends Error {
+  override name = 'BgpConfigError';
+}
+
+/** RFC 4271 §4.2: a hold time is 0 or 3..65535 seconds. */
+function checkHoldTime(t: number): void {
+  if (!Number.isInteger(t) || t < 0 || t > 0xffff || (t > 0 && t < 3)) throw new BgpConfigError(`hold time ${t}: use 0 or 3..65535 seconds`);
+}
+
+/** Checks what the RFCs constrain: router id a non-zero dotted quad (§4.2), AS 1..2^32-1 (RFC 6793), hold time. */
+function checkConfig(cfg: SpeakerConfig): void {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(cfg.routerId) || ipv4ToInt(cfg.routerId) === 0) throw new BgpConfigError(`router id ${cfg.routerId}: use a non-zero dotted quad`);
+  const as = cfg.localAs ?? 64512;
+  if (!Number.isInteger(as) || as < 1 || as > 0xffffffff) throw new BgpConfigError(`local AS ${as} out of range`);
+  checkHoldTime(cfg.holdTime ?? 90);
+}
+
+function asPrefix(p: Prefix | string): Prefix {
+  return typeof p === 'string' ? parsePrefix(p) : p;
+}
+
 export class Speaker extends EventEmitter implements PeerHost {
   readonly rib: Rib;
   readonly clock: Clock;
@@ -67,8 +90,10 @@ export class Speaker extends EventEmitter implements PeerHost {
   private flushScheduled = false;
   private running = false;
 
+  /** Throws BgpConfigError for settings the protocol forbids (see `checkConfig`). */
   constructor(readonly cfg: SpeakerConfig) {
     super();
+    checkConfig(cfg);
     this.clock = cfg.clock ?? systemClock;
     this.transport = cfg.transport ?? new TcpTransport();
     this.localId = ipv4ToInt(cfg.routerId);
@@ -99,7 +124,9 @@ export class Speaker extends EventEmitter implements PeerHost {
 
   /** Adds a neighbour; its session starts at once if the speaker is running. Throws on a duplicate address. */
   addPeer(cfg: PeerConfig): void {
-    if (this.peers.has(cfg.address)) throw new Error(`peer ${cfg.address} already exists`);
+    if (this.peers.has(cfg.address)) throw new BgpConfigError(`peer ${cfg.address} already exists`);
+    if (cfg.holdTime !== undefined) checkHoldTime(cfg.holdTime);
+    if (!Number.isInteger(cfg.as) || cfg.as < 1 || cfg.as > 0xffffffff) throw new BgpConfigError(`peer ${cfg.address}: AS ${cfg.as} out of range`);
     const peer = new Peer(cfg, this);
     this.peers.set(cfg.address, peer);
     if (this.running) peer.start();
@@ -114,15 +141,18 @@ export class Speaker extends EventEmitter implements PeerHost {
     this.apply(this.rib.removePeer(address));
   }
 
-  /** Originates a route (or replaces our earlier one for the same prefix). */
-  advertise(prefix: Prefix, opts: AdvertiseOptions = {}): void {
+  /**
+   * Originates a route (or replaces our earlier one for the same prefix). `prefix` is a Prefix or text
+   * ("10.244.1.0/24"); text that is not a prefix throws TypeError.
+   */
+  advertise(prefix: Prefix | string, opts: AdvertiseOptions = {}): void {
     const { nextHop = '', ...attrs } = opts;
-    this.apply(this.rib.originate(prefix, { ...emptyAttributes(), origin: Origin.Igp, ...attrs }, nextHop));
+    this.apply(this.rib.originate(asPrefix(prefix), { ...emptyAttributes(), origin: Origin.Igp, ...attrs }, nextHop));
   }
 
-  /** Stops originating a route. */
-  withdraw(prefix: Prefix): void {
-    this.apply(this.rib.withdrawLocal(prefix));
+  /** Stops originating a route (no-op when we do not originate it). */
+  withdraw(prefix: Prefix | string): void {
+    this.apply(this.rib.withdrawLocal(asPrefix(prefix)));
   }
 
   /** Status of every peer. */

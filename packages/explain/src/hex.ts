@@ -20,7 +20,7 @@ export function parseHex(text: string): Buffer {
 
 /**
  * Splits a text of hex into packets. Blank lines separate packets when there are any; otherwise, each line is a
- * packet unless all lines but the last have the same length (wrapped `xxd -p` output, at most 64 digits a line: one packet). `#` starts a
+ * packet unless all lines but the last have the same length (wrapped `xxd -p` output, 32 to 64 digits a line: one packet). `#` starts a
  * comment to the end of the line.
  */
 export function parseHexPackets(text: string): Buffer[] {
@@ -32,6 +32,6 @@ export function parseHexPackets(text: string): Buffer[] {
   const nonEmpty = blocks.filter((b) => b.length);
   if (nonEmpty.length > 1) return nonEmpty.map((b) => parseHex(b.join('')));
   const only = nonEmpty[0] ?? [];
-  const wrapped = only.length > 1 && only.slice(0, -1).every((l) => l.length === only[0]!.length) && only.at(-1)!.length <= only[0]!.length && only[0]!.length <= 64;
+  const wrapped = only.length > 1 && only.slice(0, -1).every((l) => l.length === only[0]!.length) && only.at(-1)!.length <= only[0]!.length && only[0]!.length >= 32 && only[0]!.length <= 64;
   return wrapped ? [parseHex(only.join(''))] : only.map(parseHex);
 }

@@ -2,7 +2,7 @@
 // is 17900-17999), so peers are told apart by address as on a real network.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Afi, Speaker, TcpTransport, isPassiveInMesh, type Prefix } from '../src/index.ts';
+import { Afi, Speaker, TcpTransport, findRouterMac, isPassiveInMesh, routerMacCommunity, type Prefix } from '../src/index.ts';
 import { waitFor } from './speaker-helpers.ts';
 
 const PORT = 17901;
@@ -28,12 +28,14 @@ test('three speakers over loopback TCP converge, exchange and withdraw routes', 
   try {
     for (const s of ss) await s.start();
     await waitFor('sessions', () => ss.every((s) => s.status().every((p) => p.state === 'Established')), 15000);
-    ss.forEach((s, i) => s.advertise(pfx(`10.244.${i + 1}.0`), { nextHop: `127.0.0.${i + 11}` }));
+    // As the agent's vxlan backend will: next hop = underlay address, VTEP MAC in the Router's MAC community.
+    ss.forEach((s, i) => s.advertise(pfx(`10.244.${i + 1}.0`), { nextHop: `127.0.0.${i + 11}`, extendedCommunities: [routerMacCommunity(`02:00:00:00:00:0${i + 1}`)] }));
     await waitFor('convergence', () => ss.every((s) => [1, 2, 3].every((i) => hasRoute(s, `10.244.${i}.0/24`))));
     const r = [...ss[0]!.routes()].find((x) => x.key === '10.244.3.0/24')!;
     assert.is(r.nextHop, '127.0.0.13');
     assert.equal(r.attrs.asPath, []); // iBGP: no AS prepended
     assert.is(r.attrs.localPref, 100);
+    assert.is(findRouterMac(r.attrs.extendedCommunities), '02:00:00:00:00:03');
     ss[2]!.withdraw(pfx('10.244.3.0'));
     await waitFor('withdrawal', () => !hasRoute(ss[0]!, '10.244.3.0/24') && !hasRoute(ss[1]!, '10.244.3.0/24'));
   } finally {

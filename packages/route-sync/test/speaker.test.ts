@@ -126,4 +126,40 @@ test('removing or stopping a peer withdraws its routes and reports the error', a
   }
 });
 
+test('eBGP: our AS is prepended, the next hop is ours, and a route with our AS in its path is refused', async () => {
+  const net = new MemoryNetwork();
+  const a = speaker(net, '198.51.100.1', { localAs: 65001 });
+  const b = speaker(net, '198.51.100.2', { localAs: 65002 });
+  a.addPeer({ address: '198.51.100.2', as: 65002, localAddress: '198.51.100.1' });
+  b.addPeer({ address: '198.51.100.1', as: 65001, passive: true });
+  await a.start();
+  await b.start();
+  try {
+    await waitFor('session', () => established(a) && established(b));
+    a.advertise('10.1.0.0/16', { localPref: 300 });
+    a.advertise('10.2.0.0/16', { asPath: [{ type: 2, asns: [65002] }] }); // b must see itself in the path
+    await waitFor('route', () => hasRoute(b, pfx('10.1.0.0', 16)));
+    const r = [...b.routes()].find((x) => x.key === '10.1.0.0/16')!;
+    assert.equal(r.attrs.asPath, [{ type: 2, asns: [65001] }]);
+    assert.is(r.nextHop, '198.51.100.1');
+    assert.is(r.attrs.localPref, undefined); // LOCAL_PREF does not cross AS borders
+    assert.is(r.source.ibgp, false);
+    assert.not.ok(hasRoute(b, pfx('10.2.0.0', 16)));
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+test('settings the protocol forbids are refused with BgpConfigError', () => {
+  const net = new MemoryNetwork();
+  assert.throws(() => speaker(net, '0.0.0.0'), (e: Error) => e.name === 'BgpConfigError');
+  assert.throws(() => speaker(net, '192.0.2.1', { holdTime: 2 }), (e: Error) => e.name === 'BgpConfigError');
+  const s = speaker(net, '192.0.2.1');
+  s.addPeer({ address: '192.0.2.2', as: 64512 });
+  assert.throws(() => s.addPeer({ address: '192.0.2.2', as: 64512 }), (e: Error) => e.name === 'BgpConfigError');
+  assert.throws(() => s.addPeer({ address: '192.0.2.3', as: 0 }), (e: Error) => e.name === 'BgpConfigError');
+  assert.throws(() => s.advertise('10.0.0.0/33'), TypeError);
+});
+
 test.run();

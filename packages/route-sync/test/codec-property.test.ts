@@ -15,7 +15,7 @@ import {
 import { BIRD_GOLDEN } from './fixtures/bgpc-bird.ts';
 import { HAND_GOLDEN } from './fixtures/bgpc-golden.ts';
 
-const RUNS = 10_000;
+const RUNS = Number(process.env.BGPC_FUZZ_RUNS ?? 10_000); // raise for a long local soak
 const GOLDEN = [...BIRD_GOLDEN, ...HAND_GOLDEN];
 const ctxArb = fc.record({ fourOctetAs: fc.boolean(), extendedMessage: fc.boolean() });
 

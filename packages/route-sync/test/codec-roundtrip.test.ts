@@ -16,6 +16,7 @@ import {
   resolveAttributes,
   routerMacCommunity,
   findRouterMac,
+  openAsn,
   type Capability,
   type Message,
   type PathAttribute,
@@ -146,6 +147,17 @@ test('AS4 on send: a 2-octet peer gets AS_TRANS plus AS4_PATH/AS4_AGGREGATOR, an
   assert.equal(resolved.asPath, [{ type: 2, asns: [64512, 4200000001, 65001] }]);
   assert.equal(resolved.aggregator, { asn: 4200000001, addr: '192.0.2.1' });
   assert.equal(addAs4Attributes([{ type: AttrType.AsPath, segments: [{ type: 2, asns: [65001] }] }]).length, 1, 'nothing added when all ASNs fit');
+});
+
+test('OPEN: a 4-octet AS in myAs goes on the wire as AS_TRANS; openAsn reads the real one back', () => {
+  const wire = encodeMessageToBuffer({
+    type: MessageType.Open, version: 4, myAs: 4200000001, holdTime: 90, bgpId: '192.0.2.1',
+    capabilities: [{ type: CapabilityCode.FourOctetAs, asn: 4200000001 }],
+  });
+  assert.is(wire.readUInt16BE(20), AS_TRANS);
+  const open = decodeMessage(wire, 0)!.message;
+  assert.ok(open.type === MessageType.Open);
+  assert.is(openAsn(open), 4200000001);
 });
 
 test('Router MAC extended community (RFC 9135): build, find, reject junk', () => {

@@ -18,7 +18,7 @@
 //
 // Each optional parameter is Type (1) | Length (1) | Value. Only type 2 (Capabilities) is defined today; any other
 // type is "Unsupported Optional Parameter". Peer AS and hold-time policy are the session's business, not ours.
-import { CapabilityCode, MessageType, OpenErrorSubcode, type Capability, type OpenMessage } from '../types.ts';
+import { AS_TRANS, CapabilityCode, MessageType, OpenErrorSubcode, type Capability, type OpenMessage } from '../types.ts';
 import { capabilityEncodingLength, decodeCapabilities, encodeCapability } from './capabilities.ts';
 import { openError } from './errors.ts';
 import { formatIpv4, writeIpv4 } from './prefix.ts';
@@ -49,13 +49,18 @@ export function openBodyLength(msg: OpenMessage): number {
   return len;
 }
 
-/** Encodes the OPEN body at `offset`; returns bytes written. Throws RangeError if parameters exceed 255 bytes. */
+/**
+ * Encodes the OPEN body at `offset`; returns bytes written. A `myAs` above 65535 is written as AS_TRANS. Throws
+ * RangeError if the parameters exceed 255 bytes or the hold time 65535.
+ */
 export function encodeOpenBody(msg: OpenMessage, buf: Uint8Array, offset: number): number {
   const total = openBodyLength(msg);
   if (total - OPEN_FIXED_LENGTH > 255) throw new RangeError('OPEN optional parameters exceed 255 bytes');
+  if (msg.holdTime > 0xffff || msg.holdTime < 0) throw new RangeError(`hold time ${msg.holdTime}`);
+  const myAs = msg.myAs > 0xffff ? AS_TRANS : msg.myAs; // RFC 6793 §4.1: the real AS goes in capability 65
   buf[offset] = msg.version;
-  buf[offset + 1] = msg.myAs >> 8;
-  buf[offset + 2] = msg.myAs & 0xff;
+  buf[offset + 1] = myAs >> 8;
+  buf[offset + 2] = myAs & 0xff;
   buf[offset + 3] = msg.holdTime >> 8;
   buf[offset + 4] = msg.holdTime & 0xff;
   writeIpv4(msg.bgpId, buf, offset + 5);

@@ -18,7 +18,7 @@
 //  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
 // Addresses are uint32 numbers (10.244.1.0 is 0x0af40100), which a FIB can mask and compare without allocation.
-import { checksumUpdate16, internetChecksum, onesComplementSum } from './checksum.ts';
+import { internetChecksum, onesComplementSum } from './checksum.ts';
 import { AddressFormatError, FieldRangeError, IpHeaderError, need, windowEnd } from './errors.ts';
 
 /** Fixed part of the header: IHL 5 words of 4 bytes. */
@@ -81,19 +81,20 @@ export function ipv4UpdateChecksum(buf: Uint8Array, off: number): number {
 }
 
 /**
- * Decrements the TTL by one and patches the header checksum incrementally (RFC 1624): TTL is the high byte of
- * the TTL/Protocol word, so that word drops by 0x100. Returns the new TTL. The caller drops packets whose TTL is
- * 1 or less first (RFC 1812 section 5.3.1); this function does not check.
+ * Decrements the TTL by one and patches the header checksum incrementally (RFC 1624 section 3, eqn. 3):
+ * HC' = ~(~HC + ~m + m'). TTL is the high byte of the TTL/Protocol word m, so m' = m - 0x100 and
+ * ~m + m' = 0xffff - 0x100 = 0xfeff whatever the protocol: one addition and one end-around carry.
+ * Returns the new TTL. The caller drops packets whose TTL is 1 or less first (RFC 1812 section 5.3.1);
+ * this function does not check.
  */
 export function ipv4DecrementTtl(buf: Uint8Array, off: number): number {
-  const ttl = buf[off + IPV4_TTL_OFFSET]!;
-  const proto = buf[off + 9]!;
   const c = off + IPV4_CHECKSUM_OFFSET;
-  const sum = checksumUpdate16((buf[c]! << 8) | buf[c + 1]!, (ttl << 8) | proto, ((ttl - 1) << 8) | proto);
-  buf[off + IPV4_TTL_OFFSET] = ttl - 1;
-  buf[c] = sum >>> 8;
-  buf[c + 1] = sum & 0xff;
-  return ttl - 1;
+  let sum = (~((buf[c]! << 8) | buf[c + 1]!) & 0xffff) + 0xfeff;
+  sum = (sum & 0xffff) + (sum >>> 16);
+  const checksum = ~sum & 0xffff;
+  buf[c] = checksum >>> 8;
+  buf[c + 1] = checksum & 0xff;
+  return --buf[off + IPV4_TTL_OFFSET]!;
 }
 
 /** A decoded IPv4 header. `options` is a copy of the option bytes (empty when IHL is 5). */

@@ -24,11 +24,12 @@
 // Design notes: the kernel's UDP socket writes the outer IP and UDP headers, so userspace writes only 22 bytes
 // in the headroom before the IP packet: the VXLAN header and the inner Ethernet header. Those 22 bytes are the
 // same for every packet to one peer except the EtherType, so a VxlanTemplate keeps the first 20 per peer and
-// encapsulate copies them with byte stores (no allocation, no native call).
+// encapsulate stores them (no allocation, no native call).
 import { DropReason, type PacketSpan } from './drop.ts';
 import { FieldRangeError, MacAddressError, VxlanFlagsError, need, windowEnd } from './errors.ts';
 import { ETHERNET_HEADER_LENGTH, EtherType, MAC_LENGTH, writeMac } from './ethernet.ts';
 import { checkIpPacket } from './inner.ts';
+import { readU32, writeU32 } from './ipv4.ts';
 
 /** flannel's VXLAN port (the Linux default before IANA assigned one). */
 export const VXLAN_PORT_FLANNEL = 8472;
@@ -123,20 +124,31 @@ export interface VxlanTemplateInit {
   groupPolicy?: VxlanGroupPolicy;
 }
 
-/** The 20 bytes encapsulateVxlan copies for one peer: VXLAN header (8), peer MAC (6), local MAC (6). */
+/**
+ * The 20 bytes encapsulateVxlan writes for one peer: VXLAN header (8), peer MAC (6), local MAC (6). They are kept
+ * as five 32-bit numbers too, because storing those (5 property loads, 20 byte stores) measured ~1.5x faster than
+ * copying 20 bytes from a Buffer with a loop, `set` or `copy` (bench/encap.bench.ts).
+ */
 export class VxlanTemplate {
   readonly bytes = Buffer.alloc(VXLAN_HEADER_LENGTH + 2 * MAC_LENGTH);
   readonly vni: number;
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+  readonly w4: number;
 
   /** Throws FieldRangeError (VNI, group policy ID) or MacAddressError. */
   constructor(init: VxlanTemplateInit) {
     for (const [name, mac] of [['local', init.localMac], ['peer', init.peerMac]] as const) {
       if (mac.length !== MAC_LENGTH) throw new MacAddressError(`${name} VTEP MAC of ${mac.length} bytes`, 0);
     }
-    encodeVxlanHeader({ vni: init.vni, groupPolicy: init.groupPolicy }, this.bytes, 0);
-    writeMac(this.bytes, VXLAN_HEADER_LENGTH, init.peerMac);
-    writeMac(this.bytes, VXLAN_HEADER_LENGTH + MAC_LENGTH, init.localMac);
+    const b = this.bytes;
+    encodeVxlanHeader({ vni: init.vni, groupPolicy: init.groupPolicy }, b, 0);
+    writeMac(b, VXLAN_HEADER_LENGTH, init.peerMac);
+    writeMac(b, VXLAN_HEADER_LENGTH + MAC_LENGTH, init.localMac);
     this.vni = init.vni;
+    [this.w0, this.w1, this.w2, this.w3, this.w4] = [0, 4, 8, 12, 16].map((o) => readU32(b, o)) as [number, number, number, number, number];
   }
 }
 
@@ -153,8 +165,11 @@ export function encapsulateVxlan(buf: Uint8Array, offset: number, length: number
   if (etherType === 0) return -DropReason.NotIp;
   const start = offset - VXLAN_ENCAP_HEADROOM;
   if (start < 0) throw new RangeError(`encapsulateVxlan needs ${VXLAN_ENCAP_HEADROOM} bytes of headroom, offset is ${offset}`);
-  const t = tpl.bytes;
-  for (let i = 0; i < 20; i++) buf[start + i] = t[i]!;
+  writeU32(buf, start, tpl.w0);
+  writeU32(buf, start + 4, tpl.w1);
+  writeU32(buf, start + 8, tpl.w2);
+  writeU32(buf, start + 12, tpl.w3);
+  writeU32(buf, start + 16, tpl.w4);
   buf[start + 20] = etherType >> 8;
   buf[start + 21] = etherType & 0xff;
   return start;

@@ -10,8 +10,9 @@ import { PACKET_KINDS, captureKernelVxlan, frameOf, pickPackets, type PacketKind
 
 if (canRunWith('kernel vxlan capture', ['ip', 'bridge', 'ping', 'tcpdump'])) {
   test('fresh kernel VXLAN frames: decapsulate accepts them, encapsulate reproduces them, fixture shape holds', async () => {
-    const packets = pickPackets(await captureKernelVxlan('enc-kvx'));
-    assert.equal(await listLabNamespaces('enc-kvx'), [], 'namespaces deleted');
+    const scope = `enc-kvx-${process.pid}`; // unique: other runs of the suite may share this machine
+    const packets = pickPackets(await captureKernelVxlan(scope));
+    assert.equal(await listLabNamespaces(scope), [], 'namespaces deleted');
     checkKernelPackets(Object.fromEntries(PACKET_KINDS.map((k) => [k, frameOf(packets[k])])) as Record<PacketKind, Buffer>);
     for (const k of PACKET_KINDS) {
       const fresh = packets[k];

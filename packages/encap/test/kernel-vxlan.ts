@@ -55,7 +55,7 @@ async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise
 }
 
 /**
- * Builds the two nodes in namespaces `wl-enc-kvx-a`/`-b`, captures on node A's underlay while node A pings node
+ * Builds the two nodes in namespaces `wl-SCOPE-a`/`-b` (SCOPE starting `enc-kvx`), captures on node A's underlay while node A pings node
  * B's VTEP address over IPv4 and IPv6 (static neighbours, as flannel does), then deletes A's neighbour entry and
  * adds a flooding FDB entry so that A's kernel ARPs for B's VTEP address, and pings again. Returns the captured
  * underlay frames. Deletes the namespaces before returning, also on failure. Needs root, ip, bridge, tcpdump.

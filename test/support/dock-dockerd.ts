@@ -173,12 +173,15 @@ function tryRmdir(d: string): void {
   }
 }
 
-/** True while `pid` exists (signal 0 probes without signalling). */
+/**
+ * True while `pid` runs. A child that exited but is not reaped yet (a zombie: Node reaps in its event loop, which
+ * a synchronous exit handler blocks) counts as gone.
+ */
 export function alive(pid: number): boolean {
   if (pid <= 0) return false;
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

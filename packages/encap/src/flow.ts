@@ -5,12 +5,10 @@
 //
 // The hash is MurmurHash3's 32-bit mixing over the 5-tuple: addresses, protocol, and the port pair when the
 // transport header is there (TCP, UDP, SCTP, not a non-first fragment). No allocation.
-import { IpProtocol } from './ipv4.ts';
+import { IpProtocol, readU32 } from './ipv4.ts';
 
 export const VXLAN_SOURCE_PORT_MIN = 49152;
 export const VXLAN_SOURCE_PORT_MAX = 65535;
-
-const word = (buf: Uint8Array, off: number): number => (buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
 
 function mix(h: number, k: number): number {
   k = Math.imul(k, 0xcc9e2d51);
@@ -40,16 +38,16 @@ export function flowHash(buf: Uint8Array, offset: number, length: number, seed =
   let h = mix(seed, v);
   if (v === 4 && length >= 20) {
     const proto = buf[offset + 9]!;
-    h = mix(mix(mix(h, word(buf, offset + 12)), word(buf, offset + 16)), proto);
+    h = mix(mix(mix(h, readU32(buf, offset + 12)), readU32(buf, offset + 16)), proto);
     const hl = (buf[offset]! & 0x0f) << 2;
     const firstFragment = (((buf[offset + 6]! & 0x1f) << 8) | buf[offset + 7]!) === 0;
-    if (hasPorts(proto) && firstFragment && hl >= 20 && length >= hl + 4) h = mix(h, word(buf, offset + hl));
+    if (hasPorts(proto) && firstFragment && hl >= 20 && length >= hl + 4) h = mix(h, readU32(buf, offset + hl));
   } else if (v === 6 && length >= 40) {
-    for (let i = 8; i < 40; i += 4) h = mix(h, word(buf, offset + i));
+    for (let i = 8; i < 40; i += 4) h = mix(h, readU32(buf, offset + i));
     const next = buf[offset + 6]!;
     h = mix(h, next);
-    if (hasPorts(next) && length >= 44) h = mix(h, word(buf, offset + 40));
-    else h = mix(h, word(buf, offset) & 0xfffff); // no ports: the flow label stands in (RFC 6437)
+    if (hasPorts(next) && length >= 44) h = mix(h, readU32(buf, offset + 40));
+    else h = mix(h, readU32(buf, offset) & 0xfffff); // no ports: the flow label stands in (RFC 6437)
   }
   return finish(h);
 }

@@ -79,7 +79,7 @@ export interface OpenInfo {
   /** BGP Identifier as an unsigned 32-bit integer. */
   bgpId: number;
   /** Peer advertised graceful restart (RFC 4724) and the restart time it asked for, in seconds. */
-  gracefulRestart?: { restartTime: number; restarting: boolean; families: number[] };
+  gracefulRestart?: { restartTime: number; restarting: boolean; families: number[]; preserved: number[] };
 }
 
 /** A NOTIFICATION to send or that was received (§4.5). */

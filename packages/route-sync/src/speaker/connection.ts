@@ -54,6 +54,7 @@ class MemoryConnection implements Connection {
   constructor(
     readonly localAddress: string,
     readonly remoteAddress: string,
+    private readonly gone: (c: MemoryConnection) => void,
   ) {}
 
   attach(handlers: ConnectionHandlers): void {
@@ -74,6 +75,7 @@ class MemoryConnection implements Connection {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.gone(this);
     const to = this.other;
     // The peer sees the close after the messages queued before it, as on TCP.
     setImmediate(() => to.remoteClosed());
@@ -86,9 +88,19 @@ class MemoryConnection implements Connection {
     else this.backlog.push(msg);
   }
 
-  private remoteClosed(): void {
+  /** Drops the connection with no goodbye on either side, as a crashed process's sockets do. */
+  sever(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.gone(this);
+    this.other.remoteClosed();
+    setImmediate(() => this.handlers?.closed());
+  }
+
+  remoteClosed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.gone(this);
     this.handlers?.closed();
   }
 }
@@ -96,6 +108,16 @@ class MemoryConnection implements Connection {
 /** A registry of in-memory listeners by address: one per simulated network. */
 export class MemoryNetwork {
   readonly listeners = new Map<string, (conn: Connection) => void>();
+  private readonly open = new Set<MemoryConnection>();
+
+  /**
+   * Simulates a crash of the speaker at `address`: its listener goes and its connections drop without a
+   * NOTIFICATION (what graceful restart helpers must cope with, RFC 4724).
+   */
+  crash(address: string): void {
+    this.listeners.delete(address);
+    for (const c of [...this.open]) if (c.localAddress === address) c.sever();
+  }
 
   /** A transport bound to `address` on this network. */
   transport(address: string): Transport {
@@ -109,10 +131,12 @@ export class MemoryNetwork {
   private connect(from: string, to: string): Connection {
     const accept = this.listeners.get(to);
     if (!accept) throw new ConnectError(`connect ${to}: no listener`);
-    const ours = new MemoryConnection(from, to);
-    const theirs = new MemoryConnection(to, from);
+    const gone = (c: MemoryConnection) => this.open.delete(c);
+    const ours = new MemoryConnection(from, to, gone);
+    const theirs = new MemoryConnection(to, from, gone);
     ours.other = theirs;
     theirs.other = ours;
+    this.open.add(ours).add(theirs);
     setImmediate(() => accept(theirs));
     return ours;
   }

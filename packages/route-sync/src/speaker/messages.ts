@@ -60,8 +60,10 @@ export function openInfo(msg: OpenMessage): OpenInfo & { fourOctetAs: boolean } 
     if (c.type === CapabilityCode.FourOctetAs) (as = c.asn), (fourOctetAs = true);
     if (c.type === CapabilityCode.GracefulRestart) {
       // RFC 4724 §3: only the listed (unicast) families have their routes retained across a restart.
-      const families = c.families.filter((f) => f.safi === Safi.Unicast).map((f) => f.afi as number);
-      info.gracefulRestart = { restartTime: c.restartTime, restarting: c.restarting, families };
+      const unicast = c.families.filter((f) => f.safi === Safi.Unicast);
+      const families = unicast.map((f) => f.afi as number);
+      const preserved = unicast.filter((f) => f.forwardingPreserved).map((f) => f.afi as number);
+      info.gracefulRestart = { restartTime: c.restartTime, restarting: c.restarting, families, preserved };
     }
   }
   return { ...info, as, fourOctetAs };

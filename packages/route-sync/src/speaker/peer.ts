@@ -160,6 +160,7 @@ export class Peer implements SessionOwner {
     this.lastError = null;
     const rib = this.host.rib;
     rib.setPeer({ ...this.ribPeer(s.conn?.localAddress ?? ''), bgpId: intToIpv4(s.fsm.peerOpen!.bgpId) });
+    this.dropUnpreservedStale(s);
     this.sendAll(s);
     this.host.peerEvent(this.status());
   }
@@ -222,6 +223,17 @@ export class Peer implements SessionOwner {
       this.staleTimer = null;
       this.host.apply(this.host.rib.purgeStale(this.id));
     });
+  }
+
+  /**
+   * RFC 4724 §4.2: after the peer restarts, stale routes of a family its new GR capability does not list with
+   * the F bit (forwarding state preserved) go at once; the rest wait for End-of-RIB.
+   */
+  private dropUnpreservedStale(s: Session): void {
+    if (this.host.rib.counts(this.id).stale === 0) return;
+    const preserved = s.peerGracefulRestart?.preserved ?? [];
+    for (const afi of [Afi.Ipv4, Afi.Ipv6]) if (!preserved.includes(afi)) this.host.apply(this.host.rib.purgeStale(this.id, afi));
+    if (this.host.rib.counts(this.id).stale === 0) this.clearStaleTimer();
   }
 
   private endOfRib(afi: Afi): void {

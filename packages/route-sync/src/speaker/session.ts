@@ -43,7 +43,7 @@ export class Session {
   fsm: FsmState = initialFsmState();
   conn: Connection | null = null;
   /** Peer asked for 4-octet AS and graceful restart in its OPEN (valid from OpenConfirm on). */
-  peerGracefulRestart: { restartTime: number; families: number[] } | null = null;
+  peerGracefulRestart: { restartTime: number; families: number[]; preserved: number[] } | null = null;
   /** Both sides use 4-octet AS numbers (we always offer them, RFC 6793 §3). */
   fourOctetAs = false;
   private readonly timers: FsmTimers;
@@ -164,7 +164,7 @@ export class Session {
         this.fourOctetAs = info.fourOctetAs;
         this.conn?.setFourOctetAs(info.fourOctetAs);
         const gr = info.gracefulRestart;
-        this.peerGracefulRestart = gr ? { restartTime: gr.restartTime, families: gr.families } : null;
+        this.peerGracefulRestart = gr ? { restartTime: gr.restartTime, families: gr.families, preserved: gr.preserved } : null;
         return this.feed({ type: FsmEventType.OpenReceived, open: info });
       }
       case MessageType.Update:

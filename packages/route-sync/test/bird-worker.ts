@@ -37,13 +37,15 @@ for (const a of cfg.advertise ?? []) speaker.advertise(a.prefix, a.nextHop ? { n
 let routeCount = 0;
 let establishedAt = 0;
 let reachedAt = 0;
+let firstRouteAt = 0;
 speaker.on('peer', (st: { state: string }) => {
-  if (st.state === 'Established') (establishedAt = performance.now()), (reachedAt = 0);
+  if (st.state === 'Established') (establishedAt = performance.now()), (reachedAt = 0), (firstRouteAt = 0);
 });
 // Counts learned best routes only (our own advertisements are not "learned").
 const learned = (r: { source: { id: string } } | null) => (r && r.source.id !== LOCAL_SOURCE ? 1 : 0);
 speaker.on('routes', (batch: BestChange[]) => {
   for (const c of batch) routeCount += learned(c.best) - learned(c.previous);
+  if (!firstRouteAt && routeCount > 0) firstRouteAt = performance.now();
   if (cfg.watchCount && !reachedAt && routeCount >= cfg.watchCount) reachedAt = performance.now();
 });
 
@@ -62,7 +64,7 @@ function handle(req: { cmd: string; prefix?: string; nextHop?: string }): unknow
       speaker.withdraw(req.prefix!);
       return { ok: true };
     case 'timing':
-      return { establishedAt, reachedAt, ms: reachedAt && establishedAt ? reachedAt - establishedAt : null };
+      return { establishedAt, reachedAt, firstRouteMs: firstRouteAt - establishedAt, ms: reachedAt && establishedAt ? reachedAt - establishedAt : null };
     default:
       return { error: `unknown command ${req.cmd}` };
   }

@@ -71,6 +71,7 @@ export class Explainer {
     if (start === 'sll' || start === 'sll2') linuxCooked(ctx, start);
     else if (start === 'bgp') DECODERS.bgp(ctx, 0, buf.length, 0);
     else DECODERS[start](ctx, 0, buf.length, 0);
+    labelOuter(packet);
     return packet;
   }
 
@@ -87,6 +88,12 @@ export class Explainer {
     if (s === 'udp-payload') return looksLikeIp(buf) ? 'flannel-udp' : 'vxlan';
     return s;
   }
+}
+
+/** In an encapsulated packet, the headers before the tunnel are the outer ones: say so in their headings. */
+function labelOuter(packet: ExplainedPacket): void {
+  if (!packet.some((l) => l.depth > 0)) return;
+  for (const l of packet) if (l.depth === 0 && ['eth', 'ip', 'ipv6', 'udp'].includes(l.name)) l.title += ' (outer)';
 }
 
 function frameLayer(ctx: DecodeContext, number: number, meta: FrameMeta, start: string): void {

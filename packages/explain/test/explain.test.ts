@@ -7,7 +7,7 @@ import {
 } from '@weft/encap';
 import { AttrType, MessageType, Origin, encodeMessageToBuffer, type Message } from '@weft/route-sync';
 import { Explainer, parseHex, parseHexPackets, renderText, type ExplainedPacket } from '../src/index.ts';
-import { icmpEcho } from './helpers.ts';
+import { icmpEcho, tcpSegment } from './helpers.ts';
 
 const tpl = new VxlanTemplate({ vni: 1, localMac: parseMac('02:00:0a:f4:01:00'), peerMac: parseMac('02:00:0a:f4:02:00') });
 
@@ -157,6 +157,27 @@ test('a BGP message split over two segments is reassembled by the per-flow frame
   const bgp = second.find((l) => l.name === 'bgp')!;
   assert.match(bgp.title, /^BGP UPDATE \(reassembled/);
   assert.is(value(second, 'bgp.nlri_prefix'), '10.244.2.0/24');
+});
+
+test('BGP over TCP: retransmitted bytes are skipped, a capture started mid-stream resynchronizes on a marker', () => {
+  const open = encodeMessageToBuffer({ type: MessageType.Open, version: 4, myAs: 64512, holdTime: 9, bgpId: '192.0.2.1', capabilities: [] });
+  const keepalive = encodeMessageToBuffer({ type: MessageType.Keepalive });
+  const seg = (seq: number, flags: number, payload?: Uint8Array) => tcpSegment('192.0.2.1', '192.0.2.2', 40000, 179, seq, flags, payload);
+  const ex = new Explainer();
+  const titles = (pkt: ExplainedPacket) => pkt.filter((l) => l.name === 'bgp').map((l) => l.title);
+  assert.equal(titles(ex.explain(seg(999, 0x02))), []);
+  const first = Buffer.concat([open, keepalive.subarray(0, 10)]);
+  assert.equal(titles(ex.explain(seg(1000, 0x18, first))), ['BGP OPEN', 'BGP (continues in the next segment)']);
+  const rest = keepalive.subarray(10);
+  assert.match(titles(ex.explain(seg(1000 + first.length, 0x18, rest)))[0]!, /^BGP KEEPALIVE \(reassembled/);
+  const again = ex.explain(seg(1000 + first.length, 0x18, rest));
+  assert.equal(titles(again), ['BGP (bytes skipped)'], 'a retransmission is not read twice');
+  assert.equal(problems(again), []);
+  const late = new Explainer();
+  const mid = late.explain(seg(5000, 0x18, Buffer.concat([open.subarray(open.length - 5), keepalive])));
+  assert.equal(titles(mid), ['BGP (bytes skipped)', 'BGP KEEPALIVE']);
+  assert.equal(value(mid, 'bgp.skipped'), '5 bytes');
+  assert.equal(problems(mid), []);
 });
 
 test('hex input: xxd -p, spaces, colons, 0x, several packets', () => {

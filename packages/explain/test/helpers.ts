@@ -49,3 +49,17 @@ export function tsharkValues(tree: unknown, key: string): string[] {
   walk(tree);
   return out;
 }
+
+/** An IPv4 TCP segment (20-byte header, no options) carrying `payload`; the TCP checksum is left 0. */
+export function tcpSegment(src: string, dst: string, sport: number, dport: number, seq: number, flags: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
+  const buf = Buffer.alloc(40 + payload.length);
+  encodeIpv4Header({ dscp: 0, ecn: 0, totalLength: buf.length, identification: 1, flags: 2, fragmentOffset: 0, ttl: 64, protocol: IpProtocol.Tcp, src: parseIpv4(src), dst: parseIpv4(dst), options: Buffer.alloc(0) }, buf, 0);
+  buf.writeUInt16BE(sport, 20);
+  buf.writeUInt16BE(dport, 22);
+  buf.writeUInt32BE(seq >>> 0, 24);
+  buf[32] = 5 << 4;
+  buf[33] = flags;
+  buf.writeUInt16BE(64240, 34);
+  buf.set(payload, 40);
+  return buf;
+}

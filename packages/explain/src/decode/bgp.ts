@@ -18,21 +18,32 @@ interface Stream {
   failed?: BgpMessageError;
   /** Whether this direction's OPEN advertised 4-octet AS (RFC 6793), once seen. */
   fourOctetAs?: boolean;
+  /** Sequence number of the next byte the framer expects (TCP input only). */
+  nextSeq?: number;
+  /** The framer starts at a message boundary: the SYN was captured, or a marker was found. */
+  synced: boolean;
 }
+
+const MARKER = Buffer.alloc(16, 0xff);
 
 /** Per-direction framers, keyed "src:port>dst:port". */
 export class BgpStreams implements BgpStreamsLike {
-  readonly kind = 'bgp-streams';
   private readonly streams = new Map<string, Stream>();
 
   get(flow: string): Stream {
-    let s = this.streams.get(flow);
-    if (!s) {
-      // Until OPENs are seen, assume 4-octet AS: every current speaker (BIRD, Calico, weft) negotiates it.
-      s = { decoder: new BgpDecoder({ context: { fourOctetAs: true }, local: { fourOctetAs: true, extendedMessage: true } }), pending: Buffer.alloc(0) };
-      this.streams.set(flow, s);
-    }
+    return this.streams.get(flow) ?? this.reset(flow, flow === HEX_FLOW);
+  }
+
+  /** A fresh framer for `flow`. Until OPENs are seen it assumes 4-octet AS, which every current speaker negotiates. */
+  reset(flow: string, synced: boolean, nextSeq?: number): Stream {
+    const decoder = new BgpDecoder({ context: { fourOctetAs: true }, local: { fourOctetAs: true, extendedMessage: true } });
+    const s: Stream = { decoder, pending: Buffer.alloc(0), synced, nextSeq };
+    this.streams.set(flow, s);
     return s;
+  }
+
+  syn(flow: string, seq: number): void {
+    this.reset(flow, true, (seq + 1) >>> 0);
   }
 
   /** After an OPEN in `flow`: both directions decode with what both OPENs advertised (RFC 6793 §4). */
@@ -44,6 +55,9 @@ export class BgpStreams implements BgpStreamsLike {
     for (const x of [s, back]) if (x) x.decoder.context = { ...x.decoder.context, fourOctetAs: both };
   }
 }
+
+/** The stream key of hex input, which has no TCP header: it always starts at a message boundary. */
+const HEX_FLOW = 'input';
 
 function reverse(flow: string): string {
   const [a, b] = flow.split('>');
@@ -67,7 +81,10 @@ function problemFrom(b: LayerBuilder, e: BgpMessageError, start: number): void {
 
 export function decodeBgpLayer(ctx: DecodeContext, offset: number, end: number, depth: number): void {
   const streams = ctx.bgp as BgpStreams;
-  const flow = ctx.tcpFlow ?? 'input';
+  const flow = ctx.tcpFlow ?? HEX_FLOW;
+  const aligned = alignSegment(ctx, streams, flow, offset, end, depth);
+  if (aligned === null) return;
+  offset = aligned;
   const s = streams.get(flow);
   if (s.failed) {
     const b = beginLayer(ctx, 'bgp', 'BGP (after a fatal error)', depth, offset, 'RFC 4271 §6');
@@ -125,4 +142,34 @@ function noteMessage(streams: BgpStreams, flow: string, b: LayerBuilder, m: Mess
   } else if (m.type === MessageType.Update) {
     for (const e of (m as UpdateMessage).errors ?? []) problemFrom(b, e, b.layer.offset);
   }
+}
+
+/**
+ * Where framing of this segment starts, or null to skip it. Skips retransmitted bytes (sequence numbers already
+ * read), restarts after a gap in the capture, and when the capture began mid-stream, looks for the next marker.
+ */
+function alignSegment(ctx: DecodeContext, streams: BgpStreams, flow: string, offset: number, end: number, depth: number): number | null {
+  const seq = ctx.tcpSeq;
+  if (seq === undefined || flow === HEX_FLOW) return offset;
+  let s = streams.get(flow);
+  const delta = s.nextSeq === undefined ? 0 : (seq - s.nextSeq) | 0;
+  if (delta > 0) s = streams.reset(flow, false);
+  s.nextSeq = (seq + (end - offset)) >>> 0;
+  if (delta < 0) {
+    const old = Math.min(-delta, end - offset);
+    skipped(ctx, offset, old, depth, 'retransmitted bytes (sequence numbers already read): the receiver\'s TCP discards them');
+    if (old === end - offset) return null;
+    offset += old;
+  }
+  if (s.synced) return offset;
+  const at = ctx.buf.subarray(offset, end).indexOf(MARKER);
+  if (at !== 0) skipped(ctx, offset, at < 0 ? end - offset : at, depth, 'the capture did not start at a message boundary (no SYN seen, or segments missing): bytes up to the next marker are skipped');
+  if (at < 0) return null;
+  s.synced = true;
+  return offset + at;
+}
+
+function skipped(ctx: DecodeContext, offset: number, length: number, depth: number, why: string): void {
+  const b = beginLayer(ctx, 'bgp', 'BGP (bytes skipped)', depth, offset, 'RFC 9293 §3.4');
+  b.field('bgp.skipped', offset, length, `${length} bytes`, why);
 }

@@ -40,7 +40,8 @@ export interface IpEndpoints {
 
 /** The BGP stream state as the context sees it (decode/bgp.ts implements it). */
 export interface BgpStreamsLike {
-  readonly kind: 'bgp-streams';
+  /** A SYN opened `flow`: its byte stream starts at `seq + 1`, at a message boundary. */
+  syn(flow: string, seq: number): void;
 }
 
 export interface DecodeContext {
@@ -53,6 +54,8 @@ export interface DecodeContext {
   innerVerdict?: DropReason;
   /** "src:port>dst:port" of the TCP segment being decoded (the key of its BGP stream). */
   tcpFlow?: string;
+  /** Sequence number of that segment's first payload byte. */
+  tcpSeq?: number;
   /** Per-TCP-flow BGP framers (messages may span segments); owned by the Explainer. */
   bgp: BgpStreamsLike;
 }

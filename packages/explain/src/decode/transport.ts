@@ -71,12 +71,13 @@ export function decodeTcpLayer(ctx: DecodeContext, offset: number, end: number, 
   }
   if (hl > TCP_MIN_HEADER) b.field('tcp.options', offset + TCP_MIN_HEADER, hl - TCP_MIN_HEADER, `${hl - TCP_MIN_HEADER} bytes`, 'options (MSS, window scale, SACK, timestamps)');
   const next = offset + hl;
+  const bgp = src === ctx.opts.bgpPort || dst === ctx.opts.bgpPort;
+  ctx.tcpFlow = `${ctx.ip?.src}:${src}>${ctx.ip?.dst}:${dst}`;
+  ctx.tcpSeq = buf.readUInt32BE(offset + 4);
+  if (bgp && flagBits & 0x02) ctx.bgp.syn(ctx.tcpFlow, ctx.tcpSeq);
   if (next >= end) return;
-  if (src === ctx.opts.bgpPort || dst === ctx.opts.bgpPort) {
-    const flow = `${ctx.ip?.src}:${src}>${ctx.ip?.dst}:${dst}`;
-    ctx.tcpFlow = flow;
-    ctx.decoders.bgp(ctx, next, end, depth);
-  } else ctx.decoders.data(ctx, next, end, depth);
+  if (bgp) ctx.decoders.bgp(ctx, next, end, depth);
+  else ctx.decoders.data(ctx, next, end, depth);
 }
 
 const ICMP_TYPES: Record<number, string> = {

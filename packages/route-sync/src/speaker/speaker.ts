@@ -7,6 +7,13 @@
 //   20 batches, not 10,000 events.
 // - Route changes come out as an event ('routes', BestChange[]) and as an async iterator (`routeChanges()`);
 //   sessions going up or down as 'peer' (PeerStatus).
+//
+// How the agent uses it (one speaker per node, Calico-style full iBGP mesh in AS 64512):
+//   const bgp = new Speaker({ routerId: underlayIp, transport: new TcpTransport({ listenAddress: underlayIp }) });
+//   for (const n of otherNodes) bgp.addPeer({ address: n.ip, as: 64512, passive: isPassiveInMesh(underlayIp, n.ip) });
+//   bgp.advertise(mySubnet, { nextHop: underlayIp, extendedCommunities: [routerMacCommunity(vtepMac)] });
+//   bgp.on('routes', (changes) => ...best routes -> FIB...);  await bgp.start();
+// Route reflectors: `addPeer({ ..., routeReflectorClient: true })` on the reflector, plain peers on clients.
 import { EventEmitter, on } from 'node:events';
 import { systemClock, type Clock } from '../fsm/clock.ts';
 import type { FsmConfig } from '../fsm/types.ts';

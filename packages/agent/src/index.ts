@@ -14,3 +14,4 @@ export { pickFreeSubnet, isLeasable } from './allocator.ts';
 export { MemoryLeaseStore, type MemoryStoreOptions } from './stores/memory.ts';
 export { SqliteLeaseStore, type SqliteStoreOptions } from './stores/sqlite.ts';
 export { EtcdLeaseStore, type EtcdStoreOptions } from './stores/etcd.ts';
+export { LeaseManager, type LeaseManagerOptions, type LeaseHandlers } from './lease-manager.ts';

@@ -1,0 +1,283 @@
+// The node's side of subnet leasing, flannel's LocalManager in spirit: acquire a subnet (the same one again
+// after a restart), renew it before its TTL runs out, and turn the store's view of the other leases into
+// event batches for the dataplane.
+// Outages: while the store cannot be reached the manager keeps the last known leases (so routes stay and
+// packets keep flowing), logs once per failure, and retries with jittered exponential back-off. When the
+// store answers again it lists everything and emits only the difference (LeaseWatcher.reset). If its own
+// lease was lost meanwhile, it claims the same subnet again when that is still free, else a new one.
+import type { Logger } from 'pino';
+import { isLeasable, pickFreeSubnet } from './allocator.ts';
+import type { NetConfig } from './config.ts';
+import { formatIp4Net, netEquals, subnetKey, type Ip4Net } from './ip.ts';
+import {
+  LeaseNotFoundError,
+  NoFreeSubnetError,
+  RevisionCompactedError,
+  StoreUnavailableError,
+  isOwnLease,
+  type Lease,
+  type LeaseAttrs,
+  type LeaseEvent,
+  type LeaseStore,
+  type NodeIdentity,
+} from './lease.ts';
+import { Backoff, abortableSleep } from './stores/sleep.ts';
+import { LeaseWatcher } from './watcher.ts';
+
+export interface LeaseManagerOptions {
+  readonly store: LeaseStore;
+  readonly config: NetConfig;
+  readonly identity: NodeIdentity;
+  /** Written into LeaseAttrs.BackendType (`udp`, `vxlan`, `native`). */
+  readonly backendType: string;
+  /** LeaseAttrs.BackendData, e.g. `{ VNI: 1, VtepMAC: '0a:58:...' }` for vxlan. */
+  readonly backendData?: unknown;
+  /** Lease lifetime (default flannel's 24 h) and how long before expiry to renew (default 1 h). */
+  readonly ttlMs?: number;
+  readonly renewMarginMs?: number;
+  /** Back-off bounds after store failures (default 1 s .. 30 s). */
+  readonly retryMinMs?: number;
+  readonly retryMaxMs?: number;
+  /** A subnet to prefer when no lease of ours exists (e.g. read from an old subnet.env). */
+  readonly previousSubnet?: Ip4Net | null;
+  readonly log?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+  readonly rng?: () => number;
+  readonly now?: () => number;
+}
+
+/** Callbacks of `LeaseManager.run`; they run synchronously inside the manager, so keep them short. */
+export interface LeaseHandlers {
+  /** Peer lease changes (own lease excluded), in order; a batch is never empty. */
+  onEvents(events: LeaseEvent[]): void;
+  /** Our lease was renewed or re-acquired; `lease.subnet` differs from `previous.subnet` after a loss. */
+  onLease?(lease: Lease, previous: Lease): void;
+  /** The store became reachable or unreachable. */
+  onStoreReachable?(reachable: boolean): void;
+}
+
+const DAY = 24 * 3600_000;
+const MAX_CLAIM_ATTEMPTS = 16;
+const noopLog = { info() {}, warn() {}, error() {}, debug() {} };
+
+export class LeaseManager {
+  private current: Lease | null = null;
+  private readonly watcher = new LeaseWatcher();
+  private reachable = true;
+  /** Set when the store shows another node on our subnet: renewing would hijack it, so claim anew. */
+  private lostToOther = false;
+  private handlers: LeaseHandlers | null = null;
+  private wakeRenew: () => void = () => {};
+  private restartWatch: () => void = () => {};
+  private readonly log: NonNullable<LeaseManagerOptions['log']>;
+  private readonly now: () => number;
+  private readonly ttlMs: number;
+  private readonly marginMs: number;
+
+  constructor(private readonly opts: LeaseManagerOptions) {
+    this.log = opts.log ?? noopLog;
+    this.now = opts.now ?? Date.now;
+    this.ttlMs = opts.ttlMs ?? DAY;
+    this.marginMs = Math.min(opts.renewMarginMs ?? DAY / 24, this.ttlMs / 2);
+  }
+
+  /** Our lease, once acquired. */
+  get lease(): Lease | null {
+    return this.current;
+  }
+
+  /** The peers' leases as last seen (kept while the store is unreachable). */
+  peers(): Lease[] {
+    return this.watcher.leases();
+  }
+
+  get storeReachable(): boolean {
+    return this.reachable;
+  }
+
+  /** The attrs this node writes into its lease. */
+  get attrs(): LeaseAttrs {
+    const { identity, backendType, backendData } = this.opts;
+    return { PublicIP: identity.publicIp, BackendType: backendType, ...(backendData !== undefined ? { BackendData: backendData } : {}), NodeName: identity.nodeName };
+  }
+
+  /**
+   * Leases a subnet: ours from before if the store still has it (matched by isOwnLease), else the preferred
+   * one if free, else a random free one. Retries while the store is unreachable until `signal` aborts
+   * (then rejects with the abort reason). Rejects with NoFreeSubnetError when the range is full.
+   */
+  async acquire(signal: AbortSignal): Promise<Lease> {
+    const backoff = this.backoff();
+    for (;;) {
+      signal.throwIfAborted();
+      try {
+        const lease = await this.claim(this.current?.subnet ?? this.opts.previousSubnet ?? null);
+        this.setReachable(true);
+        return this.adopt(lease);
+      } catch (e) {
+        if (!(e instanceof StoreUnavailableError)) throw e;
+        this.storeFailed('acquire', e);
+        await abortableSleep(backoff.next(), signal);
+      }
+    }
+  }
+
+  /** Renews our lease and watches the others until `signal` aborts. Call after acquire(). */
+  async run(handlers: LeaseHandlers, signal: AbortSignal): Promise<void> {
+    if (!this.current) throw new Error('LeaseManager.run before acquire');
+    this.handlers = handlers;
+    await Promise.all([this.renewLoop(signal), this.watchLoop(signal)]);
+  }
+
+  private async claim(preferred: Ip4Net | null): Promise<Lease> {
+    const { store, config, identity } = this.opts;
+    const snap = await store.listLeases();
+    const mine = snap.leases.find((l) => isOwnLease(l.attrs, identity) && isLeasable(config, l.subnet));
+    if (mine) {
+      const renewed = await store.renewLease(mine.subnet, this.attrs, this.ttlMs).catch(notFoundAsNull);
+      if (renewed) return renewed;
+    }
+    const taken = [...snap.leases];
+    if (preferred && isLeasable(config, preferred) && !taken.some((l) => netEquals(l.subnet, preferred))) {
+      const lease = await store.createLease(preferred, this.attrs, this.ttlMs);
+      if (lease) return lease;
+      taken.push({ subnet: preferred, attrs: this.attrs, expiresAt: 0 });
+    }
+    for (let i = 0; i < MAX_CLAIM_ATTEMPTS; i++) {
+      const subnet = pickFreeSubnet(config, taken, this.opts.rng ?? Math.random);
+      if (!subnet) break;
+      const lease = await store.createLease(subnet, this.attrs, this.ttlMs);
+      if (lease) return lease;
+      taken.push({ subnet, attrs: this.attrs, expiresAt: 0 }); // another node won it a moment ago
+    }
+    throw new NoFreeSubnetError(`no free /${config.subnetLen} subnet in ${formatIp4Net(config.network)} for ${identity.nodeName}`);
+  }
+
+  private adopt(lease: Lease): Lease {
+    const previous = this.current;
+    this.current = lease;
+    if (!previous || !netEquals(previous.subnet, lease.subnet)) {
+      this.log.info({ subnet: formatIp4Net(lease.subnet), expiresAt: new Date(lease.expiresAt).toISOString() }, 'lease acquired');
+      this.watcher.setOwn(lease.subnet);
+      this.restartWatch();
+    }
+    if (previous) this.handlers?.onLease?.(lease, previous);
+    return lease;
+  }
+
+  private async renewLoop(signal: AbortSignal): Promise<void> {
+    const backoff = this.backoff();
+    while (!signal.aborted) {
+      await this.sleepUntilRenewal(signal);
+      if (signal.aborted) return;
+      try {
+        await this.renewOnce();
+        this.setReachable(true);
+        backoff.reset();
+      } catch (e) {
+        if (e instanceof StoreUnavailableError) this.storeFailed('renew', e);
+        else this.log.error({ err: e }, 'lease renewal failed');
+        await abortableSleep(backoff.next(), signal);
+      }
+    }
+  }
+
+  private async renewOnce(): Promise<void> {
+    const lease = this.current!;
+    if (this.lostToOther) {
+      this.lostToOther = false;
+      this.log.warn({ subnet: formatIp4Net(lease.subnet) }, 'our subnet is leased to another node; acquiring a new one');
+      this.adopt(await this.claim(null));
+      return;
+    }
+    try {
+      this.adopt(await this.opts.store.renewLease(lease.subnet, this.attrs, this.ttlMs));
+      this.log.debug({ subnet: formatIp4Net(lease.subnet) }, 'lease renewed');
+    } catch (e) {
+      if (!(e instanceof LeaseNotFoundError)) throw e;
+      this.log.warn({ subnet: formatIp4Net(lease.subnet) }, 'lease lost; acquiring again');
+      this.adopt(await this.claim(lease.subnet));
+    }
+  }
+
+  /** Sleeps until the renew margin before expiry, or until woken because our lease vanished. */
+  private sleepUntilRenewal(signal: AbortSignal): Promise<void> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.wakeRenew = onAbort;
+    const wait = this.current!.expiresAt - this.marginMs - this.now();
+    return abortableSleep(wait, ac.signal).finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  private async watchLoop(signal: AbortSignal): Promise<void> {
+    const backoff = this.backoff();
+    while (!signal.aborted) {
+      const round = new AbortController();
+      const onAbort = () => round.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.restartWatch = onAbort;
+      try {
+        const snap = await this.opts.store.listLeases();
+        this.setReachable(true);
+        backoff.reset();
+        this.emit(this.watcher.reset(snap.leases));
+        this.checkOwn(snap.leases.filter((l) => this.isOwnSubnet(l.subnet)).map((lease) => ({ type: 'added', lease })), true);
+        await this.opts.store.watchLeases(snap.revision, (b) => this.onBatch(b.events), round.signal);
+      } catch (e) {
+        if (e instanceof RevisionCompactedError) this.log.info({ err: e.message }, 'watch fell behind; listing again');
+        else {
+          if (e instanceof StoreUnavailableError) this.storeFailed('watch', e);
+          else this.log.error({ err: e }, 'lease watch failed');
+          await abortableSleep(backoff.next(), signal);
+        }
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  private onBatch(events: readonly LeaseEvent[]): void {
+    this.checkOwn(events.filter((e) => this.isOwnSubnet(e.lease.subnet)), false);
+    this.emit(this.watcher.update(events));
+  }
+
+  /** Wakes the renew loop when the store lost our lease (`absentIfNone`: a listing without it) or gave it away. */
+  private checkOwn(ownEvents: readonly LeaseEvent[], absentIfNone: boolean): void {
+    const last = ownEvents.at(-1);
+    if (!last) {
+      if (absentIfNone) this.wakeRenew();
+      return;
+    }
+    if (last.type === 'added' && !isOwnLease(last.lease.attrs, this.opts.identity)) this.lostToOther = true;
+    if (last.type === 'removed' || this.lostToOther) this.wakeRenew();
+  }
+
+  private isOwnSubnet(subnet: Ip4Net): boolean {
+    return this.current !== null && subnetKey(subnet) === subnetKey(this.current.subnet);
+  }
+
+  private emit(events: LeaseEvent[]): void {
+    if (events.length > 0) this.handlers?.onEvents(events);
+  }
+
+  private storeFailed(what: string, e: Error): void {
+    this.log.warn({ op: what, err: e.message }, 'lease store unreachable; keeping last known leases');
+    this.setReachable(false);
+  }
+
+  private setReachable(reachable: boolean): void {
+    if (reachable === this.reachable) return;
+    this.reachable = reachable;
+    if (reachable) this.log.info('lease store reachable again');
+    this.handlers?.onStoreReachable?.(reachable);
+  }
+
+  private backoff(): Backoff {
+    return new Backoff(this.opts.retryMinMs ?? 1000, this.opts.retryMaxMs ?? 30_000, this.opts.rng);
+  }
+}
+
+function notFoundAsNull(e: unknown): null {
+  if (e instanceof LeaseNotFoundError) return null;
+  throw e;
+}

@@ -1,0 +1,144 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  LeaseManager, MemoryLeaseStore, NoFreeSubnetError, formatIp4Net, isLeasable, parseIp4Net, parseNetConfig, subnetKey,
+  type LeaseEvent, type LeaseStore, type LeaseManagerOptions,
+} from '../src/index.ts';
+
+const config = parseNetConfig('{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.0","SubnetMax":"10.244.20.0","Backend":{"Type":"vxlan"}}');
+const HOUR = 3600_000;
+
+function manager(store: LeaseStore, name: string, ip: string, extra: Partial<LeaseManagerOptions> = {}): LeaseManager {
+  return new LeaseManager({ store, config, identity: { nodeName: name, publicIp: ip }, backendType: 'vxlan', backendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' }, ttlMs: HOUR, retryMinMs: 10, retryMaxMs: 50, ...extra });
+}
+
+/** Polls `cond` every 10 ms, for at most `ms`; returns whether it became true. */
+async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> {
+  for (let t = 0; t < ms; t += 10) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return cond();
+}
+
+const running: AbortController[] = [];
+test.after.each(() => {
+  for (const ac of running.splice(0)) ac.abort(); // stops managers of a test that failed half-way
+});
+
+/** Runs a manager in the background, recording events and reachability. */
+function start(m: LeaseManager) {
+  const ac = new AbortController();
+  running.push(ac);
+  const events: string[] = [];
+  const reach: boolean[] = [];
+  const leases: string[] = [];
+  const done = m.run({
+    onEvents: (ev: LeaseEvent[]) => events.push(...ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)}`)),
+    onStoreReachable: (r) => reach.push(r),
+    onLease: (l) => leases.push(subnetKey(l.subnet)),
+  }, ac.signal);
+  return { events, reach, leases, stop: async () => { ac.abort(); await done; } };
+}
+
+test('acquire: a leasable subnet, different per node, the same one again after a restart', async () => {
+  const store = new MemoryLeaseStore();
+  const signal = new AbortController().signal;
+  const a = await manager(store, 'a', '192.0.2.1').acquire(signal);
+  const b = await manager(store, 'b', '192.0.2.2').acquire(signal);
+  assert.ok(isLeasable(config, a.subnet) && isLeasable(config, b.subnet));
+  assert.is.not(subnetKey(a.subnet), subnetKey(b.subnet));
+  const again = await manager(store, 'a', '192.0.2.99').acquire(signal); // same name, new address
+  assert.is(subnetKey(again.subnet), subnetKey(a.subnet));
+  assert.is((await store.listLeases()).leases.find((l) => subnetKey(l.subnet) === subnetKey(a.subnet))?.attrs.PublicIP, '192.0.2.99');
+});
+
+test('acquire: a lease written without NodeName (by flanneld) is matched by PublicIP', async () => {
+  const store = new MemoryLeaseStore();
+  await store.createLease(parseIp4Net('10.244.7.0/24')!, { PublicIP: '192.0.2.7', BackendType: 'vxlan' }, HOUR);
+  const l = await manager(store, 'n7', '192.0.2.7').acquire(new AbortController().signal);
+  assert.is(formatIp4Net(l.subnet), '10.244.7.0/24');
+  const other = await manager(store, 'n8', '192.0.2.8').acquire(new AbortController().signal);
+  assert.is.not(formatIp4Net(other.subnet), '10.244.7.0/24');
+});
+
+test('acquire: prefers the previous subnet when free; NoFreeSubnetError when full', async () => {
+  const small = parseNetConfig('{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.0","SubnetMax":"10.244.2.0"}');
+  const store = new MemoryLeaseStore();
+  const signal = new AbortController().signal;
+  const a = await manager(store, 'a', '192.0.2.1', { config: small, previousSubnet: parseIp4Net('10.244.2.0/24') }).acquire(signal);
+  assert.is(formatIp4Net(a.subnet), '10.244.2.0/24');
+  await manager(store, 'b', '192.0.2.2', { config: small }).acquire(signal);
+  try {
+    await manager(store, 'c', '192.0.2.3', { config: small }).acquire(signal);
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, NoFreeSubnetError);
+  }
+});
+
+test('run: renews before expiry, so the lease outlives its first TTL', async () => {
+  const store = new MemoryLeaseStore();
+  const m = manager(store, 'a', '192.0.2.1', { ttlMs: 300, renewMarginMs: 200 });
+  const first = await m.acquire(new AbortController().signal);
+  const r = start(m);
+  assert.ok(await waitFor(() => r.leases.length >= 3));
+  assert.ok(m.lease!.expiresAt > first.expiresAt);
+  assert.is(subnetKey(m.lease!.subnet), subnetKey(first.subnet));
+  assert.ok((await store.listLeases()).leases.some((l) => subnetKey(l.subnet) === subnetKey(first.subnet)));
+  await r.stop();
+});
+
+test('run: peers arrive as added/removed batches; own lease never appears', async () => {
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  const a = manager(store, 'a', '192.0.2.1');
+  const own = await a.acquire(new AbortController().signal);
+  const r = start(a);
+  const b = await manager(store, 'b', '192.0.2.2').acquire(new AbortController().signal);
+  assert.ok(await waitFor(() => r.events.length >= 1));
+  await store.deleteLease(b.subnet);
+  assert.ok(await waitFor(() => r.events.length >= 2));
+  assert.equal(r.events, [`added ${subnetKey(b.subnet)}`, `removed ${subnetKey(b.subnet)}`]);
+  assert.not.ok(r.events.some((e) => e.endsWith(subnetKey(own.subnet))));
+  await r.stop();
+});
+
+test('outage: last known leases kept, then the diff on reconnect', async () => {
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  const a = manager(store, 'a', '192.0.2.1', { previousSubnet: parseIp4Net('10.244.1.0/24') });
+  await a.acquire(new AbortController().signal);
+  const b = await manager(store, 'b', '192.0.2.2', { previousSubnet: parseIp4Net('10.244.2.0/24') }).acquire(new AbortController().signal);
+  const r = start(a);
+  assert.ok(await waitFor(() => r.events.length === 1));
+  store.setAvailable(false);
+  assert.ok(await waitFor(() => r.reach.includes(false)));
+  assert.not.ok(a.storeReachable);
+  assert.equal(a.peers().map((l) => subnetKey(l.subnet)), [subnetKey(b.subnet)]);
+  // While "down", the world changes behind the manager's back (the test switch only blocks callers).
+  store.setAvailable(true);
+  await store.deleteLease(b.subnet);
+  const c = await store.createLease(parseIp4Net('10.244.20.0/24')!, { PublicIP: '192.0.2.3', BackendType: 'vxlan' }, HOUR);
+  assert.ok(await waitFor(() => r.reach.at(-1) === true && r.events.length >= 3), JSON.stringify(r));
+  assert.equal(r.events.slice(1).sort(), [`added ${subnetKey(c!.subnet)}`, `removed ${subnetKey(b.subnet)}`].sort());
+  await r.stop();
+});
+
+test('lost lease: re-acquired on the same subnet when free, another one when taken', async () => {
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  const a = manager(store, 'a', '192.0.2.1');
+  const own = await a.acquire(new AbortController().signal);
+  const r = start(a);
+  await store.deleteLease(own.subnet);
+  assert.ok(await waitFor(() => r.leases.length >= 1));
+  assert.is(r.leases[0], subnetKey(own.subnet));
+  assert.ok((await store.listLeases()).leases.some((l) => l.attrs.NodeName === 'a'));
+  // Now someone else grabs our subnet while it is free for a moment.
+  await store.deleteLease(own.subnet);
+  await store.createLease(own.subnet, { PublicIP: '192.0.2.66', BackendType: 'vxlan', NodeName: 'thief' }, HOUR);
+  assert.ok(await waitFor(() => r.leases.some((s) => s !== subnetKey(own.subnet))));
+  assert.is.not(subnetKey(a.lease!.subnet), subnetKey(own.subnet));
+  assert.ok(await waitFor(() => r.events.includes(`added ${subnetKey(own.subnet)}`)), r.events.join());
+  await r.stop();
+});
+
+test.run();

@@ -92,7 +92,7 @@ export class Explainer {
 
 /** In an encapsulated packet, the headers before the tunnel are the outer ones: say so in their headings. */
 function labelOuter(packet: ExplainedPacket): void {
-  if (!packet.some((l) => l.depth > 0)) return;
+  if (!packet.some((l) => l.name === 'vxlan' || l.name === 'flannel-udp')) return;
   for (const l of packet) if (l.depth === 0 && ['eth', 'ip', 'ipv6', 'udp'].includes(l.name)) l.title += ' (outer)';
 }
 

@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DropReason, PacketSpan, VXLAN_ENCAP_HEADROOM, VxlanTemplate, decapsulateVxlan, dropReasonName, encapsulateVxlan, parseMac,
+  DropReason, PacketSpan, VXLAN_ENCAP_HEADROOM, VxlanTemplate, buildIcmpv4DestUnreachable, decapsulateVxlan, dropReasonName, encapsulateVxlan,
+  parseIpv4, parseMac,
 } from '@weft/encap';
 import { AttrType, MessageType, Origin, encodeMessageToBuffer, type Message } from '@weft/route-sync';
 import { Explainer, parseHex, parseHexPackets, renderText, type ExplainedPacket } from '../src/index.ts';
@@ -89,6 +90,18 @@ test('IP header errors from encap are pointed at the field; bad checksums are fo
   const badIcmp = Buffer.from(p.buf);
   badIcmp[30]! ^= 1;
   assert.equal(problems(explainOne(badIcmp)).map((x) => x.field), ['icmp.checksum']);
+});
+
+test('an ICMP fragmentation-needed error built by encap shows the MTU and the quoted packet', () => {
+  const big = icmpEcho('10.244.1.5', '10.244.2.7', 3, 'x'.repeat(1400));
+  const out = Buffer.alloc(128);
+  const n = buildIcmpv4DestUnreachable(big.buf, 0, big.length, 4, parseIpv4('10.244.1.0'), out, 0, { nextHopMtu: 1450 });
+  const pkt = explainOne(out.subarray(0, n));
+  assert.equal(pkt.map((l) => l.name), ['frame', 'ip', 'icmp', 'ip', 'data']);
+  assert.equal([value(pkt, 'icmp.type'), value(pkt, 'icmp.code'), value(pkt, 'icmp.mtu')], [3, 4, 1450]);
+  assert.equal([value(pkt, 'ip.src', 1), value(pkt, 'ip.len', 1)], ['10.244.1.5', 1428]);
+  assert.match(pkt[3]!.title, /quoted/);
+  assert.equal(problems(pkt), [], 'a quoted header is short by design, not malformed');
 });
 
 test('truncated packets never throw: every prefix of a VXLAN frame explains', () => {

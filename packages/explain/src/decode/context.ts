@@ -50,6 +50,8 @@ export interface DecodeContext {
   opts: ResolvedOptions;
   decoders: Record<DecoderName, Decoder>;
   ip?: IpEndpoints;
+  /** Decoding the IP header an ICMP error quotes: only its header and first 8 bytes are there. */
+  quoted?: boolean;
   /** The verdict of the innermost tunnel layer, from encap's decapsulate (None when weft would accept it). */
   innerVerdict?: DropReason;
   /** "src:port>dst:port" of the TCP segment being decoded (the key of its BGP stream). */

@@ -81,6 +81,7 @@ export function decodeIpv4Layer(ctx: DecodeContext, offset: number, end: number,
 
 /** The end of the IP payload: the header's length when the bytes are there (the rest is link padding). */
 function payloadWindow(ctx: DecodeContext, b: LayerBuilder, depth: number, offset: number, ipLength: number, end: number): number {
+  if (ctx.quoted) return end; // an ICMP error quotes only the header and 8 bytes (RFC 792)
   if (offset + ipLength > end) {
     report(ctx, b, depth, offset + (b.layer.name === 'ip' ? 2 : 4), `length field says ${ipLength} bytes, only ${end - offset} were received`);
     return end;
@@ -93,6 +94,10 @@ function payloadWindow(ctx: DecodeContext, b: LayerBuilder, depth: number, offse
 
 export function dispatchProtocol(ctx: DecodeContext, proto: number, offset: number, end: number, depth: number): void {
   const d = ctx.decoders;
+  if (ctx.quoted) {
+    d.data(ctx, offset, end, depth);
+    return;
+  }
   if (proto === IpProtocol.Udp) d.udp(ctx, offset, end, depth);
   else if (proto === IpProtocol.Tcp) d.tcp(ctx, offset, end, depth);
   else if (proto === IpProtocol.Icmp) d.icmp(ctx, offset, end, depth);

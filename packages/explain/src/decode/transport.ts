@@ -111,7 +111,25 @@ export function decodeIcmpLayer(ctx: DecodeContext, offset: number, end: number,
   } else {
     b.field('icmp.rest', offset + 4, 4, `0x${buf.readUInt32BE(offset + 4).toString(16)}`, 'rest of header (unused for this type)');
   }
-  if (end > offset + ICMP_HEADER_LENGTH) ctx.decoders.data(ctx, offset + ICMP_HEADER_LENGTH, end, depth);
+  const body = offset + ICMP_HEADER_LENGTH;
+  if (end > body && QUOTING_TYPES.has(type) && !ctx.quoted) decodeQuoted(ctx, body, end, depth);
+  else if (end > body) ctx.decoders.data(ctx, body, end, depth);
+}
+
+const QUOTING_TYPES = new Set<number>([Icmpv4Type.DestUnreachable, Icmpv4Type.SourceQuench, Icmpv4Type.Redirect, Icmpv4Type.TimeExceeded, Icmpv4Type.ParameterProblem]);
+
+/** An ICMP error quotes the IP header and first 8 bytes of the packet it is about (RFC 792): show them as such. */
+function decodeQuoted(ctx: DecodeContext, offset: number, end: number, depth: number): void {
+  const first = ctx.packet.length;
+  const saved = ctx.ip;
+  ctx.quoted = true;
+  ctx.decoders.ip(ctx, offset, end, depth + 1);
+  ctx.quoted = false;
+  ctx.ip = saved;
+  for (const l of ctx.packet.slice(first)) {
+    l.title = `${l.title.replace(/ \(inner.*\)$/, '')} (quoted: the packet this error is about)`;
+    if (l.name === 'data') l.fields[0]!.meaning = 'the first 8 bytes of its payload: enough for the sender to find the socket (ports) it came from';
+  }
 }
 
 export function decodeIcmpv6Layer(ctx: DecodeContext, offset: number, end: number, depth: number): void {

@@ -2,6 +2,8 @@
 const USAGE = `usage: weft <command> [options]
 
 commands:
+  agent [flags]        the node agent (flanneld-like): weft agent --help
+  status [--metrics-port P] [--json]   lease, peers and routes of the agent running here
   lab up|exec|status|down   network-namespace labs of weft agents
   explain HEX|FILE     decode packets layer by layer, with RFC sections (--json for machines)
   help                 this text
@@ -12,6 +14,8 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   lab: async () => (await import('./lab/lab-cli.ts')).labCommand,
+  agent: async () => (await import('./agent-cmd.ts')).agentCommand,
+  status: async () => (await import('./status-cmd.ts')).statusCommand,
   explain: async () => (await import('./explain-cli.ts')).explainCommand,
   version: async () => async () => {
     console.log('weft 0.1.0');

@@ -15,3 +15,12 @@ export { MemoryLeaseStore, type MemoryStoreOptions } from './stores/memory.ts';
 export { SqliteLeaseStore, type SqliteStoreOptions } from './stores/sqlite.ts';
 export { EtcdLeaseStore, type EtcdStoreOptions } from './stores/etcd.ts';
 export { LeaseManager, type LeaseManagerOptions, type LeaseHandlers } from './lease-manager.ts';
+// dataplane: forwarding table, backends, the daemon's wiring, observability
+export { subnetEnvValues, formatSubnetEnv, writeSubnetEnv } from './subnet-env.ts';
+export { createMetrics, startObservability, type AgentStatus, type HttpHandle } from './observability.ts';
+export { startAgent, createNetwork, leaseEventsToChanges, vtepMacFor, type RunningAgent, type DaemonExtras } from './dataplane/daemon.ts';
+export { NativeNetwork } from './backends/native.ts';
+export { OverlayNetwork, AgentDrop, DROP_NAMES } from './backends/overlay.ts';
+export { flannelUdpFormat, vxlanFormat, type EncapFormat } from './backends/formats.ts';
+export { ipBatch, RouteCommandError } from './backends/routes.ts';
+export type { PeerChange, DataplaneNetwork, NetworkStatus } from './backends/types.ts';

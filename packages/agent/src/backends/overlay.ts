@@ -1,0 +1,216 @@
+// The overlay backends, `udp` (flannel-udp, port 8285) and `vxlan` (RFC 7348, port 8472): a TUN device
+// `flannel0` carrying the cluster network, one UDP socket on the underlay, and two forwarding loops.
+//
+//   TUN -> UDP: per packet, longest-prefix lookup of the inner destination gives the peer index; the format
+//               writes its headers into the headroom (in place) and the batch goes out with sendmmsg/GSO.
+//   UDP -> TUN: per packet, the source must be a known peer, the format checks and strips its headers (VNI,
+//               flags, lengths), and the inner source must lie in that peer's subnet; then TUN write.
+// Everything dropped is counted by reason; nothing is thrown or logged per packet.
+import type { Logger } from 'pino';
+import {
+  DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason, PacketSpan, readU32, buildIcmpv4DestUnreachable, Icmpv4UnreachableCode,
+} from '@weft/encap';
+import { CaptureSide, CaptureDirection, type PcapngWriter } from '@weft/explain';
+import { openTun, openUdp, configureLink, forward, TCP_OFFLOADS, type TunDevice, type UdpBatchSocket, type Forwarder } from '@weft/tunnel';
+import { formatIp4, formatIp4Net, type Ip4Net } from '../ip.ts';
+import { Fib } from '../fib.ts';
+import { ipBatch } from './routes.ts';
+import { PeerTable } from './peers.ts';
+import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
+import type { EncapFormat } from './formats.ts';
+
+/** Drop reasons the agent adds to encap's: numbered after them so one counter array holds all. */
+export enum AgentDrop {
+  UnknownPeer = 8, // = DROP_REASON_COUNT (checked below): enums need literal initializers here
+  SpoofedSource = 9,
+  NoRoute = 10,
+  NotIpv4 = 11,
+}
+if (AgentDrop.UnknownPeer !== DROP_REASON_COUNT) throw new Error('AgentDrop must start right after encap DropReason codes');
+const AGENT_DROP_NAMES = ['unknown_peer', 'spoofed_source', 'no_route', 'not_ipv4'];
+export const DROP_NAMES: readonly string[] = [...DROP_REASON_NAMES, ...AGENT_DROP_NAMES];
+
+export interface OverlayOptions {
+  log: Logger;
+  format: EncapFormat;
+  /** The cluster network (routed into the TUN device). */
+  network: Ip4Net;
+  /** This node's subnet; its first address (x.x.x.0) goes on the TUN device, as flannel does. */
+  subnet: Ip4Net;
+  publicIp: string;
+  underlayMtu: number;
+  tunName?: string;
+  /** IFF_VNET_HDR + TSO on the TUN device (super-packets split/coalesced in the addon). */
+  offloads: boolean;
+  /** Records both sides of each packet when capturing (`--pcap`); absent, it costs one check per packet. */
+  capture?: PcapngWriter;
+}
+
+const HEADROOM = 80;
+
+export class OverlayNetwork implements DataplaneNetwork {
+  readonly backend: string;
+  readonly mtu: number;
+  readonly drops = new Float64Array(DROP_NAMES.length);
+  private readonly peers = new PeerTable();
+  private readonly fib = new Fib();
+  private readonly span = new PacketSpan();
+  private readonly icmpScratch = new Uint8Array(128);
+  private readonly tunAddress: number;
+  private tun?: TunDevice;
+  private udp?: UdpBatchSocket;
+  private egress?: Forwarder;
+  private ingress?: Forwarder;
+
+  constructor(private readonly opts: OverlayOptions) {
+    this.backend = opts.format.name;
+    this.mtu = opts.underlayMtu - opts.format.overhead;
+    this.tunAddress = opts.subnet.ip;
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    const name = o.tunName ?? 'flannel0';
+    this.tun = openTun({ name, offloads: o.offloads ? TCP_OFFLOADS : 0 });
+    const address = `${formatIp4(this.tunAddress)}/32`;
+    const route = formatIp4Net(o.network);
+    o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} up; ip addr replace ${address} dev ${name}; ip route replace ${route} dev ${name}` }, 'ip');
+    await configureLink(name, { mtu: this.mtu, addresses: [address], routes: [route] });
+    this.udp = openUdp({ address: o.publicIp, port: o.format.port, sendBuffer: 4 << 20, receiveBuffer: 4 << 20 });
+    const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
+    this.egress = forward({ from: this.tun, to: this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize });
+    this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize });
+    o.log.info({ tun: name, mtu: this.mtu, port: o.format.port, offloads: o.offloads, gso: this.udp.gso, gro: this.udp.gro }, `${this.backend} backend forwarding`);
+  }
+
+  /** TUN -> UDP: route, encapsulate in place, pick the peer. */
+  private readonly onEgress = (slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, count: number, replies: Uint8Array): void => {
+    const { format, capture } = this.opts;
+    for (let i = 0; i < count; i++) {
+      const off = offsets[i]!;
+      const len = lengths[i]!;
+      if (capture) capture.record(CaptureSide.Tun, slab, off, len, CaptureDirection.Outbound);
+      if (len < 20 || slab[off]! >> 4 !== 4) {
+        peers[i] = this.drop(AgentDrop.NotIpv4);
+        continue;
+      }
+      const peer = this.fib.lookup(readU32(slab, off + 16));
+      if (peer < 0) {
+        peers[i] = this.drop(AgentDrop.NoRoute);
+        if (format.icmpOnNoRoute && this.icmpUnreachable(slab, off, len, offsets, lengths, i)) {
+          replies[i] = 1;
+          peers[i] = 0;
+        }
+        continue;
+      }
+      const start = format.encapsulate(slab, off, len, peer);
+      if (start < 0) {
+        peers[i] = this.drop(-start);
+        continue;
+      }
+      offsets[i] = start;
+      lengths[i] = len + (off - start);
+      peers[i] = peer;
+      if (capture) capture.record(CaptureSide.Wire, slab, start, lengths[i]!, CaptureDirection.Outbound, this.peers.address[peer]!, format.port);
+    }
+  };
+
+  /** UDP -> TUN: known peer, valid encapsulation, inner source inside that peer's subnet. */
+  private readonly onIngress = (slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, count: number, replies: Uint8Array): void => {
+    const { format, capture } = this.opts;
+    const span = this.span;
+    for (let i = 0; i < count; i++) {
+      const peer = peers[i]!;
+      const off = offsets[i]!;
+      const len = lengths[i]!;
+      if (capture) capture.record(CaptureSide.Wire, slab, off, len, CaptureDirection.Inbound, peer >= 0 ? this.peers.address[peer]! : 0, format.port);
+      if (peer < 0 || !this.peers.live[peer]) {
+        peers[i] = this.drop(AgentDrop.UnknownPeer);
+        continue;
+      }
+      const reason = format.decapsulate(slab, off, len, span);
+      if (reason !== DropReason.None) {
+        if (reason === DropReason.NotIp && format.answerControl?.(slab, off, len, offsets, lengths, i)) {
+          replies[i] = 1; // an ARP reply to the asking peer
+          continue;
+        }
+        peers[i] = this.drop(reason);
+        continue;
+      }
+      if (span.ipVersion !== 4 || !this.peers.ownsSource(peer, readU32(slab, span.offset + 12))) {
+        peers[i] = this.drop(span.ipVersion !== 4 ? AgentDrop.NotIpv4 : AgentDrop.SpoofedSource);
+        continue;
+      }
+      offsets[i] = span.offset;
+      lengths[i] = span.length;
+      peers[i] = 0;
+      if (capture) capture.record(CaptureSide.Tun, slab, span.offset, span.length, CaptureDirection.Inbound);
+    }
+  };
+
+  private drop(reason: number): number {
+    this.drops[reason]!++;
+    return -1;
+  }
+
+  /** flanneld answers unroutable packets with ICMP net unreachable back into the TUN; so does the udp backend. */
+  private icmpUnreachable(slab: Uint8Array, off: number, len: number, offsets: Int32Array, lengths: Int32Array, i: number): boolean {
+    const n = buildIcmpv4DestUnreachable(slab, off, len, Icmpv4UnreachableCode.Net, this.tunAddress, this.icmpScratch, 0, { ttl: 8 });
+    if (n === 0) return false;
+    const start = off - HEADROOM; // the slot's start: the error (<= 96 bytes) fits the slot from there
+    slab.set(this.icmpScratch.subarray(0, n), start);
+    offsets[i] = start;
+    lengths[i] = n;
+    return true;
+  }
+
+  async apply(changes: readonly PeerChange[]): Promise<void> {
+    for (const c of changes) {
+      if (c.type === 'added') {
+        const slot = this.peers.upsert(c.subnet, c.publicIp, c.vtepMac);
+        this.opts.format.setPeer(slot.index, c);
+        this.udp!.addPeer(slot.index, c.publicIp, this.opts.format.port);
+        this.fib.set(c.subnet, slot.index);
+        this.opts.log.info({ subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
+      } else {
+        const slot = this.peers.remove(c.subnet);
+        if (!slot) continue;
+        this.fib.delete(c.subnet);
+        this.udp!.removePeer(slot.index);
+        this.opts.log.info({ subnet: formatIp4Net(c.subnet), via: slot.publicIp }, 'peer removed');
+      }
+    }
+  }
+
+  counters(): Record<string, number> {
+    const e = this.egress?.counters;
+    const g = this.ingress?.counters;
+    return {
+      tx_packets: e?.packetsOut ?? 0, tx_bytes: e?.bytesIn ?? 0, tun_read_packets: e?.packetsIn ?? 0,
+      rx_packets: g?.packetsOut ?? 0, rx_bytes: g?.bytesIn ?? 0, udp_read_packets: g?.packetsIn ?? 0,
+      replies: (e?.replies ?? 0) + (g?.replies ?? 0), backpressure: (e?.backpressure ?? 0) + (g?.backpressure ?? 0),
+      errors: (e?.errors ?? 0) + (g?.errors ?? 0),
+    };
+  }
+
+  dropCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    DROP_NAMES.forEach((name, i) => {
+      if (i > 0) out[name] = this.drops[i]!;
+    });
+    return out;
+  }
+
+  status(): NetworkStatus {
+    return { backend: this.backend, mtu: this.mtu, routes: this.peers.list(), counters: this.counters(), drops: this.dropCounts() };
+  }
+
+  async stop(): Promise<void> {
+    this.egress?.stop();
+    this.ingress?.stop();
+    this.udp?.close();
+    this.tun?.close(); // a non-persistent TUN disappears with its routes
+    this.opts.capture?.close();
+    await ipBatch(this.opts.log, [`route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`], { force: true });
+  }
+}

@@ -1,0 +1,170 @@
+// `weft agent`: wires the parts together, flanneld's main loop in spirit.
+//   settings -> net-conf -> store -> lease (same subnet after a restart) -> backend network (devices, routes)
+//   -> peer changes from the route source (lease watching, or BGP) -> subnet.env -> ready.
+// On SIGTERM/SIGINT it removes the routes and devices it added and leaves the lease, so a restart keeps the subnet.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { ConfigError, parseNetConfig, type NetConfig } from '../config.ts';
+import { PcapngWriter } from '@weft/explain';
+import { formatIp4Net, parseIp4, type Ip4Net } from '../ip.ts';
+import type { Lease, LeaseEvent, LeaseStore } from '../lease.ts';
+import { LeaseManager } from '../lease-manager.ts';
+import type { AgentSettings } from '../settings.ts';
+import { SqliteLeaseStore } from '../stores/sqlite.ts';
+import { EtcdLeaseStore } from '../stores/etcd.ts';
+import { interfaceInfo, interfaceWithAddress } from '../backends/routes.ts';
+import { NativeNetwork } from '../backends/native.ts';
+import { OverlayNetwork } from '../backends/overlay.ts';
+import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
+import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
+import type { AgentStatus } from '../observability.ts';
+
+export interface DaemonExtras {
+  /** IFF_VNET_HDR + TSO on flannel0 (default on). */
+  offloads: boolean;
+  /** Where peer routes come from: lease watching (flannel) or a BGP speaker that calls applyRoutes (Calico). */
+  routeSync: 'lease' | 'bgp';
+  /** Record both sides of the encapsulation to this pcapng file (overlay backends). */
+  pcapPath?: string;
+}
+
+/** A stable VTEP MAC for a node: locally administered, derived from the node name, so restarts keep it. */
+export function vtepMacFor(nodeName: string): string {
+  const h = createHash('sha256').update(`weft-vtep:${nodeName}`).digest();
+  const bytes = [0x0a, 0x58, h[0]!, h[1]!, h[2]!, h[3]!];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+async function loadNetConfig(settings: AgentSettings, store: LeaseStore): Promise<NetConfig> {
+  if (settings.netConfigFile) {
+    let text: string;
+    try {
+      text = readFileSync(settings.netConfigFile, 'utf8');
+    } catch (e) {
+      throw new ConfigError('--net-config', `cannot read ${settings.netConfigFile}: ${(e as Error).message}`);
+    }
+    const config = parseNetConfig(text);
+    if (settings.store.kind === 'embedded') await store.putConfig(text);
+    return config;
+  }
+  const stored = await store.getConfig();
+  if (stored === null) throw new ConfigError('--net-config', `no file given and the store has no ${settings.store.kind === 'etcd' ? settings.store.prefix + '/config' : 'config'}`);
+  return parseNetConfig(stored);
+}
+
+/** The underlay: public address, the interface holding it, and its MTU. */
+async function resolveUnderlay(settings: AgentSettings): Promise<{ publicIp: string; iface: string; mtu: number }> {
+  if (settings.iface) {
+    const info = await interfaceInfo(settings.iface).catch(() => null);
+    if (!info) throw new ConfigError('--iface', `no interface "${settings.iface}"`);
+    const publicIp = settings.publicIp ?? info.address;
+    if (!publicIp) throw new ConfigError('--iface', `${settings.iface} has no IPv4 address; give --public-ip`);
+    return { publicIp, iface: settings.iface, mtu: info.mtu };
+  }
+  if (!settings.publicIp) throw new ConfigError('--public-ip', 'give --public-ip or --iface');
+  const l = await interfaceWithAddress(settings.publicIp);
+  if (!l) throw new ConfigError('--public-ip', `no interface holds ${settings.publicIp}`);
+  return { publicIp: settings.publicIp, iface: l.name, mtu: l.mtu };
+}
+
+function openStore(settings: AgentSettings): LeaseStore {
+  const s = settings.store;
+  return s.kind === 'embedded' ? new SqliteLeaseStore(s.path) : new EtcdLeaseStore({ endpoints: s.endpoints, prefix: s.prefix });
+}
+
+/** Lease events as backend peer changes (the VTEP MAC from BackendData for vxlan). */
+export function leaseEventsToChanges(events: readonly LeaseEvent[]): PeerChange[] {
+  return events.map((e) => {
+    const data = e.lease.attrs.BackendData as { VtepMAC?: unknown } | undefined;
+    const vtepMac = typeof data?.VtepMAC === 'string' ? data.VtepMAC : undefined;
+    return { type: e.type, subnet: e.lease.subnet, publicIp: e.lease.attrs.PublicIP, vtepMac };
+  });
+}
+
+export interface RunningAgent {
+  lease: () => Lease | null;
+  network: DataplaneNetwork;
+  leases: LeaseManager;
+  config: NetConfig;
+  publicIp: string;
+  vtepMac?: string;
+  storeReachable: () => boolean;
+  /** Everything `/status` and the metrics report (BGP sessions are added by the caller). */
+  status(): AgentStatus;
+  /** Applies peer changes from a route source (serialised with every other change); `source` is logged. */
+  applyRoutes(changes: PeerChange[], source: 'lease' | 'bgp'): void;
+  /** Resolves when the agent has stopped (after `stop`). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createNetwork(config: NetConfig, subnet: Ip4Net, underlay: { publicIp: string; iface: string; mtu: number }, log: Logger, vtepMac: string, extras: DaemonExtras): DataplaneNetwork {
+  const b = config.backend;
+  if (b.type === 'native') return new NativeNetwork({ log, iface: underlay.iface, underlayMtu: underlay.mtu });
+  const format = b.type === 'udp' ? flannelUdpFormat(b.port) : vxlanFormat({ vni: b.vni, port: b.port, localMac: vtepMac, vtepAddress: subnet.ip });
+  const capture = extras.pcapPath ? PcapngWriter.open(extras.pcapPath, { localAddress: parseIp4(underlay.publicIp) ?? 0, localPort: format.port }) : undefined;
+  if (extras.pcapPath) log.info({ file: extras.pcapPath }, 'capturing both sides of the encapsulation (pcapng, bounded to 64 MiB)');
+  return new OverlayNetwork({
+    log, format, network: config.network, subnet, publicIp: underlay.publicIp, underlayMtu: underlay.mtu,
+    offloads: extras.offloads, capture,
+  });
+}
+
+/** Starts the agent; resolves once forwarding runs (the lease is held, routes installed). */
+export async function startAgent(settings: AgentSettings, log: Logger, extras: DaemonExtras): Promise<RunningAgent> {
+  const underlay = await resolveUnderlay(settings);
+  const store = openStore(settings);
+  const config = await loadNetConfig(settings, store);
+  const vtepMac = vtepMacFor(settings.nodeName);
+  const abort = new AbortController();
+  const leases = new LeaseManager({
+    store, config, identity: { nodeName: settings.nodeName, publicIp: underlay.publicIp }, backendType: config.backend.type,
+    backendData: config.backend.type === 'vxlan' ? { VNI: config.backend.vni, VtepMAC: vtepMac } : undefined,
+    ttlMs: settings.leaseTtlSeconds * 1000, renewMarginMs: settings.renewMarginSeconds * 1000, log: log.child({ component: 'lease' }),
+  });
+  const lease = await leases.acquire(abort.signal);
+  log.info({ subnet: formatIp4Net(lease.subnet), publicIp: underlay.publicIp, iface: underlay.iface, backend: config.backend.type }, 'lease acquired');
+  const network = createNetwork(config, lease.subnet, underlay, log.child({ component: config.backend.type }), vtepMac, extras);
+  await network.start();
+  let applying = Promise.resolve();
+  const applyRoutes = (changes: PeerChange[], source: 'lease' | 'bgp') => {
+    log.info({ source, changes: changes.map((c) => `${c.type} ${formatIp4Net(c.subnet)} via ${c.publicIp}`) }, 'peer routes');
+    applying = applying.then(() => network.apply(changes)).catch((e) => log.error({ err: (e as Error).message }, 'applying peer changes failed'));
+  };
+  const runLoop = leases.run({
+    // With BGP route sync the lease store only allocates subnets; routes come from the speaker.
+    onEvents: (events) => {
+      if (extras.routeSync === 'lease') applyRoutes(leaseEventsToChanges(events), 'lease');
+    },
+    onLease: (now, previous) => {
+      if (formatIp4Net(now.subnet) !== formatIp4Net(previous.subnet)) log.error({ was: formatIp4Net(previous.subnet), now: formatIp4Net(now.subnet) }, 'lease lost and re-acquired with a different subnet: restart the agent to move pods');
+    },
+    onStoreReachable: (up) => (up ? log.info('store reachable again: reconciled') : log.warn('store unreachable: forwarding with the peers already known')),
+  }, abort.signal).catch((e) => {
+    if (!abort.signal.aborted) log.error({ err: (e as Error).message }, 'lease manager stopped');
+  });
+  let stopped: Promise<void> | null = null;
+  const stop = () => (stopped ??= (async () => {
+    abort.abort();
+    await runLoop;
+    await applying;
+    await network.stop();
+    await store.close();
+  })());
+  const status = (): AgentStatus => {
+    const l = leases.lease;
+    const n = network.status();
+    return {
+      node: settings.nodeName, backend: n.backend, routeSync: extras.routeSync, mtu: n.mtu,
+      lease: l && { subnet: formatIp4Net(l.subnet), publicIp: underlay.publicIp, expiresAt: l.expiresAt, ...(config.backend.type === 'vxlan' ? { vtepMac } : {}) },
+      storeReachable: leases.storeReachable, routes: n.routes, counters: n.counters ?? {}, drops: n.drops ?? {},
+    };
+  };
+  return {
+    status,
+    lease: () => leases.lease, network, leases, config, publicIp: underlay.publicIp,
+    vtepMac: config.backend.type === 'vxlan' ? vtepMac : undefined, storeReachable: () => leases.storeReachable, applyRoutes,
+    done: runLoop.then(() => stopped ?? undefined), stop,
+  };
+}

@@ -1,0 +1,105 @@
+// Metrics, health and status over HTTP on --metrics-port:
+//   /metrics  Prometheus text (prom-client): packets and bytes per direction, drops by reason, peers, lease
+//             expiry, store reachability, BGP sessions. Values are read from the dataplane's plain counters at
+//             scrape time, so the packet path never calls into the metrics library.
+//   /healthz  200 while the process runs.   /readyz  200 once routes are in place and subnet.env is written.
+//   /status   JSON: lease, peers, routes, counters (what `weft status` prints).
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from 'pino';
+
+/** What the agent reports; built on demand by the status source. */
+export interface AgentStatus {
+  node: string;
+  backend: string;
+  routeSync: 'lease' | 'bgp';
+  mtu: number;
+  lease: { subnet: string; publicIp: string; expiresAt: number; vtepMac?: string } | null;
+  storeReachable: boolean;
+  routes: { subnet: string; via: string; vtepMac?: string }[];
+  /** Monotonic counters: tx_packets, tx_bytes, rx_packets, rx_bytes, ... */
+  counters: Record<string, number>;
+  drops: Record<string, number>;
+  bgp?: { address: string; as: number; state: string; uptimeSeconds: number; prefixesReceived: number; prefixesSent: number; lastError: string | null }[];
+}
+
+export interface HttpHandle {
+  readonly port: number;
+  setReady(ready: boolean): void;
+  close(): Promise<void>;
+}
+
+/** A Prometheus counter that mirrors a monotonic number read at scrape time (per label value). */
+function mirroredCounter(registry: Registry, name: string, help: string, label: string, read: () => Record<string, number>): void {
+  const seen = new Map<string, number>();
+  new Counter({
+    name, help, labelNames: [label], registers: [registry],
+    collect() {
+      for (const [key, value] of Object.entries(read())) {
+        const delta = value - (seen.get(key) ?? 0);
+        if (delta > 0) this.inc({ [label]: key }, delta);
+        seen.set(key, value);
+      }
+    },
+  });
+}
+
+/** The registry with every weft metric, fed by `status()` at scrape time. */
+export function createMetrics(status: () => AgentStatus): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'weft_process_' });
+  const counters = () => status().counters;
+  const pick = (a: string, b: string) => () => {
+    const c = counters();
+    return { tx: c[a] ?? 0, rx: c[b] ?? 0 };
+  };
+  mirroredCounter(registry, 'weft_packets_total', 'Packets forwarded by the dataplane, by direction (tx: pod to wire)', 'direction', pick('tx_packets', 'rx_packets'));
+  mirroredCounter(registry, 'weft_bytes_total', 'Bytes read for forwarding, by direction', 'direction', pick('tx_bytes', 'rx_bytes'));
+  mirroredCounter(registry, 'weft_dropped_packets_total', 'Packets dropped, by reason', 'reason', () => status().drops);
+  const gauge = (name: string, help: string, value: (s: AgentStatus) => number) =>
+    new Gauge({ name, help, registers: [registry], collect() { this.set(value(status())); } });
+  gauge('weft_peers', 'Peer subnets in the forwarding table or kernel routes', (s) => s.routes.length);
+  gauge('weft_lease_expiry_timestamp_seconds', 'When our subnet lease expires unless renewed', (s) => (s.lease?.expiresAt ?? 0) / 1000);
+  gauge('weft_store_reachable', '1 when the lease store answers', (s) => (s.storeReachable ? 1 : 0));
+  gauge('weft_mtu_bytes', 'MTU pods must use (FLANNEL_MTU)', (s) => s.mtu);
+  new Gauge({
+    name: 'weft_bgp_session_established', help: '1 when the BGP session with the peer is Established', labelNames: ['peer'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of status().bgp ?? []) this.set({ peer: p.address }, p.state === 'Established' ? 1 : 0);
+    },
+  });
+  return registry;
+}
+
+/** Serves /metrics, /healthz, /readyz and /status on `port` (all addresses). Port 0 disables (returns a no-op handle). */
+export async function startObservability(port: number, status: () => AgentStatus, log: Logger): Promise<HttpHandle> {
+  let ready = false;
+  if (port === 0) return { port, setReady: (r) => void (ready = r), close: async () => {} };
+  const registry = createMetrics(status);
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const reply = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
+    if (path === '/healthz') return reply(200, 'ok\n');
+    if (path === '/readyz') return reply(ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+    if (path === '/status') return reply(200, JSON.stringify(status(), null, 2) + '\n', 'application/json');
+    if (path === '/metrics') {
+      registry.metrics().then((text) => reply(200, text, registry.contentType), (e: Error) => reply(500, `${e.message}\n`));
+      return;
+    }
+    reply(404, 'try /metrics, /healthz, /readyz or /status\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve());
+  });
+  log.info({ port }, 'metrics and health on http://0.0.0.0:' + port);
+  return {
+    port,
+    setReady: (r) => void (ready = r),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

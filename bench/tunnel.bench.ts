@@ -42,8 +42,13 @@ interface Variant {
 const WEFT_VARIANTS: Variant[] = [
   { name: 'weft-tunnel offload-off', tso: false, gso: false },
   { name: 'weft-tunnel offload-on (tso+udp-gso/gro)', tso: true, gso: true },
+  { name: 'weft-tunnel offload-on (udp-gso/gro only)', tso: false, gso: true },
   { name: 'weft-tunnel offload-on (tso only)', tso: true, gso: false },
 ];
+/** Packets per batch for the forwarders (wireguard-go's IdealBatchSize): a TSO batch then holds ~3 super-packets. */
+const BATCH = 128;
+/** TUN txqueuelen for every tunnel (weft and OpenVPN alike): 500 overflows whenever a forwarder is descheduled. */
+const TXQUEUELEN = 5000;
 
 /** The forwarder: TUN <-> UDP with no encapsulation, every packet to/from peer 0. */
 async function runWorker(): Promise<void> {
@@ -51,16 +56,18 @@ async function runWorker(): Promise<void> {
   const peer = flagValue(argv, '--peer')!;
   const tso = argv.includes('--tso');
   const gso = argv.includes('--gso');
-  const tun = openTun({ name: 'flannel0', offloads: tso ? TCP_OFFLOADS : 0 });
-  await configureLink(tun.name, { mtu: TUN_MTU, addresses: [`10.244.${me}.1/24`], routes: [`10.244.${3 - me}.0/24`] });
-  const udp = openUdp({ address: `192.0.2.${me}`, port: 8285, gso, gro: gso, sendBuffer: 8 << 20, receiveBuffer: 8 << 20 });
+  const batchSize = Number(flagValue(argv, '--batch') ?? BATCH);
+  const tun = openTun({ name: 'flannel0', offloads: tso ? TCP_OFFLOADS : 0, batchSize });
+  const txQueueLength = Number(flagValue(argv, '--txqueuelen') ?? TXQUEUELEN);
+  await configureLink(tun.name, { mtu: TUN_MTU, txQueueLength, addresses: [`10.244.${me}.1/24`], routes: [`10.244.${3 - me}.0/24`] });
+  const udp = openUdp({ address: `192.0.2.${me}`, port: 8285, gso, gro: gso, batchSize, sendBuffer: 8 << 20, receiveBuffer: 8 << 20 });
   udp.addPeer(0, peer, 8285);
   const toPeer: OnBatch = (_s, _o, _l, peers, n) => peers.fill(0, 0, n);
   const fromPeer: OnBatch = (_s, _o, _l, peers, n) => {
     for (let i = 0; i < n; i++) if (peers[i] !== 0) peers[i] = -1; // only the known peer
   };
-  const out = forward({ from: tun, to: udp, onBatch: toPeer, batchSize: 64 });
-  const back = forward({ from: udp, to: tun, onBatch: fromPeer, batchSize: 64 });
+  const out = forward({ from: tun, to: udp, onBatch: toPeer, batchSize });
+  const back = forward({ from: udp, to: tun, onBatch: fromPeer, batchSize });
   console.log('ready');
   process.on('SIGTERM', () => {
     console.log(JSON.stringify({ out: out.counters, back: back.counters, tun: tun.stats(), udp: udp.stats() }));
@@ -159,6 +166,7 @@ async function openvpnCase(scope: LabScope, a: Netns, b: Netns): Promise<Row[]> 
     'openvpn', '--dev', 'tun0', '--dev-type', 'tun', '--proto', 'udp', '--local', `192.0.2.${me}`, '--lport', '1194',
     '--remote', `192.0.2.${peer}`, '--rport', '1194', '--ifconfig', `10.8.0.${me}`, `10.8.0.${peer}`, '--cipher', 'none',
     '--auth', 'none', '--tun-mtu', String(TUN_MTU), '--mssfix', '0', '--disable-dco', '--verb', '3',
+    '--txqueuelen', String(TXQUEUELEN), '--sndbuf', String(8 << 20), '--rcvbuf', String(8 << 20),
   ];
   const procs = [scope.spawn('openvpn-a', a, vpn(1, 2)), scope.spawn('openvpn-b', b, vpn(2, 1))];
   try {

@@ -158,6 +158,11 @@ export function openTun(opts: TunOptions = {}): TunDevice {
 
 export interface LinkConfig {
   mtu?: number;
+  /**
+   * Packets the kernel queues for the reader (`ip link set txqueuelen`). TUN's default of 500 overflows when a
+   * forwarder on a busy machine is scheduled out for a moment, and every overflow is a TCP retransmission.
+   */
+  txQueueLength?: number;
   /** CIDR addresses to add, e.g. '10.244.1.0/32' or '10.244.1.1/24'. */
   addresses?: readonly string[];
   /** Bring the link up. @default true */
@@ -172,6 +177,7 @@ export async function configureLink(name: string, cfg: LinkConfig, netns?: strin
   const ns = netns ? ['-n', netns] : [];
   const ip = (args: string[]): Promise<unknown> => run('ip', [...ns, ...args]);
   if (cfg.mtu) await ip(['link', 'set', 'dev', name, 'mtu', String(cfg.mtu)]);
+  if (cfg.txQueueLength) await ip(['link', 'set', 'dev', name, 'txqueuelen', String(cfg.txQueueLength)]);
   for (const a of cfg.addresses ?? []) await ip(['addr', 'replace', a, 'dev', name]);
   if (cfg.up ?? true) await ip(['link', 'set', 'dev', name, 'up']);
   for (const r of cfg.routes ?? []) await ip(['route', 'replace', r, 'dev', name]);

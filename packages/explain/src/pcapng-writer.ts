@@ -16,7 +16,7 @@
 //   close() appends one Interface Statistics Block per side (isb_ifdrop = skipped packets), which fits in a
 //   reserve kept below the bound.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { internetChecksum, writeU32 } from '@weft/encap';
+import { internetChecksum } from '@weft/encap';
 
 /** Which side of the encapsulation a packet was seen on; also its interface ID in the file. */
 export enum CaptureSide {
@@ -73,6 +73,8 @@ export interface CaptureStats {
 export class PcapngWriter {
   readonly stats: CaptureStats = { packets: 0, bytes: 0, skipped: [0, 0] };
   private readonly buf: Buffer;
+  /** Same memory as `buf`: DataView stores cost a fraction of Buffer's write methods on the hot path. */
+  private readonly dv: DataView;
   private used = 0;
   private readonly maxBytes: number;
   private readonly snap: number;
@@ -84,6 +86,7 @@ export class PcapngWriter {
     this.snap = opts.snapLength ?? 65535;
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.buf = Buffer.alloc(Math.max(opts.bufferBytes ?? 256 * 1024, this.snap + 128));
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.clock = opts.clockMicros ?? (() => (performance.timeOrigin + performance.now()) * 1000);
     this.header();
   }
@@ -123,30 +126,35 @@ export class PcapngWriter {
       return false;
     }
     if (this.used + block > this.buf.length) this.flush();
-    const b = this.buf;
+    const dv = this.dv;
     let o = this.used;
     const ts = this.clock();
-    b.writeUInt32LE(6, o);
-    b.writeUInt32LE(block, o + 4);
-    b.writeUInt32LE(side, o + 8);
-    b.writeUInt32LE(Math.floor(ts / TWO_32), o + 12);
-    b.writeUInt32LE(Math.floor(ts % TWO_32), o + 16);
-    b.writeUInt32LE(captured, o + 20);
-    b.writeUInt32LE(outer + length, o + 24);
+    dv.setUint32(o, 6, true);
+    dv.setUint32(o + 4, block, true);
+    dv.setUint32(o + 8, side, true);
+    dv.setUint32(o + 12, Math.floor(ts / TWO_32), true);
+    dv.setUint32(o + 16, Math.floor(ts % TWO_32), true);
+    dv.setUint32(o + 20, captured, true);
+    dv.setUint32(o + 24, outer + length, true);
     o += EPB_HEADER;
     if (outer) this.outerHeader(o, length, direction, peerAddress, peerPort);
-    b.set(buf.subarray(offset, offset + captured - outer), o + outer);
+    this.copyIn(buf, offset, captured - outer, o + outer);
     o += captured;
-    b.fill(0, o, o + pad4(captured) - captured);
-    o += pad4(captured) - captured;
-    b.writeUInt32LE(2 | (4 << 16), o); // epb_flags, 4 bytes
-    b.writeUInt32LE(direction, o + 4);
-    b.writeUInt32LE(0, o + 8); // opt_endofopt
-    b.writeUInt32LE(block, o + 12);
+    for (const end = o + pad4(captured) - captured; o < end; o++) this.buf[o] = 0;
+    dv.setUint32(o, 2 | (4 << 16), true); // epb_flags, 4 bytes
+    dv.setUint32(o + 4, direction, true);
+    dv.setUint32(o + 8, 0, true); // opt_endofopt
+    dv.setUint32(o + 12, block, true);
     this.used += block;
     this.stats.bytes += block;
     this.stats.packets++;
     return true;
+  }
+
+  /** Copies without creating a view object when the source is a Buffer (Buffer.copy takes offsets). */
+  private copyIn(src: Uint8Array, from: number, n: number, to: number): void {
+    if (Buffer.isBuffer(src)) src.copy(this.buf, to, from, from + n);
+    else this.buf.set(src.subarray(from, from + n), to);
   }
 
   /** Hands buffered bytes to the sink. */
@@ -168,20 +176,17 @@ export class PcapngWriter {
 
   /** IPv4 (RFC 791) + UDP (RFC 768) around a wire-side payload of `length` bytes. */
   private outerHeader(o: number, length: number, direction: CaptureDirection, peer: number, peerPort: number): void {
-    const b = this.buf;
+    const dv = this.dv;
     const out = direction !== CaptureDirection.Inbound;
-    b.fill(0, o, o + CAPTURE_OUTER_HEADER_LENGTH);
-    b[o] = 0x45;
-    b.writeUInt16BE(Math.min(CAPTURE_OUTER_HEADER_LENGTH + length, 0xffff), o + 2);
-    b[o + 6] = 0x40; // DF, as the kernel sets it on tunnel datagrams
-    b[o + 8] = 64;
-    b[o + 9] = 17;
-    writeU32(b, o + 12, out ? this.opts.localAddress : peer);
-    writeU32(b, o + 16, out ? peer : this.opts.localAddress);
-    b.writeUInt16BE(internetChecksum(b, o, 20), o + 10);
-    b.writeUInt16BE(out ? this.opts.localPort : peerPort, o + 20);
-    b.writeUInt16BE(out ? peerPort : this.opts.localPort, o + 22);
-    b.writeUInt16BE(Math.min(8 + length, 0xffff), o + 24);
+    dv.setUint32(o, 0x45000000 | Math.min(CAPTURE_OUTER_HEADER_LENGTH + length, 0xffff));
+    dv.setUint32(o + 4, 0x4000); // identification 0; DF, as the kernel sets it on tunnel datagrams
+    dv.setUint32(o + 8, 0x40110000); // TTL 64, protocol 17 (UDP), checksum 0 until computed
+    dv.setUint32(o + 12, out ? this.opts.localAddress : peer);
+    dv.setUint32(o + 16, out ? peer : this.opts.localAddress);
+    dv.setUint16(o + 10, internetChecksum(this.buf, o, 20));
+    dv.setUint16(o + 20, out ? this.opts.localPort : peerPort);
+    dv.setUint16(o + 22, out ? peerPort : this.opts.localPort);
+    dv.setUint32(o + 24, Math.min(8 + length, 0xffff) << 16 >>> 0); // length, checksum 0 (none)
   }
 
   private header(): void {

@@ -45,12 +45,14 @@ export function decodeVxlanLayer(ctx: DecodeContext, offset: number, end: number
   const verdict = decapsulateVxlan(Buffer.from(ctx.buf.subarray(offset, end)), 0, len, ctx.opts.vni, new PacketSpan());
   ctx.innerVerdict = verdict;
   if (verdict !== DropReason.None) {
-    const [rel, why] = VXLAN_DROPS[verdict] ?? [0, 'rejected'];
+    const [rel0, why] = VXLAN_DROPS[verdict] ?? [0, 'rejected'];
+    const rel = verdict === DropReason.TooShort ? len : rel0; // the problem is where the bytes stop
     let message = why;
     if (verdict === DropReason.BadFlags) {
       try { decodeVxlanHeader(ctx.buf, offset, len); } catch (e) { message = (e as Error).message; }
     }
-    b.problem({ field: b.fieldAt(offset + rel) ?? (rel >= VXLAN_HEADER_LENGTH ? 'inner headers' : undefined), offset: offset + rel, message, action: weftDrops(verdict), verdict: dropReasonName(verdict) });
+    const field = verdict === DropReason.TooShort ? undefined : b.fieldAt(offset + rel) ?? (rel >= VXLAN_HEADER_LENGTH ? 'inner headers' : undefined);
+    b.problem({ field, offset: offset + rel, message, action: weftDrops(verdict), verdict: dropReasonName(verdict) });
   }
   if (len > VXLAN_HEADER_LENGTH) ctx.decoders.eth(ctx, offset + VXLAN_HEADER_LENGTH, end, depth + 1);
 }
@@ -73,7 +75,7 @@ export function decodeFlannelUdpLayer(ctx: DecodeContext, offset: number, end: n
   if (verdict !== DropReason.None) {
     const [rel, why] = FLANNEL_DROPS[verdict] ?? [0, 'rejected'];
     const v6 = len > 0 && ctx.buf[offset]! >> 4 === 6;
-    const at = offset + (verdict === DropReason.TtlExpired && v6 ? 7 : verdict === DropReason.LengthMismatch && v6 ? 4 : rel);
+    const at = offset + (verdict === DropReason.TtlExpired && v6 ? 7 : verdict === DropReason.LengthMismatch && v6 ? 4 : verdict === DropReason.TooShort ? len : rel);
     b.problem({ field: verdict === DropReason.TtlExpired ? (v6 ? 'ipv6.hlim' : 'ip.ttl') : undefined, offset: at, message: why, action: weftDrops(verdict), verdict: dropReasonName(verdict) });
   }
   if (len > 0) ctx.decoders.ip(ctx, offset, end, depth + 1);

@@ -6,34 +6,54 @@
 
 namespace weft {
 
-/** Adds the bytes of p[0..n) to a running one's-complement sum (big-endian 16-bit words). */
+/**
+ * Adds the bytes of p[0..n) to a running one's-complement sum. Words are summed in host (little-endian) order,
+ * 64 bits at a time with the carries kept in a 128-bit accumulator; one's-complement addition does not depend on
+ * the word size or byte order as long as csumFold() folds the same way, which it does (RFC 1071 section 2).
+ */
 inline uint64_t csumAdd(const uint8_t* p, size_t n, uint64_t sum) {
-  // Sum 32-bit words in host order; byte order is fixed up by the final swap in csumFold.
+  unsigned __int128 acc = sum;
+  while (n >= 32) {
+    uint64_t a, b, c, d;
+    memcpy(&a, p, 8);
+    memcpy(&b, p + 8, 8);
+    memcpy(&c, p + 16, 8);
+    memcpy(&d, p + 24, 8);
+    acc += a;
+    acc += b;
+    acc += c;
+    acc += d;
+    p += 32;
+    n -= 32;
+  }
   while (n >= 8) {
-    uint32_t a, b;
-    memcpy(&a, p, 4);
-    memcpy(&b, p + 4, 4);
-    sum += a;
-    sum += b;
+    uint64_t a;
+    memcpy(&a, p, 8);
+    acc += a;
     p += 8;
     n -= 8;
   }
+  uint64_t lo = uint64_t(acc), hi = uint64_t(acc >> 64);
+  uint64_t s = lo + hi;
+  if (s < lo) s++;  // end-around carry
+  s = (s & 0xffffffffu) + (s >> 32);
+  s = (s & 0xffffffffu) + (s >> 32);
   if (n >= 4) {
     uint32_t a;
     memcpy(&a, p, 4);
-    sum += a;
+    s += a;
     p += 4;
     n -= 4;
   }
   if (n >= 2) {
     uint16_t a;
     memcpy(&a, p, 2);
-    sum += a;
+    s += a;
     p += 2;
     n -= 2;
   }
-  if (n) sum += *p;  // the odd byte is the high byte of a big-endian word: on little-endian that is the low byte
-  return sum;
+  if (n) s += *p;  // the odd byte is the high byte of a big-endian word: on little-endian that is the low byte
+  return s;
 }
 
 /** Folds a sum to 16 bits, in network byte order value (not complemented). */

@@ -7,7 +7,7 @@ import {
   CoalesceWhy, PacketBatch, SplitResult, TCP_OFFLOADS, VNET_HDR_LENGTH, checksumOk, coalesceSegments, configureLink,
   forward, openTun, openUdp, splitSuperPacket, type TunDevice, type UdpBatchSocket,
 } from '../src/index.ts';
-import { pattern, tcp4 } from './packets.ts';
+import { pattern, tcp4, udp4 } from './packets.ts';
 import { twoNamespaces } from './lab.ts';
 
 const MSS = 1400;
@@ -30,6 +30,20 @@ function superPacket(payload: Uint8Array, mss = MSS, flags = 0x18): Uint8Array {
 }
 
 const seqOf = (p: Uint8Array): number => new DataView(p.buffer, p.byteOffset).getUint32(24);
+
+test('native checksums agree with a plain TypeScript reference, for every length and any flipped byte', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 1600 }), fc.nat(), (payload, at) => {
+      const pkt = udp4('10.0.0.1', '10.0.0.2', 1234, 5678, payload);
+      const seg = tcp4({ ...FLOW, seq: at }, payload);
+      if (!checksumOk(pkt) || !checksumOk(seg)) return false;
+      const i = 20 + (at % (seg.length - 20));
+      seg[i]! ^= 0x01;
+      return !checksumOk(seg);
+    }),
+    { numRuns: 3000 },
+  );
+});
 
 test('a TCP super-packet splits into MSS segments with valid checksums, advancing sequence numbers', () => {
   const payload = pattern(10_000, 3);

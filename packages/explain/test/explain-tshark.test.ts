@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabScope, canRunWith, type Netns } from '@weft/lab';
+import { MessageType, encodeMessageToBuffer } from '@weft/route-sync';
 import { Explainer, readCapture, type ExplainedPacket } from '../src/index.ts';
 import { icmpEcho, tsharkJson, tsharkValues } from './helpers.ts';
 
@@ -36,8 +37,19 @@ protocol bgp peer {
   connect delay time 1; connect retry time 2;
   ipv4 { import all; export where source = RTS_STATIC; next hop self; };
 }
+${me === 'a' ? `protocol bgp probe { local ${UL.a} as 64512; neighbor ${PROBE} as 64513; passive; ipv4 { import none; export none; }; }` : ''}
 # control socket ${ctl}
 `;
+}
+
+/** A third address on B from which a malformed OPEN is sent to BIRD A (its "probe" neighbour). */
+const PROBE = '192.0.2.3';
+
+/** Connects from PROBE to BIRD A, sends `open`, and waits (bounded) for BIRD to answer and close. */
+function sendBadOpen(ns: Netns, open: Buffer) {
+  const js = `const c=require('net').connect({host:'${UL.a}',port:179,localAddress:'${PROBE}'},()=>c.write(Buffer.from('${open.toString('hex')}','hex')));` +
+    `c.on('data',()=>{});c.on('error',()=>{});c.on('close',()=>process.exit(0));setTimeout(()=>process.exit(0),5000)`;
+  return ns.exec(['node', '-e', js], { timeoutMs: 10_000 });
 }
 
 async function waitFor(what: string, tries: number, check: () => Promise<boolean>): Promise<void> {
@@ -60,6 +72,7 @@ async function capture(scope: LabScope): Promise<string> {
   await scope.veth(a, 'eth0', b, 'eth0');
   await a.ip(['addr', 'add', `${UL.a}/24`, 'dev', 'eth0']);
   await b.ip(['addr', 'add', `${UL.b}/24`, 'dev', 'eth0']);
+  await b.ip(['addr', 'add', `${PROBE}/24`, 'dev', 'eth0']);
   await vtep(a, 'a', 'b');
   await vtep(b, 'b', 'a');
   const pcap = join(scope.dir, 'cap.pcap');
@@ -78,6 +91,9 @@ async function capture(scope: LabScope): Promise<string> {
   await sendUdp(b, UL.b, 8285, UL.a, 8285, inner.buf);
   const bad = Buffer.concat([Buffer.from('0000000000000100', 'hex'), Buffer.alloc(14), inner.buf]);
   await sendUdp(b, UL.b, 0, UL.a, 8472, bad); // the kernel VTEP holds port 8472 in B
+  const badOpen = encodeMessageToBuffer({ type: MessageType.Open, version: 4, myAs: 64513, holdTime: 90, bgpId: PROBE, capabilities: [] });
+  badOpen[19] = 3; // BGP version 3
+  await sendBadOpen(b, badOpen);
   await new Promise((r) => setTimeout(r, 300));
   await dump.stop();
   return pcap;
@@ -92,6 +108,7 @@ const SAME: Record<string, string> = {
   'tcp.dstport': 'tcp.dstport', 'bgp.type': 'bgp.type', 'bgp.open.myas': 'bgp.open.myas', 'bgp.open.holdtime': 'bgp.open.holdtime',
   'bgp.open.identifier': 'bgp.open.identifier', 'bgp.update.path_attribute.next_hop': 'bgp.update.path_attribute.next_hop',
   'bgp.update.path_attribute.local_pref': 'bgp.update.path_attribute.local_pref', 'bgp.cap.4as': 'bgp.cap.4as',
+  'bgp.notify.major_error': 'bgp.notify.major_error',
 };
 
 if (canRunWith('weft explain vs tshark on a live capture', ['tshark', 'tcpdump', 'bird', 'birdc'])) {
@@ -123,6 +140,16 @@ if (canRunWith('weft explain vs tshark on a live capture', ['tshark', 'tcpdump',
       const bad = mine.find((p) => ours(p, 'vxlan.flags')[0] === '0x00');
       assert.ok(bad, 'the malformed VXLAN datagram was captured');
       assert.equal(bad!.flatMap((l) => l.problems).map((p) => [p.field, p.verdict]), [['vxlan.flags', 'bad_flags']]);
+      // The malformed OPEN: our verdict (from route-sync) must be the NOTIFICATION BIRD actually sent back.
+      const badIdx = mine.findIndex((p) => p.some((l) => l.problems.some((x) => x.verdict?.startsWith('bgp:'))));
+      assert.ok(badIdx >= 0, 'the malformed OPEN was captured and found malformed');
+      const verdict = mine[badIdx]!.flatMap((l) => l.problems).find((x) => x.verdict?.startsWith('bgp:'))!.verdict;
+      const replyIdx = mine.findIndex((p, i) => i > badIdx && ours(p, 'bgp.notify.major_error').length > 0 && ours(p, 'ip.src')[0] === UL.a);
+      assert.ok(replyIdx > badIdx, 'BIRD answered with a NOTIFICATION');
+      // tshark names the subcode field after the error code (bgp.notify.minor_error_open, ..._update, ...).
+      const minor = /"bgp\.notify\.minor_error[a-z_]*":\s*"(\d+)"/.exec(JSON.stringify(t.layers[replyIdx]))?.[1];
+      assert.is(verdict, `bgp:${tsharkValues(t.layers[replyIdx], 'bgp.notify.major_error')[0]}/${minor}`, 'explain predicts BIRD\'s NOTIFICATION');
+      assert.is(verdict, 'bgp:2/1');
       const fudp = mine.find((p) => p.some((l) => l.name === 'flannel-udp'));
       assert.equal(ours(fudp!, 'ip.src'), [UL.b, '10.244.2.7']);
     } finally {

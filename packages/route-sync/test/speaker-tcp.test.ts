@@ -9,7 +9,7 @@ const PORT = 17901;
 const pfx = (addr: string): Prefix => ({ afi: Afi.Ipv4, length: 24, addr });
 const hasRoute = (s: Speaker, key: string) => [...s.routes()].some((r) => r.key === key);
 
-function tcpMesh(n: number, holdTime = 90): Speaker[] {
+function tcpMesh(n: number, holdTime = 90, calicoRule = true): Speaker[] {
   const addrs = Array.from({ length: n }, (_, i) => `127.0.0.${i + 11}`);
   return addrs.map((me) => {
     const s = new Speaker({
@@ -18,7 +18,7 @@ function tcpMesh(n: number, holdTime = 90): Speaker[] {
       transport: new TcpTransport({ listenAddress: me, port: PORT }),
       backoff: { min: 0.1, max: 0.5 },
     });
-    for (const other of addrs) if (other !== me) s.addPeer({ address: other, as: 64512, port: PORT, localAddress: me, passive: isPassiveInMesh(me, other) });
+    for (const other of addrs) if (other !== me) s.addPeer({ address: other, as: 64512, port: PORT, localAddress: me, passive: calicoRule && isPassiveInMesh(me, other) });
     return s;
   });
 }
@@ -53,6 +53,21 @@ test('a speaker that goes away is noticed (TCP close) and its routes are withdra
     await ss[1]!.stop();
     await waitFor('withdrawn', () => !hasRoute(ss[0]!, '10.244.9.0/24'));
     assert.not.equal(ss[0]!.status()[0]!.state, 'Established');
+  } finally {
+    for (const s of ss) await s.stop();
+  }
+});
+
+test('both sides connecting over TCP: collision resolution leaves one working session per pair', async () => {
+  const ss = tcpMesh(3, 90, false);
+  try {
+    await Promise.all(ss.map((s) => s.start())); // everyone listening, then everyone connecting
+    await waitFor('sessions', () => ss.every((s) => s.status().every((p) => p.state === 'Established')), 15000);
+    ss[0]!.advertise(pfx('10.244.1.0'));
+    await waitFor('route on both others', () => hasRoute(ss[1]!, '10.244.1.0/24') && hasRoute(ss[2]!, '10.244.1.0/24'));
+    for (const s of ss) assert.is(s.status().length, 2);
+    // Each pair raced two connections; each side closed one with Cease / Connection Collision Resolution.
+    for (const s of ss) for (const p of s.status()) assert.match(p.lastError ?? '', /Cease\/7/, `${s.cfg.routerId} -> ${p.address}`);
   } finally {
     for (const s of ss) await s.stop();
   }

@@ -20,7 +20,7 @@ async function mesh(net: MemoryNetwork, addrs: string[], calicoRule = true): Pro
   speakers.forEach((s, i) => {
     for (const other of addrs) if (other !== addrs[i]) s.addPeer({ address: other, as: 64512, passive: calicoRule && isPassiveInMesh(addrs[i]!, other) });
   });
-  for (const s of speakers) await s.start();
+  await Promise.all(speakers.map((s) => s.start())); // all listening before anyone connects
   return speakers;
 }
 
@@ -55,6 +55,7 @@ test('both sides connecting at once: collision detection leaves one session per 
   try {
     await waitFor('sessions', () => ss.every(established));
     assert.ok(connects >= 2, `both sides connected (${connects})`);
+    for (const s of ss) assert.match(s.status()[0]!.lastError ?? '', /Cease\/7/);
     ss[0]!.advertise(pfx('10.244.1.0'));
     await waitFor('route', () => hasRoute(ss[1]!, pfx('10.244.1.0')));
     for (const s of ss) assert.is(s.status()[0]!.state, 'Established');

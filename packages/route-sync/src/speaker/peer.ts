@@ -109,7 +109,7 @@ export class Peer implements SessionOwner {
     if (main.state === SessionState.Active) return main.acceptInbound(conn);
     // Connect/OpenSent/OpenConfirm: our own connection is in progress. Run a second FSM on this one; if both
     // reach OPEN, collision detection picks one (§6.8), and if ours fails, this one simply carries on.
-    const spare = this.newSession();
+    const spare = this.newSession(true); // passive: it only serves this inbound connection
     this.sessions.push(spare);
     spare.feed({ type: FsmEventType.Start });
     spare.acceptInbound(conn);
@@ -144,20 +144,23 @@ export class Peer implements SessionOwner {
   }
 
   opened(s: Session): void {
-    for (const other of this.sessions) {
+    const remoteId = s.fsm.peerOpen!.bgpId;
+    for (const other of [...this.sessions]) {
       if (other === s || other.state < SessionState.OpenSent) continue;
-      const remoteId = s.fsm.peerOpen!.bgpId;
-      // An Established session always wins; otherwise the lower BGP identifier's connection goes (§6.8).
-      const loser = other.state === SessionState.Established || collisionLoser(this.host.localId, remoteId, s.fsm.outbound) ? s : other;
-      loser.feed({ type: FsmEventType.OpenCollisionDump });
+      // An Established session always wins; two connections in the same direction are not a §6.8 collision
+      // (a peer retrying), so the older stays; otherwise the lower BGP identifier's connection goes.
+      const sLoses =
+        other.state === SessionState.Established || other.fsm.outbound === s.fsm.outbound || collisionLoser(this.host.localId, remoteId, s.fsm.outbound);
+      (sLoses ? s : other).feed({ type: FsmEventType.OpenCollisionDump });
+      if (sLoses) return;
     }
   }
 
   established(s: Session): void {
     for (const other of this.sessions) if (other !== s) other.dispose();
     this.sessions = [s];
-    this.establishedAt = this.host.clock.now();
-    this.lastError = null;
+    s.setFsmConfig(this.host.fsmConfig(this.cfg));
+    this.establishedAt = this.host.clock.now(); // lastError stays: it explains the last flap
     const rib = this.host.rib;
     rib.setPeer({ ...this.ribPeer(s.conn?.localAddress ?? ''), bgpId: intToIpv4(s.fsm.peerOpen!.bgpId) });
     this.dropUnpreservedStale(s);
@@ -180,8 +183,9 @@ export class Peer implements SessionOwner {
   down(s: Session, reason: DownReason, wasEstablished: boolean, notification?: Notification): void {
     this.lastError = describe(reason, notification);
     if (this.sessions.length > 1) {
-      s.dispose(); // the other connection carries on
+      s.dispose(); // the other connection carries on, and takes over restarts if it fails
       this.sessions = this.sessions.filter((x) => x !== s);
+      if (this.sessions.length === 1) this.sessions[0]!.setFsmConfig(this.host.fsmConfig(this.cfg));
     }
     if (!wasEstablished) return;
     this.establishedAt = null;
@@ -195,9 +199,10 @@ export class Peer implements SessionOwner {
 
   // ---- internals ----
 
-  private newSession(): Session {
+  private newSession(passive = false): Session {
     const { clock, transport } = this.host;
-    const p = { fsm: this.host.fsmConfig(this.cfg), clock, transport, remoteAddress: this.cfg.address, port: this.cfg.port ?? 179, owner: this };
+    const fsm = this.host.fsmConfig(this.cfg);
+    const p = { fsm: passive ? { ...fsm, passive } : fsm, clock, transport, remoteAddress: this.cfg.address, port: this.cfg.port ?? 179, owner: this };
     return new Session(this.cfg.localAddress ? { ...p, localAddress: this.cfg.localAddress } : p);
   }
 

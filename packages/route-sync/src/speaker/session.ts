@@ -30,6 +30,7 @@ export interface SessionOwner {
 }
 
 export interface SessionParams {
+  /** Replaced with `setFsmConfig` when a spare session becomes the main one. */
   fsm: FsmConfig;
   clock: Clock;
   transport: Transport;
@@ -55,6 +56,11 @@ export class Session {
 
   constructor(readonly p: SessionParams) {
     this.timers = new FsmTimers(p.clock, (ev) => this.feed(ev));
+  }
+
+  /** Changes the FSM configuration from the next event on (e.g. a passive spare taking over as main). */
+  setFsmConfig(fsm: FsmConfig): void {
+    this.p.fsm = fsm;
   }
 
   get state(): SessionState {

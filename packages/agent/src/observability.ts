@@ -72,8 +72,11 @@ export function createMetrics(status: () => AgentStatus): Registry {
   return registry;
 }
 
-/** Serves /metrics, /healthz, /readyz and /status on `port` (all addresses). Port 0 disables (returns a no-op handle). */
-export async function startObservability(port: number, status: () => AgentStatus, log: Logger): Promise<HttpHandle> {
+/**
+ * Serves /metrics, /healthz, /readyz and /status on `port`, on all addresses unless `host` is given (tests
+ * bind 127.0.0.1). Port 0 disables (returns a no-op handle).
+ */
+export async function startObservability(port: number, status: () => AgentStatus, log: Logger, host?: string): Promise<HttpHandle> {
   let ready = false;
   if (port === 0) return { port, setReady: (r) => void (ready = r), close: async () => {} };
   const registry = createMetrics(status);
@@ -94,9 +97,9 @@ export async function startObservability(port: number, status: () => AgentStatus
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve());
+    server.listen(port, host, () => resolve());
   });
-  log.info({ port }, 'metrics and health on http://0.0.0.0:' + port);
+  log.info({ port }, `metrics and health on http://${host ?? '0.0.0.0'}:${port}`);
   return {
     port,
     setReady: (r) => void (ready = r),

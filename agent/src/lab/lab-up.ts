@@ -70,7 +70,11 @@ function agentArgs(run: RunningLab, node: LabNode): string[] {
     '--metrics-port', String(METRICS_PORT),
     '--node-name', node.name,
   ];
-  if (o.routeSync === 'bgp') args.push('--route-sync', 'bgp');
+  if (o.routeSync === 'bgp') {
+    // Calico's node-to-node mesh: every other node is an iBGP peer (AS 64512); routes come from BGP, not leases.
+    args.push('--route-sync', 'bgp');
+    for (const other of run.lab.nodes) if (other !== node) args.push('--bgp-peer', `${other.underlayIp},64512`);
+  }
   if (o.pcapDir) args.push('--pcap', join(o.pcapDir, `${node.name}.pcapng`));
   return [...args, ...(o.agentArgs ?? [])];
 }
@@ -123,6 +127,7 @@ export async function labUp(options: LabOptions, log: (m: string) => void = () =
       run.agents.set(node.name, lab.scope.spawn(`agent-${node.name}`, node.ns, weftArgv(...agentArgs(run, node)), undefined, options.persistent));
     }
     for (const node of lab.nodes) await waitForAgent(run, node, log);
+    for (const node of lab.nodes) await waitForPeers(run, node, lab.nodes.length - 1, log);
   } catch (e) {
     for (const [name, p] of run.agents) if (!p.running) log(`agent ${name} exited; its log:\n${p.log().slice(-3000)}`);
     await lab.teardown();
@@ -146,6 +151,17 @@ async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => 
     READY_TIMEOUT_MS, `agent ${node.name} /readyz`);
   log(`agent ${node.name}: ready, subnet ${network}/${len}, MTU ${env.FLANNEL_MTU}`);
   await run.lab.addPods(node, `${network}/${len}`, run.options.pods, Number(env.FLANNEL_MTU));
+}
+
+/** Waits until the agent on `node` routes to `expected` peer subnets (leases watched, or BGP converged). */
+async function waitForPeers(run: RunningLab, node: LabNode, expected: number, log: (m: string) => void): Promise<void> {
+  let seen = -1;
+  await waitFor(async () => {
+    const body = await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`);
+    seen = body ? (JSON.parse(body) as { routes: unknown[] }).routes.length : -1;
+    return seen >= expected;
+  }, READY_TIMEOUT_MS, `agent ${node.name} to learn ${expected} peer subnets (has ${seen})`);
+  log(`agent ${node.name}: routes to all ${expected} peers in place`);
 }
 
 /** JSON description printed by `weft lab up`. */

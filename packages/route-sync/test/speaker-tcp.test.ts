@@ -38,6 +38,12 @@ test('three speakers over loopback TCP converge, exchange and withdraw routes', 
     assert.is(findRouterMac(r.attrs.extendedCommunities), '02:00:00:00:00:03');
     ss[2]!.withdraw(pfx('10.244.3.0'));
     await waitFor('withdrawal', () => !hasRoute(ss[0]!, '10.244.3.0/24') && !hasRoute(ss[1]!, '10.244.3.0/24'));
+    // IPv6 unicast rides in MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760) on the same sessions.
+    ss[1]!.advertise('2001:db8:2::/48', { nextHop: '2001:db8::2' });
+    await waitFor('IPv6 route', () => hasRoute(ss[0]!, '2001:db8:2::/48') && hasRoute(ss[2]!, '2001:db8:2::/48'));
+    assert.is([...ss[0]!.routes()].find((x) => x.key === '2001:db8:2::/48')!.nextHop, '2001:db8::2');
+    ss[1]!.withdraw('2001:db8:2::/48');
+    await waitFor('IPv6 withdrawal', () => !hasRoute(ss[0]!, '2001:db8:2::/48'));
   } finally {
     for (const s of ss) await s.stop();
   }

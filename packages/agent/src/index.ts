@@ -15,6 +15,7 @@ export { MemoryLeaseStore, type MemoryStoreOptions } from './stores/memory.ts';
 export { SqliteLeaseStore, type SqliteStoreOptions } from './stores/sqlite.ts';
 export { EtcdLeaseStore, type EtcdStoreOptions } from './stores/etcd.ts';
 export { LeaseManager, type LeaseManagerOptions, type LeaseHandlers } from './lease-manager.ts';
+export { createLogger, componentLogger, type LoggerOptions } from './log.ts';
 // dataplane: forwarding table, backends, the daemon's wiring, observability
 export { subnetEnvValues, formatSubnetEnv, writeSubnetEnv } from './subnet-env.ts';
 export { createMetrics, startObservability, type AgentStatus, type HttpHandle } from './observability.ts';

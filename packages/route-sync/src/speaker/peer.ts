@@ -168,10 +168,10 @@ export class Peer implements SessionOwner {
     this.host.peerEvent(this.status());
   }
 
-  update(_s: Session, msg: UpdateMessage): void {
+  update(s: Session, msg: UpdateMessage): void {
     const eor = endOfRibFamily(msg);
     if (eor !== null) return this.endOfRib(eor);
-    const { announced, withdrawn } = readUpdate(msg, { fourOctetAs: this.main.fourOctetAs });
+    const { announced, withdrawn } = readUpdate(msg, { fourOctetAs: s.fourOctetAs });
     this.host.apply(this.host.rib.receive(this.id, announced, withdrawn));
   }
 

@@ -1,10 +1,10 @@
 // flannel's /run/flannel/subnet.env, which CNI plugins read to configure pods:
 //   FLANNEL_NETWORK=10.244.0.0/16  FLANNEL_SUBNET=10.244.1.1/24  FLANNEL_MTU=1450  FLANNEL_IPMASQ=false
 // Written atomically (temp file + rename) so a reader never sees half a file.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { NetConfig } from './config.ts';
-import { formatIp4, formatIp4Net, type Ip4Net } from './ip.ts';
+import { formatIp4, formatIp4Net, parseIp4Net, type Ip4Net } from './ip.ts';
 
 /** FLANNEL_SUBNET is the subnet's first host address with the subnet's prefix length, as flannel writes it. */
 export function subnetEnvValues(config: NetConfig, subnet: Ip4Net, mtu: number, ipMasq: boolean): Record<string, string> {
@@ -27,4 +27,32 @@ export function writeSubnetEnv(path: string, values: Record<string, string>): vo
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, formatSubnetEnv(values));
   renameSync(tmp, path);
+}
+
+/** Parses KEY=value lines (ours or flanneld's); blank lines and `#` comments are skipped. */
+export function parseSubnetEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0 && !line.trimStart().startsWith('#')) out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/**
+ * The subnet an earlier run leased, from FLANNEL_SUBNET (`10.244.1.1/24` → 10.244.1.0/24), or null. flanneld
+ * reads its old subnet.env the same way, to ask for the same subnet again (LeaseManager `previousSubnet`).
+ */
+export function previousSubnetFromEnv(values: Record<string, string>): Ip4Net | null {
+  const text = values.FLANNEL_SUBNET;
+  return text ? parseIp4Net(text, false) : null;
+}
+
+/** Reads and parses a subnet.env file; null when it does not exist or cannot be read. */
+export function readSubnetEnv(path: string): Record<string, string> | null {
+  try {
+    return parseSubnetEnv(readFileSync(path, 'utf8'));
+  } catch {
+    return null;
+  }
 }

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatSubnetEnv, parseIp4Net, parseNetConfig, subnetEnvValues, writeSubnetEnv } from '../src/index.ts';
+import { formatIp4Net, formatSubnetEnv, parseIp4Net, parseNetConfig, previousSubnetFromEnv, readSubnetEnv, subnetEnvValues, writeSubnetEnv } from '../src/index.ts';
 
 const config = parseNetConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
 
@@ -27,6 +27,12 @@ test('write creates the directory, replaces the file whole and leaves no temp fi
     assert.is(text.split('\n').filter(Boolean).length, 4);
     assert.match(text, /^FLANNEL_SUBNET=10\.244\.7\.1\/24$/m);
     assert.equal(readdirSync(join(dir, 'run', 'flannel')), ['subnet.env']);
+    // Read back on the next start, to ask for the same subnet again.
+    const back = readSubnetEnv(path)!;
+    assert.is(back.FLANNEL_MTU, '1400');
+    assert.is(formatIp4Net(previousSubnetFromEnv(back)!), '10.244.7.0/24');
+    assert.is(readSubnetEnv(join(dir, 'missing.env')), null);
+    assert.is(previousSubnetFromEnv({ FLANNEL_SUBNET: 'garbage' }), null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -102,7 +102,7 @@ function frameLayer(ctx: DecodeContext, number: number, meta: FrameMeta, start: 
   b.field('frame.number', 0, 0, number, 'position in the input');
   b.field('frame.len', 0, 0, meta.originalLength ?? ctx.buf.length, `bytes on the wire${meta.originalLength && meta.originalLength > ctx.buf.length ? `, ${ctx.buf.length} captured` : ''}`);
   if (meta.timestamp !== undefined) b.field('frame.time_epoch', 0, 0, meta.timestamp, new Date(meta.timestamp * 1000).toISOString());
-  if (meta.interfaceId !== undefined) b.field('frame.interface_id', 0, 0, meta.interfaceId, `capture interface${meta.interfaceName ? ` "${meta.interfaceName}"` : ''}${meta.direction ? `, ${meta.direction}` : ''}`);
+  if (meta.interfaceId !== undefined) b.field('frame.interface_id', 0, 0, meta.interfaceId, `capture interface ${meta.interfaceId}${meta.interfaceName ? ` "${meta.interfaceName}"` : ''}${meta.direction ? `, ${meta.direction}` : ''}`);
   b.field('frame.start', 0, 0, start, meta.linkType !== undefined ? `link type ${meta.linkType}` : 'where decoding of these bytes starts');
   b.layer.length = ctx.buf.length;
 }

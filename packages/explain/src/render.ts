@@ -12,7 +12,7 @@ function hexColumn(f: ExplainedField): string {
 
 function fieldLine(f: ExplainedField, indent: string): string {
   const off = `0x${f.offset.toString(16).padStart(4, '0')}`;
-  return `${indent}${off}  ${hexColumn(f).padEnd(26)} ${f.name.padEnd(30)} ${String(f.value).padEnd(20)} ${f.meaning}   ${f.rfc === '-' ? '' : f.rfc}`.trimEnd();
+  return `${indent}${off}  ${hexColumn(f).padEnd(26)} ${f.name.padEnd(34)} ${String(f.value).padEnd(20)} ${f.meaning}   ${f.rfc === '-' ? '' : f.rfc}`.trimEnd();
 }
 
 function frameHeading(layer: ExplainedLayer): string {

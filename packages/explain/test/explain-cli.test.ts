@@ -44,8 +44,8 @@ test('a pcapng file from the capture writer: both sides, interfaces and directio
     w.close();
     const r = await weft([file]);
     assert.is(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Packet 1: 31 bytes, .*capture interface "tun", inbound/);
-    assert.match(r.stdout, /Packet 2: 59 bytes, .*capture interface "wire", outbound/);
+    assert.match(r.stdout, /Packet 1: 31 bytes, .*capture interface 0 "tun", inbound/);
+    assert.match(r.stdout, /Packet 2: 59 bytes, .*capture interface 1 "wire", outbound/);
     assert.match(r.stdout, /\n {2}flannel-udp\n/);
     const bad = join(dir, 'bad.txt');
     writeFileSync(bad, '45 00 zz\n');

@@ -123,7 +123,8 @@ function walkUpdate(b: LayerBuilder, buf: Buffer, o: number, end: number, wc: Wa
   const a = o + 2 + wlen;
   if (end - a < 2) return;
   const alen = buf.readUInt16BE(a);
-  b.field('bgp.update.path_attributes.length', a, 2, alen, alen ? 'bytes of path attributes' : 'no path attributes (a pure withdrawal, or End-of-RIB when nothing else is here)', s);
+  const eor = wlen === 0 && alen === 0 && end === a + 2;
+  b.field('bgp.update.path_attributes.length', a, 2, alen, alen ? 'bytes of path attributes' : eor ? 'nothing at all in this UPDATE: the End-of-RIB marker for IPv4 unicast, the initial table is complete' : 'no path attributes: a pure withdrawal', eor ? 'RFC 4724 §2' : s);
   let p = a + 2;
   const aend = Math.min(end, p + alen);
   while (aend - p >= 3) {

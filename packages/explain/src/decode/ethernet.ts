@@ -8,7 +8,7 @@ const ARP_RFC = 'RFC 826';
 function macMeaning(buf: Uint8Array, off: number): string {
   if (buf[off] === 0xff && formatMac(buf, off) === 'ff:ff:ff:ff:ff:ff') return 'broadcast: every station on the segment';
   const kind = buf[off]! & 1 ? 'multicast (group bit set)' : 'unicast';
-  const local = buf[off]! & 2 ? 'locally administered (set by software, as flannel does for VTEPs)' : 'globally unique (vendor OUI)';
+  const local = buf[off]! & 2 ? 'locally administered (assigned by software: VTEPs, veths, VMs)' : 'globally unique (vendor OUI)';
   return `${kind}, ${local}`;
 }
 

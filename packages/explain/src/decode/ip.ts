@@ -17,6 +17,12 @@ export function protocolName(p: number): string {
   return names[p] ?? 'unassigned or unknown';
 }
 
+/** Names of common DSCP values (RFC 4594 §3). */
+function dscpName(d: number): string {
+  const names: Record<number, string> = { 0: 'default forwarding', 46: 'EF: expedited forwarding (voice)', 48: 'CS6: network control (routing protocols such as BGP)', 56: 'CS7: network control' };
+  return names[d] ?? (d % 8 === 0 ? `class selector CS${d / 8}` : `differentiated services code point ${d}`);
+}
+
 /** Dispatches on the version nibble. */
 export function decodeIpLayer(ctx: DecodeContext, offset: number, end: number, depth: number): void {
   const v = end > offset ? ctx.buf[offset]! >> 4 : 0;
@@ -40,7 +46,7 @@ function ipv4Fields(b: LayerBuilder, buf: Buffer, o: number): void {
   const hl = (buf[o]! & 0x0f) * 4;
   b.field('ip.version/ihl', o, 1, `${buf[o]! >> 4} / ${hl} bytes`, `IPv${buf[o]! >> 4}, header ${hl} bytes (IHL ${hl / 4} words of 4)`);
   const tos = buf[o + 1]!;
-  b.field('ip.dsfield', o + 1, 1, `DSCP ${tos >> 2}, ECN ${tos & 3}`, `${tos >> 2 ? 'differentiated services class ' + (tos >> 2) : 'default forwarding'}; ECN ${['not ECN-capable', 'ECT(1)', 'ECT(0)', 'congestion experienced'][tos & 3]}`, 'RFC 2474 §3, RFC 3168 §5');
+  b.field('ip.dsfield', o + 1, 1, `DSCP ${tos >> 2}, ECN ${tos & 3}`, `${dscpName(tos >> 2)}; ECN ${['not ECN-capable', 'ECT(1)', 'ECT(0)', 'congestion experienced'][tos & 3]}`, 'RFC 2474 §3, RFC 3168 §5');
   b.field('ip.len', o + 2, 2, buf.readUInt16BE(o + 2), 'total length of the packet, header included');
   b.field('ip.id', o + 4, 2, `0x${buf.readUInt16BE(o + 4).toString(16).padStart(4, '0')}`, 'identification: ties fragments of one datagram together');
   const ff = buf.readUInt16BE(o + 6);

@@ -147,11 +147,11 @@ test('BGP errors carry route-sync\'s NOTIFICATION code/subcode or RFC 7606 handl
   const v3 = Buffer.from(open);
   v3[19] = 3;
   const [a] = problems(explainOne(v3, { start: 'bgp' }));
-  assert.equal([a?.verdict, a?.offset], ['bgp:2/1', 0]);
+  assert.equal([a?.verdict, a?.field, a?.offset], ['bgp:2/1', 'bgp.open.version', 19]);
   assert.match(a!.action, /NOTIFICATION 2\/1 \(Open Message Error \/ Unsupported Version Number\) and closes the session/);
   const shortLen = Buffer.from(open);
   shortLen.writeUInt16BE(18, 16);
-  assert.equal(problems(explainOne(shortLen, { start: 'bgp' })).map((p) => p.verdict), ['bgp:1/2']);
+  assert.equal(problems(explainOne(shortLen, { start: 'bgp' })).map((p) => [p.verdict, p.field, p.offset]), [['bgp:1/2', 'bgp.length', 16]]);
   const upd = encodeMessageToBuffer(UPDATE, { fourOctetAs: true });
   const originAt = upd.indexOf(Buffer.from([0x40, 0x01, 0x01, 0x00]));
   upd[originAt + 3] = 7; // ORIGIN 7: RFC 7606 §7.1 treat-as-withdraw

@@ -74,9 +74,20 @@ export function bgpAction(e: BgpMessageError): string {
   return `${how}; the session stays up, no NOTIFICATION (RFC 7606 §2)`;
 }
 
+/** The field each NOTIFICATION code/subcode is about (RFC 4271 §6.1-6.3), when the error names no attribute. */
+const ERROR_FIELDS: Record<string, string> = {
+  '1/1': 'bgp.marker', '1/2': 'bgp.length', '1/3': 'bgp.type',
+  '2/1': 'bgp.open.version', '2/2': 'bgp.open.myas', '2/3': 'bgp.open.identifier', '2/4': 'bgp.open.opt.param',
+  '2/6': 'bgp.open.holdtime', '2/7': 'bgp.cap',
+  '3/1': 'bgp.update.path_attributes.length', '3/10': 'bgp.nlri_prefix',
+};
+
 function problemFrom(b: LayerBuilder, e: BgpMessageError, start: number): void {
-  const attr = e.attrType !== undefined ? b.layer.fields.find((f) => f.name === 'bgp.update.path_attribute' && f.value.toString().includes(`(${e.attrType})`)) : undefined;
-  b.problem({ field: attr ? attr.name : undefined, offset: attr ? attr.offset : start, message: e.message, action: bgpAction(e), verdict: `bgp:${e.code}/${e.subcode}` });
+  const fields = b.layer.fields.filter((f) => f.offset >= start);
+  const target = e.attrType !== undefined
+    ? fields.find((f) => f.name === 'bgp.update.path_attribute' && f.value.toString().includes(`(${e.attrType})`))
+    : fields.find((f) => f.name === ERROR_FIELDS[`${e.code}/${e.subcode}`]);
+  b.problem({ field: target?.name, offset: target?.offset ?? start, message: e.message, action: bgpAction(e), verdict: `bgp:${e.code}/${e.subcode}` });
 }
 
 export function decodeBgpLayer(ctx: DecodeContext, offset: number, end: number, depth: number): void {

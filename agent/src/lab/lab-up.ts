@@ -54,7 +54,7 @@ export function readSubnetEnv(path: string): Record<string, string> {
   return out;
 }
 
-function agentArgs(run: RunningLab, node: LabNode): string[] {
+export function agentArgs(run: RunningLab, node: LabNode): string[] {
   const o = run.options;
   const dir = join(run.lab.scope.dir, node.name);
   mkdirSync(dir, { recursive: true });

@@ -4,7 +4,7 @@
 export type { ExplainedField, ExplainedLayer, ExplainedPacket, ExplainedProblem } from './model.ts';
 export type { ExplainOptions, StartLayer } from './decode/context.ts';
 export { Explainer, explainPackets, looksLikeIp, LinkType, type FrameMeta } from './explain.ts';
-export { renderText, renderJson, renderLayer } from './render.ts';
+export { renderText, renderJson, renderLayer, summarize } from './render.ts';
 export { parseHex, parseHexPackets, HexInputError } from './hex.ts';
 export { readCapture, captureKind, CaptureFormatError, type CapturedPacket } from './pcap-reader.ts';
 export {

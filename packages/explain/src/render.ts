@@ -27,6 +27,26 @@ function frameHeading(layer: ExplainedLayer): string {
   return `${layer.title}: ${parts.join(', ')}`;
 }
 
+/** One line a student can read first: who talks to whom, through which tunnel, with what. */
+export function summarize(packet: ExplainedPacket): string {
+  const parts: string[] = [];
+  for (const l of packet) {
+    const v = (n: string) => l.fields.find((f) => f.name === n);
+    if (l.name === 'ip' || l.name === 'ipv6') {
+      const p = l.name === 'ip' ? 'ip' : 'ipv6';
+      if (v(`${p}.src`)) parts.push(`${parts.length ? 'carrying ' : ''}${v(`${p}.src`)!.value} > ${v(`${p}.dst`)!.value}`);
+    } else if (l.name === 'vxlan' && v('vxlan.vni')) parts.push(`VXLAN VNI ${v('vxlan.vni')!.value}`);
+    else if (l.name === 'flannel-udp') parts.push('flannel-udp');
+    else if (l.name === 'udp' && v('udp.dstport')) parts.push(`UDP ${v('udp.srcport')!.value} > ${v('udp.dstport')!.value}`);
+    else if (l.name === 'tcp' && v('tcp.dstport')) parts.push(`TCP ${v('tcp.srcport')!.value} > ${v('tcp.dstport')!.value} [${String(v('tcp.hdr_len/flags')?.value).split(' / ')[1]}]`);
+    else if (l.name === 'icmp' || l.name === 'icmpv6') parts.push(l.fields[0]?.meaning ?? l.name);
+    else if (l.name === 'arp') parts.push(`ARP ${v('arp.opcode')?.meaning ?? ''}`);
+    else if (l.name === 'bgp') parts.push(l.title);
+  }
+  const problems = packet.reduce((n, l) => n + l.problems.length, 0);
+  return parts.join(', ') + (problems ? `  !! ${problems} problem${problems > 1 ? 's' : ''}` : '');
+}
+
 /** Renders one layer (heading, fields, problems). */
 export function renderLayer(layer: ExplainedLayer): string[] {
   const indent = '  '.repeat(layer.depth + 1);
@@ -42,7 +62,7 @@ export function renderLayer(layer: ExplainedLayer): string[] {
 
 /** The annotated text view of packets, a blank line between packets. */
 export function renderText(packets: readonly ExplainedPacket[]): string {
-  return packets.map((p) => p.flatMap(renderLayer).join('\n')).join('\n\n') + '\n';
+  return packets.map((p) => [...renderLayer(p[0]!), `  ${summarize(p)}`, ...p.slice(1).flatMap(renderLayer)].join('\n')).join('\n\n') + '\n';
 }
 
 /** The machine view: an array of packets, each an array of layers with their fields and problems. */

@@ -218,6 +218,6 @@ function walkNotification(b: LayerBuilder, buf: Buffer, o: number, end: number):
   const s = `${R4271}.5`;
   const { code, subcode } = bgpNotificationName(buf[o]!, buf[o + 1]!);
   b.field('bgp.notify.major_error', o, 1, buf[o]!, code, s);
-  b.field('bgp.notify.minor_error', o + 1, 1, buf[o + 1]!, subcode, buf[o] === NotificationCode.Cease ? 'RFC 4486 §4' : '§6');
+  b.field('bgp.notify.minor_error', o + 1, 1, buf[o + 1]!, subcode, buf[o] === NotificationCode.Cease ? 'RFC 4486 §4' : 'RFC 4271 §6');
   if (end > o + 2) b.field('bgp.notify.data', o + 2, end - o - 2, `${end - o - 2} bytes`, 'diagnostic data (often the offending field)', s);
 }

@@ -4,9 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { VXLAN_ENCAP_HEADROOM, VxlanTemplate, encapsulateVxlan, parseIpv4, parseMac } from '@weft/encap';
-import { canRunWith } from '@weft/lab';
+import { canRunWith, run } from '@weft/lab';
 import { CaptureDirection, CaptureSide, Explainer, PcapngWriter, readCapture, type CaptureSink, type ExplainedPacket } from '../src/index.ts';
 import { icmpEcho, tempDir, tsharkJson, tsharkValues } from './helpers.ts';
 
@@ -71,7 +71,7 @@ test('the size bound stops writing, counts what it skipped, and the file stays w
   assert.not.ok(w.record(CaptureSide.Tun, Buffer.alloc(20), 0, 20), 'nothing after close');
 });
 
-if (canRunWith('pcapng writer opens in tshark', ['tshark'])) {
+if (canRunWith('pcapng writer opens in tshark', ['tshark', 'setpriv'])) {
   test('tshark reads the file without warnings and decodes VXLAN and flannel-udp on both sides', async () => {
     const dir = tempDir();
     try {
@@ -100,6 +100,13 @@ if (canRunWith('pcapng writer opens in tshark', ['tshark'])) {
       assert.equal(tsharkValues(t.layers[0]!, 'ip.dst'), ['10.244.2.7'], 'the TUN side is the bare IP packet');
       const ours = readCapture(readFileSync(file));
       assert.is(ours.length, t.layers.length);
+      // The plain `tshark -r file`, as an unprivileged user (as root tshark always prints a notice on stderr).
+      chmodSync(dir, 0o755);
+      chmodSync(file, 0o644);
+      const plain = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'tshark', '-r', file], { allowFailure: true, env: { ...process.env, HOME: dir } });
+      assert.is(plain.code, 0);
+      assert.is(plain.stderr, '', 'tshark -r prints nothing on stderr');
+      assert.is(plain.stdout.trim().split('\n').length, w.stats.packets);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

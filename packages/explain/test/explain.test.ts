@@ -193,6 +193,17 @@ test('BGP over TCP: retransmitted bytes are skipped, a capture started mid-strea
   assert.equal(problems(mid), []);
 });
 
+test('capture link types: raw IP, Linux cooked (SLL, SLL2) start at the right layer', () => {
+  const ip = icmpEcho('10.244.1.5', '10.244.2.7', 1).buf;
+  const sll = Buffer.concat([Buffer.from('00000001000600000000000000000800', 'hex'), ip]);
+  const sll2 = Buffer.concat([Buffer.from('080000000000000200010400000000000000000000'.slice(0, 40), 'hex'), ip]);
+  for (const [linkType, bytes] of [[101, ip], [113, sll], [276, sll2]] as const) {
+    const pkt = new Explainer().explain(bytes, { linkType });
+    assert.is(value(pkt, 'ip.src'), '10.244.1.5', `link type ${linkType}`);
+    assert.is(value(pkt, 'icmp.type'), 8, `link type ${linkType}`);
+  }
+});
+
 test('hex input: xxd -p, spaces, colons, 0x, several packets', () => {
   assert.equal(parseHex('0x45 00:00-1c').toString('hex'), '4500001c');
   assert.equal(parseHexPackets('aabb\nccdd\n').map((b) => b.toString('hex')), ['aabb', 'ccdd']);

@@ -1,9 +1,9 @@
 // `weft agent [flags]`: the flanneld-like daemon. Bad configuration is one clear line and exit code 2; the agent
 // never starts half-configured. SIGTERM/SIGINT remove what it installed and keep the lease.
 import { hostname } from 'node:os';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import {
-  ConfigError, parseAgentArgs, startAgent, startObservability, subnetEnvValues, writeSubnetEnv,
+  ConfigError, createLogger, parseAgentArgs, startAgent, startObservability, subnetEnvValues, writeSubnetEnv,
   type AgentSettings, type AgentStatus, type HttpHandle, type RunningAgent,
 } from '@weft/agent';
 import { splitExtraFlags, type ExtraFlags } from './agent-flags.ts';
@@ -44,7 +44,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const log = pino({ level: settings.logLevel, base: { node: settings.nodeName } });
+  const log = createLogger({ level: settings.logLevel, node: settings.nodeName });
   let agent: RunningAgent | undefined;
   let http: HttpHandle | undefined;
   let bgp: BgpHandle | undefined;
@@ -78,7 +78,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   }
 }
 
-function waitForSignal(log: pino.Logger): Promise<void> {
+function waitForSignal(log: Logger): Promise<void> {
   return new Promise((resolve) => {
     const on = (sig: NodeJS.Signals) => {
       log.info({ signal: sig }, 'shutting down');

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, type LabNode, type BackgroundProcess, type Netns } from '@weft/lab';
+import { readSubnetEnv } from '@weft/agent';
 
 export type BackendType = 'udp' | 'vxlan' | 'native';
 export type RouteSync = 'lease' | 'bgp';
@@ -44,16 +45,7 @@ export function weftArgv(...args: string[]): string[] {
   return [process.execPath, WEFT_BIN, ...args];
 }
 
-/** Values from a flannel-style subnet.env file. */
-export function readSubnetEnv(path: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}
-
+/** The `weft agent` flags the lab gives `node` (tests reuse them to restart an agent). */
 export function agentArgs(run: RunningLab, node: LabNode): string[] {
   const o = run.options;
   const dir = join(run.lab.scope.dir, node.name);
@@ -143,7 +135,7 @@ async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => 
     if (!proc.running) throw new Error(`agent ${node.name} exited before writing ${envFile}`);
     return existsSync(envFile);
   }, READY_TIMEOUT_MS, `agent ${node.name} to write ${envFile}`);
-  const env = readSubnetEnv(envFile);
+  const env = readSubnetEnv(envFile) ?? {};
   const [first, len] = (env.FLANNEL_SUBNET ?? '').split('/');
   if (!first || !len) throw new Error(`${envFile}: no FLANNEL_SUBNET`);
   const network = first.replace(/\.\d+$/, '.0');

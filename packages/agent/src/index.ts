@@ -17,6 +17,7 @@ export { EtcdLeaseStore, type EtcdStoreOptions } from './stores/etcd.ts';
 export { LeaseManager, type LeaseManagerOptions, type LeaseHandlers } from './lease-manager.ts';
 export { createLogger, componentLogger, type LoggerOptions } from './log.ts';
 // dataplane: forwarding table, backends, the daemon's wiring, observability
+export { Fib } from './fib.ts';
 export { subnetEnvValues, formatSubnetEnv, writeSubnetEnv, parseSubnetEnv, readSubnetEnv, previousSubnetFromEnv } from './subnet-env.ts';
 export { createMetrics, startObservability, type AgentStatus, type HttpHandle } from './observability.ts';
 export { startAgent, createNetwork, leaseEventsToChanges, vtepMacFor, type RunningAgent, type DaemonExtras } from './dataplane/daemon.ts';

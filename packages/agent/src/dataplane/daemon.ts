@@ -19,6 +19,7 @@ import { OverlayNetwork } from '../backends/overlay.ts';
 import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
 import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
 import type { AgentStatus } from '../observability.ts';
+import { previousSubnetFromEnv, readSubnetEnv } from '../subnet-env.ts';
 
 export interface DaemonExtras {
   /** IFF_VNET_HDR + TSO on flannel0 (default on). */
@@ -122,6 +123,8 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     store, config, identity: { nodeName: settings.nodeName, publicIp: underlay.publicIp }, backendType: config.backend.type,
     backendData: config.backend.type === 'vxlan' ? { VNI: config.backend.vni, VtepMAC: vtepMac } : undefined,
     ttlMs: settings.leaseTtlSeconds * 1000, renewMarginMs: settings.renewMarginSeconds * 1000, log: log.child({ component: 'lease' }),
+    // Like flannel, ask for the subnet of the last run again (subnet.env survives the agent).
+    previousSubnet: previousSubnetFromEnv(readSubnetEnv(settings.subnetFile) ?? {}),
   });
   const lease = await leases.acquire(abort.signal);
   log.info({ subnet: formatIp4Net(lease.subnet), publicIp: underlay.publicIp, iface: underlay.iface, backend: config.backend.type }, 'lease acquired');

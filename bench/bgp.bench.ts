@@ -4,6 +4,8 @@
 //   transport (message objects, no bytes: the speaker and RIB cost alone) and once over real TCP on loopback
 //   (127.0.0.11-60, port 17902: codec and sockets included). Each run: one speaker advertises a new prefix; time
 //   until all 49 others hold it as best. Session set-up is not timed;
+// - table transfer: 10,000 prefixes advertised by one weft speaker, learned by another over loopback TCP
+//   (127.0.0.71-72): the whole pipeline, RIB -> UPDATEs -> codec -> TCP -> codec -> RIB;
 // - 10,000 prefixes learned from BIRD 2 (namespaces, root and `bird` needed): time from Established until the
 //   weft speaker's Loc-RIB holds all 10,000 (and until the first one). BIRD paces its export: the tail of the
 //   table sometimes comes 1-2 s after the rest, which shows as a wide min-max.
@@ -67,6 +69,34 @@ async function meshRows(name: string, transport: (addr: string) => Transport, ru
   }
 }
 
+/** Milliseconds for one speaker to learn 10,000 prefixes another advertises at once (loopback TCP). */
+async function tableTransferRow(runs: number): Promise<Row> {
+  const a = new Speaker({ routerId: '127.0.0.71', transport: new TcpTransport({ listenAddress: '127.0.0.71', port: TCP_PORT }) });
+  const b = new Speaker({ routerId: '127.0.0.72', transport: new TcpTransport({ listenAddress: '127.0.0.72', port: TCP_PORT }) });
+  a.addPeer({ address: '127.0.0.72', as: 64512, port: TCP_PORT, localAddress: '127.0.0.71', passive: true });
+  b.addPeer({ address: '127.0.0.71', as: 64512, port: TCP_PORT, localAddress: '127.0.0.72' });
+  await a.start();
+  await b.start();
+  const times: number[] = [];
+  try {
+    await waitUntil(() => a.status()[0]!.state === 'Established' && b.status()[0]!.state === 'Established', 30_000);
+    const prefixes = Array.from({ length: 10_000 }, (_, i) => `10.${128 + (i >> 8)}.${i & 255}.0/24`);
+    const count = () => b.rib.counts('127.0.0.71').received;
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      for (const p of prefixes) a.advertise(p, { nextHop: '127.0.0.71' });
+      await waitUntil(() => count() === 10_000, 60_000);
+      times.push(performance.now() - t0);
+      for (const p of prefixes) a.withdraw(p);
+      await waitUntil(() => count() === 0, 60_000);
+    }
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+  return row('bgp table-transfer 10k prefixes (weft -> weft, tcp-loopback)', 'learn-time', 'ms', times);
+}
+
 interface BirdLabLike {
   setup(): Promise<void>;
   startWeft(cfg: Record<string, unknown>): Promise<void>;
@@ -118,7 +148,7 @@ const rows: Row[] = [...(await codecRows(quick))];
 const memory = new MemoryNetwork();
 const mem = await meshRows('in-memory', (a) => memory.transport(a), quick ? 3 : 9);
 const tcp = await meshRows('tcp-loopback', (a) => new TcpTransport({ listenAddress: a, port: TCP_PORT }), quick ? 3 : 9);
-rows.push(mem, tcp);
+rows.push(mem, tcp, await tableTransferRow(quick ? 2 : 5));
 if (canRunWith('bgp bench: BIRD 10,000 prefixes', ['bird', 'birdc'])) rows.push(...(await birdRows(quick ? 1 : 3)));
 writeReport({ bench: 'bgp', machine: machineInfo(), rows }, json);
 console.log(`mesh-${MESH} convergence, TCP loopback / in-memory: ${(tcp.median / mem.median).toFixed(2)}x`);

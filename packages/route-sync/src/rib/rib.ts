@@ -53,6 +53,33 @@ export enum ImportRejection {
 
 const LOCAL: RouteSource = { id: LOCAL_SOURCE, address: '', as: 0, bgpId: '', ibgp: false, rrClient: false };
 
+/**
+ * Routes sharing one attributes object (all prefixes of one UPDATE, or one `advertise` attribute set) export
+ * identically to a given peer, so the export rules and the fingerprint run once per set, not once per prefix,
+ * and the exported routes share one attributes object (which lets UPDATE building group them cheaply).
+ */
+class ExportMemo {
+  private readonly cache = new Map<RouteAttributes, Map<string, { attrs: RouteAttributes; nextHop: string; print: string } | null>>();
+
+  constructor(
+    private readonly ctx: ExportContext,
+    private readonly peer: RibPeer,
+  ) {}
+
+  export(best: Route): { attrs: RouteAttributes; nextHop: string; print: string } | null {
+    let sub = this.cache.get(best.attrs);
+    if (!sub) this.cache.set(best.attrs, (sub = new Map()));
+    const k = `${best.source.id}|${best.nextHop}|${best.prefix.afi}`;
+    let e = sub.get(k);
+    if (e === undefined) {
+      const x = exportRoute(this.ctx, best, this.peer);
+      e = x && { attrs: x.attrs, nextHop: x.nextHop, print: JSON.stringify([x.attrs, x.nextHop]) };
+      sub.set(k, e);
+    }
+    return e;
+  }
+}
+
 export class Rib {
   private readonly ctx: ExportContext;
   private readonly adjIn = new Map<string, Map<string, Route>>();
@@ -191,18 +218,19 @@ export class Rib {
     const out = this.adjOut.get(peerId);
     const result: OutboundUpdate = { announce: [], withdraw: [] };
     if (!peer || !out) return result;
+    const memo = new ExportMemo(this.ctx, peer);
     for (const key of keys ?? new Set([...this.loc.keys(), ...out.keys()])) {
       const best = this.loc.get(key);
-      const wanted = best ? exportRoute(this.ctx, best, peer) : null;
+      const wanted = best ? memo.export(best) : null;
       const sent = out.get(key);
       if (!wanted) {
         if (sent) (out.delete(key), result.withdraw.push(sent.route.prefix));
         continue;
       }
-      const print = JSON.stringify([wanted.attrs, wanted.nextHop]);
-      if (sent?.print === print) continue;
-      out.set(key, { route: wanted, print });
-      result.announce.push(wanted);
+      if (sent?.print === wanted.print) continue;
+      const route = { prefix: best!.prefix, attrs: wanted.attrs, nextHop: wanted.nextHop };
+      out.set(key, { route, print: wanted.print });
+      result.announce.push(route);
     }
     return result;
   }

@@ -91,14 +91,17 @@ export function buildUpdates(diff: OutboundUpdate): UpdateMessage[] {
   for (const c of chunks(v6, IPV6_PER_UPDATE)) {
     out.push({ type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ type: AttrType.MpUnreachNlri, afi: Afi.Ipv6, safi: Safi.Unicast, withdrawn: c }] });
   }
-  const groups = new Map<string, ExportedRoute[]>();
+  // Group by attributes object (the RIB hands out one object per attribute set), then next hop and family.
+  const groups = new Map<RouteAttributes, Map<string, ExportedRoute[]>>();
   for (const r of diff.announce) {
-    const k = JSON.stringify([r.prefix.afi, r.attrs, r.nextHop]);
-    const g = groups.get(k);
+    let byHop = groups.get(r.attrs);
+    if (!byHop) groups.set(r.attrs, (byHop = new Map()));
+    const k = `${r.prefix.afi}|${r.nextHop}`;
+    const g = byHop.get(k);
     if (g) g.push(r);
-    else groups.set(k, [r]);
+    else byHop.set(k, [r]);
   }
-  for (const g of groups.values()) {
+  for (const g of [...groups.values()].flatMap((m) => [...m.values()])) {
     const { attrs, nextHop, prefix } = g[0]!;
     const prefixes = g.map((r) => r.prefix);
     if (prefix.afi === Afi.Ipv4) {

@@ -95,6 +95,7 @@ export class Speaker extends EventEmitter implements PeerHost {
   private readonly peers = new Map<string, Peer>();
   private pending = new Map<string, BestChange>();
   private flushScheduled = false;
+  private readonly attributeSets = new Map<string, RouteAttributes>();
   private running = false;
 
   /** Throws BgpConfigError for settings the protocol forbids (see `checkConfig`). */
@@ -154,7 +155,17 @@ export class Speaker extends EventEmitter implements PeerHost {
    */
   advertise(prefix: Prefix | string, opts: AdvertiseOptions = {}): void {
     const { nextHop = '', ...attrs } = opts;
-    this.apply(this.rib.originate(asPrefix(prefix), { ...emptyAttributes(), origin: Origin.Igp, ...attrs }, nextHop));
+    this.apply(this.rib.originate(asPrefix(prefix), this.internAttributes({ ...emptyAttributes(), origin: Origin.Igp, ...attrs }), nextHop));
+  }
+
+  /** Equal attribute sets share one object, so their prefixes travel together in UPDATEs. */
+  private internAttributes(a: RouteAttributes): RouteAttributes {
+    const key = JSON.stringify(a);
+    const known = this.attributeSets.get(key);
+    if (known) return known;
+    if (this.attributeSets.size >= 1024) this.attributeSets.clear(); // bounded; a miss only costs packing
+    this.attributeSets.set(key, a);
+    return a;
   }
 
   /** Stops originating a route (no-op when we do not originate it). */

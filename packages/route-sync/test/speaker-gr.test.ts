@@ -2,7 +2,7 @@
 // refreshed and purged at End-of-RIB when it returns, or purged when its restart time runs out.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FakeClock, MemoryNetwork, Speaker, type SpeakerConfig } from '../src/index.ts';
+import { CapabilityCode, FakeClock, MemoryNetwork, Speaker, type SpeakerConfig } from '../src/index.ts';
 import { waitFor } from './speaker-helpers.ts';
 
 const A = '192.0.2.1';
@@ -81,6 +81,21 @@ test('a peer that stops with a NOTIFICATION gets no graceful restart', async () 
   } finally {
     await a.stop();
   }
+});
+
+test('a restarting speaker sets the R bit in its OPENs during its restart time only', async () => {
+  const clock = new FakeClock();
+  const s = new Speaker({ routerId: A, transport: new MemoryNetwork().transport(A), clock, gracefulRestart: { restartTime: 60, restarting: true } });
+  s.addPeer({ address: B, as: 64512, passive: true });
+  await s.start();
+  const rBit = () => {
+    const cap = s.buildOpen({ address: B, as: 64512 }).capabilities.find((c) => c.type === CapabilityCode.GracefulRestart);
+    return cap?.type === CapabilityCode.GracefulRestart && cap.restarting;
+  };
+  assert.is(rBit(), true);
+  clock.advance(60_000);
+  assert.is(rBit(), false);
+  await s.stop();
 });
 
 test.run();

@@ -39,8 +39,12 @@ export interface SpeakerConfig {
   backoff?: { min: number; max: number };
   /** Route-reflector cluster id (RFC 4456; default the router id). */
   clusterId?: string;
-  /** Advertise graceful restart (RFC 4724) and act as helper; default restart time 120 s. `false` disables. */
-  gracefulRestart?: { restartTime: number } | false;
+  /**
+   * Advertise graceful restart (RFC 4724) and act as helper; default restart time 120 s. `false` disables.
+   * `restarting: true` (the agent restarted with its forwarding state intact) sets the R bit in the OPENs
+   * sent during the first restart time after `start()`.
+   */
+  gracefulRestart?: { restartTime: number; restarting?: boolean } | false;
   /** How connections are made and accepted (default: TCP on port 179, all addresses). */
   transport?: Transport;
   /** Accept inbound connections (default true). */
@@ -95,6 +99,7 @@ export class Speaker extends EventEmitter implements PeerHost {
   private readonly peers = new Map<string, Peer>();
   private pending = new Map<string, BestChange>();
   private flushScheduled = false;
+  private restartingUntil = 0;
   private readonly attributeSets = new Map<string, RouteAttributes>();
   private running = false;
 
@@ -118,6 +123,8 @@ export class Speaker extends EventEmitter implements PeerHost {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    const gr = this.cfg.gracefulRestart;
+    if (gr && gr.restarting) this.restartingUntil = this.clock.now() + gr.restartTime * 1000;
     if (this.cfg.listen !== false) await this.transport.listen((c) => this.accept(c));
     for (const p of this.peers.values()) p.start();
   }
@@ -212,7 +219,8 @@ export class Speaker extends EventEmitter implements PeerHost {
     const gr = this.cfg.gracefulRestart;
     const base = { localAs: this.localAs, routerId: this.cfg.routerId, holdTime: peer.holdTime ?? this.cfg.holdTime ?? 90 };
     if (gr === false) return buildOpen(base);
-    return buildOpen({ ...base, gracefulRestart: { restartTime: gr?.restartTime ?? 120, restarting: false } });
+    const restarting = this.clock.now() < this.restartingUntil;
+    return buildOpen({ ...base, gracefulRestart: { restartTime: gr?.restartTime ?? 120, restarting } });
   }
 
   peerEvent(status: PeerStatus): void {

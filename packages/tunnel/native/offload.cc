@@ -202,38 +202,39 @@ bool transportChecksumOk(const uint8_t* p, size_t len) {
   return csumFold(csumAdd(p + ipLen, l4, sum)) == 0xffff;
 }
 
-static size_t writeMerged(const PacketRef* pkts, int n, const TcpView& first, uint8_t lastFlags, uint8_t* out) {
-  size_t hdr = first.ipLen + first.tcpLen;
+static size_t writeMergedHeader(const PacketRef& first, const TcpView& v, uint8_t lastFlags, size_t total,
+                                uint8_t* out) {
+  size_t hdr = v.ipLen + v.tcpLen;
   uint8_t* p = out + kVnetHdrLen;
-  memcpy(p, pkts[0].data, pkts[0].len);
-  size_t pos = pkts[0].len;
-  for (int i = 1; i < n; i++) {
-    memcpy(p + pos, pkts[i].data + hdr, pkts[i].len - hdr);
-    pos += pkts[i].len - hdr;
-  }
-  if (first.version == 4) {
-    wr16(p + 2, uint16_t(pos));
-    ipv4HeaderChecksum(p, first.ipLen);
+  memcpy(p, first.data, hdr);
+  if (v.version == 4) {
+    wr16(p + 2, uint16_t(total));
+    ipv4HeaderChecksum(p, v.ipLen);
   } else {
-    wr16(p + 4, uint16_t(pos - 40));
+    wr16(p + 4, uint16_t(total - 40));
   }
-  uint8_t* tcp = p + first.ipLen;
-  tcp[13] = uint8_t(first.flags | (lastFlags & kTcpPsh));
+  uint8_t* tcp = p + v.ipLen;
+  tcp[13] = uint8_t(v.flags | (lastFlags & kTcpPsh));
   // NEEDS_CSUM: the field holds the folded pseudo-header sum, not complemented; the kernel finishes it.
-  wr16(tcp + 16, csumFold(pseudoHeaderSum(p, first.version, kProtoTcp, uint32_t(pos - first.ipLen))));
+  wr16(tcp + 16, csumFold(pseudoHeaderSum(p, v.version, kProtoTcp, uint32_t(total - v.ipLen))));
   VnetHdr h;
   h.flags = kVnetNeedsCsum;
-  h.gsoType = first.version == 4 ? kGsoTcpV4 : kGsoTcpV6;
+  h.gsoType = v.version == 4 ? kGsoTcpV4 : kGsoTcpV6;
   h.hdrLen = uint16_t(hdr);
-  h.gsoSize = uint16_t(first.payload);
-  h.csumStart = uint16_t(first.ipLen);
+  h.gsoSize = uint16_t(v.payload);
+  h.csumStart = uint16_t(v.ipLen);
   h.csumOffset = 16;
   encodeVnetHdr(h, out);
-  return kVnetHdrLen + pos;
+  return kVnetHdrLen + hdr;
 }
 
-int coalesce(const PacketRef* pkts, int count, uint8_t* out, size_t outCap, size_t* outLen, CoalesceResult* why) {
-  *outLen = 0;
+size_t tcpHeaderLength(const uint8_t* pkt) {
+  size_t ip = pkt[0] >> 4 == 4 ? size_t(pkt[0] & 15) * 4 : 40;
+  return ip + size_t(pkt[ip + 12] >> 4) * 4;
+}
+
+int coalesce(const PacketRef* pkts, int count, uint8_t* hdr, size_t* hdrLen, CoalesceResult* why) {
+  *hdrLen = 0;
   *why = CoalesceResult::Single;
   if (!transportChecksumOk(pkts[0].data, pkts[0].len)) {
     *why = CoalesceResult::BadChecksum;
@@ -251,7 +252,7 @@ int coalesce(const PacketRef* pkts, int count, uint8_t* out, size_t outCap, size
     if (!tcpView(pb.data, pb.len, &b) || !sameHeaders(pkts[0].data, a, pb.data, b)) break;
     if (b.seq != next || b.payload == 0 || b.payload > a.payload) break;
     if ((b.flags & uint8_t(~kTcpPsh)) != kTcpAck) break;
-    if (total + b.payload > 65535 || kVnetHdrLen + total + b.payload > outCap) break;
+    if (total + b.payload > 65535) break;
     if (!transportChecksumOk(pb.data, pb.len)) break;  // the next call drops it
     total += b.payload;
     next += uint32_t(b.payload);
@@ -260,7 +261,7 @@ int coalesce(const PacketRef* pkts, int count, uint8_t* out, size_t outCap, size
     if (b.payload < a.payload || (b.flags & kTcpPsh)) break;
   }
   if (n == 1) return 1;
-  *outLen = writeMerged(pkts, n, a, lastFlags, out);
+  *hdrLen = writeMergedHeader(pkts[0], a, lastFlags, total, hdr);
   *why = CoalesceResult::Merged;
   return n;
 }

@@ -53,13 +53,21 @@ struct PacketRef {
   size_t len;
 };
 
+/** Room for a merged packet's headers: virtio header + IPv6 (40) + TCP with options (60). */
+constexpr size_t kMergedHeaderMax = kVnetHdrLen + 40 + 60;
+
 /**
- * Merges pkts[0], pkts[1], ... (consecutive in-order segments of one TCP flow with equal headers) into one
- * super-packet written to out (virtio header first) for a GSO write to the TUN. Returns how many packets were
- * consumed (>= 1) and sets *outLen (0 when pkts[0] should be written alone with a zero header) and *why.
- * A packet whose IPv4 header or TCP checksum is wrong is consumed alone with why = BadChecksum: drop it.
+ * Plans the merge of pkts[0], pkts[1], ... (consecutive in-order segments of one TCP flow with equal headers) into
+ * one super-packet for a GSO write to the TUN. Returns how many packets it covers (>= 1) and sets *why. When
+ * merged, hdr[0..*hdrLen) gets the virtio header and the merged IP/TCP headers; the super-packet is those bytes
+ * followed by each packet's TCP payload (pkts[i].data + headerLength(pkts[0]) ..), which the caller gathers with
+ * writev, so payloads are never copied here. *hdrLen is 0 when pkts[0] should be written alone.
+ * A packet whose IPv4 header or TCP/UDP checksum is wrong is returned alone with why = BadChecksum: drop it.
  */
-int coalesce(const PacketRef* pkts, int count, uint8_t* out, size_t outCap, size_t* outLen, CoalesceResult* why);
+int coalesce(const PacketRef* pkts, int count, uint8_t* hdr, size_t* hdrLen, CoalesceResult* why);
+
+/** Length of the IP + TCP headers of a packet coalesce() merged (where its payload starts). */
+size_t tcpHeaderLength(const uint8_t* pkt);
 
 /** True when the TCP or UDP checksum of an IPv4/IPv6 packet verifies (other protocols: true). */
 bool transportChecksumOk(const uint8_t* pkt, size_t len);

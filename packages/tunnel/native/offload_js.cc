@@ -1,6 +1,8 @@
 // The pure offload functions, callable from JavaScript for tests and for a TypeScript fallback path.
 #include <napi.h>
 
+#include <cstring>
+
 #include "offload.h"
 #include "tun.h"
 
@@ -50,9 +52,25 @@ static Napi::Value CoalescePackets(const Napi::CallbackInfo& info) {
     }
     refs[i - start] = PacketRef{slab + offsets[i], size_t(lengths[i])};
   }
-  size_t outLen;
+  uint8_t hdr[kMergedHeaderMax];
+  size_t hdrLen, outLen = 0;
   CoalesceResult why;
-  int used = coalesce(refs, count - start, out, outCap, &outLen, &why);
+  int used = coalesce(refs, count - start, hdr, &hdrLen, &why);
+  if (why == CoalesceResult::Merged) {  // gather as NativeTun::Write's writev would
+    size_t skip = tcpHeaderLength(refs[0].data);
+    outLen = hdrLen;
+    for (int i = 0; i < used; i++) outLen += refs[i].len - skip;
+    if (outLen > outCap) {
+      Napi::RangeError::New(env, "coalescePackets: out too small").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    memcpy(out, hdr, hdrLen);
+    size_t at = hdrLen;
+    for (int i = 0; i < used; i++) {
+      memcpy(out + at, refs[i].data + skip, refs[i].len - skip);
+      at += refs[i].len - skip;
+    }
+  }
   Napi::Array r = Napi::Array::New(env, 3);
   r.Set(0u, Napi::Number::New(env, used));
   r.Set(1u, Napi::Number::New(env, double(outLen)));

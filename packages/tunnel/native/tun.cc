@@ -74,7 +74,6 @@ NativeTun::NativeTun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTu
   vnet_ = vnet;
   if (vnet) {
     scratch_.resize(kScratch);
-    merged_.resize(kScratch);
   }
 }
 
@@ -120,6 +119,10 @@ int NativeTun::readVnet(uint8_t* slab, size_t slotSize, size_t headroom, int32_t
     int rc = splitPacket(h, scratch_.data() + kVnetHdrLen, pendingLen_ - kVnetHdrLen, span);
     if (rc == kSplitNoRoom && n > 0) break;  // keep it for the next call
     pendingLen_ = 0;
+    if (rc == kSplitNoRoom) {
+      rxTooManySegments_++;  // more segments than a whole batch has slots: use a larger batchSize
+      continue;
+    }
     if (rc < 0) {
       rxMalformed_++;
       continue;
@@ -176,6 +179,20 @@ bool NativeTun::writeOne(const uint8_t* p, size_t len, bool vnetZeroHdr) {
   }
 }
 
+bool NativeTun::writeMerged(const PacketRef* run, int used, size_t hdrLen) {
+  struct iovec iov[kMaxRun + 1];
+  iov[0] = iovec{mergedHdr_, hdrLen};
+  size_t skip = tcpHeaderLength(run[0].data);
+  for (int q = 0; q < used; q++) iov[q + 1] = iovec{const_cast<uint8_t*>(run[q].data) + skip, run[q].len - skip};
+  for (;;) {
+    if (::writev(fd_, iov, used + 1) >= 0) return true;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    txErrors_++;
+    return true;
+  }
+}
+
 // write(slab, offsets, lengths, peers|null, start, count) -> index of the first packet not written
 Napi::Value NativeTun::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -215,13 +232,13 @@ Napi::Value NativeTun::Write(const Napi::CallbackInfo& info) {
       run[k] = PacketRef{slab + offsets[i + k], size_t(lengths[i + k])};
       k++;
     }
-    size_t outLen;
+    size_t hdrLen;
     CoalesceResult why;
-    int used = coalesce(run, k, merged_.data(), merged_.size(), &outLen, &why);
+    int used = coalesce(run, k, mergedHdr_, &hdrLen, &why);
     if (why == CoalesceResult::BadChecksum) {
       txCsumDrops_++;
     } else if (why == CoalesceResult::Merged) {
-      if (!writeOne(merged_.data(), outLen, false)) break;
+      if (!writeMerged(run, used, hdrLen)) break;
       txSuper_++;
     } else if (!writeOne(run[0].data, run[0].len, true)) {
       break;
@@ -265,11 +282,11 @@ Napi::Value NativeTun::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// stats() -> [rxPackets, rxSuper, rxMalformed, txPackets, txSuper, txCsumDrops, txErrors, pending]
+// stats() -> [rxPackets, rxSuper, rxMalformed, txPackets, txSuper, txCsumDrops, txErrors, rxTooManySegments]
 Napi::Value NativeTun::Stats(const Napi::CallbackInfo& info) {
   Napi::Array a = Napi::Array::New(info.Env(), 8);
   double v[8] = {rxPackets_, rxSuper_, rxMalformed_, txPackets_, txSuper_, txCsumDrops_, txErrors_,
-                 double(pendingLen_ ? 1 : 0)};
+                 rxTooManySegments_};
   for (uint32_t i = 0; i < 8; i++) a.Set(i, Napi::Number::New(info.Env(), v[i]));
   return a;
 }

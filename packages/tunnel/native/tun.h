@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common.h"
+#include "offload.h"
 
 namespace weft {
 
@@ -33,6 +34,7 @@ class NativeTun : public Napi::ObjectWrap<NativeTun> {
   int readPlain(uint8_t* slab, size_t slabLen, size_t slotSize, size_t headroom, int32_t* lengths, int max);
   int readVnet(uint8_t* slab, size_t slotSize, size_t headroom, int32_t* lengths, int max);
   bool writeOne(const uint8_t* p, size_t len, bool vnetZeroHdr);
+  bool writeMerged(const PacketRef* run, int used, size_t hdrLen);
 
   int fd_ = -1;
   bool vnet_ = false;
@@ -40,11 +42,11 @@ class NativeTun : public Napi::ObjectWrap<NativeTun> {
   FdPoll poll_;
   std::vector<uint8_t> scratch_;   // one super-packet read from the kernel (vnet mode)
   size_t pendingLen_ = 0;          // a super-packet in scratch_ that did not fit the previous batch
-  std::vector<uint8_t> merged_;    // a coalesced super-packet being written (vnet mode)
+  uint8_t mergedHdr_[kMergedHeaderMax];  // virtio + IP + TCP headers of a coalesced write (payloads gathered by writev)
   int lastErrno_ = 0;
   // counters, exported by Stats() in this order
   double rxPackets_ = 0, rxSuper_ = 0, rxMalformed_ = 0, txPackets_ = 0, txSuper_ = 0, txCsumDrops_ = 0,
-         txErrors_ = 0;
+         txErrors_ = 0, rxTooManySegments_ = 0;
 };
 
 /** Pure offload functions exposed for tests: splitSuperPacket(buf, ...) and coalescePackets(...). */

@@ -94,9 +94,22 @@ static PeerKey keyOf(const sockaddr_storage& sa) {
   return k;
 }
 
+// A datagram's source peer: the exact address and port, or else the address alone. Tunnel peers such as the
+// kernel's vxlan driver send from a port hashed per flow (RFC 7348 section 5), not from the port we send to.
 int NativeUdp::lookup(const sockaddr_storage& sa) {
-  auto it = peerIndex_.find(keyOf(sa));
+  PeerKey k = keyOf(sa);
+  auto it = peerIndex_.find(k);
+  if (it != peerIndex_.end()) return it->second;
+  k.port = 0;
+  it = peerIndex_.find(k);
   return it == peerIndex_.end() ? -1 : it->second;
+}
+
+/** The address-only key of a peer (port 0), under which lookup finds it whatever its source port. */
+static PeerKey addressKey(const sockaddr_storage& sa) {
+  PeerKey k = keyOf(sa);
+  k.port = 0;
+  return k;
 }
 
 // bind(address, port) -> bound port
@@ -133,10 +146,15 @@ Napi::Value NativeUdp::AddPeer(const Napi::CallbackInfo& info) {
     peerAddr_.resize(size_t(index) + 1);
     peerLen_.resize(size_t(index) + 1, 0);
   }
-  if (peerLen_[index]) peerIndex_.erase(keyOf(peerAddr_[index]));
+  if (peerLen_[index]) {
+    peerIndex_.erase(keyOf(peerAddr_[index]));
+    auto old = peerIndex_.find(addressKey(peerAddr_[index]));
+    if (old != peerIndex_.end() && old->second == index) peerIndex_.erase(old);
+  }
   peerAddr_[index] = sa;
   peerLen_[index] = len;
   peerIndex_[keyOf(sa)] = index;
+  peerIndex_[addressKey(sa)] = index;  // the latest peer at an address answers for its other ports
   return env.Undefined();
 }
 
@@ -144,6 +162,8 @@ Napi::Value NativeUdp::RemovePeer(const Napi::CallbackInfo& info) {
   int index = info[0].As<Napi::Number>().Int32Value();
   if (index >= 0 && size_t(index) < peerLen_.size() && peerLen_[index]) {
     peerIndex_.erase(keyOf(peerAddr_[index]));
+    auto old = peerIndex_.find(addressKey(peerAddr_[index]));
+    if (old != peerIndex_.end() && old->second == index) peerIndex_.erase(old);
     peerLen_[index] = 0;
   }
   return info.Env().Undefined();

@@ -2,7 +2,7 @@
 // and in-memory fakes with the same interfaces.
 export { PacketBatch, type PacketPort, DEFAULT_BATCH_SIZE, DEFAULT_HEADROOM, DEFAULT_SLOT_SIZE } from './batch.ts';
 export {
-  TunDevice, openTun, configureLink, TunOffload, TCP_OFFLOADS, type TunOptions, type TunStats, type LinkConfig,
+  TunDevice, openTun, configureLink, TunOffload, TCP_OFFLOADS, MIN_OFFLOAD_BATCH_SIZE, type TunOptions, type TunStats, type LinkConfig,
 } from './tun.ts';
 export { UdpBatchSocket, openUdp, type UdpOptions, type UdpStats } from './udp.ts';
 export { forward, type ForwardOptions, type Forwarder, type ForwardCounters, type OnBatch } from './forward.ts';

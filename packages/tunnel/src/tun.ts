@@ -45,7 +45,7 @@ export interface TunOptions {
    * offloads are reset to 0 in case a previous owner of a persistent device left them on. @default 0
    */
   offloads?: number;
-  /** Packets per read. @default 64 */
+  /** Packets per read; with offloads at least MIN_OFFLOAD_BATCH_SIZE, as one super-packet fills many slots. @default 64 */
   batchSize?: number;
 }
 
@@ -64,7 +64,12 @@ export interface TunStats {
   txChecksumDrops: number;
   /** Writes the kernel refused (EINVAL, EIO...): counted, the batch went on. */
   txErrors: number;
+  /** Super-packets dropped because they split into more segments than batchSize (raise batchSize). */
+  rxTooManySegments: number;
 }
+
+/** Smallest batchSize with offloads: a 64 KB super-packet at MSS 1400 is 47 segments (wireguard-go uses 128). */
+export const MIN_OFFLOAD_BATCH_SIZE = 64;
 
 export function netnsPath(netns: string | undefined): string | undefined {
   if (!netns) return undefined;
@@ -128,7 +133,7 @@ export class TunDevice implements PacketPort {
     const s = this.native.stats();
     return {
       rxPackets: s[0]!, rxSuperPackets: s[1]!, rxMalformed: s[2]!, txPackets: s[3]!,
-      txSuperPackets: s[4]!, txChecksumDrops: s[5]!, txErrors: s[6]!,
+      txSuperPackets: s[4]!, txChecksumDrops: s[5]!, txErrors: s[6]!, rxTooManySegments: s[7]!,
     };
   }
 
@@ -146,6 +151,9 @@ export function openTun(opts: TunOptions = {}): TunDevice {
   const name = opts.name ?? 'flannel0';
   checkInterfaceName(name);
   const offloads = opts.offloads ?? 0;
+  if (offloads && (opts.batchSize ?? DEFAULT_BATCH_SIZE) < MIN_OFFLOAD_BATCH_SIZE) {
+    throw new RangeError(`batchSize ${opts.batchSize} is too small for offloads: one super-packet needs up to ${MIN_OFFLOAD_BATCH_SIZE} slots`);
+  }
   try {
     const native = new (addon().NativeTun)({
       name, netns: netnsPath(opts.netns), multiQueue: opts.multiQueue ?? false, vnetHdr: offloads !== 0, offloads,

@@ -47,7 +47,7 @@ const WEFT_VARIANTS: Variant[] = [
 ];
 /** Packets per batch for the forwarders (wireguard-go's IdealBatchSize): a TSO batch then holds ~3 super-packets. */
 const BATCH = 128;
-/** TUN txqueuelen for every tunnel (weft and OpenVPN alike): 500 overflows whenever a forwarder is descheduled. */
+/** weft's TUN txqueuelen: the default 500 overflows whenever a forwarder is descheduled (each drop a TCP resend). */
 const TXQUEUELEN = 5000;
 
 /** The forwarder: TUN <-> UDP with no encapsulation, every packet to/from peer 0. */
@@ -161,12 +161,12 @@ async function weftCase(scope: LabScope, a: Netns, b: Netns, v: Variant): Promis
   }
 }
 
+/** OpenVPN exactly as /work/shared/peers/README.md's recipe runs it (UDP p2p, no cipher, no auth). */
 async function openvpnCase(scope: LabScope, a: Netns, b: Netns): Promise<Row[]> {
   const vpn = (me: number, peer: number) => [
     'openvpn', '--dev', 'tun0', '--dev-type', 'tun', '--proto', 'udp', '--local', `192.0.2.${me}`, '--lport', '1194',
     '--remote', `192.0.2.${peer}`, '--rport', '1194', '--ifconfig', `10.8.0.${me}`, `10.8.0.${peer}`, '--cipher', 'none',
     '--auth', 'none', '--tun-mtu', String(TUN_MTU), '--mssfix', '0', '--disable-dco', '--verb', '3',
-    '--txqueuelen', String(TXQUEUELEN), '--sndbuf', String(8 << 20), '--rcvbuf', String(8 << 20),
   ];
   const procs = [scope.spawn('openvpn-a', a, vpn(1, 2)), scope.spawn('openvpn-b', b, vpn(2, 1))];
   try {

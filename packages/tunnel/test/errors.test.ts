@@ -5,6 +5,26 @@ import { fileURLToPath } from 'node:url';
 import { canRunWith, run } from '@weft/lab';
 import { NamespaceError, TunnelError, TunnelIoError, openTun, openUdp } from '../src/index.ts';
 import { quietNamespace } from './lab.ts';
+import { mapSystemError } from '../src/errors.ts';
+import { DeviceBusyError, NotPermittedError, TunUnavailableError, BadNameError } from '../src/index.ts';
+
+test('errno errors from the addon map to typed errors whose messages say what to do', () => {
+  const cases: [string, string, new (...a: never[]) => Error, RegExp][] = [
+    ['ENOENT', 'open', TunUnavailableError, /modprobe tun/],
+    ['EPERM', 'TUNSETIFF', NotPermittedError, /CAP_NET_ADMIN/],
+    ['EBUSY', 'TUNSETIFF', DeviceBusyError, /another process/],
+    ['EINVAL', 'TUNSETIFF', DeviceBusyError, /other flags/],
+    ['ENAMETOOLONG', 'TUNSETIFF', BadNameError, /15 bytes/],
+    ['ENOENT', 'open namespace', NamespaceError, /ip netns add/],
+    ['EADDRINUSE', 'bind', TunnelIoError, /bind/],
+  ];
+  for (const [code, syscall, cls, text] of cases) {
+    const e = mapSystemError(Object.assign(new Error(`${syscall}: failed`), { code, syscall }), 'tun flannel0');
+    assert.instance(e, cls, `${code} from ${syscall}`);
+    assert.match(e.message, text);
+    assert.is((e as TunnelError).code, code);
+  }
+});
 
 const WORKER = fileURLToPath(new URL('./open-worker.ts', import.meta.url));
 

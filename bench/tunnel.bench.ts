@@ -10,7 +10,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { LabScope, run, type BackgroundProcess, type Netns } from '@weft/lab';
-import { TCP_OFFLOADS, configureLink, forward, openTun, openUdp, type OnBatch } from '@weft/tunnel';
+import {
+  PacketBatch, TCP_OFFLOADS, configureLink, forward, openTun, openUdp, splitSuperPacket, splitSuperPacketTs, type OnBatch,
+} from '@weft/tunnel';
 import { row, type Row } from './lib/report.ts';
 
 /** The value after `--name` in argv. */
@@ -178,6 +180,43 @@ async function openvpnCase(scope: LabScope, a: Netns, b: Netns): Promise<Row[]> 
   }
 }
 
+/** A 64 KB TCPv4 super-packet with its virtio header, as a vnet_hdr TUN hands it (MSS 1420: 46 segments). */
+function superPacket(): Uint8Array {
+  const payload = 65_000 - 52;
+  const p = new Uint8Array(10 + 52 + payload);
+  const v = new DataView(p.buffer);
+  p.set([1, 1], 0); // NEEDS_CSUM, GSO_TCPV4
+  v.setUint16(2, 52, true);
+  v.setUint16(4, TUN_MTU - 52, true);
+  v.setUint16(6, 20, true);
+  v.setUint16(8, 16, true);
+  p.set([0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 244, 1, 2, 10, 244, 2, 2], 10);
+  v.setUint16(12, 52 + payload);
+  p[10 + 32] = 0x80; // TCP data offset: 32 bytes (timestamps)
+  p[10 + 33] = 0x18;
+  for (let i = 62; i < p.length; i++) p[i] = i * 7;
+  return p;
+}
+
+/** Microseconds per 64 KB super-packet for the native and the TypeScript split (why segmentation is native). */
+function splitRows(): Row[] {
+  const pkt = superPacket();
+  const batch = new PacketBatch(64);
+  const iterations = QUICK ? 500 : 3000;
+  const time = (split: typeof splitSuperPacket): number => {
+    for (let i = 0; i < 50; i++) split(pkt, batch, 80); // warm up (and JIT the TypeScript one)
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) split(pkt, batch, 80);
+    return Number(process.hrtime.bigint() - t0) / 1000 / iterations;
+  };
+  const runs = { native: [] as number[], ts: [] as number[] };
+  for (let r = 0; r < REPS; r++) {
+    runs.native.push(time(splitSuperPacket));
+    runs.ts.push(time(splitSuperPacketTs));
+  }
+  return [row('split native', 'split64k', 'us', runs.native), row('split typescript', 'split64k', 'us', runs.ts)];
+}
+
 async function main(): Promise<void> {
   const scope = new LabScope('tun-bench');
   const rows: Row[] = [];
@@ -194,6 +233,7 @@ async function main(): Promise<void> {
   } finally {
     await scope.cleanup();
   }
+  rows.push(...splitRows());
   publish('tunnel', rows, flagValue(argv, '--json'));
   const med = (c: string, m: string) => rows.find((r) => r.case === c && r.metric === m)?.median ?? NaN;
   const ovpn = med('openvpn', 'tcp1');

@@ -10,6 +10,7 @@ export { ChannelTun, ChannelBind, ChannelNetwork, type ChannelTunOptions } from 
 export {
   splitSuperPacket, coalesceSegments, checksumOk, VNET_HDR_LENGTH, SplitResult, CoalesceWhy,
 } from './offload.ts';
+export { splitSuperPacketTs } from './split-ts.ts';
 export {
   TunnelError, TunUnavailableError, NotPermittedError, DeviceBusyError, BadNameError, NamespaceError, TunnelIoError,
 } from './errors.ts';

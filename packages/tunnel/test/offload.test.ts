@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { canRunPrivileged, type Netns } from '@weft/lab';
 import {
   CoalesceWhy, PacketBatch, SplitResult, TCP_OFFLOADS, VNET_HDR_LENGTH, checksumOk, coalesceSegments, configureLink,
-  forward, openTun, openUdp, splitSuperPacket, type TunDevice, type UdpBatchSocket,
+  forward, openTun, openUdp, splitSuperPacket, splitSuperPacketTs, type TunDevice, type UdpBatchSocket,
 } from '../src/index.ts';
 import { pattern, tcp4, udp4 } from './packets.ts';
 import { twoNamespaces } from './lab.ts';
@@ -59,6 +59,16 @@ test('a TCP super-packet splits into MSS segments with valid checksums, advancin
     joined.push(...p.subarray(52));
   }
   assert.equal(Uint8Array.from(joined), payload);
+});
+
+test('the TypeScript split produces the same bytes as the native one', () => {
+  for (const len of [1, 1399, 1400, 1401, 20_000, 65_000 - 52]) {
+    const nat = new PacketBatch(64);
+    const ts = new PacketBatch(64);
+    const n = splitSuperPacket(superPacket(pattern(len, len)), nat, 80);
+    assert.is(splitSuperPacketTs(superPacket(pattern(len, len)), ts, 80), n, `segments for ${len}`);
+    for (let i = 0; i < n; i++) assert.equal(ts.packet(i), nat.packet(i), `segment ${i} of ${len}`);
+  }
 });
 
 test('segmentation then coalescing gives back one super-packet with the original bytes', () => {

@@ -190,8 +190,9 @@ int NativeUdp::recvGro(uint8_t* slab, size_t slotSize, size_t headroom, int32_t*
     }
     if (seg < len) rxGro_++;
     int peer = lookup(groAddr_[k]);
-    if (peer < 0) rxUnknown_ += double((len + seg - 1) / (seg ? seg : 1));
-    if (len > 0) groQueue_.push_back(GroPending{len, 0, seg, peer, k});
+    // An empty datagram is still one datagram: delivered as a zero-length slot, so the caller counts it.
+    if (peer < 0) rxUnknown_ += len == 0 ? 1.0 : double((len + seg - 1) / seg);
+    groQueue_.push_back(GroPending{len, 0, seg, peer, k});
   }
   return deliverGro(slab, slotSize, headroom, lengths, peers, n, max);
 }

@@ -1,15 +1,15 @@
 #!/bin/sh
 # Entry point of a pod container in docker-compose.yml. The pod sits only on its node's pod network; like a
-# CNI plugin, it reads the node's subnet.env (shared volume, read-only), takes the address after the gateway
-# (FLANNEL_SUBNET is the subnet's first address, the node's side), and routes everything via its node.
+# CNI plugin, it reads the node's subnet.env (shared volume, read-only) once the node has put the gateway in
+# place (node-entry.sh writes node-ready then), takes the address after the gateway (FLANNEL_SUBNET is the
+# subnet's first address, the node's side), and routes everything via its node.
 #   env WEFT_PODLINK_IP  this pod's address on the pod network (to find the interface)
 set -eu
 
 subnet_file=/run/flannel/subnet.env
 i=0
-# Complete once both values are there (a reader must not act on a half-written file).
-while ! { grep -q '^FLANNEL_SUBNET=' "$subnet_file" && grep -q '^FLANNEL_MTU=' "$subnet_file"; } 2>/dev/null; do
-  i=$((i + 1)); [ "$i" -le 600 ] || { echo "pod-entry: no $subnet_file after 120 s" >&2; exit 1; }
+while [ ! -s /run/flannel/node-ready ]; do
+  i=$((i + 1)); [ "$i" -le 600 ] || { echo "pod-entry: node not ready after 120 s" >&2; exit 1; }
   sleep 0.2
 done
 . "$subnet_file"

@@ -142,6 +142,36 @@ async function leases(): Promise<Map<string, string>> {
   return out;
 }
 
+interface AgentStatus {
+  backend: string;
+  storeReachable: boolean;
+  lease: { subnet: string; publicIp: string } | null;
+  routes: { subnet: string; via: string }[];
+}
+
+const UNDERLAY_IPS = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];
+const STATUS_FETCH = "fetch('http://127.0.0.1:9465/status').then((r) => r.text()).then((t) => process.stdout.write(t))";
+
+/** Each agent's /status: vxlan, its lease, etcd reachable, and a route to each other node's subnet via that node. */
+async function checkAgents(subnets: Map<string, string>): Promise<void> {
+  const nets = new Map([...subnets].map(([n, s]) => [n, s.replace(/\.\d+\/24$/, '.0/24')]));
+  for (const [i, node] of NODES.entries()) {
+    const want = NODES.filter((n) => n !== node).map((n) => `${nets.get(n)} via ${UNDERLAY_IPS[NODES.indexOf(n)]}`).sort();
+    let last: AgentStatus | null = null;
+    await waitFor(`${node}'s routes to the other two nodes`, 30_000, async () => {
+      last = JSON.parse((await exec(node, ['node', '-e', STATUS_FETCH])).stdout) as AgentStatus;
+      return last.routes.length >= 2 ? true : null;
+    }).catch((e: Error) => assert.unreachable(`${e.message}: ${JSON.stringify(last)}`));
+    const st = last! as AgentStatus;
+    assert.is(st.backend, 'vxlan', `${node} runs the vxlan backend`);
+    assert.ok(st.storeReachable, `${node} reaches etcd`);
+    assert.is(st.lease?.subnet, nets.get(node), `${node}'s /status lease matches its subnet.env`);
+    assert.is(st.lease?.publicIp, UNDERLAY_IPS[i], `${node}'s lease carries its underlay address`);
+    assert.equal(st.routes.map((r) => `${r.subnet} via ${r.via}`).sort(), want, `${node}'s peer routes`);
+    say(`${node}: /status vxlan, routes ${want.join(', ')}`);
+  }
+}
+
 async function podAddresses(): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const pod of PODS) {
@@ -246,6 +276,7 @@ if (canRunPrivileged(WHAT) && ensureTools() && canRunWith(WHAT, [...Object.keys(
       await bringUp();
       await checkIsolation(linksBefore);
       const subnets = await leases();
+      await checkAgents(subnets);
       const pods = await podAddresses();
       await checkPodTraffic(subnets, pods);
     } finally {

@@ -13,7 +13,8 @@ const args = process.argv.slice(2);
 /** Debian packages the test suite drives as real peers or tools, keyed by the command that proves each. */
 const DEBIAN = {
   ip: 'iproute2', ping: 'iputils-ping', bird: 'bird2', birdc: 'bird2', etcd: 'etcd-server', etcdctl: 'etcd-client',
-  tshark: 'tshark', tcpdump: 'tcpdump', iperf3: 'iperf3', openvpn: 'openvpn', capsh: 'libcap2-bin',
+  tshark: 'tshark', tcpdump: 'tcpdump', iperf3: 'iperf3', openvpn: 'openvpn', capsh: 'libcap2-bin', ethtool: 'ethtool',
+  sockperf: 'sockperf', curl: 'curl',
 };
 
 function findTests(dir, out = []) {

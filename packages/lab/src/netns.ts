@@ -110,6 +110,7 @@ export class LabScope {
   ) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new LabNameError(`lab name "${name}": use lowercase letters, digits and "-"`);
     this.dir = opts.dir ?? join('/tmp', `weft-lab-${name}`);
+    rmSync(this.dir, { recursive: true, force: true }); // state of an earlier run (leases, logs) must not leak in
     mkdirSync(this.dir, { recursive: true });
     liveScopes.add(this);
     installExitHandlers();

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabScope, canRunPrivileged, canRunWith, listLabNamespaces, run, runSync, type RunOptions, type RunResult } from '@weft/lab';
@@ -15,7 +15,9 @@ import { PrivateDockerd, alive } from './support/dock-dockerd.ts';
 
 const WHAT = 'docker compose';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCOPE = 'dock-compose';
+// One scope per test process, so two suite runs on one machine (several people share it) never collide.
+const SCOPE_PREFIX = 'dock-compose-';
+const SCOPE = `${SCOPE_PREFIX}${process.pid}`;
 const PROJECT = 'wldock';
 const NODES = ['node1', 'node2', 'node3'] as const;
 const PODS = ['pod1', 'pod2', 'pod3'] as const;
@@ -88,17 +90,29 @@ function rootLinks(): string[] {
   return runSync(['ip', '-o', 'link', 'show']).stdout.split('\n').map((l) => l.split(':')[1]?.trim() ?? '').filter(Boolean).sort();
 }
 
-/** Refuses to run beside a dockerd an earlier, killed run left behind; otherwise clears that run's files. */
-function clearStaleRun(): void {
-  const dir = join('/tmp', `weft-lab-${SCOPE}`);
-  const pidFile = join(dir, 'docker.pid');
-  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
-  if (alive(pid)) throw new Error(`a dockerd of an earlier run (PID ${pid}, ${dir}) is still running: stop it with kill ${pid}`);
-  rmSync(dir, { recursive: true, force: true });
+/**
+ * Removes what runs of this test killed with SIGKILL left behind (their test process is gone): the directory and
+ * the namespace, unless their dockerd still runs, which is reported and left alone.
+ */
+function clearStaleRuns(): void {
+  for (const name of readdirSync('/tmp').filter((n) => n.startsWith(`weft-lab-${SCOPE_PREFIX}`))) {
+    const owner = Number(name.slice(`weft-lab-${SCOPE_PREFIX}`.length));
+    if (!Number.isInteger(owner) || owner === process.pid || alive(owner)) continue;
+    const dir = join('/tmp', name);
+    const pidFile = join(dir, 'docker.pid');
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
+    if (alive(pid)) {
+      console.log(`compose: a dockerd of a killed run (PID ${pid}, ${dir}) still runs; stop it with kill ${pid}`);
+      continue;
+    }
+    say(`removing leftovers of a killed run: ${dir}`);
+    runSync(['ip', 'netns', 'del', `wl-${SCOPE_PREFIX}${owner}-d`]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function bringUp(): Promise<void> {
-  clearStaleRun();
+  clearStaleRuns();
   scope = new LabScope(SCOPE);
   const dir = scope.dir;
   const ns = await scope.netns('d');

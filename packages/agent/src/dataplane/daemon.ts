@@ -37,17 +37,23 @@ export function vtepMacFor(nodeName: string): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-async function loadNetConfig(settings: AgentSettings, store: LeaseStore): Promise<NetConfig> {
-  if (settings.netConfigFile) {
-    let text: string;
-    try {
-      text = readFileSync(settings.netConfigFile, 'utf8');
-    } catch (e) {
-      throw new ConfigError('--net-config', `cannot read ${settings.netConfigFile}: ${(e as Error).message}`);
-    }
-    const config = parseNetConfig(text);
-    if (settings.store.kind === 'embedded') await store.putConfig(text);
-    return config;
+/** The net-conf file's text and parsed config (null without --net-config); read before anything is opened. */
+function readNetConfigFile(settings: AgentSettings): { text: string; config: NetConfig } | null {
+  if (!settings.netConfigFile) return null;
+  let text: string;
+  try {
+    text = readFileSync(settings.netConfigFile, 'utf8');
+  } catch (e) {
+    throw new ConfigError('--net-config', `cannot read ${settings.netConfigFile}: ${(e as Error).message}`);
+  }
+  return { text, config: parseNetConfig(text) };
+}
+
+/** The file's config (published to an embedded store for `weft status` and other agents), or the store's. */
+async function loadNetConfig(settings: AgentSettings, file: { text: string; config: NetConfig } | null, store: LeaseStore): Promise<NetConfig> {
+  if (file) {
+    if (settings.store.kind === 'embedded') await store.putConfig(file.text);
+    return file.config;
   }
   const stored = await store.getConfig();
   if (stored === null) throw new ConfigError('--net-config', `no file given and the store has no ${settings.store.kind === 'etcd' ? settings.store.prefix + '/config' : 'config'}`);
@@ -114,9 +120,14 @@ export function createNetwork(config: NetConfig, subnet: Ip4Net, underlay: { pub
 
 /** Starts the agent; resolves once forwarding runs (the lease is held, routes installed). */
 export async function startAgent(settings: AgentSettings, log: Logger, extras: DaemonExtras): Promise<RunningAgent> {
+  // Everything that can be wrong in the configuration is checked before a store, device or route is touched.
+  const file = readNetConfigFile(settings);
   const underlay = await resolveUnderlay(settings);
   const store = openStore(settings);
-  const config = await loadNetConfig(settings, store);
+  const config = await loadNetConfig(settings, file, store).catch(async (e) => {
+    await store.close();
+    throw e;
+  });
   const vtepMac = vtepMacFor(settings.nodeName);
   const abort = new AbortController();
   const leases = new LeaseManager({

@@ -3,7 +3,8 @@
 // /var/cache/weft), the weft image built from this checkout, the compose topology up on internal networks,
 // pod-to-pod traffic across nodes through weft's vxlan backend with the etcd store, and a teardown that must
 // leave no namespace, process, cgroup, mount or file behind. Installs Debian's docker.io, docker-compose and
-// debootstrap when they are missing (as root). The slowest test file: ~40 s with a warm cache, ~105 s cold.
+// debootstrap when they are missing (as root). The slowest test file: ~40 s with a warm cache on a quiet
+// machine, ~105 s cold (debootstrap), up to twice that on a loaded one.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -26,7 +27,7 @@ const TOOLS: Record<string, string> = { dockerd: 'docker.io', 'docker-compose': 
 const started = Date.now();
 const say = (m: string) => console.log(`[compose +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
 
-/** Installs the Debian packages this test drives when they are missing and we are root; true when all are there. */
+/** Installs the Debian packages this test drives when they are missing and we are root (canRunWith then judges). */
 function ensureTools(): boolean {
   const have = (c: string) => spawnSync('sh', ['-c', 'command -v "$0"', c]).status === 0;
   const missing = [...new Set(Object.entries(TOOLS).filter(([c]) => !have(c)).map(([, p]) => p))];
@@ -37,7 +38,7 @@ function ensureTools(): boolean {
     spawnSync('apt-get', ['update', '-qq'], opts);
     spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', ...missing], opts);
   }
-  return true; // canRunWith below decides (skip, or throw under CI) with the precise list of what is missing
+  return true;
 }
 
 let dockerd: PrivateDockerd | null = null;

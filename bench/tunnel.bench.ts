@@ -103,36 +103,49 @@ interface Measured {
   cpu: number[];
 }
 
-async function iperf(a: Netns, target: string, args: string[]): Promise<Record<string, any>> {
-  const r = await a.exec(['iperf3', '-c', target, '-t', String(SECONDS), '-J', ...args], { timeoutMs: (SECONDS + 20) * 1000, allowFailure: true });
-  const j = JSON.parse(r.stdout || '{}');
-  if (j.error) throw new Error(`iperf3 ${args.join(' ')} to ${target}: ${j.error}`);
-  return j;
+/** One iperf3 client run; retried once, since a loaded 2-core machine occasionally loses a control connection. */
+async function iperf(a: Netns, target: string, args: string[]): Promise<Record<string, any> | null> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const r = await a.exec(['iperf3', '-c', target, '-t', String(SECONDS), '-J', ...args], { timeoutMs: (SECONDS + 20) * 1000, allowFailure: true });
+    let j: Record<string, any> = {};
+    try {
+      j = JSON.parse(r.stdout || '{}');
+    } catch {
+      // not JSON: reported below
+    }
+    if (j.end && !j.error) return j;
+    console.error(`iperf3 ${args.join(' ')} to ${target} failed (${j.error ?? r.stderr.trim()}); ${attempt ? 'skipping this run' : 'retrying'}`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  return null;
 }
 
 /** Runs tcp1, tcp4 and udp64 REPS times against `target` from a; cpu from the forwarders' PIDs. */
 async function measure(a: Netns, target: string, forwarders: number[]): Promise<Measured> {
   const m: Measured = { tcp1: [], tcp4: [], udp64: [], cpu: [] };
+  const cpu = (): number => forwarders.reduce((s, pid) => s + cpuSeconds(pid), 0);
   for (let rep = 0; rep < REPS; rep++) {
-    const cpu0 = forwarders.reduce((s, pid) => s + cpuSeconds(pid), 0);
+    const cpu0 = cpu();
     const t1 = await iperf(a, target, []);
-    const cpu1 = forwarders.reduce((s, pid) => s + cpuSeconds(pid), 0);
-    const gbit1 = t1.end.sum_received.bits_per_second / 1e9;
-    m.tcp1.push(gbit1);
-    if (forwarders.length) m.cpu.push((cpu1 - cpu0) / (gbit1 * t1.end.sum_received.seconds));
+    const cpu1 = cpu();
+    if (t1) {
+      const gbit1 = t1.end.sum_received.bits_per_second / 1e9;
+      m.tcp1.push(gbit1);
+      if (forwarders.length) m.cpu.push((cpu1 - cpu0) / (gbit1 * t1.end.sum_received.seconds));
+    }
     const t4 = await iperf(a, target, ['-P', '4']);
-    m.tcp4.push(t4.end.sum_received.bits_per_second / 1e9);
+    if (t4) m.tcp4.push(t4.end.sum_received.bits_per_second / 1e9);
     const u = await iperf(a, target, ['-u', '-l', '64', '-b', '1G']);
-    const s = u.end.sum;
-    m.udp64.push((s.packets - s.lost_packets) / s.seconds);
+    if (u) m.udp64.push((u.end.sum.packets - u.end.sum.lost_packets) / u.end.sum.seconds);
   }
   return m;
 }
 
 function rowsOf(name: string, m: Measured): Row[] {
-  const rows = [row(name, 'tcp1', 'Gbit/s', m.tcp1), row(name, 'tcp4', 'Gbit/s', m.tcp4), row(name, 'udp64', 'pps', m.udp64)];
-  if (m.cpu.length) rows.push(row(name, 'cpu-per-gbit', 's', m.cpu));
-  return rows;
+  const all: [string, string, number[]][] = [
+    ['tcp1', 'Gbit/s', m.tcp1], ['tcp4', 'Gbit/s', m.tcp4], ['udp64', 'pps', m.udp64], ['cpu-per-gbit', 's', m.cpu],
+  ];
+  return all.filter(([, , runs]) => runs.length > 0).map(([metric, unit, runs]) => row(name, metric, unit, runs));
 }
 
 async function withIperfServer<T>(scope: LabScope, b: Netns, label: string, body: () => Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { labUp, httpGetIn, METRICS_PORT, type BackendType, type RouteSync, type RunningLab } from './lab-up.ts';
 import type { LabPod } from '@weft/lab';
+import type { AgentStatus } from '@weft/agent';
 
 const say = (m: string) => console.log(m);
 
@@ -16,9 +17,11 @@ interface Result {
 
 async function showControlPlane(run: RunningLab): Promise<void> {
   for (const node of run.lab.nodes) {
-    const status = await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`);
-    const s = status ? (JSON.parse(status) as { lease?: { subnet?: string }; peers?: unknown[] }) : {};
-    say(`\n== ${node.name} (underlay ${node.underlayIp}): lease ${s.lease?.subnet ?? node.subnet}, ${s.peers?.length ?? '?'} peers`);
+    const body = await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`);
+    const s = body ? (JSON.parse(body) as AgentStatus) : null;
+    const mac = s?.lease?.vtepMac ? `, VTEP MAC ${s.lease.vtepMac}` : '';
+    say(`\n== ${node.name} (underlay ${node.underlayIp}): lease ${s?.lease?.subnet ?? node.subnet}${mac}, MTU ${s?.mtu ?? '?'}`);
+    for (const r of s?.routes ?? []) say(`   ${s!.backend === 'native' ? 'kernel route' : 'forwarding table'}: ${r.subnet} -> ${r.via}${r.vtepMac ? ` (VTEP ${r.vtepMac})` : ''}`);
     const routes = await node.ns.ip(['route', 'show']);
     say(routes.stdout.trimEnd().replace(/^/gm, '   ip route: '));
   }

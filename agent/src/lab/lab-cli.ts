@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { run, listLabNamespaces, LAB_NETNS_PREFIX } from '@weft/lab';
+import { run, listLabNamespaces, labOwner, LAB_NETNS_PREFIX } from '@weft/lab';
 import { labUp, describeLab, METRICS_PORT, weftArgv, type BackendType, type RouteSync, type StoreKind } from './lab-up.ts';
 
 const USAGE = `usage:
@@ -132,7 +132,11 @@ async function down(argv: string[]): Promise<number> {
   if (argv[0] === '--all') {
     const names = new Set(readdirSync('/tmp').filter((d) => d.startsWith('weft-lab-')).map((d) => d.slice('weft-lab-'.length)));
     for (const ns of await listLabNamespaces()) names.add(ns.slice(LAB_NETNS_PREFIX.length).replace(/-[^-]+$/, ''));
-    for (const name of names) await downOne(name);
+    for (const name of names) {
+      const owner = labOwner(name);
+      if (owner !== null) console.error(`lab ${name}: in use by running process ${owner}; not touched`);
+      else await downOne(name);
+    }
     return 0;
   }
   if (!argv[0]) throw new UsageError('weft lab down NAME | --all');

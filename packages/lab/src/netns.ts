@@ -112,6 +112,8 @@ export class LabScope {
     this.dir = opts.dir ?? join('/tmp', `weft-lab-${name}`);
     rmSync(this.dir, { recursive: true, force: true }); // state of an earlier run (leases, logs) must not leak in
     mkdirSync(this.dir, { recursive: true });
+    // Who owns the lab: `weft lab down --all` leaves labs alone while their owner runs.
+    writeFileSync(join(this.dir, OWNER_FILE), `${process.pid}\n`);
     liveScopes.add(this);
     installExitHandlers();
   }
@@ -175,6 +177,7 @@ export class LabScope {
    */
   release(): { namespaces: string[]; processes: { label: string; pid: number; pidFile: string; log: string }[] } {
     liveScopes.delete(this);
+    rmSync(join(this.dir, OWNER_FILE), { force: true });
     return {
       namespaces: this.namespaces.map((n) => n.name),
       processes: this.processes.map((p) => ({ label: p.label, pid: p.pid, pidFile: p.pidFile, log: p.logFile })),
@@ -194,6 +197,17 @@ export class LabScope {
     for (const ns of this.namespaces.splice(0)) runSync(['ip', 'netns', 'del', ns.name]);
     liveScopes.delete(this);
   }
+}
+
+const OWNER_FILE = 'owner.pid';
+
+/** The PID of the live process that owns lab `name` (an in-process LabScope), or null when there is none. */
+export function labOwner(name: string, dir = join('/tmp', `weft-lab-${name}`)): number | null {
+  const file = join(dir, OWNER_FILE);
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return pid === process.pid ? pid : null;
+  return existsSync(`/proc/${pid}`) ? pid : null;
 }
 
 /** Names of leftover lab namespaces (all, or those of one lab). */

@@ -4,7 +4,8 @@
 // that is no peer; the known peer's namespace (n2) sends from its own underlay address, from an ephemeral
 // port (the agent knows peers by address: kernel vxlan peers hash their source port per flow): wrong VNI,
 // bad flags, spoofed inner sources, truncated headers (down to empty datagrams), lying lengths, non-IP
-// payloads, then 12,000 random datagrams from both.
+// payloads, then 12,000 random datagrams from both (and, for vxlan, 5,000 more behind valid VXLAN and
+// Ethernet headers, to reach the IP checks).
 // Asserted: every datagram the agent read is counted under the expected drop reason (per case, exactly),
 // /metrics agrees with /status, nothing reaches the victim pod's listener or the TUN device except the three
 // deliberately valid control packets, the agent stays up, and pods still ping each other.
@@ -25,6 +26,8 @@ const POD_PORT = 9999;
 const VNI = 1;
 const RANDOM_FROM_PEER = 10_000;
 const RANDOM_FROM_STRANGER = 2_000;
+/** vxlan: random bytes behind a valid VXLAN + Ethernet (IPv4) header, so they reach the IP checks. */
+const RANDOM_BEHIND_HEADERS = 5_000;
 const CONTROLS = 3;
 const started = Date.now();
 const say = (m: string) => console.log(`[agent-hostile +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
@@ -162,18 +165,24 @@ async function attack(backend: Backend): Promise<void> {
 
     // Random bytes: from the forged peer (through every parser) and from the stranger.
     const fromPeer = await send(peer.ns, { bind: asPeer, to, random: { seed: 0x5eed + port, count: RANDOM_FROM_PEER, maxLength: 1472 }, burst: 100, pauseMs: 5 });
+    const behind = backend === 'vxlan' ? await send(peer.ns, {
+      bind: asPeer, to, burst: 100, pauseMs: 5,
+      random: { seed: 11, count: RANDOM_BEHIND_HEADERS, maxLength: 1472 - 22, prefix: vxlan(VNI, ethernet(vs.lease!.vtepMac!, ps.lease!.vtepMac!, ETHERTYPE_IPV4, Buffer.alloc(0))).toString('hex') },
+    }) : 0;
     const fromStranger = await send(atk, { bind: { address: ATTACKER_IP, port: 40002 }, to, random: { seed: 7, count: RANDOM_FROM_STRANGER, maxLength: 1472 }, burst: 100, pauseMs: 5 });
     let end = mid;
     await waitFor(async () => {
       end = await mustStatus(victim);
-      return end.counters.udp_read_packets! - mid.counters.udp_read_packets! >= fromPeer + fromStranger;
-    }, 60_000, `the victim agent to read ${fromPeer + fromStranger} random datagrams`).catch(async (e: Error) => {
+      return end.counters.udp_read_packets! - mid.counters.udp_read_packets! >= fromPeer + behind + fromStranger;
+    }, 60_000, `the victim agent to read ${fromPeer + behind + fromStranger} random datagrams`).catch(async (e: Error) => {
       throw new Error(`${e.message}; read ${end.counters.udp_read_packets! - mid.counters.udp_read_packets!}; ${await udpRcvbufErrors(victim.ns)}`);
     });
     const d2 = delta(end.drops, mid.drops);
-    say(`${backend}: ${fromPeer} + ${fromStranger} random datagrams read; drops ${JSON.stringify(d2)}`);
+    say(`${backend}: ${fromPeer} + ${behind} + ${fromStranger} random datagrams read; drops ${JSON.stringify(d2)}`);
     assert.is(fromPeer + fromStranger, RANDOM_FROM_PEER + RANDOM_FROM_STRANGER);
-    assert.is(sum(d2), fromPeer + fromStranger, 'every random datagram was dropped and counted');
+    assert.is(sum(d2), fromPeer + behind + fromStranger, 'every random datagram was dropped and counted');
+    const ipLevel = ['too_short', 'bad_ip_header', 'length_mismatch', 'spoofed_source', 'not_ipv4'].reduce((a, r) => a + (d2[r] ?? 0), 0);
+    assert.ok(ipLevel >= behind, `random bytes behind valid headers fail the IP checks (${ipLevel} >= ${behind})`);
     assert.ok((d2.unknown_peer ?? 0) >= fromStranger, 'the stranger\'s random datagrams count as unknown_peer');
     assert.ok(Object.keys(d2).length >= 3, `random bytes from the peer exercise several checks: ${Object.keys(d2).join(', ')}`);
     assert.is(end.counters.rx_packets! - mid.counters.rx_packets!, 0, 'no random datagram went into the TUN device');

@@ -9,8 +9,8 @@ export interface SendSpec {
   to: { address: string; port: number };
   /** Hex-encoded datagrams, sent in order. */
   packets?: string[];
-  /** Random datagrams generated here (too many to pass on stdin). */
-  random?: { seed: number; count: number; maxLength: number };
+  /** Random datagrams generated here (too many to pass on stdin), each after the hex `prefix` if given. */
+  random?: { seed: number; count: number; maxLength: number; prefix?: string };
   /** Datagrams per burst and the pause between bursts. */
   burst?: number;
   pauseMs?: number;
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const spec = JSON.parse(Buffer.concat(chunks).toString()) as SendSpec;
   const datagrams = [
     ...(spec.packets ?? []).map((h) => Buffer.from(h, 'hex')),
-    ...(spec.random ? randomDatagrams(spec.random.seed, spec.random.count, spec.random.maxLength) : []),
+    ...(spec.random ? randomDatagrams(spec.random.seed, spec.random.count, spec.random.maxLength).map((d) => Buffer.concat([Buffer.from(spec.random!.prefix ?? '', 'hex'), d])) : []),
   ];
   const sock = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {

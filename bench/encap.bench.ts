@@ -122,11 +122,11 @@ for (const [name, fn] of cases) {
   rows.push(row(name, 'encapsulate+decapsulate', 'ns/packet', nsPerPacket(name, fn, BATCH)));
   rows.push(row(name, 'allocated', 'bytes/packet', await bytesPerPacket(fn)));
 }
-// Calibration: a loop that allocates one small object per packet must show up (V8: 16 bytes for {a}), or the
+// Calibration: a loop that allocates one small object per packet must show up (tens of bytes each), or the
 // allocation figures above mean nothing.
 let keep: { a: number } | undefined;
 const allocating = (await bytesPerPacket(() => { for (let i = 0; i < BATCH; i++) keep = { a: i }; }))[0]!;
-if (!(allocating >= 12 && allocating <= 40)) throw new Error(`allocation calibration measured ${allocating} bytes per object`);
+if (!(allocating >= 8 && allocating <= 128)) throw new Error(`allocation calibration measured ${allocating} bytes per object`);
 rows.push(row('calibration: one {a} object per packet', 'allocated', 'bytes/packet', [allocating]));
 // Helpers the agent and the tunnel call per packet or per batch, for scale.
 const big = slab(1400);

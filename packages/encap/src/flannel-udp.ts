@@ -4,7 +4,7 @@
 // incrementally (RFC 1624), and drops a packet whose TTL would reach 0. (flanneld's C checks only for 0 after the
 // decrement, so a TTL of 0 wraps to 255; weft drops it, as RFC 1812 section 5.3.1 says.)
 import { DropReason, PacketSpan } from './drop.ts';
-import { checkIpPacket, forwardTtl } from './inner.ts';
+import { checkIpPacket } from './inner.ts';
 
 /** flanneld's udp backend port (`Backend.Port` default). */
 export const FLANNEL_UDP_PORT = 8285;
@@ -17,9 +17,8 @@ const scratch = new PacketSpan();
  * prepended, so it returns `offset` unchanged; or `-DropReason` (negative) to drop it.
  */
 export function encapsulateFlannelUdp(buf: Uint8Array, offset: number, length: number): number {
-  let r = checkIpPacket(buf, offset, length, 0, scratch);
-  if (r === DropReason.None) r = forwardTtl(buf, offset);
-  return r === DropReason.None ? offset : -r;
+  const r = checkIpPacket(buf, offset, length, 0, scratch, true);
+  return r === (0 satisfies DropReason.None) ? offset : -r;
 }
 
 /**
@@ -27,6 +26,5 @@ export function encapsulateFlannelUdp(buf: Uint8Array, offset: number, length: n
  * On DropReason.None, `out` is the IP packet (trimmed to its total length). Never throws, never allocates.
  */
 export function decapsulateFlannelUdp(buf: Uint8Array, offset: number, length: number, out: PacketSpan): DropReason {
-  const r = checkIpPacket(buf, offset, length, 0, out);
-  return r === DropReason.None ? forwardTtl(buf, offset) : r;
+  return checkIpPacket(buf, offset, length, 0, out, true);
 }

@@ -159,10 +159,10 @@ export class VxlanTemplate {
  * must be at least 22 (a RangeError otherwise, as that is a bug, not a packet condition).
  */
 export function encapsulateVxlan(buf: Uint8Array, offset: number, length: number, tpl: VxlanTemplate): number {
-  if (length < 1) return -DropReason.TooShort;
+  if (length < 1) return -(1 satisfies DropReason.TooShort);
   const v = buf[offset]! >> 4;
-  const etherType = v === 4 ? EtherType.Ipv4 : v === 6 ? EtherType.Ipv6 : 0;
-  if (etherType === 0) return -DropReason.NotIp;
+  const etherType = v === 4 ? (0x0800 satisfies EtherType.Ipv4) : v === 6 ? (0x86dd satisfies EtherType.Ipv6) : 0;
+  if (etherType === 0) return -(4 satisfies DropReason.NotIp);
   const start = offset - VXLAN_ENCAP_HEADROOM;
   if (start < 0) throw new RangeError(`encapsulateVxlan needs ${VXLAN_ENCAP_HEADROOM} bytes of headroom, offset is ${offset}`);
   writeU32(buf, start, tpl.w0);
@@ -182,11 +182,11 @@ export function encapsulateVxlan(buf: Uint8Array, offset: number, length: number
  * The inner Ethernet header starts at `offset + 8`; ARP frames return DropReason.NotIp (see arpRequestTarget).
  */
 export function decapsulateVxlan(buf: Uint8Array, offset: number, length: number, vni: number, out: PacketSpan): DropReason {
-  if (length < VXLAN_ENCAP_HEADROOM) return DropReason.TooShort;
-  if ((buf[offset]! & VXLAN_FLAG_I) === 0) return DropReason.BadFlags;
-  if (vxlanVni(buf, offset) !== vni) return DropReason.WrongVni;
+  if (length < VXLAN_ENCAP_HEADROOM) return 1 satisfies DropReason.TooShort;
+  if ((buf[offset]! & VXLAN_FLAG_I) === 0) return 2 satisfies DropReason.BadFlags;
+  if (vxlanVni(buf, offset) !== vni) return 3 satisfies DropReason.WrongVni;
   const etherType = (buf[offset + 20]! << 8) | buf[offset + 21]!;
-  const version = etherType === EtherType.Ipv4 ? 4 : etherType === EtherType.Ipv6 ? 6 : 0;
-  if (version === 0) return DropReason.NotIp;
+  const version = etherType === (0x0800 satisfies EtherType.Ipv4) ? 4 : etherType === (0x86dd satisfies EtherType.Ipv6) ? 6 : 0;
+  if (version === 0) return 4 satisfies DropReason.NotIp;
   return checkIpPacket(buf, offset + VXLAN_ENCAP_HEADROOM, length - VXLAN_ENCAP_HEADROOM, version, out);
 }

@@ -6,6 +6,7 @@ commands:
   status [--metrics-port P] [--json]   lease, peers and routes of the agent running here
   lab up|exec|status|down   network-namespace labs of weft agents
   explain HEX|FILE     decode packets layer by layer, with RFC sections (--json for machines)
+  trace SRC_POD DST_POD [--lab NAME]   one ping between lab pods, hop by hop (routes, counters, captures)
   help                 this text
   version              print the version
 `;
@@ -17,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   agent: async () => (await import('./agent-cmd.ts')).agentCommand,
   status: async () => (await import('./status-cmd.ts')).statusCommand,
   explain: async () => (await import('./explain-cli.ts')).explainCommand,
+  trace: async () => (await import('./trace-cmd.ts')).traceCommand,
   version: async () => async () => {
     console.log('weft 0.1.0');
     return 0;

@@ -1,0 +1,257 @@
+// `weft trace SRC_POD DST_POD [--lab NAME] [--pcap DIR] [--json]`: sends one ping between two pods of a lab and
+// prints its path hop by hop, request then reply: the pod's route, the node's kernel route, the TUN, the
+// forwarding-table decision (which lease or BGP route, which peer, which VTEP MAC), the bytes the backend adds,
+// the underlay, and the same on the other node.
+//
+// Design notes: the evidence comes from three places, each optional beyond the first. (1) `ip route get` in the
+// namespaces and the agents' /status (routes, counters before/after the ping) always work. (2) The agents' pcapng
+// captures (`weft lab up --pcap DIR`; found from the agent's command line, or given with --pcap) show each leg's
+// bytes, so "bytes added" is measured (wire length minus TUN length) rather than computed from header sizes.
+// (3) The native backend has no TUN and no agent capture: a tcpdump on the source node's eth0 shows the bare packet.
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { run, haveCommand, Netns } from '@weft/lab';
+import { httpGetIn, METRICS_PORT } from './lab/lab-up.ts';
+import { pingLegsSettled, NamespaceCapture, outermost, type PingLeg } from './trace-capture.ts';
+
+/** The part of a lab's description (`weft lab up`'s JSON, describeLab) that trace reads. */
+export interface TraceLab {
+  name: string;
+  backend: 'udp' | 'vxlan' | 'native';
+  routeSync: 'lease' | 'bgp';
+  nodes: { name: string; namespace: string; underlayIp: string; subnet: string | null; agentPid: number | null; pods: { name: string; namespace: string; ip: string }[] }[];
+}
+type TNode = TraceLab['nodes'][number];
+type TPod = TNode['pods'][number];
+
+interface Status {
+  lease: { subnet: string; publicIp: string; vtepMac?: string } | null;
+  routes: { subnet: string; via: string; vtepMac?: string }[];
+  counters: Record<string, number>;
+  bgp?: { address: string; state: string; prefixesReceived: number }[];
+}
+
+export interface TraceResult {
+  lines: string[];
+  replied: boolean;
+  /** Bytes the backend put in front of the pod's packet on the underlay (outer headers included). */
+  bytesAdded: number;
+  measured: boolean;
+  /** Every capture sighting of the ping, in the order: source node, destination node (or the eth0 tcpdump). */
+  legs: { node: string; leg: PingLeg }[];
+}
+
+/** Header bytes each backend adds: [written by weft, written by the kernel's UDP/IP stack]. */
+const OVERHEAD: Record<TraceLab['backend'], [number, number, string]> = {
+  vxlan: [22, 28, 'VXLAN header 8 + inner Ethernet 14 written by weft, UDP 8 + IPv4 20 by the kernel'],
+  udp: [0, 28, 'nothing written by weft (the packet is the UDP payload), UDP 8 + IPv4 20 by the kernel'],
+  native: [0, 0, 'none: the pod packet is routed as it is'],
+};
+
+const PORTS: Record<TraceLab['backend'], number> = { udp: 8285, vxlan: 8472, native: 0 };
+
+function findPod(lab: TraceLab, name: string): { node: TNode; pod: TPod } {
+  for (const node of lab.nodes) {
+    const pod = node.pods.find((p) => p.name === name || p.ip === name);
+    if (pod) return { node, pod };
+  }
+  throw new TraceError(`lab ${lab.name} has no pod "${name}" (pods: ${lab.nodes.flatMap((n) => n.pods.map((p) => p.name)).join(', ')})`);
+}
+
+export class TraceError extends Error {
+  override name = 'TraceError';
+}
+
+async function status(node: TNode): Promise<Status | null> {
+  const body = await httpGetIn(new Netns(node.namespace), `http://127.0.0.1:${METRICS_PORT}/status`);
+  return body ? (JSON.parse(body) as Status) : null;
+}
+
+async function routeGet(ns: string, dst: string): Promise<string> {
+  const r = await run(['ip', 'netns', 'exec', ns, 'ip', '-o', 'route', 'get', dst], { allowFailure: true });
+  return r.stdout.split('\n')[0]!.replace(/\s+uid \d+.*$/, '').replace(/\\/g, '').trim() || `(ip route get failed: ${r.stderr.trim()})`;
+}
+
+/** The agent's capture file, from its command line (`--pcap FILE`) or `DIR/NODE.pcapng`. */
+function captureFile(node: TNode, pcapDir?: string): string | null {
+  if (pcapDir) return join(pcapDir, `${node.name}.pcapng`);
+  try {
+    const argv = readFileSync(`/proc/${node.agentPid}/cmdline`, 'utf8').split('\0');
+    const i = argv.indexOf('--pcap');
+    return i >= 0 && argv[i + 1] ? argv[i + 1]! : null;
+  } catch {
+    return null;
+  }
+}
+
+const delta = (before: Status | null, after: Status | null, key: string) => (after?.counters[key] ?? 0) - (before?.counters[key] ?? 0);
+const inSubnet = (ip: string, cidr: string) => {
+  const [base, len] = cidr.split('/') as [string, string];
+  const n = (a: string) => a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(len));
+  return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
+};
+
+/** Which lease or BGP route sends `dst` to which peer, as the agent on `node` reports it. */
+function decision(lab: TraceLab, st: Status | null, dst: string): { text: string; via?: string; vtepMac?: string } {
+  const route = st?.routes.find((r) => inSubnet(dst, r.subnet));
+  if (!route) return { text: `no route for ${dst} in the agent's table` };
+  const owner = lab.nodes.find((n) => n.underlayIp === route.via);
+  const mac = route.vtepMac ? `, VTEP MAC ${route.vtepMac}` : '';
+  const source = lab.routeSync === 'bgp'
+    ? `BGP route learned from ${route.via}${sessionNote(st, route.via)}`
+    : `lease ${route.subnet} of ${owner?.name ?? 'a peer'} (public IP ${route.via})`;
+  return { text: `${route.subnet} -> peer ${route.via}${mac}: ${source}`, via: route.via, vtepMac: route.vtepMac };
+}
+
+function sessionNote(st: Status | null, peer: string): string {
+  const s = st?.bgp?.find((b) => b.address === peer);
+  return s ? ` (session ${s.state}, ${s.prefixesReceived} prefixes received)` : '';
+}
+
+const row = (n: number, where: string, what: string, detail: string) => `  ${String(n).padStart(2)}  ${where.padEnd(9)} ${what.padEnd(22)} ${detail}`;
+
+interface Side { from: { node: TNode; pod: TPod }; to: { node: TNode; pod: TPod }; before: [Status | null, Status | null]; after: [Status | null, Status | null] }
+
+/** The hops of one direction (request or reply) as lines. */
+async function legLines(lab: TraceLab, s: Side, kind: 'request' | 'reply', legs: { node: string; leg: PingLeg }[]): Promise<string[]> {
+  const { from, to } = s;
+  const lines: string[] = [];
+  const seen = (node: string, iface: string) => legs.find((l) => l.node === node && l.leg.kind === kind && l.leg.iface === iface)?.leg;
+  let n = 1;
+  const podRoute = await routeGet(from.pod.namespace, to.pod.ip);
+  lines.push(row(n++, from.pod.name, 'pod eth0 -> veth', `${podRoute} (the pod's veth pair ends on ${from.node.name}'s cni0 bridge)`));
+  if (from.node === to.node) {
+    lines.push(row(n++, from.node.name, 'kernel route', `${await routeGet(from.node.namespace, to.pod.ip)}: same node, bridged on cni0, no tunnel`));
+    return lines;
+  }
+  lines.push(row(n++, from.node.name, 'kernel route', await routeGet(from.node.namespace, to.pod.ip)));
+  const tx = delta(s.before[0], s.after[0], 'tx_packets');
+  const rx = delta(s.before[1], s.after[1], 'rx_packets');
+  const dec = decision(lab, s.after[0], to.pod.ip);
+  const tun = seen(from.node.name, 'tun');
+  const wire = seen(from.node.name, 'wire');
+  const added = tun && wire ? wire.length - tun.length : OVERHEAD[lab.backend][0] + OVERHEAD[lab.backend][1];
+  if (lab.backend !== 'native') {
+    lines.push(row(n++, from.node.name, 'flannel0 (TUN)', `weft read ${tun ? `${tun.length} bytes` : 'the packet'} from the TUN (tx_packets +${tx}${tun ? ', captured on "tun"' : ''})`));
+  }
+  lines.push(row(n++, from.node.name, 'forwarding decision', dec.text));
+  const [weft, kernel, how] = OVERHEAD[lab.backend];
+  const source = tun && wire ? 'measured: wire minus TUN length' : 'from header sizes';
+  lines.push(row(n++, from.node.name, 'bytes added', `${added}, ${source} (${how}${weft + kernel === added ? '' : `; header sizes say ${weft + kernel}`})`));
+  const under = seen(from.node.name, lab.backend === 'native' ? 'eth0' : 'wire');
+  const outer = under ? `${outermost(under.packet, 'ip.src')} -> ${outermost(under.packet, 'ip.dst')}` : `${from.node.underlayIp} -> ${dec.via ?? '?'}`;
+  const proto = lab.backend === 'native' ? 'the pod packet itself, no outer header' : `UDP to port ${PORTS[lab.backend]}${lab.backend === 'vxlan' && under ? `, VNI ${outermost(under.packet, 'vxlan.vni')}` : ''}`;
+  lines.push(row(n++, 'underlay', `${from.node.name} eth0 -> ${to.node.name} eth0`, `${outer}, ${proto}${under ? `, ${under.length} bytes captured` : ''}`));
+  if (lab.backend !== 'native') {
+    const inWire = seen(to.node.name, 'wire');
+    lines.push(row(n++, to.node.name, 'UDP socket', `from peer ${from.node.underlayIp}: decapsulated${inWire ? `, ${inWire.length} bytes captured on "wire"` : ''} (rx_packets +${rx})`));
+    const inTun = seen(to.node.name, 'tun');
+    lines.push(row(n++, to.node.name, 'flannel0 (TUN)', `weft wrote ${inTun ? `${inTun.length} bytes` : 'the packet'} to the TUN`));
+  }
+  lines.push(row(n++, to.node.name, 'kernel route', `${await routeGet(to.node.namespace, to.pod.ip)} -> ${to.pod.name} eth0`));
+  return lines;
+}
+
+/** Captures of the ping: the agents' pcapng files, or (native) a tcpdump on the source node's eth0. */
+async function collectLegs(lab: TraceLab, a: TNode, b: TNode, since: number, src: string, dst: string, pcapDir?: string): Promise<{ node: string; leg: PingLeg }[]> {
+  const out: { node: string; leg: PingLeg }[] = [];
+  for (const node of a === b ? [a] : [a, b]) {
+    const file = captureFile(node, pcapDir);
+    if (!file || lab.backend === 'native') continue;
+    for (const leg of await pingLegsSettled(file, since, src, dst, 4)) out.push({ node: node.name, leg });
+  }
+  return out;
+}
+
+/** Pings `dstName` from `srcName` once and explains the path. Throws TraceError for unknown pods. */
+export async function trace(lab: TraceLab, srcName: string, dstName: string, opts: { pcapDir?: string; underlayDir?: string } = {}): Promise<TraceResult> {
+  const from = findPod(lab, srcName);
+  const to = findPod(lab, dstName);
+  const before: [Status | null, Status | null] = [await status(from.node), await status(to.node)];
+  const dir = opts.underlayDir ?? mkdtempSync(join(tmpdir(), 'weft-trace-'));
+  const tcpdump = lab.backend === 'native' && haveCommand('tcpdump') ? new NamespaceCapture(from.node.namespace, 'eth0', 'icmp', join(dir, 'eth0.pcap')) : null;
+  try {
+    await tcpdump?.ready;
+    const since = Date.now() / 1000 - 0.05;
+    const ping = await run(['ip', 'netns', 'exec', from.pod.namespace, 'ping', '-c', '1', '-W', '3', to.pod.ip], { allowFailure: true, timeoutMs: 10_000 });
+    const replied = /\b1 (packets )?received\b/.test(ping.stdout);
+    await new Promise((r) => setTimeout(r, lab.backend === 'native' ? 300 : 1200)); // the agents flush captures once a second
+    await tcpdump?.stop();
+    const after: [Status | null, Status | null] = [await status(from.node), await status(to.node)];
+    const legs = await collectLegs(lab, from.node, to.node, since, from.pod.ip, to.pod.ip, opts.pcapDir);
+    if (tcpdump) for (const leg of await pingLegsSettled(tcpdump.file, since, from.pod.ip, to.pod.ip, 2, 2)) legs.push({ node: from.node.name, leg: { ...leg, iface: 'eth0' } });
+    const req = legs.find((l) => l.node === from.node.name && l.leg.kind === 'request' && l.leg.iface === 'wire');
+    const reqTun = legs.find((l) => l.node === from.node.name && l.leg.kind === 'request' && l.leg.iface === 'tun');
+    const [w, k] = OVERHEAD[lab.backend];
+    const measured = !!(req && reqTun);
+    const bytesAdded = measured ? req!.leg.length - reqTun!.leg.length : w + k;
+    const side: Side = { from, to, before, after };
+    const back: Side = { from: to, to: from, before: [before[1], before[0]], after: [after[1], after[0]] };
+    const lines = [
+      `trace ${from.pod.name} (${from.pod.ip} on ${from.node.name}, subnet ${from.node.subnet}) -> ${to.pod.name} (${to.pod.ip} on ${to.node.name}, subnet ${to.node.subnet})`,
+      `lab ${lab.name}: ${lab.backend} backend, routes from ${lab.routeSync === 'bgp' ? 'BGP' : 'leases'}; evidence: ${evidence(lab, legs, from.node, opts.pcapDir)}`,
+      'request (echo request):',
+      ...(await legLines(lab, side, 'request', legs)),
+      'reply (echo reply):',
+      ...(await legLines(lab, back, 'reply', legs)),
+      resultLine(replied, ping.stdout, legs, lab),
+    ];
+    return { lines, replied, bytesAdded, measured, legs };
+  } finally {
+    await tcpdump?.stop();
+    if (!opts.underlayDir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function evidence(lab: TraceLab, legs: { node: string; leg: PingLeg }[], src: TNode, pcapDir?: string): string {
+  if (lab.backend === 'native') return legs.length ? 'routes, counters and a tcpdump on the source node eth0' : 'routes (no tcpdump here)';
+  if (legs.length) return `routes, counters and the agents' captures (${captureFile(src, pcapDir)} ...)`;
+  return 'routes and counters only: this lab has no captures; `weft lab up --pcap DIR` (or trace --pcap DIR) adds the bytes of each leg';
+}
+
+function resultLine(replied: boolean, pingOut: string, legs: { node: string; leg: PingLeg }[], lab: TraceLab): string {
+  const rtt = /time=([\d.]+) ms/.exec(pingOut)?.[1];
+  const back = legs.filter((l) => l.leg.kind === 'reply').sort((x, y) => x.leg.timestamp - y.leg.timestamp).map((l) => `${l.node} ${l.leg.iface}${l.leg.direction ? ` ${l.leg.direction}` : ''}`);
+  const seen = back.length ? `; reply seen on the way back at: ${back.join(', ')}` : lab.backend === 'native' ? '' : '; reply not in any capture';
+  return replied ? `result: reply received (rtt ${rtt} ms)${seen}` : `result: NO reply within 3 s${seen}`;
+}
+
+const USAGE = 'usage: weft trace SRC_POD DST_POD [--lab NAME] [--pcap DIR] [--json]\n';
+
+/** Reads `weft lab up`'s state file for lab `name`. */
+export function loadLab(name: string): TraceLab {
+  const f = join('/tmp', `weft-lab-${name}`, 'lab.json');
+  if (!existsSync(f)) throw new TraceError(`no lab "${name}" (no ${f}); start one with weft lab up --name ${name} --pcap DIR`);
+  return (JSON.parse(readFileSync(f, 'utf8')) as { description: TraceLab }).description;
+}
+
+function onlyLab(): string {
+  const labs = readdirSyncSafe('/tmp').filter((d) => d.startsWith('weft-lab-') && existsSync(join('/tmp', d, 'lab.json')));
+  if (labs.length !== 1) throw new TraceError(labs.length ? `several labs are up (${labs.map((d) => d.slice(9)).join(', ')}): pass --lab NAME` : 'no lab is up: weft lab up --name NAME --pcap DIR');
+  return labs[0]!.slice('weft-lab-'.length);
+}
+
+function readdirSyncSafe(d: string): string[] {
+  try { return readdirSync(d); } catch { return []; }
+}
+
+export async function traceCommand(argv: string[]): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { lab: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean', default: false } } });
+    if (positionals.length !== 2) throw new TraceError('two pods are needed');
+    const lab = loadLab(values.lab ?? onlyLab());
+    const r = await trace(lab, positionals[0]!, positionals[1]!, { pcapDir: values.pcap });
+    if (values.json) console.log(JSON.stringify({ lines: r.lines, replied: r.replied, bytesAdded: r.bytesAdded, measured: r.measured }, null, 2));
+    else console.log(r.lines.join('\n'));
+    return r.replied ? 0 : 1;
+  } catch (e) {
+    if (e instanceof TraceError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`weft trace: ${(e as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}

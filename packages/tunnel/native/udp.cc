@@ -28,7 +28,8 @@ Napi::Function NativeUdp::Init(Napi::Env env) {
        InstanceMethod<&NativeUdp::Send>("send"), InstanceMethod<&NativeUdp::Recv>("recv"),
        InstanceMethod<&NativeUdp::SourceOf>("sourceOf"), InstanceMethod<&NativeUdp::Poll>("poll"),
        InstanceMethod<&NativeUdp::StopPoll>("stopPoll"), InstanceMethod<&NativeUdp::Close>("close"),
-       InstanceMethod<&NativeUdp::Stats>("stats"), InstanceAccessor<&NativeUdp::GetPending>("pending")});
+       InstanceMethod<&NativeUdp::Stats>("stats"), InstanceMethod<&NativeUdp::SetPeerByAddress>("setPeerByAddress"),
+       InstanceAccessor<&NativeUdp::GetPending>("pending")});
 }
 
 NativeUdp::NativeUdp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeUdp>(info) {
@@ -99,7 +100,7 @@ static PeerKey keyOf(const sockaddr_storage& sa) {
 int NativeUdp::lookup(const sockaddr_storage& sa) {
   PeerKey k = keyOf(sa);
   auto it = peerIndex_.find(k);
-  if (it != peerIndex_.end()) return it->second;
+  if (it != peerIndex_.end() || !peerByAddress_) return it == peerIndex_.end() ? -1 : it->second;
   k.port = 0;
   it = peerIndex_.find(k);
   return it == peerIndex_.end() ? -1 : it->second;
@@ -183,6 +184,12 @@ Napi::Value NativeUdp::SetBuffers(const Napi::CallbackInfo& info) {
     out.Set(uint32_t(k), Napi::Number::New(info.Env(), got));
   }
   return out;
+}
+
+// setPeerByAddress(on): a datagram whose address:port is no peer's is still attributed to the peer at its address
+Napi::Value NativeUdp::SetPeerByAddress(const Napi::CallbackInfo& info) {
+  peerByAddress_ = info[0].ToBoolean();
+  return info.Env().Undefined();
 }
 
 // setGso(on) -> whether the kernel accepts UDP_SEGMENT on this socket

@@ -53,6 +53,7 @@ class NativeUdp : public Napi::ObjectWrap<NativeUdp> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value GetPending(const Napi::CallbackInfo& info);
+  Napi::Value SetPeerByAddress(const Napi::CallbackInfo& info);
 
   bool parseAddress(const std::string& text, uint16_t port, sockaddr_storage* out, socklen_t* len) const;
   int lookup(const sockaddr_storage& sa);
@@ -64,6 +65,7 @@ class NativeUdp : public Napi::ObjectWrap<NativeUdp> {
   int fd_ = -1;
   int family_ = AF_INET;
   bool gso_ = false, gro_ = false;
+  bool peerByAddress_ = false;  // see SetPeerByAddress
   FdPoll poll_;
   std::vector<sockaddr_storage> peerAddr_;
   std::vector<socklen_t> peerLen_;

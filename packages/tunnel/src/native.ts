@@ -25,6 +25,7 @@ export interface NativeUdp {
   setBuffers(send: number, receive: number): [number, number];
   setGso(on: boolean): boolean;
   setGro(on: boolean): boolean;
+  setPeerByAddress(on: boolean): void;
   send(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, start: number, count: number): number;
   recv(slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, max: number): number;
   sourceOf(slot: number): { address: string; port: number } | null;

@@ -24,6 +24,12 @@ export interface UdpOptions {
   batchSize?: number;
   /** Use UDP_SEGMENT for runs of same-size datagrams to one peer. @default true */
   gso?: boolean;
+  /**
+   * Attribute a datagram to the peer registered at its source address even when its source port differs (the
+   * Linux vxlan driver sends from a port hashed per flow, RFC 7348 section 5). Off: address and port must match.
+   * @default false
+   */
+  peerByAddress?: boolean;
   /** Use UDP_GRO on receive. @default true */
   gro?: boolean;
   /** SO_SNDBUF / SO_RCVBUF request in bytes (forced past rmem_max/wmem_max with CAP_NET_ADMIN). */
@@ -70,6 +76,7 @@ export class UdpBatchSocket implements PacketPort {
     this.port = native.bind(opts.address, opts.port ?? 0);
     this.gso = native.setGso(opts.gso ?? true);
     this.gro = native.setGro(opts.gro ?? true);
+    if (opts.peerByAddress) native.setPeerByAddress(true);
     this.mux = new PollMux(native);
   }
 

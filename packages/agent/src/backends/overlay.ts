@@ -76,7 +76,8 @@ export class OverlayNetwork implements DataplaneNetwork {
     const route = formatIp4Net(o.network);
     o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} up; ip addr replace ${address} dev ${name}; ip route replace ${route} dev ${name}` }, 'ip');
     await configureLink(name, { mtu: this.mtu, addresses: [address], routes: [route] });
-    this.udp = openUdp({ address: o.publicIp, port: o.format.port, sendBuffer: 4 << 20, receiveBuffer: 4 << 20 });
+    // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
+    this.udp = openUdp({ address: o.publicIp, port: o.format.port, peerByAddress: true, sendBuffer: 4 << 20, receiveBuffer: 4 << 20 });
     const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
     this.egress = forward({ from: this.tun, to: this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize });
     this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize });

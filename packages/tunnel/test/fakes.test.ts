@@ -24,12 +24,12 @@ udpCompliance('ChannelBind', async () => {
   const net = new ChannelNetwork();
   const a = net.bind('192.0.2.1', 8285, { batchSize: 8 });
   const b = net.bind('192.0.2.2', 8285, { batchSize: 8 });
-  const c = net.bind('192.0.2.1', 9999, { batchSize: 8 });
+  const c = net.bind('192.0.2.3', 9999, { batchSize: 8 });
   return {
     a, b, c,
     addrA: { address: '192.0.2.1', port: 8285 },
     addrB: { address: '192.0.2.2', port: 8285 },
-    addrC: { address: '192.0.2.1', port: 9999 },
+    addrC: { address: '192.0.2.3', port: 9999 },
     close: async () => [a, b, c].forEach((s) => s.close()),
   };
 });

@@ -13,7 +13,8 @@ if (canRunPrivileged('tunnel: UDP batches across a veth')) {
       const opts = { batchSize: 8, gso: offload, gro: offload };
       const sa = openUdp({ ...opts, address: '192.0.2.1', port: 8285, netns: a.name });
       const sb = openUdp({ ...opts, address: '192.0.2.2', port: 8285, netns: b.name, receiveBuffer: 4 << 20 });
-      const sc = openUdp({ ...opts, address: '192.0.2.1', port: 9999, netns: a.name });
+      await a.ip(['addr', 'add', '192.0.2.3/24', 'dev', 'eth0']);
+      const sc = openUdp({ ...opts, address: '192.0.2.3', port: 9999, netns: a.name });
       if (offload) {
         assert.ok(sa.gso && sb.gro, 'this kernel accepts UDP_SEGMENT and UDP_GRO');
         after.push(() => assert.ok(sa.stats().txGsoSends > 0, 'GSO sends happened'));
@@ -22,7 +23,7 @@ if (canRunPrivileged('tunnel: UDP batches across a veth')) {
         a: sa, b: sb, c: sc,
         addrA: { address: '192.0.2.1', port: 8285 },
         addrB: { address: '192.0.2.2', port: 8285 },
-        addrC: { address: '192.0.2.1', port: 9999 },
+        addrC: { address: '192.0.2.3', port: 9999 },
         async close() {
           for (const f of after.splice(0)) f();
           [sa, sb, sc].forEach((s: UdpBatchSocket) => s.close());

@@ -132,7 +132,7 @@ async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => 
   const proc = run.agents.get(node.name)!;
   const envFile = join(run.lab.scope.dir, node.name, 'subnet.env');
   await waitFor(() => {
-    if (!proc.running) throw new Error(`agent ${node.name} exited before writing ${envFile}`);
+    if (!proc.running) throw new Error(`agent ${node.name} exited before writing ${envFile}; its log ends:\n${proc.log().slice(-1500)}`);
     return existsSync(envFile);
   }, READY_TIMEOUT_MS, `agent ${node.name} to write ${envFile}`);
   const env = readSubnetEnv(envFile) ?? {};

@@ -71,7 +71,7 @@ export class NamespaceCapture {
   private readonly child;
 
   constructor(ns: string, iface: string, filter: string, readonly file: string) {
-    this.child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-U', '-n', '-s', '0', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '--immediate-mode', '-U', '-n', '-s', '0', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     this.done = new Promise((resolve) => this.child.on('close', (code) => resolve(code ?? 1)));
     this.ready = new Promise((resolve, reject) => {

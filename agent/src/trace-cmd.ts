@@ -119,7 +119,8 @@ interface Side { from: { node: TNode; pod: TPod }; to: { node: TNode; pod: TPod 
 async function legLines(lab: TraceLab, s: Side, kind: 'request' | 'reply', legs: { node: string; leg: PingLeg }[]): Promise<string[]> {
   const { from, to } = s;
   const lines: string[] = [];
-  const seen = (node: string, iface: string) => legs.find((l) => l.node === node && l.leg.kind === kind && l.leg.iface === iface)?.leg;
+  // The tcpdump on eth0 (native) sees both directions on the one segment, whichever node it ran on.
+  const seen = (node: string, iface: string) => legs.find((l) => (l.node === node || iface === 'eth0') && l.leg.kind === kind && l.leg.iface === iface)?.leg;
   let n = 1;
   const podRoute = await routeGet(from.pod.namespace, to.pod.ip);
   lines.push(row(n++, from.pod.name, 'pod eth0 -> veth', `${podRoute} (the pod's veth pair ends on ${from.node.name}'s cni0 bridge)`));

@@ -1,0 +1,128 @@
+// `weft trace` on labs made by `weft lab up` (vxlan and udp with captures, native without): the hop lines name the
+// right subnets, peer, VTEP MAC and bytes added, and the reply is seen on the way back. Then the agents' pcapng
+// files, closed by `weft lab down`, open in tshark without a word on stderr and hold both interfaces and the
+// ping's request and reply on both sides.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { run, canRunWith, Netns } from '@weft/lab';
+import { weftArgv, httpGetIn, METRICS_PORT } from 'weft/lab';
+
+const weft = (...args: string[]) => run(weftArgv(...args), { allowFailure: true, timeoutMs: 120_000 });
+
+interface UpNode { name: string; namespace: string; underlayIp: string; subnet: string; pods: { ip: string }[] }
+
+async function labUp(name: string, backend: string, pcapDir?: string): Promise<UpNode[]> {
+  const up = await weft('lab', 'up', '--name', name, '--nodes', '2', '--backend', backend, ...(pcapDir ? ['--pcap', pcapDir] : []));
+  assert.is(up.code, 0, up.stderr);
+  return (JSON.parse(up.stdout) as { nodes: UpNode[] }).nodes;
+}
+
+async function vtepMac(node: UpNode): Promise<string> {
+  const body = await httpGetIn(new Netns(node.namespace), `http://127.0.0.1:${METRICS_PORT}/status`);
+  return (JSON.parse(body ?? '{}') as { lease?: { vtepMac?: string } }).lease?.vtepMac ?? 'none';
+}
+
+/** Lines of the request part (before "reply") and the reply part. */
+function split(out: string): { request: string; reply: string; result: string } {
+  const [head, rest = ''] = out.split('\nreply (echo reply):\n');
+  const [reply = '', result = ''] = rest.split('\nresult: ');
+  return { request: head!, reply, result };
+}
+
+const line = (text: string, hop: string) => text.split('\n').find((l) => l.includes(hop)) ?? `(no "${hop}" line)`;
+const lastLine = (text: string, hop: string) => text.split('\n').findLast((l) => l.includes(hop)) ?? `(no "${hop}" line)`;
+
+/** tshark as an unprivileged user (as root it always prints a notice): frame interface, ip.src/dst and ICMP type per packet. */
+async function tsharkRows(file: string, home: string): Promise<{ code: number; stderr: string; rows: string[][] }> {
+  const r = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'tshark', '-r', file,
+    '-d', 'udp.port==8472,vxlan', '-d', 'udp.port==8285,ip', '-Y', 'icmp', '-T', 'fields',
+    '-e', 'frame.interface_id', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'icmp.type'], { allowFailure: true, env: { ...process.env, HOME: home }, timeoutMs: 30_000 });
+  return { code: r.code, stderr: r.stderr, rows: r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split('\t')) };
+}
+
+if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
+  for (const [backend, added, port] of [['vxlan', 50, 8472], ['udp', 28, 8285]] as const) {
+    test(`${backend}: trace names subnets, peer and bytes added; the captures open in tshark with both sides`, async () => {
+      const name = `trc${backend.slice(0, 2)}`;
+      const dir = mkdtempSync(join(tmpdir(), 'trc-'));
+      chmodSync(dir, 0o755);
+      let down = false;
+      try {
+        const [n1, n2] = await labUp(name, backend, dir) as [UpNode, UpNode];
+        const mac2 = await vtepMac(n2);
+        const mac1 = await vtepMac(n1);
+        const t = await weft('trace', 'n1p1', 'n2p1', '--lab', name);
+        assert.is(t.code, 0, t.stdout + t.stderr);
+        const { request, reply, result } = split(t.stdout);
+        assert.ok(request.includes(`subnet ${n1.subnet}`) && request.includes(`subnet ${n2.subnet}`), request);
+        assert.match(line(request, 'kernel route'), /dev flannel0/);
+        assert.match(line(request, 'flannel0 (TUN)'), /weft read 84 bytes from the TUN \(tx_packets \+[1-9]/);
+        const decision = line(request, 'forwarding decision');
+        assert.ok(decision.includes(`${n2.subnet} -> peer ${n2.underlayIp}`), decision);
+        assert.ok(decision.includes(`lease ${n2.subnet} of n2`), decision);
+        if (backend === 'vxlan') assert.ok(decision.includes(`VTEP MAC ${mac2}`), `${decision} / ${mac2}`);
+        else assert.not.ok(decision.includes('VTEP'), decision);
+        assert.match(line(request, 'bytes added'), new RegExp(`bytes added\\s+${added}, measured`));
+        assert.ok(line(request, 'underlay').includes(`${n1.underlayIp} -> ${n2.underlayIp}, UDP to port ${port}`), request);
+        if (backend === 'vxlan') assert.match(line(request, 'underlay'), /VNI 1, 134 bytes/);
+        assert.match(line(request, 'UDP socket'), new RegExp(`from peer ${n1.underlayIp.replace(/\./g, '\\.')}: decapsulated, ${84 + added} bytes`));
+        const back = line(reply, 'forwarding decision');
+        assert.ok(back.includes(`${n1.subnet} -> peer ${n1.underlayIp}`), back);
+        if (backend === 'vxlan') assert.ok(back.includes(`VTEP MAC ${mac1}`), back);
+        assert.match(line(reply, 'bytes added'), new RegExp(`bytes added\\s+${added}, measured`));
+        assert.match(lastLine(reply, 'kernel route'), new RegExp(`${n1.pods[0]!.ip.replace(/\./g, '\\.')} dev cni0 .* -> n1p1 eth0`));
+        assert.match(result, /^reply received/);
+        assert.match(result, /reply seen on the way back at: n2 tun \w+, n2 wire outbound, n1 wire inbound, n1 tun/);
+
+        const d = await weft('lab', 'down', name); // SIGTERM: the agents close their captures
+        down = true;
+        assert.is(d.code, 0, d.stderr);
+        const files = readdirSync(dir).filter((f) => f.endsWith('.pcapng')).sort();
+        assert.equal(files, ['n1.pcapng', 'n2.pcapng']);
+        for (const f of files) {
+          chmodSync(join(dir, f), 0o644);
+          const r = await tsharkRows(join(dir, f), dir);
+          assert.is(r.code, 0, r.stderr);
+          assert.is(r.stderr, '', `tshark -r ${f} prints no warning`);
+          const [a, b] = [n1.pods[0]!.ip, n2.pods[0]!.ip];
+          const has = (iface: string, src: string, dst: string, type: string) =>
+            r.rows.some(([i, s, ds, ty]) => i === iface && s!.split(',').at(-1) === src && ds!.split(',').at(-1) === dst && ty === type);
+          for (const iface of ['0', '1']) {
+            assert.ok(has(iface, a, b, '8'), `${f} interface ${iface}: echo request ${a} > ${b}\n${r.rows.join('\n')}`);
+            assert.ok(has(iface, b, a, '0'), `${f} interface ${iface}: echo reply ${b} > ${a}`);
+          }
+          const outer = r.rows.filter(([i]) => i === '1').map(([, s]) => s!.split(',')[0]);
+          assert.ok(outer.includes(n1.underlayIp) && outer.includes(n2.underlayIp), `${f}: wire side has outer headers both ways`);
+        }
+      } finally {
+        if (!down) await weft('lab', 'down', name);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  test('native: kernel route hops via the peer underlay address, nothing added, the bare packet on eth0', async () => {
+    const name = 'trcna';
+    try {
+      const [n1, n2] = await labUp(name, 'native') as [UpNode, UpNode];
+      const t = await weft('trace', 'n1p1', 'n2p1', '--lab', name);
+      assert.is(t.code, 0, t.stdout + t.stderr);
+      const { request, reply, result } = split(t.stdout);
+      assert.not.ok(request.includes('flannel0'), 'no TUN in native mode');
+      assert.ok(line(request, 'kernel route').includes(`${n2.pods[0]!.ip} via ${n2.underlayIp} dev eth0`), request);
+      assert.ok(line(request, 'forwarding decision').includes(`${n2.subnet} -> peer ${n2.underlayIp}`), request);
+      assert.match(line(request, 'bytes added'), /bytes added\s+0,/);
+      assert.ok(line(request, 'underlay').includes(`${n1.pods[0]!.ip} -> ${n2.pods[0]!.ip}, the pod packet itself`), request);
+      assert.ok(line(reply, 'kernel route').includes(`${n1.pods[0]!.ip} via ${n1.underlayIp} dev eth0`), reply);
+      assert.ok(line(reply, 'underlay').includes(`${n2.pods[0]!.ip} -> ${n1.pods[0]!.ip}, the pod packet itself`), reply);
+      assert.match(result, /^reply received.*reply seen on the way back at: n1 eth0/);
+    } finally {
+      await weft('lab', 'down', name);
+    }
+  });
+}
+
+test.run();

@@ -1,13 +1,9 @@
 // A bar chart a person can read at a glance: one panel per metric, one bar per case (the median), a thin
 // line for min..max, the value printed on the bar. Plain SVG, no dependencies.
-export interface ChartRow {
-  case: string;
-  metric: string;
-  unit: string;
-  median: number;
-  min: number;
-  max: number;
-}
+import type { Row } from '../lib/report.ts';
+
+/** A row of the benchmark contract; the chart needs only its summary fields. */
+export type ChartRow = Pick<Row, 'case' | 'metric' | 'unit' | 'median' | 'min' | 'max'>;
 
 const PANEL_W = 420;
 const BAR_H = 22;

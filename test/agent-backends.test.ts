@@ -35,6 +35,10 @@ async function exercise(backend: BackendType, nodes: number, routeSync: RouteSyn
       assert.ok(status.counters.tx_packets! > 1000, `${backend}: the userspace dataplane carried the traffic`);
       for (const reason of ['unknown_peer', 'spoofed_source', 'wrong_vni', 'bad_flags']) assert.is(status.drops[reason], 0, `no ${reason} drops in clean traffic`);
     }
+    for (const [name, agent] of run.agents) {
+      const sources = [...agent.log().matchAll(/"source":"(\w+)"/g)].map((m) => m[1]);
+      assert.ok(sources.length > 0 && sources.every((s) => s === routeSync), `${name}: peer routes came only from ${routeSync}`);
+    }
     const metrics = await httpGetIn(run.lab.nodes[0]!.ns, `http://127.0.0.1:${METRICS_PORT}/metrics`);
     assert.match(metrics ?? '', /weft_peers \d/);
   } finally {

@@ -121,11 +121,14 @@ export class LeaseManager {
     }
   }
 
-  /** Renews our lease and watches the others until `signal` aborts. Call after acquire(). */
-  async run(handlers: LeaseHandlers, signal: AbortSignal): Promise<void> {
+  /**
+   * Renews our lease and watches the others until `signal` aborts. Call after acquire(). With `watch: false`
+   * (BGP route sync: routes come from the speaker) it only keeps our lease alive and never lists the others.
+   */
+  async run(handlers: LeaseHandlers, signal: AbortSignal, opts: { watch?: boolean } = {}): Promise<void> {
     if (!this.current) throw new Error('LeaseManager.run before acquire');
     this.handlers = handlers;
-    await Promise.all([this.renewLoop(signal), this.watchLoop(signal)]);
+    await Promise.all([this.renewLoop(signal), opts.watch === false ? Promise.resolve() : this.watchLoop(signal)]);
   }
 
   private async claim(preferred: Ip4Net | null): Promise<Lease> {

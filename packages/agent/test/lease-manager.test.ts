@@ -77,6 +77,24 @@ test('acquire: prefers the previous subnet when free; NoFreeSubnetError when ful
   }
 });
 
+test('run with watch: false (BGP route sync) renews our lease but never reports peers', async () => {
+  const store = new MemoryLeaseStore({ pollMs: 10 });
+  const m = manager(store, 'a', '192.0.2.1', { ttlMs: 300, renewMarginMs: 150 });
+  const mine = await m.acquire(new AbortController().signal);
+  const ac = new AbortController();
+  running.push(ac);
+  const events: LeaseEvent[] = [];
+  const done = m.run({ onEvents: (ev) => events.push(...ev) }, ac.signal, { watch: false });
+  await manager(store, 'b', '192.0.2.2').acquire(new AbortController().signal);
+  await new Promise((r) => setTimeout(r, 700)); // past two TTLs of ours
+  const listed = (await store.listLeases()).leases.map((l) => subnetKey(l.subnet));
+  assert.ok(listed.includes(subnetKey(mine.subnet)), 'our lease was renewed');
+  assert.is(listed.length, 2);
+  assert.equal(events, [], 'no lease watching');
+  ac.abort();
+  await done;
+});
+
 test('run: renews before expiry, so the lease outlives its first TTL', async () => {
   const store = new MemoryLeaseStore();
   const m = manager(store, 'a', '192.0.2.1', { ttlMs: 300, renewMarginMs: 200 });

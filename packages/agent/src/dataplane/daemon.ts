@@ -147,15 +147,13 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     applying = applying.then(() => network.apply(changes)).catch((e) => log.error({ err: (e as Error).message }, 'applying peer changes failed'));
   };
   const runLoop = leases.run({
-    // With BGP route sync the lease store only allocates subnets; routes come from the speaker.
-    onEvents: (events) => {
-      if (extras.routeSync === 'lease') applyRoutes(leaseEventsToChanges(events), 'lease');
-    },
+    onEvents: (events) => applyRoutes(leaseEventsToChanges(events), 'lease'),
     onLease: (now, previous) => {
       if (formatIp4Net(now.subnet) !== formatIp4Net(previous.subnet)) log.error({ was: formatIp4Net(previous.subnet), now: formatIp4Net(now.subnet) }, 'lease lost and re-acquired with a different subnet: restart the agent to move pods');
     },
     onStoreReachable: (up) => (up ? log.info('store reachable again: reconciled') : log.warn('store unreachable: forwarding with the peers already known')),
-  }, abort.signal).catch((e) => {
+  }, abort.signal, { watch: extras.routeSync === 'lease' }).catch((e) => {
+    // With BGP route sync the lease store only allocates subnets (no watching); routes come from the speaker.
     if (!abort.signal.aborted) log.error({ err: (e as Error).message }, 'lease manager stopped');
   });
   let stopped: Promise<void> | null = null;

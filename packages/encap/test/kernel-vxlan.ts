@@ -4,7 +4,7 @@
 // the kernel puts on the underlay with tcpdump and annotates every field of each frame, so that a fixture can be
 // generated with a comment per field and a fresh capture can be compared with it (fields that change from run
 // to run are marked and skipped).
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabScope, type Netns } from '@weft/lab';
 import { readPcap } from './pcap.ts';
@@ -58,7 +58,8 @@ async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise
  * Builds the two nodes in namespaces `wl-SCOPE-a`/`-b` (SCOPE starting `enc-kvx`), captures on node A's underlay while node A pings node
  * B's VTEP address over IPv4 and IPv6 (static neighbours, as flannel does), then deletes A's neighbour entry and
  * adds a flooding FDB entry so that A's kernel ARPs for B's VTEP address, and pings again. Returns the captured
- * underlay frames. Deletes the namespaces before returning, also on failure. Needs root, ip, bridge, tcpdump.
+ * underlay frames. Deletes the namespaces before returning, also on failure (the scope's directory of logs is
+ * deleted only on success). Needs root, ip, bridge, tcpdump.
  */
 export async function captureKernelVxlan(scopeName = 'enc-kvx'): Promise<Buffer[]> {
   const scope = new LabScope(scopeName);
@@ -81,7 +82,9 @@ export async function captureKernelVxlan(scopeName = 'enc-kvx'): Promise<Buffer[
     await a.exec([...ping, TOPOLOGY.b.vtep4]);
     await new Promise((r) => setTimeout(r, 200));
     await dump.stop();
-    return readPcap(readFileSync(file)).map((r) => r.data);
+    const frames = readPcap(readFileSync(file)).map((r) => r.data);
+    rmSync(scope.dir, { recursive: true, force: true }); // logs and capture are kept only when something failed
+    return frames;
   } finally {
     await scope.cleanup();
   }

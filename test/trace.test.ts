@@ -94,6 +94,9 @@ if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
             assert.ok(has(iface, a, b, '8'), `${f} interface ${iface}: echo request ${a} > ${b}\n${r.rows.join('\n')}`);
             assert.ok(has(iface, b, a, '0'), `${f} interface ${iface}: echo reply ${b} > ${a}`);
           }
+          const plain = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'tshark', '-r', join(dir, f)], { allowFailure: true, env: { ...process.env, HOME: dir } });
+          assert.is(plain.code, 0);
+          assert.is(plain.stderr, '', `plain tshark -r ${f}: nothing on stderr`);
           const outer = r.rows.filter(([i]) => i === '1').map(([, s]) => s!.split(',')[0]);
           assert.ok(outer.includes(n1.underlayIp) && outer.includes(n2.underlayIp), `${f}: wire side has outer headers both ways`);
         }
@@ -103,6 +106,27 @@ if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
       }
     });
   }
+
+  test('a lab without captures: routes and counters, header sizes, and a note that captures give more', async () => {
+    const name = 'trcnc';
+    try {
+      const [, n2] = await labUp(name, 'vxlan') as [UpNode, UpNode];
+      const t = await weft('trace', 'n1p1', 'n2p1', '--lab', name);
+      assert.is(t.code, 0, t.stdout + t.stderr);
+      assert.match(t.stdout, /routes and counters only: this lab has no captures; `weft lab up --pcap DIR`/);
+      const { request, result } = split(t.stdout);
+      assert.match(line(request, 'flannel0 (TUN)'), /weft read the packet from the TUN \(tx_packets \+[1-9]/);
+      assert.ok(line(request, 'forwarding decision').includes(`VTEP MAC ${await vtepMac(n2)}`), request);
+      assert.match(line(request, 'bytes added'), /bytes added\s+50, from header sizes/);
+      assert.match(line(request, 'UDP socket'), /decapsulated \(rx_packets \+[1-9]/);
+      assert.match(result, /^reply received .*; reply counted on the way back: n2 tx_packets \+[1-9]\d*, n1 rx_packets \+[1-9]/);
+      const bad = await weft('trace', 'n1p1', 'n9p9', '--lab', name);
+      assert.is(bad.code, 2);
+      assert.match(bad.stderr, /no pod "n9p9"/);
+    } finally {
+      await weft('lab', 'down', name);
+    }
+  });
 
   test('native: kernel route hops via the peer underlay address, nothing added, the bare packet on eth0', async () => {
     const name = 'trcna';

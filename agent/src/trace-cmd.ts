@@ -198,7 +198,7 @@ export async function trace(lab: TraceLab, srcName: string, dstName: string, opt
       ...(await legLines(lab, side, 'request', legs)),
       'reply (echo reply):',
       ...(await legLines(lab, back, 'reply', legs)),
-      resultLine(replied, ping.stdout, legs, lab),
+      resultLine(replied, ping.stdout, legs, back, lab),
     ];
     return { lines, replied, bytesAdded, measured, legs };
   } finally {
@@ -213,10 +213,16 @@ function evidence(lab: TraceLab, legs: { node: string; leg: PingLeg }[], src: TN
   return 'routes and counters only: this lab has no captures; `weft lab up --pcap DIR` (or trace --pcap DIR) adds the bytes of each leg';
 }
 
-function resultLine(replied: boolean, pingOut: string, legs: { node: string; leg: PingLeg }[], lab: TraceLab): string {
+function resultLine(replied: boolean, pingOut: string, legs: { node: string; leg: PingLeg }[], back: Side, lab: TraceLab): string {
   const rtt = /time=([\d.]+) ms/.exec(pingOut)?.[1];
-  const back = legs.filter((l) => l.leg.kind === 'reply').sort((x, y) => x.leg.timestamp - y.leg.timestamp).map((l) => `${l.node} ${l.leg.iface}${l.leg.direction ? ` ${l.leg.direction}` : ''}`);
-  const seen = back.length ? `; reply seen on the way back at: ${back.join(', ')}` : lab.backend === 'native' ? '' : '; reply not in any capture';
+  const where = legs.filter((l) => l.leg.kind === 'reply').sort((x, y) => x.leg.timestamp - y.leg.timestamp).map((l) => `${l.node} ${l.leg.iface}${l.leg.direction ? ` ${l.leg.direction}` : ''}`);
+  let seen = where.length ? `; reply seen on the way back at: ${where.join(', ')}` : '';
+  if (!where.length && lab.backend !== 'native') {
+    // No capture of it: the counters still show the reply crossing both agents.
+    const tx = delta(back.before[0], back.after[0], 'tx_packets');
+    const rx = delta(back.before[1], back.after[1], 'rx_packets');
+    seen = `; reply counted on the way back: ${back.from.node.name} tx_packets +${tx}, ${back.to.node.name} rx_packets +${rx} (no capture of it)`;
+  }
   return replied ? `result: reply received (rtt ${rtt} ms)${seen}` : `result: NO reply within 3 s${seen}`;
 }
 

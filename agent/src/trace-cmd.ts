@@ -9,8 +9,8 @@
 // bytes, so "bytes added" is measured (wire length minus TUN length) rather than computed from header sizes.
 // (3) The native backend has no TUN and no agent capture: a tcpdump on the source node's eth0 shows the bare packet.
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, readlinkSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, isAbsolute } from 'node:path';
 import { tmpdir } from 'node:os';
 import { run, haveCommand, Netns } from '@weft/lab';
 import { httpGetIn, METRICS_PORT } from './lab/lab-up.ts';
@@ -80,7 +80,8 @@ function captureFile(node: TNode, pcapDir?: string): string | null {
   try {
     const argv = readFileSync(`/proc/${node.agentPid}/cmdline`, 'utf8').split('\0');
     const i = argv.indexOf('--pcap');
-    return i >= 0 && argv[i + 1] ? argv[i + 1]! : null;
+    if (i < 0 || !argv[i + 1]) return null;
+    return isAbsolute(argv[i + 1]!) ? argv[i + 1]! : join(readlinkSync(`/proc/${node.agentPid}/cwd`), argv[i + 1]!);
   } catch {
     return null;
   }

@@ -209,7 +209,7 @@ export async function trace(lab: TraceLab, srcName: string, dstName: string, opt
 }
 
 function evidence(lab: TraceLab, legs: { node: string; leg: PingLeg }[], src: TNode, pcapDir?: string): string {
-  if (lab.backend === 'native') return legs.length ? 'routes, counters and a tcpdump on the source node eth0' : 'routes (no tcpdump here)';
+  if (lab.backend === 'native') return legs.length ? 'routes and a tcpdump on the source node eth0 (no TUN, so no agent counters or captures)' : 'routes (no tcpdump here)';
   if (legs.length) return `routes, counters and the agents' captures (${captureFile(src, pcapDir)} ...)`;
   return 'routes and counters only: this lab has no captures; `weft lab up --pcap DIR` (or trace --pcap DIR) adds the bytes of each leg';
 }

@@ -54,6 +54,7 @@ export async function captureLesson(name: string, backend: BackendType, routeSyn
     return { lab, statuses, kernelRoutes, trace: traced, bgp };
   } finally {
     await run?.lab.teardown();
+    if (run) rmSync(run.lab.scope.dir, { recursive: true, force: true }); // agent logs and leases of a finished lab
     rmSync(dir, { recursive: true, force: true });
   }
 }

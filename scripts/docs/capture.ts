@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { labUp, describeLab, httpGetIn, agentArgs, weftArgv, waitFor, METRICS_PORT, type BackendType, type RouteSync, type RunningLab } from 'weft/lab';
 import { Explainer, readCapture, type ExplainedPacket } from '@weft/explain';
 import type { Netns } from '@weft/lab';
-import { trace, type TraceLab, type TraceResult } from '../../agent/src/trace-cmd.ts';
-import { NamespaceCapture } from '../../agent/src/trace-capture.ts';
+import { trace, type TraceLab, type TraceResult } from 'weft/trace';
+import { NamespaceCapture } from 'weft/trace-capture';
 
 export interface AgentStatus {
   node: string;

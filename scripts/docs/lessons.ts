@@ -1,6 +1,6 @@
 // The lessons' text: hand-written prose and diagrams around the tables, routes and bytes of a LessonCapture.
 import type { ExplainedPacket } from '@weft/explain';
-import type { PingLeg } from '../../agent/src/trace-capture.ts';
+import type { PingLeg } from 'weft/trace-capture';
 import { banner, explained, fence, hexDump, layerTable, oneLine, table } from './format.ts';
 import type { LessonCapture } from './capture.ts';
 

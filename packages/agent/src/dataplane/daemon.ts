@@ -3,7 +3,8 @@
 //   -> peer changes from the route source (lease watching, or BGP) -> subnet.env -> ready.
 // On SIGTERM/SIGINT it removes the routes and devices it added and leaves the lease, so a restart keeps the subnet.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, parseNetConfig, type NetConfig } from '../config.ts';
 import { PcapngWriter } from '@weft/explain';
@@ -110,6 +111,7 @@ export function createNetwork(config: NetConfig, subnet: Ip4Net, underlay: { pub
   const b = config.backend;
   if (b.type === 'native') return new NativeNetwork({ log, iface: underlay.iface, underlayMtu: underlay.mtu });
   const format = b.type === 'udp' ? flannelUdpFormat(b.port) : vxlanFormat({ vni: b.vni, port: b.port, localMac: vtepMac, vtepAddress: subnet.ip });
+  if (extras.pcapPath) mkdirSync(dirname(extras.pcapPath), { recursive: true });
   const capture = extras.pcapPath ? PcapngWriter.open(extras.pcapPath, { localAddress: parseIp4(underlay.publicIp) ?? 0, localPort: format.port }) : undefined;
   if (extras.pcapPath) log.info({ file: extras.pcapPath }, 'capturing both sides of the encapsulation (pcapng, bounded to 64 MiB)');
   return new OverlayNetwork({

@@ -47,6 +47,12 @@ export interface OverlayOptions {
 }
 
 const HEADROOM = 80;
+/** Packets per batch (wireguard-go's IdealBatchSize): one TSO batch then holds a few 64 KB super-packets. */
+const BATCH_SIZE = 128;
+/** flannel0's txqueuelen: the default 500 overflows whenever the agent is descheduled, each drop a TCP resend. */
+const TUN_TX_QUEUE = 5000;
+/** UDP socket buffers: room for several batches while the other side catches up. */
+const SOCKET_BUFFER = 8 << 20;
 
 export class OverlayNetwork implements DataplaneNetwork {
   readonly backend: string;
@@ -71,16 +77,16 @@ export class OverlayNetwork implements DataplaneNetwork {
   async start(): Promise<void> {
     const o = this.opts;
     const name = o.tunName ?? 'flannel0';
-    this.tun = openTun({ name, offloads: o.offloads ? TCP_OFFLOADS : 0 });
+    this.tun = openTun({ name, offloads: o.offloads ? TCP_OFFLOADS : 0, batchSize: BATCH_SIZE });
     const address = `${formatIp4(this.tunAddress)}/32`;
     const route = formatIp4Net(o.network);
-    o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} up; ip addr replace ${address} dev ${name}; ip route replace ${route} dev ${name}` }, 'ip');
-    await configureLink(name, { mtu: this.mtu, addresses: [address], routes: [route] });
+    o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} txqueuelen ${TUN_TX_QUEUE} up; ip addr replace ${address} dev ${name}; ip route replace ${route} dev ${name}` }, 'ip');
+    await configureLink(name, { mtu: this.mtu, txQueueLength: TUN_TX_QUEUE, addresses: [address], routes: [route] });
     // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
-    this.udp = openUdp({ address: o.publicIp, port: o.format.port, peerByAddress: true, sendBuffer: 4 << 20, receiveBuffer: 4 << 20 });
+    this.udp = openUdp({ address: o.publicIp, port: o.format.port, peerByAddress: true, batchSize: BATCH_SIZE, sendBuffer: SOCKET_BUFFER, receiveBuffer: SOCKET_BUFFER });
     const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
-    this.egress = forward({ from: this.tun, to: this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize });
-    this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize });
+    this.egress = forward({ from: this.tun, to: this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize, batchSize: BATCH_SIZE });
+    this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize, batchSize: BATCH_SIZE });
     o.log.info({ tun: name, mtu: this.mtu, port: o.format.port, offloads: o.offloads, gso: this.udp.gso, gro: this.udp.gro }, `${this.backend} backend forwarding`);
   }
 

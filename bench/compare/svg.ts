@@ -38,7 +38,7 @@ function panel(metric: string, rows: ChartRow[], x: number, y: number): string {
       `<text x="${x + LABEL_W - 6}" y="${by + 15}" text-anchor="end">${esc(r.case)}</text>`,
       `<rect x="${x + LABEL_W}" y="${by}" width="${scale(r.median).toFixed(1)}" height="${BAR_H}" fill="${color}"/>`,
       `<line x1="${x + LABEL_W + scale(r.min)}" x2="${x + LABEL_W + scale(r.max)}" y1="${by + BAR_H / 2}" y2="${by + BAR_H / 2}" stroke="#000" stroke-width="1.5"/>`,
-      `<text x="${x + LABEL_W + scale(r.median) + 4}" y="${by + 15}">${fmt(r.median)}</text>`,
+      `<text x="${x + LABEL_W + scale(Math.max(r.median, r.max)) + 4}" y="${by + 15}">${fmt(r.median)}</text>`,
     );
   });
   return parts.join('\n');

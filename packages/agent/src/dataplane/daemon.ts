@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { ConfigError, parseNetConfig, type NetConfig } from '../config.ts';
 import { PcapngWriter } from '@weft/explain';
 import { formatIp4Net, parseIp4, type Ip4Net } from '../ip.ts';
-import type { Lease, LeaseEvent, LeaseStore } from '../lease.ts';
+import { StoreUnavailableError, type Lease, type LeaseEvent, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';
 import type { AgentSettings } from '../settings.ts';
 import { SqliteLeaseStore } from '../stores/sqlite.ts';
@@ -81,6 +81,28 @@ function openStore(settings: AgentSettings): LeaseStore {
   return s.kind === 'embedded' ? new SqliteLeaseStore(s.path) : new EtcdLeaseStore({ endpoints: s.endpoints, prefix: s.prefix });
 }
 
+const STORE_START_WAIT_MS = 60_000;
+
+/**
+ * Opens the store and reads the network config, waiting (with back-off, logged) while the store cannot be
+ * reached: an agent may start before its etcd, or beside other agents opening the same embedded file.
+ */
+async function openStoreAndConfig(settings: AgentSettings, file: { text: string; config: NetConfig } | null, log: Logger): Promise<{ store: LeaseStore; config: NetConfig }> {
+  const deadline = Date.now() + STORE_START_WAIT_MS;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    let store: LeaseStore | null = null;
+    try {
+      store = openStore(settings);
+      return { store, config: await loadNetConfig(settings, file, store) };
+    } catch (e) {
+      await store?.close().catch(() => {});
+      if (!(e instanceof StoreUnavailableError) || Date.now() + delay > deadline) throw e;
+      log.warn({ err: e.message, retryInMs: delay }, 'store not reachable yet; waiting');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 /** Lease events as backend peer changes (the VTEP MAC from BackendData for vxlan). */
 export function leaseEventsToChanges(events: readonly LeaseEvent[]): PeerChange[] {
   return events.map((e) => {
@@ -125,11 +147,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   // Everything that can be wrong in the configuration is checked before a store, device or route is touched.
   const file = readNetConfigFile(settings);
   const underlay = await resolveUnderlay(settings);
-  const store = openStore(settings);
-  const config = await loadNetConfig(settings, file, store).catch(async (e) => {
-    await store.close();
-    throw e;
-  });
+  const { store, config } = await openStoreAndConfig(settings, file, log);
   const vtepMac = vtepMacFor(settings.nodeName);
   const abort = new AbortController();
   const leases = new LeaseManager({

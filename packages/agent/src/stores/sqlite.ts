@@ -64,15 +64,7 @@ export class SqliteLeaseStore implements LeaseStore {
     this.now = opts.now ?? Date.now;
     this.pollMs = opts.pollMs ?? 1000;
     this.historyLimit = opts.historyLimit ?? 10_000;
-    this.db = guard(() => {
-      mkdirSync(dirname(path), { recursive: true });
-      const db = new Database(path);
-      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.transaction(() => db.exec(SCHEMA)).immediate();
-      return db;
-    });
+    this.db = guard(() => openWithRetry(path, opts.busyTimeoutMs ?? 5000));
   }
 
   async getConfig(): Promise<string | null> {
@@ -194,6 +186,30 @@ function toLease(row: LeaseRow): Lease | null {
 }
 
 /** Runs a database step, turning SQLite faults (busy, I/O, closed) into StoreUnavailableError. */
+/**
+ * Opens the file in WAL mode and creates the schema. Agents started together race here: switching a new file to
+ * WAL needs it to itself, and SQLite answers SQLITE_BUSY at once instead of waiting (the busy timeout does not
+ * cover that step), so a busy open is retried for up to `busyTimeoutMs`.
+ */
+function openWithRetry(path: string, busyTimeoutMs: number): Database.Database {
+  mkdirSync(dirname(path), { recursive: true });
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    const db = new Database(path);
+    try {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.transaction(() => db.exec(SCHEMA)).immediate();
+      return db;
+    } catch (e) {
+      db.close();
+      if ((e as { code?: string }).code?.startsWith('SQLITE_BUSY') !== true || Date.now() > deadline) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.random() * 80); // the constructor is synchronous
+    }
+  }
+}
+
 function guard<T>(fn: () => T): T {
   try {
     return fn();

@@ -61,7 +61,6 @@ async function meshRows(name: string, transport: (addr: string) => Transport, ru
   console.error(`${name}: ${MESH} speakers, ${(MESH * (MESH - 1)) / 2} sessions Established in ${(performance.now() - t0).toFixed(0)} ms`);
   try {
     const times: number[] = [];
-  const firsts: number[] = [];
     for (let i = 0; i < runs; i++) times.push(await convergeOnce(speakers, i));
     return row(`bgp mesh-${MESH} ${name}`, 'convergence', 'ms', times);
   } finally {

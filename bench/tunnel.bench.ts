@@ -9,7 +9,7 @@
 // moved during the tcp1 run). With `--worker` this file is the forwarder process itself (see runWorker).
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { LabScope, run, type BackgroundProcess, type Netns } from '@weft/lab';
+import { LabScope, type BackgroundProcess, type Netns } from '@weft/lab';
 import {
   PacketBatch, TCP_OFFLOADS, configureLink, forward, openTun, openUdp, splitSuperPacket, splitSuperPacketTs, type OnBatch,
 } from '@weft/tunnel';

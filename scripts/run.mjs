@@ -1,9 +1,15 @@
 #!/usr/bin/env node
-// Runs a TypeScript entry point (benchmarks, the lab) after making sure dependencies are installed.
+// Runs a TypeScript entry point (benchmarks, the docs generator) after making sure dependencies are installed:
+//   node scripts/run.mjs [--apt=CMD,CMD...] ENTRY.ts [ARGS...]
+// --apt names commands that come from Debian packages of the same name (iperf3, sockperf, openvpn, tcpdump);
+// missing ones are installed with apt-get when running as root.
 import { spawnSync } from 'node:child_process';
-import { ensureNpmDeps, root } from './setup.mjs';
+import { ensureNpmDeps, ensureDebianPackages, root } from './setup.mjs';
 
+const args = process.argv.slice(2);
+const apt = args[0]?.startsWith('--apt=') ? args.shift().slice('--apt='.length).split(',').filter(Boolean) : [];
 ensureNpmDeps();
-const [entry, ...rest] = process.argv.slice(2);
+if (apt.length) ensureDebianPackages(Object.fromEntries(apt.map((c) => [c, c])));
+const [entry, ...rest] = args;
 const r = spawnSync(process.execPath, ['--import', 'tsx', entry, ...rest], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -7,34 +7,21 @@
 // Metrics: tcp1/tcp4 (iperf3 TCP, 1 and 4 streams, Gbit/s received), udp64 (iperf3 -u -l 64, datagrams
 // received per second), cpu-per-gbit (CPU seconds of the forwarder processes, from /proc/PID/stat, per Gbit
 // moved during the tcp1 run). With `--worker` this file is the forwarder process itself (see runWorker).
-import { readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import { LabScope, type BackgroundProcess, type Netns } from '@weft/lab';
 import {
   PacketBatch, TCP_OFFLOADS, configureLink, forward, openTun, openUdp, splitSuperPacket, splitSuperPacketTs, type OnBatch,
 } from '@weft/tunnel';
-import { row, type Row } from './lib/report.ts';
-
-/** The value after `--name` in argv. */
-function flagValue(args: readonly string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-/** Prints the rows as a markdown table and writes DESIGN.md's JSON report when `json` is given. */
-function publish(bench: string, rows: Row[], json?: string): void {
-  const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
-  console.log('| case | metric | unit | median | min | max | runs |\n|---|---|---|---:|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.case} | ${r.metric} | ${r.unit} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${r.runs.length} |`);
-  const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model.trim(), kernel: os.release(), node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) };
-  if (json) writeFileSync(json, JSON.stringify({ bench, machine, rows }, null, 2) + '\n');
-}
+import { flagValue, medianOf, publish, row, type Row } from './lib/report.ts';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const REPS = QUICK ? 1 : 3;
 const SECONDS = QUICK ? 2 : 5;
 const TUN_MTU = 1472; // 1500 underlay - 20 IPv4 - 8 UDP, like flannel's udp backend
+/** `--cases a,b`: run only the cases whose names contain one of these words (e.g. `offload-off,openvpn`). */
+const CASES = flagValue(argv, '--cases')?.split(',').filter(Boolean);
+const wanted = (name: string): boolean => !CASES || CASES.some((c) => name.includes(c));
 
 interface Variant {
   name: string;
@@ -120,25 +107,21 @@ async function iperf(a: Netns, target: string, args: string[]): Promise<Record<s
   return null;
 }
 
-/** Runs tcp1, tcp4 and udp64 REPS times against `target` from a; cpu from the forwarders' PIDs. */
-async function measure(a: Netns, target: string, forwarders: number[]): Promise<Measured> {
-  const m: Measured = { tcp1: [], tcp4: [], udp64: [], cpu: [] };
+/** One round of tcp1, tcp4 and udp64 against `target` from a, added to `m`; CPU from the forwarders' PIDs. */
+async function measureOnce(a: Netns, target: string, forwarders: number[], m: Measured): Promise<void> {
   const cpu = (): number => forwarders.reduce((s, pid) => s + cpuSeconds(pid), 0);
-  for (let rep = 0; rep < REPS; rep++) {
-    const cpu0 = cpu();
-    const t1 = await iperf(a, target, []);
-    const cpu1 = cpu();
-    if (t1) {
-      const gbit1 = t1.end.sum_received.bits_per_second / 1e9;
-      m.tcp1.push(gbit1);
-      if (forwarders.length) m.cpu.push((cpu1 - cpu0) / (gbit1 * t1.end.sum_received.seconds));
-    }
-    const t4 = await iperf(a, target, ['-P', '4']);
-    if (t4) m.tcp4.push(t4.end.sum_received.bits_per_second / 1e9);
-    const u = await iperf(a, target, ['-u', '-l', '64', '-b', '1G']);
-    if (u) m.udp64.push((u.end.sum.packets - u.end.sum.lost_packets) / u.end.sum.seconds);
+  const cpu0 = cpu();
+  const t1 = await iperf(a, target, []);
+  const cpu1 = cpu();
+  if (t1) {
+    const gbit1 = t1.end.sum_received.bits_per_second / 1e9;
+    m.tcp1.push(gbit1);
+    if (forwarders.length) m.cpu.push((cpu1 - cpu0) / (gbit1 * t1.end.sum_received.seconds));
   }
-  return m;
+  const t4 = await iperf(a, target, ['-P', '4']);
+  if (t4) m.tcp4.push(t4.end.sum_received.bits_per_second / 1e9);
+  const u = await iperf(a, target, ['-u', '-l', '64', '-b', '1G']);
+  if (u) m.udp64.push((u.end.sum.packets - u.end.sum.lost_packets) / u.end.sum.seconds);
 }
 
 function rowsOf(name: string, m: Measured): Row[] {
@@ -148,50 +131,78 @@ function rowsOf(name: string, m: Measured): Row[] {
   return all.filter(([, , runs]) => runs.length > 0).map(([metric, unit, runs]) => row(name, metric, unit, runs));
 }
 
-async function withIperfServer<T>(scope: LabScope, b: Netns, label: string, body: () => Promise<T>): Promise<T> {
-  const server = scope.spawn(`iperf-${label}`, b, ['iperf3', '-s']);
-  await new Promise((r) => setTimeout(r, 300));
-  try {
-    return await body();
-  } finally {
-    await server.stop();
-  }
+/** A tunnel (or none) set up between a and b: where iperf3 aims, whose CPU counts, and how to take it down. */
+interface Running {
+  target: string;
+  forwarders: BackgroundProcess[];
+  stop(): Promise<void>;
 }
 
-async function weftCase(scope: LabScope, a: Netns, b: Netns, v: Variant): Promise<Row[]> {
+interface Case {
+  name: string;
+  start(rep: number): Promise<Running>;
+}
+
+/** Stops the processes; the last words of each (a weft forwarder prints its counters) go to stderr. */
+async function stopAll(name: string, procs: BackgroundProcess[], showLog: boolean): Promise<void> {
+  for (const p of procs) await p.stop();
+  if (showLog) console.error(`${name}: forwarder counters\n  ${procs.map((p) => p.log().trim().split('\n').pop()).join('\n  ')}`);
+}
+
+function weftCase(scope: LabScope, a: Netns, b: Netns, v: Variant): Case {
   const self = new URL(import.meta.url).pathname;
   const flags = [...(v.tso ? ['--tso'] : []), ...(v.gso ? ['--gso'] : [])];
   const label = v.name.replace(/[^a-z0-9]+/g, '-');
-  const workers = [
-    scope.spawn(`${label}-a`, a, [process.execPath, '--import', 'tsx', self, '--worker', '--me', '1', '--peer', '192.0.2.2', ...flags]),
-    scope.spawn(`${label}-b`, b, [process.execPath, '--import', 'tsx', self, '--worker', '--me', '2', '--peer', '192.0.2.1', ...flags]),
-  ];
-  try {
-    for (const w of workers) await waitForLog(w, 'ready');
-    const m = await withIperfServer(scope, b, label, () => measure(a, '10.244.2.1', workers.map((w) => w.pid)));
-    return rowsOf(v.name, m);
-  } finally {
-    for (const w of workers) await w.stop();
-    console.error(`${v.name}: forwarder counters\n  ${workers.map((w) => w.log().trim().split('\n').pop()).join('\n  ')}`);
-  }
+  return {
+    name: v.name,
+    async start(rep) {
+      const forwarders = [
+        scope.spawn(`${label}-a`, a, [process.execPath, '--import', 'tsx', self, '--worker', '--me', '1', '--peer', '192.0.2.2', ...flags]),
+        scope.spawn(`${label}-b`, b, [process.execPath, '--import', 'tsx', self, '--worker', '--me', '2', '--peer', '192.0.2.1', ...flags]),
+      ];
+      const stop = () => stopAll(v.name, forwarders, rep === REPS - 1);
+      try {
+        for (const w of forwarders) await waitForLog(w, 'ready');
+      } catch (e) {
+        await stop();
+        throw e;
+      }
+      return { target: '10.244.2.1', forwarders, stop };
+    },
+  };
 }
 
-/** OpenVPN exactly as /work/shared/peers/README.md's recipe runs it (UDP p2p, no cipher, no auth). */
-async function openvpnCase(scope: LabScope, a: Netns, b: Netns): Promise<Row[]> {
+/**
+ * OpenVPN exactly as /work/shared/peers/README.md's recipe runs it (UDP p2p, no cipher, no auth); `tuned` adds
+ * what that recipe says speeds it up (--fast-io, 4 MB socket buffers) and weft's TUN txqueuelen, so that the
+ * comparison does not rest on tuning only one side.
+ */
+function openvpnCase(scope: LabScope, a: Netns, b: Netns, name: string, tuned: boolean): Case {
   const vpn = (me: number, peer: number) => [
     'openvpn', '--dev', 'tun0', '--dev-type', 'tun', '--proto', 'udp', '--local', `192.0.2.${me}`, '--lport', '1194',
     '--remote', `192.0.2.${peer}`, '--rport', '1194', '--ifconfig', `10.8.0.${me}`, `10.8.0.${peer}`, '--cipher', 'none',
     '--auth', 'none', '--tun-mtu', String(TUN_MTU), '--mssfix', '0', '--disable-dco', '--verb', '3',
+    ...(tuned ? ['--fast-io', '--sndbuf', '4194304', '--rcvbuf', '4194304', '--txqueuelen', String(TXQUEUELEN)] : []),
   ];
-  const procs = [scope.spawn('openvpn-a', a, vpn(1, 2)), scope.spawn('openvpn-b', b, vpn(2, 1))];
-  try {
-    for (const p of procs) await waitForLog(p, 'Initialization Sequence Completed', 20_000);
-    const m = await withIperfServer(scope, b, 'openvpn', () => measure(a, '10.8.0.2', procs.map((p) => p.pid)));
-    return rowsOf('openvpn', m);
-  } finally {
-    for (const p of procs) await p.stop();
-  }
+  return {
+    name,
+    async start() {
+      const forwarders = [scope.spawn('openvpn-a', a, vpn(1, 2)), scope.spawn('openvpn-b', b, vpn(2, 1))];
+      const stop = () => stopAll(name, forwarders, false);
+      try {
+        for (const p of forwarders) await waitForLog(p, 'Initialization Sequence Completed', 20_000);
+      } catch (e) {
+        await stop();
+        throw e;
+      }
+      return { target: '10.8.0.2', forwarders, stop };
+    },
+  };
 }
+
+const PLAIN: Case = { name: 'plain', start: async () => ({ target: '192.0.2.2', forwarders: [], stop: async () => {} }) };
+const OPENVPN = 'openvpn';
+const OPENVPN_TUNED = 'openvpn tuned (fast-io, 4 MB buffers, txqueuelen 5000)';
 
 /** A 64 KB TCPv4 super-packet with its virtio header, as a vnet_hdr TUN hands it (MSS 1420: 46 segments). */
 function superPacket(): Uint8Array {
@@ -232,27 +243,50 @@ function splitRows(): Row[] {
 
 async function main(): Promise<void> {
   const scope = new LabScope('tun-bench');
-  const rows: Row[] = [];
+  const measured = new Map<string, Measured>();
   try {
     const a = await scope.netns('a');
     const b = await scope.netns('b');
     await scope.veth(a, 'eth0', b, 'eth0', 1500);
     await a.ip(['addr', 'add', '192.0.2.1/24', 'dev', 'eth0']);
     await b.ip(['addr', 'add', '192.0.2.2/24', 'dev', 'eth0']);
-    const variants = QUICK ? WEFT_VARIANTS.slice(0, 2) : WEFT_VARIANTS;
-    for (const v of variants) rows.push(...(await weftCase(scope, a, b, v)));
-    rows.push(...(await openvpnCase(scope, a, b)));
-    rows.push(...rowsOf('plain', await withIperfServer(scope, b, 'plain', () => measure(a, '192.0.2.2', []))));
+    const cases: Case[] = [
+      ...(QUICK ? WEFT_VARIANTS.slice(0, 2) : WEFT_VARIANTS).map((v) => weftCase(scope, a, b, v)),
+      openvpnCase(scope, a, b, OPENVPN, false),
+      ...(QUICK ? [] : [openvpnCase(scope, a, b, OPENVPN_TUNED, true)]),
+      PLAIN,
+    ].filter((c) => wanted(c.name));
+    // Rounds go through every case in turn, so slow drift of a shared machine (other tenants, frequency) falls
+    // on all cases alike instead of on whichever ran last.
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const c of cases) {
+        const m = measured.get(c.name) ?? { tcp1: [], tcp4: [], udp64: [], cpu: [] };
+        measured.set(c.name, m);
+        const running = await c.start(rep);
+        const server = scope.spawn(`iperf-${rep}`, b, ['iperf3', '-s']);
+        try {
+          await new Promise((r) => setTimeout(r, 300));
+          await measureOnce(a, running.target, running.forwarders.map((p) => p.pid), m);
+        } finally {
+          await server.stop();
+          await running.stop();
+        }
+      }
+    }
   } finally {
     await scope.cleanup();
   }
-  rows.push(...splitRows());
+  const rows = [...measured].flatMap(([name, m]) => rowsOf(name, m));
+  if (wanted('split')) rows.push(...splitRows());
   publish('tunnel', rows, flagValue(argv, '--json'));
-  const med = (c: string, m: string) => rows.find((r) => r.case === c && r.metric === m)?.median ?? NaN;
-  const ovpn = med('openvpn', 'tcp1');
-  const plain = med('plain', 'tcp1');
-  console.log(`\noffload-off tcp1 / openvpn tcp1 = ${(med(WEFT_VARIANTS[0]!.name, 'tcp1') / ovpn).toFixed(2)} (target >= 2)`);
-  console.log(`offload-on tcp1 / plain tcp1 = ${(med(WEFT_VARIANTS[1]!.name, 'tcp1') / plain).toFixed(2)} (target >= 0.5)`);
+  const ratio = (num: string, den: string, metric: string, target: number): void => {
+    const v = (medianOf(rows, num, metric) ?? NaN) / (medianOf(rows, den, metric) ?? NaN);
+    if (Number.isFinite(v)) console.log(`${num} ${metric} / ${den} ${metric} = ${v.toFixed(2)} (target >= ${target})`);
+  };
+  console.log('');
+  ratio(WEFT_VARIANTS[0]!.name, OPENVPN, 'tcp1', 2);
+  ratio(WEFT_VARIANTS[0]!.name, OPENVPN_TUNED, 'tcp1', 2);
+  ratio(WEFT_VARIANTS[1]!.name, 'plain', 'tcp1', 0.5);
 }
 
 await (argv.includes('--worker') ? runWorker() : main());

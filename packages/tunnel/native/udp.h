@@ -1,12 +1,21 @@
 #pragma once
 #include <napi.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include <unordered_map>
 #include <vector>
 
 #include "common.h"
+
+// Older libc headers lack the UDP GSO/GRO socket options (Linux 4.18 / 5.0); the values are the kernel's.
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 namespace weft {
 

@@ -1,19 +1,11 @@
 // NativeUdp's hot path: send(), recv() and the unknown-source lookup.
 #include <arpa/inet.h>
-#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "udp.h"
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 namespace weft {
 

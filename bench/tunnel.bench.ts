@@ -13,6 +13,7 @@ import {
   PacketBatch, TCP_OFFLOADS, configureLink, forward, openTun, openUdp, splitSuperPacket, splitSuperPacketTs, type OnBatch,
 } from '@weft/tunnel';
 import { flagValue, medianOf, publish, row, type Row } from './lib/report.ts';
+import { iperf3, type Iperf3Report } from './lib/iperf.ts';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -75,7 +76,7 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function waitForLog(p: BackgroundProcess, text: string, ms = 10_000): Promise<void> {
+async function waitForLog(p: BackgroundProcess, text: string, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!p.log().includes(text)) {
     if (!p.running || Date.now() > end) throw new Error(`${p.label} did not say "${text}":\n${p.log()}`);
@@ -91,18 +92,14 @@ interface Measured {
 }
 
 /** One iperf3 client run; retried once, since a loaded 2-core machine occasionally loses a control connection. */
-async function iperf(a: Netns, target: string, args: string[]): Promise<Record<string, any> | null> {
+async function iperf(a: Netns, target: string, args: string[]): Promise<Iperf3Report | null> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const r = await a.exec(['iperf3', '-c', target, '-t', String(SECONDS), '-J', ...args], { timeoutMs: (SECONDS + 20) * 1000, allowFailure: true });
-    let j: Record<string, any> = {};
     try {
-      j = JSON.parse(r.stdout || '{}');
-    } catch {
-      // not JSON: reported below
+      return await iperf3(a, target, SECONDS, args);
+    } catch (e) {
+      console.error(`${(e as Error).message}; ${attempt ? 'skipping this run' : 'retrying'}`);
+      await new Promise((res) => setTimeout(res, 1000));
     }
-    if (j.end && !j.error) return j;
-    console.error(`iperf3 ${args.join(' ')} to ${target} failed (${j.error ?? r.stderr.trim()}); ${attempt ? 'skipping this run' : 'retrying'}`);
-    await new Promise((res) => setTimeout(res, 1000));
   }
   return null;
 }
@@ -113,15 +110,16 @@ async function measureOnce(a: Netns, target: string, forwarders: number[], m: Me
   const cpu0 = cpu();
   const t1 = await iperf(a, target, []);
   const cpu1 = cpu();
-  if (t1) {
-    const gbit1 = t1.end.sum_received.bits_per_second / 1e9;
+  const received = t1?.end.sum_received;
+  if (received) {
+    const gbit1 = received.bits_per_second / 1e9;
     m.tcp1.push(gbit1);
-    if (forwarders.length) m.cpu.push((cpu1 - cpu0) / (gbit1 * t1.end.sum_received.seconds));
+    if (forwarders.length) m.cpu.push((cpu1 - cpu0) / (gbit1 * received.seconds));
   }
-  const t4 = await iperf(a, target, ['-P', '4']);
-  if (t4) m.tcp4.push(t4.end.sum_received.bits_per_second / 1e9);
-  const u = await iperf(a, target, ['-u', '-l', '64', '-b', '1G']);
-  if (u) m.udp64.push((u.end.sum.packets - u.end.sum.lost_packets) / u.end.sum.seconds);
+  const t4 = (await iperf(a, target, ['-P', '4']))?.end.sum_received;
+  if (t4) m.tcp4.push(t4.bits_per_second / 1e9);
+  const u = (await iperf(a, target, ['-u', '-l', '64', '-b', '1G']))?.end.sum;
+  if (u) m.udp64.push((u.packets - u.lost_packets) / u.seconds);
 }
 
 function rowsOf(name: string, m: Measured): Row[] {
@@ -149,25 +147,27 @@ async function stopAll(name: string, procs: BackgroundProcess[], showLog: boolea
   if (showLog) console.error(`${name}: forwarder counters\n  ${procs.map((p) => p.log().trim().split('\n').pop()).join('\n  ')}`);
 }
 
+/**
+ * Waits until each forwarder has logged `ready`, then hands them over as a Running case. A start that fails
+ * throws, which ends the benchmark; the scope's cleanup stops whatever was spawned.
+ */
+async function whenReady(name: string, target: string, forwarders: BackgroundProcess[], ready: string, ms: number, showLog: boolean): Promise<Running> {
+  for (const p of forwarders) await waitForLog(p, ready, ms);
+  return { target, forwarders, stop: () => stopAll(name, forwarders, showLog) };
+}
+
 function weftCase(scope: LabScope, a: Netns, b: Netns, v: Variant): Case {
   const self = new URL(import.meta.url).pathname;
   const flags = [...(v.tso ? ['--tso'] : []), ...(v.gso ? ['--gso'] : [])];
   const label = v.name.replace(/[^a-z0-9]+/g, '-');
   return {
     name: v.name,
-    async start(rep) {
+    start(rep) {
       const forwarders = [
         scope.spawn(`${label}-a`, a, [process.execPath, '--import', 'tsx', self, '--worker', '--me', '1', '--peer', '192.0.2.2', ...flags]),
         scope.spawn(`${label}-b`, b, [process.execPath, '--import', 'tsx', self, '--worker', '--me', '2', '--peer', '192.0.2.1', ...flags]),
       ];
-      const stop = () => stopAll(v.name, forwarders, rep === REPS - 1);
-      try {
-        for (const w of forwarders) await waitForLog(w, 'ready');
-      } catch (e) {
-        await stop();
-        throw e;
-      }
-      return { target: '10.244.2.1', forwarders, stop };
+      return whenReady(v.name, '10.244.2.1', forwarders, 'ready', 10_000, rep === REPS - 1);
     },
   };
 }
@@ -186,16 +186,9 @@ function openvpnCase(scope: LabScope, a: Netns, b: Netns, name: string, tuned: b
   ];
   return {
     name,
-    async start() {
+    start() {
       const forwarders = [scope.spawn('openvpn-a', a, vpn(1, 2)), scope.spawn('openvpn-b', b, vpn(2, 1))];
-      const stop = () => stopAll(name, forwarders, false);
-      try {
-        for (const p of forwarders) await waitForLog(p, 'Initialization Sequence Completed', 20_000);
-      } catch (e) {
-        await stop();
-        throw e;
-      }
-      return { target: '10.8.0.2', forwarders, stop };
+      return whenReady(name, '10.8.0.2', forwarders, 'Initialization Sequence Completed', 20_000, false);
     },
   };
 }
@@ -256,17 +249,16 @@ async function main(): Promise<void> {
       ...(QUICK ? [] : [openvpnCase(scope, a, b, OPENVPN_TUNED, true)]),
       PLAIN,
     ].filter((c) => wanted(c.name));
+    for (const c of cases) measured.set(c.name, { tcp1: [], tcp4: [], udp64: [], cpu: [] });
     // Rounds go through every case in turn, so slow drift of a shared machine (other tenants, frequency) falls
     // on all cases alike instead of on whichever ran last.
     for (let rep = 0; rep < REPS; rep++) {
       for (const c of cases) {
-        const m = measured.get(c.name) ?? { tcp1: [], tcp4: [], udp64: [], cpu: [] };
-        measured.set(c.name, m);
         const running = await c.start(rep);
         const server = scope.spawn(`iperf-${rep}`, b, ['iperf3', '-s']);
         try {
           await new Promise((r) => setTimeout(r, 300));
-          await measureOnce(a, running.target, running.forwarders.map((p) => p.pid), m);
+          await measureOnce(a, running.target, running.forwarders.map((p) => p.pid), measured.get(c.name)!);
         } finally {
           await server.stop();
           await running.stop();

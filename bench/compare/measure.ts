@@ -2,6 +2,7 @@
 // ping-pong latency, and machine CPU seconds per GB moved (from /proc/stat, so kernel work counts too).
 import { readFileSync } from 'node:fs';
 import type { Netns, BackgroundProcess, LabScope } from '@weft/lab';
+import { iperf3 } from '../lib/iperf.ts';
 
 export interface Endpoints {
   client: Netns;
@@ -27,27 +28,9 @@ function busyJiffies(): number {
   return user! + nice! + system! + irq! + softirq! + (steal ?? 0);
 }
 
-interface Iperf3Json {
-  end: {
-    sum_received?: { bits_per_second: number; bytes: number };
-    sum?: { packets: number; lost_packets: number; seconds: number };
-  };
-  error?: string;
-}
-
-async function iperf3(e: Endpoints, args: string[], seconds: number): Promise<Iperf3Json> {
-  const r = await e.client.exec(['iperf3', '-c', e.serverIp, '-t', String(seconds), '-J', ...args], {
-    timeoutMs: (seconds + 20) * 1000,
-    allowFailure: true,
-  });
-  const json = JSON.parse(r.stdout || '{}') as Iperf3Json;
-  if (r.code !== 0 || json.error) throw new Error(`iperf3 ${args.join(' ')}: ${json.error ?? r.stderr}`);
-  return json;
-}
-
 async function tcp(e: Endpoints, streams: number, seconds: number): Promise<{ gbps: number; cpuPerGb: number }> {
   const before = busyJiffies();
-  const j = await iperf3(e, ['-P', String(streams)], seconds);
+  const j = await iperf3(e.client, e.serverIp, seconds, ['-P', String(streams)]);
   const cpuSeconds = (busyJiffies() - before) / CLK_TCK;
   const recv = j.end.sum_received!;
   return { gbps: recv.bits_per_second / 1e9, cpuPerGb: cpuSeconds / (recv.bytes / 1e9) };
@@ -55,7 +38,7 @@ async function tcp(e: Endpoints, streams: number, seconds: number): Promise<{ gb
 
 /** Received packets per second for 64-byte UDP payloads sent as fast as one iperf3 client can. */
 async function udp64(e: Endpoints, seconds: number): Promise<number> {
-  const j = await iperf3(e, ['-u', '-l', '64', '-b', '0'], seconds);
+  const j = await iperf3(e.client, e.serverIp, seconds, ['-u', '-l', '64', '-b', '0']);
   const s = j.end.sum!;
   return (s.packets - s.lost_packets) / s.seconds;
 }

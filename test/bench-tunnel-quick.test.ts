@@ -3,28 +3,14 @@
 // the JSON follows DESIGN.md's contract. The figures are printed, not judged (no timed tests).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { run, canRunWith, listLabNamespaces } from '@weft/lab';
+import { canRunWith, listLabNamespaces } from '@weft/lab';
+import { withBenchReport } from './support/bench.ts';
 
 const TUNNELS = ['weft-tunnel offload-off', 'weft-tunnel offload-on (tso+udp-gso/gro)', 'openvpn'];
 
-interface Report {
-  bench: string;
-  rows: { case: string; metric: string; unit: string; median: number; min: number; max: number; runs: number[] }[];
-}
-
 if (canRunWith('bench:tunnel --quick', ['iperf3', 'openvpn'])) {
   test('npm run bench:tunnel -- --quick measures each case and writes the JSON contract', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'weft-tunnel-bench-'));
-    try {
-      const json = join(dir, 'tunnel.json');
-      const r = await run([process.execPath, '--import', 'tsx', 'bench/tunnel.bench.ts', '--quick', '--json', json], {
-        allowFailure: true, timeoutMs: 10 * 60_000,
-      });
-      assert.is(r.code, 0, r.stdout.slice(-2000) + r.stderr.slice(-3000));
-      const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    await withBenchReport('bench/tunnel.bench.ts', () => ['--quick'], 10 * 60_000, async (r, report) => {
       assert.is(report.bench, 'tunnel');
       const find = (c: string, metric: string) => report.rows.find((x) => x.case === c && x.metric === metric);
       for (const c of [...TUNNELS, 'plain']) {
@@ -47,9 +33,7 @@ if (canRunWith('bench:tunnel --quick', ['iperf3', 'openvpn'])) {
         assert.is(c.out.errors + c.back.errors, 0, JSON.stringify(c));
       }
       assert.equal((await listLabNamespaces()).filter((n) => n.startsWith('wl-tun-bench-')), [], 'namespaces deleted');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 }
 

@@ -66,6 +66,10 @@ class NativeUdp : public Napi::ObjectWrap<NativeUdp> {
 
   bool parseAddress(const std::string& text, uint16_t port, sockaddr_storage* out, socklen_t* len) const;
   int lookup(const sockaddr_storage& sa);
+  /** Points msgs_[k] at one receive buffer, the source address slot and optional control space. */
+  void prepareRecv(int k, uint8_t* buf, size_t len, sockaddr_storage* from, char* control, size_t controlLen);
+  /** One non-blocking recvmmsg into msgs_[0, count): datagrams received; 0 on EAGAIN or an error (in lastErrno_). */
+  int recvBatch(int count);
   int recvPlain(uint8_t* slab, size_t slotSize, size_t headroom, int32_t* lengths, int32_t* peers, int max);
   int recvGro(uint8_t* slab, size_t slotSize, size_t headroom, int32_t* lengths, int32_t* peers, int max);
   int deliverGro(uint8_t* slab, size_t slotSize, size_t headroom, int32_t* lengths, int32_t* peers, int n, int max);

@@ -100,23 +100,32 @@ Napi::Value NativeUdp::Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, i);
 }
 
+void NativeUdp::prepareRecv(int k, uint8_t* buf, size_t len, sockaddr_storage* from, char* control, size_t controlLen) {
+  iovs_[k] = iovec{buf, len};
+  msghdr& h = msgs_[k].msg_hdr;
+  memset(&h, 0, sizeof h);
+  h.msg_name = from;
+  h.msg_namelen = sizeof(sockaddr_storage);
+  h.msg_iov = &iovs_[k];
+  h.msg_iovlen = 1;
+  h.msg_control = control;
+  h.msg_controllen = controlLen;
+}
+
+int NativeUdp::recvBatch(int count) {
+  int r;
+  do r = recvmmsg(fd_, msgs_.data(), unsigned(count), MSG_DONTWAIT, nullptr);
+  while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  if (errno != EAGAIN) lastErrno_ = errno;
+  return 0;
+}
+
 int NativeUdp::recvPlain(uint8_t* slab, size_t slotSize, size_t headroom, int32_t* lengths, int32_t* peers, int max) {
   for (int k = 0; k < max; k++) {
-    iovs_[k] = iovec{slab + size_t(k) * slotSize + headroom, slotSize - headroom};
-    msghdr& h = msgs_[k].msg_hdr;
-    memset(&h, 0, sizeof h);
-    h.msg_name = &slotAddr_[k];
-    h.msg_namelen = sizeof(sockaddr_storage);
-    h.msg_iov = &iovs_[k];
-    h.msg_iovlen = 1;
+    prepareRecv(k, slab + size_t(k) * slotSize + headroom, slotSize - headroom, &slotAddr_[k], nullptr, 0);
   }
-  int r;
-  do r = recvmmsg(fd_, msgs_.data(), unsigned(max), MSG_DONTWAIT, nullptr);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    if (errno != EAGAIN) lastErrno_ = errno;
-    return 0;
-  }
+  int r = recvBatch(max);
   for (int k = 0; k < r; k++) {
     lengths[k] = int32_t(msgs_[k].msg_len);
     if (msgs_[k].msg_hdr.msg_flags & MSG_TRUNC) rxTruncated_++;
@@ -153,23 +162,9 @@ int NativeUdp::recvGro(uint8_t* slab, size_t slotSize, size_t headroom, int32_t*
   groQueue_.clear();
   groHead_ = 0;
   for (int k = 0; k < kGroBufs; k++) {
-    iovs_[k] = iovec{&groBuf_[size_t(k) * kGroBufSize], kGroBufSize};
-    msghdr& h = msgs_[k].msg_hdr;
-    memset(&h, 0, sizeof h);
-    h.msg_name = &groAddr_[k];
-    h.msg_namelen = sizeof(sockaddr_storage);
-    h.msg_iov = &iovs_[k];
-    h.msg_iovlen = 1;
-    h.msg_control = &cmsg_[size_t(k) * kCmsgStride];
-    h.msg_controllen = kCmsgStride;
+    prepareRecv(k, &groBuf_[size_t(k) * kGroBufSize], kGroBufSize, &groAddr_[k], &cmsg_[size_t(k) * kCmsgStride], kCmsgStride);
   }
-  int r;
-  do r = recvmmsg(fd_, msgs_.data(), kGroBufs, MSG_DONTWAIT, nullptr);
-  while (r < 0 && errno == EINTR);
-  if (r < 0) {
-    if (errno != EAGAIN) lastErrno_ = errno;
-    return n;
-  }
+  int r = recvBatch(kGroBufs);
   for (int k = 0; k < r; k++) {
     msghdr& h = msgs_[k].msg_hdr;
     size_t len = msgs_[k].msg_len, seg = len;

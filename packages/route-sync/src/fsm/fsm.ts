@@ -146,14 +146,11 @@ function idle(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transition {
   }
 }
 
-/** Connect: our TCP connect is in flight. */
-function connect(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transition {
+/** What Connect and Active do alike: they differ only when the ConnectRetry timer fires. */
+function connectingCommon(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transition {
   switch (ev.type) {
     case FsmEventType.Stop:
       return stopped(cfg, st, ev, false);
-    case FsmEventType.ConnectRetryTimerExpires:
-      // Drop the attempt and try again.
-      return { state: st, actions: [{ kind: 'close' }, timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }] };
     case FsmEventType.TcpConnected:
       return connectionUp(st, ev.outbound);
     case FsmEventType.TcpFails:
@@ -166,24 +163,18 @@ function connect(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transition {
   }
 }
 
+/** Connect: our TCP connect is in flight. */
+function connect(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transition {
+  if (ev.type !== FsmEventType.ConnectRetryTimerExpires) return connectingCommon(cfg, st, ev);
+  // Drop the attempt and try again.
+  return { state: st, actions: [{ kind: 'close' }, timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }] };
+}
+
 /** Active: listening for the peer to connect (passive peers live here until it does). */
 function active(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transition {
-  switch (ev.type) {
-    case FsmEventType.Stop:
-      return stopped(cfg, st, ev, false);
-    case FsmEventType.ConnectRetryTimerExpires:
-      if (cfg.passive) return { state: st, actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime)] };
-      return { state: { ...st, state: SessionState.Connect }, actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }] };
-    case FsmEventType.TcpConnected:
-      return connectionUp(st, ev.outbound);
-    case FsmEventType.TcpFails:
-      return toIdle(cfg, st, DownReason.ConnectFailed, { failure: true });
-    case FsmEventType.Start:
-    case FsmEventType.IdleHoldTimerExpires:
-      return stay(st);
-    default:
-      return toIdle(cfg, st, DownReason.FsmError, { failure: true });
-  }
+  if (ev.type !== FsmEventType.ConnectRetryTimerExpires) return connectingCommon(cfg, st, ev);
+  if (cfg.passive) return { state: st, actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime)] };
+  return { state: { ...st, state: SessionState.Connect }, actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }] };
 }
 
 /** OpenSent: our OPEN is out; the peer's OPEN decides (validation and hold-time negotiation, §6.2, §4.2). */

@@ -3,11 +3,12 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import {
-  ConfigError, createLogger, parseAgentArgs, startAgent, startObservability, subnetEnvValues, writeSubnetEnv,
+  ConfigError, createLogger, parseAgentArgs, startAgent, startObservability, subnetEnvValues, systemPorts, writeSubnetEnv,
   type AgentSettings, type AgentStatus, type HttpHandle, type RunningAgent,
 } from '@weft/agent';
 import { splitExtraFlags, type ExtraFlags } from './agent-flags.ts';
 import type { BgpHandle } from './agent-bgp.ts';
+import { pcapCapture } from './pcap-capture.ts';
 
 export const AGENT_USAGE = `usage: weft agent [flags]
   --net-config FILE     flannel net-conf.json (Network, SubnetLen, SubnetMin, SubnetMax, Backend.Type/Port/VNI);
@@ -49,7 +50,9 @@ export async function agentCommand(argv: string[]): Promise<number> {
   let http: HttpHandle | undefined;
   let bgp: BgpHandle | undefined;
   try {
-    const running = (agent = await startAgent(settings, log, { offloads: extra.offload, routeSync: extra.routeSync, pcapPath: extra.pcap }));
+    const running = (agent = await startAgent(settings, log, {
+      ports: systemPorts(), offloads: extra.offload, routeSync: extra.routeSync, openCapture: extra.pcap ? pcapCapture(extra.pcap, log) : undefined,
+    }));
     const lease = running.lease()!;
     const status = (): AgentStatus => ({ ...running.status(), ...(bgp ? { bgp: bgp.status() } : {}) });
     http = await startObservability(settings.metricsPort, status, log);

@@ -26,3 +26,6 @@ export { OverlayNetwork, AgentDrop, DROP_NAMES } from './backends/overlay.ts';
 export { flannelUdpFormat, vxlanFormat, type EncapFormat } from './backends/formats.ts';
 export { ipBatch, RouteCommandError } from './backends/routes.ts';
 export type { PeerChange, DataplaneNetwork, NetworkStatus } from './backends/types.ts';
+export { CaptureSide, CaptureDirection, type PacketCapture } from './capture.ts';
+export type { AgentPorts, TunPort, UdpPort, LinkProgrammer } from './ports.ts';
+export { systemPorts } from './system-ports.ts';

@@ -3,11 +3,13 @@
 // only the control plane. Peers must share an L2 segment (the next hop has to be directly reachable).
 import type { Logger } from 'pino';
 import { formatIp4Net } from '../ip.ts';
-import { ipBatch } from './routes.ts';
+import type { LinkProgrammer } from '../ports.ts';
 import type { PeerChange, DataplaneNetwork, NetworkStatus } from './types.ts';
 
 export interface NativeOptions {
   log: Logger;
+  /** Where routes are programmed: iproute2 on a node (systemPorts().link), a recorder in tests. */
+  link: LinkProgrammer;
   /** The underlay interface the next hops are on. */
   iface: string;
   underlayMtu: number;
@@ -40,7 +42,7 @@ export class NativeNetwork implements DataplaneNetwork {
         lines.push(`route del ${subnet}`);
       }
     }
-    await ipBatch(this.opts.log, lines);
+    await this.opts.link.ipBatch(this.opts.log, lines);
   }
 
   status(): NetworkStatus {
@@ -49,7 +51,7 @@ export class NativeNetwork implements DataplaneNetwork {
 
   /** Removes every route this backend added; leases stay, so a restart keeps the subnet. */
   async stop(): Promise<void> {
-    await ipBatch(this.opts.log, [...this.routes.keys()].map((s) => `route del ${s}`), { force: true });
+    await this.opts.link.ipBatch(this.opts.log, [...this.routes.keys()].map((s) => `route del ${s}`), { force: true });
     this.routes.clear();
   }
 }

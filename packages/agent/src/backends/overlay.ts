@@ -10,11 +10,11 @@ import type { Logger } from 'pino';
 import {
   DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason, PacketSpan, readU32, buildIcmpv4DestUnreachable, Icmpv4UnreachableCode,
 } from '@weft/encap';
-import { CaptureSide, CaptureDirection, type PcapngWriter } from '@weft/explain';
-import { openTun, openUdp, configureLink, forward, TCP_OFFLOADS, type TunDevice, type UdpBatchSocket, type Forwarder } from '@weft/tunnel';
+import { forward, TCP_OFFLOADS, type Forwarder } from '@weft/tunnel';
+import { CaptureSide, CaptureDirection, type PacketCapture } from '../capture.ts';
+import type { AgentPorts, TunPort, UdpPort } from '../ports.ts';
 import { formatIp4, formatIp4Net, type Ip4Net } from '../ip.ts';
 import { Fib } from '../fib.ts';
-import { ipBatch } from './routes.ts';
 import { PeerTable } from './peers.ts';
 import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
 import type { EncapFormat } from './formats.ts';
@@ -32,6 +32,8 @@ export const DROP_NAMES: readonly string[] = [...DROP_REASON_NAMES, ...AGENT_DRO
 
 export interface OverlayOptions {
   log: Logger;
+  /** TUN, UDP and link programming: systemPorts() on a node, in-memory fakes in tests. */
+  ports: AgentPorts;
   format: EncapFormat;
   /** The cluster network (routed into the TUN device). */
   network: Ip4Net;
@@ -43,7 +45,7 @@ export interface OverlayOptions {
   /** IFF_VNET_HDR + TSO on the TUN device (super-packets split/coalesced in the addon). */
   offloads: boolean;
   /** Records both sides of each packet when capturing (`--pcap`); absent, it costs one check per packet. */
-  capture?: PcapngWriter;
+  capture?: PacketCapture;
 }
 
 const HEADROOM = 80;
@@ -63,8 +65,8 @@ export class OverlayNetwork implements DataplaneNetwork {
   private readonly span = new PacketSpan();
   private readonly icmpScratch = new Uint8Array(128);
   private readonly tunAddress: number;
-  private tun?: TunDevice;
-  private udp?: UdpBatchSocket;
+  private tun?: TunPort;
+  private udp?: UdpPort;
   private egress?: Forwarder;
   private ingress?: Forwarder;
 
@@ -77,17 +79,17 @@ export class OverlayNetwork implements DataplaneNetwork {
   async start(): Promise<void> {
     const o = this.opts;
     const name = o.tunName ?? 'flannel0';
-    this.tun = openTun({ name, offloads: o.offloads ? TCP_OFFLOADS : 0, batchSize: BATCH_SIZE });
+    this.tun = o.ports.openTun({ name, offloads: o.offloads ? TCP_OFFLOADS : 0, batchSize: BATCH_SIZE });
     const address = `${formatIp4(this.tunAddress)}/32`;
     const route = formatIp4Net(o.network);
     o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} txqueuelen ${TUN_TX_QUEUE} up; ip addr replace ${address} dev ${name}; ip route replace ${route} dev ${name}` }, 'ip');
-    await configureLink(name, { mtu: this.mtu, txQueueLength: TUN_TX_QUEUE, addresses: [address], routes: [route] });
+    await o.ports.link.configureLink(name, { mtu: this.mtu, txQueueLength: TUN_TX_QUEUE, addresses: [address], routes: [route] });
     // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
-    this.udp = openUdp({ address: o.publicIp, port: o.format.port, peerByAddress: true, batchSize: BATCH_SIZE, sendBuffer: SOCKET_BUFFER, receiveBuffer: SOCKET_BUFFER });
+    this.udp = o.ports.openUdp({ address: o.publicIp, port: o.format.port, peerByAddress: true, batchSize: BATCH_SIZE, sendBuffer: SOCKET_BUFFER, receiveBuffer: SOCKET_BUFFER });
     const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
     this.egress = forward({ from: this.tun, to: this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize, batchSize: BATCH_SIZE });
     this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize, batchSize: BATCH_SIZE });
-    o.log.info({ tun: name, mtu: this.mtu, port: o.format.port, offloads: o.offloads, gso: this.udp.gso, gro: this.udp.gro }, `${this.backend} backend forwarding`);
+    o.log.info({ tun: name, mtu: this.mtu, port: o.format.port, offloads: o.offloads, gso: this.udp.gso ?? false, gro: this.udp.gro ?? false }, `${this.backend} backend forwarding`);
   }
 
   /** TUN -> UDP: route, encapsulate in place, pick the peer. */
@@ -218,6 +220,6 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.udp?.close();
     this.tun?.close(); // a non-persistent TUN disappears with its routes
     this.opts.capture?.close();
-    await ipBatch(this.opts.log, [`route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`], { force: true });
+    await this.opts.ports.link.ipBatch(this.opts.log, [`route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`], { force: true });
   }
 }

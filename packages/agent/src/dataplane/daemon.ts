@@ -3,22 +3,21 @@
 //   -> peer changes from the route source (lease watching, or BGP) -> subnet.env -> ready.
 // On SIGTERM/SIGINT it removes the routes and devices it added and leaves the lease, so a restart keeps the subnet.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError, parseNetConfig, type NetConfig } from '../config.ts';
-import { PcapngWriter } from '@weft/explain';
 import { formatIp4Net, parseIp4, type Ip4Net } from '../ip.ts';
 import { StoreUnavailableError, type Lease, type LeaseEvent, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';
 import type { AgentSettings } from '../settings.ts';
 import { SqliteLeaseStore } from '../stores/sqlite.ts';
 import { EtcdLeaseStore } from '../stores/etcd.ts';
-import { interfaceInfo, interfaceWithAddress } from '../backends/routes.ts';
 import { NativeNetwork } from '../backends/native.ts';
 import { OverlayNetwork } from '../backends/overlay.ts';
 import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
 import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
+import type { PacketCapture } from '../capture.ts';
+import type { AgentPorts, LinkProgrammer } from '../ports.ts';
 import type { AgentStatus } from '../observability.ts';
 import { previousSubnetFromEnv, readSubnetEnv } from '../subnet-env.ts';
 
@@ -27,8 +26,13 @@ export interface DaemonExtras {
   offloads: boolean;
   /** Where peer routes come from: lease watching (flannel) or a BGP speaker that calls applyRoutes (Calico). */
   routeSync: 'lease' | 'bgp';
-  /** Record both sides of the encapsulation to this pcapng file (overlay backends). */
-  pcapPath?: string;
+  /** TUN, UDP and iproute2: systemPorts() on a node. */
+  ports: AgentPorts;
+  /**
+   * Opens a capture of both sides of the encapsulation (overlay backends; `--pcap`), given this node's underlay
+   * address (uint32) and the backend's UDP port, which a capture file needs for its synthesized outer headers.
+   */
+  openCapture?: (local: { localAddress: number; localPort: number }) => PacketCapture;
 }
 
 /** A stable VTEP MAC for a node: locally administered, derived from the node name, so restarts keep it. */
@@ -62,16 +66,16 @@ async function loadNetConfig(settings: AgentSettings, file: { text: string; conf
 }
 
 /** The underlay: public address, the interface holding it, and its MTU. */
-async function resolveUnderlay(settings: AgentSettings): Promise<{ publicIp: string; iface: string; mtu: number }> {
+async function resolveUnderlay(settings: AgentSettings, link: LinkProgrammer): Promise<{ publicIp: string; iface: string; mtu: number }> {
   if (settings.iface) {
-    const info = await interfaceInfo(settings.iface).catch(() => null);
+    const info = await link.interfaceInfo(settings.iface).catch(() => null);
     if (!info) throw new ConfigError('--iface', `no interface "${settings.iface}"`);
     const publicIp = settings.publicIp ?? info.address;
     if (!publicIp) throw new ConfigError('--iface', `${settings.iface} has no IPv4 address; give --public-ip`);
     return { publicIp, iface: settings.iface, mtu: info.mtu };
   }
   if (!settings.publicIp) throw new ConfigError('--public-ip', 'give --public-ip or --iface');
-  const l = await interfaceWithAddress(settings.publicIp);
+  const l = await link.interfaceWithAddress(settings.publicIp);
   if (!l) throw new ConfigError('--public-ip', `no interface holds ${settings.publicIp}`);
   return { publicIp: settings.publicIp, iface: l.name, mtu: l.mtu };
 }
@@ -131,13 +135,11 @@ export interface RunningAgent {
 
 export function createNetwork(config: NetConfig, subnet: Ip4Net, underlay: { publicIp: string; iface: string; mtu: number }, log: Logger, vtepMac: string, extras: DaemonExtras): DataplaneNetwork {
   const b = config.backend;
-  if (b.type === 'native') return new NativeNetwork({ log, iface: underlay.iface, underlayMtu: underlay.mtu });
+  if (b.type === 'native') return new NativeNetwork({ log, link: extras.ports.link, iface: underlay.iface, underlayMtu: underlay.mtu });
   const format = b.type === 'udp' ? flannelUdpFormat(b.port) : vxlanFormat({ vni: b.vni, port: b.port, localMac: vtepMac, vtepAddress: subnet.ip });
-  if (extras.pcapPath) mkdirSync(dirname(extras.pcapPath), { recursive: true });
-  const capture = extras.pcapPath ? PcapngWriter.open(extras.pcapPath, { localAddress: parseIp4(underlay.publicIp) ?? 0, localPort: format.port }) : undefined;
-  if (extras.pcapPath) log.info({ file: extras.pcapPath }, 'capturing both sides of the encapsulation (pcapng, bounded to 64 MiB)');
+  const capture = extras.openCapture?.({ localAddress: parseIp4(underlay.publicIp) ?? 0, localPort: format.port });
   return new OverlayNetwork({
-    log, format, network: config.network, subnet, publicIp: underlay.publicIp, underlayMtu: underlay.mtu,
+    log, ports: extras.ports, format, network: config.network, subnet, publicIp: underlay.publicIp, underlayMtu: underlay.mtu,
     offloads: extras.offloads, capture,
   });
 }
@@ -146,7 +148,7 @@ export function createNetwork(config: NetConfig, subnet: Ip4Net, underlay: { pub
 export async function startAgent(settings: AgentSettings, log: Logger, extras: DaemonExtras): Promise<RunningAgent> {
   // Everything that can be wrong in the configuration is checked before a store, device or route is touched.
   const file = readNetConfigFile(settings);
-  const underlay = await resolveUnderlay(settings);
+  const underlay = await resolveUnderlay(settings, extras.ports.link);
   const { store, config } = await openStoreAndConfig(settings, file, log);
   const vtepMac = vtepMacFor(settings.nodeName);
   const abort = new AbortController();

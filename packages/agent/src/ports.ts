@@ -1,0 +1,41 @@
+// The agent's ports: everything the backends need from the machine, handed in from outside (wireguard-go's
+// tun.Device and conn.Bind seams). systemPorts() (system-ports.ts) wires the real addon and iproute2; tests pass
+// @weft/tunnel's in-memory ChannelTun/ChannelBind and a recording link programmer, so the packet path (routing,
+// encapsulation, anti-spoofing, drops) runs without root.
+import type { Logger } from 'pino';
+import type { LinkConfig, PacketPort, TunOptions, UdpOptions } from '@weft/tunnel';
+
+/** A TUN device as the overlay backend uses it: the batch port contract, nothing more. */
+export type TunPort = PacketPort;
+
+/** A UDP socket whose destinations are peer indexes registered in advance (UdpBatchSocket, ChannelBind). */
+export interface UdpPort extends PacketPort {
+  /** Registers (or replaces) peer `index` as address:port; throws on an address the socket cannot reach. */
+  addPeer(index: number, address: string, port: number): void;
+  removePeer(index: number): void;
+  /** Whether UDP GSO / GRO are in effect (absent on ports without offloads, such as the fakes). */
+  readonly gso?: boolean;
+  readonly gro?: boolean;
+}
+
+/** Links, addresses and routes: iproute2 on a real machine, a recorder in tests. */
+export interface LinkProgrammer {
+  /** Sets MTU and txqueuelen, replaces addresses, brings the link up, and routes `cfg.routes` through it. */
+  configureLink(name: string, cfg: LinkConfig): Promise<void>;
+  /**
+   * Applies `ip` command lines (without the leading `ip`) as one batch, each logged on `log` as the command an
+   * operator would type. Rejects with RouteCommandError, unless `force` (then failed lines are only logged).
+   */
+  ipBatch(log: Logger, lines: readonly string[], opts?: { force?: boolean }): Promise<void>;
+  /** MTU and first IPv4 address of an interface; rejects when there is no such interface. */
+  interfaceInfo(name: string): Promise<{ mtu: number; address: string | null }>;
+  /** The interface holding `address` (for --public-ip without --iface), or null. */
+  interfaceWithAddress(address: string): Promise<{ name: string; mtu: number } | null>;
+}
+
+/** What a node's dataplane is built from. Openers throw the port's own errors (e.g. NotPermittedError). */
+export interface AgentPorts {
+  openTun(opts: TunOptions): TunPort;
+  openUdp(opts: UdpOptions): UdpPort;
+  link: LinkProgrammer;
+}

@@ -4,6 +4,7 @@
       "target_name": "weft_tunnel",
       "sources": [
         "native/addon.cc",
+        "native/args.cc",
         "native/common.cc",
         "native/offload.cc",
         "native/offload_js.cc",

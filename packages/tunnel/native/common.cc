@@ -51,25 +51,28 @@ NetnsGuard::~NetnsGuard() {
   ::close(orig_);
 }
 
-void FdPoll::start(Napi::Env env, int fd, int events, Napi::Function cb) {
+int FdPoll::start(Napi::Env env, int fd, int events, Napi::Function cb) {
   if (handle_ && fd_ != fd) close();
   if (!handle_) {
     uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    handle_ = new uv_poll_t;
-    uv_poll_init(loop, handle_, fd);
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return UV_EINVAL;
+    auto* h = new uv_poll_t;
+    int rc = uv_poll_init(loop, h, fd);
+    if (rc != 0) {
+      delete h;  // never initialised, so no uv_close
+      return rc;
+    }
+    handle_ = h;
     handle_->data = this;
     fd_ = fd;
   }
   env_ = env;
   cb_ = Napi::Persistent(cb);
   int uvEvents = ((events & 1) ? UV_READABLE : 0) | ((events & 2) ? UV_WRITABLE : 0);
-  uv_poll_start(handle_, uvEvents, onPoll);
+  return uv_poll_start(handle_, uvEvents, onPoll);
 }
 
-void FdPoll::stop() {
-  if (handle_) uv_poll_stop(handle_);
-}
+int FdPoll::stop() { return handle_ ? uv_poll_stop(handle_) : 0; }
 
 void FdPoll::close() {
   if (!handle_) return;

@@ -11,6 +11,9 @@ namespace weft {
 /** Throws a JS Error with code (e.g. "EPERM"), errno and syscall set, so the TypeScript face can type it. */
 Napi::Error errnoError(Napi::Env env, int err, const char* syscall, const std::string& detail = "");
 
+/** The same for a libuv return code (a negative errno on Linux), e.g. from uv_poll_start. */
+inline Napi::Error uvError(Napi::Env env, int rc, const char* call) { return errnoError(env, -rc, call); }
+
 /**
  * Enters the network namespace at `path` (e.g. /run/netns/NAME) on the calling thread for the lifetime of this
  * object and returns to the original one in the destructor. An empty path does nothing. Devices and sockets
@@ -29,11 +32,14 @@ class NetnsGuard {
   const char* step_ = "";
 };
 
-/** A uv_poll_t for one fd; the JS callback gets (status, events) with events 1 = readable, 2 = writable. */
+/**
+ * A uv_poll_t for one fd; the JS callback gets (status, events) with events 1 = readable, 2 = writable.
+ * start() and stop() return libuv's code (0, or a negative errno such as UV_EBADF) for the caller to throw.
+ */
 class FdPoll {
  public:
-  void start(Napi::Env env, int fd, int events, Napi::Function cb);
-  void stop();
+  int start(Napi::Env env, int fd, int events, Napi::Function cb);
+  int stop();
   void close();  // stops and releases the handle; safe to call twice
   ~FdPoll() { close(); }
 
@@ -44,20 +50,5 @@ class FdPoll {
   napi_env env_ = nullptr;
   int fd_ = -1;
 };
-
-/** Reads a typed array argument, throwing a TypeError naming it if it is the wrong kind. */
-template <typename T>
-T* typedData(const Napi::Value& v, size_t* length, const char* name) {
-  if (!v.IsTypedArray()) {
-    Napi::TypeError::New(v.Env(), std::string(name) + " must be a typed array").ThrowAsJavaScriptException();
-    return nullptr;
-  }
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  *length = ta.ByteLength() / sizeof(T);
-  static T empty[1];
-  uint8_t* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data());
-  if (!base) return empty;  // a zero-length buffer may have no backing store
-  return reinterpret_cast<T*>(base + ta.ByteOffset());
-}
 
 }  // namespace weft

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "args.h"
 #include "offload.h"
 #include "tun.h"
 
@@ -12,46 +13,35 @@ namespace weft {
 // -1 (malformed) or -2 (needs more slots than max)
 static Napi::Value SplitSuperPacket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Args a(info, "splitSuperPacket");
   size_t pktLen, slabLen, offLen, lenLen;
-  uint8_t* pkt = typedData<uint8_t>(info[0], &pktLen, "pkt");
-  uint8_t* slab = typedData<uint8_t>(info[1], &slabLen, "slab");
-  size_t slotSize = info[2].As<Napi::Number>().Uint32Value(), headroom = info[3].As<Napi::Number>().Uint32Value();
-  int32_t* offsets = typedData<int32_t>(info[4], &offLen, "offsets");
-  int32_t* lengths = typedData<int32_t>(info[5], &lenLen, "lengths");
-  if (!pkt || !slab || !offsets || !lengths) return env.Undefined();
-  int max = info[6].As<Napi::Number>().Int32Value();
-  if (max < 0 || size_t(max) > offLen || size_t(max) > lenLen || size_t(max) * slotSize > slabLen ||
-      headroom >= slotSize) {
-    Napi::RangeError::New(env, "splitSuperPacket: slab too small").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  uint8_t* pkt = a.bytes(0, "pkt", &pktLen);
+  uint8_t* slab = a.bytes(1, "slab", &slabLen);
+  size_t slotSize = size_t(a.integer(2, "slotSize", 1, kMaxSlotSize));
+  size_t headroom = size_t(a.integer(3, "headroom", 0, kMaxSlotSize));
+  int32_t* offsets = a.int32s(4, "offsets", &offLen);
+  int32_t* lengths = a.int32s(5, "lengths", &lenLen);
+  int max = int(a.integer(6, "max", 0, kMaxSlots));
+  if (!a.slots(slabLen, slotSize, headroom, max, {offLen, lenLen})) return env.Undefined();
   if (pktLen < kVnetHdrLen) return Napi::Number::New(env, kSplitMalformed);
   SlotSpan span{slab, slotSize, headroom, lengths, offsets, 0, max};
   return Napi::Number::New(env, splitPacket(decodeVnetHdr(pkt), pkt + kVnetHdrLen, pktLen - kVnetHdrLen, span));
 }
 
-// coalescePackets(slab, offsets, lengths, start, count, out) -> [consumed, outLen, why(0 merged, 1 single, 2 bad)]
+// coalescePackets(slab, offsets, lengths, start, count, out) -> { used, outLength, why (0 merged, 1 single, 2 bad) }
 static Napi::Value CoalescePackets(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Args a(info, "coalescePackets");
   size_t slabLen, offLen, lenLen, outCap;
-  uint8_t* slab = typedData<uint8_t>(info[0], &slabLen, "slab");
-  int32_t* offsets = typedData<int32_t>(info[1], &offLen, "offsets");
-  int32_t* lengths = typedData<int32_t>(info[2], &lenLen, "lengths");
-  int start = info[3].As<Napi::Number>().Int32Value(), count = info[4].As<Napi::Number>().Int32Value();
-  uint8_t* out = typedData<uint8_t>(info[5], &outCap, "out");
-  if (!slab || !offsets || !lengths || !out) return env.Undefined();
-  if (start < 0 || count <= start || size_t(count) > offLen || size_t(count) > lenLen || count - start > 64) {
-    Napi::RangeError::New(env, "coalescePackets: bad start/count").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  uint8_t* slab = a.bytes(0, "slab", &slabLen);
+  int32_t* offsets = a.int32s(1, "offsets", &offLen);
+  int32_t* lengths = a.int32s(2, "lengths", &lenLen);
+  int start = int(a.integer(3, "start", 0, kMaxSlots));
+  int count = int(a.integer(4, "count", start + 1, int64_t(start) + 64));  // 1 to 64 packets
+  uint8_t* out = a.bytes(5, "out", &outCap);
+  if (!a.ok() || !a.packets(slabLen, offsets, lengths, start, count, {offLen, lenLen})) return env.Undefined();
   PacketRef refs[64];
-  for (int i = start; i < count; i++) {
-    if (offsets[i] < 0 || lengths[i] < 0 || size_t(offsets[i]) + size_t(lengths[i]) > slabLen) {
-      Napi::RangeError::New(env, "coalescePackets: packet outside the slab").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    refs[i - start] = PacketRef{slab + offsets[i], size_t(lengths[i])};
-  }
+  for (int i = start; i < count; i++) refs[i - start] = PacketRef{slab + offsets[i], size_t(lengths[i])};
   uint8_t hdr[kMergedHeaderMax];
   size_t hdrLen, outLen = 0;
   CoalesceResult why;
@@ -71,18 +61,17 @@ static Napi::Value CoalescePackets(const Napi::CallbackInfo& info) {
       at += refs[i].len - skip;
     }
   }
-  Napi::Array r = Napi::Array::New(env, 3);
-  r.Set(0u, Napi::Number::New(env, used));
-  r.Set(1u, Napi::Number::New(env, double(outLen)));
-  r.Set(2u, Napi::Number::New(env, why == CoalesceResult::Merged ? 0 : why == CoalesceResult::Single ? 1 : 2));
-  return r;
+  return statsObject(env, {{"used", used},
+                           {"outLength", double(outLen)},
+                           {"why", why == CoalesceResult::Merged ? 0 : why == CoalesceResult::Single ? 1 : 2}});
 }
 
 // checksumOk(pkt) -> whether the IPv4 header and TCP/UDP checksums verify
 static Napi::Value ChecksumOk(const Napi::CallbackInfo& info) {
+  Args a(info, "checksumOk");
   size_t len;
-  uint8_t* p = typedData<uint8_t>(info[0], &len, "pkt");
-  if (!p) return info.Env().Undefined();
+  uint8_t* p = a.bytes(0, "pkt", &len);
+  if (!a.ok()) return info.Env().Undefined();
   return Napi::Boolean::New(info.Env(), transportChecksumOk(p, len));
 }
 

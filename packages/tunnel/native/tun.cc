@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "args.h"
 #include "offload.h"
 
 namespace weft {
@@ -28,17 +29,14 @@ Napi::Function NativeTun::Init(Napi::Env env) {
                       InstanceAccessor<&NativeTun::GetPending>("pending")});
 }
 
-static std::string optString(const Napi::Object& o, const char* k) {
-  Napi::Value v = o.Get(k);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
-}
-
 NativeTun::NativeTun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTun>(info) {
   Napi::Env env = info.Env();
-  Napi::Object o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
-  std::string name = optString(o, "name"), netns = optString(o, "netns");
-  bool mq = o.Get("multiQueue").ToBoolean(), vnet = o.Get("vnetHdr").ToBoolean();
-  unsigned offloads = o.Get("offloads").IsNumber() ? o.Get("offloads").As<Napi::Number>().Uint32Value() : 0;
+  Args a(info, "NativeTun");
+  Napi::Object o = a.options(0, "options");
+  std::string name = a.fieldString(o, "name"), netns = a.fieldString(o, "netns");
+  bool mq = a.fieldBoolean(o, "multiQueue"), vnet = a.fieldBoolean(o, "vnetHdr");
+  unsigned offloads = unsigned(a.fieldInteger(o, "offloads", 0, 0xffff, 0));
+  if (!a.ok()) return;
   if (name.size() >= IFNAMSIZ) {
     errnoError(env, ENAMETOOLONG, "TUNSETIFF", name).ThrowAsJavaScriptException();
     return;
@@ -136,19 +134,16 @@ int NativeTun::readVnet(uint8_t* slab, size_t slotSize, size_t headroom, int32_t
 // read(slab, slotSize, headroom, offsets, lengths, max) -> count
 Napi::Value NativeTun::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Args a(info, "read");
   size_t slabLen, offLen, lenLen;
-  uint8_t* slab = typedData<uint8_t>(info[0], &slabLen, "slab");
-  size_t slotSize = info[1].As<Napi::Number>().Uint32Value(), headroom = info[2].As<Napi::Number>().Uint32Value();
-  int32_t* offsets = typedData<int32_t>(info[3], &offLen, "offsets");
-  int32_t* lengths = typedData<int32_t>(info[4], &lenLen, "lengths");
-  if (!slab || !offsets || !lengths) return env.Undefined();
-  int max = int(info[5].As<Napi::Number>().Int32Value());
+  uint8_t* slab = a.bytes(0, "slab", &slabLen);
+  size_t slotSize = size_t(a.integer(1, "slotSize", 1, kMaxSlotSize));
+  size_t headroom = size_t(a.integer(2, "headroom", 0, kMaxSlotSize));
+  int32_t* offsets = a.int32s(3, "offsets", &offLen);
+  int32_t* lengths = a.int32s(4, "lengths", &lenLen);
+  int max = int(a.integer(5, "max", 0, kMaxSlots));
+  if (!a.slots(slabLen, slotSize, headroom, max, {offLen, lenLen})) return env.Undefined();
   if (fd_ < 0) return (errnoError(env, EBADF, "read", "device closed").ThrowAsJavaScriptException(), env.Undefined());
-  if (max < 0 || size_t(max) > offLen || size_t(max) > lenLen || size_t(max) * slotSize > slabLen ||
-      headroom >= slotSize) {
-    Napi::RangeError::New(env, "read: slab, offsets or lengths too small for max slots").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
   lastErrno_ = 0;
   int n = vnet_ ? readVnet(slab, slotSize, headroom, lengths, max)
                 : readPlain(slab, slabLen, slotSize, headroom, lengths, max);
@@ -196,24 +191,17 @@ bool NativeTun::writeMerged(const PacketRef* run, int used, size_t hdrLen) {
 // write(slab, offsets, lengths, peers|null, start, count) -> index of the first packet not written
 Napi::Value NativeTun::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Args a(info, "write");
   size_t slabLen, offLen, lenLen, peerLen = 0;
-  uint8_t* slab = typedData<uint8_t>(info[0], &slabLen, "slab");
-  int32_t* offsets = typedData<int32_t>(info[1], &offLen, "offsets");
-  int32_t* lengths = typedData<int32_t>(info[2], &lenLen, "lengths");
-  int32_t* peers = info[3].IsTypedArray() ? typedData<int32_t>(info[3], &peerLen, "peers") : nullptr;
-  if (!slab || !offsets || !lengths) return env.Undefined();
-  int start = info[4].As<Napi::Number>().Int32Value(), count = info[5].As<Napi::Number>().Int32Value();
-  if (fd_ < 0) return (errnoError(env, EBADF, "write", "device closed").ThrowAsJavaScriptException(), env.Undefined());
-  if (start < 0 || count < start || size_t(count) > offLen || size_t(count) > lenLen || (peers && size_t(count) > peerLen)) {
-    Napi::RangeError::New(env, "write: count exceeds offsets/lengths/peers").ThrowAsJavaScriptException();
+  uint8_t* slab = a.bytes(0, "slab", &slabLen);
+  int32_t* offsets = a.int32s(1, "offsets", &offLen);
+  int32_t* lengths = a.int32s(2, "lengths", &lenLen);
+  int32_t* peers = a.int32s(3, "peers", &peerLen, true);
+  int start = int(a.integer(4, "start", 0, kMaxSlots)), count = int(a.integer(5, "count", 0, kMaxSlots));
+  if (!a.ok()) return env.Undefined();
+  if (!a.packets(slabLen, offsets, lengths, start, count, {offLen, lenLen, peers ? peerLen : offLen}))
     return env.Undefined();
-  }
-  for (int i = start; i < count; i++) {
-    if (offsets[i] < 0 || lengths[i] < 0 || size_t(offsets[i]) + size_t(lengths[i]) > slabLen) {
-      Napi::RangeError::New(env, "write: packet " + std::to_string(i) + " lies outside the slab").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
+  if (fd_ < 0) return (errnoError(env, EBADF, "write", "device closed").ThrowAsJavaScriptException(), env.Undefined());
   PacketRef run[kMaxRun];
   int i = start;
   while (i < count) {
@@ -250,7 +238,13 @@ Napi::Value NativeTun::Write(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeTun::SetOffload(const Napi::CallbackInfo& info) {
-  unsigned flags = info[0].As<Napi::Number>().Uint32Value();
+  Args a(info, "setOffload");
+  unsigned flags = unsigned(a.integer(0, "flags", 0, 0xffff));
+  if (!a.ok()) return info.Env().Undefined();
+  if (fd_ < 0) {
+    errnoError(info.Env(), EBADF, "TUNSETOFFLOAD", "device closed").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
   if (!vnet_ && flags) {
     errnoError(info.Env(), EINVAL, "TUNSETOFFLOAD", "offloads need vnetHdr").ThrowAsJavaScriptException();
     return info.Env().Undefined();
@@ -262,13 +256,12 @@ Napi::Value NativeTun::SetOffload(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeTun::Poll(const Napi::CallbackInfo& info) {
-  if (fd_ < 0) return info.Env().Undefined();
-  poll_.start(info.Env(), fd_, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Function>());
-  return info.Env().Undefined();
+  return pollEntry(info, poll_, fd_);
 }
 
 Napi::Value NativeTun::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.stop();
+  int rc = poll_.stop();
+  if (rc != 0) uvError(info.Env(), rc, "uv_poll_stop").ThrowAsJavaScriptException();
   return info.Env().Undefined();
 }
 
@@ -282,13 +275,16 @@ Napi::Value NativeTun::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// stats() -> [rxPackets, rxSuper, rxMalformed, txPackets, txSuper, txCsumDrops, txErrors, rxTooManySegments]
+// stats() -> { rxPackets, rxSuperPackets, ... } with the names of TunStats in src/tun.ts
 Napi::Value NativeTun::Stats(const Napi::CallbackInfo& info) {
-  Napi::Array a = Napi::Array::New(info.Env(), 8);
-  double v[8] = {rxPackets_, rxSuper_, rxMalformed_, txPackets_, txSuper_, txCsumDrops_, txErrors_,
-                 rxTooManySegments_};
-  for (uint32_t i = 0; i < 8; i++) a.Set(i, Napi::Number::New(info.Env(), v[i]));
-  return a;
+  return statsObject(info.Env(), {{"rxPackets", rxPackets_},
+                                  {"rxSuperPackets", rxSuper_},
+                                  {"rxMalformed", rxMalformed_},
+                                  {"txPackets", txPackets_},
+                                  {"txSuperPackets", txSuper_},
+                                  {"txChecksumDrops", txCsumDrops_},
+                                  {"txErrors", txErrors_},
+                                  {"rxTooManySegments", rxTooManySegments_}});
 }
 
 Napi::Value NativeTun::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }

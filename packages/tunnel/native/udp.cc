@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "args.h"
+
 namespace weft {
 
 
@@ -26,9 +28,13 @@ Napi::Function NativeUdp::Init(Napi::Env env) {
 
 NativeUdp::NativeUdp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeUdp>(info) {
   Napi::Env env = info.Env();
-  Napi::Object o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
-  family_ = o.Get("family").ToNumber().Int32Value() == 6 ? AF_INET6 : AF_INET;
-  std::string netns = o.Get("netns").IsString() ? o.Get("netns").As<Napi::String>().Utf8Value() : "";
+  Args a(info, "NativeUdp");
+  Napi::Object o = a.options(0, "options");
+  int64_t family = a.fieldInteger(o, "family", 4, 6, 4);
+  std::string netns = a.fieldString(o, "netns");
+  if (a.ok() && family == 5) Napi::RangeError::New(env, "NativeUdp: option family must be 4 or 6 (got 5)").ThrowAsJavaScriptException();
+  if (!a.ok() || family == 5) return;
+  family_ = family == 6 ? AF_INET6 : AF_INET;
   NetnsGuard guard(netns);
   if (guard.error()) {
     errnoError(env, guard.error(), guard.step(), netns).ThrowAsJavaScriptException();
@@ -108,10 +114,13 @@ static PeerKey addressKey(const sockaddr_storage& sa) {
 // bind(address, port) -> bound port
 Napi::Value NativeUdp::Bind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string addr = info[0].As<Napi::String>().Utf8Value();
+  Args a(info, "bind");
+  std::string addr = a.string(0, "address");
+  uint16_t port = uint16_t(a.integer(1, "port", 0, 65535));
+  if (!a.ok()) return env.Undefined();
   sockaddr_storage sa;
   socklen_t len;
-  if (!parseAddress(addr, uint16_t(info[1].As<Napi::Number>().Uint32Value()), &sa, &len)) {
+  if (!parseAddress(addr, port, &sa, &len)) {
     errnoError(env, EAFNOSUPPORT, "bind", "address " + addr + " does not fit this socket's family").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -120,19 +129,26 @@ Napi::Value NativeUdp::Bind(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   socklen_t got = sizeof sa;
-  getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &got);
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &got) != 0) {
+    errnoError(env, errno, "getsockname", addr).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // sin_port and sin6_port sit at the same offset
   return Napi::Number::New(env, ntohs(reinterpret_cast<sockaddr_in*>(&sa)->sin_port));
 }
 
 // addPeer(index, address, port)
 Napi::Value NativeUdp::AddPeer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int index = info[0].As<Napi::Number>().Int32Value();
-  std::string addr = info[1].As<Napi::String>().Utf8Value();
+  Args a(info, "addPeer");
+  int index = int(a.integer(0, "index", 0, kMaxPeerIndex));
+  std::string addr = a.string(1, "address");
+  uint16_t port = uint16_t(a.integer(2, "port", 0, 65535));
+  if (!a.ok()) return env.Undefined();
   sockaddr_storage sa;
   socklen_t len;
-  if (index < 0 || index > 1 << 20 || !parseAddress(addr, uint16_t(info[2].As<Napi::Number>().Uint32Value()), &sa, &len)) {
-    Napi::RangeError::New(env, "addPeer: bad index or address " + addr).ThrowAsJavaScriptException();
+  if (!parseAddress(addr, port, &sa, &len)) {
+    Napi::RangeError::New(env, "addPeer: address " + addr + " is not an IP address of this socket's family").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (size_t(index) >= peerAddr_.size()) {
@@ -152,8 +168,9 @@ Napi::Value NativeUdp::AddPeer(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeUdp::RemovePeer(const Napi::CallbackInfo& info) {
-  int index = info[0].As<Napi::Number>().Int32Value();
-  if (index >= 0 && size_t(index) < peerLen_.size() && peerLen_[index]) {
+  Args a(info, "removePeer");
+  int index = int(a.integer(0, "index", 0, kMaxPeerIndex));
+  if (a.ok() && size_t(index) < peerLen_.size() && peerLen_[index]) {
     peerIndex_.erase(keyOf(peerAddr_[index]));
     auto old = peerIndex_.find(addressKey(peerAddr_[index]));
     if (old != peerIndex_.end() && old->second == index) peerIndex_.erase(old);
@@ -162,31 +179,43 @@ Napi::Value NativeUdp::RemovePeer(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// setBuffers(send, receive) -> [send, receive] as the kernel reports them (it doubles the request)
+// setBuffers(send, receive) -> { send, receive } as the kernel reports them (it doubles the request); 0 = keep
 Napi::Value NativeUdp::SetBuffers(const Napi::CallbackInfo& info) {
-  int want[2] = {info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()};
+  Napi::Env env = info.Env();
+  Args a(info, "setBuffers");
+  int want[2] = {int(a.integer(0, "send", 0, INT32_MAX / 2)), int(a.integer(1, "receive", 0, INT32_MAX / 2))};
+  if (!a.ok()) return env.Undefined();
   const int force[2] = {SO_SNDBUFFORCE, SO_RCVBUFFORCE}, plain[2] = {SO_SNDBUF, SO_RCVBUF};
-  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  int got[2] = {0, 0};
   for (int k = 0; k < 2; k++) {
-    if (want[k] > 0 && setsockopt(fd_, SOL_SOCKET, force[k], &want[k], sizeof(int)) != 0)
-      setsockopt(fd_, SOL_SOCKET, plain[k], &want[k], sizeof(int));  // without CAP_NET_ADMIN: capped by rmem_max
-    int got = 0;
-    socklen_t l = sizeof got;
-    getsockopt(fd_, SOL_SOCKET, plain[k], &got, &l);
-    out.Set(uint32_t(k), Napi::Number::New(info.Env(), got));
+    // without CAP_NET_ADMIN the FORCE option fails and the plain one is capped by rmem_max/wmem_max
+    if (want[k] > 0 && setsockopt(fd_, SOL_SOCKET, force[k], &want[k], sizeof(int)) != 0 &&
+        setsockopt(fd_, SOL_SOCKET, plain[k], &want[k], sizeof(int)) != 0) {
+      errnoError(env, errno, "setsockopt", k ? "SO_RCVBUF" : "SO_SNDBUF").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    socklen_t l = sizeof got[k];
+    if (getsockopt(fd_, SOL_SOCKET, plain[k], &got[k], &l) != 0) {
+      errnoError(env, errno, "getsockopt", k ? "SO_RCVBUF" : "SO_SNDBUF").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
   }
-  return out;
+  return statsObject(env, {{"send", got[0]}, {"receive", got[1]}});
 }
 
 // setPeerByAddress(on): a datagram whose address:port is no peer's is still attributed to the peer at its address
 Napi::Value NativeUdp::SetPeerByAddress(const Napi::CallbackInfo& info) {
-  peerByAddress_ = info[0].ToBoolean();
+  Args a(info, "setPeerByAddress");
+  bool on = a.boolean(0, "on");
+  if (a.ok()) peerByAddress_ = on;
   return info.Env().Undefined();
 }
 
 // setGso(on) -> whether the kernel accepts UDP_SEGMENT on this socket
 Napi::Value NativeUdp::SetGso(const Napi::CallbackInfo& info) {
-  bool on = info[0].ToBoolean();
+  Args a(info, "setGso");
+  bool on = a.boolean(0, "on");
+  if (!a.ok()) return info.Env().Undefined();
   int probe = 0;
   socklen_t l = sizeof probe;
   gso_ = on && getsockopt(fd_, SOL_UDP, UDP_SEGMENT, &probe, &l) == 0;
@@ -195,7 +224,9 @@ Napi::Value NativeUdp::SetGso(const Napi::CallbackInfo& info) {
 
 // setGro(on) -> whether UDP_GRO is now on
 Napi::Value NativeUdp::SetGro(const Napi::CallbackInfo& info) {
-  int on = info[0].ToBoolean() ? 1 : 0;
+  Args a(info, "setGro");
+  int on = a.boolean(0, "on") ? 1 : 0;
+  if (!a.ok()) return info.Env().Undefined();
   bool ok = setsockopt(fd_, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
   gro_ = ok && on;
   if (gro_ && groBuf_.empty()) {
@@ -214,12 +245,12 @@ void NativeUdp::ensureSlots(size_t n) {
 }
 
 Napi::Value NativeUdp::Poll(const Napi::CallbackInfo& info) {
-  if (fd_ >= 0) poll_.start(info.Env(), fd_, info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Function>());
-  return info.Env().Undefined();
+  return pollEntry(info, poll_, fd_);
 }
 
 Napi::Value NativeUdp::StopPoll(const Napi::CallbackInfo& info) {
-  poll_.stop();
+  int rc = poll_.stop();
+  if (rc != 0) uvError(info.Env(), rc, "uv_poll_stop").ThrowAsJavaScriptException();
   return info.Env().Undefined();
 }
 
@@ -230,12 +261,16 @@ Napi::Value NativeUdp::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// stats() -> [rxPackets, rxGro, rxTruncated, rxUnknown, txPackets, txGsoSends, txErrors, gsoDisabled]
+// stats() -> { rxPackets, rxGroBatches, ... } with the names of UdpStats in src/udp.ts
 Napi::Value NativeUdp::Stats(const Napi::CallbackInfo& info) {
-  double v[8] = {rxPackets_, rxGro_, rxTruncated_, rxUnknown_, txPackets_, txGsoSends_, txErrors_, gsoDisabled_};
-  Napi::Array a = Napi::Array::New(info.Env(), 8);
-  for (uint32_t i = 0; i < 8; i++) a.Set(i, Napi::Number::New(info.Env(), v[i]));
-  return a;
+  return statsObject(info.Env(), {{"rxPackets", rxPackets_},
+                                  {"rxGroBatches", rxGro_},
+                                  {"rxTruncated", rxTruncated_},
+                                  {"rxUnknownSource", rxUnknown_},
+                                  {"txPackets", txPackets_},
+                                  {"txGsoSends", txGsoSends_},
+                                  {"txErrors", txErrors_},
+                                  {"gsoDisabled", gsoDisabled_}});
 }
 
 Napi::Value NativeUdp::GetPending(const Napi::CallbackInfo& info) {

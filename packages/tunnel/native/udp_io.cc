@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "args.h"
 #include "udp.h"
 
 namespace weft {
@@ -13,23 +14,14 @@ namespace weft {
 // send(slab, offsets, lengths, peers, start, count) -> index of the first packet not sent (count when all were)
 Napi::Value NativeUdp::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Args a(info, "send");
   size_t slabLen, offLen, lenLen, peerLen;
-  uint8_t* slab = typedData<uint8_t>(info[0], &slabLen, "slab");
-  int32_t* offsets = typedData<int32_t>(info[1], &offLen, "offsets");
-  int32_t* lengths = typedData<int32_t>(info[2], &lenLen, "lengths");
-  int32_t* peers = typedData<int32_t>(info[3], &peerLen, "peers");
-  if (!slab || !offsets || !lengths || !peers) return env.Undefined();
-  int start = info[4].As<Napi::Number>().Int32Value(), count = info[5].As<Napi::Number>().Int32Value();
-  if (start < 0 || count < start || size_t(count) > offLen || size_t(count) > lenLen || size_t(count) > peerLen) {
-    Napi::RangeError::New(env, "send: count exceeds offsets/lengths/peers").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  for (int i = start; i < count; i++) {
-    if (offsets[i] < 0 || lengths[i] < 0 || size_t(offsets[i]) + size_t(lengths[i]) > slabLen) {
-      Napi::RangeError::New(env, "send: packet " + std::to_string(i) + " lies outside the slab").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
+  uint8_t* slab = a.bytes(0, "slab", &slabLen);
+  int32_t* offsets = a.int32s(1, "offsets", &offLen);
+  int32_t* lengths = a.int32s(2, "lengths", &lenLen);
+  int32_t* peers = a.int32s(3, "peers", &peerLen);
+  int start = int(a.integer(4, "start", 0, kMaxSlots)), count = int(a.integer(5, "count", 0, kMaxSlots));
+  if (!a.ok() || !a.packets(slabLen, offsets, lengths, start, count, {offLen, lenLen, peerLen})) return env.Undefined();
   if (fd_ < 0) return (errnoError(env, EBADF, "sendmmsg", "socket closed").ThrowAsJavaScriptException(), env.Undefined());
   ensureSlots(size_t(count - start) + 1);
   std::vector<int>& ends = ends_;
@@ -187,19 +179,16 @@ int NativeUdp::recvGro(uint8_t* slab, size_t slotSize, size_t headroom, int32_t*
 // recv(slab, slotSize, headroom, offsets, lengths, peers, max) -> count; peers[i] = -1 for an unknown source
 Napi::Value NativeUdp::Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Args a(info, "recv");
   size_t slabLen, offLen, lenLen, peerLen;
-  uint8_t* slab = typedData<uint8_t>(info[0], &slabLen, "slab");
-  size_t slotSize = info[1].As<Napi::Number>().Uint32Value(), headroom = info[2].As<Napi::Number>().Uint32Value();
-  int32_t* offsets = typedData<int32_t>(info[3], &offLen, "offsets");
-  int32_t* lengths = typedData<int32_t>(info[4], &lenLen, "lengths");
-  int32_t* peers = typedData<int32_t>(info[5], &peerLen, "peers");
-  if (!slab || !offsets || !lengths || !peers) return env.Undefined();
-  int max = info[6].As<Napi::Number>().Int32Value();
-  if (max < 0 || size_t(max) > offLen || size_t(max) > lenLen || size_t(max) > peerLen ||
-      size_t(max) * slotSize > slabLen || headroom >= slotSize) {
-    Napi::RangeError::New(env, "recv: slab, offsets, lengths or peers too small for max slots").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  uint8_t* slab = a.bytes(0, "slab", &slabLen);
+  size_t slotSize = size_t(a.integer(1, "slotSize", 1, kMaxSlotSize));
+  size_t headroom = size_t(a.integer(2, "headroom", 0, kMaxSlotSize));
+  int32_t* offsets = a.int32s(3, "offsets", &offLen);
+  int32_t* lengths = a.int32s(4, "lengths", &lenLen);
+  int32_t* peers = a.int32s(5, "peers", &peerLen);
+  int max = int(a.integer(6, "max", 0, kMaxSlots));
+  if (!a.slots(slabLen, slotSize, headroom, max, {offLen, lenLen, peerLen})) return env.Undefined();
   if (fd_ < 0) return (errnoError(env, EBADF, "recvmmsg", "socket closed").ThrowAsJavaScriptException(), env.Undefined());
   ensureSlots(size_t(max) > size_t(kGroBufs) ? size_t(max) : size_t(kGroBufs));
   lastErrno_ = 0;
@@ -217,8 +206,10 @@ Napi::Value NativeUdp::Recv(const Napi::CallbackInfo& info) {
 // sourceOf(slot) -> { address, port } of the datagram in that slot of the last recv (for unknown sources)
 Napi::Value NativeUdp::SourceOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t k = info[0].As<Napi::Number>().Uint32Value();
-  if (k >= slotAddr_.size()) return env.Null();
+  Args a(info, "sourceOf");
+  int64_t k = a.integer(0, "slot", 0, kMaxSlots);
+  if (!a.ok()) return env.Undefined();
+  if (size_t(k) >= slotAddr_.size()) return env.Null();
   const sockaddr_storage& sa = slotAddr_[k];
   char text[INET6_ADDRSTRLEN] = {0};
   uint16_t port;

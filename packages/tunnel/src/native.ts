@@ -1,8 +1,12 @@
 // Loads the addon built by node-gyp (`npm ci` runs scripts/build-addon.mjs) and types its surface.
 // The TypeScript classes in tun.ts and udp.ts are the public face; this module is internal.
+// Every entry point checks its arguments before use (native/args.cc): a wrong kind of value is a TypeError and an
+// integer out of range a RangeError, each naming the function and the argument; stats come back as named fields.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { TunStats } from './tun.ts';
+import type { UdpStats } from './udp.ts';
 
 export interface NativeTun {
   readonly name: string;
@@ -14,7 +18,7 @@ export interface NativeTun {
   poll(events: number, cb: (status: number, events: number) => void): void;
   stopPoll(): void;
   close(): void;
-  stats(): number[];
+  stats(): TunStats;
 }
 
 export interface NativeUdp {
@@ -22,7 +26,7 @@ export interface NativeUdp {
   bind(address: string, port: number): number;
   addPeer(index: number, address: string, port: number): void;
   removePeer(index: number): void;
-  setBuffers(send: number, receive: number): [number, number];
+  setBuffers(send: number, receive: number): { send: number; receive: number };
   setGso(on: boolean): boolean;
   setGro(on: boolean): boolean;
   setPeerByAddress(on: boolean): void;
@@ -32,14 +36,14 @@ export interface NativeUdp {
   poll(events: number, cb: (status: number, events: number) => void): void;
   stopPoll(): void;
   close(): void;
-  stats(): number[];
+  stats(): UdpStats;
 }
 
 export interface Addon {
   NativeTun: new (opts: { name: string; netns?: string; multiQueue?: boolean; vnetHdr?: boolean; offloads?: number }) => NativeTun;
   NativeUdp: new (opts: { family: 4 | 6; netns?: string }) => NativeUdp;
   splitSuperPacket(pkt: Uint8Array, slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, max: number): number;
-  coalescePackets(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, start: number, count: number, out: Uint8Array): [number, number, number];
+  coalescePackets(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, start: number, count: number, out: Uint8Array): { used: number; outLength: number; why: number };
   checksumOk(pkt: Uint8Array): boolean;
 }
 

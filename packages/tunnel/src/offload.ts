@@ -27,8 +27,7 @@ export const CoalesceWhy = { MERGED: 0, SINGLE: 1, BAD_CHECKSUM: 2 } as const;
  */
 export function coalesceSegments(batch: PacketBatch, start: number, out: Uint8Array): { used: number; outLength: number; why: number } {
   const count = Math.min(batch.count, start + 64);
-  const [used, outLength, why] = addon().coalescePackets(batch.slab, batch.offsets, batch.lengths, start, count, out);
-  return { used, outLength, why };
+  return addon().coalescePackets(batch.slab, batch.offsets, batch.lengths, start, count, out);
 }
 
 /** True when an IPv4 header checksum and a TCP/UDP checksum verify (other protocols: true). */

@@ -130,11 +130,7 @@ export class TunDevice implements PacketPort {
   }
 
   stats(): TunStats {
-    const s = this.native.stats();
-    return {
-      rxPackets: s[0]!, rxSuperPackets: s[1]!, rxMalformed: s[2]!, txPackets: s[3]!,
-      txSuperPackets: s[4]!, txChecksumDrops: s[5]!, txErrors: s[6]!, rxTooManySegments: s[7]!,
-    };
+    return this.native.stats();
   }
 
   /** Stops polling, resets offloads to 0 and closes the descriptor (a non-persistent device disappears). */

@@ -115,8 +115,7 @@ export class UdpBatchSocket implements PacketPort {
 
   /** Requests socket buffer sizes; returns what the kernel set (it doubles requests). */
   setBuffers(send: number, receive: number): { send: number; receive: number } {
-    const [s, r] = this.native.setBuffers(send, receive);
-    return { send: s, receive: r };
+    return this.native.setBuffers(send, receive);
   }
 
   onReadable(cb: (() => void) | null): void {
@@ -128,11 +127,7 @@ export class UdpBatchSocket implements PacketPort {
   }
 
   stats(): UdpStats {
-    const s = this.native.stats();
-    return {
-      rxPackets: s[0]!, rxGroBatches: s[1]!, rxTruncated: s[2]!, rxUnknownSource: s[3]!,
-      txPackets: s[4]!, txGsoSends: s[5]!, txErrors: s[6]!, gsoDisabled: s[7]!,
-    };
+    return this.native.stats();
   }
 
   close(): void {

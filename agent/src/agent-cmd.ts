@@ -3,11 +3,11 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import {
-  ConfigError, createLogger, parseAgentArgs, startAgent, startObservability, subnetEnvValues, systemPorts, writeSubnetEnv,
+  BgpRouteSource, ConfigError, LeaseRouteSource, createLogger, parseAgentArgs, startAgent, startObservability, subnetEnvValues, systemPorts,
+  writeSubnetEnv,
   type AgentSettings, type AgentStatus, type HttpHandle, type RunningAgent,
 } from '@weft/agent';
 import { splitExtraFlags, type ExtraFlags } from './agent-flags.ts';
-import type { BgpHandle } from './agent-bgp.ts';
 import { pcapCapture } from './pcap-capture.ts';
 
 export const AGENT_USAGE = `usage: weft agent [flags]
@@ -48,21 +48,23 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const log = createLogger({ level: settings.logLevel, node: settings.nodeName });
   let agent: RunningAgent | undefined;
   let http: HttpHandle | undefined;
-  let bgp: BgpHandle | undefined;
+  // The route source is the one thing that differs between flannel mode and Calico mode.
+  const bgp = extra.routeSync === 'bgp'
+    ? new BgpRouteSource({ as: extra.bgpAs, port: extra.bgpPort, peers: extra.bgpPeers, routeReflectors: extra.routeReflectors })
+    : null;
+  const routes = bgp ?? new LeaseRouteSource();
   try {
     const running = (agent = await startAgent(settings, log, {
-      ports: systemPorts(), offloads: extra.offload, routeSync: extra.routeSync, openCapture: extra.pcap ? pcapCapture(extra.pcap, log) : undefined,
+      ports: systemPorts(), offloads: extra.offload, routes, openCapture: extra.pcap ? pcapCapture(extra.pcap, log) : undefined,
     }));
     const lease = running.lease()!;
     const status = (): AgentStatus => ({ ...running.status(), ...(bgp ? { bgp: bgp.status() } : {}) });
     http = await startObservability(settings.metricsPort, status, log);
-    if (extra.routeSync === 'bgp') bgp = await (await import('./agent-bgp.ts')).startBgp(running, extra, log.child({ component: 'bgp' }));
     writeSubnetEnv(settings.subnetFile, subnetEnvValues(running.config, lease.subnet, running.network.mtu, settings.ipMasq));
     http.setReady(true);
     log.info({ subnetFile: settings.subnetFile }, 'ready');
     await waitForSignal(log);
     http.setReady(false);
-    await bgp?.stop();
     await running.stop();
     log.info('stopped: routes and devices removed, lease kept');
     return 0;

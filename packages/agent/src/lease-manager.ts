@@ -48,7 +48,7 @@ export interface LeaseManagerOptions {
 /** Callbacks of `LeaseManager.run`; they run synchronously inside the manager, so keep them short. */
 export interface LeaseHandlers {
   /** Peer lease changes (own lease excluded), in order; a batch is never empty. */
-  onEvents(events: LeaseEvent[]): void;
+  onEvents?(events: LeaseEvent[]): void;
   /** Our lease was renewed or re-acquired; `lease.subnet` differs from `previous.subnet` after a loss. */
   onLease?(lease: Lease, previous: Lease): void;
   /** The store became reachable or unreachable. */
@@ -66,6 +66,8 @@ export class LeaseManager {
   /** Set when the store shows another node on our subnet: renewing would hijack it, so claim anew. */
   private lostToOther = false;
   private handlers: LeaseHandlers | null = null;
+  /** Receives peer lease events when watchPeers runs the watch (instead of run). */
+  private peerEvents: ((events: LeaseEvent[]) => void) | null = null;
   private wakeRenew: () => void = () => {};
   private restartWatch: () => void = () => {};
   private readonly log: NonNullable<LeaseManagerOptions['log']>;
@@ -129,6 +131,17 @@ export class LeaseManager {
     if (!this.current) throw new Error('LeaseManager.run before acquire');
     this.handlers = handlers;
     await Promise.all([this.renewLoop(signal), opts.watch === false ? Promise.resolve() : this.watchLoop(signal)]);
+  }
+
+  /**
+   * Watches the other nodes' leases until `signal` aborts, handing each non-empty batch of changes to `onEvents`
+   * (the lease route source). Use it beside `run(handlers, signal, { watch: false })`, which renews. Call after
+   * acquire(). Keeps the last known leases through store outages, as run() does.
+   */
+  async watchPeers(onEvents: (events: LeaseEvent[]) => void, signal: AbortSignal): Promise<void> {
+    if (!this.current) throw new Error('LeaseManager.watchPeers before acquire');
+    this.peerEvents = onEvents;
+    await this.watchLoop(signal);
   }
 
   private async claim(preferred: Ip4Net | null): Promise<Lease> {
@@ -260,7 +273,9 @@ export class LeaseManager {
   }
 
   private emit(events: LeaseEvent[]): void {
-    if (events.length > 0) this.handlers?.onEvents(events);
+    if (events.length === 0) return;
+    if (this.peerEvents) this.peerEvents(events);
+    else this.handlers?.onEvents?.(events);
   }
 
   private storeFailed(what: string, e: Error): void {

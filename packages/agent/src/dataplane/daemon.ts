@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError, parseNetConfig, type NetConfig } from '../config.ts';
 import { formatIp4Net, parseIp4, type Ip4Net } from '../ip.ts';
-import { StoreUnavailableError, type Lease, type LeaseEvent, type LeaseStore } from '../lease.ts';
+import { StoreUnavailableError, type Lease, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';
 import type { AgentSettings } from '../settings.ts';
 import { SqliteLeaseStore } from '../stores/sqlite.ts';
@@ -17,6 +17,7 @@ import { OverlayNetwork } from '../backends/overlay.ts';
 import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
 import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
 import type { PacketCapture } from '../capture.ts';
+import type { RouteSource } from '../route-source.ts';
 import type { AgentPorts, LinkProgrammer } from '../ports.ts';
 import type { AgentStatus } from '../observability.ts';
 import { previousSubnetFromEnv, readSubnetEnv } from '../subnet-env.ts';
@@ -24,8 +25,8 @@ import { previousSubnetFromEnv, readSubnetEnv } from '../subnet-env.ts';
 export interface DaemonExtras {
   /** IFF_VNET_HDR + TSO on flannel0 (default on). */
   offloads: boolean;
-  /** Where peer routes come from: lease watching (flannel) or a BGP speaker that calls applyRoutes (Calico). */
-  routeSync: 'lease' | 'bgp';
+  /** Where peer routes come from: LeaseRouteSource (flannel) or BgpRouteSource (Calico). */
+  routes: RouteSource;
   /** TUN, UDP and iproute2: systemPorts() on a node. */
   ports: AgentPorts;
   /**
@@ -107,15 +108,6 @@ async function openStoreAndConfig(settings: AgentSettings, file: { text: string;
   }
 }
 
-/** Lease events as backend peer changes (the VTEP MAC from BackendData for vxlan). */
-export function leaseEventsToChanges(events: readonly LeaseEvent[]): PeerChange[] {
-  return events.map((e) => {
-    const data = e.lease.attrs.BackendData as { VtepMAC?: unknown } | undefined;
-    const vtepMac = typeof data?.VtepMAC === 'string' ? data.VtepMAC : undefined;
-    return { type: e.type, subnet: e.lease.subnet, publicIp: e.lease.attrs.PublicIP, vtepMac };
-  });
-}
-
 export interface RunningAgent {
   lease: () => Lease | null;
   network: DataplaneNetwork;
@@ -126,8 +118,6 @@ export interface RunningAgent {
   storeReachable: () => boolean;
   /** Everything `/status` and the metrics report (BGP sessions are added by the caller). */
   status(): AgentStatus;
-  /** Applies peer changes from a route source (serialised with every other change); `source` is logged. */
-  applyRoutes(changes: PeerChange[], source: 'lease' | 'bgp'): void;
   /** Resolves when the agent has stopped (after `stop`). */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -164,23 +154,24 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   const network = createNetwork(config, lease.subnet, underlay, log.child({ component: config.backend.type }), vtepMac, extras);
   await network.start();
   let applying = Promise.resolve();
-  const applyRoutes = (changes: PeerChange[], source: 'lease' | 'bgp') => {
+  const source = extras.routes.name;
+  const applyRoutes = (changes: PeerChange[]) => {
     log.info({ source, changes: changes.map((c) => `${c.type} ${formatIp4Net(c.subnet)} via ${c.publicIp}`) }, 'peer routes');
     applying = applying.then(() => network.apply(changes)).catch((e) => log.error({ err: (e as Error).message }, 'applying peer changes failed'));
   };
+  // The lease manager renews our lease; peers come from the route source (the lease source watches the store).
   const runLoop = leases.run({
-    onEvents: (events) => applyRoutes(leaseEventsToChanges(events), 'lease'),
     onLease: (now, previous) => {
       if (formatIp4Net(now.subnet) !== formatIp4Net(previous.subnet)) log.error({ was: formatIp4Net(previous.subnet), now: formatIp4Net(now.subnet) }, 'lease lost and re-acquired with a different subnet: restart the agent to move pods');
     },
     onStoreReachable: (up) => (up ? log.info('store reachable again: reconciled') : log.warn('store unreachable: forwarding with the peers already known')),
-  }, abort.signal, { watch: extras.routeSync === 'lease' }).catch((e) => {
-    // With BGP route sync the lease store only allocates subnets (no watching); routes come from the speaker.
+  }, abort.signal, { watch: false }).catch((e) => {
     if (!abort.signal.aborted) log.error({ err: (e as Error).message }, 'lease manager stopped');
   });
   let stopped: Promise<void> | null = null;
   const stop = () => (stopped ??= (async () => {
     abort.abort();
+    await extras.routes.stop();
     await runLoop;
     await applying;
     await network.stop();
@@ -190,15 +181,28 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     const l = leases.lease;
     const n = network.status();
     return {
-      node: settings.nodeName, backend: n.backend, routeSync: extras.routeSync, mtu: n.mtu,
+      node: settings.nodeName, backend: n.backend, routeSync: source, mtu: n.mtu,
       lease: l && { subnet: formatIp4Net(l.subnet), publicIp: underlay.publicIp, expiresAt: l.expiresAt, ...(config.backend.type === 'vxlan' ? { vtepMac } : {}) },
       storeReachable: leases.storeReachable, routes: n.routes, counters: n.counters ?? {}, drops: n.drops ?? {},
     };
   };
-  return {
+  const running: RunningAgent = {
     status,
     lease: () => leases.lease, network, leases, config, publicIp: underlay.publicIp,
-    vtepMac: config.backend.type === 'vxlan' ? vtepMac : undefined, storeReachable: () => leases.storeReachable, applyRoutes,
+    vtepMac: config.backend.type === 'vxlan' ? vtepMac : undefined, storeReachable: () => leases.storeReachable,
     done: runLoop.then(() => stopped ?? undefined), stop,
   };
+  await startRouteSource(running, extras.routes, log, applyRoutes);
+  return running;
+}
+
+/** Starts the route source once the lease is held and the backend runs; if it cannot start, the agent stops. */
+async function startRouteSource(agent: RunningAgent, routes: RouteSource, log: Logger, apply: (changes: PeerChange[]) => void): Promise<void> {
+  const lease = agent.lease()!;
+  try {
+    await routes.start({ leases: agent.leases, subnet: lease.subnet, publicIp: agent.publicIp, vtepMac: agent.vtepMac, log }, apply);
+  } catch (e) {
+    await agent.stop().catch(() => {});
+    throw e;
+  }
 }

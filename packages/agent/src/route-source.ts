@@ -1,0 +1,61 @@
+// Where peer routes come from. Two sources share one contract: lease watching (flannel: the store's view of the
+// other nodes' leases) and BGP (Calico: the best routes a speaker learns). Either emits batches of PeerChange
+// that the agent applies to its backend; the command line only chooses which one runs.
+import type { Logger } from 'pino';
+import type { Ip4Net } from './ip.ts';
+import type { LeaseEvent } from './lease.ts';
+import type { LeaseManager } from './lease-manager.ts';
+import type { PeerChange } from './backends/types.ts';
+
+/** What a route source may use once the node holds its lease. */
+export interface RouteSourceContext {
+  /** The node's lease manager, after acquire(): the lease source watches the store through it. */
+  leases: LeaseManager;
+  /** The node's own subnet (advertised by BGP; never a peer route). */
+  subnet: Ip4Net;
+  /** The node's underlay address: next hop it advertises, BGP router ID and listen address. */
+  publicIp: string;
+  /** vxlan only: this node's VTEP MAC, carried in BGP's Router's MAC community. */
+  vtepMac?: string;
+  log: Logger;
+}
+
+/** A source of peer route changes (flannel's subnet watch, or a BGP speaker). */
+export interface RouteSource {
+  /** Logged with every batch and reported as `routeSync` in the status. */
+  readonly name: 'lease' | 'bgp';
+  /**
+   * Starts delivering peer changes to `apply`, in order, in batches that are never empty; resolves once running.
+   * Rejects when the source cannot start (for example a BGP port in use); then nothing is delivered.
+   */
+  start(ctx: RouteSourceContext, apply: (changes: PeerChange[]) => void): Promise<void>;
+  /** Stops delivering; resolves when no further batch will come. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** Lease events as backend peer changes (the VTEP MAC from BackendData for vxlan). */
+export function leaseEventsToChanges(events: readonly LeaseEvent[]): PeerChange[] {
+  return events.map((e) => {
+    const data = e.lease.attrs.BackendData as { VtepMAC?: unknown } | undefined;
+    const vtepMac = typeof data?.VtepMAC === 'string' ? data.VtepMAC : undefined;
+    return { type: e.type, subnet: e.lease.subnet, publicIp: e.lease.attrs.PublicIP, vtepMac };
+  });
+}
+
+/** flannel's way: watch the store's leases; every other node's lease is a peer route. */
+export class LeaseRouteSource implements RouteSource {
+  readonly name = 'lease';
+  private readonly abort = new AbortController();
+  private loop: Promise<void> = Promise.resolve();
+
+  async start(ctx: RouteSourceContext, apply: (changes: PeerChange[]) => void): Promise<void> {
+    this.loop = ctx.leases.watchPeers((events) => apply(leaseEventsToChanges(events)), this.abort.signal).catch((e) => {
+      if (!this.abort.signal.aborted) ctx.log.error({ err: (e as Error).message }, 'lease watch stopped');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
+}

@@ -8,7 +8,9 @@
         "native/common.cc",
         "native/offload.cc",
         "native/offload_js.cc",
+        "native/tap.cc",
         "native/tun.cc",
+        "native/tun_whole.cc",
         "native/udp.cc",
         "native/udp_io.cc"
       ],
@@ -16,7 +18,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc!": ["-fno-exceptions"],
-      "conditions": [["OS!='linux'", {"sources!": ["native/tun.cc"]}]]
+      "conditions": [["OS!='linux'", {"sources!": ["native/tun.cc", "native/tun_whole.cc", "native/tap.cc"]}]]
     }
   ]
 }

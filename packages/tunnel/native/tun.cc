@@ -36,6 +36,7 @@ NativeTun::NativeTun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTu
   std::string name = a.fieldString(o, "name"), netns = a.fieldString(o, "netns");
   bool mq = a.fieldBoolean(o, "multiQueue"), vnet = a.fieldBoolean(o, "vnetHdr");
   unsigned offloads = unsigned(a.fieldInteger(o, "offloads", 0, 0xffff, 0));
+  bool whole = a.fieldBoolean(o, "whole");
   if (!a.ok()) return;
   if (name.size() >= IFNAMSIZ) {
     errnoError(env, ENAMETOOLONG, "TUNSETIFF", name).ThrowAsJavaScriptException();
@@ -70,7 +71,8 @@ NativeTun::NativeTun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTu
   }
   name_ = ifr.ifr_name;
   vnet_ = vnet;
-  if (vnet) {
+  whole_ = vnet && whole;
+  if (vnet && !whole_) {
     scratch_.resize(kScratch);
   }
 }
@@ -144,9 +146,15 @@ Napi::Value NativeTun::Read(const Napi::CallbackInfo& info) {
   int max = int(a.integer(5, "max", 0, kMaxSlots));
   if (!a.slots(slabLen, slotSize, headroom, max, {offLen, lenLen})) return env.Undefined();
   if (fd_ < 0) return (errnoError(env, EBADF, "read", "device closed").ThrowAsJavaScriptException(), env.Undefined());
+  // Whole mode: the virtio header goes before the headroom, and a TSO super-packet is up to 64 KB of IP.
+  if (whole_ && (headroom < kVnetHdrLen || slotSize - headroom < 65536)) {
+    Napi::RangeError::New(env, "read: whole mode needs headroom >= 10 and 64 KB after it").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   lastErrno_ = 0;
-  int n = vnet_ ? readVnet(slab, slotSize, headroom, lengths, max)
-                : readPlain(slab, slabLen, slotSize, headroom, lengths, max);
+  int n = whole_ ? readWhole(slab, slotSize, headroom, lengths, max)
+          : vnet_ ? readVnet(slab, slotSize, headroom, lengths, max)
+                  : readPlain(slab, slabLen, slotSize, headroom, lengths, max);
   for (int i = 0; i < n; i++) offsets[i] = int32_t(size_t(i) * slotSize + headroom);
   rxPackets_ += n;
   if (n == 0 && lastErrno_) {

@@ -33,11 +33,14 @@ class NativeTun : public Napi::ObjectWrap<NativeTun> {
 
   int readPlain(uint8_t* slab, size_t slabLen, size_t slotSize, size_t headroom, int32_t* lengths, int max);
   int readVnet(uint8_t* slab, size_t slotSize, size_t headroom, int32_t* lengths, int max);
+  /** Whole mode (tun_whole.cc): one packet per slot, its virtio header in the slot's first kVnetHdrLen bytes. */
+  int readWhole(uint8_t* slab, size_t slotSize, size_t headroom, int32_t* lengths, int max);
   bool writeOne(const uint8_t* p, size_t len, bool vnetZeroHdr);
   bool writeMerged(const PacketRef* run, int used, size_t hdrLen);
 
   int fd_ = -1;
   bool vnet_ = false;
+  bool whole_ = false;  // vnet mode without splitting: see readWhole
   std::string name_;
   FdPoll poll_;
   std::vector<uint8_t> scratch_;   // one super-packet read from the kernel (vnet mode)

@@ -1,0 +1,265 @@
+// NativeTap: open the underlay TAP with UDP-tunnel GSO, build outer headers, write each packet whole.
+#include "tap.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "args.h"
+#include "checksum.h"
+#include "offload.h"
+
+namespace weft {
+
+namespace {
+
+// Offloads the path needs, with the outer UDP checksum done by the kernel (preferred) or left 0 (IPv4 allows it).
+constexpr unsigned kBaseOffloads = kTunFCsum | kTunFTso4 | kTunFTso6 | kTunFUso4 | kTunFUso6 | kTunFUdpTunnelGso;
+constexpr size_t kMaxIpLen = 65535;  // the outer IPv4 total length is 16 bits
+
+void le16w(uint8_t* p, uint16_t v) {
+  p[0] = uint8_t(v);
+  p[1] = uint8_t(v >> 8);
+}
+
+/** Completes a checksum the kernel left partial (the field holds the pseudo-header sum); false if out of range. */
+bool completeChecksum(uint8_t* ip, size_t len, size_t start, size_t offset) {
+  if (start + offset + 2 > len) return false;
+  wr16(ip + start + offset, uint16_t(~csumFold(csumAdd(ip + start, len - start, 0))));
+  return true;
+}
+
+}  // namespace
+
+Napi::Function NativeTap::Init(Napi::Env env) {
+  return DefineClass(env, "NativeTap",
+                     {InstanceMethod<&NativeTap::SetSource>("setSource"), InstanceMethod<&NativeTap::AddPeer>("addPeer"),
+                      InstanceMethod<&NativeTap::RemovePeer>("removePeer"), InstanceMethod<&NativeTap::Send>("send"),
+                      InstanceMethod<&NativeTap::Poll>("poll"), InstanceMethod<&NativeTap::StopPoll>("stopPoll"),
+                      InstanceMethod<&NativeTap::Close>("close"), InstanceMethod<&NativeTap::Stats>("stats"),
+                      InstanceAccessor<&NativeTap::GetName>("name"),
+                      InstanceAccessor<&NativeTap::GetOuterChecksum>("outerChecksum")});
+}
+
+// new NativeTap({ name, netns, encapLength }): throws with code EINVAL when the kernel lacks UDP-tunnel GSO
+NativeTap::NativeTap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTap>(info) {
+  Napi::Env env = info.Env();
+  Args a(info, "NativeTap");
+  Napi::Object o = a.options(0, "options");
+  std::string name = a.fieldString(o, "name"), netns = a.fieldString(o, "netns");
+  encapLen_ = size_t(a.fieldInteger(o, "encapLength", 0, 256, 0));
+  if (!a.ok()) return;
+  auto fail = [&](int err, const char* call, const std::string& detail) {
+    errnoError(env, err, call, detail).ThrowAsJavaScriptException();
+  };
+  if (name.size() >= IFNAMSIZ) { fail(ENAMETOOLONG, "TUNSETIFF", name); return; }
+  NetnsGuard guard(netns);
+  if (guard.error()) { fail(guard.error(), guard.step(), netns); return; }
+  fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd_ < 0) { fail(errno, "open", "/dev/net/tun"); return; }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+  memcpy(ifr.ifr_name, name.data(), name.size());
+  int hdrSize = int(kTunnelVnetHdrLen);
+  const char* failed = nullptr;
+  if (ioctl(fd_, TUNSETIFF, &ifr) != 0) failed = "TUNSETIFF";
+  else if (ioctl(fd_, TUNSETVNETHDRSZ, &hdrSize) != 0) failed = "TUNSETVNETHDRSZ";
+  else if (ioctl(fd_, TUNSETOFFLOAD, (unsigned long)(kBaseOffloads | kTunFUdpTunnelGsoCsum)) == 0) outerCsum_ = true;
+  else if (ioctl(fd_, TUNSETOFFLOAD, (unsigned long)kBaseOffloads) != 0) failed = "TUNSETOFFLOAD";
+  if (!failed && ioctl(fd_, SIOCGIFHWADDR, &ifr) != 0) failed = "SIOCGIFHWADDR";
+  if (failed) {
+    int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    { fail(err, failed, name); return; }
+  }
+  memcpy(mac_, ifr.ifr_hwaddr.sa_data, 6);
+  name_ = ifr.ifr_name;
+}
+
+NativeTap::~NativeTap() {
+  poll_.close();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+// setSource(ipv4): the outer source address (this node's underlay address)
+Napi::Value NativeTap::SetSource(const Napi::CallbackInfo& info) {
+  Args a(info, "setSource");
+  std::string text = a.string(0, "address");
+  if (a.ok() && inet_pton(AF_INET, text.c_str(), source_) != 1) {
+    Napi::RangeError::New(info.Env(), "setSource: not an IPv4 address: " + text).ThrowAsJavaScriptException();
+  }
+  return info.Env().Undefined();
+}
+
+// addPeer(index, ipv4, port)
+Napi::Value NativeTap::AddPeer(const Napi::CallbackInfo& info) {
+  Args a(info, "addPeer");
+  size_t index = size_t(a.integer(0, "index", 0, kMaxPeerIndex));
+  std::string text = a.string(1, "address");
+  uint16_t port = uint16_t(a.integer(2, "port", 1, 65535));
+  if (!a.ok()) return info.Env().Undefined();
+  std::array<uint8_t, 6> dst;
+  if (inet_pton(AF_INET, text.c_str(), dst.data()) != 1) {
+    Napi::RangeError::New(info.Env(), "addPeer: not an IPv4 address: " + text).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  wr16(dst.data() + 4, port);
+  if (index >= peerDst_.size()) {
+    peerDst_.resize(index + 1);
+    peerLive_.resize(index + 1, 0);
+  }
+  peerDst_[index] = dst;
+  peerLive_[index] = 1;
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeTap::RemovePeer(const Napi::CallbackInfo& info) {
+  Args a(info, "removePeer");
+  size_t index = size_t(a.integer(0, "index", 0, kMaxPeerIndex));
+  if (a.ok() && index < peerLive_.size()) peerLive_[index] = 0;
+  return info.Env().Undefined();
+}
+
+bool NativeTap::prepare(uint8_t* slot, uint8_t* pkt, size_t len, int peer, uint16_t sport) {
+  if (len < encapLen_ + 20 || kOuterHdrLen - 14 + len > kMaxIpLen) {
+    (len < encapLen_ + 20 ? txMalformed_ : txTooBig_)++;
+    return false;
+  }
+  VnetHdr in = decodeVnetHdr(slot);
+  uint8_t* inner = pkt + encapLen_;
+  size_t innerLen = len - encapLen_, udpLen = 8 + len, base = kOuterHdrLen + encapLen_;
+  bool gso = in.gsoType != kGsoNone;
+  uint8_t gsoBase = in.gsoType & uint8_t(~kGsoEcn);
+  if (gso && (in.gsoSize == 0 || in.hdrLen > innerLen || (gsoBase != kGsoTcpV4 && gsoBase != kGsoTcpV6) ||
+              !(in.flags & kVnetNeedsCsum) || size_t(in.csumStart) + in.csumOffset + 2 > innerLen)) {
+    txMalformed_++;
+    return false;
+  }
+  if (!gso && (in.flags & kVnetNeedsCsum) && !completeChecksum(inner, innerLen, in.csumStart, in.csumOffset)) {
+    txMalformed_++;
+    return false;
+  }
+  // Ethernet: to the TAP's own MAC (so the kernel takes it as addressed to this host), from a fixed local MAC.
+  uint8_t* e = outer_;
+  memcpy(e, mac_, 6);
+  static const uint8_t kSrcMac[6] = {0x02, 0x77, 0x65, 0x66, 0x74, 0x00};  // locally administered: "weft"
+  memcpy(e + 6, kSrcMac, 6);
+  wr16(e + 12, 0x0800);
+  uint8_t* ip = e + 14;
+  ip[0] = 0x45, ip[1] = 0;
+  wr16(ip + 2, uint16_t(20 + udpLen));
+  wr16(ip + 4, ipId_);
+  ipId_ = uint16_t(ipId_ + (gso ? (innerLen - in.hdrLen + in.gsoSize - 1) / in.gsoSize : 1));
+  wr16(ip + 6, 0);  // no DF, as the kernel's vxlan sends by default
+  ip[8] = kOuterTtl, ip[9] = 17;
+  memcpy(ip + 12, source_, 4);
+  memcpy(ip + 16, peerDst_[size_t(peer)].data(), 4);
+  ipv4HeaderChecksum(ip, 20);
+  uint8_t* udp = ip + 20;
+  wr16(udp, sport);
+  memcpy(udp + 2, peerDst_[size_t(peer)].data() + 4, 2);
+  wr16(udp + 4, uint16_t(udpLen));
+  wr16(udp + 6, 0);
+  memset(vnet_, 0, sizeof vnet_);
+  if (gso) {
+    vnet_[0] = kVnetNeedsCsum | (outerCsum_ ? kVnetUdpTunnelCsum : 0);
+    vnet_[1] = in.gsoType | kGsoUdpTunnelIpv4;
+    le16w(vnet_ + 2, uint16_t(base + in.hdrLen));
+    le16w(vnet_ + 4, in.gsoSize);
+    le16w(vnet_ + 6, uint16_t(base + in.csumStart));
+    le16w(vnet_ + 8, in.csumOffset);
+    le16w(vnet_ + 20, uint16_t(14 + 20));  // outer_th_offset
+    le16w(vnet_ + 22, uint16_t(base));     // inner_nh_offset
+    // The segmenter adds each segment's length to this pseudo-header sum (0 = no checksum, IPv4 allows it).
+    if (outerCsum_) wr16(udp + 6, csumFold(pseudoHeaderSum(ip, 4, 17, uint32_t(udpLen))));
+    txSuper_++;
+  } else {
+    uint16_t c = uint16_t(~csumFold(csumAdd(pkt, len, csumAdd(udp, 8, pseudoHeaderSum(ip, 4, 17, uint32_t(udpLen))))));
+    wr16(udp + 6, c == 0 ? 0xffff : c);  // RFC 768: a computed 0 is sent as all ones
+  }
+  return true;
+}
+
+bool NativeTap::writeFrame(const uint8_t* pkt, size_t len) {
+  struct iovec iov[3] = {{vnet_, sizeof vnet_}, {outer_, sizeof outer_}, {const_cast<uint8_t*>(pkt), len}};
+  for (;;) {
+    if (::writev(fd_, iov, 3) >= 0) return true;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    txErrors_++;  // e.g. EINVAL for metadata the kernel refuses: counted, the batch goes on
+    return true;
+  }
+}
+
+// send(slab, offsets, lengths, peers, start, count, slotSize, ports) -> index of the first packet not written
+Napi::Value NativeTap::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args a(info, "send");
+  size_t slabLen, offLen, lenLen, peerLen, portLen;
+  uint8_t* slab = a.bytes(0, "slab", &slabLen);
+  int32_t* offsets = a.int32s(1, "offsets", &offLen);
+  int32_t* lengths = a.int32s(2, "lengths", &lenLen);
+  int32_t* peers = a.int32s(3, "peers", &peerLen);
+  int start = int(a.integer(4, "start", 0, kMaxSlots)), count = int(a.integer(5, "count", 0, kMaxSlots));
+  size_t slotSize = size_t(a.integer(6, "slotSize", 64, kMaxSlotSize));
+  int32_t* ports = a.int32s(7, "ports", &portLen);
+  if (!a.ok() || !a.packets(slabLen, offsets, lengths, start, count, {offLen, lenLen, peerLen, portLen})) {
+    return env.Undefined();
+  }
+  if (fd_ < 0) return (errnoError(env, EBADF, "writev", "device closed").ThrowAsJavaScriptException(), env.Undefined());
+  int i = start;
+  for (; i < count; i++) {
+    int p = peers[i];
+    if (p < 0) continue;
+    if (size_t(p) >= peerLive_.size() || !peerLive_[size_t(p)]) {
+      txUnknownPeer_++;
+      continue;
+    }
+    uint8_t* slot = slab + size_t(offsets[i]) - size_t(offsets[i]) % slotSize;
+    uint8_t* pkt = slab + offsets[i];
+    if (pkt < slot + kVnetHdrLen) {  // the packet would overlap the slot's virtio header: not a whole-mode slot
+      txMalformed_++;
+      continue;
+    }
+    if (!prepare(slot, pkt, size_t(lengths[i]), p, uint16_t(ports[i]))) continue;
+    if (!writeFrame(pkt, size_t(lengths[i]))) break;
+    txPackets_++;
+  }
+  return Napi::Number::New(env, i);
+}
+
+Napi::Value NativeTap::Poll(const Napi::CallbackInfo& info) { return pollEntry(info, poll_, fd_); }
+
+Napi::Value NativeTap::StopPoll(const Napi::CallbackInfo& info) {
+  poll_.stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeTap::Close(const Napi::CallbackInfo& info) {
+  poll_.close();
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeTap::Stats(const Napi::CallbackInfo& info) {
+  return statsObject(info.Env(), {{"txPackets", txPackets_}, {"txSuperPackets", txSuper_}, {"txErrors", txErrors_},
+                                  {"txTooBig", txTooBig_}, {"txMalformed", txMalformed_},
+                                  {"txUnknownPeer", txUnknownPeer_}});
+}
+
+Napi::Value NativeTap::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+Napi::Value NativeTap::GetOuterChecksum(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), outerCsum_);
+}
+
+}  // namespace weft

@@ -1,0 +1,76 @@
+// NativeTap: the send side of the super-packet path. Each encapsulated packet (outer Ethernet + IPv4 + UDP built
+// here, the format's headers and the inner packet from the slab) is written whole into a TAP device of weft's
+// own; the kernel routes it out of the underlay interface and segments it there (UDP-tunnel GSO, Linux >= 6.17).
+//
+// Design notes:
+// - Why a TAP: the kernel accepts UDP-tunnel GSO metadata only from a vnet header on TUN/TAP writes, and an L3
+//   TUN refuses it (its check assumes an Ethernet header before the outer IP); AF_PACKET's vnet header is too
+//   short for the tunnel fields. A frame entering the TAP is an ordinary received frame: its destination MAC
+//   must be the TAP's (read once here with SIOCGIFHWADDR), and the TAP needs forwarding, accept_local (the
+//   outer source is our own address) and rp_filter 0; the TypeScript side sets those sysctls on this device
+//   only. Forwarding decrements the TTL, so frames leave here with TTL 65 and reach the wire with 64.
+// - Per packet the slot's first kVnetHdrLen bytes hold the virtio header the TUN read returned for the inner
+//   packet (TunDevice whole mode): it gives the inner GSO type, size and checksum offsets, which are shifted
+//   by the outer headers into a 24-byte virtio_net_hdr_v1_hash_tunnel.
+// - Packets without GSO get their inner checksum completed (if it was left partial) and a full outer UDP
+//   checksum here, so they are correct on the wire whatever the underlay device offloads.
+// - The outer UDP source port comes from ports[i] (a hash of the inner flow, computed by the caller).
+#pragma once
+#include <napi.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "common.h"
+
+namespace weft {
+
+// Linux 6.17 values (include/uapi/linux/if_tun.h, virtio_net.h); Debian's headers are older.
+constexpr unsigned kTunFCsum = 0x01, kTunFTso4 = 0x02, kTunFTso6 = 0x04, kTunFUso4 = 0x20, kTunFUso6 = 0x40;
+constexpr unsigned kTunFUdpTunnelGso = 0x80, kTunFUdpTunnelGsoCsum = 0x100;
+constexpr uint8_t kGsoUdpTunnelIpv4 = 0x20;
+constexpr uint8_t kVnetUdpTunnelCsum = 0x08;     // VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM: outer UDP checksum wanted
+constexpr size_t kTunnelVnetHdrLen = 24;         // 12 (virtio_net_hdr_v1) + 8 (hash) + outer_th + inner_nh
+constexpr size_t kOuterHdrLen = 42;              // 14 Ethernet + 20 IPv4 + 8 UDP
+constexpr uint8_t kOuterTtl = 65;                // one less after the kernel forwards it out of the underlay
+
+class NativeTap : public Napi::ObjectWrap<NativeTap> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NativeTap(const Napi::CallbackInfo& info);
+  ~NativeTap() override;
+
+ private:
+  Napi::Value SetSource(const Napi::CallbackInfo& info);
+  Napi::Value AddPeer(const Napi::CallbackInfo& info);
+  Napi::Value RemovePeer(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Poll(const Napi::CallbackInfo& info);
+  Napi::Value StopPoll(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value GetName(const Napi::CallbackInfo& info);
+  Napi::Value GetOuterChecksum(const Napi::CallbackInfo& info);
+
+  /** Fills vnet_/outer_ for one packet; false when it must be dropped (counted). */
+  bool prepare(uint8_t* slot, uint8_t* pkt, size_t len, int peer, uint16_t sport);
+  /** writev of vnet_, outer_ and the packet: false when the kernel would block. */
+  bool writeFrame(const uint8_t* pkt, size_t len);
+
+  int fd_ = -1;
+  bool outerCsum_ = false;  // TUN_F_UDP_TUNNEL_GSO_CSUM accepted: the kernel fills outer UDP checksums
+  size_t encapLen_ = 0;     // bytes between the outer UDP header and the inner IP header (VXLAN: 8 + 14)
+  std::string name_;
+  uint8_t mac_[6] = {0};
+  uint8_t source_[4] = {0};
+  uint16_t ipId_ = 0;
+  std::vector<std::array<uint8_t, 6>> peerDst_;  // per peer: IPv4 address (4) and UDP port (2), network order
+  std::vector<uint8_t> peerLive_;
+  uint8_t vnet_[kTunnelVnetHdrLen];
+  uint8_t outer_[kOuterHdrLen];
+  FdPoll poll_;
+  double txPackets_ = 0, txSuper_ = 0, txErrors_ = 0, txTooBig_ = 0, txMalformed_ = 0, txUnknownPeer_ = 0;
+};
+
+}  // namespace weft

@@ -5,6 +5,7 @@ export {
   TunDevice, openTun, configureLink, TunOffload, TCP_OFFLOADS, MIN_OFFLOAD_BATCH_SIZE, type TunOptions, type TunStats, type LinkConfig,
 } from './tun.ts';
 export { UdpBatchSocket, openUdp, type UdpOptions, type UdpStats } from './udp.ts';
+export { TapSender, openTapSender, TunnelGsoUnavailableError, type TapSenderOptions, type TapStats } from './tap.ts';
 export { forward, type ForwardOptions, type Forwarder, type ForwardCounters, type OnBatch } from './forward.ts';
 export { ChannelTun, ChannelBind, ChannelNetwork, type ChannelTunOptions } from './channel.ts';
 export {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TunStats } from './tun.ts';
 import type { UdpStats } from './udp.ts';
+import type { TapStats } from './tap.ts';
 
 export interface NativeTun {
   readonly name: string;
@@ -39,8 +40,23 @@ export interface NativeUdp {
   stats(): UdpStats;
 }
 
+export interface NativeTap {
+  readonly name: string;
+  /** True when the kernel fills outer UDP checksums of super-packets (TUN_F_UDP_TUNNEL_GSO_CSUM). */
+  readonly outerChecksum: boolean;
+  setSource(address: string): void;
+  addPeer(index: number, address: string, port: number): void;
+  removePeer(index: number): void;
+  send(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, start: number, count: number, slotSize: number, ports: Int32Array): number;
+  poll(events: number, cb: (status: number, events: number) => void): void;
+  stopPoll(): void;
+  close(): void;
+  stats(): TapStats;
+}
+
 export interface Addon {
-  NativeTun: new (opts: { name: string; netns?: string; multiQueue?: boolean; vnetHdr?: boolean; offloads?: number }) => NativeTun;
+  NativeTun: new (opts: { name: string; netns?: string; multiQueue?: boolean; vnetHdr?: boolean; offloads?: number; whole?: boolean }) => NativeTun;
+  NativeTap: new (opts: { name: string; netns?: string; encapLength: number }) => NativeTap;
   NativeUdp: new (opts: { family: 4 | 6; netns?: string }) => NativeUdp;
   splitSuperPacket(pkt: Uint8Array, slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, max: number): number;
   coalescePackets(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, start: number, count: number, out: Uint8Array): { used: number; outLength: number; why: number };

@@ -47,6 +47,12 @@ export interface TunOptions {
   offloads?: number;
   /** Packets per read; with offloads at least MIN_OFFLOAD_BATCH_SIZE, as one super-packet fills many slots. @default 64 */
   batchSize?: number;
+  /**
+   * With offloads: read super-packets whole instead of splitting them, for a sender that hands them to the
+   * kernel whole (TapSender). Each slot then holds the packet's 10-byte virtio header in its first bytes and the
+   * packet at the headroom (>= 10), and needs 64 KB after the headroom. @default false
+   */
+  whole?: boolean;
 }
 
 export interface TunStats {
@@ -147,12 +153,13 @@ export function openTun(opts: TunOptions = {}): TunDevice {
   const name = opts.name ?? 'flannel0';
   checkInterfaceName(name);
   const offloads = opts.offloads ?? 0;
-  if (offloads && (opts.batchSize ?? DEFAULT_BATCH_SIZE) < MIN_OFFLOAD_BATCH_SIZE) {
+  if (offloads && !opts.whole && (opts.batchSize ?? DEFAULT_BATCH_SIZE) < MIN_OFFLOAD_BATCH_SIZE) {
     throw new RangeError(`batchSize ${opts.batchSize} is too small for offloads: one super-packet needs up to ${MIN_OFFLOAD_BATCH_SIZE} slots`);
   }
   try {
     const native = new (addon().NativeTun)({
       name, netns: netnsPath(opts.netns), multiQueue: opts.multiQueue ?? false, vnetHdr: offloads !== 0, offloads,
+      whole: opts.whole ?? false,
     });
     return new TunDevice(native, opts);
   } catch (e) {

@@ -34,6 +34,8 @@ export interface DaemonExtras {
    * address (uint32) and the backend's UDP port, which a capture file needs for its synthesized outer headers.
    */
   openCapture?: (local: { localAddress: number; localPort: number }) => PacketCapture;
+  /** Opens the lease store; default: the one --store names (SQLite file or etcd). Tests pass a MemoryLeaseStore. */
+  openStore?: (settings: AgentSettings) => LeaseStore;
 }
 
 /** A stable VTEP MAC for a node: locally administered, derived from the node name, so restarts keep it. */
@@ -92,12 +94,12 @@ const STORE_START_WAIT_MS = 60_000;
  * Opens the store and reads the network config, waiting (with back-off, logged) while the store cannot be
  * reached: an agent may start before its etcd, or beside other agents opening the same embedded file.
  */
-async function openStoreAndConfig(settings: AgentSettings, file: { text: string; config: NetConfig } | null, log: Logger): Promise<{ store: LeaseStore; config: NetConfig }> {
+async function openStoreAndConfig(settings: AgentSettings, file: { text: string; config: NetConfig } | null, log: Logger, open = openStore): Promise<{ store: LeaseStore; config: NetConfig }> {
   const deadline = Date.now() + STORE_START_WAIT_MS;
   for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
     let store: LeaseStore | null = null;
     try {
-      store = openStore(settings);
+      store = open(settings);
       return { store, config: await loadNetConfig(settings, file, store) };
     } catch (e) {
       await store?.close().catch(() => {});
@@ -139,7 +141,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   // Everything that can be wrong in the configuration is checked before a store, device or route is touched.
   const file = readNetConfigFile(settings);
   const underlay = await resolveUnderlay(settings, extras.ports.link);
-  const { store, config } = await openStoreAndConfig(settings, file, log);
+  const { store, config } = await openStoreAndConfig(settings, file, log, extras.openStore);
   const vtepMac = vtepMacFor(settings.nodeName);
   const abort = new AbortController();
   const leases = new LeaseManager({

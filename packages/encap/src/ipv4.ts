@@ -18,6 +18,7 @@
 //  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
 // Addresses are uint32 numbers (10.244.1.0 is 0x0af40100), which a FIB can mask and compare without allocation.
+import { AddressError, formatIpv4 as formatIpv4Text, parseIpv4 as parseIpv4Text } from '@weft/netaddr';
 import { internetChecksum, onesComplementSum } from './checksum.ts';
 import { AddressFormatError, FieldRangeError, IpHeaderError, need, windowEnd } from './errors.ts';
 
@@ -179,20 +180,18 @@ export function encodeIpv4Header(h: Ipv4Header, buf: Buffer, offset = 0): number
   return hl;
 }
 
-/** Formats a uint32 address as a dotted quad. */
-export function formatIpv4(addr: number): string {
-  return `${addr >>> 24}.${(addr >>> 16) & 0xff}.${(addr >>> 8) & 0xff}.${addr & 0xff}`;
-}
+/** Formats a uint32 address as a dotted quad (@weft/netaddr's formatIpv4). */
+export const formatIpv4 = formatIpv4Text;
 
-const QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** Parses a dotted quad ("10.244.1.0") into a uint32. Throws AddressFormatError. */
+/**
+ * Parses a dotted quad ("10.244.1.0") into a uint32 with @weft/netaddr's rules (four decimal octets, no leading
+ * zeros). Throws AddressFormatError at the character where the text goes wrong.
+ */
 export function parseIpv4(text: string): number {
-  const m = QUAD.exec(text);
-  if (!m) throw new AddressFormatError(text, 'RFC 791 section 3.2', 0);
-  const parts = m.slice(1).map(Number);
-  const bad = parts.findIndex((p) => p > 255);
-  // The bad octet starts after the octets before it and their dots.
-  if (bad >= 0) throw new AddressFormatError(text, 'RFC 791 section 3.2', m.slice(1, bad + 1).reduce((at, p) => at + p.length + 1, 0));
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  try {
+    return parseIpv4Text(text);
+  } catch (e) {
+    if (e instanceof AddressError) throw new AddressFormatError(text, 'RFC 791 section 3.2', e.position);
+    throw e;
+  }
 }

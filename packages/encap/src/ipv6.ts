@@ -13,6 +13,7 @@
 //  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
 // IPv6 has no header checksum, so decrementing the hop limit is a single byte store.
+import { AddressError, formatIpv6Bytes, parseIpv6 as parseIpv6Text, writeIpv6Bytes } from '@weft/netaddr';
 import { AddressFormatError, FieldRangeError, IpHeaderError, need, windowEnd } from './errors.ts';
 import { readU32 } from './ipv4.ts';
 
@@ -83,48 +84,22 @@ export function encodeIpv6Header(h: Ipv6Header, buf: Buffer, offset = 0): number
   return IPV6_HEADER_LENGTH;
 }
 
-/** Formats 16 bytes at `offset` in RFC 5952 canonical text (lowercase, longest zero run of 2+ groups as "::"). */
+/**
+ * Formats 16 bytes at `offset` as RFC 5952 text (@weft/netaddr's formatIpv6Bytes: lowercase, longest zero run of 2+
+ * groups as "::", IPv4-mapped addresses with a dotted tail). Throws RangeError when fewer than 16 bytes remain.
+ */
 export function formatIpv6(buf: Uint8Array, offset = 0): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j === i ? i + 1 : j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return formatIpv6Bytes(buf, offset);
 }
 
-/** Parses RFC 4291 section 2.2 text forms ("fd00::1", "::ffff:10.0.0.1") into a new 16-byte Buffer. Throws AddressFormatError. */
+/** Parses RFC 4291 section 2.2 text ("fd00::1", "::ffff:10.0.0.1") into a new 16-byte Buffer. Throws AddressFormatError. */
 export function parseIpv6(text: string): Buffer {
-  const fail = (at: number): never => { throw new AddressFormatError(text, 'RFC 4291 section 2.2', at); };
-  const halves = text.split('::');
-  if (halves.length > 2) fail(text.indexOf('::', text.indexOf('::') + 1));
-  const groups = (s: string, base: number): number[] => {
-    if (s === '') return [];
-    const out: number[] = [];
-    const parts = s.split(':');
-    parts.forEach((p, i) => {
-      const at = base + parts.slice(0, i).join(':').length + (i ? 1 : 0);
-      if (i === parts.length - 1 && p.includes('.')) {
-        const v4 = p.split('.').map((x) => (/^\d{1,3}$/.test(x) && Number(x) <= 255 ? Number(x) : fail(at)));
-        if (v4.length !== 4) fail(at);
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(parseInt(p, 16));
-      else fail(at);
-    });
-    return out;
-  };
-  const head = groups(halves[0]!, 0);
-  const tail = halves.length === 2 ? groups(halves[1]!, halves[0]!.length + 2) : [];
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) fail(0);
-  const all = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
   const out = Buffer.alloc(IPV6_ADDRESS_LENGTH);
-  all.forEach((v, i) => out.writeUInt16BE(v, 2 * i));
+  try {
+    writeIpv6Bytes(parseIpv6Text(text), out, 0);
+  } catch (e) {
+    if (e instanceof AddressError) throw new AddressFormatError(text, 'RFC 4291 section 2.2', e.position);
+    throw e;
+  }
   return out;
 }

@@ -7,7 +7,7 @@ export {
   type Ipv4Prefix, type PrefixParseOptions,
 } from './ipv4.ts';
 export {
-  IPV6_MAX, parseIpv6, tryParseIpv6, formatIpv6, ipv6Groups, ipv6Mask, ipv6HostBitsSet,
+  IPV6_MAX, parseIpv6, tryParseIpv6, formatIpv6, formatIpv6Bytes, ipv6Groups, ipv6Mask, ipv6HostBitsSet,
   parseIpv6Prefix, tryParseIpv6Prefix, formatIpv6Prefix, ipv6PrefixContains, ipv6PrefixCovers, ipv6PrefixEquals,
   ipv6SubnetCount, ipv6Subnet, ipv6SubnetIndex, ipv6NextPrefix, ipv6Subnets, ipv6FromBytes, writeIpv6Bytes,
   type Ipv6Prefix,

@@ -8,7 +8,7 @@
 // Formatting is RFC 5952 section 4: lowercase, no leading zeros, the longest run of two or more zero groups as
 // "::" (the first of equal runs), and section 5: IPv4-mapped addresses keep their dotted tail (::ffff:192.0.2.1).
 import { AddressError } from './errors.ts';
-import { badCharacter, formatIpv4, parseIpv4, parsePrefixLength, type PrefixParseOptions } from './ipv4.ts';
+import { badCharacter, parseIpv4, parsePrefixLength, type PrefixParseOptions } from './ipv4.ts';
 
 /** An IPv6 prefix: `ip` is the network address (host bits zero), `prefixLen` is 0..128. */
 export interface Ipv6Prefix {
@@ -89,18 +89,44 @@ export function ipv6Groups(ip: bigint): number[] {
 
 /** RFC 5952 text of an address (see the notes at the top of this file). */
 export function formatIpv6(ip: bigint): string {
-  if (ip >> 32n === 0xffffn) return `::ffff:${formatIpv4(Number(ip & 0xffffffffn))}`;
-  const g = ipv6Groups(ip);
+  for (let i = 7; i >= 0; i--, ip >>= 16n) scratchGroups[i] = Number(ip & 0xffffn);
+  return formatGroups(scratchGroups);
+}
+
+/**
+ * RFC 5952 text of the 16 bytes at `offset` (network order), without making a bigint: for decoders and logs that
+ * hold addresses as bytes. Throws RangeError when fewer than 16 bytes remain.
+ */
+export function formatIpv6Bytes(buf: Uint8Array, offset = 0): string {
+  if (offset < 0 || offset + 16 > buf.length) throw new RangeError(`need 16 bytes at offset ${offset}, have ${buf.length - offset}`);
+  for (let i = 0; i < 8; i++) scratchGroups[i] = (buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!;
+  return formatGroups(scratchGroups);
+}
+
+const scratchGroups = new Uint16Array(8);
+
+function formatGroups(g: Uint16Array): string {
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
+  }
   let best = -1;
-  let bestLen = 1;
+  let bestLen = 1; // a single zero group stays "0" (section 4.2.2)
   for (let i = 0; i < 8; ) {
     let j = i;
     while (j < 8 && g[j] === 0) j++;
     if (j - i > bestLen) [best, bestLen] = [i, j - i];
     i = j === i ? i + 1 : j;
   }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      out += '::';
+      i += bestLen - 1;
+    } else {
+      out += (out === '' || out.endsWith(':') ? '' : ':') + g[i]!.toString(16);
+    }
+  }
+  return out;
 }
 
 /** The netmask of a prefix length 0..128 (ipv6Mask(64) has the high 64 bits set). */

@@ -119,7 +119,7 @@ test('prefixes: parse, format, host bits when strict, length rules', () => {
   throwsCode(() => parseIpv6Prefix('fd00:10:244::1/64'), 'host-bits', 14, /the network is fd00:10:244::\/64/);
   assert.is(formatIpv6Prefix(parseIpv6Prefix('fd00:10:244::1/64', { strict: false })), 'fd00:10:244::/64');
   throwsCode(() => parseIpv6Prefix('fd00::/129'), 'prefix-length', 7);
-  throwsCode(() => parseIpv6Prefix('fd00::1::/64'), 'double-colon', 6, /"fd00::1::\/64"/);
+  throwsCode(() => parseIpv6Prefix('fd00::1::/64'), 'double-colon', 7, /"fd00::1::\/64"/);
   assert.is(formatIpv6Prefix(parseIpv6Prefix('::/0')), '::/0');
   assert.is(tryParseIpv6Prefix('fd00::1/64'), null);
 });

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  AddressError, IPV6_MAX, formatIpv4, formatIpv6, ipv6Groups, parseIpv4, parseIpv6, tryParseIpv4, tryParseIpv6,
+  AddressError, IPV6_MAX, formatIpv4, formatIpv6, formatIpv6Bytes, ipv6Groups, writeIpv6Bytes, parseIpv4, parseIpv6, tryParseIpv4, tryParseIpv6,
 } from '../src/index.ts';
 
 const RUNS = { numRuns: 2000 };
@@ -31,6 +31,9 @@ test('IPv6: parse(format(a)) === a; the text is canonical (stable, lowercase, no
     assert.is(text, text.toLowerCase());
     assert.not.match(text, /(^|:)0[0-9a-f]/, `${text}: no leading zeros`);
     assert.ok(isIPv6(text), text);
+    const buf = new Uint8Array(18);
+    writeIpv6Bytes(a, buf, 2);
+    assert.is(formatIpv6Bytes(buf, 2), text, 'the bytes formatter says the same');
   }), RUNS);
 });
 

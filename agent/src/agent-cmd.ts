@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import {
   BgpRouteSource, ConfigError, LeaseRouteSource, createLogger, parseAgentArgs, startAgent, startObservability, subnetEnvValues, systemPorts,
   writeSubnetEnv,
-  type AgentSettings, type AgentStatus, type HttpHandle, type RunningAgent,
+  type AgentPorts, type AgentSettings, type AgentStatus, type HttpHandle, type RunningAgent,
 } from '@weft/agent';
 import { splitExtraFlags, type ExtraFlags } from './agent-flags.ts';
 import { pcapCapture } from './pcap-capture.ts';
@@ -24,8 +24,18 @@ export const AGENT_USAGE = `usage: weft agent [flags]
   --bgp-as N, --bgp-peer ADDR,AS (repeatable), --bgp-port PORT, --route-reflector ADDR (repeatable)
   --pcap FILE           record both sides of the encapsulation as pcapng (bounded; off by default)
   --no-offload          plain TUN reads (no IFF_VNET_HDR/TSO)
+  --no-super-packets    keep cutting super-packets into segments in userspace and sending them from the UDP
+                        socket, instead of handing them whole to the kernel through a TAP (weft-gso0, UDP-tunnel
+                        GSO, Linux >= 6.17; probed at start, off by itself where missing). Also WEFT_SUPER_PACKETS=0
   --ip-masq, --log-level LEVEL, --subnet-lease-ttl S, --subnet-lease-renew-margin S
 `;
+
+/** The system's ports; without the super-packet sender when it is forced off (the overlay then keeps its socket path). */
+function agentPorts(superPackets: boolean): AgentPorts {
+  const ports = systemPorts();
+  if (!superPackets) delete ports.openSuperPacketSender;
+  return ports;
+}
 
 export async function agentCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -55,7 +65,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const routes = bgp ?? new LeaseRouteSource();
   try {
     const running = (agent = await startAgent(settings, log, {
-      ports: systemPorts(), offloads: extra.offload, routes, openCapture: extra.pcap ? pcapCapture(extra.pcap, log) : undefined,
+      ports: agentPorts(extra.superPackets && process.env.WEFT_SUPER_PACKETS !== '0'), offloads: extra.offload, routes, openCapture: extra.pcap ? pcapCapture(extra.pcap, log) : undefined,
     }));
     const lease = running.lease()!;
     const status = (): AgentStatus => ({ ...running.status(), ...(bgp ? { bgp: bgp.status() } : {}) });

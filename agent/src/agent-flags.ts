@@ -11,6 +11,8 @@ export interface ExtraFlags {
   routeSync: 'lease' | 'bgp';
   pcap?: string;
   offload: boolean;
+  /** The super-packet send path (on where the kernel has it); `--no-super-packets` forces the socket path. */
+  superPackets: boolean;
   bgpAs: number;
   bgpPort: number;
   bgpPeers: BgpPeerFlag[];
@@ -33,7 +35,7 @@ function address(field: string, text: string): string {
 
 /** Splits argv into the extra flags (validated) and the rest (for parseAgentArgs). Throws ConfigError. */
 export function splitExtraFlags(argv: readonly string[]): { extra: ExtraFlags; rest: string[] } {
-  const extra: ExtraFlags = { routeSync: 'lease', offload: true, bgpAs: 64512, bgpPort: 179, bgpPeers: [], routeReflectors: [] };
+  const extra: ExtraFlags = { routeSync: 'lease', offload: true, superPackets: true, bgpAs: 64512, bgpPort: 179, bgpPeers: [], routeReflectors: [] };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i]!.startsWith('--') && argv[i]!.includes('=') ? argv[i]!.split(/=(.*)/s, 2) as [string, string] : [argv[i]!, undefined];
@@ -52,6 +54,7 @@ export function splitExtraFlags(argv: readonly string[]): { extra: ExtraFlags; r
       }
       case '--pcap': extra.pcap = value(); break;
       case '--no-offload': extra.offload = false; break;
+      case '--no-super-packets': extra.superPackets = false; break;
       case '--bgp-as': extra.bgpAs = asNumber('--bgp-as', value()); break;
       case '--bgp-port': {
         const v = value();

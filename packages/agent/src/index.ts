@@ -29,5 +29,5 @@ export { flannelUdpFormat, vxlanFormat, type EncapFormat } from './backends/form
 export { ipBatch, RouteCommandError } from './backends/routes.ts';
 export type { PeerChange, DataplaneNetwork, NetworkStatus } from './backends/types.ts';
 export { CaptureSide, CaptureDirection, type PacketCapture } from './capture.ts';
-export type { AgentPorts, TunPort, UdpPort, LinkProgrammer } from './ports.ts';
+export type { AgentPorts, TunPort, UdpPort, LinkProgrammer, SuperPacketPort } from './ports.ts';
 export { systemPorts } from './system-ports.ts';

@@ -3,7 +3,7 @@
 // @weft/tunnel's in-memory ChannelTun/ChannelBind and a recording link programmer, so the packet path (routing,
 // encapsulation, anti-spoofing, drops) runs without root.
 import type { Logger } from 'pino';
-import type { LinkConfig, PacketPort, TunOptions, UdpOptions } from '@weft/tunnel';
+import type { LinkConfig, PacketPort, TapSenderOptions, TunOptions, UdpOptions } from '@weft/tunnel';
 
 /** A TUN device as the overlay backend uses it: the batch port contract, nothing more. */
 export type TunPort = PacketPort;
@@ -16,6 +16,17 @@ export interface UdpPort extends PacketPort {
   /** Whether UDP GSO / GRO are in effect (absent on ports without offloads, such as the fakes). */
   readonly gso?: boolean;
   readonly gro?: boolean;
+}
+
+/**
+ * The super-packet send path (TapSender): each encapsulated packet, super-packets included, handed to the kernel
+ * whole; the kernel segments on the underlay. Writes take packets from a TUN opened with `whole: true`.
+ */
+export interface SuperPacketPort extends PacketPort {
+  /** Outer UDP source port per packet of the batch being written (the caller's flow hash). */
+  readonly sourcePorts: Int32Array;
+  addPeer(index: number, address: string, port: number): void;
+  removePeer(index: number): void;
 }
 
 /** Links, addresses and routes: iproute2 on a real machine, a recorder in tests. */
@@ -37,5 +48,10 @@ export interface LinkProgrammer {
 export interface AgentPorts {
   openTun(opts: TunOptions): TunPort;
   openUdp(opts: UdpOptions): UdpPort;
+  /**
+   * Opens the super-packet send path; rejects (TunnelGsoUnavailableError) where the kernel or the host's settings
+   * cannot carry it. Absent: the overlay keeps its socket path (how `--no-super-packets` turns it off).
+   */
+  openSuperPacketSender?(opts: TapSenderOptions): Promise<SuperPacketPort>;
   link: LinkProgrammer;
 }

@@ -1,6 +1,6 @@
 // The one place where the agent's ports meet the machine: the @weft/tunnel addon for TUN and UDP, iproute2 for
 // links and routes. Everything else in @weft/agent takes AgentPorts from its caller.
-import { configureLink, openTun, openUdp } from '@weft/tunnel';
+import { configureLink, openTapSender, openTun, openUdp } from '@weft/tunnel';
 import { interfaceInfo, interfaceWithAddress, ipBatch } from './backends/routes.ts';
 import type { AgentPorts } from './ports.ts';
 
@@ -9,6 +9,7 @@ export function systemPorts(): AgentPorts {
   return {
     openTun,
     openUdp,
+    openSuperPacketSender: openTapSender,
     link: { configureLink: (name, cfg) => configureLink(name, cfg), ipBatch, interfaceInfo, interfaceWithAddress },
   };
 }

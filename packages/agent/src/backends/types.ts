@@ -19,6 +19,8 @@ export interface NetworkStatus {
   routes: { subnet: string; via: string; vtepMac?: string }[];
   counters?: Record<string, number>;
   drops?: Record<string, number>;
+  /** Overlay backends: whether encapsulated super-packets go to the kernel whole, and if not, why. */
+  sendPath?: { superPackets: boolean; reason: string };
 }
 
 /** A running backend network (flannel's backend.Network). */

@@ -1,7 +1,24 @@
 #!/usr/bin/env node
-// The `weft` executable: loads the TypeScript sources through tsx (resolved next to this file).
-import { register } from 'tsx/esm/api';
+// The `weft` executable. A production install (`npm ci --omit=dev`) runs the JavaScript that `tsc -b` emitted into
+// dist/ during the install (the root `prepare` script): plain Node, no loader, the quickest start for a CNI plugin
+// that runs once per container. A development checkout, where tsx is installed, runs the TypeScript sources through
+// tsx instead (tsconfig `paths` map `@weft/*` to each package's src/), so an edit takes effect without a build.
+// WEFT_RUN=dist forces the compiled form in a checkout (tests of the production path, start-up measurements).
+function tsxApi() {
+  if (process.env.WEFT_RUN === 'dist') return null;
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return null; // devDependencies omitted: a production install
+  }
+}
 
-register();
-const { main } = await import('../src/main.ts');
+const tsx = tsxApi();
+let main;
+if (tsx) {
+  (await import(tsx)).register({ tsconfig: new URL('../../tsconfig.json', import.meta.url).pathname });
+  ({ main } = await import('../src/main.ts'));
+} else {
+  ({ main } = await import('../dist/main.js'));
+}
 process.exitCode = await main(process.argv.slice(2));

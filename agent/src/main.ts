@@ -8,7 +8,7 @@ commands:
   explain HEX|FILE     decode packets layer by layer, with RFC sections (--json for machines)
   trace SRC_POD DST_POD [--lab NAME]   one ping between lab pods, hop by hop (routes, counters, captures)
   help                 this text
-  version              print the version
+  version              print the version (also --version)
 `;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name ? 0 : 2;
   }
-  const load = commands[name];
+  const load = commands[name === '--version' || name === '-V' ? 'version' : name];
   if (!load) {
     process.stderr.write(`weft: unknown command "${name}"\n${USAGE}`);
     return 2;

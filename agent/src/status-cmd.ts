@@ -22,8 +22,31 @@ function render(s: AgentStatus): string {
   return lines.join('\n') + '\n';
 }
 
+const USAGE = `usage: weft status [--metrics-port P] [--json]
+
+Asks the agent running in this network namespace (its /status endpoint on 127.0.0.1) for its lease, peers,
+routes, counters, drops and BGP sessions.
+
+  --metrics-port P   the agent's --metrics-port (default ${DEFAULT_METRICS_PORT})
+  --json             the status object as JSON (routes: subnet, via, vtepMac)
+  -h, --help         this text
+`;
+
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { 'metrics-port': { type: 'string' }, json: { type: 'boolean' } } });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { 'metrics-port': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (e) {
+    process.stderr.write(`weft status: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const port = Number(values['metrics-port'] ?? DEFAULT_METRICS_PORT);
   let res: Response;
   try {

@@ -20,6 +20,8 @@ export interface AgentStatus {
   /** Monotonic counters: tx_packets, tx_bytes, rx_packets, rx_bytes, ... */
   counters: Record<string, number>;
   drops: Record<string, number>;
+  /** Overlay backends: super-packets handed to the kernel whole (UDP-tunnel GSO through a TAP), or why not. */
+  sendPath?: { superPackets: boolean; reason: string };
   bgp?: { address: string; as: number; state: string; uptimeSeconds: number; prefixesReceived: number; prefixesSent: number; lastError: string | null }[];
 }
 

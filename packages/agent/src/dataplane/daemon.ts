@@ -186,6 +186,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
       node: settings.nodeName, backend: n.backend, routeSync: source, mtu: n.mtu,
       lease: l && { subnet: formatIp4Net(l.subnet), publicIp: underlay.publicIp, expiresAt: l.expiresAt, ...(config.backend.type === 'vxlan' ? { vtepMac } : {}) },
       storeReachable: leases.storeReachable, routes: n.routes, counters: n.counters ?? {}, drops: n.drops ?? {},
+      ...(n.sendPath ? { sendPath: n.sendPath } : {}),
     };
   };
   const running: RunningAgent = {

@@ -248,7 +248,11 @@ function readdirSyncSafe(d: string): string[] {
 
 export async function traceCommand(argv: string[]): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { lab: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { lab: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
     if (positionals.length !== 2) throw new TraceError('two pods are needed');
     const lab = loadLab(values.lab ?? onlyLab());
     const r = await trace(lab, positionals[0]!, positionals[1]!, { pcapDir: values.pcap });

@@ -153,6 +153,9 @@ export async function labCommand(argv: string[]): Promise<number> {
       case 'status': return await status(rest);
       case 'down': return await down(rest);
       case 'demo': return await (await import('./demo.ts')).demo(rest);
+      case 'help': case '--help': case '-h':
+        process.stdout.write(USAGE);
+        return 0;
       default:
         process.stderr.write(USAGE);
         return 2;

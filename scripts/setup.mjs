@@ -1,4 +1,4 @@
-// Shared by test.mjs, lab.mjs and bench scripts: make a fresh clone runnable (npm ci, Debian packages).
+// Shared by test.mjs, lab.mjs and bench scripts: make a fresh clone runnable (build tools, npm ci, Debian packages).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, dirname } from 'node:path';
@@ -15,12 +15,19 @@ export function sh(cmd, args, opts = {}) {
   }
 }
 
-/** Runs `npm ci` when node_modules is missing or was installed from a different package-lock.json. */
+/** What node-gyp needs to compile the native addons (packages/tunnel, better-sqlite3) during `npm ci`. */
+const BUILD_TOOLS = { python3: 'python3', make: 'make', 'g++': 'g++' };
+
+/**
+ * Runs `npm ci` when node_modules is missing or was installed from a different package-lock.json, after
+ * installing the addons' build tools from Debian when they are missing (a machine with only Node on it).
+ */
 export function ensureNpmDeps() {
   const lock = join(root, 'package-lock.json');
   const stamp = join(root, 'node_modules', '.weft-lock-hash');
   const hash = createHash('sha256').update(readFileSync(lock)).digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return;
+  ensureDebianPackages(BUILD_TOOLS);
   console.log('setup: npm ci (node_modules missing or stale)');
   sh('npm', ['ci', '--no-audit', '--no-fund']);
   writeFileSync(stamp, hash);

@@ -95,18 +95,19 @@ export function formatIpv6(ip: bigint): string {
 
 /**
  * RFC 5952 text of the 16 bytes at `offset` (network order), without making a bigint: for decoders and logs that
- * hold addresses as bytes. Throws RangeError when fewer than 16 bytes remain.
+ * hold addresses as bytes. `dottedMapped` false prints IPv4-mapped addresses in hex like any other (section 4 only),
+ * for callers whose stored text predates this package. Throws RangeError when fewer than 16 bytes remain.
  */
-export function formatIpv6Bytes(buf: Uint8Array, offset = 0): string {
+export function formatIpv6Bytes(buf: Uint8Array, offset = 0, dottedMapped = true): string {
   if (offset < 0 || offset + 16 > buf.length) throw new RangeError(`need 16 bytes at offset ${offset}, have ${buf.length - offset}`);
   for (let i = 0; i < 8; i++) scratchGroups[i] = (buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!;
-  return formatGroups(scratchGroups);
+  return formatGroups(scratchGroups, dottedMapped);
 }
 
 const scratchGroups = new Uint16Array(8);
 
-function formatGroups(g: Uint16Array): string {
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+function formatGroups(g: Uint16Array, dottedMapped = true): string {
+  if (dottedMapped && g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
     return `::ffff:${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
   }
   let best = -1;

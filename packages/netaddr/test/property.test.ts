@@ -34,6 +34,9 @@ test('IPv6: parse(format(a)) === a; the text is canonical (stable, lowercase, no
     const buf = new Uint8Array(18);
     writeIpv6Bytes(a, buf, 2);
     assert.is(formatIpv6Bytes(buf, 2), text, 'the bytes formatter says the same');
+    const hex = formatIpv6Bytes(buf, 2, false);
+    assert.is(parseIpv6(hex), a, hex);
+    assert.ok(!hex.includes('.') && (hex === text || text.startsWith('::ffff:')), hex);
   }), RUNS);
 });
 

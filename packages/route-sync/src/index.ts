@@ -22,7 +22,7 @@ export { FakeClock, FsmTimers, systemClock, type Clock } from './fsm/clock.ts';
 export { Rib, ImportRejection, type BestChange, type Announcement, type OutboundUpdate, type RibConfig } from './rib/rib.ts';
 export { decide, DecisionStep, type Decision } from './rib/decision.ts';
 export { exportRoute, type RibPeer, type ExportContext, type ExportedRoute } from './rib/export.ts';
-export { routeKey, emptyAttributes, compareAddresses, ipv4ToInt, intToIpv4, LOCAL_SOURCE, type Route, type RouteSource } from './rib/route.ts';
+export { routeKey, emptyAttributes, compareAddresses, LOCAL_SOURCE, type Route, type RouteSource } from './rib/route.ts';
 // speaker API and transports
 export { Speaker, BgpConfigError, isPassiveInMesh, type SpeakerConfig, type AdvertiseOptions } from './speaker/speaker.ts';
 export type { PeerConfig, PeerStatus } from './speaker/peer.ts';

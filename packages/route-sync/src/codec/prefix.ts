@@ -13,6 +13,7 @@
 //
 // Addresses are text in our types (dotted quad, RFC 5952 IPv6). Padding bits are required to be zero on send and
 // masked off on receive (RFC 4271 says they are irrelevant), so `addr` is always canonical.
+import { AddressError, formatIpv4 as formatIpv4Text, formatIpv6Bytes, parseIpv4, parseIpv6, parsePrefix as parseIpPrefix, writeIpv6Bytes } from '@weft/netaddr';
 import { Afi, type Prefix } from '../types.ts';
 
 /** Address length in bytes per family. */
@@ -30,77 +31,37 @@ export function formatIpv4(buf: Uint8Array, offset: number): string {
   return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
 }
 
-/** Formats 16 bytes at `offset` per RFC 5952: lower-case hex, no leading zeros, longest zero run as `::`. */
+/**
+ * Formats 16 bytes at `offset` per RFC 5952 section 4 (@weft/netaddr): lower-case hex, no leading zeros, longest
+ * zero run as `::`. IPv4-mapped addresses stay in hex (`::ffff:c000:201`): Prefix.addr is also a RIB key, and
+ * that is the text the RIB and its tests have always used.
+ */
 export function formatIpv6(buf: Uint8Array, offset: number): string {
-  const groups = ipv6Groups;
-  for (let i = 0; i < 8; i++) groups[i] = (buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!;
-  let bestStart = -1;
-  let bestLen = 1; // RFC 5952 §4.2.2: a single zero group is not compressed
-  for (let i = 0; i < 8; i++) {
-    if (groups[i] !== 0) continue;
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      out += '::';
-      i += bestLen - 1;
-      continue;
-    }
-    if (out !== '' && !out.endsWith(':')) out += ':';
-    out += groups[i]!.toString(16);
-  }
-  return out;
+  return formatIpv6Bytes(buf, offset, false);
 }
-
-const ipv6Groups = new Uint16Array(8);
 
 /** Writes a dotted quad into 4 bytes at `offset`. Throws TypeError on malformed text (encoder input). */
 export function writeIpv4(addr: string, buf: Uint8Array, offset: number): void {
-  const parts = addr.split('.');
-  if (parts.length !== 4) throw new TypeError(`not an IPv4 address: ${addr}`);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    const n = Number(p);
-    if (!/^\d{1,3}$/.test(p) || n > 255) throw new TypeError(`not an IPv4 address: ${addr}`);
-    buf[offset + i] = n;
-  }
+  const v = asTypeError(() => parseIpv4(addr), 'IPv4 address');
+  buf[offset] = v >>> 24;
+  buf[offset + 1] = (v >>> 16) & 0xff;
+  buf[offset + 2] = (v >>> 8) & 0xff;
+  buf[offset + 3] = v & 0xff;
 }
 
 /** Writes IPv6 text (with optional `::` and embedded dotted quad) into 16 bytes at `offset`. Throws TypeError. */
 export function writeIpv6(addr: string, buf: Uint8Array, offset: number): void {
-  const bad = () => new TypeError(`not an IPv6 address: ${addr}`);
-  const halves = addr.split('::');
-  if (halves.length > 2) throw bad();
-  const words = (s: string): number[] => {
-    if (s === '') return [];
-    const out: number[] = [];
-    const parts = s.split(':');
-    parts.forEach((p, i) => {
-      if (i === parts.length - 1 && p.includes('.')) {
-        const v4 = new Uint8Array(4);
-        writeIpv4(p, v4, 0);
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) out.push(parseInt(p, 16));
-      else throw bad();
-    });
-    return out;
-  };
-  const head = words(halves[0]!);
-  const tail = halves.length === 2 ? words(halves[1]!) : [];
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) throw bad();
-  const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
-  all.forEach((w, i) => {
-    buf[offset + 2 * i] = w >> 8;
-    buf[offset + 2 * i + 1] = w & 0xff;
-  });
+  writeIpv6Bytes(asTypeError(() => parseIpv6(addr), 'IPv6 address'), buf, offset);
+}
+
+/** Runs a @weft/netaddr parser; its AddressError becomes the TypeError this codec throws for bad encoder input. */
+function asTypeError<T>(parse: () => T, what: string): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof AddressError) throw new TypeError(`not an ${what}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Writes an address of the given family; returns bytes written (4 or 16). */
@@ -120,18 +81,15 @@ export function prefixKey(p: Prefix): string {
   return `${p.addr}/${p.length}`;
 }
 
+/** 16 bytes of scratch for address conversions (one at a time: nothing here is re-entrant). */
+const scratch = new Uint8Array(16);
+
 /** Parses `addr/len` text into a canonical Prefix (host bits cleared). Throws TypeError on bad input. */
 export function parsePrefix(text: string): Prefix {
-  const slash = text.lastIndexOf('/');
-  const afi = text.includes(':') ? Afi.Ipv6 : Afi.Ipv4;
-  const length = Number(text.slice(slash + 1));
-  if (slash < 0 || !Number.isInteger(length) || length < 0 || length > maxPrefixBits(afi)) {
-    throw new TypeError(`not a prefix: ${text}`);
-  }
-  const bytes = new Uint8Array(16);
-  writeAddr(afi, text.slice(0, slash), bytes, 0);
-  maskTail(bytes, 0, addrBytes(afi), length);
-  return { afi, length, addr: formatAddr(afi, bytes, 0) };
+  const p = asTypeError(() => parseIpPrefix(text, { strict: false }), 'address prefix');
+  if (p.family === 4) return { afi: Afi.Ipv4, length: p.prefixLen, addr: formatIpv4Text(p.ip) };
+  writeIpv6Bytes(p.ip, scratch, 0);
+  return { afi: Afi.Ipv6, length: p.prefixLen, addr: formatIpv6(scratch, 0) };
 }
 
 function maskTail(bytes: Uint8Array, offset: number, size: number, length: number): void {
@@ -142,8 +100,6 @@ function maskTail(bytes: Uint8Array, offset: number, size: number, length: numbe
 export function prefixEncodingLength(p: Prefix): number {
   return 1 + ((p.length + 7) >> 3);
 }
-
-const scratch = new Uint8Array(16);
 
 /** Encodes one prefix at `offset`; returns bytes written. Host bits past `length` are written as zero. */
 export function encodePrefix(p: Prefix, buf: Uint8Array, offset: number): number {

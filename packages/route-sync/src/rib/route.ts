@@ -1,4 +1,5 @@
 // Routes as the RIBs hold them, and the small attribute helpers the decision process needs.
+import { compareIp, tryParseIp, type IpAddress } from '@weft/netaddr';
 import { AsPathSegmentType, type AsPathSegment, type Prefix, type RouteAttributes } from '../types.ts';
 
 /** Where a route came from: a BGP peer, or this speaker itself (`advertise`). */
@@ -72,33 +73,14 @@ export function prependAs(segments: readonly AsPathSegment[], asn: number): AsPa
   return [{ type: AsPathSegmentType.AsSequence, asns: [asn] }, ...segments];
 }
 
-/** Numeric value of a dotted quad (unsigned). */
-export function ipv4ToInt(addr: string): number {
-  const p = addr.split('.');
-  return p.length === 4 ? ((+p[0]! << 24) | (+p[1]! << 16) | (+p[2]! << 8) | +p[3]!) >>> 0 : 0;
-}
-
-/** Dotted quad of an unsigned 32-bit integer. */
-export function intToIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-/** Expands an IPv6 text address into 8 numbers. */
-function ipv6Groups(addr: string): number[] {
-  const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
-  const h = head ? head.split(':').map((g) => parseInt(g, 16)) : [];
-  const t = tail ? tail.split(':').map((g) => parseInt(g, 16)) : [];
-  return tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-}
-
-/** Orders two addresses numerically (IPv4 before IPv6); used for the lowest-address tie-breaks. */
+/**
+ * Orders two addresses numerically (IPv4 before IPv6); used for the lowest-address tie-breaks. Text that does not
+ * parse (an unset local address is '') counts as the zero address of the family its text suggests.
+ */
 export function compareAddresses(a: string, b: string): number {
-  const a6 = a.includes(':');
-  const b6 = b.includes(':');
-  if (a6 !== b6) return a6 ? 1 : -1;
-  if (!a6) return ipv4ToInt(a) - ipv4ToInt(b);
-  const ga = ipv6Groups(a);
-  const gb = ipv6Groups(b);
-  for (let i = 0; i < 8; i++) if (ga[i] !== gb[i]) return (ga[i] ?? 0) - (gb[i] ?? 0);
-  return 0;
+  return compareIp(asAddress(a), asAddress(b));
+}
+
+function asAddress(text: string): IpAddress {
+  return tryParseIp(text) ?? (text.includes(':') ? { family: 6, ip: 0n } : { family: 4, ip: 0 });
 }

@@ -1,7 +1,7 @@
 // Between RIB routes and BGP message objects: our OPEN, UPDATEs built from an Adj-RIB-Out diff, and the
 // routes inside a received UPDATE. Only objects here; bytes are the codec's business.
 import { resolveAttributes, updateRoutes } from '../codec/resolve.ts';
-import { ipv4ToInt } from '../rib/route.ts';
+import { tryParseIpv4 } from '@weft/netaddr';
 import type { OpenInfo } from '../fsm/types.ts';
 import type { Announcement, OutboundUpdate } from '../rib/rib.ts';
 import type { ExportedRoute } from '../rib/export.ts';
@@ -55,7 +55,7 @@ export function buildOpen(p: OpenParams): OpenMessage {
 export function openInfo(msg: OpenMessage): OpenInfo & { fourOctetAs: boolean } {
   let as = msg.myAs;
   let fourOctetAs = false;
-  const info: OpenInfo & { fourOctetAs: boolean } = { version: msg.version, as, holdTime: msg.holdTime, bgpId: ipv4ToInt(msg.bgpId), fourOctetAs };
+  const info: OpenInfo & { fourOctetAs: boolean } = { version: msg.version, as, holdTime: msg.holdTime, bgpId: tryParseIpv4(msg.bgpId) ?? 0, fourOctetAs };
   for (const c of msg.capabilities) {
     if (c.type === CapabilityCode.FourOctetAs) (as = c.asn), (fourOctetAs = true);
     if (c.type === CapabilityCode.GracefulRestart) {

@@ -1,9 +1,9 @@
 // One configured neighbour: its session(s), collision resolution (RFC 4271 §6.8), and what happens to its
 // routes when the session ends: dropped, or kept stale for a graceful restart (RFC 4724 §4.2).
+import { formatIpv4 } from '@weft/netaddr';
 import { collisionLoser } from '../fsm/open.ts';
 import { DownReason, FsmEventType, SessionState, type FsmConfig, type Notification } from '../fsm/types.ts';
 import type { Clock } from '../fsm/clock.ts';
-import { intToIpv4 } from '../rib/route.ts';
 import type { BestChange, Rib } from '../rib/rib.ts';
 import type { RibPeer } from '../rib/export.ts';
 import { Afi, CeaseSubcode, MessageType, NotificationCode, type OpenMessage, type UpdateMessage } from '../types.ts';
@@ -162,7 +162,7 @@ export class Peer implements SessionOwner {
     s.setFsmConfig(this.host.fsmConfig(this.cfg));
     this.establishedAt = this.host.clock.now(); // lastError stays: it explains the last flap
     const rib = this.host.rib;
-    rib.setPeer({ ...this.ribPeer(s.conn?.localAddress ?? ''), bgpId: intToIpv4(s.fsm.peerOpen!.bgpId) });
+    rib.setPeer({ ...this.ribPeer(s.conn?.localAddress ?? ''), bgpId: formatIpv4(s.fsm.peerOpen!.bgpId) });
     this.dropUnpreservedStale(s);
     this.sendAll(s);
     this.host.peerEvent(this.status());

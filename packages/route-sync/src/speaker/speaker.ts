@@ -15,10 +15,11 @@
 //   bgp.on('routes', (changes) => ...best routes -> FIB...);  await bgp.start();
 // Route reflectors: `addPeer({ ..., routeReflectorClient: true })` on the reflector, plain peers on clients.
 import { EventEmitter, on } from 'node:events';
+import { parseIpv4, tryParseIpv4 } from '@weft/netaddr';
 import { systemClock, type Clock } from '../fsm/clock.ts';
 import type { FsmConfig } from '../fsm/types.ts';
 import { Rib, type BestChange } from '../rib/rib.ts';
-import { compareAddresses, emptyAttributes, ipv4ToInt } from '../rib/route.ts';
+import { compareAddresses, emptyAttributes } from '../rib/route.ts';
 import { Origin, type OpenMessage, type Prefix, type RouteAttributes } from '../types.ts';
 import type { Connection, Transport } from './connection.ts';
 import { parsePrefix } from '../codec/prefix.ts';
@@ -80,7 +81,8 @@ function checkHoldTime(t: number): void {
 
 /** Checks what the RFCs constrain: router id a non-zero dotted quad (§4.2), AS 1..2^32-1 (RFC 6793), hold time. */
 function checkConfig(cfg: SpeakerConfig): void {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(cfg.routerId) || ipv4ToInt(cfg.routerId) === 0) throw new BgpConfigError(`router id ${cfg.routerId}: use a non-zero dotted quad`);
+  const id = tryParseIpv4(cfg.routerId);
+  if (id === null || id === 0) throw new BgpConfigError(`router id ${cfg.routerId}: use a non-zero dotted quad`);
   const as = cfg.localAs ?? 64512;
   if (!Number.isInteger(as) || as < 1 || as > 0xffffffff) throw new BgpConfigError(`local AS ${as} out of range`);
   checkHoldTime(cfg.holdTime ?? 90);
@@ -109,7 +111,7 @@ export class Speaker extends EventEmitter implements PeerHost {
     checkConfig(cfg);
     this.clock = cfg.clock ?? systemClock;
     this.transport = cfg.transport ?? new TcpTransport();
-    this.localId = ipv4ToInt(cfg.routerId);
+    this.localId = parseIpv4(cfg.routerId);
     this.gracefulRestart = cfg.gracefulRestart !== false;
     const rc = { localAs: this.localAs, routerId: cfg.routerId };
     this.rib = new Rib(cfg.clusterId ? { ...rc, clusterId: cfg.clusterId } : rc);

@@ -2,13 +2,16 @@
 // `flannel0` carrying the cluster network, one UDP socket on the underlay, and two forwarding loops.
 //
 //   TUN -> UDP: per packet, longest-prefix lookup of the inner destination gives the peer index; the format
-//               writes its headers into the headroom (in place) and the batch goes out with sendmmsg/GSO.
+//               writes its headers into the headroom (in place) and the batch goes out with sendmmsg/GSO, or,
+//               on the super-packet path (send-path.ts), each packet whole through weft's TAP with a per-flow
+//               outer source port, super-packets left for the kernel to segment.
 //   UDP -> TUN: per packet, the source must be a known peer, the format checks and strips its headers (VNI,
 //               flags, lengths), and the inner source must lie in that peer's subnet; then TUN write.
 // Everything dropped is counted by reason; nothing is thrown or logged per packet.
 import type { Logger } from 'pino';
 import {
   DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason, PacketSpan, readU32, buildIcmpv4DestUnreachable, Icmpv4UnreachableCode,
+  vxlanSourcePort,
 } from '@weft/encap';
 import { forward, TCP_OFFLOADS, type Forwarder } from '@weft/tunnel';
 import { CaptureSide, CaptureDirection, type PacketCapture } from '../capture.ts';
@@ -18,6 +21,7 @@ import { Fib } from '../fib.ts';
 import { PeerTable } from './peers.ts';
 import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
 import type { EncapFormat } from './formats.ts';
+import { chooseSendPath, type SendPath } from './send-path.ts';
 
 /** Drop reasons the agent adds to encap's: numbered after them so one counter array holds all. */
 export enum AgentDrop {
@@ -51,6 +55,10 @@ export interface OverlayOptions {
 const HEADROOM = 80;
 /** Packets per batch (wireguard-go's IdealBatchSize): one TSO batch then holds a few 64 KB super-packets. */
 const BATCH_SIZE = 128;
+/** Egress batch on the super-packet path: a slot holds a whole 64 KB super-packet, so fewer slots suffice. */
+const WHOLE_BATCH_SIZE = 64;
+/** Largest TSO super-packet a TUN read returns (64 KB of IP). */
+const MAX_SUPER_PACKET = 65536;
 /** flannel0's txqueuelen: the default 500 overflows whenever the agent is descheduled, each drop a TCP resend. */
 const TUN_TX_QUEUE = 5000;
 /** UDP socket buffers: room for several batches while the other side catches up. */
@@ -69,6 +77,9 @@ export class OverlayNetwork implements DataplaneNetwork {
   private udp?: UdpPort;
   private egress?: Forwarder;
   private ingress?: Forwarder;
+  private sendPath: SendPath = { superPackets: false, reason: 'not started' };
+  /** The super-packet port's per-packet outer source ports (undefined on the socket path). */
+  private sourcePorts?: Int32Array;
 
   constructor(private readonly opts: OverlayOptions) {
     this.backend = opts.format.name;
@@ -79,7 +90,10 @@ export class OverlayNetwork implements DataplaneNetwork {
   async start(): Promise<void> {
     const o = this.opts;
     const name = o.tunName ?? 'flannel0';
-    this.tun = o.ports.openTun({ name, offloads: o.offloads ? TCP_OFFLOADS : 0, batchSize: BATCH_SIZE });
+    this.sendPath = await chooseSendPath({ log: o.log, ports: o.ports, offloads: o.offloads, publicIp: o.publicIp, overhead: o.format.overhead, batchSize: WHOLE_BATCH_SIZE });
+    const whole = this.sendPath.port !== undefined;
+    const egressBatch = whole ? WHOLE_BATCH_SIZE : BATCH_SIZE;
+    this.tun = o.ports.openTun({ name, offloads: o.offloads ? TCP_OFFLOADS : 0, batchSize: egressBatch, whole });
     const address = `${formatIp4(this.tunAddress)}/32`;
     const route = formatIp4Net(o.network);
     o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} txqueuelen ${TUN_TX_QUEUE} up; ip addr replace ${address} dev ${name}; ip route replace ${route} dev ${name}` }, 'ip');
@@ -87,14 +101,17 @@ export class OverlayNetwork implements DataplaneNetwork {
     // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
     this.udp = o.ports.openUdp({ address: o.publicIp, port: o.format.port, peerByAddress: true, batchSize: BATCH_SIZE, sendBuffer: SOCKET_BUFFER, receiveBuffer: SOCKET_BUFFER });
     const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
-    this.egress = forward({ from: this.tun, to: this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize, batchSize: BATCH_SIZE });
+    this.sourcePorts = this.sendPath.port?.sourcePorts;
+    const egressSlot = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : slotSize;
+    this.egress = forward({ from: this.tun, to: this.sendPath.port ?? this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize: egressSlot, batchSize: egressBatch });
     this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize, batchSize: BATCH_SIZE });
-    o.log.info({ tun: name, mtu: this.mtu, port: o.format.port, offloads: o.offloads, gso: this.udp.gso ?? false, gro: this.udp.gro ?? false }, `${this.backend} backend forwarding`);
+    o.log.info({ tun: name, mtu: this.mtu, port: o.format.port, offloads: o.offloads, superPackets: whole, gso: this.udp.gso ?? false, gro: this.udp.gro ?? false }, `${this.backend} backend forwarding`);
   }
 
   /** TUN -> UDP: route, encapsulate in place, pick the peer. */
   private readonly onEgress = (slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, count: number, replies: Uint8Array): void => {
     const { format, capture } = this.opts;
+    const sourcePorts = this.sourcePorts;
     for (let i = 0; i < count; i++) {
       const off = offsets[i]!;
       const len = lengths[i]!;
@@ -120,6 +137,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       offsets[i] = start;
       lengths[i] = len + (off - start);
       peers[i] = peer;
+      if (sourcePorts) sourcePorts[i] = vxlanSourcePort(slab, off, len); // RFC 7348 section 5: entropy for ECMP and RSS
       if (capture) capture.record(CaptureSide.Wire, slab, start, lengths[i]!, CaptureDirection.Outbound, this.peers.address[peer]!, format.port);
     }
   };
@@ -179,6 +197,7 @@ export class OverlayNetwork implements DataplaneNetwork {
         const slot = this.peers.upsert(c.subnet, c.publicIp, c.vtepMac);
         this.opts.format.setPeer(slot.index, c);
         this.udp!.addPeer(slot.index, c.publicIp, this.opts.format.port);
+        this.sendPath.port?.addPeer(slot.index, c.publicIp, this.opts.format.port);
         this.fib.set(c.subnet, slot.index);
         this.opts.log.info({ subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
       } else {
@@ -186,6 +205,7 @@ export class OverlayNetwork implements DataplaneNetwork {
         if (!slot) continue;
         this.fib.delete(c.subnet);
         this.udp!.removePeer(slot.index);
+        this.sendPath.port?.removePeer(slot.index);
         this.opts.log.info({ subnet: formatIp4Net(c.subnet), via: slot.publicIp }, 'peer removed');
       }
     }
@@ -211,13 +231,18 @@ export class OverlayNetwork implements DataplaneNetwork {
   }
 
   status(): NetworkStatus {
-    return { backend: this.backend, mtu: this.mtu, routes: this.peers.list(), counters: this.counters(), drops: this.dropCounts() };
+    const { superPackets, reason } = this.sendPath;
+    return {
+      backend: this.backend, mtu: this.mtu, routes: this.peers.list(), counters: this.counters(), drops: this.dropCounts(),
+      sendPath: { superPackets, reason },
+    };
   }
 
   async stop(): Promise<void> {
     this.egress?.stop();
     this.ingress?.stop();
     this.udp?.close();
+    this.sendPath.port?.close();
     this.tun?.close(); // a non-persistent TUN disappears with its routes
     this.opts.capture?.close();
     await this.opts.ports.link.ipBatch(this.opts.log, [`route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`], { force: true });

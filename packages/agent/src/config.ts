@@ -6,7 +6,7 @@
 //   whose first address would be the network address itself). SubnetMax: the last subnet of Network.
 // - Backend: udp when absent. Port: udp 8285, vxlan 8472 (flannel's, not IANA's 4789). VNI: 1.
 // We ask SubnetLen > Network's prefix and <= 30; flannel additionally wants room for four subnets.
-import { formatIp4, maskOf, parseIp4, parseIp4Net, sizeOf, type Ip4Net } from './ip.ts';
+import { tryParseIpv4Prefix, tryParseIpv4, formatIpv4, ipv4Mask, ipv4PrefixSize, type Ipv4Prefix } from '@weft/netaddr';
 
 export type BackendType = 'udp' | 'vxlan' | 'native';
 export const BACKEND_TYPES: readonly BackendType[] = ['udp', 'vxlan', 'native'];
@@ -27,7 +27,7 @@ export interface BackendConfig {
 
 /** A validated net-conf.json. Addresses are uint32. */
 export interface NetConfig {
-  readonly network: Ip4Net;
+  readonly network: Ipv4Prefix;
   readonly subnetLen: number;
   /** Network address of the lowest subnet a node may lease. */
   readonly subnetMin: number;
@@ -76,28 +76,28 @@ export function validateNetConfig(value: unknown): NetConfig {
   if (!isObject(value)) throw new ConfigError('json', 'expected a JSON object like {"Network": "10.244.0.0/16"}');
   const network = readNetwork(value.Network);
   const subnetLen = readSubnetLen(value.SubnetLen, network);
-  const step = sizeOf(subnetLen);
+  const step = ipv4PrefixSize(subnetLen);
   const first = network.ip;
-  const last = network.ip + sizeOf(network.prefixLen) - step;
+  const last = network.ip + ipv4PrefixSize(network.prefixLen) - step;
   const subnetMin = readBound('SubnetMin', value.SubnetMin, network, subnetLen, first + step);
   const subnetMax = readBound('SubnetMax', value.SubnetMax, network, subnetLen, last);
   if (subnetMin > subnetMax) {
-    throw new ConfigError('SubnetMin', `${formatIp4(subnetMin)} is above SubnetMax ${formatIp4(subnetMax)}`);
+    throw new ConfigError('SubnetMin', `${formatIpv4(subnetMin)} is above SubnetMax ${formatIpv4(subnetMax)}`);
   }
   return { network, subnetLen, subnetMin, subnetMax, backend: readBackend(value.Backend) };
 }
 
-function readNetwork(v: unknown): Ip4Net {
+function readNetwork(v: unknown): Ipv4Prefix {
   if (v === undefined) throw new ConfigError('Network', 'missing; expected an IPv4 CIDR such as "10.244.0.0/16"');
   if (typeof v !== 'string') throw new ConfigError('Network', 'expected a string such as "10.244.0.0/16"');
-  const loose = parseIp4Net(v, false);
+  const loose = tryParseIpv4Prefix(v, { strict: false });
   if (!loose) throw new ConfigError('Network', `"${v}" is not an IPv4 CIDR such as "10.244.0.0/16"`);
-  if (!parseIp4Net(v)) throw new ConfigError('Network', `"${v}" has host bits set; did you mean "${formatIp4(loose.ip)}/${loose.prefixLen}"?`);
+  if (!tryParseIpv4Prefix(v)) throw new ConfigError('Network', `"${v}" has host bits set; did you mean "${formatIpv4(loose.ip)}/${loose.prefixLen}"?`);
   if (loose.prefixLen > MAX_SUBNET_LEN - 1) throw new ConfigError('Network', `/${loose.prefixLen} is too small to split into subnets`);
   return loose;
 }
 
-function readSubnetLen(v: unknown, network: Ip4Net): number {
+function readSubnetLen(v: unknown, network: Ipv4Prefix): number {
   const fallback = network.prefixLen > 22 ? network.prefixLen + 2 : 24;
   if (v === undefined || v === 0) return Math.min(fallback, MAX_SUBNET_LEN);
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError('SubnetLen', 'expected an integer prefix length such as 24');
@@ -107,14 +107,14 @@ function readSubnetLen(v: unknown, network: Ip4Net): number {
   return v;
 }
 
-function readBound(field: string, v: unknown, network: Ip4Net, subnetLen: number, fallback: number): number {
+function readBound(field: string, v: unknown, network: Ipv4Prefix, subnetLen: number, fallback: number): number {
   if (v === undefined || v === '') return fallback;
-  const ip = typeof v === 'string' ? parseIp4(v) : null;
+  const ip = typeof v === 'string' ? tryParseIpv4(v) : null;
   if (ip === null) throw new ConfigError(field, `expected an IPv4 address such as "10.244.1.0", got ${JSON.stringify(v)}`);
-  if (((ip & maskOf(network.prefixLen)) >>> 0) !== network.ip) {
-    throw new ConfigError(field, `${v} is outside Network ${formatIp4(network.ip)}/${network.prefixLen}`);
+  if (((ip & ipv4Mask(network.prefixLen)) >>> 0) !== network.ip) {
+    throw new ConfigError(field, `${v} is outside Network ${formatIpv4(network.ip)}/${network.prefixLen}`);
   }
-  if (((ip & maskOf(subnetLen)) >>> 0) !== ip) throw new ConfigError(field, `${v} is not on a /${subnetLen} subnet boundary`);
+  if (((ip & ipv4Mask(subnetLen)) >>> 0) !== ip) throw new ConfigError(field, `${v} is not on a /${subnetLen} subnet boundary`);
   return ip;
 }
 
@@ -145,5 +145,5 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Number of subnets a node can lease under this config. */
 export function subnetCount(cfg: NetConfig): number {
-  return (cfg.subnetMax - cfg.subnetMin) / sizeOf(cfg.subnetLen) + 1;
+  return (cfg.subnetMax - cfg.subnetMin) / ipv4PrefixSize(cfg.subnetLen) + 1;
 }

@@ -4,7 +4,7 @@
 // Design notes: one open-addressing hash table per prefix length in use, keyed by the masked address. A lookup
 // probes only the lengths present, longest first; a cluster holds one length (/24 by default), so a lookup is
 // usually one probe. Tables double when half full; deletes use tombstones and a rebuild when they pile up.
-import { maskOf, type Ip4Net } from './ip.ts';
+import { ipv4Mask, type Ipv4Prefix } from '@weft/netaddr';
 
 const EMPTY = -1;
 const TOMBSTONE = -2;
@@ -87,7 +87,7 @@ export class Fib {
   private readonly masks = new Uint32Array(33);
 
   constructor() {
-    for (let len = 0; len <= 32; len++) this.masks[len] = maskOf(len);
+    for (let len = 0; len <= 32; len++) this.masks[len] = ipv4Mask(len);
   }
 
   /** Number of prefixes. */
@@ -98,7 +98,7 @@ export class Fib {
   }
 
   /** Adds or replaces the route for `net` (host bits are ignored); `value` must be >= 0. */
-  set(net: Ip4Net, value: number): void {
+  set(net: Ipv4Prefix, value: number): void {
     if (!Number.isInteger(value) || value < 0) throw new RangeError(`FIB value ${value}: use an integer >= 0`);
     let t = this.tables[net.prefixLen];
     if (!t) {
@@ -109,7 +109,7 @@ export class Fib {
   }
 
   /** Removes the route for exactly `net`; false when there was none. */
-  delete(net: Ip4Net): boolean {
+  delete(net: Ipv4Prefix): boolean {
     const t = this.tables[net.prefixLen];
     if (!t || !t.delete((net.ip & this.masks[net.prefixLen]!) >>> 0)) return false;
     if (t.live === 0) {

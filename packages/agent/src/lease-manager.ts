@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import { isLeasable, pickFreeSubnet } from './allocator.ts';
 import type { NetConfig } from './config.ts';
-import { formatIp4Net, netEquals, subnetKey, type Ip4Net } from './ip.ts';
+import { formatIpv4Prefix, ipv4PrefixEquals, type Ipv4Prefix } from '@weft/netaddr';
+import { subnetKey } from './subnet-key.ts';
 import {
   LeaseNotFoundError,
   NoFreeSubnetError,
@@ -39,7 +40,7 @@ export interface LeaseManagerOptions {
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
   /** A subnet to prefer when no lease of ours exists (e.g. read from an old subnet.env). */
-  readonly previousSubnet?: Ip4Net | null;
+  readonly previousSubnet?: Ipv4Prefix | null;
   readonly log?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
   readonly rng?: () => number;
   readonly now?: () => number;
@@ -144,7 +145,7 @@ export class LeaseManager {
     await this.watchLoop(signal);
   }
 
-  private async claim(preferred: Ip4Net | null): Promise<Lease> {
+  private async claim(preferred: Ipv4Prefix | null): Promise<Lease> {
     const { store, config, identity } = this.opts;
     const snap = await store.listLeases();
     const mine = snap.leases.find((l) => isOwnLease(l.attrs, identity) && isLeasable(config, l.subnet));
@@ -153,7 +154,7 @@ export class LeaseManager {
       if (renewed) return renewed;
     }
     const taken = [...snap.leases];
-    if (preferred && isLeasable(config, preferred) && !taken.some((l) => netEquals(l.subnet, preferred))) {
+    if (preferred && isLeasable(config, preferred) && !taken.some((l) => ipv4PrefixEquals(l.subnet, preferred))) {
       const lease = await store.createLease(preferred, this.attrs, this.ttlMs);
       if (lease) return lease;
       taken.push({ subnet: preferred, attrs: this.attrs, expiresAt: 0 });
@@ -165,14 +166,14 @@ export class LeaseManager {
       if (lease) return lease;
       taken.push({ subnet, attrs: this.attrs, expiresAt: 0 }); // another node won it a moment ago
     }
-    throw new NoFreeSubnetError(`no free /${config.subnetLen} subnet in ${formatIp4Net(config.network)} for ${identity.nodeName}`);
+    throw new NoFreeSubnetError(`no free /${config.subnetLen} subnet in ${formatIpv4Prefix(config.network)} for ${identity.nodeName}`);
   }
 
   private adopt(lease: Lease): Lease {
     const previous = this.current;
     this.current = lease;
-    if (!previous || !netEquals(previous.subnet, lease.subnet)) {
-      this.log.info({ subnet: formatIp4Net(lease.subnet), expiresAt: new Date(lease.expiresAt).toISOString() }, 'lease acquired');
+    if (!previous || !ipv4PrefixEquals(previous.subnet, lease.subnet)) {
+      this.log.info({ subnet: formatIpv4Prefix(lease.subnet), expiresAt: new Date(lease.expiresAt).toISOString() }, 'lease acquired');
       this.watcher.setOwn(lease.subnet);
       this.restartWatch();
     }
@@ -201,16 +202,16 @@ export class LeaseManager {
     const lease = this.current!;
     if (this.lostToOther) {
       this.lostToOther = false;
-      this.log.warn({ subnet: formatIp4Net(lease.subnet) }, 'our subnet is leased to another node; acquiring a new one');
+      this.log.warn({ subnet: formatIpv4Prefix(lease.subnet) }, 'our subnet is leased to another node; acquiring a new one');
       this.adopt(await this.claim(null));
       return;
     }
     try {
       this.adopt(await this.opts.store.renewLease(lease.subnet, this.attrs, this.ttlMs));
-      this.log.debug({ subnet: formatIp4Net(lease.subnet) }, 'lease renewed');
+      this.log.debug({ subnet: formatIpv4Prefix(lease.subnet) }, 'lease renewed');
     } catch (e) {
       if (!(e instanceof LeaseNotFoundError)) throw e;
-      this.log.warn({ subnet: formatIp4Net(lease.subnet) }, 'lease lost; acquiring again');
+      this.log.warn({ subnet: formatIpv4Prefix(lease.subnet) }, 'lease lost; acquiring again');
       this.adopt(await this.claim(lease.subnet));
     }
   }
@@ -268,7 +269,7 @@ export class LeaseManager {
     if (last.type === 'removed' || this.lostToOther) this.wakeRenew();
   }
 
-  private isOwnSubnet(subnet: Ip4Net): boolean {
+  private isOwnSubnet(subnet: Ipv4Prefix): boolean {
     return this.current !== null && subnetKey(subnet) === subnetKey(this.current.subnet);
   }
 

@@ -1,5 +1,5 @@
 // Subnet leases: flannel's LeaseAttrs JSON, lease events, the store contract and its errors. No I/O here.
-import { type Ip4Net, parseIp4 } from './ip.ts';
+import { tryParseIpv4, type Ipv4Prefix } from '@weft/netaddr';
 
 /**
  * flannel's LeaseAttrs, field names as flannel writes them so its operators recognise the JSON.
@@ -15,7 +15,7 @@ export interface LeaseAttrs {
 
 /** A subnet leased by one node. */
 export interface Lease {
-  readonly subnet: Ip4Net;
+  readonly subnet: Ipv4Prefix;
   readonly attrs: LeaseAttrs;
   /** Milliseconds since the epoch; 0 when the store did not report it (etcd watch events). */
   readonly expiresAt: number;
@@ -47,11 +47,11 @@ export interface LeaseStore {
   /** Every unexpired lease and the revision of that view. */
   listLeases(): Promise<LeaseSnapshot>;
   /** Claims `subnet` if nobody holds it (an expired lease counts as free); null when it is taken. */
-  createLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null>;
+  createLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null>;
   /** Extends an existing lease and replaces its attrs; rejects with LeaseNotFoundError when it is gone. */
-  renewLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease>;
+  renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease>;
   /** Removes a lease; false when there was none. */
-  deleteLease(subnet: Ip4Net): Promise<boolean>;
+  deleteLease(subnet: Ipv4Prefix): Promise<boolean>;
   /**
    * Calls `onBatch` for each batch of changes with revision > `afterRevision` (expiries arrive as
    * `removed`). Resolves when `signal` aborts; otherwise only rejects: StoreUnavailableError, or
@@ -111,7 +111,7 @@ export function parseLeaseAttrs(text: string): LeaseAttrs | null {
   }
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
-  if (typeof o.PublicIP !== 'string' || parseIp4(o.PublicIP) === null) return null;
+  if (typeof o.PublicIP !== 'string' || tryParseIpv4(o.PublicIP) === null) return null;
   return {
     PublicIP: o.PublicIP,
     BackendType: typeof o.BackendType === 'string' ? o.BackendType : '',

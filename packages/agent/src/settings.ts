@@ -2,7 +2,7 @@
 // ConfigError out (the CLI prints the error and exits 2). Flag names follow flanneld's where it has one.
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config.ts';
-import { parseIp4 } from './ip.ts';
+import { tryParseIpv4 } from '@weft/netaddr';
 
 export const DEFAULT_EMBEDDED_PATH = '/var/lib/weft/leases.db';
 export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
@@ -114,7 +114,7 @@ function parseEndpoint(hostPort: string): string {
 
 function parsePublicIp(text: string | undefined): string | null {
   if (text === undefined) return null;
-  const ip = parseIp4(text);
+  const ip = tryParseIpv4(text);
   if (ip === null || ip === 0 || ip === 0xffffffff) throw new ConfigError('--public-ip', `expected a unicast IPv4 address, got "${text}"`);
   return text;
 }

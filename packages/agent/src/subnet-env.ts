@@ -4,13 +4,13 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { NetConfig } from './config.ts';
-import { formatIp4, formatIp4Net, parseIp4Net, type Ip4Net } from './ip.ts';
+import { tryParseIpv4Prefix, formatIpv4Prefix, formatIpv4, type Ipv4Prefix } from '@weft/netaddr';
 
 /** FLANNEL_SUBNET is the subnet's first host address with the subnet's prefix length, as flannel writes it. */
-export function subnetEnvValues(config: NetConfig, subnet: Ip4Net, mtu: number, ipMasq: boolean): Record<string, string> {
+export function subnetEnvValues(config: NetConfig, subnet: Ipv4Prefix, mtu: number, ipMasq: boolean): Record<string, string> {
   return {
-    FLANNEL_NETWORK: formatIp4Net(config.network),
-    FLANNEL_SUBNET: `${formatIp4(subnet.ip + 1)}/${subnet.prefixLen}`,
+    FLANNEL_NETWORK: formatIpv4Prefix(config.network),
+    FLANNEL_SUBNET: `${formatIpv4(subnet.ip + 1)}/${subnet.prefixLen}`,
     FLANNEL_MTU: String(mtu),
     FLANNEL_IPMASQ: String(ipMasq),
   };
@@ -43,9 +43,9 @@ export function parseSubnetEnv(text: string): Record<string, string> {
  * The subnet an earlier run leased, from FLANNEL_SUBNET (`10.244.1.1/24` → 10.244.1.0/24), or null. flanneld
  * reads its old subnet.env the same way, to ask for the same subnet again (LeaseManager `previousSubnet`).
  */
-export function previousSubnetFromEnv(values: Record<string, string>): Ip4Net | null {
+export function previousSubnetFromEnv(values: Record<string, string>): Ipv4Prefix | null {
   const text = values.FLANNEL_SUBNET;
-  return text ? parseIp4Net(text, false) : null;
+  return text ? tryParseIpv4Prefix(text, { strict: false }) : null;
 }
 
 /** Reads and parses a subnet.env file; null when it does not exist or cannot be read. */

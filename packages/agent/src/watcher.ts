@@ -1,7 +1,8 @@
 // Lease watching as pure diffs, in flannel's LeaseWatcher shape: the store's view in, added/removed
 // events for the dataplane out. The node's own lease never appears (it has no route to itself).
 // A renewal (same attrs, later expiry) produces no event, so the FIB does not churn every renewal.
-import { subnetKey, type Ip4Net } from './ip.ts';
+import type { Ipv4Prefix } from '@weft/netaddr';
+import { subnetKey } from './subnet-key.ts';
 import { sameAttrs, type Lease, type LeaseEvent } from './lease.ts';
 
 export class LeaseWatcher {
@@ -9,7 +10,7 @@ export class LeaseWatcher {
   private ownKey: string | null = null;
 
   /** Sets (or clears) the node's own subnet; its lease is excluded from events from then on. */
-  setOwn(subnet: Ip4Net | null): void {
+  setOwn(subnet: Ipv4Prefix | null): void {
     this.ownKey = subnet ? subnetKey(subnet) : null;
     if (this.ownKey) this.known.delete(this.ownKey);
   }

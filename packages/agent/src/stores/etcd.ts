@@ -7,7 +7,8 @@
 // see a delete. Every unary call carries a deadline, so an unreachable etcd becomes StoreUnavailableError
 // instead of a hang; a watch stream that drops ends the watch (the lease manager lists again).
 import { Etcd3, type IEvent, type IKeyValue, type Watcher } from 'etcd3';
-import { parseSubnetKey, subnetKey, type Ip4Net } from '../ip.ts';
+import type { Ipv4Prefix } from '@weft/netaddr';
+import { parseSubnetKey, subnetKey } from '../subnet-key.ts';
 import {
   LeaseNotFoundError,
   RevisionCompactedError,
@@ -44,7 +45,7 @@ export class EtcdLeaseStore implements LeaseStore {
     });
   }
 
-  private key(subnet: Ip4Net): Buffer {
+  private key(subnet: Ipv4Prefix): Buffer {
     return Buffer.from(`${this.prefix}/subnets/${subnetKey(subnet)}`);
   }
 
@@ -68,7 +69,7 @@ export class EtcdLeaseStore implements LeaseStore {
     return { leases, revision: Number(res.header.revision) };
   }
 
-  async createLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
+  async createLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
     const grant = await this.grant(ttlMs);
     const key = this.key(subnet);
     const res = await call(() =>
@@ -84,7 +85,7 @@ export class EtcdLeaseStore implements LeaseStore {
     return { subnet, attrs, expiresAt: grant.expiresAt };
   }
 
-  async renewLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
+  async renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
     const grant = await this.grant(ttlMs);
     const key = this.key(subnet);
     const res = await call(() =>
@@ -102,7 +103,7 @@ export class EtcdLeaseStore implements LeaseStore {
     return { subnet, attrs, expiresAt: grant.expiresAt };
   }
 
-  async deleteLease(subnet: Ip4Net): Promise<boolean> {
+  async deleteLease(subnet: Ipv4Prefix): Promise<boolean> {
     const res = await call(() => this.client.kv.deleteRange({ key: this.key(subnet), prev_kv: true }));
     const lease = res.prev_kvs[0]?.lease;
     if (lease && lease !== '0') await this.revoke(lease);

@@ -1,7 +1,8 @@
 // In-memory LeaseStore: the fake for fast lease-manager tests and in-process two-agent setups. It keeps the
 // same contract as the real stores (revisions, expiry as `removed` events, compaction) and can be switched
 // "unreachable" to exercise outage handling.
-import { subnetKey, type Ip4Net } from '../ip.ts';
+import type { Ipv4Prefix } from '@weft/netaddr';
+import { subnetKey } from '../subnet-key.ts';
 import {
   LeaseNotFoundError,
   RevisionCompactedError,
@@ -62,21 +63,21 @@ export class MemoryLeaseStore implements LeaseStore {
     return { leases: [...this.leases.values()], revision: this.revision };
   }
 
-  async createLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
+  async createLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
     this.check();
     this.sweep();
     if (this.leases.has(subnetKey(subnet))) return null;
     return this.put(subnet, attrs, ttlMs);
   }
 
-  async renewLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
+  async renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
     this.check();
     this.sweep();
     if (!this.leases.has(subnetKey(subnet))) throw new LeaseNotFoundError(`no lease for ${subnetKey(subnet)}`);
     return this.put(subnet, attrs, ttlMs);
   }
 
-  async deleteLease(subnet: Ip4Net): Promise<boolean> {
+  async deleteLease(subnet: Ipv4Prefix): Promise<boolean> {
     this.check();
     const lease = this.leases.get(subnetKey(subnet));
     if (!lease) return false;
@@ -109,7 +110,7 @@ export class MemoryLeaseStore implements LeaseStore {
     if (!this.available) throw new StoreUnavailableError('memory store is unavailable (test switch)');
   }
 
-  private put(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Lease {
+  private put(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Lease {
     const lease: Lease = { subnet, attrs, expiresAt: this.now() + ttlMs };
     this.leases.set(subnetKey(subnet), lease);
     this.log({ type: 'added', lease });

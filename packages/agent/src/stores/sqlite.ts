@@ -11,7 +11,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseSubnetKey, subnetKey, type Ip4Net } from '../ip.ts';
+import type { Ipv4Prefix } from '@weft/netaddr';
+import { parseSubnetKey, subnetKey } from '../subnet-key.ts';
 import {
   LeaseNotFoundError,
   RevisionCompactedError,
@@ -84,7 +85,7 @@ export class SqliteLeaseStore implements LeaseStore {
     });
   }
 
-  async createLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
+  async createLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
     return this.write(() => {
       this.sweep();
       if (this.db.prepare('SELECT 1 FROM leases WHERE subnet = ?').get(subnetKey(subnet))) return null;
@@ -92,7 +93,7 @@ export class SqliteLeaseStore implements LeaseStore {
     });
   }
 
-  async renewLease(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
+  async renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
     const lease = this.write(() => {
       this.sweep();
       if (!this.db.prepare('SELECT 1 FROM leases WHERE subnet = ?').get(subnetKey(subnet))) return null;
@@ -102,7 +103,7 @@ export class SqliteLeaseStore implements LeaseStore {
     return lease;
   }
 
-  async deleteLease(subnet: Ip4Net): Promise<boolean> {
+  async deleteLease(subnet: Ipv4Prefix): Promise<boolean> {
     return this.write(() => {
       const row = this.db.prepare('SELECT subnet, attrs, expires_at FROM leases WHERE subnet = ?').get(subnetKey(subnet)) as LeaseRow | undefined;
       if (!row) return false;
@@ -154,7 +155,7 @@ export class SqliteLeaseStore implements LeaseStore {
     return (this.db.prepare('SELECT value FROM revision WHERE id = 1').get() as { value: number }).value;
   }
 
-  private put(subnet: Ip4Net, attrs: LeaseAttrs, ttlMs: number): Lease {
+  private put(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Lease {
     const row: LeaseRow = { subnet: subnetKey(subnet), attrs: JSON.stringify(attrs), expires_at: this.now() + ttlMs };
     this.db.prepare('INSERT OR REPLACE INTO leases (subnet, attrs, expires_at) VALUES (@subnet, @attrs, @expires_at)').run(row);
     this.log('added', row);

@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/args.cc",
         "native/common.cc",
+        "native/inner.cc",
         "native/offload.cc",
         "native/offload_js.cc",
         "native/tap.cc",

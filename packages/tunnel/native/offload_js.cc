@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "args.h"
+#include "inner.h"
 #include "offload.h"
 #include "tun.h"
 
@@ -75,7 +76,39 @@ static Napi::Value ChecksumOk(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), transportChecksumOk(p, len));
 }
 
+// planInnerWrite(pkt, mtu, vnet, hdrOut (10 bytes), slab, slotSize, lengths) -> { verdict, length, partial,
+// superPacket, segments }: what NativeTun::write does with one decapsulated packet, without a device. pkt may be
+// modified (checksum field); segments (vnet false) go to the slab's slots, the vnet header (verdicts 1, 2) to hdrOut.
+static Napi::Value PlanInnerWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args a(info, "planInnerWrite");
+  size_t pktLen, hdrCap, slabLen, lenLen;
+  uint8_t* pkt = a.bytes(0, "pkt", &pktLen);
+  size_t mtu = size_t(a.integer(1, "mtu", 68, 65535));
+  bool vnet = a.boolean(2, "vnet");
+  uint8_t* hdrOut = a.bytes(3, "hdrOut", &hdrCap);
+  uint8_t* slab = a.bytes(4, "slab", &slabLen);
+  size_t slotSize = size_t(a.integer(5, "slotSize", 1, kMaxSlotSize));
+  int32_t* lengths = a.int32s(6, "lengths", &lenLen);
+  if (!a.ok()) return env.Undefined();
+  if (hdrCap < kVnetHdrLen) {
+    Napi::RangeError::New(env, "planInnerWrite: hdrOut must hold 10 bytes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t slots = slabLen / slotSize < lenLen ? slabLen / slotSize : lenLen;
+  SlotSpan span{slab, slotSize, 0, lengths, nullptr, 0, int(slots)};
+  InnerPlan plan = planInnerWrite(pkt, pktLen, mtu, vnet, &span);
+  if (plan.verdict == InnerVerdict::WriteGso || plan.verdict == InnerVerdict::WriteNeedsCsum) encodeVnetHdr(plan.hdr, hdrOut);
+  Napi::Object o = statsObject(env, {{"verdict", double(int(plan.verdict))},
+                                     {"length", double(plan.len)},
+                                     {"segments", double(plan.segments)}});
+  o.Set("partial", Napi::Boolean::New(env, plan.partial));
+  o.Set("superPacket", Napi::Boolean::New(env, plan.super));
+  return o;
+}
+
 void InitOffloadFunctions(Napi::Env env, Napi::Object exports) {
+  exports.Set("planInnerWrite", Napi::Function::New(env, PlanInnerWrite));
   exports.Set("splitSuperPacket", Napi::Function::New(env, SplitSuperPacket));
   exports.Set("coalescePackets", Napi::Function::New(env, CoalescePackets));
   exports.Set("checksumOk", Napi::Function::New(env, ChecksumOk));

@@ -36,6 +36,7 @@ NativeTun::NativeTun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTu
   std::string name = a.fieldString(o, "name"), netns = a.fieldString(o, "netns");
   bool mq = a.fieldBoolean(o, "multiQueue"), vnet = a.fieldBoolean(o, "vnetHdr");
   unsigned offloads = unsigned(a.fieldInteger(o, "offloads", 0, 0xffff, 0));
+  mtu_ = size_t(a.fieldInteger(o, "mtu", 68, 65535, 1500));
   bool whole = a.fieldBoolean(o, "whole");
   if (!a.ok()) return;
   if (name.size() >= IFNAMSIZ) {
@@ -210,39 +211,107 @@ Napi::Value NativeTun::Write(const Napi::CallbackInfo& info) {
   if (!a.packets(slabLen, offsets, lengths, start, count, {offLen, lenLen, peers ? peerLen : offLen}))
     return env.Undefined();
   if (fd_ < 0) return (errnoError(env, EBADF, "write", "device closed").ThrowAsJavaScriptException(), env.Undefined());
-  PacketRef run[kMaxRun];
   int i = start;
   while (i < count) {
     if (peers && peers[i] < 0) {
       i++;
       continue;
     }
-    if (!vnet_) {
-      if (!writeOne(slab + offsets[i], size_t(lengths[i]), false)) break;
-      txPackets_++;
-      i++;
+    uint8_t* p = slab + offsets[i];
+    InnerPlan plan = planInnerWrite(p, size_t(lengths[i]), mtu_, vnet_, vnet_ ? nullptr : segmentScratch());
+    if (plan.partial) txPartialCsum_++;
+    if (plan.verdict == InnerVerdict::Write && vnet_) {
+      int used = writeRun(slab, offsets, lengths, peers, i, count, plan.len);
+      if (used < 0) break;
+      i += used;
       continue;
     }
-    int k = 0;
-    while (i + k < count && k < kMaxRun && !(peers && peers[i + k] < 0)) {
-      run[k] = PacketRef{slab + offsets[i + k], size_t(lengths[i + k])};
-      k++;
-    }
-    size_t hdrLen;
-    CoalesceResult why;
-    int used = coalesce(run, k, mergedHdr_, &hdrLen, &why);
-    if (why == CoalesceResult::BadChecksum) {
-      txCsumDrops_++;
-    } else if (why == CoalesceResult::Merged) {
-      if (!writeMerged(run, used, hdrLen)) break;
-      txSuper_++;
-    } else if (!writeOne(run[0].data, run[0].len, true)) {
+    if (!writePlanned(plan, p)) {
+      if (plan.partial) txPartialCsum_--;  // counted again when the write is retried
       break;
     }
-    if (why != CoalesceResult::BadChecksum) txPackets_ += used;
-    i += used;
+    i++;
   }
   return Napi::Number::New(env, i);
+}
+
+const SlotSpan* NativeTun::segmentScratch() {
+  if (segSlab_.empty()) {
+    size_t slot = mtu_ + 128 > 2048 ? mtu_ + 128 : 2048;
+    segSlab_.resize(size_t(kMaxRun) * 2 * slot);
+    segLengths_.resize(size_t(kMaxRun) * 2);
+    segSpan_ = SlotSpan{segSlab_.data(), slot, 0, segLengths_.data(), nullptr, 0, kMaxRun * 2};
+  }
+  return &segSpan_;
+}
+
+bool NativeTun::writePlanned(const InnerPlan& plan, const uint8_t* p) {
+  switch (plan.verdict) {
+    case InnerVerdict::Malformed: txMalformed_++; return true;
+    case InnerVerdict::BadChecksum: txCsumDrops_++; return true;
+    case InnerVerdict::TooManySegments: txTooManySegments_++; return true;
+    case InnerVerdict::Write:
+      if (!writeOne(p, plan.len, false)) return false;
+      break;
+    case InnerVerdict::WriteNeedsCsum:
+    case InnerVerdict::WriteGso:
+      if (!writeWithHdr(plan.hdr, p, plan.len)) return false;
+      if (plan.verdict == InnerVerdict::WriteGso) txGsoWhole_++;
+      break;
+    case InnerVerdict::Segmented:
+      for (int s = 0; s < plan.segments; s++) {
+        const uint8_t* seg = segSpan_.base + size_t(s) * segSpan_.slotSize;
+        // A segment after the first that would block is lost (TCP resends it): the plan cannot be resumed.
+        if (!writeOne(seg, size_t(segLengths_[s]), false)) {
+          if (s == 0) return false;
+          txErrors_ += plan.segments - s;
+          break;
+        }
+      }
+      txSegmentedSuper_++;
+      txPackets_ += plan.segments - 1;  // plus one below
+      break;
+  }
+  txPackets_++;
+  return true;
+}
+
+int NativeTun::writeRun(uint8_t* slab, const int32_t* offsets, const int32_t* lengths, const int32_t* peers, int i,
+                        int count, size_t firstLen) {
+  PacketRef run[kMaxRun];
+  run[0] = PacketRef{slab + offsets[i], firstLen};
+  int k = 1;
+  while (i + k < count && k < kMaxRun && !(peers && peers[i + k] < 0)) {
+    uint8_t* q = slab + offsets[i + k];
+    InnerPlan next = planInnerWrite(q, size_t(lengths[i + k]), mtu_, true, nullptr);
+    if (next.verdict != InnerVerdict::Write) break;  // handled on its own by the caller's next step
+    run[k++] = PacketRef{q, next.len};
+  }
+  size_t hdrLen;
+  CoalesceResult why;
+  int used = coalesce(run, k, mergedHdr_, &hdrLen, &why);
+  if (why == CoalesceResult::BadChecksum) {
+    txCsumDrops_++;
+    return used;
+  }
+  if (why == CoalesceResult::Merged ? !writeMerged(run, used, hdrLen) : !writeOne(run[0].data, run[0].len, true))
+    return -1;
+  if (why == CoalesceResult::Merged) txSuper_++;
+  txPackets_ += used;
+  return used;
+}
+
+bool NativeTun::writeWithHdr(const VnetHdr& h, const uint8_t* p, size_t len) {
+  uint8_t hdr[kVnetHdrLen];
+  encodeVnetHdr(h, hdr);
+  struct iovec iov[2] = {{hdr, kVnetHdrLen}, {const_cast<uint8_t*>(p), len}};
+  for (;;) {
+    if (::writev(fd_, iov, 2) >= 0) return true;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    txErrors_++;
+    return true;
+  }
 }
 
 Napi::Value NativeTun::SetOffload(const Napi::CallbackInfo& info) {
@@ -292,7 +361,12 @@ Napi::Value NativeTun::Stats(const Napi::CallbackInfo& info) {
                                   {"txSuperPackets", txSuper_},
                                   {"txChecksumDrops", txCsumDrops_},
                                   {"txErrors", txErrors_},
-                                  {"rxTooManySegments", rxTooManySegments_}});
+                                  {"rxTooManySegments", rxTooManySegments_},
+                                  {"txGsoWhole", txGsoWhole_},
+                                  {"txPartialChecksums", txPartialCsum_},
+                                  {"txSegmentedSuper", txSegmentedSuper_},
+                                  {"txMalformed", txMalformed_},
+                                  {"txTooManySegments", txTooManySegments_}});
 }
 
 Napi::Value NativeTun::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }

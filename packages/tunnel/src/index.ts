@@ -9,7 +9,8 @@ export { TapSender, openTapSender, TunnelGsoUnavailableError, type TapSenderOpti
 export { forward, type ForwardOptions, type Forwarder, type ForwardCounters, type OnBatch } from './forward.ts';
 export { ChannelTun, ChannelBind, ChannelNetwork, type ChannelTunOptions } from './channel.ts';
 export {
-  splitSuperPacket, coalesceSegments, checksumOk, VNET_HDR_LENGTH, SplitResult, CoalesceWhy,
+  splitSuperPacket, coalesceSegments, checksumOk, planInnerWrite, InnerVerdict, type InnerWritePlan, VNET_HDR_LENGTH, SplitResult,
+  CoalesceWhy,
 } from './offload.ts';
 export { splitSuperPacketTs } from './split-ts.ts';
 export {

@@ -55,12 +55,15 @@ export interface NativeTap {
 }
 
 export interface Addon {
-  NativeTun: new (opts: { name: string; netns?: string; multiQueue?: boolean; vnetHdr?: boolean; offloads?: number; whole?: boolean }) => NativeTun;
+  NativeTun: new (opts: { name: string; netns?: string; multiQueue?: boolean; vnetHdr?: boolean; offloads?: number; whole?: boolean; mtu?: number }) => NativeTun;
   NativeTap: new (opts: { name: string; netns?: string; encapLength: number }) => NativeTap;
   NativeUdp: new (opts: { family: 4 | 6; netns?: string }) => NativeUdp;
   splitSuperPacket(pkt: Uint8Array, slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, max: number): number;
   coalescePackets(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, start: number, count: number, out: Uint8Array): { used: number; outLength: number; why: number };
   checksumOk(pkt: Uint8Array): boolean;
+  planInnerWrite(pkt: Uint8Array, mtu: number, vnet: boolean, hdrOut: Uint8Array, slab: Uint8Array, slotSize: number, lengths: Int32Array): {
+    verdict: number; length: number; partial: boolean; superPacket: boolean; segments: number;
+  };
 }
 
 /** Thrown when build/Release/weft_tunnel.node is missing: the message says how to build it. */

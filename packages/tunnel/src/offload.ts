@@ -34,3 +34,44 @@ export function coalesceSegments(batch: PacketBatch, start: number, out: Uint8Ar
 export function checksumOk(pkt: Uint8Array): boolean {
   return addon().checksumOk(pkt);
 }
+
+/** What NativeTun.write does with one decapsulated packet (native/inner.h); numeric values are the addon's. */
+export enum InnerVerdict {
+  /** Written as it is (with offloads: a zero vnet header, or coalesced with its flow). */
+  Write = 0,
+  /** Written with a NEEDS_CSUM vnet header: the kernel finishes the partial TCP/UDP checksum. */
+  WriteNeedsCsum = 1,
+  /** A TCP super-packet written whole: GSO TCPV4/V6 vnet header, gso_size = MTU - headers, NEEDS_CSUM. */
+  WriteGso = 2,
+  /** Without offloads: a super-packet cut into MTU-sized segments with full checksums. */
+  Segmented = 3,
+  /** Dropped: headers contradict the bytes (truncated, lying lengths). */
+  Malformed = 4,
+  /** Dropped: a wrong IPv4 header checksum or complete TCP/UDP checksum. */
+  BadChecksum = 5,
+  /** Dropped: more segments than the scratch space holds. */
+  TooManySegments = 6,
+}
+
+export interface InnerWritePlan {
+  verdict: InnerVerdict;
+  /** Bytes that would be written: the IP total length. */
+  length: number;
+  /** The checksum field held the partial value (pseudo-header sum only). */
+  partial: boolean;
+  superPacket: boolean;
+  /** Segmented: how many segments went to `segments` (batch.count is set too). */
+  segments: number;
+}
+
+/**
+ * Runs the TUN write planner on one inner IP packet without a device (tests, tools): `vnetHeader` (10 bytes)
+ * receives the vnet header for WriteNeedsCsum/WriteGso; without `vnet`, the segments of a super-packet go to
+ * `segments` slots from 0 (offsets and count set). `pkt` may be modified (its checksum field), as on a write.
+ */
+export function planInnerWrite(pkt: Uint8Array, mtu: number, vnet: boolean, vnetHeader: Uint8Array, segments: PacketBatch): InnerWritePlan {
+  const r = addon().planInnerWrite(pkt, mtu, vnet, vnetHeader, segments.slab, segments.slotSize, segments.lengths);
+  segments.count = r.segments;
+  for (let i = 0; i < r.segments; i++) segments.offsets[i] = i * segments.slotSize;
+  return { ...r, verdict: r.verdict as InnerVerdict };
+}

@@ -45,6 +45,12 @@ export interface TunOptions {
    * offloads are reset to 0 in case a previous owner of a persistent device left them on. @default 0
    */
   offloads?: number;
+  /**
+   * The device's MTU, as configureLink will set it: a TCP packet written with more payload than MTU minus its
+   * headers is a super-packet (written whole as one GSO write with gso_size = MTU - headers, or segmented to
+   * that size without offloads). @default 1500
+   */
+  mtu?: number;
   /** Packets per read; with offloads at least MIN_OFFLOAD_BATCH_SIZE, as one super-packet fills many slots. @default 64 */
   batchSize?: number;
   /**
@@ -66,12 +72,25 @@ export interface TunStats {
   txPackets: number;
   /** Coalesced super-packets written. */
   txSuperPackets: number;
-  /** Packets dropped on write because an IPv4 header or TCP/UDP checksum was wrong (offload mode only). */
+  /**
+   * Packets dropped on write because an IPv4 header checksum or a complete TCP/UDP checksum was wrong (with
+   * offloads every packet is checked; without, super-packets and partial ones, the kernel checks the rest).
+   */
   txChecksumDrops: number;
   /** Writes the kernel refused (EINVAL, EIO...): counted, the batch went on. */
   txErrors: number;
   /** Super-packets dropped because they split into more segments than batchSize (raise batchSize). */
   rxTooManySegments: number;
+  /** Written TCP super-packets that went to the kernel whole, as one GSO write (offloads on). */
+  txGsoWhole: number;
+  /** Written packets whose TCP/UDP checksum was partial (pseudo-header sum only): NEEDS_CSUM, or completed. */
+  txPartialChecksums: number;
+  /** Written TCP super-packets cut into MTU-sized segments here (offloads off). */
+  txSegmentedSuper: number;
+  /** Packets not written because their headers contradict their bytes (truncated, lying lengths). */
+  txMalformed: number;
+  /** Super-packets not written because they needed more segments than the scratch space holds. */
+  txTooManySegments: number;
 }
 
 /** Smallest batchSize with offloads: a 64 KB super-packet at MSS 1400 is 47 segments (wireguard-go uses 128). */
@@ -159,7 +178,7 @@ export function openTun(opts: TunOptions = {}): TunDevice {
   try {
     const native = new (addon().NativeTun)({
       name, netns: netnsPath(opts.netns), multiQueue: opts.multiQueue ?? false, vnetHdr: offloads !== 0, offloads,
-      whole: opts.whole ?? false,
+      whole: opts.whole ?? false, ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
     });
     return new TunDevice(native, opts);
   } catch (e) {

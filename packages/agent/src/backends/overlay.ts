@@ -21,6 +21,7 @@ import { Fib } from '../fib.ts';
 import { PeerTable } from './peers.ts';
 import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
 import type { EncapFormat } from './formats.ts';
+import { receiveCounters, receiveDrops } from './receive-stats.ts';
 import { chooseSendPath, type SendPath } from './send-path.ts';
 
 /** Drop reasons the agent adds to encap's: numbered after them so one counter array holds all. */
@@ -55,6 +56,11 @@ export interface OverlayOptions {
 const HEADROOM = 80;
 /** Packets per batch (wireguard-go's IdealBatchSize): one TSO batch then holds a few 64 KB super-packets. */
 const BATCH_SIZE = 128;
+/**
+ * Receive slots hold any UDP datagram (up to 64 KB): a kernel VTEP over a virtual link sends whole UDP-tunnel
+ * GSO super-packets, one datagram each, which the TUN write hands on whole (native/inner.cc).
+ */
+const INGRESS_SLOT_SIZE = HEADROOM + 65536;
 /** Egress batch on the super-packet path: a slot holds a whole 64 KB super-packet, so fewer slots suffice. */
 const WHOLE_BATCH_SIZE = 64;
 /** Largest TSO super-packet a TUN read returns (64 KB of IP). */
@@ -93,7 +99,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.sendPath = await chooseSendPath({ log: o.log, ports: o.ports, offloads: o.offloads, publicIp: o.publicIp, overhead: o.format.overhead, batchSize: WHOLE_BATCH_SIZE });
     const whole = this.sendPath.port !== undefined;
     const egressBatch = whole ? WHOLE_BATCH_SIZE : BATCH_SIZE;
-    this.tun = o.ports.openTun({ name, offloads: o.offloads ? TCP_OFFLOADS : 0, batchSize: egressBatch, whole });
+    this.tun = o.ports.openTun({ name, mtu: this.mtu, offloads: o.offloads ? TCP_OFFLOADS : 0, batchSize: egressBatch, whole });
     const address = `${formatIp4(this.tunAddress)}/32`;
     const route = formatIp4Net(o.network);
     o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} txqueuelen ${TUN_TX_QUEUE} up; ip addr replace ${address} dev ${name}; ip route replace ${route} dev ${name}` }, 'ip');
@@ -104,7 +110,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.sourcePorts = this.sendPath.port?.sourcePorts;
     const egressSlot = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : slotSize;
     this.egress = forward({ from: this.tun, to: this.sendPath.port ?? this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize: egressSlot, batchSize: egressBatch });
-    this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize, batchSize: BATCH_SIZE });
+    this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize: INGRESS_SLOT_SIZE, batchSize: BATCH_SIZE });
     o.log.info({ tun: name, mtu: this.mtu, port: o.format.port, offloads: o.offloads, superPackets: whole, gso: this.udp.gso ?? false, gro: this.udp.gro ?? false }, `${this.backend} backend forwarding`);
   }
 
@@ -219,6 +225,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       rx_packets: g?.packetsOut ?? 0, rx_bytes: g?.bytesIn ?? 0, udp_read_packets: g?.packetsIn ?? 0,
       replies: (e?.replies ?? 0) + (g?.replies ?? 0), backpressure: (e?.backpressure ?? 0) + (g?.backpressure ?? 0),
       errors: (e?.errors ?? 0) + (g?.errors ?? 0),
+      ...receiveCounters(this.tun),
     };
   }
 
@@ -227,7 +234,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     DROP_NAMES.forEach((name, i) => {
       if (i > 0) out[name] = this.drops[i]!;
     });
-    return out;
+    return Object.assign(out, receiveDrops(this.tun, this.udp));
   }
 
   status(): NetworkStatus {

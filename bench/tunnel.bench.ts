@@ -9,9 +9,8 @@
 // moved during the tcp1 run). With `--worker` this file is the forwarder process itself (see runWorker).
 import { readFileSync } from 'node:fs';
 import { LabScope, type BackgroundProcess, type Netns } from '@weft/lab';
-import {
-  PacketBatch, TCP_OFFLOADS, configureLink, forward, openTun, openUdp, splitSuperPacket, splitSuperPacketTs, type OnBatch,
-} from '@weft/tunnel';
+import { PacketBatch, TCP_OFFLOADS, configureLink, forward, openTun, openUdp, type OnBatch } from '@weft/tunnel';
+import { splitSuperPacket, splitSuperPacketTs } from '@weft/tunnel/bench';
 import { flagValue, medianOf, publish, row, type Row } from './lib/report.ts';
 import { iperf3, type Iperf3Report } from './lib/iperf.ts';
 

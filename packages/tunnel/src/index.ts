@@ -1,18 +1,16 @@
 // @weft/tunnel: TUN devices and batched UDP sockets through one small N-API addon, the batch forwarding loop,
-// and in-memory fakes with the same interfaces.
-export { PacketBatch, type PacketPort, DEFAULT_BATCH_SIZE, DEFAULT_HEADROOM, DEFAULT_SLOT_SIZE } from './batch.ts';
+// and in-memory fakes with the same interfaces. The public face is what other packages use: the openers and the
+// port contract, the forwarding loop, the fakes, and the errors; devices are created only through the openers, so
+// their classes are exported as types. Benchmark-only helpers live at `@weft/tunnel/bench`.
+export { PacketBatch, type PacketPort } from './batch.ts';
 export {
-  TunDevice, openTun, configureLink, TunOffload, TCP_OFFLOADS, MIN_OFFLOAD_BATCH_SIZE, type TunOptions, type TunStats, type LinkConfig,
+  type TunDevice, openTun, configureLink, TunOffload, TCP_OFFLOADS, type TunOptions, type TunStats, type LinkConfig,
 } from './tun.ts';
-export { UdpBatchSocket, openUdp, type UdpOptions, type UdpStats } from './udp.ts';
-export { TapSender, openTapSender, TunnelGsoUnavailableError, type TapSenderOptions, type TapStats } from './tap.ts';
+export { type UdpBatchSocket, openUdp, type UdpOptions, type UdpStats } from './udp.ts';
+export { type TapSender, openTapSender, TunnelGsoUnavailableError, type TapSenderOptions, type TapStats } from './tap.ts';
 export { forward, type ForwardOptions, type Forwarder, type ForwardCounters, type OnBatch } from './forward.ts';
 export { ChannelTun, ChannelBind, ChannelNetwork, type ChannelTunOptions } from './channel.ts';
-export {
-  splitSuperPacket, coalesceSegments, checksumOk, planInnerWrite, InnerVerdict, type InnerWritePlan, VNET_HDR_LENGTH, SplitResult,
-  CoalesceWhy,
-} from './offload.ts';
-export { splitSuperPacketTs } from './split-ts.ts';
+export { planInnerWrite, InnerVerdict, type InnerWritePlan } from './offload.ts';
 export {
   TunnelError, TunUnavailableError, NotPermittedError, DeviceBusyError, BadNameError, NamespaceError, TunnelIoError,
 } from './errors.ts';

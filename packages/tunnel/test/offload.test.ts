@@ -4,9 +4,10 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { canRunPrivileged, type Netns } from '@weft/lab';
 import {
-  CoalesceWhy, PacketBatch, SplitResult, TCP_OFFLOADS, VNET_HDR_LENGTH, checksumOk, coalesceSegments, configureLink,
-  forward, openTun, openUdp, splitSuperPacket, splitSuperPacketTs, type TunDevice, type UdpBatchSocket,
+  PacketBatch, TCP_OFFLOADS, configureLink, forward, openTun, openUdp, type TunDevice, type UdpBatchSocket,
 } from '../src/index.ts';
+import { CoalesceWhy, SplitResult, VNET_HDR_LENGTH, checksumOk, coalesceSegments, splitSuperPacket } from '../src/offload.ts';
+import { splitSuperPacketTs } from '../src/split-ts.ts';
 import { pattern, tcp4, udp4 } from './packets.ts';
 import { twoNamespaces } from './lab.ts';
 

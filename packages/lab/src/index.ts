@@ -1,5 +1,6 @@
-// @weft/lab: network-namespace topologies for tests, benchmarks and demos.
+// @weft/lab: network-namespace topologies for tests, benchmarks and demos. The public face is what the tests,
+// benchmarks and the `weft lab` command use; address helpers and privilege probes stay internal.
 export { run, runSync, haveCommand, CommandError, type RunOptions, type RunResult } from './exec.ts';
 export { LabScope, Netns, BackgroundProcess, LabNameError, LAB_NETNS_PREFIX, listLabNamespaces, labOwner } from './netns.ts';
-export { canRunPrivileged, canRunWith, namespaceBlocker } from './privileges.ts';
-export { Lab, ipv4Add, UNDERLAY_PREFIX, type TopologySpec, type LabNode, type LabPod } from './topology.ts';
+export { canRunPrivileged, canRunWith } from './privileges.ts';
+export { Lab, type TopologySpec, type LabNode, type LabPod } from './topology.ts';

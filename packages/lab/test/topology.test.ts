@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Lab, ipv4Add, canRunPrivileged, listLabNamespaces } from '../src/index.ts';
+import { Lab, canRunPrivileged, listLabNamespaces } from '../src/index.ts';
+import { ipv4Add } from '../src/topology.ts';
 
 test('ipv4Add carries across octets', () => {
   assert.is(ipv4Add('10.244.1.0', 1), '10.244.1.1');

@@ -1,6 +1,7 @@
 // The agent flags that concern the command rather than the lease/backends core (route sync, BGP peers, capture,
 // offloads), taken out of argv before parseAgentArgs sees the rest. `--config` is accepted for `--net-config`.
 import { ConfigError } from '@weft/agent';
+import { tryParseIpv4 } from '@weft/netaddr';
 
 export interface BgpPeerFlag {
   address: string;
@@ -19,8 +20,6 @@ export interface ExtraFlags {
   routeReflectors: string[];
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
 function asNumber(field: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 4294967295) throw new ConfigError(field, `expected an AS number 1..4294967295, got "${text}"`);
@@ -28,8 +27,7 @@ function asNumber(field: string, text: string): number {
 }
 
 function address(field: string, text: string): string {
-  const m = IPV4.exec(text);
-  if (!m || m.slice(1).some((o) => Number(o) > 255)) throw new ConfigError(field, `expected an IPv4 address, got "${text}"`);
+  if (tryParseIpv4(text) === null) throw new ConfigError(field, `expected an IPv4 address, got "${text}"`);
   return text;
 }
 

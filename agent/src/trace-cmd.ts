@@ -13,6 +13,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, mkdtempSync, rmSyn
 import { join, isAbsolute } from 'node:path';
 import { tmpdir } from 'node:os';
 import { run, haveCommand, Netns } from '@weft/lab';
+import { ipv4PrefixContains, tryParseIpv4, tryParseIpv4Prefix } from '@weft/netaddr';
 import { httpGetIn, METRICS_PORT } from './lab/lab-up.ts';
 import { pingLegsSettled, NamespaceCapture, outermost, type PingLeg } from './trace-capture.ts';
 
@@ -89,10 +90,9 @@ function captureFile(node: TNode, pcapDir?: string): string | null {
 
 const delta = (before: Status | null, after: Status | null, key: string) => (after?.counters[key] ?? 0) - (before?.counters[key] ?? 0);
 const inSubnet = (ip: string, cidr: string) => {
-  const [base, len] = cidr.split('/') as [string, string];
-  const n = (a: string) => a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const size = 2 ** (32 - Number(len));
-  return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
+  const net = tryParseIpv4Prefix(cidr, { strict: false });
+  const addr = tryParseIpv4(ip);
+  return net !== null && addr !== null && ipv4PrefixContains(net, addr);
 };
 
 /** Which lease or BGP route sends `dst` to which peer, as the agent on `node` reports it. */

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryNetwork } from '@weft/route-sync';
 import { ChannelNetwork } from '@weft/tunnel';
-import { BgpRouteSource, MemoryLeaseStore, vtepMacFor } from '../src/index.ts';
+import { BgpRouteSource, MemoryLeaseStore, vtepMacFor } from './support/internals.ts';
 import { startFakeNode, until, type FakeNode } from './support/fake-node.ts';
 
 const NODES = [

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, parseNetConfig, subnetCount } from '../src/index.ts';
+import { ConfigError, parseNetConfig, subnetCount } from './support/internals.ts';
 import { formatIp4 } from '../src/ip.ts';
 
 function fails(text: string, field: string, pattern?: RegExp): void {

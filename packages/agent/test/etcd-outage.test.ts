@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LabScope, canRunWith } from '@weft/lab';
-import { EtcdLeaseStore, LeaseManager, parseIp4Net, parseNetConfig, subnetKey, type LeaseEvent } from '../src/index.ts';
+import { EtcdLeaseStore, LeaseManager, parseIp4Net, parseNetConfig, subnetKey, type LeaseEvent } from './support/internals.ts';
 import { startEtcd } from './etcd-helper.ts';
 
 const CLIENT = 23791;

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import {
   LeaseManager, MemoryLeaseStore, NoFreeSubnetError, formatIp4Net, isLeasable, parseIp4Net, parseNetConfig, subnetKey,
   type LeaseEvent, type LeaseStore, type LeaseManagerOptions,
-} from '../src/index.ts';
+} from './support/internals.ts';
 
 const config = parseNetConfig('{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.0","SubnetMax":"10.244.20.0","Backend":{"Type":"vxlan"}}');
 const HOUR = 3600_000;

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Writable } from 'node:stream';
-import { componentLogger, createLogger } from '../src/index.ts';
+import { componentLogger, createLogger } from './support/internals.ts';
 
 test('one JSON line per event, with node, component, level and ISO time', () => {
   const lines: string[] = [];

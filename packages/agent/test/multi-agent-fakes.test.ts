@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeIpv4Header, encodeIpv6Header, encodeUdpHeader, internetChecksum, parseIpv4, parseMac } from '@weft/encap';
 import { ChannelNetwork, type ChannelBind } from '@weft/tunnel';
-import { CaptureDirection, CaptureSide, MemoryLeaseStore, parseIp4Net, vtepMacFor, type LeaseAttrs } from '../src/index.ts';
+import { CaptureDirection, CaptureSide, MemoryLeaseStore, parseIp4Net, vtepMacFor, type LeaseAttrs } from './support/internals.ts';
 import { drain, sendFrom, startFakeNode, until, type FakeNode } from './support/fake-node.ts';
 
 const C_MAC = '0a:58:00:00:00:0c';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, parseAgentArgs, DEFAULT_EMBEDDED_PATH, DEFAULT_SUBNET_FILE } from '../src/index.ts';
+import { ConfigError, parseAgentArgs, DEFAULT_EMBEDDED_PATH, DEFAULT_SUBNET_FILE } from './support/internals.ts';
 
 const host = { hostname: 'node-a' };
 

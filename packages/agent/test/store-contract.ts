@@ -1,7 +1,7 @@
 // One contract suite for every LeaseStore: the fake, the embedded SQLite store and etcd run the same checks.
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LeaseNotFoundError, parseIp4Net, subnetKey, type Ip4Net, type LeaseBatch, type LeaseEvent, type LeaseStore } from '../src/index.ts';
+import { LeaseNotFoundError, parseIp4Net, subnetKey, type Ip4Net, type LeaseBatch, type LeaseEvent, type LeaseStore } from './support/internals.ts';
 
 export interface ContractOptions {
   /** A fresh, empty store for each test. */

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LabScope, canRunWith, run, type BackgroundProcess } from '@weft/lab';
-import { EtcdLeaseStore, parseIp4Net } from '../src/index.ts';
+import { EtcdLeaseStore, parseIp4Net } from './support/internals.ts';
 import { leaseStoreContract } from './store-contract.ts';
 import { startEtcd } from './etcd-helper.ts';
 

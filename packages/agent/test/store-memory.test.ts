@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryLeaseStore, RevisionCompactedError, StoreUnavailableError, parseIp4Net } from '../src/index.ts';
+import { MemoryLeaseStore, RevisionCompactedError, StoreUnavailableError, parseIp4Net } from './support/internals.ts';
 import { leaseStoreContract } from './store-contract.ts';
 
 leaseStoreContract(test, 'memory', { open: async () => new MemoryLeaseStore({ pollMs: 10 }), shortTtlMs: 200 });

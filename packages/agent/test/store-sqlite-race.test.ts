@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteLeaseStore, subnetKey } from '../src/index.ts';
+import { SqliteLeaseStore, subnetKey } from './support/internals.ts';
 
 const CHILDREN = 5;
 const child = fileURLToPath(new URL('./fixtures/claim-child.ts', import.meta.url));

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatIp4Net, formatSubnetEnv, parseIp4Net, parseNetConfig, previousSubnetFromEnv, readSubnetEnv, subnetEnvValues, writeSubnetEnv } from '../src/index.ts';
+import { formatIp4Net, formatSubnetEnv, parseIp4Net, parseNetConfig, previousSubnetFromEnv, readSubnetEnv, subnetEnvValues, writeSubnetEnv } from './support/internals.ts';
 
 const config = parseNetConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
 

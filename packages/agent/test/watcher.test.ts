@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LeaseWatcher, parseIp4Net, pickFreeSubnet, isLeasable, parseNetConfig, subnetKey, formatIp4Net, type Lease, type LeaseEvent } from '../src/index.ts';
+import { LeaseWatcher, parseIp4Net, pickFreeSubnet, isLeasable, parseNetConfig, subnetKey, formatIp4Net, type Lease, type LeaseEvent } from './support/internals.ts';
 
 const lease = (cidr: string, ip: string, expiresAt = 1): Lease => ({ subnet: parseIp4Net(cidr)!, attrs: { PublicIP: ip, BackendType: 'udp' }, expiresAt });
 const show = (ev: LeaseEvent[]) => ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)} ${e.lease.attrs.PublicIP}`);

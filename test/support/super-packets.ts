@@ -27,7 +27,7 @@ const CHECKSUM_GOOD = '1'; // tshark's checksum status: 0 bad, 1 good, 2 unverif
  * file with tshark (the port decoded as VXLAN, checksums verified). One record per captured frame.
  */
 export async function wireFrames(scope: LabScope, ns: Netns, iface: string, pcap: string, port: number, body: () => Promise<void>): Promise<WireFrame[]> {
-  const dump = scope.spawn('tcpdump', ns, ['timeout', '120', 'tcpdump', '-ni', iface, '-s', '0', '-c', '40000', '-U', '-w', pcap, 'udp', 'port', String(port)]);
+  const dump = scope.spawn('tcpdump', ns, ['timeout', '120', 'tcpdump', '--immediate-mode', '-ni', iface, '-s', '0', '-c', '40000', '-U', '-w', pcap, 'udp', 'port', String(port)]);
   await waitFor(() => existsSync(pcap) || !dump.running, 10_000, 'tcpdump to open its file');
   await new Promise((r) => setTimeout(r, 300));
   try {

@@ -8,7 +8,6 @@ import {
   type AgentPorts, type AgentSettings, type AgentStatus, type HttpHandle, type RunningAgent,
 } from '@weft/agent';
 import { splitExtraFlags, type ExtraFlags } from './agent-flags.ts';
-import { pcapCapture } from './pcap-capture.ts';
 
 export const AGENT_USAGE = `usage: weft agent [flags]
   --net-config FILE     flannel net-conf.json (Network, SubnetLen, SubnetMin, SubnetMax, Backend.Type/Port/VNI);
@@ -63,9 +62,11 @@ export async function agentCommand(argv: string[]): Promise<number> {
     ? new BgpRouteSource({ as: extra.bgpAs, port: extra.bgpPort, peers: extra.bgpPeers, routeReflectors: extra.routeReflectors })
     : null;
   const routes = bgp ?? new LeaseRouteSource();
+  // The pcapng writer (@weft/explain) loads only with --pcap.
+  const openCapture = extra.pcap ? (await import('./pcap-capture.ts')).pcapCapture(extra.pcap, log) : undefined;
   try {
     const running = (agent = await startAgent(settings, log, {
-      ports: agentPorts(extra.superPackets && process.env.WEFT_SUPER_PACKETS !== '0'), offloads: extra.offload, routes, openCapture: extra.pcap ? pcapCapture(extra.pcap, log) : undefined,
+      ports: agentPorts(extra.superPackets && process.env.WEFT_SUPER_PACKETS !== '0'), offloads: extra.offload, routes, openCapture,
     }));
     const lease = running.lease()!;
     const status = (): AgentStatus => ({ ...running.status(), ...(bgp ? { bgp: bgp.status() } : {}) });

@@ -12,8 +12,9 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import Benchmark from 'benchmark';
 import {
   DropReason, PacketSpan, VxlanTemplate, decapsulateFlannelUdp, decapsulateVxlan, encapsulateFlannelUdp, encapsulateVxlan,
-  encodeIpv4Header, internetChecksum, parseIpv4, parseMac, vxlanSourcePort,
+  encodeIpv4Header, internetChecksum, parseMac, vxlanSourcePort,
 } from '@weft/encap';
+import { parseIpv4 } from '@weft/netaddr';
 import { parseBenchArgs, publish, row, type Row } from './lib/report.ts';
 
 // Re-run under the flags the allocation measurement needs: gc() exposed, a 256 MiB young generation.

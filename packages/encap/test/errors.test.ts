@@ -3,9 +3,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ArpFormatError, EncapError, IpHeaderError, MacAddressError, TruncatedError, VxlanFlagsError, AddressFormatError, decodeArp, decodeEthernet,
-  decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, parseIpv4, parseIpv6, parseMac,
+  ArpFormatError, EncapError, IpHeaderError, MacAddressError, TruncatedError, VxlanFlagsError, decodeArp,
+  decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, parseMac,
 } from '../src/index.ts';
+import { AddressFormatError } from '../src/errors.ts';
+import { decodeEthernet } from '../src/ethernet.ts';
+import { parseIpv4 } from '../src/ipv4.ts';
+import { parseIpv6 } from '../src/ipv6.ts';
 
 function throwsTyped(fn: () => unknown, cls: new (...a: never[]) => EncapError, offset: number, cite: RegExp): void {
   try {

@@ -3,12 +3,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason, ENCAP_OVERHEAD_UDP, ENCAP_OVERHEAD_VXLAN_IPV4, ENCAP_OVERHEAD_VXLAN_IPV6,
-  Icmpv4UnreachableCode, PacketSpan, VXLAN_SOURCE_PORT_MAX, VXLAN_SOURCE_PORT_MIN, VxlanTemplate, arpRequestTarget, arpReplyInPlace,
-  buildIcmpv4DestUnreachable, decapsulateFlannelUdp, decapsulateVxlan, decodeIpv4Header, decodeVxlanHeader, dropReasonName,
-  encapsulateFlannelUdp, encapsulateVxlan, encodeArp, encodeIpv4Header, encodeVxlanHeader, flowHash, internetChecksum, ipv4ChecksumValid,
-  ipv4Ttl, parseIpv4, parseMac, vxlanSourcePort, ArpOp,
+  DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason, ENCAP_OVERHEAD_UDP, ENCAP_OVERHEAD_VXLAN_IPV4,
+  Icmpv4UnreachableCode, PacketSpan, VxlanTemplate, arpRequestTarget, arpReplyInPlace, buildIcmpv4DestUnreachable,
+  decapsulateFlannelUdp, decapsulateVxlan, decodeIpv4Header, decodeVxlanHeader, dropReasonName, encapsulateFlannelUdp,
+  encapsulateVxlan, encodeIpv4Header, internetChecksum, ipv4ChecksumValid, parseMac, vxlanSourcePort, ArpOp,
 } from '../src/index.ts';
+import { encodeArp } from '../src/arp.ts';
+import { VXLAN_SOURCE_PORT_MAX, VXLAN_SOURCE_PORT_MIN, flowHash } from '../src/flow.ts';
+import { ipv4Ttl, parseIpv4 } from '../src/ipv4.ts';
+import { ENCAP_OVERHEAD_VXLAN_IPV6 } from '../src/overhead.ts';
+import { encodeVxlanHeader } from '../src/vxlan.ts';
 
 const A = parseMac('02:00:0a:f4:01:00');
 const B = parseMac('02:00:0a:f4:02:00');

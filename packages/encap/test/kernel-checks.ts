@@ -4,11 +4,17 @@
 // built in place from the kernel's request equals the kernel's own reply.
 import * as assert from 'uvu/assert';
 import {
-  ArpOp, DropReason, EtherType, PacketSpan, VxlanTemplate, arpReplyInPlace, arpRequestTarget, decapsulateVxlan, decodeArp,
-  decodeEthernet, decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, encapsulateVxlan, encodeArp, encodeEthernet,
-  encodeIpv4Header, encodeIpv6Header, encodeUdpHeader, encodeVxlanHeader, formatIpv4, formatMac, internetChecksum, ipv4ChecksumValid,
-  onesComplementSum, parseIpv4, parseIpv6, parseMac, IPV6_HEADER_LENGTH,
+  ArpOp, DropReason, EtherType, PacketSpan, VxlanTemplate, arpReplyInPlace, arpRequestTarget, decapsulateVxlan,
+  decodeArp, decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, encapsulateVxlan,
+  encodeIpv4Header, encodeIpv6Header, encodeUdpHeader, formatMac, internetChecksum, ipv4ChecksumValid, parseMac,
+  IPV6_HEADER_LENGTH,
 } from '../src/index.ts';
+import { encodeArp } from '../src/arp.ts';
+import { onesComplementSum } from '../src/checksum.ts';
+import { decodeEthernet, encodeEthernet } from '../src/ethernet.ts';
+import { formatIpv4, parseIpv4 } from '../src/ipv4.ts';
+import { parseIpv6 } from '../src/ipv6.ts';
+import { encodeVxlanHeader } from '../src/vxlan.ts';
 import { TOPOLOGY, type PacketKind } from './kernel-vxlan.ts';
 
 const OUTER = 14 + 20 + 8; // outer Ethernet + IPv4 + UDP: where the VXLAN header starts

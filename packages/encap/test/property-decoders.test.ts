@@ -4,9 +4,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  decodeArp, decodeEthernet, decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, formatIpv4, formatIpv6, formatMac,
-  parseIpv4, parseIpv6, parseMac,
+  decodeArp, decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, formatMac, parseMac,
 } from '../src/index.ts';
+import { decodeEthernet } from '../src/ethernet.ts';
+import { formatIpv4, parseIpv4 } from '../src/ipv4.ts';
+import { formatIpv6, parseIpv6 } from '../src/ipv6.ts';
 import { KERNEL_VXLAN } from './fixtures/kernel-vxlan.ts';
 import { frameOf } from './kernel-vxlan.ts';
 import { NUM_RUNS, checkDecoder, outcome } from './property.ts';

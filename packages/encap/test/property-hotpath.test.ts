@@ -5,9 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  DROP_REASON_COUNT, DropReason, PacketSpan, VxlanTemplate, arpRequestTarget, buildIcmpv4DestUnreachable, decapsulateFlannelUdp,
-  decapsulateVxlan, encapsulateFlannelUdp, encapsulateVxlan, flowHash, parseMac,
+  DROP_REASON_COUNT, DropReason, PacketSpan, VxlanTemplate, arpRequestTarget, buildIcmpv4DestUnreachable,
+  decapsulateFlannelUdp, decapsulateVxlan, encapsulateFlannelUdp, encapsulateVxlan, parseMac,
 } from '../src/index.ts';
+import { flowHash } from '../src/flow.ts';
 import { KERNEL_VXLAN } from './fixtures/kernel-vxlan.ts';
 import { frameOf } from './kernel-vxlan.ts';
 import { NUM_RUNS, embed, windows, type Window } from './property.ts';

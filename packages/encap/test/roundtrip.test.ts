@@ -2,12 +2,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ArpOp, DropReason, PacketSpan, VXLAN_ENCAP_HEADROOM, VxlanTemplate, decapsulateFlannelUdp, decapsulateVxlan, decodeArp, decodeEthernet,
-  decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, encapsulateFlannelUdp, encapsulateVxlan, encodeArp,
-  encodeEthernet, encodeIpv4Header, encodeIpv6Header, encodeUdpHeader, encodeVxlanHeader, formatIpv4, formatIpv6, formatMac,
-  ipv4HeaderEncodingLength, ipv4UpdateChecksum, parseIpv4, parseIpv6, parseMac, type ArpPacket, type EthernetHeader, type Ipv4Header,
-  type Ipv6Header, type UdpHeader, type VxlanHeader,
+  ArpOp, DropReason, PacketSpan, VXLAN_ENCAP_HEADROOM, VxlanTemplate, decapsulateFlannelUdp, decapsulateVxlan,
+  decodeArp, decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, encapsulateFlannelUdp,
+  encapsulateVxlan, encodeIpv4Header, encodeIpv6Header, encodeUdpHeader, formatMac, parseMac, type ArpPacket,
+  type Ipv4Header, type Ipv6Header, type UdpHeader, type VxlanHeader,
 } from '../src/index.ts';
+import { encodeArp } from '../src/arp.ts';
+import { decodeEthernet, encodeEthernet, type EthernetHeader } from '../src/ethernet.ts';
+import { formatIpv4, ipv4HeaderEncodingLength, ipv4UpdateChecksum, parseIpv4 } from '../src/ipv4.ts';
+import { formatIpv6, parseIpv6 } from '../src/ipv6.ts';
+import { encodeVxlanHeader } from '../src/vxlan.ts';
 import { roundTrip, type Codec } from './harness.ts';
 
 const mac = (s: string) => parseMac(s);

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseIpv4 } from '@weft/encap';
+import { parseIpv4 } from '@weft/netaddr';
 import { run } from '@weft/lab';
 import { CaptureDirection, CaptureSide, PcapngWriter } from '../src/index.ts';
 import { icmpEcho, tempDir } from './helpers.ts';

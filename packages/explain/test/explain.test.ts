@@ -4,8 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   DropReason, PacketSpan, VXLAN_ENCAP_HEADROOM, VxlanTemplate, buildIcmpv4DestUnreachable, decapsulateVxlan, dropReasonName, encapsulateVxlan,
-  parseIpv4, parseMac,
+  parseMac,
 } from '@weft/encap';
+import { parseIpv4 } from '@weft/netaddr';
 import { AttrType, MessageType, Origin, encodeMessageToBuffer, type Message } from '@weft/route-sync';
 import { Explainer, parseHex, parseHexPackets, renderText, type ExplainedPacket } from '../src/index.ts';
 import { icmpEcho, tcpSegment } from './helpers.ts';

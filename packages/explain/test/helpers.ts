@@ -2,7 +2,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IpProtocol, encodeIpv4Header, internetChecksum, parseIpv4 } from '@weft/encap';
+import { IpProtocol, encodeIpv4Header, internetChecksum } from '@weft/encap';
+import { parseIpv4 } from '@weft/netaddr';
 import { run } from '@weft/lab';
 
 /** An IPv4 ICMP echo request from `src` to `dst` with `payload`, placed at `headroom` in a new buffer. */

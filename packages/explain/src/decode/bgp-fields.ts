@@ -2,7 +2,7 @@
 // This walker only says where each field is and what it means; whether the message is acceptable, and what the
 // receiver does if not, comes from @weft/route-sync's decoder (decode/bgp.ts). Every read is bounded by `end`:
 // on a malformed message the walk stops where the bytes stop making sense, and the verdict explains why.
-import { formatIpv4, formatIpv6 } from '@weft/encap';
+import { formatIpv4, formatIpv6Bytes } from '@weft/netaddr';
 import { AttrType, CapabilityCode, MessageType, NotificationCode, Origin } from '@weft/route-sync';
 import type { LayerBuilder } from '../layer.ts';
 import { bgpNotificationName, enumWords } from './bgp-names.ts';
@@ -104,7 +104,7 @@ function walkPrefix(b: LayerBuilder, buf: Buffer, p: number, end: number, afi: n
   if (p + 1 + n > end) return -1;
   const full = Buffer.alloc(afi === 2 ? 16 : 4);
   buf.copy(full, 0, p + 1, p + 1 + Math.min(n, full.length));
-  const addr = afi === 2 ? formatIpv6(full) : formatIpv4(full.readUInt32BE(0));
+  const addr = afi === 2 ? formatIpv6Bytes(full) : formatIpv4(full.readUInt32BE(0));
   b.field(name, p, 1 + n, `${addr}/${bits}`, meaning, rfc);
   return p + 1 + n;
 }
@@ -207,7 +207,7 @@ function mpReach(b: LayerBuilder, buf: Buffer, v: number, len: number, rfc: stri
   b.field('bgp.update.path_attribute.mp_reach.afi/safi', v, 3, `${afi}/${buf[v + 2]}`, `announcing ${AFI[afi] ?? '?'} ${SAFI[buf[v + 2]!] ?? '?'} routes`, rfc);
   const nhl = buf[v + 3]!;
   if (v + 4 + nhl + 1 > v + len) return;
-  const nh = nhl === 4 ? formatIpv4(buf.readUInt32BE(v + 4)) : nhl >= 16 ? formatIpv6(buf, v + 4) + (nhl === 32 ? ` and link-local ${formatIpv6(buf, v + 20)}` : '') : `${nhl} bytes`;
+  const nh = nhl === 4 ? formatIpv4(buf.readUInt32BE(v + 4)) : nhl >= 16 ? formatIpv6Bytes(buf, v + 4) + (nhl === 32 ? ` and link-local ${formatIpv6Bytes(buf, v + 20)}` : '') : `${nhl} bytes`;
   b.field('bgp.update.path_attribute.mp_reach_nlri_next_hop', v + 3, 1 + nhl, nh, `next hop (${nhl} bytes${nhl === 32 ? ': global + link-local, RFC 2545 §3' : ''})`, rfc);
   b.field('bgp.update.path_attribute.mp_reach.reserved', v + 4 + nhl, 1, buf[v + 4 + nhl]!, 'reserved (was SNPA count), must be 0', rfc);
   walkPrefixes(b, buf, v + 5 + nhl, v + len, afi, 'bgp.mp_reach_nlri_prefix', 'reachable via the next hop above', rfc);

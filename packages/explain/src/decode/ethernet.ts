@@ -1,5 +1,6 @@
 // Ethernet II and ARP, field by field. Validation verdicts come from @weft/encap's decoders.
-import { ARP_LENGTH, ArpOp, ETHERNET_HEADER_LENGTH, EtherType, decodeArp, formatIpv4, formatMac, readU32 } from '@weft/encap';
+import { ARP_LENGTH, ArpOp, ETHERNET_HEADER_LENGTH, EtherType, decodeArp, formatMac, readU32 } from '@weft/encap';
+import { formatIpv4 } from '@weft/netaddr';
 import { beginLayer, depthLabel, type DecodeContext } from './context.ts';
 
 const ETH_RFC = 'IEEE 802.3 §3.2.6';

@@ -2,9 +2,10 @@
 // (decodeIpv4Header, decodeIpv6Header, ipv4ChecksumValid); inside a tunnel, the drop reason is the one the
 // tunnel layer got from encap's decapsulate (ctx.innerVerdict), so explain and the dataplane agree.
 import {
-  DropReason, dropReasonName, IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH, IpProtocol, decodeIpv4Header, decodeIpv6Header, formatIpv4, formatIpv6,
-  ipv4ChecksumValid, readU32,
+  DropReason, dropReasonName, IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH, IpProtocol, decodeIpv4Header, decodeIpv6Header, ipv4ChecksumValid,
+  readU32,
 } from '@weft/encap';
+import { formatIpv4, formatIpv6Bytes } from '@weft/netaddr';
 import type { LayerBuilder } from '../layer.ts';
 import { beginLayer, depthLabel, weftDrops, type DecodeContext } from './context.ts';
 
@@ -127,9 +128,9 @@ export function decodeIpv6Layer(ctx: DecodeContext, offset: number, end: number,
   b.field('ipv6.plen', offset + 4, 2, h.payloadLength, 'payload length: bytes after this 40-byte header');
   b.field('ipv6.nxt', offset + 6, 1, h.nextHeader, `next header: ${protocolName(h.nextHeader)}`);
   b.field('ipv6.hlim', offset + 7, 1, h.hopLimit, 'hop limit: the IPv6 TTL');
-  b.field('ipv6.src', offset + 8, 16, formatIpv6(buf, offset + 8), 'source address');
-  b.field('ipv6.dst', offset + 24, 16, formatIpv6(buf, offset + 24), 'destination address');
-  ctx.ip = { src: formatIpv6(buf, offset + 8), dst: formatIpv6(buf, offset + 24) };
+  b.field('ipv6.src', offset + 8, 16, formatIpv6Bytes(buf, offset + 8), 'source address');
+  b.field('ipv6.dst', offset + 24, 16, formatIpv6Bytes(buf, offset + 24), 'destination address');
+  ctx.ip = { src: formatIpv6Bytes(buf, offset + 8), dst: formatIpv6Bytes(buf, offset + 24) };
   const payloadEnd = payloadWindow(ctx, b, depth, offset, IPV6_HEADER_LENGTH + h.payloadLength, end);
   dispatchProtocol(ctx, h.nextHeader, offset + IPV6_HEADER_LENGTH, payloadEnd, depth);
 }

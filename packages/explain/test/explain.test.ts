@@ -8,7 +8,8 @@ import {
 } from '@weft/encap';
 import { parseIpv4 } from '@weft/netaddr';
 import { AttrType, MessageType, Origin, encodeMessageToBuffer, type Message } from '@weft/route-sync';
-import { Explainer, parseHex, parseHexPackets, renderText, type ExplainedPacket } from '../src/index.ts';
+import { Explainer, parseHexPackets, renderText, type ExplainedPacket } from '../src/index.ts';
+import { parseHex } from '../src/hex.ts';
 import { icmpEcho, tcpSegment } from './helpers.ts';
 
 const tpl = new VxlanTemplate({ vni: 1, localMac: parseMac('02:00:0a:f4:01:00'), peerMac: parseMac('02:00:0a:f4:02:00') });

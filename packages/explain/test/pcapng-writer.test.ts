@@ -8,7 +8,8 @@ import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { VXLAN_ENCAP_HEADROOM, VxlanTemplate, encapsulateVxlan, parseMac } from '@weft/encap';
 import { parseIpv4 } from '@weft/netaddr';
 import { canRunWith, run } from '@weft/lab';
-import { CaptureDirection, CaptureSide, Explainer, PcapngWriter, readCapture, type CaptureSink, type ExplainedPacket } from '../src/index.ts';
+import { CaptureDirection, CaptureSide, Explainer, PcapngWriter, readCapture, type ExplainedPacket } from '../src/index.ts';
+import type { CaptureSink } from '../src/pcapng-writer.ts';
 import { icmpEcho, tempDir, tsharkJson, tsharkValues } from './helpers.ts';
 
 const LOCAL = parseIpv4('192.0.2.1');

@@ -45,6 +45,13 @@ module.exports = {
       to: { path: '^agent/' },
     },
     {
+      name: 'src-not-dev-dependency',
+      comment: 'a production install (npm ci --omit=dev) has no devDependencies: sources must not need them',
+      severity: 'error',
+      from: { path: '^(packages/[^/]+|agent)/src/' },
+      to: { dependencyTypes: ['npm-dev', 'npm-no-pkg', 'npm-unknown'] },
+    },
+    {
       name: 'not-to-unresolvable',
       comment: 'an import that does not resolve would fail at run time',
       severity: 'error',
@@ -54,7 +61,10 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|build|node_modules)/|\\.d\\.ts$|\\.js$' },
+    combinedDependencies: true,
+    // build output and stray compiler output next to sources; node_modules stays in (not followed) so the
+    // dependency types of npm imports are known
+    exclude: { path: '^(packages/[^/]+|agent)/(dist|build)/|^(packages|agent)/.*\\.(js|d\\.ts)$' },
     tsConfig: { fileName: 'tsconfig.base.json' },
     tsPreCompilationDeps: true,
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'types', 'node', 'default'] },

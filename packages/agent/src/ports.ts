@@ -53,5 +53,10 @@ export interface AgentPorts {
    * cannot carry it. Absent: the overlay keeps its socket path (how `--no-super-packets` turns it off).
    */
   openSuperPacketSender?(opts: TapSenderOptions): Promise<SuperPacketPort>;
+  /**
+   * Opens a send-only UDP socket (port 0: an ephemeral one). The socket path sends from a few of these, one per
+   * flow hash, for per-flow outer source ports (socket-pool.ts). Absent: every datagram leaves the bound port.
+   */
+  openSendUdp?(opts: UdpOptions): UdpPort;
   link: LinkProgrammer;
 }

@@ -10,6 +10,7 @@ export function systemPorts(): AgentPorts {
     openTun,
     openUdp,
     openSuperPacketSender: openTapSender,
+    openSendUdp: openUdp,
     link: { configureLink: (name, cfg) => configureLink(name, cfg), ipBatch, interfaceInfo, interfaceWithAddress },
   };
 }

@@ -15,7 +15,7 @@ import {
 } from '@weft/encap';
 import { forward, TCP_OFFLOADS, type Forwarder } from '@weft/tunnel';
 import { CaptureSide, CaptureDirection, type PacketCapture } from '../capture.ts';
-import type { AgentPorts, TunPort, UdpPort } from '../ports.ts';
+import type { AgentPorts, SuperPacketPort, TunPort, UdpPort } from '../ports.ts';
 import { formatIp4, formatIp4Net, type Ip4Net } from '../ip.ts';
 import { Fib } from '../fib.ts';
 import { PeerTable } from './peers.ts';
@@ -23,6 +23,7 @@ import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
 import type { EncapFormat } from './formats.ts';
 import { receiveCounters, receiveDrops } from './receive-stats.ts';
 import { chooseSendPath, type SendPath } from './send-path.ts';
+import { openFlowSpread } from './socket-pool.ts';
 
 /** Drop reasons the agent adds to encap's: numbered after them so one counter array holds all. */
 export enum AgentDrop {
@@ -84,7 +85,9 @@ export class OverlayNetwork implements DataplaneNetwork {
   private egress?: Forwarder;
   private ingress?: Forwarder;
   private sendPath: SendPath = { superPackets: false, reason: 'not started' };
-  /** The super-packet port's per-packet outer source ports (undefined on the socket path). */
+  /** Egress sender with per-flow source ports: the super-packet port, or the socket pool; absent, this.udp sends. */
+  private sender?: SuperPacketPort;
+  /** The sender's per-packet outer source ports (flow hashes), filled by onEgress. */
   private sourcePorts?: Int32Array;
 
   constructor(private readonly opts: OverlayOptions) {
@@ -107,9 +110,10 @@ export class OverlayNetwork implements DataplaneNetwork {
     // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
     this.udp = o.ports.openUdp({ address: o.publicIp, port: o.format.port, peerByAddress: true, batchSize: BATCH_SIZE, sendBuffer: SOCKET_BUFFER, receiveBuffer: SOCKET_BUFFER });
     const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
-    this.sourcePorts = this.sendPath.port?.sourcePorts;
+    this.sender = this.sendPath.port ?? openFlowSpread(o.ports, o.publicIp, BATCH_SIZE, SOCKET_BUFFER);
+    this.sourcePorts = this.sender?.sourcePorts;
     const egressSlot = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : slotSize;
-    this.egress = forward({ from: this.tun, to: this.sendPath.port ?? this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize: egressSlot, batchSize: egressBatch });
+    this.egress = forward({ from: this.tun, to: this.sender ?? this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize: egressSlot, batchSize: egressBatch });
     this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize: INGRESS_SLOT_SIZE, batchSize: BATCH_SIZE });
     o.log.info({ tun: name, mtu: this.mtu, port: o.format.port, offloads: o.offloads, superPackets: whole, gso: this.udp.gso ?? false, gro: this.udp.gro ?? false }, `${this.backend} backend forwarding`);
   }
@@ -203,7 +207,7 @@ export class OverlayNetwork implements DataplaneNetwork {
         const slot = this.peers.upsert(c.subnet, c.publicIp, c.vtepMac);
         this.opts.format.setPeer(slot.index, c);
         this.udp!.addPeer(slot.index, c.publicIp, this.opts.format.port);
-        this.sendPath.port?.addPeer(slot.index, c.publicIp, this.opts.format.port);
+        this.sender?.addPeer(slot.index, c.publicIp, this.opts.format.port);
         this.fib.set(c.subnet, slot.index);
         this.opts.log.info({ subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
       } else {
@@ -211,7 +215,7 @@ export class OverlayNetwork implements DataplaneNetwork {
         if (!slot) continue;
         this.fib.delete(c.subnet);
         this.udp!.removePeer(slot.index);
-        this.sendPath.port?.removePeer(slot.index);
+        this.sender?.removePeer(slot.index);
         this.opts.log.info({ subnet: formatIp4Net(c.subnet), via: slot.publicIp }, 'peer removed');
       }
     }
@@ -249,7 +253,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.egress?.stop();
     this.ingress?.stop();
     this.udp?.close();
-    this.sendPath.port?.close();
+    this.sender?.close();
     this.tun?.close(); // a non-persistent TUN disappears with its routes
     this.opts.capture?.close();
     await this.opts.ports.link.ipBatch(this.opts.log, [`route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`], { force: true });

@@ -6,7 +6,7 @@
 // offers it (`--no-super-packets` leaves it out), and a kernel with UDP-tunnel GSO on TAP (Linux >= 6.17) and no
 // reverse-path filter in the way; where any is missing, the socket path of before is kept and the reason is
 // logged and shown in /status. Both paths put a hash of the inner flow in the outer UDP source port where they
-// can: the TAP path writes it per packet; the socket path sends from the one bound port (see OverlayNetwork).
+// can: the TAP path writes it per packet; the socket path picks one of a few send sockets by it (socket-pool.ts).
 import type { Logger } from 'pino';
 import type { AgentPorts, SuperPacketPort } from '../ports.ts';
 
@@ -38,10 +38,10 @@ export interface SendPathOptions {
 /** Opens the super-packet path when it can work here; otherwise says why. Never throws for a missing feature. */
 export async function chooseSendPath(o: SendPathOptions): Promise<SendPath> {
   const socketPath = (reason: string): SendPath => {
-    o.log.warn({ superPackets: false, reason }, 'super-packet send path off: segments are cut in userspace and sent from the UDP socket');
+    o.log.warn({ superPackets: false, reason }, 'super-packet send path off: segments are cut in userspace and sent from UDP sockets');
     return { superPackets: false, reason };
   };
-  if (!o.ports.openSuperPacketSender) return socketPath('forced off (--no-super-packets or WEFT_SUPER_PACKETS=0)');
+  if (!o.ports.openSuperPacketSender) return socketPath('forced off: the ports offer no super-packet sender (--no-super-packets or WEFT_SUPER_PACKETS=0)');
   if (!o.offloads) return socketPath('TUN offloads are off (--no-offload): no super-packets to carry');
   try {
     const port = await o.ports.openSuperPacketSender({

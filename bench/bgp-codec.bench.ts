@@ -16,12 +16,12 @@ import {
   BgpDecoder,
   MessageType,
   encodeMessageToBuffer,
-  parsePrefix,
   type CodecContext,
   type PathAttribute,
   type Prefix,
   type UpdateMessage,
 } from '@weft/route-sync';
+import { parsePrefix } from '@weft/route-sync/bench';
 import { publish, row, type Row } from './lib/report.ts';
 
 const TABLE_SIZE = 100_000;

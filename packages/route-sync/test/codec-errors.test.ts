@@ -2,19 +2,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  BgpMessageError,
-  ErrorHandling as H,
-  HeaderErrorSubcode as Hdr,
-  NotificationCode as N,
-  OpenErrorSubcode as Open,
-  UpdateErrorSubcode as Upd,
-  AttrType,
-  decodeMessage,
-  findAttribute,
-  updateRoutes,
-  type CodecContext,
-  type UpdateMessage,
+  BgpMessageError, ErrorHandling as H, HeaderErrorSubcode as Hdr, NotificationCode as N, OpenErrorSubcode as Open,
+  UpdateErrorSubcode as Upd, AttrType, type CodecContext, type UpdateMessage,
 } from '../src/index.ts';
+import { decodeMessage } from '../src/codec/message.ts';
+import { findAttribute, updateRoutes } from '../src/codec/resolve.ts';
 import { MARKER, hex } from './fixtures/bgpc-hex.ts';
 
 const CTX4: CodecContext = { fourOctetAs: true };

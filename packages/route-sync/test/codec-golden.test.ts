@@ -1,17 +1,9 @@
 // Golden bytes: BIRD wire captures and hand-built messages decode to the expected values and re-encode exactly.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  AttrType,
-  decodeMessage,
-  encodeMessageToBuffer,
-  findAttribute,
-  findRouterMac,
-  MessageType,
-  resolveAttributes,
-  updateRoutes,
-  type UpdateMessage,
-} from '../src/index.ts';
+import { AttrType, encodeMessageToBuffer, findRouterMac, MessageType, type UpdateMessage } from '../src/index.ts';
+import { decodeMessage } from '../src/codec/message.ts';
+import { findAttribute, resolveAttributes, updateRoutes } from '../src/codec/resolve.ts';
 import { BIRD_CONTEXT, BIRD_GOLDEN } from './fixtures/bgpc-bird.ts';
 import { HAND_GOLDEN } from './fixtures/bgpc-golden.ts';
 import { roundTrip } from './fixtures/bgpc-roundtrip.ts';

@@ -4,14 +4,8 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  BgpDecoder,
-  BgpMessageError,
-  decodeMessage,
-  encodeMessageToBuffer,
-  type CodecContext,
-  type Message,
-} from '../src/index.ts';
+import { BgpDecoder, BgpMessageError, encodeMessageToBuffer, type CodecContext, type Message } from '../src/index.ts';
+import { decodeMessage } from '../src/codec/message.ts';
 import { BIRD_GOLDEN } from './fixtures/bgpc-bird.ts';
 import { HAND_GOLDEN } from './fixtures/bgpc-golden.ts';
 

@@ -4,25 +4,15 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AS_TRANS,
-  AttrType,
-  CapabilityCode,
-  MessageType,
-  addAs4Attributes,
-  decodeMessage,
-  encodeMessageToBuffer,
-  findAttribute,
-  parsePrefix,
-  resolveAttributes,
-  routerMacCommunity,
-  findRouterMac,
-  openAsn,
-  type Capability,
-  type Message,
-  type PathAttribute,
-  type Prefix,
-  type UpdateMessage,
+  AttrType, CapabilityCode, MessageType, encodeMessageToBuffer, routerMacCommunity, findRouterMac, type Message,
+  type PathAttribute, type Prefix, type UpdateMessage,
 } from '../src/index.ts';
+import { addAs4Attributes } from '../src/codec/aspath.ts';
+import { decodeMessage } from '../src/codec/message.ts';
+import { openAsn } from '../src/codec/open.ts';
+import { parsePrefix } from '../src/codec/prefix.ts';
+import { findAttribute, resolveAttributes } from '../src/codec/resolve.ts';
+import { AS_TRANS, type Capability } from '../src/types.ts';
 import { roundTrip } from './fixtures/bgpc-roundtrip.ts';
 
 const RUNS = 2_000;

@@ -2,20 +2,12 @@
 // and connection collision resolution (§6.8) between two connections to one peer.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { FakeClock, FsmTimers } from '../src/fsm/clock.ts';
+import { initialFsmState, step } from '../src/fsm/fsm.ts';
+import { backoffSeconds, collisionLoser, negotiateHoldTime } from '../src/fsm/open.ts';
 import {
-  backoffSeconds,
-  collisionLoser,
-  FakeClock,
-  FsmEventType as E,
-  FsmTimers,
-  initialFsmState,
-  negotiateHoldTime,
-  SessionState as S,
-  step,
-  type FsmConfig,
-  type FsmEvent,
-  type FsmState,
-} from '../src/index.ts';
+  FsmEventType as E, SessionState as S, type FsmConfig, type FsmEvent, type FsmState,
+} from '../src/fsm/types.ts';
 
 const cfg = (over: Partial<FsmConfig> = {}): FsmConfig => ({
   localAs: 64512,

@@ -1,22 +1,12 @@
 // Table tests of the session FSM (RFC 4271 §8): each row is (state, event) -> (state, actions).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CeaseSubcode, NotificationCode, OpenErrorSubcode } from '../src/index.ts';
+import { initialFsmState, step } from '../src/fsm/fsm.ts';
 import {
-  CeaseSubcode,
-  DownReason,
-  FsmEventType as E,
-  NotificationCode,
-  OpenErrorSubcode,
-  SessionState as S,
-  TimerKind as T,
-  initialFsmState,
-  step,
-  type FsmAction,
-  type FsmConfig,
-  type FsmEvent,
-  type FsmState,
-  type OpenInfo,
-} from '../src/index.ts';
+  DownReason, FsmEventType as E, SessionState as S, TimerKind as T, type FsmAction, type FsmConfig, type FsmEvent,
+  type FsmState, type OpenInfo,
+} from '../src/fsm/types.ts';
 
 const cfg = (over: Partial<FsmConfig> = {}): FsmConfig => ({
   localAs: 64512,

@@ -2,22 +2,12 @@
 // (RFC 4456) and graceful-restart stale handling (RFC 4724 §4.2).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  Afi,
-  AsPathSegmentType,
-  decide,
-  DecisionStep,
-  emptyAttributes,
-  ImportRejection,
-  LOCAL_SOURCE,
-  Origin,
-  Rib,
-  WellKnownCommunity,
-  type Prefix,
-  type RibPeer,
-  type Route,
-  type RouteAttributes,
-} from '../src/index.ts';
+import { Afi, LOCAL_SOURCE, Origin, type Prefix, type Route } from '../src/index.ts';
+import { AsPathSegmentType, WellKnownCommunity, type RouteAttributes } from '../src/codec/attribute-types.ts';
+import { decide, DecisionStep } from '../src/rib/decision.ts';
+import { type RibPeer } from '../src/rib/export.ts';
+import { ImportRejection, Rib } from '../src/rib/rib.ts';
+import { emptyAttributes } from '../src/rib/route.ts';
 
 const P: Prefix = { afi: Afi.Ipv4, length: 24, addr: '10.244.1.0' };
 const seq = (...asns: number[]) => [{ type: AsPathSegmentType.AsSequence, asns }];

@@ -4,15 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import {
-  BgpDecoder,
-  CapabilityCode,
-  encodeMessageToBuffer,
-  MessageType,
-  NotificationCode,
-  OpenErrorSubcode,
-  Speaker,
-  TcpTransport,
-  type Message,
+  BgpDecoder, CapabilityCode, encodeMessageToBuffer, MessageType, NotificationCode, OpenErrorSubcode, Speaker,
+  TcpTransport, type Message,
 } from '../src/index.ts';
 import { waitFor } from './speaker-helpers.ts';
 

@@ -2,7 +2,8 @@
 // refreshed and purged at End-of-RIB when it returns, or purged when its restart time runs out.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CapabilityCode, FakeClock, MemoryNetwork, Speaker, type SpeakerConfig } from '../src/index.ts';
+import { CapabilityCode, MemoryNetwork, Speaker, type SpeakerConfig } from '../src/index.ts';
+import { FakeClock } from '../src/fsm/clock.ts';
 import { waitFor } from './speaker-helpers.ts';
 
 const A = '192.0.2.1';

@@ -2,7 +2,13 @@
 // IPv6 (RFC 4760), End-of-RIB (RFC 4724 §2), and the OPEN fields the FSM reads (RFC 6793 4-octet AS).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Afi, AS_TRANS, AttrType, CapabilityCode, emptyAttributes, encodingLength, MAX_MESSAGE_LENGTH, MessageType, parsePrefix, Rib } from '../src/index.ts';
+import { Afi, AttrType, CapabilityCode, MessageType } from '../src/index.ts';
+import { MAX_MESSAGE_LENGTH } from '../src/codec/header.ts';
+import { encodingLength } from '../src/codec/message.ts';
+import { parsePrefix } from '../src/codec/prefix.ts';
+import { Rib } from '../src/rib/rib.ts';
+import { emptyAttributes } from '../src/rib/route.ts';
+import { AS_TRANS } from '../src/types.ts';
 import { buildOpen, buildUpdates, endOfRib, endOfRibFamily, openInfo, readUpdate } from '../src/speaker/messages.ts';
 
 const CTX = { fourOctetAs: true };

@@ -2,7 +2,9 @@
 // is 17900-17999), so peers are told apart by address as on a real network.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Afi, Speaker, TcpTransport, findRouterMac, isPassiveInMesh, routerMacCommunity, type Prefix } from '../src/index.ts';
+import {
+  Afi, Speaker, TcpTransport, findRouterMac, isPassiveInMesh, routerMacCommunity, type Prefix,
+} from '../src/index.ts';
 import { waitFor } from './speaker-helpers.ts';
 
 const PORT = 17901;

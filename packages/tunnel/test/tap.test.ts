@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { canRunWith, run, type Netns } from '@weft/lab';
-import { PacketBatch, TunnelGsoUnavailableError, openTapSender } from '../src/index.ts';
-import { twoNamespaces } from './lab.ts';
+import { PacketBatch, TCP_OFFLOADS, TunnelGsoUnavailableError, openTapSender, openTun } from '../src/index.ts';
+import { quietNamespace, twoNamespaces } from './lab.ts';
 
 const HEADROOM = 80;
 const SLOT = HEADROOM + 65536 + 64;
@@ -130,6 +130,22 @@ if (canRunWith('tunnel: TAP with UDP-tunnel GSO', ['ip', 'bridge', 'ethtool', 't
       assert.match((err as Error).message, /rp_filter is 1/);
       const links = await a.ip(['-o', 'link', 'show']);
       assert.not.match(links.stdout, /weft-gso0/, 'no TAP left behind');
+    } finally {
+      await scope.cleanup();
+    }
+  });
+
+  test('a TUN in whole mode refuses slots that cannot hold a 64 KB super-packet and its virtio header', async () => {
+    const { scope, ns } = await quietNamespace('h5-whole');
+    try {
+      const tun = openTun({ name: 'flannel0', netns: ns.name, offloads: TCP_OFFLOADS, whole: true, batchSize: 4 });
+      try {
+        assert.throws(() => tun.read(new PacketBatch(4, 2048), HEADROOM), /whole mode needs/);
+        assert.throws(() => tun.read(new PacketBatch(4, SLOT), 4), /whole mode needs/, 'headroom below the 10-byte header');
+        assert.is(tun.read(new PacketBatch(4, SLOT), HEADROOM), 0, 'a fitting batch reads (nothing waits)');
+      } finally {
+        tun.close();
+      }
     } finally {
       await scope.cleanup();
     }

@@ -6,6 +6,7 @@
 //   pod ns "wl-LAB-nIpJ":    eth0 = the node subnet's (J+2)th address, default route via cni0's address.
 //
 // Pods are added after the node's agent has leased its subnet, as a CNI plugin would do it.
+import { formatIpv4, parseIpv4 } from '@weft/netaddr';
 import { LabScope, Netns } from './netns.ts';
 
 export const UNDERLAY_PREFIX = '192.0.2.';
@@ -37,10 +38,9 @@ export interface LabNode {
   pods: LabPod[];
 }
 
-/** Adds `n` to the dotted IPv4 address `addr`. */
+/** Adds `n` to the dotted IPv4 address `addr` (modulo 2^32). Throws @weft/netaddr's AddressError for bad text. */
 export function ipv4Add(addr: string, n: number): string {
-  const v = addr.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) + n;
-  return [24, 16, 8, 0].map((s) => Math.floor(v / 2 ** s) % 256).join('.');
+  return formatIpv4((parseIpv4(addr) + n) >>> 0);
 }
 
 export class Lab {

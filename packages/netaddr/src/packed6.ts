@@ -1,17 +1,19 @@
 // The hot-path form of IPv6: four uint32 numbers (w0 most significant), read from the packet into locals, and
 // prefixes as rows of 8 uint32 in one Uint32Array (4 network words, then 4 mask words). No allocation per lookup.
 //
-// Design notes: bench/netaddr.bench.ts (`npm run bench:netaddr`) timed a longest-prefix match over 64 IPv6 routes
-// (/32../128, longest first) for 1024 destinations read from IPv6 headers, per candidate key (median of 9 runs,
-// ns per lookup, 2-core VM, Node 20):
-//   four numbers in locals + Uint32Array rows   ~52   (this module)
-//   Uint32Array(4) scratch + the same rows     ~230
-//   Uint8Array(16) compared in place, by byte  ~390
-//   bigint per route, (dst & mask) === net    ~1600  (allocates: a bigint per packet and per mask operation)
-//   bigint keys in one Map per prefix length  ~1100
+// Design notes: `npm run bench:netaddr` (bench/netaddr.bench.ts) times a longest-prefix match over 64 IPv6 routes
+// (/32../128, sorted longest first) for 1024 destinations read from IPv6 headers, one candidate key form per case,
+// cases interleaved per round. Medians of 9 runs, ns per lookup, on the shared 2-core VM (Node 20, load ~10):
+//   four numbers in locals, rows in one Uint32Array, one loop (ipv6FirstMatch)    69   0.07x bigint
+//   the same rows, one ipv6RowContains call per route                            113   0.12x
+//   Uint32Array(4) scratch and the same rows                                     103   0.11x
+//   Uint8Array(16) compared in place, byte by byte                               188   0.21x
+//   bigint per route, (dst & mask) === net                                       918   1x (allocates per packet)
+//   bigint keys in one Map per prefix length                                     520   0.57x
 // Locals win by keeping the words in registers as small integers and leaving a row at its first differing word
-// (most routes differ from a destination in w0 or w1). bigint stays the form for config, leases and the allocator,
-// where one address is parsed once and 128-bit arithmetic is the job.
+// (most routes differ from a destination in w0 or w1); the loop inside the package beats a call per row. bigint
+// stays the form for config, leases and the allocator, where an address is parsed once and 128-bit arithmetic is
+// the job.
 import type { Ipv6Prefix } from './ipv6.ts';
 import { ipv6Mask } from './ipv6.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { formatIpv4 } from '@weft/netaddr';
 import { ConfigError, parseNetConfig, subnetCount } from './support/internals.ts';
-import { formatIp4 } from '../src/ip.ts';
 
 function fails(text: string, field: string, pattern?: RegExp): void {
   try {
@@ -19,8 +19,8 @@ function fails(text: string, field: string, pattern?: RegExp): void {
 test('defaults follow flannel: /24, second subnet to last, udp 8285', () => {
   const c = parseNetConfig('{"Network":"10.244.0.0/16"}');
   assert.is(c.subnetLen, 24);
-  assert.is(formatIp4(c.subnetMin), '10.244.1.0');
-  assert.is(formatIp4(c.subnetMax), '10.244.255.0');
+  assert.is(formatIpv4(c.subnetMin), '10.244.1.0');
+  assert.is(formatIpv4(c.subnetMax), '10.244.255.0');
   assert.equal(c.backend, { type: 'udp', port: 8285, vni: 1 });
   assert.is(subnetCount(c), 255);
 });
@@ -31,8 +31,8 @@ test('vxlan defaults and explicit values', () => {
     '{"Network":"10.0.0.0/8","SubnetLen":20,"SubnetMin":"10.10.0.0","SubnetMax":"10.99.0.0","Backend":{"Type":"vxlan","Port":4789,"VNI":16777215}}',
   );
   assert.is(c.subnetLen, 20);
-  assert.is(formatIp4(c.subnetMin), '10.10.0.0');
-  assert.is(formatIp4(c.subnetMax), '10.99.0.0');
+  assert.is(formatIpv4(c.subnetMin), '10.10.0.0');
+  assert.is(formatIpv4(c.subnetMax), '10.99.0.0');
   assert.equal(c.backend, { type: 'vxlan', port: 4789, vni: 16777215 });
 });
 

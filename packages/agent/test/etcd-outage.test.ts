@@ -4,7 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LabScope, canRunWith } from '@weft/lab';
-import { EtcdLeaseStore, LeaseManager, parseIp4Net, parseNetConfig, subnetKey, type LeaseEvent } from './support/internals.ts';
+import { tryParseIpv4Prefix } from '@weft/netaddr';
+import { EtcdLeaseStore, LeaseManager, parseNetConfig, subnetKey, type LeaseEvent } from './support/internals.ts';
 import { startEtcd } from './etcd-helper.ts';
 
 const CLIENT = 23791;
@@ -50,7 +51,7 @@ if (canRunWith('etcd outage', ['etcd'])) {
       assert.equal(a.peers().map((l) => subnetKey(l.subnet)), [subnetKey(b.subnet)], 'last known peers kept');
 
       etcd = await startEtcd(scope, 'agt-outage', CLIENT, PEER, false);
-      const c = parseIp4Net(subnetKey(b.subnet) === '10.244.200.0-24' ? '10.244.201.0/24' : '10.244.200.0/24')!;
+      const c = tryParseIpv4Prefix(subnetKey(b.subnet) === '10.244.200.0-24' ? '10.244.201.0/24' : '10.244.200.0/24')!;
       await admin.deleteLease(b.subnet);
       await admin.createLease(c, { PublicIP: '192.0.2.3', BackendType: 'udp', NodeName: 'c' }, HOUR);
       assert.ok(await waitFor(() => reach.at(-1) === true && events.length >= 3), JSON.stringify({ events, reach }));

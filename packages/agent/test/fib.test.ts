@@ -1,24 +1,24 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { ipv4Mask, tryParseIpv4, tryParseIpv4Prefix, type Ipv4Prefix } from '@weft/netaddr';
 import { Fib } from '../src/fib.ts';
-import { maskOf, parseIp4, parseIp4Net, type Ip4Net } from '../src/ip.ts';
 
 /** The obvious implementation: scan every route, keep the longest match. */
 class SlowFib {
-  readonly routes = new Map<string, { net: Ip4Net; value: number }>();
-  set(net: Ip4Net, value: number): void {
-    const ip = (net.ip & maskOf(net.prefixLen)) >>> 0;
+  readonly routes = new Map<string, { net: Ipv4Prefix; value: number }>();
+  set(net: Ipv4Prefix, value: number): void {
+    const ip = (net.ip & ipv4Mask(net.prefixLen)) >>> 0;
     this.routes.set(`${ip}/${net.prefixLen}`, { net: { ip, prefixLen: net.prefixLen }, value });
   }
-  delete(net: Ip4Net): boolean {
-    return this.routes.delete(`${(net.ip & maskOf(net.prefixLen)) >>> 0}/${net.prefixLen}`);
+  delete(net: Ipv4Prefix): boolean {
+    return this.routes.delete(`${(net.ip & ipv4Mask(net.prefixLen)) >>> 0}/${net.prefixLen}`);
   }
   lookup(ip: number): number {
     let best = -1;
     let bestLen = -1;
     for (const { net, value } of this.routes.values()) {
-      if (((ip & maskOf(net.prefixLen)) >>> 0) === net.ip && net.prefixLen > bestLen) {
+      if (((ip & ipv4Mask(net.prefixLen)) >>> 0) === net.ip && net.prefixLen > bestLen) {
         best = value;
         bestLen = net.prefixLen;
       }
@@ -27,8 +27,8 @@ class SlowFib {
   }
 }
 
-const net = (text: string) => parseIp4Net(text, false)!;
-const ip = (text: string) => parseIp4(text)!;
+const net = (text: string) => tryParseIpv4Prefix(text, { strict: false })!;
+const ip = (text: string) => tryParseIpv4(text)!;
 
 test('longest prefix wins, exact deletes, misses are -1', () => {
   const fib = new Fib();

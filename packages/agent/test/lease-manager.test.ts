@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { formatIpv4Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
 import {
-  LeaseManager, MemoryLeaseStore, NoFreeSubnetError, formatIp4Net, isLeasable, parseIp4Net, parseNetConfig, subnetKey,
+  LeaseManager, MemoryLeaseStore, NoFreeSubnetError, isLeasable, parseNetConfig, subnetKey,
   type LeaseEvent, type LeaseStore, type LeaseManagerOptions,
 } from './support/internals.ts';
 
@@ -55,19 +56,19 @@ test('acquire: a leasable subnet, different per node, the same one again after a
 
 test('acquire: a lease written without NodeName (by flanneld) is matched by PublicIP', async () => {
   const store = new MemoryLeaseStore();
-  await store.createLease(parseIp4Net('10.244.7.0/24')!, { PublicIP: '192.0.2.7', BackendType: 'vxlan' }, HOUR);
+  await store.createLease(tryParseIpv4Prefix('10.244.7.0/24')!, { PublicIP: '192.0.2.7', BackendType: 'vxlan' }, HOUR);
   const l = await manager(store, 'n7', '192.0.2.7').acquire(new AbortController().signal);
-  assert.is(formatIp4Net(l.subnet), '10.244.7.0/24');
+  assert.is(formatIpv4Prefix(l.subnet), '10.244.7.0/24');
   const other = await manager(store, 'n8', '192.0.2.8').acquire(new AbortController().signal);
-  assert.is.not(formatIp4Net(other.subnet), '10.244.7.0/24');
+  assert.is.not(formatIpv4Prefix(other.subnet), '10.244.7.0/24');
 });
 
 test('acquire: prefers the previous subnet when free; NoFreeSubnetError when full', async () => {
   const small = parseNetConfig('{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.0","SubnetMax":"10.244.2.0"}');
   const store = new MemoryLeaseStore();
   const signal = new AbortController().signal;
-  const a = await manager(store, 'a', '192.0.2.1', { config: small, previousSubnet: parseIp4Net('10.244.2.0/24') }).acquire(signal);
-  assert.is(formatIp4Net(a.subnet), '10.244.2.0/24');
+  const a = await manager(store, 'a', '192.0.2.1', { config: small, previousSubnet: tryParseIpv4Prefix('10.244.2.0/24') }).acquire(signal);
+  assert.is(formatIpv4Prefix(a.subnet), '10.244.2.0/24');
   await manager(store, 'b', '192.0.2.2', { config: small }).acquire(signal);
   try {
     await manager(store, 'c', '192.0.2.3', { config: small }).acquire(signal);
@@ -123,9 +124,9 @@ test('run: peers arrive as added/removed batches; own lease never appears', asyn
 
 test('outage: last known leases kept, then the diff on reconnect', async () => {
   const store = new MemoryLeaseStore({ pollMs: 5 });
-  const a = manager(store, 'a', '192.0.2.1', { previousSubnet: parseIp4Net('10.244.1.0/24') });
+  const a = manager(store, 'a', '192.0.2.1', { previousSubnet: tryParseIpv4Prefix('10.244.1.0/24') });
   await a.acquire(new AbortController().signal);
-  const b = await manager(store, 'b', '192.0.2.2', { previousSubnet: parseIp4Net('10.244.2.0/24') }).acquire(new AbortController().signal);
+  const b = await manager(store, 'b', '192.0.2.2', { previousSubnet: tryParseIpv4Prefix('10.244.2.0/24') }).acquire(new AbortController().signal);
   const r = start(a);
   assert.ok(await waitFor(() => r.events.length === 1));
   store.setAvailable(false);
@@ -135,7 +136,7 @@ test('outage: last known leases kept, then the diff on reconnect', async () => {
   // While "down", the world changes behind the manager's back (the test switch only blocks callers).
   store.setAvailable(true);
   await store.deleteLease(b.subnet);
-  const c = await store.createLease(parseIp4Net('10.244.20.0/24')!, { PublicIP: '192.0.2.3', BackendType: 'vxlan' }, HOUR);
+  const c = await store.createLease(tryParseIpv4Prefix('10.244.20.0/24')!, { PublicIP: '192.0.2.3', BackendType: 'vxlan' }, HOUR);
   assert.ok(await waitFor(() => r.reach.at(-1) === true && r.events.length >= 3), JSON.stringify(r));
   assert.equal(r.events.slice(1).sort(), [`added ${subnetKey(c!.subnet)}`, `removed ${subnetKey(b.subnet)}`].sort());
   await r.stop();

@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { encodeIpv4Header, encodeIpv6Header, encodeUdpHeader, internetChecksum, parseMac } from '@weft/encap';
 import { parseIpv4 } from '@weft/netaddr';
 import { ChannelNetwork, type ChannelBind } from '@weft/tunnel';
-import { CaptureDirection, CaptureSide, MemoryLeaseStore, parseIp4Net, vtepMacFor, type LeaseAttrs } from './support/internals.ts';
+import { tryParseIpv4Prefix } from '@weft/netaddr';
+import { CaptureDirection, CaptureSide, MemoryLeaseStore, vtepMacFor, type LeaseAttrs } from './support/internals.ts';
 import { drain, sendFrom, startFakeNode, until, type FakeNode } from './support/fake-node.ts';
 
 const C_MAC = '0a:58:00:00:00:0c';
@@ -72,8 +73,8 @@ async function setUp(backend: 'udp' | 'vxlan'): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-fakes-'));
   const c = net.bind('192.0.2.3', port);
   const d = net.bind('192.0.2.4', port);
-  await store.createLease(parseIp4Net('10.244.3.0/24')!, attrs(backend, '192.0.2.3', C_MAC, 'c'), 3600_000);
-  await store.createLease(parseIp4Net('10.244.3.128/25')!, attrs(backend, '192.0.2.4', D_MAC, 'd'), 3600_000);
+  await store.createLease(tryParseIpv4Prefix('10.244.3.0/24')!, attrs(backend, '192.0.2.3', C_MAC, 'c'), 3600_000);
+  await store.createLease(tryParseIpv4Prefix('10.244.3.128/25')!, attrs(backend, '192.0.2.4', D_MAC, 'd'), 3600_000);
   const a = await startFakeNode({ name: 'a', publicIp: '192.0.2.1', subnet: '10.244.1.0/24', net, store, dir });
   const b = await startFakeNode({ name: 'b', publicIp: '192.0.2.2', subnet: '10.244.2.0/24', net, store, dir });
   await until(() => routesOf(a).length === 3 && routesOf(b).length === 3, 'both agents to learn three peers');
@@ -179,7 +180,7 @@ for (const backend of ['udp', 'vxlan'] as const) {
     })();
     const atB: Uint8Array[] = [];
     const collectB = () => atB.push(...w.b.tun.take());
-    const cSubnet = parseIp4Net('10.244.3.0/24')!;
+    const cSubnet = tryParseIpv4Prefix('10.244.3.0/24')!;
     await w.store.deleteLease(cSubnet);
     await until(() => (collectB(), !routesOf(w.a).includes('10.244.3.0/24 via 192.0.2.3')), 'A to forget C');
     const noRoute = dropsOf(w.a).no_route!;

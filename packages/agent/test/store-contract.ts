@@ -1,7 +1,8 @@
 // One contract suite for every LeaseStore: the fake, the embedded SQLite store and etcd run the same checks.
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LeaseNotFoundError, parseIp4Net, subnetKey, type Ip4Net, type LeaseBatch, type LeaseEvent, type LeaseStore } from './support/internals.ts';
+import { tryParseIpv4Prefix, type Ipv4Prefix } from '@weft/netaddr';
+import { LeaseNotFoundError, subnetKey, type LeaseBatch, type LeaseEvent, type LeaseStore } from './support/internals.ts';
 
 export interface ContractOptions {
   /** A fresh, empty store for each test. */
@@ -10,7 +11,7 @@ export interface ContractOptions {
   shortTtlMs: number;
 }
 
-const net = (s: string): Ip4Net => parseIp4Net(s)!;
+const net = (s: string): Ipv4Prefix => tryParseIpv4Prefix(s)!;
 const attrs = (ip: string, name: string) => ({ PublicIP: ip, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' }, NodeName: name });
 const HOUR = 3600_000;
 

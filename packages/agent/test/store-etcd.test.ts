@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LabScope, canRunWith, run, type BackgroundProcess } from '@weft/lab';
-import { EtcdLeaseStore, parseIp4Net } from './support/internals.ts';
+import { tryParseIpv4Prefix } from '@weft/netaddr';
+import { EtcdLeaseStore } from './support/internals.ts';
 import { leaseStoreContract } from './store-contract.ts';
 import { startEtcd } from './etcd-helper.ts';
 
@@ -27,7 +28,7 @@ if (canRunWith('etcd store', ['etcd', 'etcdctl'])) {
     const store = new EtcdLeaseStore({ endpoints: [endpoint] });
     try {
       await store.putConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
-      await store.createLease(parseIp4Net('10.244.1.0/24')!, { PublicIP: '192.0.2.1', BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' } }, 60_000);
+      await store.createLease(tryParseIpv4Prefix('10.244.1.0/24')!, { PublicIP: '192.0.2.1', BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' } }, 60_000);
       const E = (...args: string[]) => run(['etcdctl', '--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
       const keys = (await E('get', '--prefix', '--keys-only', '/coreos.com/network/')).stdout.split('\n').filter(Boolean);
       assert.equal(keys, ['/coreos.com/network/config', '/coreos.com/network/subnets/10.244.1.0-24']);

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RevisionCompactedError, SqliteLeaseStore, parseIp4Net } from '../src/index.ts';
+import { tryParseIpv4Prefix } from '@weft/netaddr';
+import { RevisionCompactedError, SqliteLeaseStore } from '../src/index.ts';
 import { leaseStoreContract, collect } from './store-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'agt-sqlite-'));
@@ -21,11 +22,11 @@ test('sqlite: a second handle on the same file sees the first one\'s changes (as
     const events = await collect(
       b,
       revision,
-      async () => void (await a.createLease(parseIp4Net('10.244.7.0/24')!, { PublicIP: '192.0.2.7', BackendType: 'udp' }, 60_000)),
+      async () => void (await a.createLease(tryParseIpv4Prefix('10.244.7.0/24')!, { PublicIP: '192.0.2.7', BackendType: 'udp' }, 60_000)),
       (ev) => ev.length >= 1,
     );
     assert.is(events[0]?.lease.attrs.PublicIP, '192.0.2.7');
-    assert.is(await b.createLease(parseIp4Net('10.244.7.0/24')!, { PublicIP: '192.0.2.8', BackendType: 'udp' }, 60_000), null);
+    assert.is(await b.createLease(tryParseIpv4Prefix('10.244.7.0/24')!, { PublicIP: '192.0.2.8', BackendType: 'udp' }, 60_000), null);
   } finally {
     await a.close();
     await b.close();
@@ -35,7 +36,7 @@ test('sqlite: a second handle on the same file sees the first one\'s changes (as
 test('sqlite: watching from a pruned revision throws RevisionCompactedError', async () => {
   const s = fresh({ historyLimit: 2 });
   try {
-    for (let i = 1; i <= 4; i++) await s.createLease(parseIp4Net(`10.244.${i}.0/24`)!, { PublicIP: '192.0.2.1', BackendType: 'udp' }, 60_000);
+    for (let i = 1; i <= 4; i++) await s.createLease(tryParseIpv4Prefix(`10.244.${i}.0/24`)!, { PublicIP: '192.0.2.1', BackendType: 'udp' }, 60_000);
     await s.watchLeases(0, () => {}, new AbortController().signal);
     assert.unreachable();
   } catch (e) {

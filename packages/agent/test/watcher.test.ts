@@ -1,13 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LeaseWatcher, parseIp4Net, pickFreeSubnet, isLeasable, parseNetConfig, subnetKey, formatIp4Net, type Lease, type LeaseEvent } from './support/internals.ts';
+import { formatIpv4Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
+import {
+  LeaseWatcher, pickFreeSubnet, isLeasable, parseNetConfig, subnetKey, type Lease, type LeaseEvent,
+} from './support/internals.ts';
 
-const lease = (cidr: string, ip: string, expiresAt = 1): Lease => ({ subnet: parseIp4Net(cidr)!, attrs: { PublicIP: ip, BackendType: 'udp' }, expiresAt });
+const lease = (cidr: string, ip: string, expiresAt = 1): Lease => ({ subnet: tryParseIpv4Prefix(cidr)!, attrs: { PublicIP: ip, BackendType: 'udp' }, expiresAt });
 const show = (ev: LeaseEvent[]) => ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)} ${e.lease.attrs.PublicIP}`);
 
 test('reset reports new leases, excluding our own', () => {
   const w = new LeaseWatcher();
-  w.setOwn(parseIp4Net('10.244.1.0/24'));
+  w.setOwn(tryParseIpv4Prefix('10.244.1.0/24'));
   assert.equal(show(w.reset([lease('10.244.1.0/24', '192.0.2.1'), lease('10.244.2.0/24', '192.0.2.2')])), ['added 10.244.2.0-24 192.0.2.2']);
 });
 
@@ -21,7 +24,7 @@ test('reset after an outage emits the diff: removed, changed, new; unchanged sta
 
 test('update: renewals are quiet, attr changes re-add, unknown removals are dropped, own lease skipped', () => {
   const w = new LeaseWatcher();
-  w.setOwn(parseIp4Net('10.244.1.0/24'));
+  w.setOwn(tryParseIpv4Prefix('10.244.1.0/24'));
   const ev = w.update([
     { type: 'added', lease: lease('10.244.2.0/24', '192.0.2.2') },
     { type: 'added', lease: lease('10.244.2.0/24', '192.0.2.2', 50) },
@@ -37,12 +40,12 @@ test('update: renewals are quiet, attr changes re-add, unknown removals are drop
 test('pickFreeSubnet skips taken subnets, wraps around, and reports exhaustion', () => {
   const cfg = parseNetConfig('{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.0","SubnetMax":"10.244.3.0"}');
   const taken = [lease('10.244.2.0/24', '192.0.2.2'), lease('10.244.3.0/24', '192.0.2.3')];
-  assert.is(formatIp4Net(pickFreeSubnet(cfg, taken, () => 0.99)!), '10.244.1.0/24');
-  assert.is(formatIp4Net(pickFreeSubnet(cfg, [], () => 0.5)!), '10.244.2.0/24');
+  assert.is(formatIpv4Prefix(pickFreeSubnet(cfg, taken, () => 0.99)!), '10.244.1.0/24');
+  assert.is(formatIpv4Prefix(pickFreeSubnet(cfg, [], () => 0.5)!), '10.244.2.0/24');
   assert.is(pickFreeSubnet(cfg, [...taken, lease('10.244.1.0/24', '192.0.2.1')], Math.random), null);
   for (let i = 0; i < 50; i++) assert.ok(isLeasable(cfg, pickFreeSubnet(cfg, [], Math.random)!));
-  assert.not.ok(isLeasable(cfg, parseIp4Net('10.244.0.0/24')!));
-  assert.not.ok(isLeasable(cfg, parseIp4Net('10.244.2.0/25')!));
+  assert.not.ok(isLeasable(cfg, tryParseIpv4Prefix('10.244.0.0/24')!));
+  assert.not.ok(isLeasable(cfg, tryParseIpv4Prefix('10.244.2.0/25')!));
 });
 
 test.run();

@@ -3,7 +3,7 @@ export * from '../../src/index.ts';
 export { parseNetConfig, validateNetConfig, subnetCount, BACKEND_TYPES, DEFAULT_PORTS, DEFAULT_VNI, MAX_VNI } from '../../src/config.ts';
 export type { BackendConfig, BackendType } from '../../src/config.ts';
 export { DEFAULT_EMBEDDED_PATH, DEFAULT_ETCD_PREFIX, DEFAULT_SUBNET_FILE } from '../../src/settings.ts';
-export { parseIp4, formatIp4, formatIp4Net, netContains, subnetKey, parseSubnetKey, maskOf } from '../../src/ip.ts';
+export { subnetKey, parseSubnetKey } from '../../src/subnet-key.ts';
 export { isOwnLease, parseLeaseAttrs } from '../../src/lease.ts';
 export type { LeaseEvent, LeaseBatch, LeaseSnapshot, NodeIdentity } from '../../src/lease.ts';
 export { LeaseWatcher } from '../../src/watcher.ts';

@@ -58,6 +58,7 @@ function ratios(rows: Row[]): string[] {
     ratio(w, 'openvpn', 'udp64');
     ratio(w, 'kernel-vxlan', 'latency-p99');
   }
+  ratio('mixed-vxlan', 'kernel-vxlan', 'tcp1');
   ratio('weft-native', 'plain', 'tcp1');
   ratio('weft-native-bgp', 'plain', 'tcp1');
   return out;

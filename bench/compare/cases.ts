@@ -3,6 +3,7 @@
 import { Lab, type LabNode } from '@weft/lab';
 import { labUp } from 'weft/lab';
 import type { Endpoints } from './measure.ts';
+import { mixedVxlan } from './mixed.ts';
 
 export interface PreparedCase {
   name: string;
@@ -12,7 +13,7 @@ export interface PreparedCase {
   lab: Lab;
 }
 
-export const CASE_NAMES = ['weft-udp', 'weft-vxlan', 'weft-native', 'weft-native-bgp', 'kernel-vxlan', 'plain', 'openvpn'] as const;
+export const CASE_NAMES = ['weft-udp', 'weft-vxlan', 'weft-native', 'weft-native-bgp', 'kernel-vxlan', 'mixed-vxlan', 'plain', 'openvpn'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 const SUBNET = (n: LabNode) => `10.244.${n.index}.0/24`;
@@ -90,6 +91,7 @@ export function prepareCase(name: CaseName): Promise<PreparedCase> {
   switch (name) {
     case 'plain': return plain();
     case 'kernel-vxlan': return kernelVxlan();
+    case 'mixed-vxlan': return mixedVxlan();
     case 'openvpn': return openvpn();
     case 'weft-udp': return weft(name, 'udp', 'lease');
     case 'weft-vxlan': return weft(name, 'vxlan', 'lease');

@@ -23,7 +23,7 @@ interface WeftSide {
   vtepMac: string;
 }
 
-async function startWeftNode(lab: Lab, node: LabNode): Promise<WeftSide> {
+async function startWeftNode(lab: Lab, node: LabNode, extra: string[]): Promise<WeftSide> {
   const dir = lab.scope.dir;
   const db = join(dir, 'leases.db');
   const netConf = join(dir, 'net-conf.json');
@@ -36,7 +36,7 @@ async function startWeftNode(lab: Lab, node: LabNode): Promise<WeftSide> {
   await store.close();
   const envFile = join(dir, 'n1-subnet.env');
   const agent = lab.scope.spawn('agent-n1', node.ns, weftArgv('agent', '--net-config', netConf, '--public-ip', node.underlayIp,
-    '--store', `embedded:${db}`, '--subnet-file', envFile, '--metrics-port', String(METRICS_PORT), '--node-name', 'n1'));
+    '--store', `embedded:${db}`, '--subnet-file', envFile, '--metrics-port', String(METRICS_PORT), '--node-name', 'n1', ...extra));
   await waitFor(() => {
     if (!agent.running) throw new Error(`agent exited:\n${agent.log()}`);
     return existsSync(envFile);
@@ -61,12 +61,15 @@ async function kernelVtep(node: LabNode, weft: WeftSide, staticNeigh: boolean): 
 
 /** The kernel pod's tx checksumming: at its default (on: partial checksums cross the veth), or off. */
 type KernelTx = 'default' | 'tx-off';
+/** weft's own offloads: at their default (vnet header, super-packets whole) or off (segmented in the addon). */
+type WeftOffload = 'default' | 'no-offload';
 
-async function withTopology(staticNeigh: boolean, kernelTx: KernelTx, body: (lab: Lab, weft: WeftSide) => Promise<void>): Promise<void> {
-  const lab = await Lab.create({ name: staticNeigh ? `h4-akv-${kernelTx === 'default' ? 'on' : 'off'}` : 'h4-akv-arp', nodes: 2 });
+async function withTopology(staticNeigh: boolean, kernelTx: KernelTx, body: (lab: Lab, weft: WeftSide) => Promise<void>, weftOffload: WeftOffload = 'default'): Promise<void> {
+  const name = !staticNeigh ? 'arp' : weftOffload === 'no-offload' ? 'nooff' : kernelTx === 'default' ? 'on' : 'off';
+  const lab = await Lab.create({ name: `h4-akv-${name}`, nodes: 2 });
   try {
     const [n1, n2] = lab.nodes as [LabNode, LabNode];
-    const weft = await startWeftNode(lab, n1);
+    const weft = await startWeftNode(lab, n1, weftOffload === 'no-offload' ? ['--no-offload'] : []);
     await kernelVtep(n2, weft, staticNeigh);
     await lab.addPods(n1, weft.subnet, 1, 1450);
     await lab.addPods(n2, KERNEL_SUBNET, 1, 1450);
@@ -85,7 +88,7 @@ async function weftStatus(lab: Lab): Promise<{ counters: Record<string, number>;
 }
 
 /** Ping both ways, a full-size DF packet, then bulk and small-write TCP both ways with end-to-end SHA-256. */
-async function pingAndTransfers(lab: Lab): Promise<void> {
+async function pingAndTransfers(lab: Lab, bulk = 200 * MB): Promise<void> {
   const weftPod = lab.nodes[0]!.pods[0]!;
   const kernelPod = lab.nodes[1]!.pods[0]!;
   for (const [a, b] of [[weftPod, kernelPod], [kernelPod, weftPod]] as const) {
@@ -95,11 +98,11 @@ async function pingAndTransfers(lab: Lab): Promise<void> {
   // A full-size DF packet fits the 1450 MTU both stacks agree on.
   const big = await kernelPod.ns.exec(['ping', '-c', '2', '-s', '1422', '-M', 'do', '-W', '2', weftPod.ip], { allowFailure: true });
   assert.match(big.stdout, / 2 received/, '1450-byte DF packets cross');
-  const there = await tcpTransfer(weftPod.ns, kernelPod.ns, kernelPod.ip, 200 * MB);
-  assert.is(there.received.bytes, 200 * MB, 'weft -> kernel: every byte arrived');
+  const there = await tcpTransfer(weftPod.ns, kernelPod.ns, kernelPod.ip, bulk);
+  assert.is(there.received.bytes, bulk, 'weft -> kernel: every byte arrived');
   assert.is(there.received.sha256, there.sent.sha256, 'weft -> kernel bytes unchanged');
-  const back = await tcpTransfer(kernelPod.ns, weftPod.ns, weftPod.ip, 200 * MB, 15003);
-  assert.is(back.received.bytes, 200 * MB, 'kernel -> weft: every byte arrived');
+  const back = await tcpTransfer(kernelPod.ns, weftPod.ns, weftPod.ip, bulk, 15003);
+  assert.is(back.received.bytes, bulk, 'kernel -> weft: every byte arrived');
   assert.is(back.received.sha256, back.sent.sha256, 'kernel -> weft bytes unchanged');
   // Interactive-style: 200-byte writes, one at a time, Nagle off.
   const smallThere = await tcpTransfer(weftPod.ns, kernelPod.ns, kernelPod.ip, 400_000, 15004, 200);
@@ -127,6 +130,15 @@ if (canRunWith('weft vxlan <-> kernel vxlan', ['ip', 'bridge', 'ping', 'ethtool'
       assert.is(drops.inner_bad_checksum, 0, 'complete checksums verified');
       assert.is(drops.udp_truncated, 0, 'every datagram fitted its receive slot');
     }));
+
+  test('weft with its TUN offloads off (--no-offload): kernel super-packets are segmented in the addon', () =>
+    withTopology(true, 'default', async (lab) => {
+      await pingAndTransfers(lab, 50 * MB);
+      const { counters, drops } = await weftStatus(lab);
+      assert.ok(counters.rx_super_packets_segmented! > 0, `super-packets cut into segments: ${JSON.stringify(counters)}`);
+      assert.is(counters.rx_super_packets_whole, 0, 'no vnet header, no GSO write');
+      assert.is(drops.inner_bad_checksum, 0);
+    }, 'no-offload'));
 
   test('the kernel resolves our VTEP address with ARP over VXLAN and weft answers it', () =>
     withTopology(false, 'default', async (lab, weft) => {

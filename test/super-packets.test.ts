@@ -16,6 +16,7 @@ const BIG = 200 * MB;
 interface SendPathStatus {
   sendPath?: { superPackets: boolean; reason: string };
   counters: Record<string, number>;
+  drops: Record<string, number>;
 }
 
 async function sendPathOf(node: LabNode): Promise<SendPathStatus> {
@@ -47,10 +48,14 @@ async function exercise(backend: 'udp' | 'vxlan', on: boolean): Promise<void> {
     assert.is(s.sendPath?.superPackets, on, `/status sendPath: ${JSON.stringify(s.sendPath)}`);
     if (!on) assert.match(s.sendPath!.reason, /forced off/);
     await bothWays(n1.pods[0]!, n2.pods[0]!, BIG);
-    const c = (await sendPathOf(n1)).counters;
+    const { counters: c, drops } = await sendPathOf(n1);
     const perWrite = c.tx_bytes! / c.tx_packets!;
     // On: whole super-packets (tens of KB) go to the kernel; off: MTU-sized segments leave userspace.
-    if (on) assert.ok(perWrite > 8000, `${backend} on: ${perWrite.toFixed(0)} bytes per packet written`);
+    if (on) {
+      assert.ok(perWrite > 8000, `${backend} on: ${perWrite.toFixed(0)} bytes per packet written`);
+      assert.ok(c.tx_super_packets_whole! > 1000, `${c.tx_super_packets_whole} super-packets went to the kernel whole`);
+      assert.equal([drops.outer_too_big, drops.send_malformed, c.tx_tap_errors], [0, 0, 0], 'none dropped or refused');
+    }
     else assert.ok(perWrite <= 1500, `${backend} off: ${perWrite.toFixed(0)} bytes per packet written`);
   } finally {
     await run.lab.teardown();

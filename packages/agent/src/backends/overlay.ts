@@ -22,7 +22,7 @@ import { PeerTable } from './peers.ts';
 import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
 import type { EncapFormat } from './formats.ts';
 import { receiveCounters, receiveDrops } from './receive-stats.ts';
-import { chooseSendPath, type SendPath } from './send-path.ts';
+import { chooseSendPath, sendCounters, sendDrops, type SendPath } from './send-path.ts';
 import { openFlowSpread } from './socket-pool.ts';
 
 /** Drop reasons the agent adds to encap's: numbered after them so one counter array holds all. */
@@ -230,6 +230,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       replies: (e?.replies ?? 0) + (g?.replies ?? 0), backpressure: (e?.backpressure ?? 0) + (g?.backpressure ?? 0),
       errors: (e?.errors ?? 0) + (g?.errors ?? 0),
       ...receiveCounters(this.tun),
+      ...sendCounters(this.sendPath.port),
     };
   }
 
@@ -238,7 +239,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     DROP_NAMES.forEach((name, i) => {
       if (i > 0) out[name] = this.drops[i]!;
     });
-    return Object.assign(out, receiveDrops(this.tun, this.udp));
+    return Object.assign(out, receiveDrops(this.tun, this.udp), sendDrops(this.sendPath.port));
   }
 
   status(): NetworkStatus {

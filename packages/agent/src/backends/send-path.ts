@@ -54,3 +54,22 @@ export async function chooseSendPath(o: SendPathOptions): Promise<SendPath> {
     return socketPath(`${(e as Error).name}: ${(e as Error).message}`);
   }
 }
+
+type TapStatsLike = Partial<{ txSuperPackets: number; txTooBig: number; txMalformed: number; txErrors: number }>;
+
+function tapStats(port: SuperPacketPort | undefined): TapStatsLike {
+  const p = port as { stats?: () => TapStatsLike } | undefined;
+  return typeof p?.stats === 'function' ? p.stats() : {};
+}
+
+/** Super-packets handed to the kernel whole, and writes it refused (zeros on the socket path). */
+export function sendCounters(port: SuperPacketPort | undefined): Record<string, number> {
+  const s = tapStats(port);
+  return { tx_super_packets_whole: s.txSuperPackets ?? 0, tx_tap_errors: s.txErrors ?? 0 };
+}
+
+/** Packets the super-packet sender dropped: outer IPv4 length past 65535, virtio metadata that contradicts the packet. */
+export function sendDrops(port: SuperPacketPort | undefined): Record<string, number> {
+  const s = tapStats(port);
+  return { outer_too_big: s.txTooBig ?? 0, send_malformed: s.txMalformed ?? 0 };
+}

@@ -24,11 +24,18 @@ const ZERO = 0x30;
 const NINE = 0x39;
 
 /**
- * Parses a dotted quad into a uint32. `input` is the text errors name and `base` shifts the positions they report
- * (both differ from `text` for a prefix or the dotted tail of an IPv6 address). Throws AddressError: empty, bad-character, empty-part, octet-count, leading-zero,
- * octet-range.
+ * Parses a dotted quad into a uint32. Throws AddressError: empty, bad-character (zone-id for '%'), empty-part,
+ * octet-count, leading-zero, octet-range.
  */
-export function parseIpv4(text: string, input = text, base = 0): number {
+export function parseIpv4(text: string): number {
+  return parseDottedQuad(text, text, 0);
+}
+
+/**
+ * parseIpv4 for a part of a longer text: `input` is the text errors name and `base` the position of `text` in it
+ * (a prefix, or the dotted tail of an IPv6 address).
+ */
+export function parseDottedQuad(text: string, input: string, base: number): number {
   if (text.length === 0) throw new AddressError('empty', input, 'is empty, expected an IPv4 address', base);
   let value = 0;
   let octets = 0;
@@ -100,7 +107,7 @@ export function ipv4HostBitsSet(ip: number, prefixLen: number): boolean {
 export function parseIpv4Prefix(text: string, options: PrefixParseOptions = {}): Ipv4Prefix {
   const slash = text.indexOf('/');
   if (slash < 0) throw new AddressError('prefix-length', text, 'has no "/length", expected A.B.C.D/N');
-  const ip = parseIpv4(text.slice(0, slash), text);
+  const ip = parseDottedQuad(text.slice(0, slash), text, 0);
   const prefixLen = parsePrefixLength(text, slash + 1, 32);
   const network = (ip & ipv4Mask(prefixLen)) >>> 0;
   if (network !== ip && options.strict !== false) {

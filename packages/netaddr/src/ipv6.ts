@@ -8,7 +8,7 @@
 // Formatting is RFC 5952 section 4: lowercase, no leading zeros, the longest run of two or more zero groups as
 // "::" (the first of equal runs), and section 5: IPv4-mapped addresses keep their dotted tail (::ffff:192.0.2.1).
 import { AddressError } from './errors.ts';
-import { badCharacter, parseIpv4, parsePrefixLength, type PrefixParseOptions } from './ipv4.ts';
+import { badCharacter, parseDottedQuad, parsePrefixLength, type PrefixParseOptions } from './ipv4.ts';
 
 /** An IPv6 prefix: `ip` is the network address (host bits zero), `prefixLen` is 0..128. */
 export interface Ipv6Prefix {
@@ -22,10 +22,15 @@ export const IPV6_MAX = (1n << 128n) - 1n;
 const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 
 /**
- * Parses IPv6 text into a bigint. `input` is the text errors name (the whole prefix when parsing one). Throws AddressError: empty, bad-character, zone-id, double-colon, empty-part,
- * group-range, group-count, embedded-ipv4 and the IPv4 codes for a bad dotted tail.
+ * Parses IPv6 text into a bigint. Throws AddressError: empty, bad-character, zone-id, double-colon, empty-part,
+ * group-range, group-count, embedded-ipv4, and the IPv4 codes for a bad dotted tail.
  */
-export function parseIpv6(text: string, input = text): bigint {
+export function parseIpv6(text: string): bigint {
+  return parseIpv6Text(text, text);
+}
+
+/** parseIpv6 for the address part of a prefix: errors name `input`, the whole text (the address starts it). */
+function parseIpv6Text(text: string, input: string): bigint {
   if (text.length === 0) throw new AddressError('empty', input, 'is empty, expected an IPv6 address');
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -58,7 +63,7 @@ function groupsOf(input: string, part: string, base: number, last: boolean): num
     if (p === '') throw new AddressError('empty-part', input, `empty group at character ${at}`, at);
     if (p.includes('.')) {
       if (!last || i !== pieces.length - 1) throw new AddressError('embedded-ipv4', input, `a dotted quad (character ${at}) may only be the last 32 bits`, at);
-      const v4 = parseIpv4(p, input, at);
+      const v4 = parseDottedQuad(p, input, at);
       out.push(v4 >>> 16, v4 & 0xffff);
     } else if (p.length > 4) {
       throw new AddressError('group-range', input, `group "${p}" at character ${at} has more than 4 hex digits`, at);
@@ -147,7 +152,7 @@ export function ipv6HostBitsSet(ip: bigint, prefixLen: number): boolean {
 export function parseIpv6Prefix(text: string, options: PrefixParseOptions = {}): Ipv6Prefix {
   const slash = text.indexOf('/');
   if (slash < 0) throw new AddressError('prefix-length', text, 'has no "/length", expected ADDR/N');
-  const ip = parseIpv6(text.slice(0, slash), text);
+  const ip = parseIpv6Text(text.slice(0, slash), text);
   const prefixLen = parsePrefixLength(text, slash + 1, 128);
   const network = ip & ipv6Mask(prefixLen);
   if (network !== ip && options.strict !== false) {

@@ -23,8 +23,8 @@ export const AGENT_USAGE = `usage: weft agent [flags]
   --bgp-as N, --bgp-peer ADDR,AS (repeatable), --bgp-port PORT, --route-reflector ADDR (repeatable)
   --pcap FILE           record both sides of the encapsulation as pcapng (bounded; off by default)
   --no-offload          plain TUN reads (no IFF_VNET_HDR/TSO)
-  --no-super-packets    keep cutting super-packets into segments in userspace and sending them from the UDP
-                        socket, instead of handing them whole to the kernel through a TAP (weft-gso0, UDP-tunnel
+  --no-super-packets    keep cutting super-packets into segments in userspace and sending them from UDP
+                        sockets, instead of handing them whole to the kernel through a TAP (weft-gso0, UDP-tunnel
                         GSO, Linux >= 6.17; probed at start, off by itself where missing). Also WEFT_SUPER_PACKETS=0
   --ip-masq, --log-level LEVEL, --subnet-lease-ttl S, --subnet-lease-renew-margin S
 `;

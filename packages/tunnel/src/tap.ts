@@ -12,6 +12,7 @@
 // socket path. Packets come from a TunDevice in whole mode (the inner virtio header at each slot's start).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { readFile, writeFile } from 'node:fs/promises';
 import { addon, type NativeTap } from './native.ts';
 import { checkInterfaceName, mapSystemError, TunnelError } from './errors.ts';
 import { netnsPath } from './tun.ts';
@@ -116,15 +117,24 @@ export class TapSender implements PacketPort {
   }
 }
 
+// Keys in sysctl's slash form (an interface name may contain dots). In our own namespace /proc/sys is written
+// directly (no procps needed); another namespace's goes through `ip netns exec NS sysctl`.
+const procSys = (key: string): string => `/proc/sys/${key}`;
+
 async function sysctl(netns: string | undefined, settings: string[]): Promise<void> {
-  const argv = ['sysctl', '-qw', ...settings];
-  if (netns) await run('ip', ['netns', 'exec', netns, ...argv]);
-  else await run(argv[0]!, argv.slice(1));
+  if (netns) {
+    await run('ip', ['netns', 'exec', netns, 'sysctl', '-qw', ...settings]);
+    return;
+  }
+  for (const s of settings) {
+    const [key, value] = s.split('=') as [string, string];
+    await writeFile(procSys(key), value);
+  }
 }
 
 async function readSysctl(netns: string | undefined, key: string): Promise<string> {
-  const argv = ['sysctl', '-n', key];
-  const { stdout } = netns ? await run('ip', ['netns', 'exec', netns, ...argv]) : await run(argv[0]!, argv.slice(1));
+  if (!netns) return (await readFile(procSys(key), 'utf8')).trim();
+  const { stdout } = await run('ip', ['netns', 'exec', netns, 'sysctl', '-n', key]);
   return String(stdout).trim();
 }
 
@@ -137,7 +147,7 @@ async function readSysctl(netns: string | undefined, key: string): Promise<strin
 export async function openTapSender(opts: TapSenderOptions): Promise<TapSender> {
   const name = opts.name ?? 'weft-gso0';
   checkInterfaceName(name);
-  const rpAll = await readSysctl(opts.netns, 'net.ipv4.conf.all.rp_filter');
+  const rpAll = await readSysctl(opts.netns, 'net/ipv4/conf/all/rp_filter');
   if (rpAll !== '0') {
     throw new TunnelGsoUnavailableError(`net.ipv4.conf.all.rp_filter is ${rpAll}: reverse-path filtering would drop the frames weft injects on ${name}`, 'EINVAL');
   }
@@ -156,9 +166,9 @@ export async function openTapSender(opts: TapSenderOptions): Promise<TapSender> 
     native.setSource(opts.source);
     const ns = opts.netns ? ['-n', opts.netns] : [];
     await run('ip', [...ns, 'link', 'set', 'dev', name, 'up']);
-    const conf = `net.ipv4.conf.${name}`;
-    await sysctl(opts.netns, [`${conf}.forwarding=1`, `${conf}.accept_local=1`, `${conf}.rp_filter=0`]);
-    await sysctl(opts.netns, [`net.ipv6.conf.${name}.disable_ipv6=1`]).catch(() => undefined); // no IPv6: nothing to turn off
+    const conf = `net/ipv4/conf/${name}`;
+    await sysctl(opts.netns, [`${conf}/forwarding=1`, `${conf}/accept_local=1`, `${conf}/rp_filter=0`]);
+    await sysctl(opts.netns, [`net/ipv6/conf/${name}/disable_ipv6=1`]).catch(() => undefined); // no IPv6: nothing to turn off
   } catch (e) {
     native.close();
     throw mapSystemError(e, `tap ${name}`);

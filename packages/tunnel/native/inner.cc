@@ -113,7 +113,11 @@ InnerPlan planInnerWrite(uint8_t* p, size_t len, size_t mtu, bool vnet, const Sl
   if (kind == ViewKind::Opaque) return plan;
   size_t headers = v.ipLen + v.l4HdrLen;
   size_t gso = mtu > headers ? mtu - headers : 0;
-  plan.super = v.proto == kProtoTcp && v.l4Len - v.l4HdrLen > gso;
+  plan.super = v.l4Len - v.l4HdrLen > gso;
+  // UDP larger than the MTU and not fragmented can only be a USO super-packet (the sender would have fragmented
+  // a datagram that large): the datagram boundaries were its gso_size, which VXLAN does not carry. Delivering it
+  // as one datagram would merge the application's messages, so it is dropped and counted.
+  if (plan.super && v.proto == kProtoUdp) return (plan.verdict = InnerVerdict::UdpSuperPacket, plan);
   uint64_t pseudo = pseudoHeaderSum(p, v.version, v.proto, uint32_t(v.l4Len));
   uint16_t partialValue = csumFold(pseudo);
   plan.partial = sameSum(rd16(p + v.field), partialValue);

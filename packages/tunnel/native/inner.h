@@ -17,6 +17,7 @@ enum class InnerVerdict : int {
   Malformed = 4,        // headers contradict the bytes (truncated, lying lengths): drop and count
   BadChecksum = 5,      // an IPv4 header checksum or a complete TCP/UDP checksum that does not verify
   TooManySegments = 6,  // a super-packet needing more segments than the scratch span holds
+  UdpSuperPacket = 7,   // a UDP GSO super-packet (larger than the MTU, not a fragment): its segment size is lost
 };
 
 struct InnerPlan {

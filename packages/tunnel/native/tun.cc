@@ -250,6 +250,7 @@ bool NativeTun::writePlanned(const InnerPlan& plan, const uint8_t* p) {
     case InnerVerdict::Malformed: txMalformed_++; return true;
     case InnerVerdict::BadChecksum: txCsumDrops_++; return true;
     case InnerVerdict::TooManySegments: txTooManySegments_++; return true;
+    case InnerVerdict::UdpSuperPacket: txUdpSuper_++; return true;
     case InnerVerdict::Write:
       if (!writeOne(p, plan.len, false)) return false;
       break;
@@ -366,7 +367,8 @@ Napi::Value NativeTun::Stats(const Napi::CallbackInfo& info) {
                                   {"txPartialChecksums", txPartialCsum_},
                                   {"txSegmentedSuper", txSegmentedSuper_},
                                   {"txMalformed", txMalformed_},
-                                  {"txTooManySegments", txTooManySegments_}});
+                                  {"txTooManySegments", txTooManySegments_},
+                                  {"txUdpSuperPackets", txUdpSuper_}});
 }
 
 Napi::Value NativeTun::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }

@@ -63,7 +63,8 @@ class NativeTun : public Napi::ObjectWrap<NativeTun> {
   double rxPackets_ = 0, rxSuper_ = 0, rxMalformed_ = 0, txPackets_ = 0, txSuper_ = 0, txCsumDrops_ = 0,
          txErrors_ = 0, rxTooManySegments_ = 0;
   // receive side (TUN writes of decapsulated packets): see InnerVerdict
-  double txGsoWhole_ = 0, txPartialCsum_ = 0, txSegmentedSuper_ = 0, txMalformed_ = 0, txTooManySegments_ = 0;
+  double txGsoWhole_ = 0, txPartialCsum_ = 0, txSegmentedSuper_ = 0, txMalformed_ = 0, txTooManySegments_ = 0,
+         txUdpSuper_ = 0;
 };
 
 /** Pure offload functions exposed for tests: splitSuperPacket(buf, ...) and coalescePackets(...). */

@@ -51,6 +51,8 @@ export enum InnerVerdict {
   BadChecksum = 5,
   /** Dropped: more segments than the scratch space holds. */
   TooManySegments = 6,
+  /** Dropped: a UDP GSO super-packet, whose datagram boundaries (its segment size) VXLAN does not carry. */
+  UdpSuperPacket = 7,
 }
 
 export interface InnerWritePlan {

@@ -91,6 +91,8 @@ export interface TunStats {
   txMalformed: number;
   /** Super-packets not written because they needed more segments than the scratch space holds. */
   txTooManySegments: number;
+  /** UDP GSO super-packets not written: their segment size (the datagram boundaries) did not travel with them. */
+  txUdpSuperPackets: number;
 }
 
 /** Smallest batchSize with offloads: a 64 KB super-packet at MSS 1400 is 47 segments (wireguard-go uses 128). */

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { canRunWith, type LabNode, type Netns } from '@weft/lab';
 import { labUp, httpGetIn, waitFor, METRICS_PORT, type RunningLab } from 'weft/lab';
 import { agentMetrics, metricValue, mustStatus, pingCount, type AgentStatusJson } from './support/agent-lab.ts';
-import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethernet, ipv4Udp, ipv6Udp, vxlan } from './support/agent-craft.ts';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethernet, ipv4Tcp, ipv4Udp, ipv6Udp, vxlan } from './support/agent-craft.ts';
 import type { SendSpec } from './support/agent-send.ts';
 
 const TSX = import.meta.resolve('tsx');
@@ -57,11 +57,19 @@ function casesFor(backend: Backend, victim: AgentStatusJson, peer: AgentStatusJs
   const peerMac = peer.lease!.vtepMac ?? '';
   const frame = (ip: Buffer, etherType = ETHERTYPE_IPV4) => ethernet(victimMac, peerMac, etherType, ip);
   const wrap = backend === 'vxlan' ? (ip: Buffer, etherType = ETHERTYPE_IPV4) => vxlan(VNI, frame(ip, etherType)) : (ip: Buffer) => ip;
+  const tcp = (size: number, checksum: 'valid' | 'wrong' | 'partial', dataOffset?: number) =>
+    ipv4Tcp({ src: peerPodIp, dst: podIp, dstPort: POD_PORT, payload: Buffer.alloc(size, 0x61), checksum, dataOffset });
   const spoofedSources = ['10.99.0.1', podIp, '192.0.2.12', '10.244.0.7', '10.245.1.1'].filter((s) => !s.startsWith(peer.lease!.subnet.replace(/0\/24$/, '')));
   const common: Case[] = [
     { what: 'spoofed inner source (outside the peer\'s subnet)', reason: 'spoofed_source', packets: times(100, (i) => wrap(inner(spoofedSources[i % spoofedSources.length]!))) },
     { what: 'IP total length longer than the datagram', reason: 'length_mismatch', packets: times(50, () => wrap(inner(peerPodIp, { totalLength: 1400 }))) },
     { what: 'IPv4 header length 3 words', reason: 'bad_ip_header', packets: times(50, () => wrap(inner(peerPodIp, { ihl: 3 }))) },
+    // Past the encapsulation checks, caught by the TUN write (native/inner.cc): a 30 KB TCP super-packet (one
+    // datagram, as a kernel VTEP sends them) whose complete checksum fails, a TCP header longer than the
+    // packet, and a 20 KB UDP super-packet whose datagram boundaries are lost.
+    { what: 'TCP super-packet, complete checksum that fails', reason: 'inner_bad_checksum', packets: times(10, () => wrap(tcp(30_000, 'wrong'))) },
+    { what: 'TCP data offset past the end of the packet', reason: 'inner_malformed', packets: times(20, () => wrap(tcp(0, 'partial', 15))) },
+    { what: 'UDP super-packet (20 KB, not a fragment)', reason: 'inner_udp_super_packet', packets: times(10, () => wrap(inner(peerPodIp, { payload: Buffer.alloc(20_000, 7) }))) },
   ];
   if (backend === 'vxlan') {
     const ip = inner(peerPodIp);
@@ -160,7 +168,9 @@ async function attack(backend: Backend): Promise<void> {
     for (const [reason, n] of Object.entries(expected)) assert.is(d1[reason] ?? 0, n, `${backend}: ${reason} drops (${cases.filter((c) => c.reason === reason).map((c) => c.what).join('; ')})`);
     assert.is(d1.unknown_peer ?? 0, strangers.length, 'unknown_peer: every datagram from the stranger, even well-formed ones');
     assert.is(sum(d1), sent - CONTROLS, 'every datagram but the controls was dropped');
-    assert.is(mid.counters.rx_packets! - before.counters.rx_packets!, CONTROLS, 'only the controls went into the TUN device');
+    // Packets dropped by the TUN write passed the encapsulation checks: counted as forwarded there, then dropped.
+    const atTunWrite = ['inner_bad_checksum', 'inner_malformed', 'inner_udp_super_packet'].reduce((a, r) => a + (d1[r] ?? 0), 0);
+    assert.is(mid.counters.rx_packets! - before.counters.rx_packets!, CONTROLS + atTunWrite, 'only the controls went into the TUN device');
     assert.is(received(), CONTROLS, 'only the controls reached the pod');
 
     // Random bytes: from the forged peer (through every parser) and from the stranger.

@@ -1,5 +1,5 @@
-// Hand-built packets for the hostile-traffic test: inner IPv4/IPv6 + UDP, Ethernet, the VXLAN header, and a
-// seeded generator of random datagrams. Written here from the RFCs (791, 768, 7348), independently of
+// Hand-built packets for the hostile-traffic test: inner IPv4/IPv6 + UDP, IPv4 + TCP, Ethernet, the VXLAN header, and a
+// seeded generator of random datagrams. Written here from the RFCs (791, 768, 793, 7348), independently of
 // @weft/encap, so a bug there cannot hide in both the sender and the receiver.
 
 /** Dotted quad to 4 bytes. */
@@ -53,6 +53,43 @@ export function ipv4Udp(o: Ipv4UdpOptions): Buffer {
   p.writeUInt16BE(o.dstPort, 22);
   p.writeUInt16BE(udpLen, 24);
   o.payload.copy(p, 28);
+  return p;
+}
+
+export interface Ipv4TcpOptions {
+  src: string;
+  dst: string;
+  dstPort: number;
+  payload: Buffer;
+  /** 'valid': a complete, correct checksum; 'wrong': complete but off by one; 'partial': the pseudo-header sum only. */
+  checksum: 'valid' | 'wrong' | 'partial';
+  /** Overrides the data offset nibble (a lie, for header checks). */
+  dataOffset?: number;
+}
+
+/** An IPv4 packet carrying one TCP segment (ACK|PSH), checksummed as `o.checksum` says (RFC 793 section 3.1). */
+export function ipv4Tcp(o: Ipv4TcpOptions): Buffer {
+  const p = Buffer.alloc(40 + o.payload.length);
+  p[0] = 0x45;
+  p.writeUInt16BE(p.length, 2);
+  p.writeUInt16BE(0x4000, 6); // DF
+  p[8] = 64;
+  p[9] = 6;
+  p.set(ip4Bytes(o.src), 12);
+  p.set(ip4Bytes(o.dst), 16);
+  p.writeUInt16BE(inetChecksum(p.subarray(0, 20)), 10);
+  p.writeUInt16BE(5556, 20);
+  p.writeUInt16BE(o.dstPort, 22);
+  p.writeUInt32BE(1, 24);
+  p.writeUInt32BE(1, 28);
+  p[32] = (o.dataOffset ?? 5) << 4;
+  p[33] = 0x18;
+  p.writeUInt16BE(512, 34);
+  o.payload.copy(p, 40);
+  const pseudo = Buffer.concat([p.subarray(12, 20), Buffer.from([0, 6]), Buffer.from([(p.length - 20) >> 8, (p.length - 20) & 0xff])]);
+  const pseudoSum = ~inetChecksum(pseudo) & 0xffff; // folded, not complemented: what a partial field holds
+  const full = inetChecksum(Buffer.concat([pseudo, p.subarray(20)]));
+  p.writeUInt16BE(o.checksum === 'partial' ? pseudoSum : o.checksum === 'wrong' ? (full + 1) & 0xffff : full, 36);
   return p;
 }
 

@@ -9,7 +9,11 @@
 //   CLUSTER_LIST; receivers drop routes carrying their own id in either (rib.ts), which breaks loops.
 // - To external peers (§5.1): our AS is prepended, the next hop is our own address on that session, and
 //   attributes local to our AS (LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST, a learned MED) are removed.
-import { WellKnownCommunity, type Prefix, type RouteAttributes } from '../types.ts';
+// - Families (RFC 4760 §8): a peer hears only the families its session negotiated, and a route only when we
+//   have a next hop of the route's own family for it (no RFC 8950 extended next hop): an IPv4 session needs a
+//   configured IPv6 next hop to carry IPv6 routes, and an IPv6 session an IPv4 one for IPv4 routes.
+import { tryParseIp } from '@weft/netaddr';
+import { Afi, WellKnownCommunity, type Prefix, type RouteAttributes } from '../types.ts';
 import { LOCAL_SOURCE, prependAs, type Route, type RouteSource } from './route.ts';
 
 /** A peer as the RIB sees it: the source description plus what exporting to it needs. */
@@ -18,6 +22,12 @@ export interface RibPeer extends RouteSource {
   localAddress: string;
   /** Rewrite the next hop to `localAddress` for iBGP too (BIRD's `next hop self`). eBGP always does. */
   nextHopSelf?: boolean;
+  /** Families the session negotiated (RFC 4760 §8); absent: every family (before the session is up). */
+  families?: Afi[];
+  /** Our next hop per family when it is not `localAddress` (e.g. the IPv6 one on an IPv4 session). */
+  nextHops?: { ipv4?: string; ipv6?: string };
+  /** RFC 2545 §3: our link-local address on a shared link, sent after the global IPv6 next hop. */
+  linkLocalNextHop?: string;
 }
 
 /** Speaker-wide facts the export rules need. */
@@ -34,6 +44,8 @@ export interface ExportedRoute {
   prefix: Prefix;
   attrs: RouteAttributes;
   nextHop: string;
+  /** IPv6 only: the link-local half of a 32-byte next hop (RFC 2545 §3). */
+  linkLocalNextHop?: string;
 }
 
 /**
@@ -41,6 +53,15 @@ export interface ExportedRoute {
  * when the peer must not hear about it (then any earlier advertisement is withdrawn).
  */
 export function exportRoute(ctx: ExportContext, route: Route, to: RibPeer): ExportedRoute | null {
+  if (to.families && !to.families.includes(route.prefix.afi)) return null; // RFC 4760 §8
+  const r = exportToPeer(ctx, route, to);
+  if (!r || familyOf(r.nextHop) !== route.prefix.afi) return null; // no usable next hop of this family
+  if (r.prefix.afi === Afi.Ipv6 && to.linkLocalNextHop && r.nextHop === localNextHop(to, Afi.Ipv6))
+    r.linkLocalNextHop = to.linkLocalNextHop;
+  return r;
+}
+
+function exportToPeer(ctx: ExportContext, route: Route, to: RibPeer): ExportedRoute | null {
   const src = route.source;
   if (src.id === to.id) return null; // never echo a route to the peer it came from
   if (route.attrs.communities.includes(WellKnownCommunity.NoAdvertise)) return null; // RFC 1997
@@ -56,7 +77,11 @@ function reflect(ctx: ExportContext, route: Route, to: RibPeer): ExportedRoute |
   if (!route.source.rrClient && !to.rrClient) return null; // split horizon
   const originatorId = route.attrs.originatorId ?? route.source.bgpId;
   if (originatorId === to.bgpId) return null; // it would drop it anyway (RFC 4456 §8)
-  const attrs: RouteAttributes = { ...route.attrs, originatorId, clusterList: [ctx.clusterId, ...route.attrs.clusterList] };
+  const attrs: RouteAttributes = {
+    ...route.attrs,
+    originatorId,
+    clusterList: [ctx.clusterId, ...route.attrs.clusterList],
+  };
   return { prefix: route.prefix, attrs, nextHop: route.nextHop };
 }
 
@@ -68,8 +93,23 @@ function toExternal(ctx: ExportContext, route: Route, to: RibPeer): ExportedRout
   return { prefix: route.prefix, attrs, nextHop: nextHopFor(route, to, true) };
 }
 
-/** Our own routes carry the next hop `advertise` was given (the agent's underlay address) unless empty. */
+/** Our own routes carry the next hop `advertise` was given (the agent's underlay address) if it fits the family. */
 function nextHopFor(route: Route, to: RibPeer, self: boolean): string {
-  if (route.source.id === LOCAL_SOURCE) return route.nextHop || to.localAddress;
-  return self ? to.localAddress : route.nextHop;
+  const afi = route.prefix.afi;
+  if (route.source.id === LOCAL_SOURCE) return familyOf(route.nextHop) === afi ? route.nextHop : localNextHop(to, afi);
+  return self ? localNextHop(to, afi) : route.nextHop;
+}
+
+/** Our address of family `afi` on the session with `to`: configured, else the session's own if it fits; or ''. */
+function localNextHop(to: RibPeer, afi: Afi): string {
+  const configured = afi === Afi.Ipv4 ? to.nextHops?.ipv4 : to.nextHops?.ipv6;
+  if (configured) return configured;
+  return familyOf(to.localAddress) === afi ? to.localAddress : '';
+}
+
+/** The family of an address text, or null when it is not an address. */
+function familyOf(addr: string): Afi | null {
+  const ip = addr ? tryParseIp(addr) : null;
+  if (!ip) return null;
+  return ip.family === 4 ? Afi.Ipv4 : Afi.Ipv6;
 }

@@ -58,22 +58,29 @@ const LOCAL: RouteSource = { id: LOCAL_SOURCE, address: '', as: 0, bgpId: '', ib
  * identically to a given peer, so the export rules and the fingerprint run once per set, not once per prefix,
  * and the exported routes share one attributes object (which lets UPDATE building group them cheaply).
  */
+type MemoEntry = { attrs: RouteAttributes; nextHop: string; linkLocalNextHop: string | undefined; print: string };
+
 class ExportMemo {
-  private readonly cache = new Map<RouteAttributes, Map<string, { attrs: RouteAttributes; nextHop: string; print: string } | null>>();
+  private readonly cache = new Map<RouteAttributes, Map<string, MemoEntry | null>>();
 
   constructor(
     private readonly ctx: ExportContext,
     private readonly peer: RibPeer,
   ) {}
 
-  export(best: Route): { attrs: RouteAttributes; nextHop: string; print: string } | null {
+  export(best: Route): MemoEntry | null {
     let sub = this.cache.get(best.attrs);
     if (!sub) this.cache.set(best.attrs, (sub = new Map()));
     const k = `${best.source.id}|${best.nextHop}|${best.prefix.afi}`;
     let e = sub.get(k);
     if (e === undefined) {
       const x = exportRoute(this.ctx, best, this.peer);
-      e = x && { attrs: x.attrs, nextHop: x.nextHop, print: JSON.stringify([x.attrs, x.nextHop]) };
+      e = x && {
+        attrs: x.attrs,
+        nextHop: x.nextHop,
+        linkLocalNextHop: x.linkLocalNextHop,
+        print: JSON.stringify([x.attrs, x.nextHop, x.linkLocalNextHop]),
+      };
       sub.set(k, e);
     }
     return e;
@@ -91,7 +98,12 @@ export class Rib {
   readonly rejected = new Map<ImportRejection, number>();
 
   constructor(cfg: RibConfig) {
-    this.ctx = { localAs: cfg.localAs, routerId: cfg.routerId, clusterId: cfg.clusterId ?? cfg.routerId, defaultLocalPref: cfg.defaultLocalPref ?? 100 };
+    this.ctx = {
+      localAs: cfg.localAs,
+      routerId: cfg.routerId,
+      clusterId: cfg.clusterId ?? cfg.routerId,
+      defaultLocalPref: cfg.defaultLocalPref ?? 100,
+    };
     this.local = { ...LOCAL, as: cfg.localAs, bgpId: cfg.routerId };
     this.adjIn.set(LOCAL_SOURCE, new Map());
   }
@@ -166,7 +178,8 @@ export class Rib {
     this.adjOut.get(peerId)?.clear();
     if (!table) return [];
     const touched = new Map<string, Prefix>();
-    for (const [key, r] of table) if (families.includes(r.prefix.afi)) (table.set(key, { ...r, stale: true }), touched.set(key, r.prefix));
+    for (const [key, r] of table)
+      if (families.includes(r.prefix.afi)) table.set(key, { ...r, stale: true }), touched.set(key, r.prefix);
     // Dropped routes change the Loc-RIB; stale ones replace themselves there, flagged, so users see the state.
     return [...this.dropRoutes(peerId, (r) => r.stale !== true), ...this.recompute(touched)];
   }
@@ -176,9 +189,12 @@ export class Rib {
     return this.dropRoutes(peerId, (r) => r.stale === true && (afi === undefined || r.prefix.afi === afi));
   }
 
-  /** Forgets what was sent to a peer, so the next `exportsFor` sends everything again (ROUTE-REFRESH, RFC 2918). */
-  forgetSent(peerId: string): void {
-    this.adjOut.get(peerId)?.clear();
+  /** Forgets what was sent to a peer (one family, or all), so the next `exportsFor` sends it again (RFC 2918). */
+  forgetSent(peerId: string, afi?: Afi): void {
+    const out = this.adjOut.get(peerId);
+    if (!out) return;
+    if (afi === undefined) return out.clear();
+    for (const [key, sent] of out) if (sent.route.prefix.afi === afi) out.delete(key);
   }
 
   /** The best route to a prefix. */
@@ -224,11 +240,12 @@ export class Rib {
       const wanted = best ? memo.export(best) : null;
       const sent = out.get(key);
       if (!wanted) {
-        if (sent) (out.delete(key), result.withdraw.push(sent.route.prefix));
+        if (sent) out.delete(key), result.withdraw.push(sent.route.prefix);
         continue;
       }
       if (sent?.print === wanted.print) continue;
-      const route = { prefix: best!.prefix, attrs: wanted.attrs, nextHop: wanted.nextHop };
+      const route: ExportedRoute = { prefix: best!.prefix, attrs: wanted.attrs, nextHop: wanted.nextHop };
+      if (wanted.linkLocalNextHop) route.linkLocalNextHop = wanted.linkLocalNextHop;
       out.set(key, { route, print: wanted.print });
       result.announce.push(route);
     }
@@ -243,14 +260,21 @@ export class Rib {
   }
 
   private sourceOf(peer: RibPeer): RouteSource {
-    return { id: peer.id, address: peer.address, as: peer.as, bgpId: peer.bgpId, ibgp: peer.ibgp, rrClient: peer.rrClient };
+    return {
+      id: peer.id,
+      address: peer.address,
+      as: peer.as,
+      bgpId: peer.bgpId,
+      ibgp: peer.ibgp,
+      rrClient: peer.rrClient,
+    };
   }
 
   private dropRoutes(peerId: string, which: (r: Route) => boolean): BestChange[] {
     const table = this.adjIn.get(peerId);
     if (!table) return [];
     const touched = new Map<string, Prefix>();
-    for (const [key, r] of table) if (which(r)) (table.delete(key), touched.set(key, r.prefix));
+    for (const [key, r] of table) if (which(r)) table.delete(key), touched.set(key, r.prefix);
     return this.recompute(touched);
   }
 

@@ -26,18 +26,25 @@ export interface OpenParams {
   holdTime: number;
   /** RFC 4724: advertise graceful restart with this restart time (seconds); absent: no GR capability. */
   gracefulRestart?: { restartTime: number; restarting: boolean };
+  /** Unicast families to offer (RFC 4760 capability); default IPv4 and IPv6. */
+  families?: readonly Afi[];
 }
 
-/** Our OPEN: version 4, 4-octet AS (RFC 6793), IPv4+IPv6 unicast (RFC 4760), route refresh, optional GR. */
+/** Our OPEN: version 4, 4-octet AS (RFC 6793), the unicast families (RFC 4760), route refresh, optional GR. */
 export function buildOpen(p: OpenParams): OpenMessage {
-  const families = [Afi.Ipv4, Afi.Ipv6].map((afi) => ({ type: CapabilityCode.Multiprotocol as const, afi, safi: Safi.Unicast }));
+  const offered = p.families ?? [Afi.Ipv4, Afi.Ipv6];
+  const families = offered.map((afi) => ({ type: CapabilityCode.Multiprotocol as const, afi, safi: Safi.Unicast }));
   const msg: OpenMessage = {
     type: MessageType.Open,
     version: 4,
     myAs: p.localAs > 0xffff ? AS_TRANS : p.localAs,
     holdTime: p.holdTime,
     bgpId: p.routerId,
-    capabilities: [...families, { type: CapabilityCode.RouteRefresh }, { type: CapabilityCode.FourOctetAs, asn: p.localAs }],
+    capabilities: [
+      ...families,
+      { type: CapabilityCode.RouteRefresh },
+      { type: CapabilityCode.FourOctetAs, asn: p.localAs },
+    ],
   };
   if (p.gracefulRestart) {
     msg.capabilities.push({
@@ -45,7 +52,7 @@ export function buildOpen(p: OpenParams): OpenMessage {
       restarting: p.gracefulRestart.restarting,
       notification: false,
       restartTime: p.gracefulRestart.restartTime,
-      families: [Afi.Ipv4, Afi.Ipv6].map((afi) => ({ afi, safi: Safi.Unicast, forwardingPreserved: true })),
+      families: offered.map((afi) => ({ afi, safi: Safi.Unicast, forwardingPreserved: true })),
     });
   }
   return msg;
@@ -55,7 +62,13 @@ export function buildOpen(p: OpenParams): OpenMessage {
 export function openInfo(msg: OpenMessage): OpenInfo & { fourOctetAs: boolean } {
   let as = msg.myAs;
   let fourOctetAs = false;
-  const info: OpenInfo & { fourOctetAs: boolean } = { version: msg.version, as, holdTime: msg.holdTime, bgpId: tryParseIpv4(msg.bgpId) ?? 0, fourOctetAs };
+  const info: OpenInfo & { fourOctetAs: boolean } = {
+    version: msg.version,
+    as,
+    holdTime: msg.holdTime,
+    bgpId: tryParseIpv4(msg.bgpId) ?? 0,
+    fourOctetAs,
+  };
   for (const c of msg.capabilities) {
     if (c.type === CapabilityCode.FourOctetAs) (as = c.asn), (fourOctetAs = true);
     if (c.type === CapabilityCode.GracefulRestart) {
@@ -87,30 +100,42 @@ export function buildUpdates(diff: OutboundUpdate): UpdateMessage[] {
   const out: UpdateMessage[] = [];
   const v4 = diff.withdraw.filter((p) => p.afi === Afi.Ipv4);
   const v6 = diff.withdraw.filter((p) => p.afi === Afi.Ipv6);
-  for (const c of chunks(v4, IPV4_WITHDRAW_PER_UPDATE)) out.push({ type: MessageType.Update, withdrawn: c, attributes: [], nlri: [] });
+  for (const c of chunks(v4, IPV4_WITHDRAW_PER_UPDATE))
+    out.push({ type: MessageType.Update, withdrawn: c, attributes: [], nlri: [] });
   for (const c of chunks(v6, IPV6_PER_UPDATE)) {
-    out.push({ type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ type: AttrType.MpUnreachNlri, afi: Afi.Ipv6, safi: Safi.Unicast, withdrawn: c }] });
+    out.push({
+      type: MessageType.Update,
+      withdrawn: [],
+      nlri: [],
+      attributes: [{ type: AttrType.MpUnreachNlri, afi: Afi.Ipv6, safi: Safi.Unicast, withdrawn: c }],
+    });
   }
   // Group by attributes object (the RIB hands out one object per attribute set), then next hop and family.
   const groups = new Map<RouteAttributes, Map<string, ExportedRoute[]>>();
   for (const r of diff.announce) {
     let byHop = groups.get(r.attrs);
     if (!byHop) groups.set(r.attrs, (byHop = new Map()));
-    const k = `${r.prefix.afi}|${r.nextHop}`;
+    const k = `${r.prefix.afi}|${r.nextHop}|${r.linkLocalNextHop ?? ''}`;
     const g = byHop.get(k);
     if (g) g.push(r);
     else byHop.set(k, [r]);
   }
   for (const g of [...groups.values()].flatMap((m) => [...m.values()])) {
-    const { attrs, nextHop, prefix } = g[0]!;
+    const { attrs, nextHop, prefix, linkLocalNextHop } = g[0]!;
     const prefixes = g.map((r) => r.prefix);
     if (prefix.afi === Afi.Ipv4) {
       for (const c of chunks(prefixes, IPV4_PER_UPDATE)) {
-        out.push({ type: MessageType.Update, withdrawn: [], attributes: [...toPathAttributes(attrs), { type: AttrType.NextHop, nextHop }], nlri: c });
+        out.push({
+          type: MessageType.Update,
+          withdrawn: [],
+          attributes: [...toPathAttributes(attrs), { type: AttrType.NextHop, nextHop }],
+          nlri: c,
+        });
       }
     } else {
       for (const c of chunks(prefixes, IPV6_PER_UPDATE)) {
         const mp: PathAttribute = { type: AttrType.MpReachNlri, afi: Afi.Ipv6, safi: Safi.Unicast, nextHop, nlri: c };
+        if (linkLocalNextHop) mp.linkLocalNextHop = linkLocalNextHop; // RFC 2545 §3: 32-byte next hop
         out.push({ type: MessageType.Update, withdrawn: [], attributes: [mp, ...toPathAttributes(attrs)], nlri: [] });
       }
     }
@@ -121,7 +146,12 @@ export function buildUpdates(diff: OutboundUpdate): UpdateMessage[] {
 /** RFC 4724 §2: End-of-RIB for IPv4 unicast is an empty UPDATE; for other families an empty MP_UNREACH. */
 export function endOfRib(afi: Afi): UpdateMessage {
   if (afi === Afi.Ipv4) return { type: MessageType.Update, withdrawn: [], attributes: [], nlri: [] };
-  return { type: MessageType.Update, withdrawn: [], nlri: [], attributes: [{ type: AttrType.MpUnreachNlri, afi, safi: Safi.Unicast, withdrawn: [] }] };
+  return {
+    type: MessageType.Update,
+    withdrawn: [],
+    nlri: [],
+    attributes: [{ type: AttrType.MpUnreachNlri, afi, safi: Safi.Unicast, withdrawn: [] }],
+  };
 }
 
 /** The family an UPDATE is End-of-RIB for, or null when it is an ordinary UPDATE. */
@@ -135,7 +165,10 @@ export function endOfRibFamily(u: UpdateMessage): Afi | null {
 
 /** The attribute list for RouteAttributes, in type-code order (§5: SHOULD be sorted). */
 function toPathAttributes(a: RouteAttributes): PathAttribute[] {
-  const list: PathAttribute[] = [{ type: AttrType.Origin, origin: a.origin ?? 0 }, { type: AttrType.AsPath, segments: a.asPath }];
+  const list: PathAttribute[] = [
+    { type: AttrType.Origin, origin: a.origin ?? 0 },
+    { type: AttrType.AsPath, segments: a.asPath },
+  ];
   if (a.med !== undefined) list.push({ type: AttrType.MultiExitDisc, med: a.med });
   if (a.localPref !== undefined) list.push({ type: AttrType.LocalPref, localPref: a.localPref });
   if (a.atomicAggregate) list.push({ type: AttrType.AtomicAggregate });
@@ -143,7 +176,8 @@ function toPathAttributes(a: RouteAttributes): PathAttribute[] {
   if (a.communities.length) list.push({ type: AttrType.Communities, communities: a.communities });
   if (a.originatorId) list.push({ type: AttrType.OriginatorId, originatorId: a.originatorId });
   if (a.clusterList.length) list.push({ type: AttrType.ClusterList, clusterIds: a.clusterList });
-  if (a.extendedCommunities.length) list.push({ type: AttrType.ExtendedCommunities, communities: a.extendedCommunities });
+  if (a.extendedCommunities.length)
+    list.push({ type: AttrType.ExtendedCommunities, communities: a.extendedCommunities });
   if (a.largeCommunities.length) list.push({ type: AttrType.LargeCommunity, communities: a.largeCommunities });
   return [...list, ...a.unrecognized.filter((u) => u.flags & 0x40)]; // only optional transitive ones travel on
 }
@@ -156,5 +190,8 @@ export function readUpdate(u: UpdateMessage, ctx: CodecContext): { announced: An
   const { announced, withdrawn } = updateRoutes(u);
   if (announced.length === 0) return { announced: [], withdrawn };
   const attrs = resolveAttributes(u.attributes, ctx);
-  return { announced: announced.flatMap((g) => g.prefixes.map((prefix) => ({ prefix, attrs, nextHop: g.nextHop }))), withdrawn };
+  return {
+    announced: announced.flatMap((g) => g.prefixes.map((prefix) => ({ prefix, attrs, nextHop: g.nextHop }))),
+    withdrawn,
+  };
 }

@@ -6,9 +6,19 @@ import { DownReason, FsmEventType, SessionState, type FsmConfig, type Notificati
 import type { Clock } from '../fsm/clock.ts';
 import type { BestChange, Rib } from '../rib/rib.ts';
 import type { RibPeer } from '../rib/export.ts';
-import { Afi, CeaseSubcode, MessageType, NotificationCode, type OpenMessage, type UpdateMessage } from '../types.ts';
+import {
+  Afi,
+  CeaseSubcode,
+  MessageType,
+  NotificationCode,
+  Safi,
+  type OpenMessage,
+  type RouteRefreshMessage,
+  type UpdateMessage,
+} from '../types.ts';
 import type { Connection, Transport } from './connection.ts';
-import { buildUpdates, endOfRib, endOfRibFamily, readUpdate } from './messages.ts';
+import { filterUpdateFamilies } from './families.ts';
+import { buildUpdates, endOfRib, readUpdate } from './messages.ts';
 import { Session, type SessionOwner } from './session.ts';
 
 /** A neighbour as `addPeer` takes it. */
@@ -28,6 +38,14 @@ export interface PeerConfig {
   localAddress?: string;
   /** Rewrite the next hop of iBGP-learned routes to our address (BIRD's `next hop self`). */
   nextHopSelf?: boolean;
+  /** Unicast families to offer this neighbour (RFC 4760); default both. The session uses what both offer. */
+  families?: Afi[];
+  /**
+   * Our next hop per family when `localAddress` is not of that family: the IPv6 one on an IPv4 session (how
+   * Calico carries IPv6), the IPv4 one on an IPv6 session; `ipv6LinkLocal` adds RFC 2545's link-local half.
+   * Without one, routes of that family are not sent (no RFC 8950 extended next hop).
+   */
+  nextHops?: { ipv4?: string; ipv6?: string; ipv6LinkLocal?: string };
 }
 
 /** Per-peer status for `weft status` and metrics. */
@@ -42,6 +60,10 @@ export interface PeerStatus {
   /** Routes kept from a restarting peer (graceful restart). */
   prefixesStale: number;
   lastError: string | null;
+  /** Families the session negotiated (RFC 4760 §8); empty while it is not up. */
+  families: ('ipv4' | 'ipv6')[];
+  /** Prefixes received for a family that was not negotiated, ignored (this session). */
+  prefixesIgnored: number;
 }
 
 /** What a peer needs from its speaker. */
@@ -67,6 +89,7 @@ export class Peer implements SessionOwner {
   private lastError: string | null = null;
   private staleTimer: unknown = null;
   private stopped = true;
+  private ignored = 0;
 
   constructor(
     readonly cfg: PeerConfig,
@@ -102,7 +125,12 @@ export class Peer implements SessionOwner {
   accept(conn: Connection): void {
     const main = this.main;
     if (this.stopped || main.state === SessionState.Established) {
-      conn.send({ type: MessageType.Notification, code: NotificationCode.Cease, subcode: CeaseSubcode.ConnectionRejected, data: new Uint8Array(0) });
+      conn.send({
+        type: MessageType.Notification,
+        code: NotificationCode.Cease,
+        subcode: CeaseSubcode.ConnectionRejected,
+        data: new Uint8Array(0),
+      });
       return conn.close();
     }
     if (main.state === SessionState.Idle) main.feed({ type: FsmEventType.Start }); // don't wait out the back-off
@@ -127,6 +155,11 @@ export class Peer implements SessionOwner {
       prefixesSent: c.sent,
       prefixesStale: c.stale,
       lastError: this.lastError,
+      families:
+        this.main.state === SessionState.Established
+          ? this.main.families.map((f) => (f === Afi.Ipv4 ? 'ipv4' : 'ipv6'))
+          : [],
+      prefixesIgnored: this.ignored,
     };
   }
 
@@ -150,7 +183,9 @@ export class Peer implements SessionOwner {
       // An Established session always wins; two connections in the same direction are not a §6.8 collision
       // (a peer retrying), so the older stays; otherwise the lower BGP identifier's connection goes.
       const sLoses =
-        other.state === SessionState.Established || other.fsm.outbound === s.fsm.outbound || collisionLoser(this.host.localId, remoteId, s.fsm.outbound);
+        other.state === SessionState.Established ||
+        other.fsm.outbound === s.fsm.outbound ||
+        collisionLoser(this.host.localId, remoteId, s.fsm.outbound);
       (sLoses ? s : other).feed({ type: FsmEventType.OpenCollisionDump });
       if (sLoses) return;
     }
@@ -162,22 +197,44 @@ export class Peer implements SessionOwner {
     s.setFsmConfig(this.host.fsmConfig(this.cfg));
     this.establishedAt = this.host.clock.now(); // lastError stays: it explains the last flap
     const rib = this.host.rib;
-    rib.setPeer({ ...this.ribPeer(s.conn?.localAddress ?? ''), bgpId: formatIpv4(s.fsm.peerOpen!.bgpId) });
+    this.ignored = 0;
+    rib.setPeer({
+      ...this.ribPeer(s.conn?.localAddress ?? ''),
+      bgpId: formatIpv4(s.fsm.peerOpen!.bgpId),
+      families: s.families,
+    });
     this.dropUnpreservedStale(s);
     this.sendAll(s);
     this.host.peerEvent(this.status());
   }
 
   update(s: Session, msg: UpdateMessage): void {
-    const eor = endOfRibFamily(msg);
-    if (eor !== null) return this.endOfRib(eor);
-    const { announced, withdrawn } = readUpdate(msg, { fourOctetAs: s.fourOctetAs });
+    const { update, endOfRib, ignored } = filterUpdateFamilies(msg, s.families);
+    this.ignored += ignored;
+    if (endOfRib !== null) return this.endOfRib(endOfRib);
+    if (!update) return;
+    const { announced, withdrawn } = readUpdate(update, { fourOctetAs: s.fourOctetAs });
     this.host.apply(this.host.rib.receive(this.id, announced, withdrawn));
   }
 
-  routeRefresh(s: Session): void {
-    this.host.rib.forgetSent(this.id);
-    this.sendAll(s);
+  /** RFC 2918 §4: re-send the Adj-RIB-Out of the asked family; a family not negotiated is ignored. */
+  routeRefresh(s: Session, msg: RouteRefreshMessage): void {
+    if (msg.safi !== Safi.Unicast || !s.families.includes(msg.afi as Afi)) return;
+    this.host.rib.forgetSent(this.id, msg.afi as Afi);
+    for (const m of buildUpdates(this.host.rib.exportsFor(this.id))) s.send(m);
+  }
+
+  /**
+   * Asks the neighbour to re-send its routes (RFC 2918 ROUTE-REFRESH), for one family or every negotiated one.
+   * Sends nothing for families the session did not negotiate or when the neighbour lacks the capability.
+   * Returns the families asked for.
+   */
+  requestRefresh(afi?: Afi): Afi[] {
+    const s = this.main;
+    if (s.state !== SessionState.Established || !s.peerRouteRefresh) return [];
+    const asked = s.families.filter((f) => afi === undefined || f === afi);
+    for (const f of asked) s.send({ type: MessageType.RouteRefresh, afi: f, safi: Safi.Unicast, subtype: 0 });
+    return asked;
   }
 
   down(s: Session, reason: DownReason, wasEstablished: boolean, notification?: Notification): void {
@@ -192,7 +249,12 @@ export class Peer implements SessionOwner {
     this.host.peerEvent(this.status());
     // RFC 4724 §4.2: helper mode when the session drops without a NOTIFICATION and both sides do GR.
     const gr = s.peerGracefulRestart;
-    const helper = gr && this.host.gracefulRestart && reason !== DownReason.AdminStop && reason !== DownReason.NotificationReceived && reason !== DownReason.MessageError;
+    const helper =
+      gr &&
+      this.host.gracefulRestart &&
+      reason !== DownReason.AdminStop &&
+      reason !== DownReason.NotificationReceived &&
+      reason !== DownReason.MessageError;
     if (helper && gr.restartTime > 0 && gr.families.length > 0) return this.keepStale(gr.restartTime, gr.families);
     this.host.apply(this.host.rib.resetPeer(this.id));
   }
@@ -202,22 +264,40 @@ export class Peer implements SessionOwner {
   private newSession(passive = false): Session {
     const { clock, transport } = this.host;
     const fsm = this.host.fsmConfig(this.cfg);
-    const p = { fsm: passive ? { ...fsm, passive } : fsm, clock, transport, remoteAddress: this.cfg.address, port: this.cfg.port ?? 179, owner: this };
+    const p = {
+      fsm: passive ? { ...fsm, passive } : fsm,
+      clock,
+      transport,
+      remoteAddress: this.cfg.address,
+      port: this.cfg.port ?? 179,
+      owner: this,
+    };
     return new Session(this.cfg.localAddress ? { ...p, localAddress: this.cfg.localAddress } : p);
   }
 
   private ribPeer(localAddress: string): RibPeer {
     const ibgp = this.cfg.as === this.host.fsmConfig(this.cfg).localAs;
-    const p: RibPeer = { id: this.id, address: this.id, as: this.cfg.as, bgpId: this.id, ibgp, rrClient: this.cfg.routeReflectorClient ?? false, localAddress: this.cfg.localAddress ?? localAddress };
+    const p: RibPeer = {
+      id: this.id,
+      address: this.id,
+      as: this.cfg.as,
+      bgpId: this.id,
+      ibgp,
+      rrClient: this.cfg.routeReflectorClient ?? false,
+      localAddress: this.cfg.localAddress ?? localAddress,
+    };
     if (this.cfg.nextHopSelf) p.nextHopSelf = true;
+    const nh = this.cfg.nextHops;
+    if (nh?.ipv4 || nh?.ipv6)
+      p.nextHops = { ...(nh.ipv4 ? { ipv4: nh.ipv4 } : {}), ...(nh.ipv6 ? { ipv6: nh.ipv6 } : {}) };
+    if (nh?.ipv6LinkLocal) p.linkLocalNextHop = nh.ipv6LinkLocal;
     return p;
   }
 
-  /** Our whole Adj-RIB-Out for this peer, then End-of-RIB for both families (RFC 4724 §4.1). */
+  /** Our whole Adj-RIB-Out for this peer, then End-of-RIB for each negotiated family (RFC 4724 §2, §4.1). */
   private sendAll(s: Session): void {
     for (const m of buildUpdates(this.host.rib.exportsFor(this.id))) s.send(m);
-    s.send(endOfRib(Afi.Ipv4));
-    s.send(endOfRib(Afi.Ipv6));
+    for (const afi of s.families) s.send(endOfRib(afi));
   }
 
   private keepStale(restartTime: number, families: number[]): void {
@@ -237,7 +317,8 @@ export class Peer implements SessionOwner {
   private dropUnpreservedStale(s: Session): void {
     if (this.host.rib.counts(this.id).stale === 0) return;
     const preserved = s.peerGracefulRestart?.preserved ?? [];
-    for (const afi of [Afi.Ipv4, Afi.Ipv6]) if (!preserved.includes(afi)) this.host.apply(this.host.rib.purgeStale(this.id, afi));
+    for (const afi of [Afi.Ipv4, Afi.Ipv6])
+      if (!preserved.includes(afi)) this.host.apply(this.host.rib.purgeStale(this.id, afi));
     if (this.host.rib.counts(this.id).stale === 0) this.clearStaleTimer();
   }
 

@@ -14,8 +14,17 @@ import {
   type Notification,
   type OutMessage,
 } from '../fsm/types.ts';
-import { MessageType, type Message, type OpenMessage, type UpdateMessage } from '../types.ts';
+import {
+  CapabilityCode,
+  MessageType,
+  type Afi,
+  type Message,
+  type OpenMessage,
+  type RouteRefreshMessage,
+  type UpdateMessage,
+} from '../types.ts';
 import type { Connection, Transport } from './connection.ts';
+import { negotiateFamilies } from './families.ts';
 import { openInfo } from './messages.ts';
 
 /** What a session reports to the peer that owns it. */
@@ -25,7 +34,7 @@ export interface SessionOwner {
   opened(s: Session): void;
   established(s: Session): void;
   update(s: Session, msg: UpdateMessage): void;
-  routeRefresh(s: Session): void;
+  routeRefresh(s: Session, msg: RouteRefreshMessage): void;
   down(s: Session, reason: DownReason, wasEstablished: boolean, notification?: Notification): void;
 }
 
@@ -47,6 +56,12 @@ export class Session {
   peerGracefulRestart: { restartTime: number; families: number[]; preserved: number[] } | null = null;
   /** Both sides use 4-octet AS numbers (we always offer them, RFC 6793 §3). */
   fourOctetAs = false;
+  /** Unicast families both OPENs advertised (RFC 4760 §8); valid from OpenConfirm on, empty before. */
+  families: Afi[] = [];
+  /** The peer's OPEN listed the route refresh capability (RFC 2918 §2). */
+  peerRouteRefresh = false;
+  /** The OPEN we sent on this connection: one side of the family negotiation. */
+  private sentOpen: OpenMessage | null = null;
   private readonly timers: FsmTimers;
   /** Bumped on every close, so late callbacks of an abandoned connect or socket are ignored. */
   private epoch = 0;
@@ -126,7 +141,7 @@ export class Session {
   }
 
   private message(m: OutMessage): Message {
-    if (m.type === 'open') return this.p.owner.buildOpen();
+    if (m.type === 'open') return (this.sentOpen = this.p.owner.buildOpen());
     if (m.type === 'keepalive') return { type: MessageType.Keepalive };
     return { type: MessageType.Notification, code: m.code, subcode: m.subcode, data: m.data ?? new Uint8Array(0) };
   }
@@ -170,7 +185,11 @@ export class Session {
         this.fourOctetAs = info.fourOctetAs;
         this.conn?.setFourOctetAs(info.fourOctetAs);
         const gr = info.gracefulRestart;
-        this.peerGracefulRestart = gr ? { restartTime: gr.restartTime, families: gr.families, preserved: gr.preserved } : null;
+        this.peerGracefulRestart = gr
+          ? { restartTime: gr.restartTime, families: gr.families, preserved: gr.preserved }
+          : null;
+        this.families = negotiateFamilies(this.sentOpen ?? this.p.owner.buildOpen(), m);
+        this.peerRouteRefresh = m.capabilities.some((c) => c.type === CapabilityCode.RouteRefresh);
         return this.feed({ type: FsmEventType.OpenReceived, open: info });
       }
       case MessageType.Update:
@@ -180,9 +199,12 @@ export class Session {
       case MessageType.Keepalive:
         return this.feed({ type: FsmEventType.KeepaliveReceived });
       case MessageType.Notification:
-        return this.feed({ type: FsmEventType.NotificationReceived, notification: { code: m.code, subcode: m.subcode, data: m.data } });
+        return this.feed({
+          type: FsmEventType.NotificationReceived,
+          notification: { code: m.code, subcode: m.subcode, data: m.data },
+        });
       case MessageType.RouteRefresh:
-        if (this.fsm.state === SessionState.Established) this.p.owner.routeRefresh(this);
+        if (this.fsm.state === SessionState.Established) this.p.owner.routeRefresh(this, m);
         return;
     }
   }

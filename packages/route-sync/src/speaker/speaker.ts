@@ -20,7 +20,7 @@ import { systemClock, type Clock } from '../fsm/clock.ts';
 import type { FsmConfig } from '../fsm/types.ts';
 import { Rib, type BestChange } from '../rib/rib.ts';
 import { compareAddresses, emptyAttributes } from '../rib/route.ts';
-import { Origin, type OpenMessage, type Prefix, type RouteAttributes } from '../types.ts';
+import { Origin, type Afi, type OpenMessage, type Prefix, type RouteAttributes } from '../types.ts';
 import type { Connection, Transport } from './connection.ts';
 import { parsePrefix } from '../codec/prefix.ts';
 import { TcpTransport } from '../transport/tcp.ts';
@@ -76,7 +76,8 @@ export class BgpConfigError extends Error {
 
 /** RFC 4271 §4.2: a hold time is 0 or 3..65535 seconds. */
 function checkHoldTime(t: number): void {
-  if (!Number.isInteger(t) || t < 0 || t > 0xffff || (t > 0 && t < 3)) throw new BgpConfigError(`hold time ${t}: use 0 or 3..65535 seconds`);
+  if (!Number.isInteger(t) || t < 0 || t > 0xffff || (t > 0 && t < 3))
+    throw new BgpConfigError(`hold time ${t}: use 0 or 3..65535 seconds`);
 }
 
 /** Checks what the RFCs constrain: router id a non-zero dotted quad (§4.2), AS 1..2^32-1 (RFC 6793), hold time. */
@@ -143,7 +144,10 @@ export class Speaker extends EventEmitter implements PeerHost {
   addPeer(cfg: PeerConfig): void {
     if (this.peers.has(cfg.address)) throw new BgpConfigError(`peer ${cfg.address} already exists`);
     if (cfg.holdTime !== undefined) checkHoldTime(cfg.holdTime);
-    if (!Number.isInteger(cfg.as) || cfg.as < 1 || cfg.as > 0xffffffff) throw new BgpConfigError(`peer ${cfg.address}: AS ${cfg.as} out of range`);
+    if (!Number.isInteger(cfg.as) || cfg.as < 1 || cfg.as > 0xffffffff)
+      throw new BgpConfigError(`peer ${cfg.address}: AS ${cfg.as} out of range`);
+    if (cfg.families && (cfg.families.length === 0 || cfg.families.some((f) => f !== 1 && f !== 2)))
+      throw new BgpConfigError(`peer ${cfg.address}: families must be a non-empty list of Afi.Ipv4/Afi.Ipv6`);
     const peer = new Peer(cfg, this);
     this.peers.set(cfg.address, peer);
     if (this.running) peer.start();
@@ -164,7 +168,13 @@ export class Speaker extends EventEmitter implements PeerHost {
    */
   advertise(prefix: Prefix | string, opts: AdvertiseOptions = {}): void {
     const { nextHop = '', ...attrs } = opts;
-    this.apply(this.rib.originate(asPrefix(prefix), this.internAttributes({ ...emptyAttributes(), origin: Origin.Igp, ...attrs }), nextHop));
+    this.apply(
+      this.rib.originate(
+        asPrefix(prefix),
+        this.internAttributes({ ...emptyAttributes(), origin: Origin.Igp, ...attrs }),
+        nextHop,
+      ),
+    );
   }
 
   /** Equal attribute sets share one object, so their prefixes travel together in UPDATEs. */
@@ -180,6 +190,11 @@ export class Speaker extends EventEmitter implements PeerHost {
   /** Stops originating a route (no-op when we do not originate it). */
   withdraw(prefix: Prefix | string): void {
     this.apply(this.rib.withdrawLocal(asPrefix(prefix)));
+  }
+
+  /** Asks a neighbour to re-send its routes (RFC 2918), for its negotiated families only; returns those asked for. */
+  refresh(address: string, afi?: Afi): Afi[] {
+    return this.peers.get(address)?.requestRefresh(afi) ?? [];
   }
 
   /** Status of every peer. */
@@ -219,7 +234,12 @@ export class Speaker extends EventEmitter implements PeerHost {
 
   buildOpen(peer: PeerConfig): OpenMessage {
     const gr = this.cfg.gracefulRestart;
-    const base = { localAs: this.localAs, routerId: this.cfg.routerId, holdTime: peer.holdTime ?? this.cfg.holdTime ?? 90 };
+    const base = {
+      localAs: this.localAs,
+      routerId: this.cfg.routerId,
+      holdTime: peer.holdTime ?? this.cfg.holdTime ?? 90,
+      ...(peer.families ? { families: peer.families } : {}),
+    };
     if (gr === false) return buildOpen(base);
     const restarting = this.clock.now() < this.restartingUntil;
     return buildOpen({ ...base, gracefulRestart: { restartTime: gr?.restartTime ?? 120, restarting } });

@@ -14,7 +14,7 @@ const args = process.argv.slice(2);
 const DEBIAN = {
   ip: 'iproute2', ping: 'iputils-ping', bird: 'bird2', birdc: 'bird2', etcd: 'etcd-server', etcdctl: 'etcd-client',
   tshark: 'tshark', tcpdump: 'tcpdump', iperf3: 'iperf3', openvpn: 'openvpn', capsh: 'libcap2-bin', ethtool: 'ethtool',
-  sockperf: 'sockperf',
+  sockperf: 'sockperf', vtysh: 'frr',
 };
 
 function findTests(dir, out = []) {

@@ -15,6 +15,8 @@ export interface WireFrame {
   udpChecksumOk: boolean;
   /** VXLAN VNI as tshark decodes it, or -1 when it did not decode VXLAN. */
   vni: number;
+  /** Inner TCP source port (0 without TCP). */
+  innerSrcPort: number;
   /** Inner TCP payload length (0 without TCP). */
   tcpLen: number;
   tcpChecksumOk: boolean;
@@ -37,12 +39,13 @@ export async function wireFrames(scope: LabScope, ns: Netns, iface: string, pcap
   }
   const r = await run(['tshark', '-r', pcap, '-d', `udp.port==${port},vxlan`, '-o', 'udp.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE',
     '-T', 'fields', '-E', 'occurrence=f', '-e', 'frame.len', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'udp.checksum.status',
-    '-e', 'vxlan.vni', '-e', 'tcp.len', '-e', 'tcp.checksum.status'], { timeoutMs: 60_000 });
+    '-e', 'vxlan.vni', '-e', 'tcp.len', '-e', 'tcp.checksum.status', '-e', 'tcp.srcport'], { timeoutMs: 60_000 });
   return r.stdout.split('\n').filter((l) => l.trim()).map((line) => {
-    const [len, src, sport, udpOk, vni, tcpLen, tcpOk] = line.split('\t');
+    const [len, src, sport, udpOk, vni, tcpLen, tcpOk, innerSport] = line.split('\t');
     return {
       frameLen: Number(len), src: src ?? '', srcPort: Number(sport), udpChecksumOk: udpOk === CHECKSUM_GOOD,
       vni: vni ? Number(vni) : -1, tcpLen: tcpLen ? Number(tcpLen) : 0, tcpChecksumOk: tcpOk === CHECKSUM_GOOD,
+      innerSrcPort: innerSport ? Number(innerSport) : 0,
     };
   });
 }

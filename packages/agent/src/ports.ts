@@ -16,6 +16,8 @@ export interface UdpPort extends PacketPort {
   /** Whether UDP GSO / GRO are in effect (absent on ports without offloads, such as the fakes). */
   readonly gso?: boolean;
   readonly gro?: boolean;
+  /** The bound local port (UdpBatchSocket has it; fakes may not). */
+  readonly port?: number;
 }
 
 /**

@@ -1,10 +1,12 @@
 // FlowSpreadSender on scripted fake sockets: each packet leaves from the socket its flow hash picks, exactly once,
-// also when a socket would block mid-batch and the forwarding loop resumes from the index it was given.
+// also when a socket would block mid-batch and the forwarding loop resumes from the index it was given. And
+// SplitSender: super-packets to the TAP, the rest to the pool, in batch order, one outer port per flow.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PacketBatch } from '@weft/tunnel';
 import { FlowSpreadSender } from '../src/backends/socket-pool.ts';
-import type { UdpPort } from '../src/ports.ts';
+import { SplitSender } from '../src/backends/split-sender.ts';
+import type { SuperPacketPort, UdpPort } from '../src/ports.ts';
 
 /** A socket that records (packet index, destination) and, when told, would block at its n-th packet once. */
 class ScriptedSocket implements UdpPort {
@@ -12,7 +14,9 @@ class ScriptedSocket implements UdpPort {
   readonly pending = false;
   readonly sent: [number, number][] = [];
   writableWaits = 0;
-  constructor(private blockAt = -1) {}
+  readonly sourcePorts = new Int32Array(64);
+  readonly log: string[] = [];
+  constructor(private blockAt = -1, readonly port?: number, private readonly label = '') {}
   read(): number {
     return 0;
   }
@@ -25,6 +29,7 @@ class ScriptedSocket implements UdpPort {
       }
       this.blockAt--;
       this.sent.push([i, peers[i]!]);
+      if (this.label) this.log.push(`${this.label}${i}:${this.sourcePorts[i]}`);
     }
     return batch.count;
   }
@@ -74,6 +79,30 @@ test('a socket that would block: write returns its index, the resume sends the r
   for (let i = 0; i < 4; i++) pool.sourcePorts[i] = 0;
   assert.is(pool.write(next), 4, 'the next batch starts afresh');
   assert.equal(sockets[0]!.sent.slice(5).map(([i]) => i), [0, 1, 2, 3]);
+});
+
+test('SplitSender: runs in order, super-packets to the TAP with the pool port of their flow, a blocked run resumes', () => {
+  const order: string[] = [];
+  const tap = new ScriptedSocket(3, undefined, 'tap'); // the TAP blocks at its fourth packet once
+  const sockets = [new ScriptedSocket(-1, 40001, 'pool'), new ScriptedSocket(-1, 40002, 'pool')];
+  const pool = new FlowSpreadSender(sockets, 16);
+  const split = new SplitSender(tap as unknown as SuperPacketPort, pool, 16);
+  const b = new PacketBatch(8, 128);
+  const kinds = [1, 1, 0, 0, 1, 1, 1, 0]; // 1: a super-packet (gso_type at the slot's byte 1)
+  kinds.forEach((k, i) => {
+    b.set(i, new Uint8Array([i]), 32, 100 + i);
+    b.slab[i * 128 + 1] = k;
+    split.sourcePorts[i] = i; // flow hash: even -> bucket 0 (port 40001), odd -> bucket 1 (40002)
+  });
+  b.count = 8;
+  const first = split.write(b);
+  assert.is(first, 5, 'the TAP blocked at its fourth packet (index 5)');
+  assert.is(split.write(b, first), 8, 'resumed from there');
+  order.push(...tap.log, ...sockets.flatMap((s) => s.log));
+  assert.equal(tap.log, ['tap0:40001', 'tap1:40002', 'tap4:40001', 'tap5:40002', 'tap6:40001'], 'super-packets, each with its flow bucket\'s port');
+  assert.equal(sockets[0]!.sent.map(([i]) => i), [2], 'even flows of the rest from socket 0');
+  assert.equal(sockets[1]!.sent.map(([i]) => i), [3, 7], 'odd flows from socket 1');
+  assert.ok(order.length === 8, 'every packet once');
 });
 
 test.run();

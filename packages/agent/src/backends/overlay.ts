@@ -3,8 +3,8 @@
 //
 //   TUN -> UDP: per packet, longest-prefix lookup of the inner destination gives the peer index; the format
 //               writes its headers into the headroom (in place) and the batch goes out with sendmmsg/GSO, or,
-//               on the super-packet path (send-path.ts), each packet whole through weft's TAP with a per-flow
-//               outer source port, super-packets left for the kernel to segment.
+//               on the super-packet path (send-path.ts), super-packets whole through weft's TAP for the kernel to
+//               segment and the rest through a socket pool (split-sender.ts); one outer source port per flow.
 //   UDP -> TUN: per packet, the source must be a known peer, the format checks and strips its headers (VNI,
 //               flags, lengths), and the inner source must lie in that peer's subnet; then TUN write.
 // Everything dropped is counted by reason; nothing is thrown or logged per packet.
@@ -24,6 +24,7 @@ import type { EncapFormat } from './formats.ts';
 import { receiveCounters, receiveDrops } from './receive-stats.ts';
 import { chooseSendPath, sendCounters, sendDrops, type SendPath } from './send-path.ts';
 import { openFlowSpread } from './socket-pool.ts';
+import { SplitSender } from './split-sender.ts';
 
 /** Drop reasons the agent adds to encap's: numbered after them so one counter array holds all. */
 export enum AgentDrop {
@@ -110,7 +111,9 @@ export class OverlayNetwork implements DataplaneNetwork {
     // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
     this.udp = o.ports.openUdp({ address: o.publicIp, port: o.format.port, peerByAddress: true, batchSize: BATCH_SIZE, sendBuffer: SOCKET_BUFFER, receiveBuffer: SOCKET_BUFFER });
     const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
-    this.sender = this.sendPath.port ?? openFlowSpread(o.ports, o.publicIp, BATCH_SIZE, SOCKET_BUFFER);
+    const pool = openFlowSpread(o.ports, o.publicIp, BATCH_SIZE, SOCKET_BUFFER);
+    const tap = this.sendPath.port;
+    this.sender = tap && pool ? new SplitSender(tap, pool, egressBatch) : tap ?? pool;
     this.sourcePorts = this.sender?.sourcePorts;
     const egressSlot = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : slotSize;
     this.egress = forward({ from: this.tun, to: this.sender ?? this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize: egressSlot, batchSize: egressBatch });

@@ -34,6 +34,11 @@ export class FlowSpreadSender implements UdpPort {
     this.blocked = sockets.map(() => false);
   }
 
+  /** The pool's local ports, socket k's at k: a flow with hash h leaves from boundPorts[h mod N]. */
+  get boundPorts(): number[] {
+    return this.sockets.map((s) => s.port ?? 0);
+  }
+
   get gso(): boolean {
     return this.sockets[0]!.gso ?? false;
   }

@@ -7,6 +7,7 @@
 // reverse-path filter in the way; where any is missing, the socket path of before is kept and the reason is
 // logged and shown in /status. Both paths put a hash of the inner flow in the outer UDP source port where they
 // can: the TAP path writes it per packet; the socket path picks one of a few send sockets by it (socket-pool.ts).
+// With both at hand only super-packets take the TAP, the rest the batched sockets (split-sender.ts).
 import type { Logger } from 'pino';
 import type { AgentPorts, SuperPacketPort } from '../ports.ts';
 

@@ -6,10 +6,29 @@
 //   whose first address would be the network address itself). SubnetMax: the last subnet of Network.
 // - Backend: udp when absent. Port: udp 8285, vxlan 8472 (flannel's, not IANA's 4789). VNI: 1.
 // We ask SubnetLen > Network's prefix and <= 30; flannel additionally wants room for four subnets.
+// Backend.Type `host-gw` is flannel's name for the native backend (`native` stays as an alias). vxlan's
+// DirectRouting routes natively to peers on this node's L2 subnet. Keys weft does not implement (Backend.MTU,
+// GBP, Learning, MacPrefix, the IPv6 keys, ...) are not errors, as in flannel, but never silently dropped: each
+// becomes a ConfigWarning naming the key, which the agent logs at start.
 import { tryParseIpv4Prefix, tryParseIpv4, formatIpv4, ipv4Mask, ipv4PrefixSize, type Ipv4Prefix } from '@weft/netaddr';
 
 export type BackendType = 'udp' | 'vxlan' | 'native';
 export const BACKEND_TYPES: readonly BackendType[] = ['udp', 'vxlan', 'native'];
+/** Backend.Type spellings accepted: flannel's names plus weft's `native`. */
+const BACKEND_NAMES: Readonly<Record<string, BackendType>> = {
+  udp: 'udp',
+  vxlan: 'vxlan',
+  'host-gw': 'native',
+  native: 'native',
+};
+/** Top-level keys weft reads; any other key gets a warning. */
+const KNOWN_KEYS = ['Network', 'SubnetLen', 'SubnetMin', 'SubnetMax', 'Backend'];
+/** Backend keys each backend reads (Type everywhere). */
+const BACKEND_KEYS: Readonly<Record<BackendType, readonly string[]>> = {
+  udp: ['Type', 'Port'],
+  vxlan: ['Type', 'Port', 'VNI', 'DirectRouting'],
+  native: ['Type'],
+};
 
 /** Default UDP ports per backend (flannel's); native has none. */
 export const DEFAULT_PORTS: Readonly<Record<BackendType, number>> = { udp: 8285, vxlan: 8472, native: 0 };
@@ -23,6 +42,14 @@ export interface BackendConfig {
   readonly port: number;
   /** VXLAN network identifier (meaningful for vxlan only; still validated). */
   readonly vni: number;
+  /** vxlan only: route natively (no encapsulation) to peers on this node's L2 subnet. */
+  readonly directRouting: boolean;
+}
+
+/** A key of net-conf.json that weft reads but does not act on; `field` as written (`Backend.MTU`). */
+export interface ConfigWarning {
+  readonly field: string;
+  readonly message: string;
 }
 
 /** A validated net-conf.json. Addresses are uint32. */
@@ -34,6 +61,8 @@ export interface NetConfig {
   /** Network address of the highest subnet a node may lease. */
   readonly subnetMax: number;
   readonly backend: BackendConfig;
+  /** Keys present but not implemented by weft, to be logged at start (empty when there are none). */
+  readonly warnings: readonly ConfigWarning[];
 }
 
 /**
@@ -84,7 +113,15 @@ export function validateNetConfig(value: unknown): NetConfig {
   if (subnetMin > subnetMax) {
     throw new ConfigError('SubnetMin', `${formatIpv4(subnetMin)} is above SubnetMax ${formatIpv4(subnetMax)}`);
   }
-  return { network, subnetLen, subnetMin, subnetMax, backend: readBackend(value.Backend) };
+  const warnings: ConfigWarning[] = [];
+  for (const key of Object.keys(value)) {
+    if (!KNOWN_KEYS.includes(key)) warnings.push({ field: key, message: unsupportedMessage(value[key]) });
+  }
+  return { network, subnetLen, subnetMin, subnetMax, backend: readBackend(value.Backend, warnings), warnings };
+}
+
+function unsupportedMessage(v: unknown): string {
+  return `${JSON.stringify(v)} is not implemented by weft; ignored`;
 }
 
 function readNetwork(v: unknown): Ipv4Prefix {
@@ -92,17 +129,26 @@ function readNetwork(v: unknown): Ipv4Prefix {
   if (typeof v !== 'string') throw new ConfigError('Network', 'expected a string such as "10.244.0.0/16"');
   const loose = tryParseIpv4Prefix(v, { strict: false });
   if (!loose) throw new ConfigError('Network', `"${v}" is not an IPv4 CIDR such as "10.244.0.0/16"`);
-  if (!tryParseIpv4Prefix(v)) throw new ConfigError('Network', `"${v}" has host bits set; did you mean "${formatIpv4(loose.ip)}/${loose.prefixLen}"?`);
-  if (loose.prefixLen > MAX_SUBNET_LEN - 1) throw new ConfigError('Network', `/${loose.prefixLen} is too small to split into subnets`);
+  if (!tryParseIpv4Prefix(v))
+    throw new ConfigError(
+      'Network',
+      `"${v}" has host bits set; did you mean "${formatIpv4(loose.ip)}/${loose.prefixLen}"?`,
+    );
+  if (loose.prefixLen > MAX_SUBNET_LEN - 1)
+    throw new ConfigError('Network', `/${loose.prefixLen} is too small to split into subnets`);
   return loose;
 }
 
 function readSubnetLen(v: unknown, network: Ipv4Prefix): number {
   const fallback = network.prefixLen > 22 ? network.prefixLen + 2 : 24;
   if (v === undefined || v === 0) return Math.min(fallback, MAX_SUBNET_LEN);
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError('SubnetLen', 'expected an integer prefix length such as 24');
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new ConfigError('SubnetLen', 'expected an integer prefix length such as 24');
   if (v <= network.prefixLen || v > MAX_SUBNET_LEN) {
-    throw new ConfigError('SubnetLen', `${v} is out of range: expected ${network.prefixLen + 1}..${MAX_SUBNET_LEN} for Network /${network.prefixLen}`);
+    throw new ConfigError(
+      'SubnetLen',
+      `${v} is out of range: expected ${network.prefixLen + 1}..${MAX_SUBNET_LEN} for Network /${network.prefixLen}`,
+    );
   }
   return v;
 }
@@ -110,25 +156,39 @@ function readSubnetLen(v: unknown, network: Ipv4Prefix): number {
 function readBound(field: string, v: unknown, network: Ipv4Prefix, subnetLen: number, fallback: number): number {
   if (v === undefined || v === '') return fallback;
   const ip = typeof v === 'string' ? tryParseIpv4(v) : null;
-  if (ip === null) throw new ConfigError(field, `expected an IPv4 address such as "10.244.1.0", got ${JSON.stringify(v)}`);
-  if (((ip & ipv4Mask(network.prefixLen)) >>> 0) !== network.ip) {
+  if (ip === null)
+    throw new ConfigError(field, `expected an IPv4 address such as "10.244.1.0", got ${JSON.stringify(v)}`);
+  if ((ip & ipv4Mask(network.prefixLen)) >>> 0 !== network.ip) {
     throw new ConfigError(field, `${v} is outside Network ${formatIpv4(network.ip)}/${network.prefixLen}`);
   }
-  if (((ip & ipv4Mask(subnetLen)) >>> 0) !== ip) throw new ConfigError(field, `${v} is not on a /${subnetLen} subnet boundary`);
+  if ((ip & ipv4Mask(subnetLen)) >>> 0 !== ip)
+    throw new ConfigError(field, `${v} is not on a /${subnetLen} subnet boundary`);
   return ip;
 }
 
-function readBackend(v: unknown): BackendConfig {
-  if (v === undefined) return { type: 'udp', port: DEFAULT_PORTS.udp, vni: DEFAULT_VNI };
+function readBackend(v: unknown, warnings: ConfigWarning[]): BackendConfig {
+  if (v === undefined) return { type: 'udp', port: DEFAULT_PORTS.udp, vni: DEFAULT_VNI, directRouting: false };
   if (!isObject(v)) throw new ConfigError('Backend', 'expected an object such as {"Type": "vxlan"}');
   const type = v.Type ?? 'udp';
-  if (typeof type !== 'string' || !BACKEND_TYPES.includes(type as BackendType)) {
-    throw new ConfigError('Backend.Type', `unknown backend ${JSON.stringify(type)}; expected one of ${BACKEND_TYPES.join(', ')}`);
-  }
-  const t = type as BackendType;
+  const t = typeof type === 'string' && Object.hasOwn(BACKEND_NAMES, type) ? BACKEND_NAMES[type]! : null;
+  if (!t)
+    throw new ConfigError(
+      'Backend.Type',
+      `unknown backend ${JSON.stringify(type)}; expected one of ${Object.keys(BACKEND_NAMES).join(', ')}`,
+    );
   const port = readInt('Backend.Port', v.Port, DEFAULT_PORTS[t], 1, 65535);
   const vni = readInt('Backend.VNI', v.VNI, DEFAULT_VNI, 0, MAX_VNI);
-  return { type: t, port: t === 'native' ? 0 : port, vni };
+  if (v.DirectRouting !== undefined && typeof v.DirectRouting !== 'boolean') {
+    throw new ConfigError('Backend.DirectRouting', `expected true or false, got ${JSON.stringify(v.DirectRouting)}`);
+  }
+  for (const key of Object.keys(v)) {
+    if (BACKEND_KEYS[t].includes(key)) continue;
+    const why = BACKEND_KEYS.vxlan.includes(key)
+      ? `not used by the ${type} backend; ignored`
+      : unsupportedMessage(v[key]);
+    warnings.push({ field: `Backend.${key}`, message: why });
+  }
+  return { type: t, port: t === 'native' ? 0 : port, vni, directRouting: t === 'vxlan' && v.DirectRouting === true };
 }
 
 function readInt(field: string, v: unknown, fallback: number, min: number, max: number): number {

@@ -40,8 +40,11 @@ export interface LinkProgrammer {
    * operator would type. Rejects with RouteCommandError, unless `force` (then failed lines are only logged).
    */
   ipBatch(log: Logger, lines: readonly string[], opts?: { force?: boolean }): Promise<void>;
-  /** MTU and first IPv4 address of an interface; rejects when there is no such interface. */
-  interfaceInfo(name: string): Promise<{ mtu: number; address: string | null }>;
+  /**
+   * MTU and first IPv4 address of an interface, with that address's prefix length where known (vxlan
+   * DirectRouting's L2 subnet); rejects when there is no such interface.
+   */
+  interfaceInfo(name: string): Promise<{ mtu: number; address: string | null; prefixLen?: number }>;
   /** The interface holding `address` (for --public-ip without --iface), or null. */
   interfaceWithAddress(address: string): Promise<{ name: string; mtu: number } | null>;
 }

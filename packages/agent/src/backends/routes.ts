@@ -42,11 +42,19 @@ export async function ipJson<T>(args: readonly string[]): Promise<T> {
   return JSON.parse(stdout) as T;
 }
 
-/** MTU and first IPv4 address of an interface. */
-export async function interfaceInfo(name: string): Promise<{ mtu: number; address: string | null }> {
-  const [link] = await ipJson<{ mtu: number; addr_info?: { family: string; local: string }[] }[]>(['addr', 'show', 'dev', name]);
+/** MTU and first IPv4 address of an interface, with its prefix length. */
+export async function interfaceInfo(
+  name: string,
+): Promise<{ mtu: number; address: string | null; prefixLen?: number }> {
+  const [link] = await ipJson<{ mtu: number; addr_info?: { family: string; local: string; prefixlen: number }[] }[]>([
+    'addr',
+    'show',
+    'dev',
+    name,
+  ]);
   if (!link) throw new RouteCommandError([`addr show dev ${name}`], `no interface ${name}`);
-  return { mtu: link.mtu, address: link.addr_info?.find((a) => a.family === 'inet')?.local ?? null };
+  const inet = link.addr_info?.find((a) => a.family === 'inet');
+  return { mtu: link.mtu, address: inet?.local ?? null, ...(inet ? { prefixLen: inet.prefixlen } : {}) };
 }
 
 /** The interface holding `address`, for --public-ip without --iface. */

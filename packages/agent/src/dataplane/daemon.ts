@@ -6,13 +6,15 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError, parseNetConfig, type NetConfig } from '../config.ts';
-import { formatIp4Net, parseIp4, type Ip4Net } from '../ip.ts';
+import { formatIp4Net, maskOf, parseIp4, type Ip4Net } from '../ip.ts';
 import { StoreUnavailableError, type Lease, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';
 import type { AgentSettings } from '../settings.ts';
 import { SqliteLeaseStore } from '../stores/sqlite.ts';
 import { EtcdLeaseStore } from '../stores/etcd.ts';
+import { StoreCredentialError } from '../stores/etcd-credentials.ts';
 import { NativeNetwork } from '../backends/native.ts';
+import { DirectRoutingNetwork } from '../backends/direct-routing.ts';
 import { OverlayNetwork } from '../backends/overlay.ts';
 import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
 import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
@@ -58,18 +60,29 @@ function readNetConfigFile(settings: AgentSettings): { text: string; config: Net
 }
 
 /** The file's config (published to an embedded store for `weft status` and other agents), or the store's. */
-async function loadNetConfig(settings: AgentSettings, file: { text: string; config: NetConfig } | null, store: LeaseStore): Promise<NetConfig> {
+async function loadNetConfig(
+  settings: AgentSettings,
+  file: { text: string; config: NetConfig } | null,
+  store: LeaseStore,
+): Promise<NetConfig> {
   if (file) {
     if (settings.store.kind === 'embedded') await store.putConfig(file.text);
     return file.config;
   }
   const stored = await store.getConfig();
-  if (stored === null) throw new ConfigError('--net-config', `no file given and the store has no ${settings.store.kind === 'etcd' ? settings.store.prefix + '/config' : 'config'}`);
+  if (stored === null)
+    throw new ConfigError(
+      '--net-config',
+      `no file given and the store has no ${settings.store.kind === 'etcd' ? settings.store.prefix + '/config' : 'config'}`,
+    );
   return parseNetConfig(stored);
 }
 
 /** The underlay: public address, the interface holding it, and its MTU. */
-async function resolveUnderlay(settings: AgentSettings, link: LinkProgrammer): Promise<{ publicIp: string; iface: string; mtu: number }> {
+async function resolveUnderlay(
+  settings: AgentSettings,
+  link: LinkProgrammer,
+): Promise<{ publicIp: string; iface: string; mtu: number }> {
   if (settings.iface) {
     const info = await link.interfaceInfo(settings.iface).catch(() => null);
     if (!info) throw new ConfigError('--iface', `no interface "${settings.iface}"`);
@@ -85,7 +98,9 @@ async function resolveUnderlay(settings: AgentSettings, link: LinkProgrammer): P
 
 function openStore(settings: AgentSettings): LeaseStore {
   const s = settings.store;
-  return s.kind === 'embedded' ? new SqliteLeaseStore(s.path) : new EtcdLeaseStore({ endpoints: s.endpoints, prefix: s.prefix });
+  return s.kind === 'embedded'
+    ? new SqliteLeaseStore(s.path)
+    : new EtcdLeaseStore({ endpoints: s.endpoints, prefix: s.prefix });
 }
 
 const STORE_START_WAIT_MS = 60_000;
@@ -94,15 +109,23 @@ const STORE_START_WAIT_MS = 60_000;
  * Opens the store and reads the network config, waiting (with back-off, logged) while the store cannot be
  * reached: an agent may start before its etcd, or beside other agents opening the same embedded file.
  */
-async function openStoreAndConfig(settings: AgentSettings, file: { text: string; config: NetConfig } | null, log: Logger, open = openStore): Promise<{ store: LeaseStore; config: NetConfig }> {
+async function openStoreAndConfig(
+  settings: AgentSettings,
+  file: { text: string; config: NetConfig } | null,
+  log: Logger,
+  open = openStore,
+): Promise<{ store: LeaseStore; config: NetConfig }> {
   const deadline = Date.now() + STORE_START_WAIT_MS;
   for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
     let store: LeaseStore | null = null;
     try {
       store = open(settings);
+      // etcd: one read even with a net-conf file, so refused credentials show at start (exit 2), not in retries.
+      if (file && settings.store.kind === 'etcd') await store.getConfig();
       return { store, config: await loadNetConfig(settings, file, store) };
     } catch (e) {
       await store?.close().catch(() => {});
+      if (e instanceof StoreCredentialError) throw new ConfigError(e.field, e.message);
       if (!(e instanceof StoreUnavailableError) || Date.now() + delay > deadline) throw e;
       log.warn({ err: e.message, retryInMs: delay }, 'store not reachable yet; waiting');
       await new Promise((r) => setTimeout(r, delay));
@@ -125,15 +148,60 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-export function createNetwork(config: NetConfig, subnet: Ip4Net, underlay: { publicIp: string; iface: string; mtu: number }, log: Logger, vtepMac: string, extras: DaemonExtras): DataplaneNetwork {
+/** The underlay as createNetwork needs it; `subnet` (the interface's L2 prefix) only for vxlan DirectRouting. */
+export interface UnderlayInfo {
+  publicIp: string;
+  iface: string;
+  mtu: number;
+  subnet?: Ip4Net;
+}
+
+export function createNetwork(
+  config: NetConfig,
+  subnet: Ip4Net,
+  underlay: UnderlayInfo,
+  log: Logger,
+  vtepMac: string,
+  extras: DaemonExtras,
+): DataplaneNetwork {
   const b = config.backend;
-  if (b.type === 'native') return new NativeNetwork({ log, link: extras.ports.link, iface: underlay.iface, underlayMtu: underlay.mtu });
-  const format = b.type === 'udp' ? flannelUdpFormat(b.port) : vxlanFormat({ vni: b.vni, port: b.port, localMac: vtepMac, vtepAddress: subnet.ip });
+  const native = () =>
+    new NativeNetwork({ log, link: extras.ports.link, iface: underlay.iface, underlayMtu: underlay.mtu });
+  if (b.type === 'native') return native();
+  const format =
+    b.type === 'udp'
+      ? flannelUdpFormat(b.port)
+      : vxlanFormat({ vni: b.vni, port: b.port, localMac: vtepMac, vtepAddress: subnet.ip });
   const capture = extras.openCapture?.({ localAddress: parseIp4(underlay.publicIp) ?? 0, localPort: format.port });
-  return new OverlayNetwork({
-    log, ports: extras.ports, format, network: config.network, subnet, publicIp: underlay.publicIp, underlayMtu: underlay.mtu,
-    offloads: extras.offloads, capture,
+  const overlay = new OverlayNetwork({
+    log,
+    ports: extras.ports,
+    format,
+    network: config.network,
+    subnet,
+    publicIp: underlay.publicIp,
+    underlayMtu: underlay.mtu,
+    offloads: extras.offloads,
+    capture,
   });
+  if (!b.directRouting || !underlay.subnet) return overlay;
+  return new DirectRoutingNetwork({ log, overlay, direct: native(), underlaySubnet: underlay.subnet });
+}
+
+/** The underlay interface's L2 subnet (publicIp under the interface's prefix length), for DirectRouting. */
+async function underlaySubnet(
+  link: LinkProgrammer,
+  iface: string,
+  publicIp: string,
+  log: Logger,
+): Promise<Ip4Net | undefined> {
+  const info = await link.interfaceInfo(iface);
+  const ip = parseIp4(publicIp);
+  if (info.prefixLen === undefined || ip === null) {
+    log.warn({ iface }, 'DirectRouting: the underlay prefix is unknown; every peer is encapsulated');
+    return undefined;
+  }
+  return { ip: (ip & maskOf(info.prefixLen)) >>> 0, prefixLen: info.prefixLen };
 }
 
 /** Starts the agent; resolves once forwarding runs (the lease is held, routes installed). */
@@ -142,68 +210,136 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   const file = readNetConfigFile(settings);
   const underlay = await resolveUnderlay(settings, extras.ports.link);
   const { store, config } = await openStoreAndConfig(settings, file, log, extras.openStore);
+  for (const w of config.warnings) log.warn({ field: w.field }, `net-conf.json: ${w.field}: ${w.message}`);
   const vtepMac = vtepMacFor(settings.nodeName);
   const abort = new AbortController();
   const leases = new LeaseManager({
-    store, config, identity: { nodeName: settings.nodeName, publicIp: underlay.publicIp }, backendType: config.backend.type,
+    store,
+    config,
+    identity: { nodeName: settings.nodeName, publicIp: underlay.publicIp },
+    backendType: config.backend.type,
     backendData: config.backend.type === 'vxlan' ? { VNI: config.backend.vni, VtepMAC: vtepMac } : undefined,
-    ttlMs: settings.leaseTtlSeconds * 1000, renewMarginMs: settings.renewMarginSeconds * 1000, log: log.child({ component: 'lease' }),
+    ttlMs: settings.leaseTtlSeconds * 1000,
+    renewMarginMs: settings.renewMarginSeconds * 1000,
+    log: log.child({ component: 'lease' }),
     // Like flannel, ask for the subnet of the last run again (subnet.env survives the agent).
     previousSubnet: previousSubnetFromEnv(readSubnetEnv(settings.subnetFile) ?? {}),
   });
   const lease = await leases.acquire(abort.signal);
-  log.info({ subnet: formatIp4Net(lease.subnet), publicIp: underlay.publicIp, iface: underlay.iface, backend: config.backend.type }, 'lease acquired');
-  const network = createNetwork(config, lease.subnet, underlay, log.child({ component: config.backend.type }), vtepMac, extras);
+  log.info(
+    {
+      subnet: formatIp4Net(lease.subnet),
+      publicIp: underlay.publicIp,
+      iface: underlay.iface,
+      backend: config.backend.type,
+    },
+    'lease acquired',
+  );
+  const l2 = config.backend.directRouting
+    ? await underlaySubnet(extras.ports.link, underlay.iface, underlay.publicIp, log)
+    : undefined;
+  const network = createNetwork(
+    config,
+    lease.subnet,
+    { ...underlay, subnet: l2 },
+    log.child({ component: config.backend.type }),
+    vtepMac,
+    extras,
+  );
   await network.start();
   let applying = Promise.resolve();
   const source = extras.routes.name;
   const applyRoutes = (changes: PeerChange[]) => {
-    log.info({ source, changes: changes.map((c) => `${c.type} ${formatIp4Net(c.subnet)} via ${c.publicIp}`) }, 'peer routes');
-    applying = applying.then(() => network.apply(changes)).catch((e) => log.error({ err: (e as Error).message }, 'applying peer changes failed'));
+    log.info(
+      { source, changes: changes.map((c) => `${c.type} ${formatIp4Net(c.subnet)} via ${c.publicIp}`) },
+      'peer routes',
+    );
+    applying = applying
+      .then(() => network.apply(changes))
+      .catch((e) => log.error({ err: (e as Error).message }, 'applying peer changes failed'));
   };
   // The lease manager renews our lease; peers come from the route source (the lease source watches the store).
-  const runLoop = leases.run({
-    onLease: (now, previous) => {
-      if (formatIp4Net(now.subnet) !== formatIp4Net(previous.subnet)) log.error({ was: formatIp4Net(previous.subnet), now: formatIp4Net(now.subnet) }, 'lease lost and re-acquired with a different subnet: restart the agent to move pods');
-    },
-    onStoreReachable: (up) => (up ? log.info('store reachable again: reconciled') : log.warn('store unreachable: forwarding with the peers already known')),
-  }, abort.signal, { watch: false }).catch((e) => {
-    if (!abort.signal.aborted) log.error({ err: (e as Error).message }, 'lease manager stopped');
-  });
+  const runLoop = leases
+    .run(
+      {
+        onLease: (now, previous) => {
+          if (formatIp4Net(now.subnet) !== formatIp4Net(previous.subnet))
+            log.error(
+              { was: formatIp4Net(previous.subnet), now: formatIp4Net(now.subnet) },
+              'lease lost and re-acquired with a different subnet: restart the agent to move pods',
+            );
+        },
+        onStoreReachable: (up) =>
+          up
+            ? log.info('store reachable again: reconciled')
+            : log.warn('store unreachable: forwarding with the peers already known'),
+      },
+      abort.signal,
+      { watch: false },
+    )
+    .catch((e) => {
+      if (!abort.signal.aborted) log.error({ err: (e as Error).message }, 'lease manager stopped');
+    });
   let stopped: Promise<void> | null = null;
-  const stop = () => (stopped ??= (async () => {
-    abort.abort();
-    await extras.routes.stop();
-    await runLoop;
-    await applying;
-    await network.stop();
-    await store.close();
-  })());
+  const stop = () =>
+    (stopped ??= (async () => {
+      abort.abort();
+      await extras.routes.stop();
+      await runLoop;
+      await applying;
+      await network.stop();
+      await store.close();
+    })());
   const status = (): AgentStatus => {
     const l = leases.lease;
     const n = network.status();
     return {
-      node: settings.nodeName, backend: n.backend, routeSync: source, mtu: n.mtu,
-      lease: l && { subnet: formatIp4Net(l.subnet), publicIp: underlay.publicIp, expiresAt: l.expiresAt, ...(config.backend.type === 'vxlan' ? { vtepMac } : {}) },
-      storeReachable: leases.storeReachable, routes: n.routes, counters: n.counters ?? {}, drops: n.drops ?? {},
+      node: settings.nodeName,
+      backend: n.backend,
+      routeSync: source,
+      mtu: n.mtu,
+      lease: l && {
+        subnet: formatIp4Net(l.subnet),
+        publicIp: underlay.publicIp,
+        expiresAt: l.expiresAt,
+        ...(config.backend.type === 'vxlan' ? { vtepMac } : {}),
+      },
+      storeReachable: leases.storeReachable,
+      routes: n.routes,
+      counters: n.counters ?? {},
+      drops: n.drops ?? {},
       ...(n.sendPath ? { sendPath: n.sendPath } : {}),
     };
   };
   const running: RunningAgent = {
     status,
-    lease: () => leases.lease, network, leases, config, publicIp: underlay.publicIp,
-    vtepMac: config.backend.type === 'vxlan' ? vtepMac : undefined, storeReachable: () => leases.storeReachable,
-    done: runLoop.then(() => stopped ?? undefined), stop,
+    lease: () => leases.lease,
+    network,
+    leases,
+    config,
+    publicIp: underlay.publicIp,
+    vtepMac: config.backend.type === 'vxlan' ? vtepMac : undefined,
+    storeReachable: () => leases.storeReachable,
+    done: runLoop.then(() => stopped ?? undefined),
+    stop,
   };
   await startRouteSource(running, extras.routes, log, applyRoutes);
   return running;
 }
 
 /** Starts the route source once the lease is held and the backend runs; if it cannot start, the agent stops. */
-async function startRouteSource(agent: RunningAgent, routes: RouteSource, log: Logger, apply: (changes: PeerChange[]) => void): Promise<void> {
+async function startRouteSource(
+  agent: RunningAgent,
+  routes: RouteSource,
+  log: Logger,
+  apply: (changes: PeerChange[]) => void,
+): Promise<void> {
   const lease = agent.lease()!;
   try {
-    await routes.start({ leases: agent.leases, subnet: lease.subnet, publicIp: agent.publicIp, vtepMac: agent.vtepMac, log }, apply);
+    await routes.start(
+      { leases: agent.leases, subnet: lease.subnet, publicIp: agent.publicIp, vtepMac: agent.vtepMac, log },
+      apply,
+    );
   } catch (e) {
     await agent.stop().catch(() => {});
     throw e;

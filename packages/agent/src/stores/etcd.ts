@@ -6,8 +6,20 @@
 // the old etcd lease (which no longer holds the key). Expiry is etcd's: it deletes the key, and watchers
 // see a delete. Every unary call carries a deadline, so an unreachable etcd becomes StoreUnavailableError
 // instead of a hang; a watch stream that drops ends the watch (the lease manager lists again).
+// TLS and auth (etcd-credentials.ts): refusals become StoreCredentialErrors; after a TLS refusal the files are
+// read again, and a changed set (certificates rotated on disk) rebuilds the client, so the next retry uses it.
 import { Etcd3, type IEvent, type IKeyValue, type Watcher } from 'etcd3';
 import type { Ipv4Prefix } from '@weft/netaddr';
+import { ConfigError } from '../config.ts';
+import {
+  StoreCredentialError,
+  classifyEtcdError,
+  readTlsMaterial,
+  sameMaterial,
+  type EtcdAuth,
+  type EtcdTlsFiles,
+  type TlsMaterial,
+} from './etcd-credentials.ts';
 import { parseSubnetKey, subnetKey } from '../subnet-key.ts';
 import {
   LeaseNotFoundError,
@@ -23,26 +35,85 @@ import {
 } from '../lease.ts';
 
 export interface EtcdStoreOptions {
-  /** `host:port` endpoints (plain http). */
+  /** `http://host:port` or `https://host:port` URLs, one scheme for all; a bare `host:port` is http. */
   endpoints: readonly string[];
   /** Key prefix, default flannel's `/coreos.com/network`. */
   prefix?: string;
   /** Deadline of each unary call (default 5000 ms). */
   callTimeoutMs?: number;
+  /** Client-certificate TLS (flanneld's --etcd-cafile, --etcd-certfile, --etcd-keyfile); needs https endpoints. */
+  tls?: EtcdTlsFiles;
+  /** etcd user and password (flanneld's --etcd-username, --etcd-password). */
+  auth?: EtcdAuth;
 }
 
 export class EtcdLeaseStore implements LeaseStore {
-  private readonly client: Etcd3;
+  private client: Etcd3;
   private readonly prefix: string;
+  private readonly hosts: string[];
+  private material: TlsMaterial | undefined;
+  private lastFailure: StoreUnavailableError | null = null;
 
-  constructor(opts: EtcdStoreOptions) {
+  /** Checks endpoints and reads the TLS files; throws ConfigError naming the flag. Connects lazily. */
+  constructor(private readonly opts: EtcdStoreOptions) {
     this.prefix = opts.prefix ?? '/coreos.com/network';
-    const timeout = opts.callTimeoutMs ?? 5000;
-    this.client = new Etcd3({
-      hosts: opts.endpoints.map((e) => `http://${e}`),
+    this.hosts = normalizeEndpoints(opts.endpoints, !!(opts.tls?.caFile || opts.tls?.certFile || opts.tls?.keyFile));
+    this.material = readTlsMaterial(opts.tls);
+    this.client = this.connect();
+  }
+
+  private connect(): Etcd3 {
+    const timeout = this.opts.callTimeoutMs ?? 5000;
+    const { auth } = this.opts;
+    return new Etcd3({
+      hosts: this.hosts,
       dialTimeout: timeout,
+      // gRPC's createSsl takes null for "the system's CAs"; etcd3's type insists on a Buffer.
+      ...(this.material ? { credentials: this.material as { rootCertificate: Buffer } } : {}),
+      ...(auth
+        ? {
+            auth: {
+              username: auth.username,
+              password: auth.password,
+              callOptions: () => ({ deadline: Date.now() + timeout }),
+            },
+          }
+        : {}),
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     });
+  }
+
+  /** Runs one etcd call; failures become StoreUnavailableError (StoreCredentialError for TLS/auth refusals). */
+  private async call<T>(fn: (client: Etcd3) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.client);
+    } catch (e) {
+      // etcd3's circuit breaker stops calls after 3 failures in a row: keep reporting the failure that opened it.
+      const broken = /circuit breaker is open/i.test((e as Error)?.message ?? '');
+      const err =
+        broken && this.lastFailure
+          ? this.lastFailure
+          : classifyEtcdError(e, { tls: this.opts.tls, auth: this.opts.auth, prefix: this.prefix });
+      this.lastFailure = err;
+      if (err instanceof StoreCredentialError && err.kind === 'tls') this.reloadIfRotated();
+      throw err;
+    }
+  }
+
+  /** Certificates rotated on disk (and still readable and valid): a new client with them. */
+  private reloadIfRotated(): void {
+    let fresh: TlsMaterial | undefined;
+    try {
+      fresh = readTlsMaterial(this.opts.tls);
+    } catch {
+      return; // mid-rotation or still bad: keep the old client, the next failure looks again
+    }
+    if (sameMaterial(fresh, this.material)) return;
+    this.material = fresh;
+    const old = this.client;
+    this.client = this.connect();
+    this.lastFailure = null;
+    old.close();
   }
 
   private key(subnet: Ipv4Prefix): Buffer {
@@ -50,17 +121,17 @@ export class EtcdLeaseStore implements LeaseStore {
   }
 
   async getConfig(): Promise<string | null> {
-    const res = await call(() => this.client.kv.range({ key: Buffer.from(`${this.prefix}/config`) }));
+    const res = await this.call((c) => c.kv.range({ key: Buffer.from(`${this.prefix}/config`) }));
     return res.kvs[0]?.value.toString() ?? null;
   }
 
   async putConfig(json: string): Promise<void> {
-    await call(() => this.client.kv.put({ key: Buffer.from(`${this.prefix}/config`), value: Buffer.from(json) }));
+    await this.call((c) => c.kv.put({ key: Buffer.from(`${this.prefix}/config`), value: Buffer.from(json) }));
   }
 
   async listLeases(): Promise<LeaseSnapshot> {
     const start = Buffer.from(`${this.prefix}/subnets/`);
-    const res = await call(() => this.client.kv.range({ key: start, range_end: prefixEnd(start) }));
+    const res = await this.call((c) => c.kv.range({ key: start, range_end: prefixEnd(start) }));
     const leases: Lease[] = [];
     for (const kv of res.kvs) {
       const lease = this.toLease(kv, await this.expiryOf(kv.lease));
@@ -72,8 +143,8 @@ export class EtcdLeaseStore implements LeaseStore {
   async createLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
     const grant = await this.grant(ttlMs);
     const key = this.key(subnet);
-    const res = await call(() =>
-      this.client.kv.txn({
+    const res = await this.call((c) =>
+      c.kv.txn({
         compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
         success: [{ request_put: { key, value: Buffer.from(JSON.stringify(attrs)), lease: grant.id } }],
       }),
@@ -88,8 +159,8 @@ export class EtcdLeaseStore implements LeaseStore {
   async renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
     const grant = await this.grant(ttlMs);
     const key = this.key(subnet);
-    const res = await call(() =>
-      this.client.kv.txn({
+    const res = await this.call((c) =>
+      c.kv.txn({
         compare: [{ key, target: 'Create', result: 'Greater', create_revision: 0 }],
         success: [{ request_put: { key, value: Buffer.from(JSON.stringify(attrs)), lease: grant.id, prev_kv: true } }],
       }),
@@ -104,7 +175,7 @@ export class EtcdLeaseStore implements LeaseStore {
   }
 
   async deleteLease(subnet: Ipv4Prefix): Promise<boolean> {
-    const res = await call(() => this.client.kv.deleteRange({ key: this.key(subnet), prev_kv: true }));
+    const res = await this.call((c) => c.kv.deleteRange({ key: this.key(subnet), prev_kv: true }));
     const lease = res.prev_kvs[0]?.lease;
     if (lease && lease !== '0') await this.revoke(lease);
     return Number(res.deleted) > 0;
@@ -112,14 +183,19 @@ export class EtcdLeaseStore implements LeaseStore {
 
   async watchLeases(afterRevision: number, onBatch: (b: LeaseBatch) => void, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
-    const watcher = this.client.watch().prefix(`${this.prefix}/subnets/`).startRevision(String(afterRevision + 1)).withPreviousKV().watcher();
+    const watcher = this.client
+      .watch()
+      .prefix(`${this.prefix}/subnets/`)
+      .startRevision(String(afterRevision + 1))
+      .withPreviousKV()
+      .watcher();
     try {
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => resolve();
         signal.addEventListener('abort', onAbort, { once: true });
         const fail = (e: Error) => {
           signal.removeEventListener('abort', onAbort);
-          reject(/compact/i.test(e.message) ? new RevisionCompactedError(e.message) : new StoreUnavailableError(`etcd watch: ${e.message}`, { cause: e }));
+          reject(/compact/i.test(e.message) ? new RevisionCompactedError(e.message) : this.watchError(e));
         };
         watcher.on('disconnected', fail);
         watcher.on('error', fail);
@@ -131,6 +207,12 @@ export class EtcdLeaseStore implements LeaseStore {
     } finally {
       await cancel(watcher);
     }
+  }
+
+  private watchError(e: Error): StoreUnavailableError {
+    const err = classifyEtcdError(e, { tls: this.opts.tls, auth: this.opts.auth, prefix: this.prefix });
+    err.message = `${err.message} (watch)`;
+    return err;
   }
 
   async close(): Promise<void> {
@@ -145,7 +227,9 @@ export class EtcdLeaseStore implements LeaseStore {
     const lease = e.prev_kv ? this.toLease(e.prev_kv, 0) : null;
     const subnet = parseSubnetKey(e.kv.key.toString().slice(`${this.prefix}/subnets/`.length));
     if (lease) return { type: 'removed', lease };
-    return subnet && { type: 'removed', lease: { subnet, attrs: { PublicIP: '0.0.0.0', BackendType: '' }, expiresAt: 0 } };
+    return (
+      subnet && { type: 'removed', lease: { subnet, attrs: { PublicIP: '0.0.0.0', BackendType: '' }, expiresAt: 0 } }
+    );
   }
 
   private toLease(kv: IKeyValue, expiresAt: number): Lease | null {
@@ -155,7 +239,7 @@ export class EtcdLeaseStore implements LeaseStore {
   }
 
   private async grant(ttlMs: number): Promise<{ id: string; expiresAt: number }> {
-    const res = await call(() => this.client.leaseClient.leaseGrant({ TTL: Math.max(1, Math.ceil(ttlMs / 1000)) }));
+    const res = await this.call((c) => c.leaseClient.leaseGrant({ TTL: Math.max(1, Math.ceil(ttlMs / 1000)) }));
     if (res.error) throw new StoreUnavailableError(`etcd lease grant: ${res.error}`);
     return { id: res.ID, expiresAt: Date.now() + Number(res.TTL) * 1000 };
   }
@@ -167,7 +251,7 @@ export class EtcdLeaseStore implements LeaseStore {
 
   private async expiryOf(id: string): Promise<number> {
     if (!id || id === '0') return 0;
-    const res = await call(() => this.client.leaseClient.leaseTimeToLive({ ID: id }));
+    const res = await this.call((c) => c.leaseClient.leaseTimeToLive({ ID: id }));
     return Number(res.TTL) > 0 ? Date.now() + Number(res.TTL) * 1000 : 0;
   }
 }
@@ -184,12 +268,32 @@ function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
-async function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw new StoreUnavailableError(`etcd: ${(e as Error).message}`, { cause: e });
-  }
+/** Endpoint URLs for etcd3: one scheme for all, https when TLS files are given. Throws ConfigError. */
+function normalizeEndpoints(endpoints: readonly string[], tlsFiles: boolean): string[] {
+  if (endpoints.length === 0) throw new ConfigError('--etcd-endpoints', 'no endpoint given');
+  const urls = endpoints.map((e) => {
+    const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(e) ? e : `http://${e}`;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new ConfigError('--etcd-endpoints', `"${e}" is not a URL such as https://127.0.0.1:2379`);
+    }
+    if (
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      !url.port ||
+      (url.pathname !== '/' && url.pathname !== '')
+    ) {
+      throw new ConfigError('--etcd-endpoints', `"${e}" is not http(s)://HOST:PORT`);
+    }
+    return `${url.protocol}//${url.host}`;
+  });
+  const schemes = new Set(urls.map((u) => u.slice(0, u.indexOf(':'))));
+  if (schemes.size > 1)
+    throw new ConfigError('--etcd-endpoints', 'mixes http:// and https:// endpoints; use one scheme');
+  if (tlsFiles && schemes.has('http'))
+    throw new ConfigError('--etcd-endpoints', '--etcd-cafile/--etcd-certfile/--etcd-keyfile need https:// endpoints');
+  return urls;
 }
 
 async function cancel(w: Watcher): Promise<void> {

@@ -12,7 +12,7 @@ import type { WorkerConfig } from './bird-worker.ts';
 
 export const BIRD_IP = '192.0.2.1';
 export const WEFT_IP = '192.0.2.2';
-const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'bird-worker.ts');
+export const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'bird-worker.ts');
 
 export interface BirdOptions {
   /** Static routes BIRD originates (exported to weft), in protocol `s_main`. */
@@ -26,7 +26,8 @@ export interface BirdOptions {
 
 /** BIRD's configuration for one run. */
 export function birdConfig(dir: string, o: BirdOptions): string {
-  const statics = (name: string, rs: string[]) => `protocol static ${name} {\n  ipv4;\n${rs.map((r) => `  route ${r} blackhole;`).join('\n')}\n}\n`;
+  const statics = (name: string, rs: string[]) =>
+    `protocol static ${name} {\n  ipv4;\n${rs.map((r) => `  route ${r} blackhole;`).join('\n')}\n}\n`;
   return `log "${dir}/bird.log" { info, remote, warning, error, auth, fatal, bug };
 router id ${BIRD_IP};
 protocol device { scan time 10; }
@@ -47,6 +48,24 @@ protocol bgp weft {
 /** `count` consecutive /24s from 10.128.0.0 (10.128.0.0/24 ... ), for scale tests. */
 export function manyPrefixes(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `10.${128 + (i >> 8)}.${i & 255}.0/24`);
+}
+
+/** One JSON request to a weft worker (bird-worker.ts) over its control socket; rejects after 10 s. */
+export function workerRequest<T = any>(path: string, req: Record<string, unknown>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(path);
+    let buf = '';
+    const timer = setTimeout(() => (sock.destroy(), reject(new Error('weft control timeout'))), 10_000);
+    sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (!buf.includes('\n')) return;
+      clearTimeout(timer);
+      sock.end();
+      resolve(JSON.parse(buf.slice(0, buf.indexOf('\n'))) as T);
+    });
+    sock.on('error', (e) => (clearTimeout(timer), reject(e)));
+  });
 }
 
 export class BirdLab {
@@ -82,27 +101,23 @@ export class BirdLab {
       control: join(this.scope.dir, 'weft.sock'),
       ...over,
     };
-    this.worker = this.scope.spawn('weft', this.weftNs, [process.execPath, '--import', 'tsx', WORKER, JSON.stringify(cfg)]);
-    await waitFor('weft worker control socket', async () => (await this.weft({ cmd: 'count' }).catch(() => null)) !== null, 20_000);
+    this.worker = this.scope.spawn('weft', this.weftNs, [
+      process.execPath,
+      '--import',
+      'tsx',
+      WORKER,
+      JSON.stringify(cfg),
+    ]);
+    await waitFor(
+      'weft worker control socket',
+      async () => (await this.weft({ cmd: 'count' }).catch(() => null)) !== null,
+      20_000,
+    );
   }
 
   /** One request to the weft worker. */
   weft<T = any>(req: Record<string, unknown>): Promise<T> {
-    const path = join(this.scope.dir, 'weft.sock');
-    return new Promise((resolve, reject) => {
-      const sock = net.connect(path);
-      let buf = '';
-      const timer = setTimeout(() => (sock.destroy(), reject(new Error('weft control timeout'))), 10_000);
-      sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
-      sock.on('data', (d) => {
-        buf += d.toString();
-        if (!buf.includes('\n')) return;
-        clearTimeout(timer);
-        sock.end();
-        resolve(JSON.parse(buf.slice(0, buf.indexOf('\n'))) as T);
-      });
-      sock.on('error', (e) => (clearTimeout(timer), reject(e)));
-    });
+    return workerRequest<T>(join(this.scope.dir, 'weft.sock'), req);
   }
 
   /** Writes the config and starts BIRD in its namespace (it daemonizes; `-R`: graceful restart recovery). */
@@ -130,13 +145,17 @@ export class BirdLab {
   /** Waits until the BIRD process from the PID file is gone (after `birdc down` or `graceful restart`). */
   async birdGone(): Promise<void> {
     const pid = this.birdPid();
-    await waitFor('bird exit', () => {
-      try {
-        return pid <= 0 || (process.kill(pid, 0), false);
-      } catch {
-        return true;
-      }
-    }, 15_000);
+    await waitFor(
+      'bird exit',
+      () => {
+        try {
+          return pid <= 0 || (process.kill(pid, 0), false);
+        } catch {
+          return true;
+        }
+      },
+      15_000,
+    );
     rmSync(this.pidFile, { force: true });
   }
 

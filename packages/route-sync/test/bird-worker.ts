@@ -2,11 +2,21 @@
 // over a unix socket (filesystem sockets cross namespaces): one JSON request per line, one JSON reply per line.
 //   node --import tsx bird-worker.ts '<json WorkerConfig>'
 // Requests: {"cmd":"status"} {"cmd":"routes"} {"cmd":"count"} {"cmd":"advertise","prefix":"10.0.0.0/24","nextHop":"..."}
-//           {"cmd":"withdraw","prefix":"..."} {"cmd":"timing"}
+//           {"cmd":"withdraw","prefix":"..."} {"cmd":"timing"} {"cmd":"sent"} (AFIs and message types weft sent)
 import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { LOCAL_SOURCE, Speaker, TcpTransport, type BestChange, type PeerConfig } from '../src/index.ts';
+import {
+  AttrType,
+  LOCAL_SOURCE,
+  MessageType,
+  Speaker,
+  TcpTransport,
+  type BestChange,
+  type Message,
+  type PeerConfig,
+  type Transport,
+} from '../src/index.ts';
 
 export interface WorkerConfig {
   routerId: string;
@@ -23,13 +33,37 @@ export interface WorkerConfig {
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
+
+// What weft put on the wire, by family: an UPDATE counts for each MP attribute's AFI, and for IPv4 when it uses
+// the classic fields or is empty (IPv4 End-of-RIB); ROUTE-REFRESH by its AFI. Keys "update:1", "refresh:2".
+const sent = new Map<string, number>();
+function record(m: Message): void {
+  const add = (k: string) => sent.set(k, (sent.get(k) ?? 0) + 1);
+  if (m.type === MessageType.RouteRefresh) return add(`refresh:${m.afi}`);
+  if (m.type !== MessageType.Update) return;
+  const mp = m.attributes.filter((a) => a.type === AttrType.MpReachNlri || a.type === AttrType.MpUnreachNlri);
+  for (const a of mp) add(`update:${a.afi}`);
+  if (mp.length === 0 || m.nlri.length || m.withdrawn.length) add('update:1');
+}
+function recording(t: Transport): Transport {
+  const wrap = <C extends { send(m: Message): void }>(c: C): C => {
+    const send = c.send.bind(c);
+    c.send = (m: Message) => (record(m), send(m));
+    return c;
+  };
+  return {
+    listen: (accept) => t.listen((c) => accept(wrap(c))),
+    connect: async (...a) => wrap(await t.connect(...a)),
+    close: () => t.close(),
+  };
+}
 const speaker = new Speaker({
   routerId: cfg.routerId,
   holdTime: cfg.holdTime ?? 90,
   gracefulRestart: cfg.gracefulRestart ?? { restartTime: 120 },
   backoff: { min: 0.5, max: 2 },
   connectRetryTime: 2,
-  transport: new TcpTransport({ listenAddress: cfg.listenAddress, port: cfg.port ?? 179 }),
+  transport: recording(new TcpTransport({ listenAddress: cfg.listenAddress, port: cfg.port ?? 179 })),
 });
 for (const p of cfg.peers) speaker.addPeer(p);
 for (const a of cfg.advertise ?? []) speaker.advertise(a.prefix, a.nextHop ? { nextHop: a.nextHop } : {});
@@ -54,7 +88,16 @@ function handle(req: { cmd: string; prefix?: string; nextHop?: string }): unknow
     case 'status':
       return speaker.status();
     case 'routes':
-      return [...speaker.routes()].map((r) => ({ key: r.key, nextHop: r.nextHop, stale: r.stale === true, localPref: r.attrs.localPref }));
+      return [...speaker.routes()].map((r) => ({
+        key: r.key,
+        nextHop: r.nextHop,
+        stale: r.stale === true,
+        localPref: r.attrs.localPref,
+      }));
+    case 'sent':
+      return Object.fromEntries(sent);
+    case 'refresh':
+      return speaker.refresh((req as { address: string }).address);
     case 'count':
       return { routes: routeCount };
     case 'advertise':
@@ -64,7 +107,12 @@ function handle(req: { cmd: string; prefix?: string; nextHop?: string }): unknow
       speaker.withdraw(req.prefix!);
       return { ok: true };
     case 'timing':
-      return { establishedAt, reachedAt, firstRouteMs: firstRouteAt - establishedAt, ms: reachedAt && establishedAt ? reachedAt - establishedAt : null };
+      return {
+        establishedAt,
+        reachedAt,
+        firstRouteMs: firstRouteAt - establishedAt,
+        ms: reachedAt && establishedAt ? reachedAt - establishedAt : null,
+      };
     default:
       return { error: `unknown command ${req.cmd}` };
   }

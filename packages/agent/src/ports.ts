@@ -3,6 +3,7 @@
 // @weft/tunnel's in-memory ChannelTun/ChannelBind and a recording link programmer, so the packet path (routing,
 // encapsulation, anti-spoofing, drops) runs without root.
 import type { Logger } from 'pino';
+import type { FirewallRuleset } from './firewall.ts';
 import type { LinkConfig, PacketPort, TapSenderOptions, TunOptions, UdpOptions } from '@weft/tunnel';
 
 /** A TUN device as the overlay backend uses it: the batch port contract, nothing more. */
@@ -49,6 +50,17 @@ export interface LinkProgrammer {
   interfaceWithAddress(address: string): Promise<{ name: string; mtu: number } | null>;
 }
 
+/** Masquerade and forwarding rules (firewall.ts): iptables on a real machine, a recorder in tests. */
+export interface FirewallProgrammer {
+  /**
+   * Makes each chain of `ruleset` hold exactly its rules and be reached by one jump from its base chain.
+   * Idempotent: applying twice leaves one copy. Rejects (FirewallCommandError) when the kernel refuses.
+   */
+  apply(log: Logger, ruleset: FirewallRuleset): Promise<void>;
+  /** Removes the jumps to the ruleset's chains and the chains; what is already gone is skipped. Never rejects. */
+  remove(log: Logger, ruleset: FirewallRuleset): Promise<void>;
+}
+
 /** What a node's dataplane is built from. Openers throw the port's own errors (e.g. NotPermittedError). */
 export interface AgentPorts {
   openTun(opts: TunOptions): TunPort;
@@ -64,4 +76,6 @@ export interface AgentPorts {
    */
   openSendUdp?(opts: UdpOptions): UdpPort;
   link: LinkProgrammer;
+  /** --ip-masq and --iptables-forward-rules; absent: the agent warns when they are asked for and installs nothing. */
+  firewall?: FirewallProgrammer;
 }

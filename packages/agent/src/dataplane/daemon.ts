@@ -15,6 +15,7 @@ import { EtcdLeaseStore } from '../stores/etcd.ts';
 import { StoreCredentialError } from '../stores/etcd-credentials.ts';
 import { NativeNetwork } from '../backends/native.ts';
 import { DirectRoutingNetwork } from '../backends/direct-routing.ts';
+import { NodeFirewall } from './node-firewall.ts';
 import { OverlayNetwork } from '../backends/overlay.ts';
 import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
 import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
@@ -247,6 +248,14 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     extras,
   );
   await network.start();
+  const firewall = new NodeFirewall({
+    firewall: extras.ports.firewall,
+    network: config.network,
+    subnet: lease.subnet,
+    ...firewallFlags(settings),
+    log: log.child({ component: 'firewall' }),
+  });
+  await firewall.start();
   let applying = Promise.resolve();
   const source = extras.routes.name;
   const applyRoutes = (changes: PeerChange[]) => {
@@ -263,6 +272,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     .run(
       {
         onLease: (now, previous) => {
+          if (formatIp4Net(now.subnet) !== formatIp4Net(previous.subnet)) void firewall.setSubnet(now.subnet);
           if (formatIp4Net(now.subnet) !== formatIp4Net(previous.subnet))
             log.error(
               { was: formatIp4Net(previous.subnet), now: formatIp4Net(now.subnet) },
@@ -288,6 +298,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
       await runLoop;
       await applying;
       await network.stop();
+      await firewall.stop();
       await store.close();
     })());
   const status = (): AgentStatus => {
@@ -325,6 +336,13 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   };
   await startRouteSource(running, extras.routes, log, applyRoutes);
   return running;
+}
+
+/** --ip-masq, --iptables-forward-rules (default on, as flanneld) and --iptables-resync (default 5 s). */
+function firewallFlags(settings: AgentSettings): { ipMasq: boolean; forward: boolean; resyncSeconds: number } {
+  // Read loosely: the forward and resync fields arrive with the flanneld flag parser.
+  const s = settings as AgentSettings & { iptablesForwardRules?: boolean; iptablesResyncSeconds?: number };
+  return { ipMasq: s.ipMasq, forward: s.iptablesForwardRules ?? true, resyncSeconds: s.iptablesResyncSeconds ?? 5 };
 }
 
 /** Starts the route source once the lease is held and the backend runs; if it cannot start, the agent stops. */

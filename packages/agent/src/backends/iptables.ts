@@ -1,0 +1,95 @@
+// The FirewallProgrammer on a real node: iptables, which on Debian is the nf_tables backend (iptables-nft).
+//
+// Why iptables and not a table of weft's own in nftables: with nftables, every base chain on a hook gives its
+// own verdict and a drop anywhere is final, so an `accept` in a weft table cannot undo Docker's FORWARD policy
+// DROP, which lives in iptables' filter table; the forwarding rules only work as rules in that same FORWARD
+// chain. iptables is also where operators look for flanneld's rules. Ownership stays clean: weft's rules live
+// in its own chains, rewritten whole by one iptables-restore --noflush transaction (declaring a user chain
+// there empties it), reached by one jump each that is checked (-C) before it is appended.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+import type { FirewallRuleset, OwnChain } from '../firewall.ts';
+import type { FirewallProgrammer } from '../ports.ts';
+
+const execFileP = promisify(execFile);
+/** Bound on removing duplicate jumps (someone else's copies of ours, an older agent's). */
+const MAX_JUMP_DELETES = 16;
+
+/** An iptables command failed; `command` is what was run, `stderr` why. Not retried here: the resync retries. */
+export class FirewallCommandError extends Error {
+  override name = 'FirewallCommandError';
+  constructor(
+    readonly command: string,
+    readonly stderr: string,
+  ) {
+    super(`${command} failed: ${stderr.trim()}`);
+  }
+}
+
+/** Runs argv (`iptables ...`, `iptables-restore ...`) with `input` on stdin; rejects when it exits non-zero. */
+export type CommandRunner = (argv: readonly string[], input: string) => Promise<unknown>;
+
+async function execRunner(argv: readonly string[], input: string): Promise<void> {
+  const child = execFileP(argv[0]!, argv.slice(1), { timeout: 20_000 });
+  child.child.stdin!.end(input);
+  await child;
+}
+
+const ok = (p: Promise<void>) =>
+  p.then(
+    () => true,
+    () => false,
+  );
+const jumpArgs = (c: OwnChain) => [c.from, ...c.jump, '-j', c.chain];
+
+/** iptables-restore input that (re)creates each chain with exactly its rules. */
+export function restoreText(ruleset: FirewallRuleset): string {
+  const out: string[] = [];
+  for (const table of ['nat', 'filter'] as const) {
+    const chains = ruleset.filter((c) => c.table === table);
+    if (!chains.length) continue;
+    out.push(`*${table}`, ...chains.map((c) => `:${c.chain} - [0:0]`));
+    for (const c of chains) for (const r of c.rules) out.push(`-A ${c.chain} ${r.map(quote).join(' ')}`);
+    out.push('COMMIT');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function quote(arg: string): string {
+  return /^[\w./:!-]+$/.test(arg) ? arg : `"${arg}"`;
+}
+
+/**
+ * The real firewall port; needs CAP_NET_ADMIN and acts on the caller's network namespace. `run` executes the
+ * commands (default: directly; tests pass one that runs them inside a namespace).
+ */
+export function iptablesFirewall(run: CommandRunner = execRunner): FirewallProgrammer {
+  const iptables = async (args: readonly string[], input = '', cmd = 'iptables'): Promise<void> => {
+    try {
+      await run([cmd, '-w', '5', ...args], input);
+    } catch (e) {
+      throw new FirewallCommandError(`${cmd} ${args.join(' ')}`, (e as { stderr?: string }).stderr ?? String(e));
+    }
+  };
+  return {
+    async apply(log: Logger, ruleset: FirewallRuleset): Promise<void> {
+      if (!ruleset.length) return;
+      await iptables(['--noflush'], restoreText(ruleset), 'iptables-restore');
+      for (const c of ruleset) {
+        if (await ok(iptables(['-t', c.table, '-C', ...jumpArgs(c)]))) continue;
+        await iptables(['-t', c.table, '-A', ...jumpArgs(c)]);
+        log.info({ cmd: `iptables -t ${c.table} -A ${jumpArgs(c).join(' ')}`, rules: c.rules.length }, 'iptables');
+      }
+    },
+    async remove(log: Logger, ruleset: FirewallRuleset): Promise<void> {
+      for (const c of ruleset) {
+        for (let i = 0; i < MAX_JUMP_DELETES; i++)
+          if (!(await ok(iptables(['-t', c.table, '-D', ...jumpArgs(c)])))) break;
+        await ok(iptables(['-t', c.table, '-F', c.chain]));
+        await ok(iptables(['-t', c.table, '-X', c.chain]));
+        log.info({ table: c.table, chain: c.chain }, 'iptables: chain removed');
+      }
+    },
+  };
+}

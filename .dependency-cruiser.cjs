@@ -3,8 +3,10 @@
 // tsconfig paths to packages/x/src, so a rule about a package is a rule about its directory.
 const IO = '^(node:)?(net|dgram|fs|fs/promises|child_process)$';
 const ADDON = '(^packages/tunnel/|\\.node$)';
-// Protocol cores: the codecs (encap, netaddr, route-sync's message codec) and route-sync's FSM do no I/O.
-const PURE = '^packages/(encap|netaddr)/src/|^packages/route-sync/src/(codec|fsm)/';
+// Protocol cores: the codecs (encap, netaddr, route-sync's message codec), route-sync's FSM and the CNI plugin's
+// core (subnet.env, the delegate merge, results between spec versions) do no I/O.
+const PURE =
+  '^packages/(encap|netaddr)/src/|^packages/route-sync/src/(codec|fsm)/|^packages/cni/src/(errors|versions|subnet-env|netconf)\\.ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -13,12 +13,14 @@ function tsxApi() {
   }
 }
 
+// A container runtime runs `weft` with CNI_COMMAND set: then it is the CNI plugin, and only that module loads.
+const entry = process.env.CNI_COMMAND ? 'cni-plugin' : 'main';
 const tsx = tsxApi();
 let main;
 if (tsx) {
   (await import(tsx)).register({ tsconfig: new URL('../../tsconfig.json', import.meta.url).pathname });
-  ({ main } = await import('../src/main.ts'));
+  ({ main } = await import(`../src/${entry}.ts`));
 } else {
-  ({ main } = await import('../dist/main.js'));
+  ({ main } = await import(`../dist/${entry}.js`));
 }
 process.exitCode = await main(process.argv.slice(2));

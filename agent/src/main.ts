@@ -7,6 +7,7 @@ commands:
   lab up|exec|status|down   network-namespace labs of weft agents
   explain HEX|FILE     decode packets layer by layer, with RFC sections (--json for machines)
   trace SRC_POD DST_POD [--lab NAME]   one ping between lab pods, hop by hop (routes, counters, captures)
+  cni install [--bin-dir D] [--conf-dir D]   install weft as the node's CNI plugin (runs as one with CNI_COMMAND set)
   help                 this text
   version              print the version (also --version)
 `;
@@ -19,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./status-cmd.ts')).statusCommand,
   explain: async () => (await import('./explain-cli.ts')).explainCommand,
   trace: async () => (await import('./trace-cmd.ts')).traceCommand,
+  cni: async () => (await import('./cni-cmd.ts')).cniCommand,
   version: async () => async () => {
     console.log('weft 0.1.0');
     return 0;

@@ -26,7 +26,7 @@ if (canRunWith('weft agent with etcd', ['ip', 'ping', 'etcd', 'etcdctl'])) {
   test('three agents on one etcd: flannel keys with TTL leases, pings, SIGTERM and restart keep the subnet', async () => {
     const run = await labUp({
       name: 'age-etcd', nodes: 3, pods: 1, backend: 'vxlan', routeSync: 'lease', store: 'etcd', persistent: false,
-      agentArgs: ['--subnet-lease-ttl', String(TTL_S), '--subnet-lease-renew-margin', '60'],
+      agentArgs: ['--subnet-lease-ttl', String(TTL_S), '--subnet-lease-renew-margin', '1'],
     }, say);
     try {
       const nodes = run.lab.nodes;

@@ -3,31 +3,26 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import {
-  BgpRouteSource, ConfigError, LeaseRouteSource, createLogger, parseAgentArgs, startAgent, startObservability, subnetEnvValues, systemPorts,
+  BgpRouteSource,
+  ConfigError,
+  LeaseRouteSource,
+  WEFT_VERSION,
+  createLogger,
+  parseAgentCommandLine,
+  startAgent,
+  startHealthz,
+  startObservability,
+  subnetEnvValues,
+  systemPorts,
   writeSubnetEnv,
-  type AgentPorts, type AgentSettings, type AgentStatus, type HttpHandle, type RunningAgent,
+  type AgentPorts,
+  type AgentSettings,
+  type AgentStatus,
+  type HttpHandle,
+  type RunningAgent,
+  type WeftSettings,
 } from '@weft/agent';
-import { splitExtraFlags, type ExtraFlags } from './agent-flags.ts';
-
-export const AGENT_USAGE = `usage: weft agent [flags]
-  --net-config FILE     flannel net-conf.json (Network, SubnetLen, SubnetMin, SubnetMax, Backend.Type/Port/VNI);
-                        also --config. With an etcd store and no file, PREFIX/config is read from etcd.
-  --public-ip ADDR      underlay address of this node (default: the address of --iface)
-  --iface NAME          underlay interface (default: the one holding --public-ip)
-  --store embedded:PATH | etcd://HOST:PORT[,HOST:PORT...]   (default embedded:/var/lib/weft/leases.db)
-  --etcd-prefix PREFIX  (default /coreos.com/network)
-  --subnet-file FILE    (default /run/flannel/subnet.env)
-  --metrics-port PORT   Prometheus /metrics, /healthz, /readyz, /status (default 9465; 0 disables)
-  --node-name NAME      (default: host name)
-  --route-sync lease|bgp   where peer routes come from (default lease)
-  --bgp-as N, --bgp-peer ADDR,AS (repeatable), --bgp-port PORT, --route-reflector ADDR (repeatable)
-  --pcap FILE           record both sides of the encapsulation as pcapng (bounded; off by default)
-  --no-offload          plain TUN reads (no IFF_VNET_HDR/TSO)
-  --no-super-packets    keep cutting super-packets into segments in userspace and sending them from UDP
-                        sockets, instead of handing them whole to the kernel through a TAP (weft-gso0, UDP-tunnel
-                        GSO, Linux >= 6.17; probed at start, off by itself where missing). Also WEFT_SUPER_PACKETS=0
-  --ip-masq, --log-level LEVEL, --subnet-lease-ttl S, --subnet-lease-renew-margin S
-`;
+import { notifyReady } from './sd-notify.ts';
 
 /** The system's ports; without the super-packet sender when it is forced off (the overlay then keeps its socket path). */
 function agentPorts(superPackets: boolean): AgentPorts {
@@ -36,46 +31,79 @@ function agentPorts(superPackets: boolean): AgentPorts {
   return ports;
 }
 
-export async function agentCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(AGENT_USAGE);
-    return 0;
-  }
-  let settings: AgentSettings;
-  let extra: ExtraFlags;
+/** Settings from argv and FLANNELD_* variables; or an exit code after --help, --version or a bad flag. */
+function readCommandLine(argv: string[]): AgentSettings | number {
   try {
-    const split = splitExtraFlags(argv);
-    extra = split.extra;
-    settings = parseAgentArgs(split.rest, { hostname: hostname() });
+    const parsed = parseAgentCommandLine(argv, { hostname: hostname(), env: process.env });
+    if (parsed.kind === 'help') process.stdout.write(`${parsed.text}\n${ENV_NOTE}`);
+    if (parsed.kind === 'version') process.stdout.write(`weft ${WEFT_VERSION}\n`);
+    return parsed.kind === 'run' ? parsed.settings : 0;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`weft agent: bad configuration: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`weft agent: bad configuration: ${e.message}\n`);
+    return 2;
   }
+}
+
+const ENV_NOTE = `Go flag syntax as flanneld's: -name, --name=value, --name value, booleans as --name or --name=true|false.
+Every flanneld flag is also FLANNELD_<NAME> in the environment (a flag given on the command line wins).
+`;
+
+/** The loud warning of a default embedded store: other machines cannot see this node's lease. */
+function warnEmbedded(settings: AgentSettings, argv: string[], log: Logger): void {
+  if (settings.store.kind !== 'embedded' || argv.some((a) => /^--?store\b/.test(a))) return;
+  const text = `no --etcd-endpoints or --store given: leases go to the embedded store ${settings.store.path}; nodes on other machines will NOT see this node's lease`;
+  log.warn({ store: settings.store.path }, text);
+  process.stderr.write(`weft agent: WARNING: ${text}\n`);
+}
+
+/** The route source is the one thing that differs between flannel mode and Calico mode: BGP, or null for leases. */
+function bgpSource(extra: WeftSettings): BgpRouteSource | null {
+  if (extra.routeSync !== 'bgp') return null;
+  const { bgpAs: as, bgpPort: port, bgpPeers, routeReflectors } = extra;
+  return new BgpRouteSource({ as, port, peers: [...bgpPeers], routeReflectors: [...routeReflectors] });
+}
+
+/** /readyz answers 200 from now on, and systemd hears READY=1 (Type=notify). */
+async function markReady(handles: HttpHandle[], log: Logger): Promise<void> {
+  for (const h of handles) h.setReady(true);
+  await notifyReady(process.env).catch((e: Error) => log.warn({ err: e.message }, 'systemd-notify failed'));
+}
+
+export async function agentCommand(argv: string[]): Promise<number> {
+  const settings = readCommandLine(argv);
+  if (typeof settings === 'number') return settings;
+  const extra = settings.weft;
   const log = createLogger({ level: settings.logLevel, node: settings.nodeName });
+  warnEmbedded(settings, argv, log);
   let agent: RunningAgent | undefined;
   let http: HttpHandle | undefined;
-  // The route source is the one thing that differs between flannel mode and Calico mode.
-  const bgp = extra.routeSync === 'bgp'
-    ? new BgpRouteSource({ as: extra.bgpAs, port: extra.bgpPort, peers: extra.bgpPeers, routeReflectors: extra.routeReflectors })
-    : null;
+  let healthz: HttpHandle | undefined;
+  const bgp = bgpSource(extra);
   const routes = bgp ?? new LeaseRouteSource();
   // The pcapng writer (@weft/explain) loads only with --pcap.
   const openCapture = extra.pcap ? (await import('./pcap-capture.ts')).pcapCapture(extra.pcap, log) : undefined;
   try {
+    healthz = await startHealthz(settings.healthzPort, settings.healthzIp, log);
     const running = (agent = await startAgent(settings, log, {
-      ports: agentPorts(extra.superPackets && process.env.WEFT_SUPER_PACKETS !== '0'), offloads: extra.offload, routes, openCapture,
+      ports: agentPorts(extra.superPackets && process.env.WEFT_SUPER_PACKETS !== '0'),
+      offloads: extra.offload,
+      routes,
+      openCapture,
     }));
     const lease = running.lease()!;
     const status = (): AgentStatus => ({ ...running.status(), ...(bgp ? { bgp: bgp.status() } : {}) });
-    http = await startObservability(settings.metricsPort, status, log);
-    writeSubnetEnv(settings.subnetFile, subnetEnvValues(running.config, lease.subnet, running.network.mtu, settings.ipMasq));
-    http.setReady(true);
+    http = await startObservability(settings.metricsPort, status, log, settings.metricsIp);
+    // Ready only now: routes and rules are in place (startAgent) and subnet.env is written.
+    writeSubnetEnv(
+      settings.subnetFile,
+      subnetEnvValues(running.config, lease.subnet, running.network.mtu, settings.ipMasq),
+    );
+    await markReady([http, healthz], log);
     log.info({ subnetFile: settings.subnetFile }, 'ready');
     await waitForSignal(log);
     http.setReady(false);
+    healthz.setReady(false);
     await running.stop();
     log.info('stopped: routes and devices removed, lease kept');
     return 0;
@@ -91,6 +119,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     return 1;
   } finally {
     await http?.close();
+    await healthz?.close();
   }
 }
 

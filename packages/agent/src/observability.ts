@@ -1,12 +1,15 @@
-// Metrics, health and status over HTTP on --metrics-port:
+// Metrics, health and status over HTTP on --metrics-ip:--metrics-port (127.0.0.1 unless told otherwise: /status
+// shows topology and leases):
 //   /metrics  Prometheus text (prom-client): packets and bytes per direction, drops by reason, peers, lease
 //             expiry, store reachability, BGP sessions. Values are read from the dataplane's plain counters at
 //             scrape time, so the packet path never calls into the metrics library.
 //   /healthz  200 while the process runs.   /readyz  200 once routes are in place and subnet.env is written.
 //   /status   JSON: lease, peers, routes, counters (what `weft status` prints).
+// flanneld's healthz server (--healthz-ip:--healthz-port, off by default) serves /healthz and /readyz only.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
+import { WEFT_VERSION } from './version.ts';
 
 /** What the agent reports; built on demand by the status source. */
 export interface AgentStatus {
@@ -22,7 +25,15 @@ export interface AgentStatus {
   drops: Record<string, number>;
   /** Overlay backends: super-packets handed to the kernel whole (UDP-tunnel GSO through a TAP), or why not. */
   sendPath?: { superPackets: boolean; reason: string };
-  bgp?: { address: string; as: number; state: string; uptimeSeconds: number; prefixesReceived: number; prefixesSent: number; lastError: string | null }[];
+  bgp?: {
+    address: string;
+    as: number;
+    state: string;
+    uptimeSeconds: number;
+    prefixesReceived: number;
+    prefixesSent: number;
+    lastError: string | null;
+  }[];
 }
 
 export interface HttpHandle {
@@ -32,10 +43,19 @@ export interface HttpHandle {
 }
 
 /** A Prometheus counter that mirrors a monotonic number read at scrape time (per label value). */
-function mirroredCounter(registry: Registry, name: string, help: string, label: string, read: () => Record<string, number>): void {
+function mirroredCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  label: string,
+  read: () => Record<string, number>,
+): void {
   const seen = new Map<string, number>();
   new Counter({
-    name, help, labelNames: [label], registers: [registry],
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
     collect() {
       for (const [key, value] of Object.entries(read())) {
         const delta = value - (seen.get(key) ?? 0);
@@ -49,23 +69,56 @@ function mirroredCounter(registry: Registry, name: string, help: string, label: 
 /** The registry with every weft metric, fed by `status()` at scrape time. */
 export function createMetrics(status: () => AgentStatus): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'weft_process_' });
+  // prom-client's names already start with process_/nodejs_: the prefix is only `weft_`.
+  collectDefaultMetrics({ register: registry, prefix: 'weft_' });
+  new Gauge({
+    name: 'weft_build_info',
+    help: 'Always 1; the labels say which weft and Node run',
+    labelNames: ['version', 'node_version'],
+    registers: [registry],
+  }).set({ version: WEFT_VERSION, node_version: process.version }, 1);
   const counters = () => status().counters;
   const pick = (a: string, b: string) => () => {
     const c = counters();
     return { tx: c[a] ?? 0, rx: c[b] ?? 0 };
   };
-  mirroredCounter(registry, 'weft_packets_total', 'Packets forwarded by the dataplane, by direction (tx: pod to wire)', 'direction', pick('tx_packets', 'rx_packets'));
-  mirroredCounter(registry, 'weft_bytes_total', 'Bytes read for forwarding, by direction', 'direction', pick('tx_bytes', 'rx_bytes'));
+  mirroredCounter(
+    registry,
+    'weft_packets_total',
+    'Packets forwarded by the dataplane, by direction (tx: pod to wire)',
+    'direction',
+    pick('tx_packets', 'rx_packets'),
+  );
+  mirroredCounter(
+    registry,
+    'weft_bytes_total',
+    'Bytes read for forwarding, by direction',
+    'direction',
+    pick('tx_bytes', 'rx_bytes'),
+  );
   mirroredCounter(registry, 'weft_dropped_packets_total', 'Packets dropped, by reason', 'reason', () => status().drops);
   const gauge = (name: string, help: string, value: (s: AgentStatus) => number) =>
-    new Gauge({ name, help, registers: [registry], collect() { this.set(value(status())); } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(value(status()));
+      },
+    });
   gauge('weft_peers', 'Peer subnets in the forwarding table or kernel routes', (s) => s.routes.length);
-  gauge('weft_lease_expiry_timestamp_seconds', 'When our subnet lease expires unless renewed', (s) => (s.lease?.expiresAt ?? 0) / 1000);
+  gauge(
+    'weft_lease_expiry_timestamp_seconds',
+    'When our subnet lease expires unless renewed',
+    (s) => (s.lease?.expiresAt ?? 0) / 1000,
+  );
   gauge('weft_store_reachable', '1 when the lease store answers', (s) => (s.storeReachable ? 1 : 0));
   gauge('weft_mtu_bytes', 'MTU pods must use (FLANNEL_MTU)', (s) => s.mtu);
   new Gauge({
-    name: 'weft_bgp_session_established', help: '1 when the BGP session with the peer is Established', labelNames: ['peer'], registers: [registry],
+    name: 'weft_bgp_session_established',
+    help: '1 when the BGP session with the peer is Established',
+    labelNames: ['peer'],
+    registers: [registry],
     collect() {
       this.reset();
       for (const p of status().bgp ?? []) this.set({ peer: p.address }, p.state === 'Established' ? 1 : 0);
@@ -75,10 +128,15 @@ export function createMetrics(status: () => AgentStatus): Registry {
 }
 
 /**
- * Serves /metrics, /healthz, /readyz and /status on `port`, on all addresses unless `host` is given (tests
- * bind 127.0.0.1). Port 0 disables (returns a no-op handle).
+ * Serves /metrics, /healthz, /readyz and /status on `host`:`port` (all addresses when `host` is omitted; the
+ * agent passes --metrics-ip, 127.0.0.1 by default). Port 0 disables (returns a no-op handle).
  */
-export async function startObservability(port: number, status: () => AgentStatus, log: Logger, host?: string): Promise<HttpHandle> {
+export async function startObservability(
+  port: number,
+  status: () => AgentStatus,
+  log: Logger,
+  host?: string,
+): Promise<HttpHandle> {
   let ready = false;
   if (port === 0) return { port, setReady: (r) => void (ready = r), close: async () => {} };
   const registry = createMetrics(status);
@@ -92,7 +150,10 @@ export async function startObservability(port: number, status: () => AgentStatus
     if (path === '/readyz') return reply(ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
     if (path === '/status') return reply(200, JSON.stringify(status(), null, 2) + '\n', 'application/json');
     if (path === '/metrics') {
-      registry.metrics().then((text) => reply(200, text, registry.contentType), (e: Error) => reply(500, `${e.message}\n`));
+      registry.metrics().then(
+        (text) => reply(200, text, registry.contentType),
+        (e: Error) => reply(500, `${e.message}\n`),
+      );
       return;
     }
     reply(404, 'try /metrics, /healthz, /readyz or /status\n');
@@ -102,6 +163,38 @@ export async function startObservability(port: number, status: () => AgentStatus
     server.listen(port, host, () => resolve());
   });
   log.info({ port }, `metrics and health on http://${host ?? '0.0.0.0'}:${port}`);
+  return {
+    port,
+    setReady: (r) => void (ready = r),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * flanneld's healthz server: /healthz (200 while running) and /readyz (200 once ready) on `host`:`port`, nothing
+ * else. Port 0 disables (a no-op handle). Rejects when the address cannot be bound.
+ */
+export async function startHealthz(port: number, host: string, log: Logger): Promise<HttpHandle> {
+  let ready = false;
+  if (port === 0) return { port, setReady: (r) => void (ready = r), close: async () => {} };
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const [code, body] =
+      path === '/healthz'
+        ? [200, 'ok\n']
+        : path === '/readyz'
+          ? ready
+            ? [200, 'ready\n']
+            : [503, 'not ready\n']
+          : [404, 'try /healthz or /readyz\n'];
+    res.writeHead(code as number, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  log.info({ port }, `healthz on http://${host}:${port}`);
   return {
     port,
     setReady: (r) => void (ready = r),

@@ -1,121 +1,156 @@
-// Command-line settings of `weft agent`, parsed and validated. Pure: argv and defaults in, settings or
-// ConfigError out (the CLI prints the error and exits 2). Flag names follow flanneld's where it has one.
-import { parseArgs } from 'node:util';
-import { ConfigError } from './config.ts';
+// Command-line settings of `weft agent`, parsed and validated. Pure: argv, FLANNELD_* variables and defaults in,
+// settings or ConfigError out (the CLI prints the error and exits 2). flanneld's flags keep flanneld's names,
+// defaults and units (flags.ts lists them); weft's own sit beside them.
 import { tryParseIpv4 } from '@weft/netaddr';
+import { ConfigError } from './config.ts';
+import { parseAgentFlags, type FlagValues } from './flags.ts';
+import { parseStore, type StoreSettings } from './settings-store.ts';
+import { weftSettings, type WeftSettings } from './weft-flags.ts';
 
-export const DEFAULT_EMBEDDED_PATH = '/var/lib/weft/leases.db';
-export const DEFAULT_ETCD_PREFIX = '/coreos.com/network';
+export {
+  DEFAULT_EMBEDDED_PATH,
+  DEFAULT_ETCD_PREFIX,
+  type EtcdTlsSettings,
+  type StoreSettings,
+} from './settings-store.ts';
+export type { WeftSettings } from './weft-flags.ts';
+
 export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
 export const DEFAULT_NET_CONFIG = '/etc/weft/net-conf.json';
 export const DEFAULT_METRICS_PORT = 9465;
-/** flannel's lease lifetime (24 h) and renew margin (1 h before expiry). */
+/** flannel's lease lifetime (24 h) and renew margin (1 h before expiry; the flag is in minutes, as flanneld's). */
 export const DEFAULT_LEASE_TTL_S = 24 * 3600;
 export const DEFAULT_RENEW_MARGIN_S = 3600;
-
-export type StoreSettings =
-  | { readonly kind: 'embedded'; readonly path: string }
-  | { readonly kind: 'etcd'; readonly endpoints: readonly string[]; readonly prefix: string };
 
 export interface AgentSettings {
   /** net-conf.json path; with etcd, null means "read PREFIX/config from etcd". */
   readonly netConfigFile: string | null;
-  readonly iface: string | null;
+  /** --iface in order: interface names or addresses; the first that matches wins. */
+  readonly iface: readonly string[];
+  /** --iface-regex in order, tried when no --iface is given. */
+  readonly ifaceRegex: readonly string[];
+  /** --iface-can-reach: the interface of the route to this address. */
+  readonly ifaceCanReach: string | null;
   /** Validated dotted-quad IPv4, or null to take the interface's address. */
   readonly publicIp: string | null;
   readonly store: StoreSettings;
   readonly subnetFile: string;
-  /** 0 disables the metrics/health server. */
+  /** /metrics and /status (weft's); port 0 disables. */
+  readonly metricsIp: string;
   readonly metricsPort: number;
+  /** /healthz and /readyz (flanneld's healthz server); port 0 disables. */
+  readonly healthzIp: string;
+  readonly healthzPort: number;
   readonly nodeName: string;
   readonly leaseTtlSeconds: number;
   readonly renewMarginSeconds: number;
   readonly ipMasq: boolean;
+  readonly iptablesForwardRules: boolean;
+  readonly iptablesResyncSeconds: number;
   readonly logLevel: string;
+  readonly weft: WeftSettings;
 }
 
-const OPTIONS = {
-  'net-config': { type: 'string' },
-  iface: { type: 'string' },
-  'public-ip': { type: 'string' },
-  store: { type: 'string' },
-  'etcd-prefix': { type: 'string' },
-  'subnet-file': { type: 'string' },
-  'metrics-port': { type: 'string' },
-  'node-name': { type: 'string' },
-  'subnet-lease-ttl': { type: 'string' },
-  'subnet-lease-renew-margin': { type: 'string' },
-  'ip-masq': { type: 'boolean' },
-  'log-level': { type: 'string' },
-} as const;
+export interface SettingsDefaults {
+  hostname: string;
+  /** Where FLANNELD_* variables come from (process.env in the CLI); none when omitted. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 
-/**
- * Parses `weft agent` flags (argv without the command words). `hostname` supplies the default node name.
- * Throws ConfigError whose `field` is the flag (`--store`) for unknown flags and bad values.
- */
-export function parseAgentArgs(argv: readonly string[], defaults: { hostname: string }): AgentSettings {
-  const v = parseFlags(argv);
-  const store = parseStore(v.store, v['etcd-prefix']);
-  const ttl = readInt('--subnet-lease-ttl', v['subnet-lease-ttl'], DEFAULT_LEASE_TTL_S, 2, 30 * 86400);
-  const margin = readInt('--subnet-lease-renew-margin', v['subnet-lease-renew-margin'], DEFAULT_RENEW_MARGIN_S, 1, ttl - 1);
-  const logLevel = v['log-level'] ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('--log-level', `expected one of ${LOG_LEVELS.join(', ')}`);
+/** What a `weft agent` command line asks for. */
+export type AgentCommandLine =
+  | { kind: 'help'; text: string }
+  | { kind: 'version' }
+  | { kind: 'run'; settings: AgentSettings };
+
+/** Parses `weft agent` argv (without the command words) and FLANNELD_* variables. Throws ConfigError naming the flag. */
+export function parseAgentCommandLine(argv: readonly string[], defaults: SettingsDefaults): AgentCommandLine {
+  const parsed = parseAgentFlags(argv, defaults.env ?? {});
+  if (parsed.kind !== 'run') return parsed;
+  return { kind: 'run', settings: settingsFrom(parsed.values, defaults.hostname) };
+}
+
+/** Like parseAgentCommandLine for a run; --help and --version throw ConfigError. */
+export function parseAgentArgs(argv: readonly string[], defaults: SettingsDefaults): AgentSettings {
+  const parsed = parseAgentCommandLine(argv, defaults);
+  if (parsed.kind !== 'run') throw new ConfigError(parsed.kind === 'help' ? '--help' : '--version', 'asks for no run');
+  return parsed.settings;
+}
+
+function settingsFrom(values: FlagValues, hostname: string): AgentSettings {
+  const str = (name: string) => values[name] as string | undefined;
+  const list = (name: string) => (values[name] as string[] | undefined) ?? [];
+  const bool = (name: string, fallback: boolean) => (values[name] as boolean | undefined) ?? fallback;
+  const store = parseStore(values);
+  const ttl = readInt('--subnet-lease-ttl', str('subnet-lease-ttl'), DEFAULT_LEASE_TTL_S, 2, 30 * 86400);
+  const marginMinutes = readInt(
+    '--subnet-lease-renew-margin',
+    str('subnet-lease-renew-margin'),
+    DEFAULT_RENEW_MARGIN_S / 60,
+    1,
+    30 * 1440,
+  );
+  if (marginMinutes * 60 >= ttl) {
+    throw new ConfigError(
+      '--subnet-lease-renew-margin',
+      `${marginMinutes} minutes is not less than the lease lifetime (${ttl} s)`,
+    );
+  }
+  const netConfig = str('net-config-path') ?? str('net-config') ?? str('config');
   return {
-    netConfigFile: v['net-config'] ?? (store.kind === 'etcd' ? null : DEFAULT_NET_CONFIG),
-    iface: nonEmpty('--iface', v.iface),
-    publicIp: parsePublicIp(v['public-ip']),
+    netConfigFile: nonEmpty('--net-config-path', netConfig) ?? (store.kind === 'etcd' ? null : DEFAULT_NET_CONFIG),
+    iface: list('iface').map((v) => nonEmpty('--iface', v)!),
+    ifaceRegex: list('iface-regex').map(checkRegex),
+    ifaceCanReach: address('--iface-can-reach', str('iface-can-reach')),
+    publicIp: parsePublicIp(str('public-ip')),
     store,
-    subnetFile: nonEmpty('--subnet-file', v['subnet-file']) ?? DEFAULT_SUBNET_FILE,
-    metricsPort: readInt('--metrics-port', v['metrics-port'], DEFAULT_METRICS_PORT, 0, 65535),
-    nodeName: parseNodeName(v['node-name'] ?? defaults.hostname),
+    subnetFile: nonEmpty('--subnet-file', str('subnet-file')) ?? DEFAULT_SUBNET_FILE,
+    metricsIp: address('--metrics-ip', str('metrics-ip')) ?? '127.0.0.1',
+    metricsPort: readInt('--metrics-port', str('metrics-port'), DEFAULT_METRICS_PORT, 0, 65535),
+    healthzIp: address('--healthz-ip', str('healthz-ip')) ?? '0.0.0.0',
+    healthzPort: readInt('--healthz-port', str('healthz-port'), 0, 0, 65535),
+    nodeName: parseNodeName(str('node-name') ?? hostname),
     leaseTtlSeconds: ttl,
-    renewMarginSeconds: margin,
-    ipMasq: v['ip-masq'] ?? false,
-    logLevel,
+    renewMarginSeconds: marginMinutes * 60,
+    ipMasq: bool('ip-masq', false),
+    iptablesForwardRules: bool('iptables-forward-rules', true),
+    iptablesResyncSeconds: readInt('--iptables-resync', str('iptables-resync'), 5, 1, 86400),
+    logLevel: logLevel(str('log-level'), str('v')),
+    weft: weftSettings(values),
   };
 }
 
-function parseFlags(argv: readonly string[]) {
+/** --log-level wins; else flanneld's -v=N (0 info, 1 or more debug). */
+function logLevel(level: string | undefined, verbosity: string | undefined): string {
+  if (level !== undefined) {
+    if (!LOG_LEVELS.includes(level)) throw new ConfigError('--log-level', `expected one of ${LOG_LEVELS.join(', ')}`);
+    return level;
+  }
+  return readInt('-v', verbosity, 0, 0, 10) > 0 ? 'debug' : 'info';
+}
+
+function checkRegex(text: string): string {
   try {
-    return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }).values;
+    new RegExp(text);
   } catch (e) {
-    const flag = /'(--?[\w-]+)/.exec((e as Error).message)?.[1] ?? 'arguments';
-    throw new ConfigError(flag, (e as Error).message);
+    throw new ConfigError('--iface-regex', `bad regular expression "${text}": ${(e as Error).message}`);
   }
+  return text;
 }
 
-/** `embedded:PATH` or `etcd://HOST:PORT[,HOST:PORT...]`; default embedded at DEFAULT_EMBEDDED_PATH. */
-function parseStore(text: string | undefined, prefix: string | undefined): StoreSettings {
-  if (prefix !== undefined && !/^\/[^\s]*[^/\s]$/.test(prefix)) {
-    throw new ConfigError('--etcd-prefix', `expected an absolute key prefix without a trailing "/", such as ${DEFAULT_ETCD_PREFIX}`);
-  }
-  if (text === undefined) return { kind: 'embedded', path: DEFAULT_EMBEDDED_PATH };
-  if (text.startsWith('embedded:')) {
-    const path = text.slice('embedded:'.length);
-    if (!path) throw new ConfigError('--store', 'expected embedded:PATH, e.g. embedded:/var/lib/weft/leases.db');
-    return { kind: 'embedded', path };
-  }
-  if (text.startsWith('etcd://')) {
-    const endpoints = text.slice('etcd://'.length).split(',').map((hp) => parseEndpoint(hp.replace(/^etcd:\/\//, '')));
-    return { kind: 'etcd', endpoints, prefix: prefix ?? DEFAULT_ETCD_PREFIX };
-  }
-  throw new ConfigError('--store', `expected embedded:PATH or etcd://HOST:PORT[,HOST:PORT...], got "${text}"`);
-}
-
-function parseEndpoint(hostPort: string): string {
-  const m = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(hostPort);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-    throw new ConfigError('--store', `etcd endpoint "${hostPort}" is not HOST:PORT (port 1..65535)`);
-  }
-  return `${m[1]}:${m[2]}`;
+function address(field: string, text: string | undefined): string | null {
+  if (text === undefined) return null;
+  if (tryParseIpv4(text) === null) throw new ConfigError(field, `expected an IPv4 address, got "${text}"`);
+  return text;
 }
 
 function parsePublicIp(text: string | undefined): string | null {
   if (text === undefined) return null;
   const ip = tryParseIpv4(text);
-  if (ip === null || ip === 0 || ip === 0xffffffff) throw new ConfigError('--public-ip', `expected a unicast IPv4 address, got "${text}"`);
+  if (ip === null || ip === 0 || ip === 0xffffffff)
+    throw new ConfigError('--public-ip', `expected a unicast IPv4 address, got "${text}"`);
   return text;
 }
 
@@ -136,6 +171,7 @@ function nonEmpty(field: string, v: string | undefined): string | null {
 function readInt(field: string, text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new ConfigError(field, `expected an integer in ${min}..${max}, got "${text}"`);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new ConfigError(field, `expected an integer in ${min}..${max}, got "${text}"`);
   return n;
 }

@@ -27,22 +27,39 @@ test('defaults', () => {
 });
 
 test('etcd store with several endpoints and a prefix', () => {
-  const s = parseAgentArgs(['--store', 'etcd://127.0.0.1:2379,10.0.0.2:2379', '--etcd-prefix', '/weft/net', '--public-ip', '192.0.2.1'], host);
-  assert.equal(s.store, { kind: 'etcd', endpoints: ['127.0.0.1:2379', '10.0.0.2:2379'], prefix: '/weft/net' });
+  const s = parseAgentArgs(
+    ['--store', 'etcd://127.0.0.1:2379,10.0.0.2:2379', '--etcd-prefix', '/weft/net', '--public-ip', '192.0.2.1'],
+    host,
+  );
+  assert.equal(s.store, {
+    kind: 'etcd',
+    endpoints: ['http://127.0.0.1:2379', 'http://10.0.0.2:2379'],
+    prefix: '/weft/net',
+  });
   assert.is(s.netConfigFile, null);
   assert.is(s.publicIp, '192.0.2.1');
 });
 
 test('embedded path, metrics port, node name, lease timing', () => {
   const s = parseAgentArgs(
-    ['--store=embedded:/tmp/x.db', '--metrics-port', '0', '--node-name', 'n1.lab', '--subnet-lease-ttl', '60', '--subnet-lease-renew-margin', '20'],
+    [
+      '--store=embedded:/tmp/x.db',
+      '--metrics-port',
+      '0',
+      '--node-name',
+      'n1.lab',
+      '--subnet-lease-ttl',
+      '3600',
+      '--subnet-lease-renew-margin',
+      '20',
+    ],
     host,
   );
   assert.equal(s.store, { kind: 'embedded', path: '/tmp/x.db' });
   assert.is(s.metricsPort, 0);
   assert.is(s.nodeName, 'n1.lab');
-  assert.is(s.leaseTtlSeconds, 60);
-  assert.is(s.renewMarginSeconds, 20);
+  assert.is(s.leaseTtlSeconds, 3600);
+  assert.is(s.renewMarginSeconds, 20 * 60, 'the margin is in minutes, as flanneld');
 });
 
 test('bad flags name the flag', () => {
@@ -55,7 +72,7 @@ test('bad flags name the flag', () => {
   fails(['--metrics-port', '65536'], '--metrics-port');
   fails(['--metrics-port', 'x'], '--metrics-port');
   fails(['--node-name', 'bad name'], '--node-name');
-  fails(['--subnet-lease-ttl', '60', '--subnet-lease-renew-margin', '60'], '--subnet-lease-renew-margin');
+  fails(['--subnet-lease-ttl', '3600', '--subnet-lease-renew-margin', '60'], '--subnet-lease-renew-margin');
   fails(['--log-level', 'loud'], '--log-level');
   fails(['--bogus'], '--bogus');
   fails(['--iface', ''], '--iface');

@@ -10,6 +10,7 @@ import { formatIp4Net, maskOf, parseIp4, type Ip4Net } from '../ip.ts';
 import { StoreUnavailableError, type Lease, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';
 import type { AgentSettings } from '../settings.ts';
+import { selectUnderlay } from '../iface-select.ts';
 import { SqliteLeaseStore } from '../stores/sqlite.ts';
 import { EtcdLeaseStore } from '../stores/etcd.ts';
 import { StoreCredentialError } from '../stores/etcd-credentials.ts';
@@ -77,24 +78,6 @@ async function loadNetConfig(
       `no file given and the store has no ${settings.store.kind === 'etcd' ? settings.store.prefix + '/config' : 'config'}`,
     );
   return parseNetConfig(stored);
-}
-
-/** The underlay: public address, the interface holding it, and its MTU. */
-async function resolveUnderlay(
-  settings: AgentSettings,
-  link: LinkProgrammer,
-): Promise<{ publicIp: string; iface: string; mtu: number }> {
-  if (settings.iface) {
-    const info = await link.interfaceInfo(settings.iface).catch(() => null);
-    if (!info) throw new ConfigError('--iface', `no interface "${settings.iface}"`);
-    const publicIp = settings.publicIp ?? info.address;
-    if (!publicIp) throw new ConfigError('--iface', `${settings.iface} has no IPv4 address; give --public-ip`);
-    return { publicIp, iface: settings.iface, mtu: info.mtu };
-  }
-  if (!settings.publicIp) throw new ConfigError('--public-ip', 'give --public-ip or --iface');
-  const l = await link.interfaceWithAddress(settings.publicIp);
-  if (!l) throw new ConfigError('--public-ip', `no interface holds ${settings.publicIp}`);
-  return { publicIp: settings.publicIp, iface: l.name, mtu: l.mtu };
 }
 
 function openStore(settings: AgentSettings): LeaseStore {
@@ -209,7 +192,8 @@ async function underlaySubnet(
 export async function startAgent(settings: AgentSettings, log: Logger, extras: DaemonExtras): Promise<RunningAgent> {
   // Everything that can be wrong in the configuration is checked before a store, device or route is touched.
   const file = readNetConfigFile(settings);
-  const underlay = await resolveUnderlay(settings, extras.ports.link);
+  const underlay = await selectUnderlay(settings, extras.ports.link);
+  log.info({ iface: underlay.iface, publicIp: underlay.publicIp, rule: underlay.rule }, `underlay interface ${underlay.iface} chosen by ${underlay.rule}`);
   const { store, config } = await openStoreAndConfig(settings, file, log, extras.openStore);
   for (const w of config.warnings) log.warn({ field: w.field }, `net-conf.json: ${w.field}: ${w.message}`);
   const vtepMac = vtepMacFor(settings.nodeName);

@@ -5,8 +5,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChannelTun, PacketBatch, type ChannelBind, type ChannelNetwork, type LinkConfig } from '@weft/tunnel';
 import {
-  LeaseRouteSource, createLogger, startAgent, type AgentPorts, type AgentSettings, type LeaseStore, type LinkProgrammer,
-  type PacketCapture, type RouteSource, type RunningAgent,
+  LeaseRouteSource,
+  createLogger,
+  parseAgentArgs,
+  startAgent,
+  type AgentPorts,
+  type AgentSettings,
+  type LeaseStore,
+  type LinkProgrammer,
+  type PacketCapture,
+  type RouteSource,
+  type RunningAgent,
 } from '../../src/index.ts';
 
 /** Records what the agent asks of iproute2; answers interface queries for one underlay interface `eth0`. */
@@ -14,7 +23,10 @@ export class RecordingLink implements LinkProgrammer {
   readonly links: { name: string; cfg: LinkConfig }[] = [];
   readonly lines: string[] = [];
 
-  constructor(private readonly address: string, private readonly mtu = 1500) {}
+  constructor(
+    private readonly address: string,
+    private readonly mtu = 1500,
+  ) {}
 
   async configureLink(name: string, cfg: LinkConfig): Promise<void> {
     this.links.push({ name, cfg });
@@ -36,10 +48,19 @@ export class RecordingLink implements LinkProgrammer {
 
 /** A capture that keeps a copy of every record. */
 export class RecordingCapture implements PacketCapture {
-  readonly records: { side: number; direction: number; bytes: Uint8Array; peerAddress: number; peerPort: number }[] = [];
+  readonly records: { side: number; direction: number; bytes: Uint8Array; peerAddress: number; peerPort: number }[] =
+    [];
   closed = false;
 
-  record(side: number, buf: Uint8Array, offset: number, length: number, direction: number, peerAddress = 0, peerPort = 0): void {
+  record(
+    side: number,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    direction: number,
+    peerAddress = 0,
+    peerPort = 0,
+  ): void {
     this.records.push({ side, direction, bytes: buf.slice(offset, offset + length), peerAddress, peerPort });
   }
 
@@ -101,12 +122,32 @@ export async function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
     link,
   };
   const settings: AgentSettings = {
-    netConfigFile: null, iface: 'eth0', publicIp: o.publicIp, store: { kind: 'embedded', path: join(dir, 'unused.db') },
-    subnetFile, metricsPort: 0, nodeName: o.name, leaseTtlSeconds: 3600, renewMarginSeconds: 600, ipMasq: false, logLevel: 'silent',
+    ...parseAgentArgs(
+      [
+        '--iface',
+        'eth0',
+        '--public-ip',
+        o.publicIp,
+        '--store',
+        `embedded:${join(dir, 'unused.db')}`,
+        '--metrics-port',
+        '0',
+      ],
+      { hostname: o.name },
+    ),
+    netConfigFile: null,
+    subnetFile,
+    leaseTtlSeconds: 3600,
+    renewMarginSeconds: 600,
+    logLevel: 'silent',
   };
   const log = createLogger({ level: 'silent' });
   const agent = await startAgent(settings, log, {
-    ports, offloads: false, routes: o.routes ?? new LeaseRouteSource(), openCapture: () => capture, openStore: () => sharedView(o.store),
+    ports,
+    offloads: false,
+    routes: o.routes ?? new LeaseRouteSource(),
+    openCapture: () => capture,
+    openStore: () => sharedView(o.store),
   });
   return { name: o.name, agent, link, capture, tun: handles.tun!, udp: handles.udp! };
 }

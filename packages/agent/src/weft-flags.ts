@@ -1,0 +1,58 @@
+// weft's own flags of `weft agent` (route sync, BGP, capture, offloads), validated from the parsed flag values.
+import { tryParseIpv4 } from '@weft/netaddr';
+import { ConfigError } from './config.ts';
+import type { FlagValues } from './flags.ts';
+
+/** Route sync, BGP, capture and offload settings: weft's own, beside flanneld's. */
+export interface WeftSettings {
+  readonly routeSync: 'lease' | 'bgp';
+  readonly pcap: string | null;
+  readonly offload: boolean;
+  /** The super-packet send path (on where the kernel has it); `--no-super-packets` forces the socket path. */
+  readonly superPackets: boolean;
+  readonly bgpAs: number;
+  readonly bgpPort: number;
+  readonly bgpPeers: readonly { readonly address: string; readonly as: number }[];
+  readonly routeReflectors: readonly string[];
+}
+
+function asNumber(field: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 4294967295)
+    throw new ConfigError(field, `expected an AS number 1..4294967295, got "${text}"`);
+  return n;
+}
+
+function address(field: string, text: string): string {
+  if (tryParseIpv4(text) === null) throw new ConfigError(field, `expected an IPv4 address, got "${text}"`);
+  return text;
+}
+
+function bgpPeer(text: string): { address: string; as: number } {
+  const [addr, as, more] = text.split(',');
+  if (!addr || !as || more !== undefined)
+    throw new ConfigError('--bgp-peer', 'expected ADDR,AS such as 192.0.2.1,64512');
+  return { address: address('--bgp-peer', addr), as: asNumber('--bgp-peer', as) };
+}
+
+/** weft's settings from the flag values (by flag name). Throws ConfigError naming the flag. */
+export function weftSettings(values: FlagValues): WeftSettings {
+  const routeSync = (values['route-sync'] as string | undefined) ?? 'lease';
+  if (routeSync !== 'lease' && routeSync !== 'bgp')
+    throw new ConfigError('--route-sync', `expected lease or bgp, got "${routeSync}"`);
+  const port = (values['bgp-port'] as string | undefined) ?? '179';
+  if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+    throw new ConfigError('--bgp-port', `expected a port 1..65535, got "${port}"`);
+  return {
+    routeSync,
+    pcap: (values.pcap as string | undefined) ?? null,
+    offload: (values.offload as boolean | undefined) ?? true,
+    superPackets: (values['super-packets'] as boolean | undefined) ?? true,
+    bgpAs: asNumber('--bgp-as', (values['bgp-as'] as string | undefined) ?? '64512'),
+    bgpPort: Number(port),
+    bgpPeers: ((values['bgp-peer'] as string[] | undefined) ?? []).map(bgpPeer),
+    routeReflectors: ((values['route-reflector'] as string[] | undefined) ?? []).map((a) =>
+      address('--route-reflector', a),
+    ),
+  };
+}

@@ -144,6 +144,12 @@ const PEER_REJECTED =
 const SERVER_UNTRUSTED =
   /unable to verify|self[- ]signed certificate|unable to get (local )?issuer|certificate has expired|certificate is not yet valid|Hostname\/IP does not match|ERR_TLS_CERT/i;
 
+/** The alert's name in an OpenSSL error text ("sslv3 alert bad certificate" -> "bad certificate"). */
+function alertName(message: string): string {
+  const m = /alert ([a-z ]+?)(?::|$)|alert number (\d+)/im.exec(message);
+  return m?.[1] ?? `number ${m?.[2] ?? '?'}`;
+}
+
 /** The useful part of a gRPC error text ("14 UNAVAILABLE: No connection established. Last error: X (time)."). */
 function detail(message: string): string {
   const last = /Last error: (?:Error: )?([^\n]*?)(?: \(\d{4}-[^)]*\))?\.?(?: Resolution note:.*)?$/m.exec(message)?.[1];
@@ -190,7 +196,7 @@ export function classifyEtcdError(e: unknown, ctx: CredentialContext): StoreUnav
       ? new StoreCredentialError(
           '--etcd-certfile',
           'tls',
-          `etcd TLS: etcd refused the client certificate ${cert}: not signed by a CA it trusts, or expired (${detail(message).replace(/^.*:SSL routines:/, '')})`,
+          `etcd TLS: etcd refused the client certificate ${cert}: not signed by a CA it trusts, or expired (TLS alert: ${alertName(message)})`,
         )
       : new StoreCredentialError(
           '--etcd-certfile',

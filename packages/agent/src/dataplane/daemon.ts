@@ -84,7 +84,7 @@ function openStore(settings: AgentSettings): LeaseStore {
   const s = settings.store;
   return s.kind === 'embedded'
     ? new SqliteLeaseStore(s.path)
-    : new EtcdLeaseStore({ endpoints: s.endpoints, prefix: s.prefix });
+    : new EtcdLeaseStore({ endpoints: s.endpoints, prefix: s.prefix, tls: s.tls, auth: s.auth });
 }
 
 const STORE_START_WAIT_MS = 60_000;

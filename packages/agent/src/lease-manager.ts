@@ -100,7 +100,12 @@ export class LeaseManager {
   /** The attrs this node writes into its lease. */
   get attrs(): LeaseAttrs {
     const { identity, backendType, backendData } = this.opts;
-    return { PublicIP: identity.publicIp, BackendType: backendType, ...(backendData !== undefined ? { BackendData: backendData } : {}), NodeName: identity.nodeName };
+    return {
+      PublicIP: identity.publicIp,
+      BackendType: backendType,
+      ...(backendData !== undefined ? { BackendData: backendData } : {}),
+      NodeName: identity.nodeName,
+    };
   }
 
   /**
@@ -115,6 +120,7 @@ export class LeaseManager {
       try {
         const lease = await this.claim(this.current?.subnet ?? this.opts.previousSubnet ?? null);
         this.setReachable(true);
+        if (!this.current) this.reportContinuity(lease.subnet);
         return this.adopt(lease);
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
@@ -166,14 +172,35 @@ export class LeaseManager {
       if (lease) return lease;
       taken.push({ subnet, attrs: this.attrs, expiresAt: 0 }); // another node won it a moment ago
     }
-    throw new NoFreeSubnetError(`no free /${config.subnetLen} subnet in ${formatIpv4Prefix(config.network)} for ${identity.nodeName}`);
+    throw new NoFreeSubnetError(
+      `no free /${config.subnetLen} subnet in ${formatIpv4Prefix(config.network)} for ${identity.nodeName}`,
+    );
+  }
+
+  /**
+   * Says whether this start kept the subnet of the last run (subnet.env's FLANNEL_SUBNET). A different one means
+   * every pod on this node holds an address of the old subnet, which no route leads to any more: loud, as an error.
+   */
+  private reportContinuity(subnet: Ipv4Prefix): void {
+    const previous = this.opts.previousSubnet;
+    if (!previous) return;
+    const fields = { previous: formatIpv4Prefix(previous), subnet: formatIpv4Prefix(subnet) };
+    if (ipv4PrefixEquals(previous, subnet)) this.log.info(fields, 'took the subnet of the last run back');
+    else
+      this.log.error(
+        fields,
+        `subnet changed from ${fields.previous} to ${fields.subnet} (the old one is taken or no longer leasable): pods on this node must be restarted`,
+      );
   }
 
   private adopt(lease: Lease): Lease {
     const previous = this.current;
     this.current = lease;
     if (!previous || !ipv4PrefixEquals(previous.subnet, lease.subnet)) {
-      this.log.info({ subnet: formatIpv4Prefix(lease.subnet), expiresAt: new Date(lease.expiresAt).toISOString() }, 'lease acquired');
+      this.log.info(
+        { subnet: formatIpv4Prefix(lease.subnet), expiresAt: new Date(lease.expiresAt).toISOString() },
+        'lease acquired',
+      );
       this.watcher.setOwn(lease.subnet);
       this.restartWatch();
     }
@@ -202,7 +229,10 @@ export class LeaseManager {
     const lease = this.current!;
     if (this.lostToOther) {
       this.lostToOther = false;
-      this.log.warn({ subnet: formatIpv4Prefix(lease.subnet) }, 'our subnet is leased to another node; acquiring a new one');
+      this.log.warn(
+        { subnet: formatIpv4Prefix(lease.subnet) },
+        'our subnet is leased to another node; acquiring a new one',
+      );
       this.adopt(await this.claim(null));
       return;
     }
@@ -238,7 +268,10 @@ export class LeaseManager {
         this.setReachable(true);
         backoff.reset();
         this.emit(this.watcher.reset(snap.leases));
-        this.checkOwn(snap.leases.filter((l) => this.isOwnSubnet(l.subnet)).map((lease) => ({ type: 'added', lease })), true);
+        this.checkOwn(
+          snap.leases.filter((l) => this.isOwnSubnet(l.subnet)).map((lease) => ({ type: 'added', lease })),
+          true,
+        );
         await this.opts.store.watchLeases(snap.revision, (b) => this.onBatch(b.events), round.signal);
       } catch (e) {
         if (e instanceof RevisionCompactedError) this.log.info({ err: e.message }, 'watch fell behind; listing again');
@@ -254,7 +287,10 @@ export class LeaseManager {
   }
 
   private onBatch(events: readonly LeaseEvent[]): void {
-    this.checkOwn(events.filter((e) => this.isOwnSubnet(e.lease.subnet)), false);
+    this.checkOwn(
+      events.filter((e) => this.isOwnSubnet(e.lease.subnet)),
+      false,
+    );
     this.emit(this.watcher.update(events));
   }
 

@@ -28,6 +28,8 @@ export interface FrrOptions {
   families: ('ipv4' | 'ipv6')[];
   /** `bgp graceful-restart` (FRR restarts gracefully itself); default: FRR's default, helper only. */
   gracefulRestart?: boolean;
+  /** `neighbor X dont-capability-negotiate`: FRR's OPEN carries no capabilities at all (a plain RFC 4271 speaker). */
+  noCapabilities?: boolean;
   /** Prefixes FRR originates with `network` (blackhole kernel routes make them pass import-check). */
   networks: string[];
 }
@@ -48,6 +50,7 @@ export function frrConfig(o: FrrOptions): string {
     ` neighbor ${n} remote-as 64512`,
     ` neighbor ${n} timers 3 9`,
     ` neighbor ${n} timers connect 2`,
+    ...(o.noCapabilities ? [` neighbor ${n} dont-capability-negotiate`] : []),
     ...af('ipv4'),
     ...af('ipv6'),
     '',

@@ -158,7 +158,31 @@ if (canRunWith('frr interop', ['vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra
       );
       const v6json = await lab.json(`show bgp ipv6 unicast 2001:db8:4::/64 json`);
       assert.ok(JSON.stringify(v6json).includes(WEFT_IP6), 'FRR shows weft IPv6 next hop');
+      assert.equal(await lab.weft({ cmd: 'refresh', address: FRR_IP }), [1, 2]);
       await staysUp(addr, 12);
+    });
+  });
+
+  test('FRR sending no capabilities at all (dont-capability-negotiate): IPv4 unicast only, 2-octet AS, no ROUTE-REFRESH', async () => {
+    const o: FrrOptions = { neighbor: WEFT_IP, families: ['ipv4', 'ipv6'], networks: NETWORKS, noCapabilities: true };
+    await scenario(o, { address: FRR_IP, localAddress: WEFT_IP, nextHops: { ipv6: WEFT_IP6 } }, async (addr) => {
+      await lab.weft({ cmd: 'advertise', prefix: '10.244.5.0/24' });
+      await lab.weft({ cmd: 'advertise', prefix: '2001:db8:5::/64' });
+      await waitFor('FRR kernel IPv4 route', () => inKernel('10.244.5.0/24', WEFT_IP), 20_000);
+      await waitFor(
+        'weft learns FRR route',
+        async () => (await weftRoutes()).some((r) => r.key === '10.244.201.0/24'),
+        20_000,
+      );
+      assert.equal((await peer()).families, ['ipv4']);
+      assert.equal(await lab.weft({ cmd: 'refresh', address: FRR_IP }), []); // FRR did not offer route refresh
+      await staysUp(addr, 12);
+      const sent = await lab.weft<Record<string, number>>({ cmd: 'sent' });
+      assert.equal(
+        Object.keys(sent).filter((k) => k.endsWith(':2') || k.startsWith('refresh')),
+        [],
+        JSON.stringify(sent),
+      );
     });
   });
 

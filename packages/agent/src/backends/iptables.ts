@@ -32,6 +32,7 @@ export type CommandRunner = (argv: readonly string[], input: string) => Promise<
 
 async function execRunner(argv: readonly string[], input: string): Promise<void> {
   const child = execFileP(argv[0]!, argv.slice(1), { timeout: 20_000 });
+  child.child.stdin!.on('error', () => {}); // iptables without input exits unread: EPIPE is not a failure
   child.child.stdin!.end(input);
   await child;
 }

@@ -39,7 +39,7 @@ const cfg = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
 const sent = new Map<string, number>();
 function record(m: Message): void {
   const add = (k: string) => sent.set(k, (sent.get(k) ?? 0) + 1);
-  if (m.type === MessageType.RouteRefresh) return add(`refresh:${m.afi}`);
+  if (m.type === MessageType.RouteRefresh) return void add(`refresh:${m.afi}`);
   if (m.type !== MessageType.Update) return;
   const mp = m.attributes.filter((a) => a.type === AttrType.MpReachNlri || a.type === AttrType.MpUnreachNlri);
   for (const a of mp) add(`update:${a.afi}`);
@@ -83,7 +83,7 @@ speaker.on('routes', (batch: BestChange[]) => {
   if (cfg.watchCount && !reachedAt && routeCount >= cfg.watchCount) reachedAt = performance.now();
 });
 
-function handle(req: { cmd: string; prefix?: string; nextHop?: string }): unknown {
+function handle(req: { cmd: string; prefix?: string; nextHop?: string; address?: string }): unknown {
   switch (req.cmd) {
     case 'status':
       return speaker.status();
@@ -97,7 +97,7 @@ function handle(req: { cmd: string; prefix?: string; nextHop?: string }): unknow
     case 'sent':
       return Object.fromEntries(sent);
     case 'refresh':
-      return speaker.refresh((req as { address: string }).address);
+      return speaker.refresh(req.address!);
     case 'count':
       return { routes: routeCount };
     case 'advertise':

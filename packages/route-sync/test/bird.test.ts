@@ -15,6 +15,7 @@ interface WeftRoute {
 }
 interface WeftPeer {
   state: string;
+  families: string[];
   lastError: string | null;
   prefixesStale: number;
   prefixesReceived: number;

@@ -38,18 +38,18 @@ export interface Underlay {
 
 const run = promisify(execFile);
 
-async function ipJson(args: string[]): Promise<unknown[]> {
-  const { stdout } = await run('ip', ['-json', ...args]);
+async function ipJson(netns: string | undefined, args: string[]): Promise<unknown[]> {
+  const { stdout } = await run('ip', [...(netns ? ['-n', netns] : []), '-json', ...args]);
   return stdout.trim() ? (JSON.parse(stdout) as unknown[]) : [];
 }
 
 type IpAddrRow = { ifname: string; mtu: number; addr_info?: { family: string; local: string }[] };
 
-/** IfaceFacts of the namespace this process runs in, from iproute2. */
-export function systemIfaceFacts(): IfaceFacts {
+/** IfaceFacts from iproute2, of the namespace this process runs in (or of the named one, for tests and tools). */
+export function systemIfaceFacts(netns?: string): IfaceFacts {
   return {
     async links() {
-      const rows = (await ipJson(['-4', 'addr', 'show'])) as IpAddrRow[];
+      const rows = (await ipJson(netns, ['-4', 'addr', 'show'])) as IpAddrRow[];
       return rows.map((r) => ({
         name: r.ifname,
         mtu: r.mtu,
@@ -57,11 +57,11 @@ export function systemIfaceFacts(): IfaceFacts {
       }));
     },
     async routeDevice(address) {
-      const rows = (await ipJson(['route', 'get', address]).catch(() => [])) as { dev?: string }[];
+      const rows = (await ipJson(netns, ['route', 'get', address]).catch(() => [])) as { dev?: string }[];
       return rows[0]?.dev ?? null;
     },
     async defaultRouteDevice() {
-      const rows = (await ipJson(['-4', 'route', 'show', 'default'])) as { dev?: string }[];
+      const rows = (await ipJson(netns, ['-4', 'route', 'show', 'default'])) as { dev?: string }[];
       return rows[0]?.dev ?? null;
     },
   };

@@ -140,8 +140,11 @@ async function makeExpired(dir: string, ca: { cert: string; key: string }): Prom
   return { cert, key };
 }
 
-/** Makes every test certificate under `dir` (created). Takes about a second. Throws when openssl fails. */
-export async function makeTestCerts(dir: string): Promise<TestCerts> {
+/**
+ * Makes every test certificate under `dir` (created); the server's names its `serverIps` and localhost.
+ * Takes about a second. Throws when openssl fails.
+ */
+export async function makeTestCerts(dir: string, serverIps: readonly string[] = ['127.0.0.1']): Promise<TestCerts> {
   mkdirSync(dir, { recursive: true });
   const ca = await makeCa(dir, 'ca');
   const other = await makeCa(dir, 'other-ca');
@@ -149,7 +152,7 @@ export async function makeTestCerts(dir: string): Promise<TestCerts> {
     dir,
     'server',
     ca,
-    'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+    `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${serverIps.map((ip) => `IP:${ip}`).join(',')},DNS:localhost\n`,
   );
   const client = await makeLeaf(dir, 'weft', ca, 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
   const rogue = await makeLeaf(dir, 'rogue', other, 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');

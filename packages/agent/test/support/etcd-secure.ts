@@ -3,7 +3,7 @@
 // dir; LabScope.cleanup() (in the test's finally) stops it by PID.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BackgroundProcess, type LabScope, run } from '@weft/lab';
+import { type BackgroundProcess, type LabScope, type Netns, run } from '@weft/lab';
 import type { TestCerts } from './certs.ts';
 
 export interface SecureEtcd {
@@ -20,6 +20,9 @@ export interface SecureEtcdOptions {
   trustedCa?: string;
   /** Keep the data of an earlier start (a restart). */
   keepData?: boolean;
+  /** Run etcd (and etcdctl) inside this namespace, listening on `host` (default 127.0.0.1). */
+  ns?: Netns;
+  host?: string;
 }
 
 function etcdArgv(name: string, dataDir: string, endpoint: string, peer: string, opts: SecureEtcdOptions): string[] {
@@ -75,7 +78,7 @@ async function waitHealthy(proc: BackgroundProcess, etcdctl: SecureEtcd['etcdctl
 }
 
 /**
- * Starts etcd on 127.0.0.1:clientPort (peer on peerPort), data in scope.dir/name; with `certs`, https and
+ * Starts etcd on HOST:clientPort (peer on 127.0.0.1:peerPort), data in scope.dir/name; with `certs`, https and
  * client-certificate auth. etcdctl uses the good client certificate, so with another `trustedCa` it is refused
  * too: then health is not waited for (the caller checks with its own client).
  */
@@ -88,22 +91,16 @@ export async function startSecureEtcd(
 ): Promise<SecureEtcd> {
   const dataDir = join(scope.dir, name);
   if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
-  const endpoint = `${opts.certs ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
-  const proc = scope.spawn(
-    `${name}-${Date.now()}`,
-    null,
-    etcdArgv(name, dataDir, endpoint, `http://127.0.0.1:${peerPort}`, opts),
-  );
+  const endpoint = `${opts.certs ? 'https' : 'http'}://${opts.host ?? '127.0.0.1'}:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const proc = scope.spawn(`${name}-${Date.now()}`, opts.ns ?? null, etcdArgv(name, dataDir, endpoint, peer, opts));
   const c = opts.certs;
   const ctlTls = c ? ['--cacert', c.caCert, '--cert', c.clientCert, '--key', c.clientKey] : [];
   const etcdctl = async (...args: string[]) => {
     const env = { ...process.env, ETCDCTL_API: '3' };
-    return (
-      await run(['etcdctl', '--endpoints', endpoint, '--dial-timeout', '2s', ...ctlTls, ...args], {
-        env,
-        timeoutMs: 20_000,
-      })
-    ).stdout;
+    const argv = ['etcdctl', '--endpoints', endpoint, '--dial-timeout', '2s', ...ctlTls, ...args];
+    if (opts.ns) return (await opts.ns.exec(['env', 'ETCDCTL_API=3', ...argv], { timeoutMs: 20_000 })).stdout;
+    return (await run(argv, { env, timeoutMs: 20_000 })).stdout;
   };
   if (!opts.trustedCa) await waitHealthy(proc, etcdctl, endpoint);
   return { proc, endpoint, etcdctl };

@@ -3,15 +3,14 @@
 // Design notes
 // - RFC 4760 §8: routes of an <AFI, SAFI> flow between two speakers only when each advertised the multiprotocol
 //   capability for it. The negotiated set is the intersection of both OPENs. A peer whose OPEN has no
-//   multiprotocol capability at all is a plain BGP-4 speaker: IPv4 unicast only (RFC 4760 §1 keeps that family
-//   in the classic UPDATE fields, which every speaker understands).
+//   multiprotocol capability at all is a plain BGP-4 speaker (RFC 4271), which carries IPv4 unicast only.
 // - Only unicast SAFIs are routed by weft; other tuples a peer offers are ignored here.
 // - Sending: the RIB exports nothing of other families and End-of-RIB (RFC 4724 §2) and ROUTE-REFRESH
 //   (RFC 2918 §4) go only for negotiated families. Some speakers reset the session on anything else.
-// - Receiving: the prefixes of a family we did not negotiate are ignored (counted), the rest of the UPDATE is
-//   processed, and a ROUTE-REFRESH for such a family is ignored, as RFC 2918 §4 says. RFC 7606 §5.3 and §7.11
-//   reserve session resets for malformed attributes; a well-formed MP attribute of an unexpected family is not
-//   malformed, so it does not cost the session.
+// - Receiving: prefixes of a family not negotiated are ignored (counted) and the rest of the UPDATE is used.
+//   That is RFC 4760 §7's treatment of routes of an AFI/SAFI a speaker does not take (ignore them for the rest
+//   of the session) without its optional session reset, in the spirit of RFC 7606 §2 (the mildest handling
+//   that keeps the session). A ROUTE-REFRESH for such a family is ignored, as RFC 2918 §4 says.
 import { Afi, AttrType, CapabilityCode, Safi, type OpenMessage, type Prefix, type UpdateMessage } from '../types.ts';
 import { endOfRibFamily } from './messages.ts';
 

@@ -28,8 +28,32 @@ const CHECKSUM_GOOD = '1'; // tshark's checksum status: 0 bad, 1 good, 2 unverif
  * Captures UDP port `port` on `iface` of `ns` (whole frames, bounded count) while `body` runs, then decodes the
  * file with tshark (the port decoded as VXLAN, checksums verified). One record per captured frame.
  */
-export async function wireFrames(scope: LabScope, ns: Netns, iface: string, pcap: string, port: number, body: () => Promise<void>): Promise<WireFrame[]> {
-  const dump = scope.spawn('tcpdump', ns, ['timeout', '120', 'tcpdump', '--immediate-mode', '-ni', iface, '-s', '0', '-c', '40000', '-U', '-w', pcap, 'udp', 'port', String(port)]);
+export async function wireFrames(
+  scope: LabScope,
+  ns: Netns,
+  iface: string,
+  pcap: string,
+  port: number,
+  body: () => Promise<void>,
+): Promise<WireFrame[]> {
+  const dump = scope.spawn('tcpdump', ns, [
+    'timeout',
+    '120',
+    'tcpdump',
+    '--immediate-mode',
+    '-ni',
+    iface,
+    '-s',
+    '0',
+    '-c',
+    '40000',
+    '-U',
+    '-w',
+    pcap,
+    'udp',
+    'port',
+    String(port),
+  ]);
   await waitFor(() => existsSync(pcap) || !dump.running, 10_000, 'tcpdump to open its file');
   await new Promise((r) => setTimeout(r, 300));
   try {
@@ -37,17 +61,56 @@ export async function wireFrames(scope: LabScope, ns: Netns, iface: string, pcap
   } finally {
     await dump.stop(); // SIGTERM to its PID: timeout passes it on, tcpdump flushes and exits
   }
-  const r = await run(['tshark', '-r', pcap, '-d', `udp.port==${port},vxlan`, '-o', 'udp.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE',
-    '-T', 'fields', '-E', 'occurrence=f', '-e', 'frame.len', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'udp.checksum.status',
-    '-e', 'vxlan.vni', '-e', 'tcp.len', '-e', 'tcp.checksum.status', '-e', 'tcp.srcport'], { timeoutMs: 60_000 });
-  return r.stdout.split('\n').filter((l) => l.trim()).map((line) => {
-    const [len, src, sport, udpOk, vni, tcpLen, tcpOk, innerSport] = line.split('\t');
-    return {
-      frameLen: Number(len), src: src ?? '', srcPort: Number(sport), udpChecksumOk: udpOk === CHECKSUM_GOOD,
-      vni: vni ? Number(vni) : -1, tcpLen: tcpLen ? Number(tcpLen) : 0, tcpChecksumOk: tcpOk === CHECKSUM_GOOD,
-      innerSrcPort: innerSport ? Number(innerSport) : 0,
-    };
-  });
+  const r = await run(
+    [
+      'tshark',
+      '-r',
+      pcap,
+      '-d',
+      `udp.port==${port},vxlan`,
+      '-o',
+      'udp.check_checksum:TRUE',
+      '-o',
+      'tcp.check_checksum:TRUE',
+      '-T',
+      'fields',
+      '-E',
+      'occurrence=f',
+      '-e',
+      'frame.len',
+      '-e',
+      'ip.src',
+      '-e',
+      'udp.srcport',
+      '-e',
+      'udp.checksum.status',
+      '-e',
+      'vxlan.vni',
+      '-e',
+      'tcp.len',
+      '-e',
+      'tcp.checksum.status',
+      '-e',
+      'tcp.srcport',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((line) => {
+      const [len, src, sport, udpOk, vni, tcpLen, tcpOk, innerSport] = line.split('\t');
+      return {
+        frameLen: Number(len),
+        src: src ?? '',
+        srcPort: Number(sport),
+        udpChecksumOk: udpOk === CHECKSUM_GOOD,
+        vni: vni ? Number(vni) : -1,
+        tcpLen: tcpLen ? Number(tcpLen) : 0,
+        tcpChecksumOk: tcpOk === CHECKSUM_GOOD,
+        innerSrcPort: innerSport ? Number(innerSport) : 0,
+      };
+    });
 }
 
 const KERNEL_SUBNET = '10.244.200.0/24';
@@ -75,16 +138,42 @@ export async function startKernelPair(name: string): Promise<KernelPair> {
     const db = join(dir, 'leases.db');
     const store = new SqliteLeaseStore(db);
     await store.putConfig(conf);
-    await store.createLease(parseIp4Net(KERNEL_SUBNET)!, { PublicIP: n2.underlayIp, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: KERNEL_MAC } }, 3600_000);
+    await store.createLease(
+      parseIp4Net(KERNEL_SUBNET)!,
+      { PublicIP: n2.underlayIp, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: KERNEL_MAC } },
+      3600_000,
+    );
     await store.close();
     const envFile = join(dir, 'n1-subnet.env');
-    const agent = lab.scope.spawn('agent-n1', n1.ns, weftArgv('agent', '--net-config', netConf, '--public-ip', n1.underlayIp,
-      '--store', `embedded:${db}`, '--subnet-file', envFile, '--metrics-port', String(METRICS_PORT), '--node-name', 'n1'));
-    await waitFor(() => {
-      if (!agent.running) throw new Error(`agent exited:\n${agent.log()}`);
-      return existsSync(envFile);
-    }, 30_000, 'the weft agent to write subnet.env');
-    const status = async (): Promise<unknown> => JSON.parse((await httpGetIn(n1.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!);
+    const agent = lab.scope.spawn(
+      'agent-n1',
+      n1.ns,
+      weftArgv(
+        'agent',
+        '--net-config',
+        netConf,
+        '--public-ip',
+        n1.underlayIp,
+        '--store',
+        `embedded:${db}`,
+        '--subnet-file',
+        envFile,
+        '--metrics-port',
+        String(METRICS_PORT),
+        '--node-name',
+        'n1',
+      ),
+    );
+    await waitFor(
+      () => {
+        if (!agent.running) throw new Error(`agent exited:\n${agent.log()}`);
+        return existsSync(envFile);
+      },
+      30_000,
+      'the weft agent to write subnet.env',
+    );
+    const status = async (): Promise<unknown> =>
+      JSON.parse((await httpGetIn(n1.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!);
     const lease = ((await status()) as { lease: { subnet: string; vtepMac: string } }).lease;
     const weftVtep = lease.subnet.split('/')[0]!;
     await n2.ns.ipBatch([
@@ -94,7 +183,18 @@ export async function startKernelPair(name: string): Promise<KernelPair> {
       `neigh replace ${weftVtep} lladdr ${lease.vtepMac} dev flannel.1 nud permanent`,
       `route replace ${lease.subnet} via ${weftVtep} dev flannel.1 onlink`,
     ]);
-    await n2.ns.exec(['bridge', 'fdb', 'append', lease.vtepMac, 'dev', 'flannel.1', 'dst', n1.underlayIp, 'self', 'permanent']);
+    await n2.ns.exec([
+      'bridge',
+      'fdb',
+      'append',
+      lease.vtepMac,
+      'dev',
+      'flannel.1',
+      'dst',
+      n1.underlayIp,
+      'self',
+      'permanent',
+    ]);
     const [weftPod] = await lab.addPods(n1, lease.subnet, 1, 1450);
     const [kernelPod] = await lab.addPods(n2, KERNEL_SUBNET, 1, 1450);
     return { lab, weftPod: weftPod!, kernelPod: kernelPod!, kernelNode: n2, status, teardown: () => lab.teardown() };

@@ -16,7 +16,11 @@ class ScriptedSocket implements UdpPort {
   writableWaits = 0;
   readonly sourcePorts = new Int32Array(64);
   readonly log: string[] = [];
-  constructor(private blockAt = -1, readonly port?: number, private readonly label = '') {}
+  constructor(
+    private blockAt = -1,
+    readonly port?: number,
+    private readonly label = '',
+  ) {}
   read(): number {
     return 0;
   }
@@ -68,17 +72,35 @@ test('a socket that would block: write returns its index, the resume sends the r
   const b = batchOf(10);
   for (let i = 0; i < 10; i++) pool.sourcePorts[i] = i; // even -> socket 0, odd -> socket 1
   const first = pool.write(b);
-  assert.is(first, 5, 'packet 5 (socket 1\'s third) was not sent');
-  assert.equal(sockets[0]!.sent.map(([i]) => i), [0, 2, 4, 6, 8], 'socket 0 sent all of its packets, past 5 too');
+  assert.is(first, 5, "packet 5 (socket 1's third) was not sent");
+  assert.equal(
+    sockets[0]!.sent.map(([i]) => i),
+    [0, 2, 4, 6, 8],
+    'socket 0 sent all of its packets, past 5 too',
+  );
   pool.onWritable(() => {});
-  assert.equal(sockets.map((s) => s.writableWaits), [0, 1], 'only the blocked socket is waited on');
+  assert.equal(
+    sockets.map((s) => s.writableWaits),
+    [0, 1],
+    'only the blocked socket is waited on',
+  );
   assert.is(pool.write(b, first), 10, 'the resume completes the batch');
-  assert.equal(sockets[0]!.sent.map(([i]) => i), [0, 2, 4, 6, 8], 'socket 0 sent nothing twice');
-  assert.equal(sockets[1]!.sent.map(([i]) => i), [1, 3, 5, 7, 9]);
+  assert.equal(
+    sockets[0]!.sent.map(([i]) => i),
+    [0, 2, 4, 6, 8],
+    'socket 0 sent nothing twice',
+  );
+  assert.equal(
+    sockets[1]!.sent.map(([i]) => i),
+    [1, 3, 5, 7, 9],
+  );
   const next = batchOf(4);
   for (let i = 0; i < 4; i++) pool.sourcePorts[i] = 0;
   assert.is(pool.write(next), 4, 'the next batch starts afresh');
-  assert.equal(sockets[0]!.sent.slice(5).map(([i]) => i), [0, 1, 2, 3]);
+  assert.equal(
+    sockets[0]!.sent.slice(5).map(([i]) => i),
+    [0, 1, 2, 3],
+  );
 });
 
 test('SplitSender: runs in order, super-packets to the TAP with the pool port of their flow, a blocked run resumes', () => {
@@ -99,9 +121,21 @@ test('SplitSender: runs in order, super-packets to the TAP with the pool port of
   assert.is(first, 5, 'the TAP blocked at its fourth packet (index 5)');
   assert.is(split.write(b, first), 8, 'resumed from there');
   order.push(...tap.log, ...sockets.flatMap((s) => s.log));
-  assert.equal(tap.log, ['tap0:40001', 'tap1:40002', 'tap4:40001', 'tap5:40002', 'tap6:40001'], 'super-packets, each with its flow bucket\'s port');
-  assert.equal(sockets[0]!.sent.map(([i]) => i), [2], 'even flows of the rest from socket 0');
-  assert.equal(sockets[1]!.sent.map(([i]) => i), [3, 7], 'odd flows from socket 1');
+  assert.equal(
+    tap.log,
+    ['tap0:40001', 'tap1:40002', 'tap4:40001', 'tap5:40002', 'tap6:40001'],
+    "super-packets, each with its flow bucket's port",
+  );
+  assert.equal(
+    sockets[0]!.sent.map(([i]) => i),
+    [2],
+    'even flows of the rest from socket 0',
+  );
+  assert.equal(
+    sockets[1]!.sent.map(([i]) => i),
+    [3, 7],
+    'odd flows from socket 1',
+  );
   assert.ok(order.length === 8, 'every packet once');
 });
 

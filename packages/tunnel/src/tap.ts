@@ -67,7 +67,10 @@ export class TapSender implements PacketPort {
   private readonly mux: PollMux;
 
   /** @internal use openTapSender() */
-  constructor(private readonly native: NativeTap, batchSize: number) {
+  constructor(
+    private readonly native: NativeTap,
+    batchSize: number,
+  ) {
     this.name = native.name;
     this.batchSize = batchSize;
     this.sourcePorts = new Int32Array(batchSize);
@@ -89,7 +92,16 @@ export class TapSender implements PacketPort {
    * packet not written (only when the kernel would block). Malformed packets are counted in stats() and skipped.
    */
   write(batch: PacketBatch, start = 0, peers: Int32Array = batch.peers): number {
-    return this.native.send(batch.slab, batch.offsets, batch.lengths, peers, start, batch.count, batch.slotSize, this.sourcePorts);
+    return this.native.send(
+      batch.slab,
+      batch.offsets,
+      batch.lengths,
+      peers,
+      start,
+      batch.count,
+      batch.slotSize,
+      this.sourcePorts,
+    );
   }
 
   /** Registers (or replaces) peer `index`: its underlay IPv4 address and UDP port. */
@@ -149,7 +161,10 @@ export async function openTapSender(opts: TapSenderOptions): Promise<TapSender> 
   checkInterfaceName(name);
   const rpAll = await readSysctl(opts.netns, 'net/ipv4/conf/all/rp_filter');
   if (rpAll !== '0') {
-    throw new TunnelGsoUnavailableError(`net.ipv4.conf.all.rp_filter is ${rpAll}: reverse-path filtering would drop the frames weft injects on ${name}`, 'EINVAL');
+    throw new TunnelGsoUnavailableError(
+      `net.ipv4.conf.all.rp_filter is ${rpAll}: reverse-path filtering would drop the frames weft injects on ${name}`,
+      'EINVAL',
+    );
   }
   let native: NativeTap;
   try {
@@ -158,7 +173,10 @@ export async function openTapSender(opts: TapSenderOptions): Promise<TapSender> 
     const err = mapSystemError(e, `tap ${name}`);
     const code = (e as { code?: string }).code;
     if ((e as { syscall?: string }).syscall === 'TUNSETOFFLOAD' && code === 'EINVAL') {
-      throw new TunnelGsoUnavailableError(`${err.message}: the kernel has no UDP-tunnel GSO on TUN/TAP (Linux >= 6.17)`, code);
+      throw new TunnelGsoUnavailableError(
+        `${err.message}: the kernel has no UDP-tunnel GSO on TUN/TAP (Linux >= 6.17)`,
+        code,
+      );
     }
     throw err;
   }

@@ -64,7 +64,18 @@ async function kernelVtep(b: Netns): Promise<void> {
     'neigh replace 10.244.1.0 lladdr 02:00:0a:f4:01:00 dev flannel.1 nud permanent',
     'route replace 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink',
   ]);
-  await b.exec(['bridge', 'fdb', 'append', '02:00:0a:f4:01:00', 'dev', 'flannel.1', 'dst', '192.0.2.1', 'self', 'permanent']);
+  await b.exec([
+    'bridge',
+    'fdb',
+    'append',
+    '02:00:0a:f4:01:00',
+    'dev',
+    'flannel.1',
+    'dst',
+    '192.0.2.1',
+    'self',
+    'permanent',
+  ]);
 }
 
 async function rxPackets(ns: Netns, dev: string): Promise<number> {
@@ -78,8 +89,24 @@ if (canRunWith('tunnel: TAP with UDP-tunnel GSO', ['ip', 'bridge', 'ethtool', 't
     try {
       await kernelVtep(b);
       // A NIC with no offloads: the kernel segments and checksums in software, so the capture shows the wire.
-      await a.exec(['ethtool', '-K', 'eth0', 'tx', 'off', 'tx-udp_tnl-segmentation', 'off', 'tx-udp_tnl-csum-segmentation', 'off']);
-      const tap = await openTapSender({ name: 'weft-gso0', netns: a.name, source: '192.0.2.1', encapLength: VXLAN_LEN, batchSize: 4 });
+      await a.exec([
+        'ethtool',
+        '-K',
+        'eth0',
+        'tx',
+        'off',
+        'tx-udp_tnl-segmentation',
+        'off',
+        'tx-udp_tnl-csum-segmentation',
+        'off',
+      ]);
+      const tap = await openTapSender({
+        name: 'weft-gso0',
+        netns: a.name,
+        source: '192.0.2.1',
+        encapLength: VXLAN_LEN,
+        batchSize: 4,
+      });
       tap.addPeer(0, '192.0.2.2', 8472);
       const batch = new PacketBatch(4, SLOT);
       putInner(batch, 0, 20000, true);
@@ -88,18 +115,71 @@ if (canRunWith('tunnel: TAP with UDP-tunnel GSO', ['ip', 'bridge', 'ethtool', 't
       batch.count = 3;
       tap.sourcePorts.set([50001, 50002, 50003]);
       const pcap = join(scope.dir, 'wire.pcap');
-      const dump = scope.spawn('tcpdump', b, ['timeout', '30', 'tcpdump', '--immediate-mode', '-ni', 'eth0', '-s', '0', '-U', '-w', pcap, 'udp', 'port', '8472']);
+      const dump = scope.spawn('tcpdump', b, [
+        'timeout',
+        '30',
+        'tcpdump',
+        '--immediate-mode',
+        '-ni',
+        'eth0',
+        '-s',
+        '0',
+        '-U',
+        '-w',
+        pcap,
+        'udp',
+        'port',
+        '8472',
+      ]);
       for (let k = 0; k < 200 && !/listening on/.test(dump.log()); k++) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 200));
       const before = await rxPackets(b, 'flannel.1');
       assert.is(tap.write(batch), 3, 'all three handled');
       await new Promise((r) => setTimeout(r, 500));
       await dump.stop();
-      assert.equal(tap.stats(), { txPackets: 2, txSuperPackets: 1, txErrors: 0, txTooBig: 0, txMalformed: 1, txUnknownPeer: 0 });
-      const r = await run(['tshark', '-r', pcap, '-d', 'udp.port==8472,vxlan', '-o', 'udp.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE',
-        '-T', 'fields', '-E', 'occurrence=f', '-e', 'frame.len', '-e', 'udp.srcport', '-e', 'vxlan.vni', '-e', 'tcp.seq_raw', '-e', 'tcp.len',
-        '-e', 'udp.checksum.status', '-e', 'tcp.checksum.status', '-Y', 'ip.src == 192.0.2.1']);
-      const rows = r.stdout.trim().split('\n').map((l) => l.split('\t').map(Number));
+      assert.equal(tap.stats(), {
+        txPackets: 2,
+        txSuperPackets: 1,
+        txErrors: 0,
+        txTooBig: 0,
+        txMalformed: 1,
+        txUnknownPeer: 0,
+      });
+      const r = await run([
+        'tshark',
+        '-r',
+        pcap,
+        '-d',
+        'udp.port==8472,vxlan',
+        '-o',
+        'udp.check_checksum:TRUE',
+        '-o',
+        'tcp.check_checksum:TRUE',
+        '-T',
+        'fields',
+        '-E',
+        'occurrence=f',
+        '-e',
+        'frame.len',
+        '-e',
+        'udp.srcport',
+        '-e',
+        'vxlan.vni',
+        '-e',
+        'tcp.seq_raw',
+        '-e',
+        'tcp.len',
+        '-e',
+        'udp.checksum.status',
+        '-e',
+        'tcp.checksum.status',
+        '-Y',
+        'ip.src == 192.0.2.1',
+      ]);
+      const rows = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t').map(Number));
       const supers = rows.filter((x) => x[1] === 50001);
       assert.is(supers.length, Math.ceil(20000 / MSS), 'one frame per MSS');
       supers.forEach((x, k) => {
@@ -113,7 +193,10 @@ if (canRunWith('tunnel: TAP with UDP-tunnel GSO', ['ip', 'bridge', 'ethtool', 't
       const plain = rows.filter((x) => x[1] === 50002);
       assert.is(plain.length, 1, 'the plain packet as one frame');
       assert.equal([plain[0]![4], plain[0]![5], plain[0]![6]], [100, 1, 1], 'with its checksums completed');
-      assert.not.ok(rows.some((x) => x[1] === 50003), 'the malformed one never left');
+      assert.not.ok(
+        rows.some((x) => x[1] === 50003),
+        'the malformed one never left',
+      );
       assert.ok((await rxPackets(b, 'flannel.1')) - before >= supers.length + 1, 'the kernel vxlan device took them');
       tap.close();
     } finally {
@@ -125,7 +208,9 @@ if (canRunWith('tunnel: TAP with UDP-tunnel GSO', ['ip', 'bridge', 'ethtool', 't
     const { scope, a } = await twoNamespaces('h5-taprp');
     try {
       await a.exec(['sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=1']);
-      const err = await openTapSender({ netns: a.name, source: '192.0.2.1', encapLength: VXLAN_LEN }).catch((e: unknown) => e);
+      const err = await openTapSender({ netns: a.name, source: '192.0.2.1', encapLength: VXLAN_LEN }).catch(
+        (e: unknown) => e,
+      );
       assert.instance(err, TunnelGsoUnavailableError);
       assert.match((err as Error).message, /rp_filter is 1/);
       const links = await a.ip(['-o', 'link', 'show']);
@@ -141,7 +226,11 @@ if (canRunWith('tunnel: TAP with UDP-tunnel GSO', ['ip', 'bridge', 'ethtool', 't
       const tun = openTun({ name: 'flannel0', netns: ns.name, offloads: TCP_OFFLOADS, whole: true, batchSize: 4 });
       try {
         assert.throws(() => tun.read(new PacketBatch(4, 2048), HEADROOM), /whole mode needs/);
-        assert.throws(() => tun.read(new PacketBatch(4, SLOT), 4), /whole mode needs/, 'headroom below the 10-byte header');
+        assert.throws(
+          () => tun.read(new PacketBatch(4, SLOT), 4),
+          /whole mode needs/,
+          'headroom below the 10-byte header',
+        );
         assert.is(tun.read(new PacketBatch(4, SLOT), HEADROOM), 0, 'a fitting batch reads (nothing waits)');
       } finally {
         tun.close();

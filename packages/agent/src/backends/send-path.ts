@@ -39,17 +39,32 @@ export interface SendPathOptions {
 /** Opens the super-packet path when it can work here; otherwise says why. Never throws for a missing feature. */
 export async function chooseSendPath(o: SendPathOptions): Promise<SendPath> {
   const socketPath = (reason: string): SendPath => {
-    o.log.warn({ superPackets: false, reason }, 'super-packet send path off: segments are cut in userspace and sent from UDP sockets');
+    o.log.warn(
+      { superPackets: false, reason },
+      'super-packet send path off: segments are cut in userspace and sent from UDP sockets',
+    );
     return { superPackets: false, reason };
   };
-  if (!o.ports.openSuperPacketSender) return socketPath('forced off: the ports offer no super-packet sender (--no-super-packets or WEFT_SUPER_PACKETS=0)');
+  if (!o.ports.openSuperPacketSender)
+    return socketPath(
+      'forced off: the ports offer no super-packet sender (--no-super-packets or WEFT_SUPER_PACKETS=0)',
+    );
   if (!o.offloads) return socketPath('TUN offloads are off (--no-offload): no super-packets to carry');
   try {
     const port = await o.ports.openSuperPacketSender({
-      name: SUPER_PACKET_TAP, source: o.publicIp, encapLength: o.overhead - OUTER_IP_UDP, batchSize: o.batchSize,
+      name: SUPER_PACKET_TAP,
+      source: o.publicIp,
+      encapLength: o.overhead - OUTER_IP_UDP,
+      batchSize: o.batchSize,
     });
-    o.log.info({ superPackets: true, tap: SUPER_PACKET_TAP, cmd: `sysctl -w net.ipv4.conf.${SUPER_PACKET_TAP}.{forwarding,accept_local}=1 net.ipv4.conf.${SUPER_PACKET_TAP}.rp_filter=0` },
-      'super-packet send path on: the kernel segments encapsulated super-packets on the underlay (UDP-tunnel GSO)');
+    o.log.info(
+      {
+        superPackets: true,
+        tap: SUPER_PACKET_TAP,
+        cmd: `sysctl -w net.ipv4.conf.${SUPER_PACKET_TAP}.{forwarding,accept_local}=1 net.ipv4.conf.${SUPER_PACKET_TAP}.rp_filter=0`,
+      },
+      'super-packet send path on: the kernel segments encapsulated super-packets on the underlay (UDP-tunnel GSO)',
+    );
     return { port, superPackets: true, reason: '' };
   } catch (e) {
     return socketPath(`${(e as Error).name}: ${(e as Error).message}`);

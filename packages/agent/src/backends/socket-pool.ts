@@ -25,7 +25,10 @@ export class FlowSpreadSender implements UdpPort {
   private holding = false;
 
   /** Takes ownership of `sockets` (send-only, bound to the node's address, ephemeral ports). */
-  constructor(private readonly sockets: readonly UdpPort[], batchSize: number) {
+  constructor(
+    private readonly sockets: readonly UdpPort[],
+    batchSize: number,
+  ) {
     if (sockets.length === 0) throw new RangeError('FlowSpreadSender needs at least one socket');
     this.batchSize = batchSize;
     this.sourcePorts = new Int32Array(batchSize);
@@ -92,11 +95,17 @@ export class FlowSpreadSender implements UdpPort {
  * The pool for the socket path, or undefined where the ports offer no send-only sockets (in-memory fakes):
  * then every datagram leaves from the bound port, as before.
  */
-export function openFlowSpread(ports: AgentPorts, address: string, batchSize: number, sendBuffer: number): FlowSpreadSender | undefined {
+export function openFlowSpread(
+  ports: AgentPorts,
+  address: string,
+  batchSize: number,
+  sendBuffer: number,
+): FlowSpreadSender | undefined {
   if (!ports.openSendUdp) return undefined;
   const sockets: UdpPort[] = [];
   try {
-    for (let k = 0; k < FLOW_SOCKETS; k++) sockets.push(ports.openSendUdp({ address, port: 0, batchSize, sendBuffer, gro: false }));
+    for (let k = 0; k < FLOW_SOCKETS; k++)
+      sockets.push(ports.openSendUdp({ address, port: 0, batchSize, sendBuffer, gro: false }));
   } catch (e) {
     for (const s of sockets) s.close();
     throw e;

@@ -25,7 +25,11 @@ export class SplitSender implements SuperPacketPort {
   private blocked: SuperPacketPort | null = null;
 
   /** Takes ownership of both ports; `pool.batchSize` must be at least `batchSize`. */
-  constructor(private readonly tap: SuperPacketPort, private readonly pool: FlowSpreadSender, batchSize: number) {
+  constructor(
+    private readonly tap: SuperPacketPort,
+    private readonly pool: FlowSpreadSender,
+    batchSize: number,
+  ) {
     this.batchSize = batchSize;
     this.sourcePorts = new Int32Array(batchSize);
     this.gate = new Int32Array(batchSize);
@@ -40,7 +44,7 @@ export class SplitSender implements SuperPacketPort {
   write(batch: PacketBatch, start = 0, peers: Int32Array = batch.peers): number {
     const { count, slab, offsets, slotSize } = batch;
     const isSuper = (i: number): boolean => slab[offsets[i]! - (offsets[i]! % slotSize) + GSO_TYPE] !== 0;
-    for (let i = start; i < count;) {
+    for (let i = start; i < count; ) {
       const kind = isSuper(i);
       let j = i;
       while (j < count && isSuper(j) === kind) j++;

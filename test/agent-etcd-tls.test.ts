@@ -143,7 +143,7 @@ if (canRunWith('weft agent with etcd TLS and auth', ['ip', 'etcd', 'etcdctl', 'o
     }
   });
 
-  test('password auth: the agent leases with the right password; a wrong or missing one is exit 2', async () => {
+  test('password auth: the agent leases with the right password (from FLANNELD_*); a wrong or missing one is exit 2', async () => {
     const endpoint = ['--etcd-endpoints', `http://192.0.2.1:${AUTH_PORT}`];
     const bad = await failing([...endpoint, '--etcd-username', 'weft', '--etcd-password', 'wrong']);
     assert.is(bad.code, 2, bad.errLines.join('\n'));
@@ -155,11 +155,9 @@ if (canRunWith('weft agent with etcd TLS and auth', ['ip', 'etcd', 'etcdctl', 'o
     assert.equal(none.errLines, [
       'weft agent: bad configuration: --etcd-username: etcd auth: etcd requires a user name and password (--etcd-username, --etcd-password)',
     ]);
-    const agent = scope.spawn(
-      'agent-pw',
-      b,
-      agentArgv('pw', ...endpoint, '--etcd-username', 'weft', '--etcd-password', 'w3ft-pass'),
-    );
+    // The credentials as FLANNELD_* variables (an EnvironmentFile), so the password is not on the command line.
+    const env = { ...process.env, FLANNELD_ETCD_USERNAME: 'weft', FLANNELD_ETCD_PASSWORD: 'w3ft-pass' };
+    const agent = scope.spawn('agent-pw', b, agentArgv('pw', ...endpoint), env);
     try {
       const s = await waitFor(async () => ((await status(b))?.lease ? status(b) : null), 45_000);
       assert.ok(s?.lease, `agent leased with a password:\n${agent.log().slice(-1500)}`);

@@ -3,6 +3,9 @@
 //   (the opposite of FLANNEL_IPMASQ), `mtu` (FLANNEL_MTU) and, for bridge, `isGateway` (true) only fill keys the
 //   user's `delegate` left out; `ipam` starts from the user's `ipam` (type host-local unless set), and its ranges
 //   (this node's subnets) and routes (the user's, then one per cluster network) are always ours.
+// - With bridge as the delegate, the route to the cluster network names its gateway (the bridge's address, which
+//   is host-local's default gateway). The kernel route is the one flannel's gets, but bridge's CHECK before
+//   plugins v1.3.0 (Debian's is 1.1.1) only matches routes that carry a gateway (containernetworking/plugins#886).
 // - What was delegated at ADD is saved and reused verbatim at DEL and CHECK, so a changed or deleted subnet.env
 //   cannot make DEL release the wrong thing; only the runtime's per-call keys (prevResult...) are added then.
 import { CniError, CniErrorCode } from './errors.ts';
@@ -70,12 +73,15 @@ export function parseNetConf(text: string): WeftNetConf {
 }
 
 /** The delegate's IPAM section: the user's base, host-local by default, this node's ranges and the cluster routes. */
-function delegateIpam(conf: WeftNetConf, env: FlannelSubnetEnv): Json {
+function delegateIpam(conf: WeftNetConf, env: FlannelSubnetEnv, bridgeGateway: boolean): Json {
   const ipam: Json = { ...conf.ipam };
   if (!('type' in ipam)) ipam.type = 'host-local';
   const userRoutes = Array.isArray(conf.ipam?.routes) ? conf.ipam.routes : [];
   ipam.ranges = env.subnets.map((subnet) => [{ subnet }]);
-  ipam.routes = [...userRoutes, ...env.networks.map((dst) => ({ dst }))];
+  ipam.routes = [
+    ...userRoutes,
+    ...env.networks.map((dst, i) => (bridgeGateway ? { dst, gw: env.gateways[i] } : { dst })),
+  ];
   return ipam;
 }
 
@@ -88,7 +94,7 @@ export function delegateConfig(conf: WeftNetConf, env: FlannelSubnetEnv): Json {
   if (!('ipMasq' in d)) d.ipMasq = !env.ipMasq;
   if (!('mtu' in d)) d.mtu = env.mtu;
   if (d.type === 'bridge' && !('isGateway' in d)) d.isGateway = true;
-  d.ipam = delegateIpam(conf, env);
+  d.ipam = delegateIpam(conf, env, d.type === 'bridge' && d.isGateway === true);
   return d;
 }
 

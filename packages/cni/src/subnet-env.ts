@@ -5,7 +5,14 @@
 //   FLANNEL_IPMASQ=false            true when the agent masquerades itself (so the bridge must not)
 //   FLANNEL_IPV6_NETWORK / FLANNEL_IPV6_SUBNET: the same for IPv6, when the cluster has it
 // Parsed strictly: a missing key or a value that does not parse is an error naming it, never a default.
-import { formatPrefix, ipv4PrefixCovers, ipv6PrefixCovers, tryParsePrefix, type IpPrefix } from '@weft/netaddr';
+import {
+  formatIp,
+  formatPrefix,
+  ipv4PrefixCovers,
+  ipv6PrefixCovers,
+  tryParsePrefix,
+  type IpPrefix,
+} from '@weft/netaddr';
 import { CniError, CniErrorCode } from './errors.ts';
 
 export interface FlannelSubnetEnv {
@@ -13,6 +20,8 @@ export interface FlannelSubnetEnv {
   networks: string[];
   /** This node's subnets in network form (`10.244.1.0/24`), in the order of `networks`. */
   subnets: string[];
+  /** Each subnet's first address (`10.244.1.1`): the bridge's, and host-local's default gateway. */
+  gateways: string[];
   mtu: number;
   ipMasq: boolean;
 }
@@ -49,14 +58,22 @@ function covers(outer: IpPrefix, inner: IpPrefix): boolean {
 }
 
 /** One family's network and subnet, or null when neither key is set. The subnet must lie in the network. */
-function familyPair(path: string, env: Map<string, string>, family: 4 | 6): { network: string; subnet: string } | null {
+function familyPair(
+  path: string,
+  env: Map<string, string>,
+  family: 4 | 6,
+): { network: string; subnet: string; gateway: string } | null {
   const [netKey, subKey] =
     family === 4 ? ['FLANNEL_NETWORK', 'FLANNEL_SUBNET'] : ['FLANNEL_IPV6_NETWORK', 'FLANNEL_IPV6_SUBNET'];
   if (!env.has(netKey) && !env.has(subKey)) return null;
   const network = prefixOf(path, env, netKey, family);
   const subnet = prefixOf(path, env, subKey, family);
   if (!covers(network, subnet)) throw invalid(path, `${subKey} is not inside ${netKey}=${formatPrefix(network)}`);
-  return { network: formatPrefix(network), subnet: formatPrefix(subnet) };
+  const gateway =
+    subnet.family === 4
+      ? formatIp({ family: 4, ip: (subnet.ip + 1) >>> 0 })
+      : formatIp({ family: 6, ip: subnet.ip + 1n });
+  return { network: formatPrefix(network), subnet: formatPrefix(subnet), gateway };
 }
 
 /**
@@ -75,5 +92,11 @@ export function parseFlannelSubnetEnv(text: string, path: string): FlannelSubnet
   const masq = env.get('FLANNEL_IPMASQ');
   if (masq === undefined) throw invalid(path, 'FLANNEL_IPMASQ is missing');
   if (masq !== 'true' && masq !== 'false') throw invalid(path, `FLANNEL_IPMASQ=${masq} is not true or false`);
-  return { networks: pairs.map((p) => p.network), subnets: pairs.map((p) => p.subnet), mtu, ipMasq: masq === 'true' };
+  return {
+    networks: pairs.map((p) => p.network),
+    subnets: pairs.map((p) => p.subnet),
+    gateways: pairs.map((p) => p.gateway),
+    mtu,
+    ipMasq: masq === 'true',
+  };
 }

@@ -30,13 +30,20 @@ function throwsCode(fn: () => unknown, code: number, pattern?: RegExp): void {
 }
 
 test('subnet.env: flanneld/weft agent form parses to the subnet in network form', () => {
-  assert.equal(env, { networks: ['10.244.0.0/16'], subnets: ['10.244.3.0/24'], mtu: 1450, ipMasq: true });
+  assert.equal(env, {
+    networks: ['10.244.0.0/16'],
+    subnets: ['10.244.3.0/24'],
+    gateways: ['10.244.3.1'],
+    mtu: 1450,
+    ipMasq: true,
+  });
   const both = parseFlannelSubnetEnv(
     `# written by flanneld\n${ENV_TEXT}FLANNEL_IPV6_NETWORK=fd00:10::/48\nFLANNEL_IPV6_SUBNET=fd00:10:0:3::1/64\n`,
     'x',
   );
   assert.equal(both.networks, ['10.244.0.0/16', 'fd00:10::/48']);
   assert.equal(both.subnets, ['10.244.3.0/24', 'fd00:10:0:3::/64']);
+  assert.equal(both.gateways, ['10.244.3.1', 'fd00:10:0:3::1']);
 });
 
 test('subnet.env: each missing or malformed key is named', () => {
@@ -92,7 +99,11 @@ test('delegate: flannel defaults (bridge, ipMasq = !FLANNEL_IPMASQ, MTU, isGatew
     ipMasq: false,
     mtu: 1450,
     isGateway: true,
-    ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.3.0/24' }]], routes: [{ dst: '10.244.0.0/16' }] },
+    ipam: {
+      type: 'host-local',
+      ranges: [[{ subnet: '10.244.3.0/24' }]],
+      routes: [{ dst: '10.244.0.0/16', gw: '10.244.3.1' }],
+    },
   });
 });
 

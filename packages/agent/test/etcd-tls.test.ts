@@ -14,6 +14,7 @@ import {
   type EtcdTlsFiles,
   LeaseManager,
   StoreCredentialError,
+  classifyEtcdError,
   parseNetConfig,
   subnetKey,
 } from './support/internals.ts';
@@ -67,6 +68,51 @@ async function failure(fn: () => unknown): Promise<Error> {
   assert.unreachable('expected a failure');
   throw new Error('unreachable');
 }
+
+// Texts in the forms gRPC and OpenSSL give them, for refusals a test cannot easily provoke (a server whose
+// clock says our certificate expired; TLS 1.3's certificate_required) and the plain outage.
+test('classifyEtcdError: TLS alerts, server verification, auth and outages each get their own words', () => {
+  const grpc = (last: string) =>
+    `14 UNAVAILABLE: No connection established. Last error: ${last} (2026-12-01T21:06:40.939Z). Resolution note: `;
+  const ssl = (what: string, n: number) =>
+    `80AC0CD6EF7F0000:error:0A000415:SSL routines:ssl3_read_bytes:${what}:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number ${n}\n`;
+  const tls = { caFile: '/etc/weft/ca.pem', certFile: '/etc/weft/node.pem', keyFile: '/etc/weft/node-key.pem' };
+  const cases: [string, EtcdTlsFiles | undefined, string, string][] = [
+    [
+      grpc(ssl('sslv3 alert certificate expired', 45)),
+      tls,
+      '--etcd-certfile',
+      'etcd TLS: etcd refused the client certificate /etc/weft/node.pem: not signed by a CA it trusts, or expired (TLS alert: certificate expired)',
+    ],
+    [
+      grpc(ssl('tlsv13 alert certificate required', 116)),
+      { caFile: tls.caFile },
+      '--etcd-certfile',
+      'etcd TLS: etcd requires a client certificate (--etcd-certfile, --etcd-keyfile)',
+    ],
+    [
+      grpc('Error: certificate has expired'),
+      tls,
+      '--etcd-cafile',
+      "etcd TLS: the server's certificate is not trusted by --etcd-cafile /etc/weft/ca.pem: certificate has expired",
+    ],
+    [
+      grpc(
+        "Error: Hostname/IP does not match certificate's altnames: IP: 192.0.2.9 is not in the cert's list: 127.0.0.1",
+      ),
+      undefined,
+      '--etcd-cafile',
+      "etcd TLS: the server's certificate is not trusted by the system's CAs: Hostname/IP does not match certificate's altnames: IP: 192.0.2.9 is not in the cert's list: 127.0.0.1",
+    ],
+    [grpc('connect ECONNREFUSED 127.0.0.1:2379'), tls, '', 'etcd unreachable: connect ECONNREFUSED 127.0.0.1:2379'],
+    ['4 DEADLINE_EXCEEDED: Deadline exceeded', tls, '', 'etcd unreachable: 4 DEADLINE_EXCEEDED: Deadline exceeded'],
+  ];
+  for (const [text, files, field, message] of cases) {
+    const e = classifyEtcdError(new Error(text), { tls: files, prefix: '/coreos.com/network' });
+    assert.is(e.message, message);
+    assert.is(e instanceof StoreCredentialError ? e.field : '', field, message);
+  }
+});
 
 if (canRunWith('etcd TLS', ['etcd', 'etcdctl', 'openssl'])) {
   const scope = new LabScope('h9-etcd-tls');

@@ -10,7 +10,7 @@ export { LeaseWatcher } from '../../src/watcher.ts';
 export { pickFreeSubnet, isLeasable } from '../../src/allocator.ts';
 export { MemoryLeaseStore, type MemoryStoreOptions } from '../../src/stores/memory.ts';
 export { EtcdLeaseStore, type EtcdStoreOptions } from '../../src/stores/etcd.ts';
-export { StoreCredentialError, type EtcdTlsFiles, type EtcdAuth } from '../../src/stores/etcd-credentials.ts';
+export { StoreCredentialError, classifyEtcdError, type EtcdTlsFiles, type EtcdAuth } from '../../src/stores/etcd-credentials.ts';
 export { LeaseManager, type LeaseManagerOptions, type LeaseHandlers } from '../../src/lease-manager.ts';
 export { componentLogger } from '../../src/log.ts';
 export { Fib } from '../../src/fib.ts';

@@ -73,11 +73,22 @@ if (canRunWith('vxlan DirectRouting across two segments', ['ip', 'ping'])) {
         [a2ns, '192.0.2.12'],
       ]);
       await segment(scope, 'ulB', router, '198.51.100.1', [[b1ns, '198.51.100.11']]);
-      const conf = writeNetConf(scope, { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', DirectRouting: true } });
+      const conf = writeNetConf(scope, {
+        Network: '10.244.0.0/16',
+        Backend: { Type: 'vxlan', DirectRouting: true, MTU: 1400 },
+        EnableIPv6: false,
+      });
       const a1 = await startAgentNode(scope, 'a1', a1ns, conf, '192.0.2.11');
       const a2 = await startAgentNode(scope, 'a2', a2ns, conf, '192.0.2.12');
       const b1 = await startAgentNode(scope, 'b1', b1ns, conf, '198.51.100.11');
       const nodes = [a1, a2, b1];
+      for (const field of ['Backend.MTU', 'EnableIPv6']) {
+        assert.match(
+          a1.proc.log(),
+          new RegExp(`"level":40[^\\n]*"field":"${field}"`),
+          `the unimplemented ${field} is a warning at start`,
+        );
+      }
       for (const n of nodes) {
         const deadline = Date.now() + 30_000;
         while ((await statusRoutes(n)).length < 2 && Date.now() < deadline)

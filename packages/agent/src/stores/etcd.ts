@@ -65,21 +65,14 @@ export class EtcdLeaseStore implements LeaseStore {
   private connect(): Etcd3 {
     const timeout = this.opts.callTimeoutMs ?? 5000;
     const { auth } = this.opts;
+    const deadline = () => ({ deadline: Date.now() + timeout });
     return new Etcd3({
       hosts: this.hosts,
       dialTimeout: timeout,
       // gRPC's createSsl takes null for "the system's CAs"; etcd3's type insists on a Buffer.
       ...(this.material ? { credentials: this.material as { rootCertificate: Buffer } } : {}),
-      ...(auth
-        ? {
-            auth: {
-              username: auth.username,
-              password: auth.password,
-              callOptions: () => ({ deadline: Date.now() + timeout }),
-            },
-          }
-        : {}),
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      ...(auth ? { auth: { username: auth.username, password: auth.password, callOptions: deadline } } : {}),
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : deadline()),
     });
   }
 

@@ -4,10 +4,11 @@
 // NOTIFY_SOCKET this test makes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '@weft/lab';
+import { haveCommand, run } from '@weft/lab';
+import { parseAgentArgs } from '@weft/agent';
 import { weftArgv } from 'weft/lab';
 import { main } from '../agent/src/main.ts';
 import { notifyReady } from '../agent/src/sd-notify.ts';
@@ -119,6 +120,34 @@ test('READY=1 arrives on the NOTIFY_SOCKET; nothing is sent without one', async 
   const env = { ...process.env };
   delete env.NOTIFY_SOCKET;
   assert.is(await notifyReady(env), false);
+});
+
+test('the example unit: Type=notify, FLANNELD_* from /etc/default/weft, before docker and kubelet; systemd accepts it', async () => {
+  const unit = readFileSync(join(import.meta.dirname, '../agent/examples/weft-agent.service'), 'utf8');
+  for (const line of [
+    'Type=notify',
+    'NotifyAccess=all',
+    'EnvironmentFile=-/etc/default/weft',
+    'ProtectSystem=strict',
+    'NoNewPrivileges=yes',
+  ]) {
+    assert.ok(unit.split('\n').includes(line), line);
+  }
+  assert.match(unit, /^Before=.*\bdocker\.service\b.*\bkubelet\.service\b/m);
+  assert.match(unit, /^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW/m);
+  const env = readFileSync(join(import.meta.dirname, '../agent/examples/weft.env'), 'utf8');
+  const settings = Object.fromEntries([...env.matchAll(/^(FLANNELD_\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  assert.ok(
+    parseAgentArgs([], { hostname: 'n1', env: settings }).ipMasq,
+    'the example env file parses, FLANNELD_IP_MASQ=true',
+  );
+  if (haveCommand('systemd-analyze') && existsSync('/usr/bin/node')) {
+    const r = await run(
+      ['systemd-analyze', 'verify', '--man=no', join(import.meta.dirname, '../agent/examples/weft-agent.service')],
+      { allowFailure: true },
+    );
+    assert.is(r.code, 0, r.stderr);
+  }
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -91,6 +91,8 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   f('kubeconfig-file', 'string', 'refused', { arg: 'FILE', refused: KUBE }),
   f('kube-annotation-prefix', 'string', 'refused', { arg: 'PREFIX', refused: KUBE }),
   f('set-node-network-unavailable', 'bool', 'refused', { refused: KUBE }),
+  f('use-multi-cluster-cidr', 'bool', 'refused', { refused: KUBE }),
+  f('persistent-mac', 'bool', "accepted: weft's VTEP MAC always derives from the node name, so it survives reboots"),
   f('version', 'bool', 'print the version and exit (also -v without a value)'),
   f('v', 'string', "log verbosity as flanneld's -v=N: 0 is info, 1 or more is debug", { arg: 'N', shown: '0' }),
   w('store', 'string', 'embedded:PATH (one machine) or etcd://HOST:PORT[,HOST:PORT] (same as --etcd-endpoints)', {

@@ -193,7 +193,10 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   // Everything that can be wrong in the configuration is checked before a store, device or route is touched.
   const file = readNetConfigFile(settings);
   const underlay = await selectUnderlay(settings, extras.ports.link);
-  log.info({ iface: underlay.iface, publicIp: underlay.publicIp, rule: underlay.rule }, `underlay interface ${underlay.iface} chosen by ${underlay.rule}`);
+  log.info(
+    { iface: underlay.iface, publicIp: underlay.publicIp, rule: underlay.rule },
+    `underlay interface ${underlay.iface} chosen by ${underlay.rule}`,
+  );
   const { store, config } = await openStoreAndConfig(settings, file, log, extras.openStore);
   for (const w of config.warnings) log.warn({ field: w.field }, `net-conf.json: ${w.field}: ${w.message}`);
   const vtepMac = vtepMacFor(settings.nodeName);
@@ -324,9 +327,11 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
 
 /** --ip-masq, --iptables-forward-rules (default on, as flanneld) and --iptables-resync (default 5 s). */
 function firewallFlags(settings: AgentSettings): { ipMasq: boolean; forward: boolean; resyncSeconds: number } {
-  // Read loosely: the forward and resync fields arrive with the flanneld flag parser.
-  const s = settings as AgentSettings & { iptablesForwardRules?: boolean; iptablesResyncSeconds?: number };
-  return { ipMasq: s.ipMasq, forward: s.iptablesForwardRules ?? true, resyncSeconds: s.iptablesResyncSeconds ?? 5 };
+  return {
+    ipMasq: settings.ipMasq,
+    forward: settings.iptablesForwardRules,
+    resyncSeconds: settings.iptablesResyncSeconds,
+  };
 }
 
 /** Starts the route source once the lease is held and the backend runs; if it cannot start, the agent stops. */

@@ -1,31 +1,49 @@
 // `weft explain`: reads hex (arguments, a file, stdin) or a pcap/pcapng file, and prints each packet layer by layer
 // with @weft/explain. This file only does the I/O and the flags; the explaining is the package's pure core.
 import { readFileSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { cliProgram, parseCli } from '@weft/agent';
 import {
-  CaptureFormatError, Explainer, HexInputError, captureKind, parseHexPackets, readCapture, renderJson, renderText,
-  type ExplainOptions, type ExplainedPacket, type StartLayer,
+  CaptureFormatError,
+  Explainer,
+  HexInputError,
+  captureKind,
+  parseHexPackets,
+  readCapture,
+  renderJson,
+  renderText,
+  type ExplainOptions,
+  type ExplainedPacket,
+  type StartLayer,
 } from '@weft/explain';
 
-const USAGE = `usage: weft explain [options] HEX... | FILE | -
-
-Decodes each packet layer by layer (Ethernet, IPv4/IPv6, UDP, VXLAN or flannel-udp, inner Ethernet and IP,
-ICMP/TCP/UDP, BGP on TCP 179) and prints offset, raw bytes, field, value, meaning and RFC section. Malformed
-packets are explained too: which field, at which offset, and what the receiver does (drop reason, NOTIFICATION).
-
+const INPUT_HELP = `
 input: hex on the command line (xxd -p style; spaces, colons and 0x allowed), a file of hex (one packet per line
 or blocks separated by blank lines), a pcap or pcapng file (detected by its magic number), or - for stdin.
-
-options:
-  --json              an array of packets, each an array of layers with fields {name, offset, length, hex, value,
-                      meaning, rfc} and problems
-  --layer L           where hex input starts: auto (default: IP if it looks like IP, else Ethernet), eth, ip,
-                      udp-payload, vxlan, flannel-udp, bgp
-  --vni N             the receiver's VNI, to judge wrong-VNI drops (default 1)
-  --vxlan-port P      UDP port decoded as VXLAN (repeatable; default 8472 and 4789)
-  --flannel-port P    UDP port decoded as flannel-udp (repeatable; default 8285)
-  --bgp-port P        TCP port decoded as BGP (default 179)
 `;
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function explainProgram() {
+  return cliProgram(
+    'explain',
+    'Decodes each packet layer by layer (Ethernet, IPv4/IPv6, UDP, VXLAN or flannel-udp, inner Ethernet and IP, ICMP/TCP/UDP, BGP on TCP 179) and prints offset, raw bytes, field, value, meaning and RFC section. Malformed packets are explained too: which field, at which offset, and what the receiver does (drop reason, NOTIFICATION).',
+  )
+    .usage('[options] HEX... | FILE | -')
+    .argument('[input...]', 'hex, a file of hex, a pcap/pcapng file, or - for stdin')
+    .option(
+      '--json',
+      'an array of packets, each an array of layers with fields {name, offset, length, hex, value, meaning, rfc} and problems',
+    )
+    .option(
+      '--layer <L>',
+      'where hex input starts: auto (default: IP if it looks like IP, else Ethernet), eth, ip, udp-payload, vxlan, flannel-udp, bgp',
+    )
+    .option('--vni <N>', "the receiver's VNI, to judge wrong-VNI drops (default 1)")
+    .option('--vxlan-port <P>', 'UDP port decoded as VXLAN (repeatable; default 8472 and 4789)', collect)
+    .option('--flannel-port <P>', 'UDP port decoded as flannel-udp (repeatable; default 8285)', collect)
+    .option('--bgp-port <P>', 'TCP port decoded as BGP (default 179)')
+    .addHelpText('after', INPUT_HELP);
+}
 
 const LAYERS: readonly StartLayer[] = ['auto', 'eth', 'ip', 'udp-payload', 'vxlan', 'flannel-udp', 'bgp'];
 
@@ -77,22 +95,31 @@ function isFile(path: string): boolean {
 
 /** `weft explain ...`; returns the exit code (0 explained, 1 unreadable input, 2 usage). */
 export async function explainCommand(argv: string[]): Promise<number> {
+  const parsed = parseCli(explainProgram(), argv);
+  if (!parsed.ok) return parsed.code;
+  const o = parsed.opts as {
+    json?: boolean;
+    layer?: string;
+    vni?: string;
+    vxlanPort?: string[];
+    flannelPort?: string[];
+    bgpPort?: string;
+  };
   try {
-    const { values, positionals } = parseArgs({
-      args: argv, allowPositionals: true,
-      options: {
-        json: { type: 'boolean' }, layer: { type: 'string' }, vni: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        'vxlan-port': { type: 'string', multiple: true }, 'flannel-port': { type: 'string', multiple: true }, 'bgp-port': { type: 'string' },
-      },
-    });
-    if (values.help) { process.stdout.write(USAGE); return 0; }
-    if (positionals.length === 0) throw new UsageError('no input');
-    const packets = explainInput(positionals, options(values));
-    process.stdout.write(values.json ? renderJson(packets) : renderText(packets));
+    if (parsed.args.length === 0) throw new UsageError('no input (--help says what it reads)');
+    const values = {
+      layer: o.layer,
+      vni: o.vni,
+      'vxlan-port': o.vxlanPort,
+      'flannel-port': o.flannelPort,
+      'bgp-port': o.bgpPort,
+    };
+    const packets = explainInput(parsed.args, options(values));
+    process.stdout.write(o.json ? renderJson(packets) : renderText(packets));
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || (e as Error & { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`weft explain: ${(e as Error).message}\n${USAGE}`);
+    if (e instanceof UsageError) {
+      process.stderr.write(`weft explain: ${e.message}\n`);
       return 2;
     }
     if (e instanceof HexInputError || e instanceof CaptureFormatError) {

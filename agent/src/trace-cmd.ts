@@ -8,7 +8,7 @@
 // captures (`weft lab up --pcap DIR`; found from the agent's command line, or given with --pcap) show each leg's
 // bytes, so "bytes added" is measured (wire length minus TUN length) rather than computed from header sizes.
 // (3) The native backend has no TUN and no agent capture: a tcpdump on the source node's eth0 shows the bare packet.
-import { parseArgs } from 'node:util';
+import { cliProgram, parseCli } from '@weft/agent';
 import { existsSync, readFileSync, readdirSync, readlinkSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, isAbsolute } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,14 @@ export interface TraceLab {
   name: string;
   backend: 'udp' | 'vxlan' | 'native';
   routeSync: 'lease' | 'bgp';
-  nodes: { name: string; namespace: string; underlayIp: string; subnet: string | null; agentPid: number | null; pods: { name: string; namespace: string; ip: string }[] }[];
+  nodes: {
+    name: string;
+    namespace: string;
+    underlayIp: string;
+    subnet: string | null;
+    agentPid: number | null;
+    pods: { name: string; namespace: string; ip: string }[];
+  }[];
 }
 type TNode = TraceLab['nodes'][number];
 type TPod = TNode['pods'][number];
@@ -58,7 +65,9 @@ function findPod(lab: TraceLab, name: string): { node: TNode; pod: TPod } {
     const pod = node.pods.find((p) => p.name === name || p.ip === name);
     if (pod) return { node, pod };
   }
-  throw new TraceError(`lab ${lab.name} has no pod "${name}" (pods: ${lab.nodes.flatMap((n) => n.pods.map((p) => p.name)).join(', ')})`);
+  throw new TraceError(
+    `lab ${lab.name} has no pod "${name}" (pods: ${lab.nodes.flatMap((n) => n.pods.map((p) => p.name)).join(', ')})`,
+  );
 }
 
 export class TraceError extends Error {
@@ -72,7 +81,13 @@ async function status(node: TNode): Promise<Status | null> {
 
 async function routeGet(ns: string, dst: string): Promise<string> {
   const r = await run(['ip', 'netns', 'exec', ns, 'ip', '-o', 'route', 'get', dst], { allowFailure: true });
-  return r.stdout.split('\n')[0]!.replace(/\s+uid \d+.*$/, '').replace(/\\/g, '').trim() || `(ip route get failed: ${r.stderr.trim()})`;
+  return (
+    r.stdout
+      .split('\n')[0]!
+      .replace(/\s+uid \d+.*$/, '')
+      .replace(/\\/g, '')
+      .trim() || `(ip route get failed: ${r.stderr.trim()})`
+  );
 }
 
 /** The agent's capture file, from its command line (`--pcap FILE`) or `DIR/NODE.pcapng`. */
@@ -88,7 +103,8 @@ function captureFile(node: TNode, pcapDir?: string): string | null {
   }
 }
 
-const delta = (before: Status | null, after: Status | null, key: string) => (after?.counters[key] ?? 0) - (before?.counters[key] ?? 0);
+const delta = (before: Status | null, after: Status | null, key: string) =>
+  (after?.counters[key] ?? 0) - (before?.counters[key] ?? 0);
 const inSubnet = (ip: string, cidr: string) => {
   const net = tryParseIpv4Prefix(cidr, { strict: false });
   const addr = tryParseIpv4(ip);
@@ -101,9 +117,10 @@ function decision(lab: TraceLab, st: Status | null, dst: string): { text: string
   if (!route) return { text: `no route for ${dst} in the agent's table` };
   const owner = lab.nodes.find((n) => n.underlayIp === route.via);
   const mac = route.vtepMac ? `, VTEP MAC ${route.vtepMac}` : '';
-  const source = lab.routeSync === 'bgp'
-    ? `BGP route learned from ${route.via}${sessionNote(st, route.via)}`
-    : `lease ${route.subnet} of ${owner?.name ?? 'a peer'} (public IP ${route.via})`;
+  const source =
+    lab.routeSync === 'bgp'
+      ? `BGP route learned from ${route.via}${sessionNote(st, route.via)}`
+      : `lease ${route.subnet} of ${owner?.name ?? 'a peer'} (public IP ${route.via})`;
   return { text: `${route.subnet} -> peer ${route.via}${mac}: ${source}`, via: route.via, vtepMac: route.vtepMac };
 }
 
@@ -112,21 +129,47 @@ function sessionNote(st: Status | null, peer: string): string {
   return s ? ` (session ${s.state}, ${s.prefixesReceived} prefixes received)` : '';
 }
 
-const row = (n: number, where: string, what: string, detail: string) => `  ${String(n).padStart(2)}  ${where.padEnd(9)} ${what.padEnd(22)} ${detail}`;
+const row = (n: number, where: string, what: string, detail: string) =>
+  `  ${String(n).padStart(2)}  ${where.padEnd(9)} ${what.padEnd(22)} ${detail}`;
 
-interface Side { from: { node: TNode; pod: TPod }; to: { node: TNode; pod: TPod }; before: [Status | null, Status | null]; after: [Status | null, Status | null] }
+interface Side {
+  from: { node: TNode; pod: TPod };
+  to: { node: TNode; pod: TPod };
+  before: [Status | null, Status | null];
+  after: [Status | null, Status | null];
+}
 
 /** The hops of one direction (request or reply) as lines. */
-async function legLines(lab: TraceLab, s: Side, kind: 'request' | 'reply', legs: { node: string; leg: PingLeg }[]): Promise<string[]> {
+async function legLines(
+  lab: TraceLab,
+  s: Side,
+  kind: 'request' | 'reply',
+  legs: { node: string; leg: PingLeg }[],
+): Promise<string[]> {
   const { from, to } = s;
   const lines: string[] = [];
   // The tcpdump on eth0 (native) sees both directions on the one segment, whichever node it ran on.
-  const seen = (node: string, iface: string) => legs.find((l) => (l.node === node || iface === 'eth0') && l.leg.kind === kind && l.leg.iface === iface)?.leg;
+  const seen = (node: string, iface: string) =>
+    legs.find((l) => (l.node === node || iface === 'eth0') && l.leg.kind === kind && l.leg.iface === iface)?.leg;
   let n = 1;
   const podRoute = await routeGet(from.pod.namespace, to.pod.ip);
-  lines.push(row(n++, from.pod.name, 'pod eth0 -> veth', `${podRoute} (the pod's veth pair ends on ${from.node.name}'s cni0 bridge)`));
+  lines.push(
+    row(
+      n++,
+      from.pod.name,
+      'pod eth0 -> veth',
+      `${podRoute} (the pod's veth pair ends on ${from.node.name}'s cni0 bridge)`,
+    ),
+  );
   if (from.node === to.node) {
-    lines.push(row(n++, from.node.name, 'kernel route', `${await routeGet(from.node.namespace, to.pod.ip)}: same node, bridged on cni0, no tunnel`));
+    lines.push(
+      row(
+        n++,
+        from.node.name,
+        'kernel route',
+        `${await routeGet(from.node.namespace, to.pod.ip)}: same node, bridged on cni0, no tunnel`,
+      ),
+    );
     return lines;
   }
   lines.push(row(n++, from.node.name, 'kernel route', await routeGet(from.node.namespace, to.pod.ip)));
@@ -137,28 +180,78 @@ async function legLines(lab: TraceLab, s: Side, kind: 'request' | 'reply', legs:
   const wire = seen(from.node.name, 'wire');
   const added = tun && wire ? wire.length - tun.length : OVERHEAD[lab.backend][0] + OVERHEAD[lab.backend][1];
   if (lab.backend !== 'native') {
-    lines.push(row(n++, from.node.name, 'flannel0 (TUN)', `weft read ${tun ? `${tun.length} bytes` : 'the packet'} from the TUN (tx_packets +${tx}${tun ? ', captured on "tun"' : ''})`));
+    lines.push(
+      row(
+        n++,
+        from.node.name,
+        'flannel0 (TUN)',
+        `weft read ${tun ? `${tun.length} bytes` : 'the packet'} from the TUN (tx_packets +${tx}${tun ? ', captured on "tun"' : ''})`,
+      ),
+    );
   }
   lines.push(row(n++, from.node.name, 'forwarding decision', dec.text));
   const [weft, kernel, how] = OVERHEAD[lab.backend];
   const source = tun && wire ? 'measured: wire minus TUN length' : 'from header sizes';
-  lines.push(row(n++, from.node.name, 'bytes added', `${added}, ${source} (${how}${weft + kernel === added ? '' : `; header sizes say ${weft + kernel}`})`));
+  lines.push(
+    row(
+      n++,
+      from.node.name,
+      'bytes added',
+      `${added}, ${source} (${how}${weft + kernel === added ? '' : `; header sizes say ${weft + kernel}`})`,
+    ),
+  );
   const under = seen(from.node.name, lab.backend === 'native' ? 'eth0' : 'wire');
-  const outer = under ? `${outermost(under.packet, 'ip.src')} -> ${outermost(under.packet, 'ip.dst')}` : `${from.node.underlayIp} -> ${dec.via ?? '?'}`;
-  const proto = lab.backend === 'native' ? 'the pod packet itself, no outer header' : `UDP to port ${PORTS[lab.backend]}${lab.backend === 'vxlan' && under ? `, VNI ${outermost(under.packet, 'vxlan.vni')}` : ''}`;
-  lines.push(row(n++, 'underlay', `${from.node.name} eth0 -> ${to.node.name} eth0`, `${outer}, ${proto}${under ? `, ${under.length} bytes captured` : ''}`));
+  const outer = under
+    ? `${outermost(under.packet, 'ip.src')} -> ${outermost(under.packet, 'ip.dst')}`
+    : `${from.node.underlayIp} -> ${dec.via ?? '?'}`;
+  const proto =
+    lab.backend === 'native'
+      ? 'the pod packet itself, no outer header'
+      : `UDP to port ${PORTS[lab.backend]}${lab.backend === 'vxlan' && under ? `, VNI ${outermost(under.packet, 'vxlan.vni')}` : ''}`;
+  lines.push(
+    row(
+      n++,
+      'underlay',
+      `${from.node.name} eth0 -> ${to.node.name} eth0`,
+      `${outer}, ${proto}${under ? `, ${under.length} bytes captured` : ''}`,
+    ),
+  );
   if (lab.backend !== 'native') {
     const inWire = seen(to.node.name, 'wire');
-    lines.push(row(n++, to.node.name, 'UDP socket', `from peer ${from.node.underlayIp}: decapsulated${inWire ? `, ${inWire.length} bytes captured on "wire"` : ''} (rx_packets +${rx})`));
+    lines.push(
+      row(
+        n++,
+        to.node.name,
+        'UDP socket',
+        `from peer ${from.node.underlayIp}: decapsulated${inWire ? `, ${inWire.length} bytes captured on "wire"` : ''} (rx_packets +${rx})`,
+      ),
+    );
     const inTun = seen(to.node.name, 'tun');
-    lines.push(row(n++, to.node.name, 'flannel0 (TUN)', `weft wrote ${inTun ? `${inTun.length} bytes` : 'the packet'} to the TUN`));
+    lines.push(
+      row(
+        n++,
+        to.node.name,
+        'flannel0 (TUN)',
+        `weft wrote ${inTun ? `${inTun.length} bytes` : 'the packet'} to the TUN`,
+      ),
+    );
   }
-  lines.push(row(n++, to.node.name, 'kernel route', `${await routeGet(to.node.namespace, to.pod.ip)} -> ${to.pod.name} eth0`));
+  lines.push(
+    row(n++, to.node.name, 'kernel route', `${await routeGet(to.node.namespace, to.pod.ip)} -> ${to.pod.name} eth0`),
+  );
   return lines;
 }
 
 /** Captures of the ping: the agents' pcapng files, or (native) a tcpdump on the source node's eth0. */
-async function collectLegs(lab: TraceLab, a: TNode, b: TNode, since: number, src: string, dst: string, pcapDir?: string): Promise<{ node: string; leg: PingLeg }[]> {
+async function collectLegs(
+  lab: TraceLab,
+  a: TNode,
+  b: TNode,
+  since: number,
+  src: string,
+  dst: string,
+  pcapDir?: string,
+): Promise<{ node: string; leg: PingLeg }[]> {
   const out: { node: string; leg: PingLeg }[] = [];
   for (const node of a === b ? [a] : [a, b]) {
     const file = captureFile(node, pcapDir);
@@ -169,22 +262,35 @@ async function collectLegs(lab: TraceLab, a: TNode, b: TNode, since: number, src
 }
 
 /** Pings `dstName` from `srcName` once and explains the path. Throws TraceError for unknown pods. */
-export async function trace(lab: TraceLab, srcName: string, dstName: string, opts: { pcapDir?: string; underlayDir?: string } = {}): Promise<TraceResult> {
+export async function trace(
+  lab: TraceLab,
+  srcName: string,
+  dstName: string,
+  opts: { pcapDir?: string; underlayDir?: string } = {},
+): Promise<TraceResult> {
   const from = findPod(lab, srcName);
   const to = findPod(lab, dstName);
   const before: [Status | null, Status | null] = [await status(from.node), await status(to.node)];
   const dir = opts.underlayDir ?? mkdtempSync(join(tmpdir(), 'weft-trace-'));
-  const tcpdump = lab.backend === 'native' && haveCommand('tcpdump') ? new NamespaceCapture(from.node.namespace, 'eth0', 'icmp', join(dir, 'eth0.pcap')) : null;
+  const tcpdump =
+    lab.backend === 'native' && haveCommand('tcpdump')
+      ? new NamespaceCapture(from.node.namespace, 'eth0', 'icmp', join(dir, 'eth0.pcap'))
+      : null;
   try {
     await tcpdump?.ready;
     const since = Date.now() / 1000 - 0.05;
-    const ping = await run(['ip', 'netns', 'exec', from.pod.namespace, 'ping', '-c', '1', '-W', '3', to.pod.ip], { allowFailure: true, timeoutMs: 10_000 });
+    const ping = await run(['ip', 'netns', 'exec', from.pod.namespace, 'ping', '-c', '1', '-W', '3', to.pod.ip], {
+      allowFailure: true,
+      timeoutMs: 10_000,
+    });
     const replied = /\b1 (packets )?received\b/.test(ping.stdout);
     await new Promise((r) => setTimeout(r, lab.backend === 'native' ? 300 : 1200)); // the agents flush captures once a second
     await tcpdump?.stop();
     const after: [Status | null, Status | null] = [await status(from.node), await status(to.node)];
     const legs = await collectLegs(lab, from.node, to.node, since, from.pod.ip, to.pod.ip, opts.pcapDir);
-    if (tcpdump) for (const leg of await pingLegsSettled(tcpdump.file, since, from.pod.ip, to.pod.ip, 2, 2)) legs.push({ node: from.node.name, leg: { ...leg, iface: 'eth0' } });
+    if (tcpdump)
+      for (const leg of await pingLegsSettled(tcpdump.file, since, from.pod.ip, to.pod.ip, 2, 2))
+        legs.push({ node: from.node.name, leg: { ...leg, iface: 'eth0' } });
     const req = legs.find((l) => l.node === from.node.name && l.leg.kind === 'request' && l.leg.iface === 'wire');
     const reqTun = legs.find((l) => l.node === from.node.name && l.leg.kind === 'request' && l.leg.iface === 'tun');
     const [w, k] = OVERHEAD[lab.backend];
@@ -209,14 +315,26 @@ export async function trace(lab: TraceLab, srcName: string, dstName: string, opt
 }
 
 function evidence(lab: TraceLab, legs: { node: string; leg: PingLeg }[], src: TNode, pcapDir?: string): string {
-  if (lab.backend === 'native') return legs.length ? 'routes and a tcpdump on the source node eth0 (no TUN, so no agent counters or captures)' : 'routes (no tcpdump here)';
+  if (lab.backend === 'native')
+    return legs.length
+      ? 'routes and a tcpdump on the source node eth0 (no TUN, so no agent counters or captures)'
+      : 'routes (no tcpdump here)';
   if (legs.length) return `routes, counters and the agents' captures (${captureFile(src, pcapDir)} ...)`;
   return 'routes and counters only: this lab has no captures; `weft lab up --pcap DIR` (or trace --pcap DIR) adds the bytes of each leg';
 }
 
-function resultLine(replied: boolean, pingOut: string, legs: { node: string; leg: PingLeg }[], back: Side, lab: TraceLab): string {
+function resultLine(
+  replied: boolean,
+  pingOut: string,
+  legs: { node: string; leg: PingLeg }[],
+  back: Side,
+  lab: TraceLab,
+): string {
   const rtt = /time=([\d.]+) ms/.exec(pingOut)?.[1];
-  const where = legs.filter((l) => l.leg.kind === 'reply').sort((x, y) => x.leg.timestamp - y.leg.timestamp).map((l) => `${l.node} ${l.leg.iface}${l.leg.direction ? ` ${l.leg.direction}` : ''}`);
+  const where = legs
+    .filter((l) => l.leg.kind === 'reply')
+    .sort((x, y) => x.leg.timestamp - y.leg.timestamp)
+    .map((l) => `${l.node} ${l.leg.iface}${l.leg.direction ? ` ${l.leg.direction}` : ''}`);
   let seen = where.length ? `; reply seen on the way back at: ${where.join(', ')}` : '';
   if (!where.length && lab.backend !== 'native') {
     // No capture of it: the counters still show the reply crossing both agents.
@@ -227,41 +345,65 @@ function resultLine(replied: boolean, pingOut: string, legs: { node: string; leg
   return replied ? `result: reply received (rtt ${rtt} ms)${seen}` : `result: NO reply within 3 s${seen}`;
 }
 
-const USAGE = 'usage: weft trace SRC_POD DST_POD [--lab NAME] [--pcap DIR] [--json]\n';
+function traceProgram() {
+  return cliProgram(
+    'trace',
+    'One ping from SRC_POD to DST_POD in a lab, followed hop by hop (routes, counters, captures).',
+  )
+    .usage('SRC_POD DST_POD [--lab NAME] [--pcap DIR] [--json]')
+    .argument('<SRC_POD>', 'the pod that pings')
+    .argument('<DST_POD>', 'the pod pinged')
+    .option('--lab <NAME>', 'the lab (default: the only one up)')
+    .option('--pcap <DIR>', "where the agents' --pcap captures are")
+    .option('--json', 'lines, replied, bytesAdded and measured as JSON');
+}
 
 /** Reads `weft lab up`'s state file for lab `name`. */
 export function loadLab(name: string): TraceLab {
   const f = join('/tmp', `weft-lab-${name}`, 'lab.json');
-  if (!existsSync(f)) throw new TraceError(`no lab "${name}" (no ${f}); start one with weft lab up --name ${name} --pcap DIR`);
+  if (!existsSync(f))
+    throw new TraceError(`no lab "${name}" (no ${f}); start one with weft lab up --name ${name} --pcap DIR`);
   return (JSON.parse(readFileSync(f, 'utf8')) as { description: TraceLab }).description;
 }
 
 function onlyLab(): string {
-  const labs = readdirSyncSafe('/tmp').filter((d) => d.startsWith('weft-lab-') && existsSync(join('/tmp', d, 'lab.json')));
-  if (labs.length !== 1) throw new TraceError(labs.length ? `several labs are up (${labs.map((d) => d.slice(9)).join(', ')}): pass --lab NAME` : 'no lab is up: weft lab up --name NAME --pcap DIR');
+  const labs = readdirSyncSafe('/tmp').filter(
+    (d) => d.startsWith('weft-lab-') && existsSync(join('/tmp', d, 'lab.json')),
+  );
+  if (labs.length !== 1)
+    throw new TraceError(
+      labs.length
+        ? `several labs are up (${labs.map((d) => d.slice(9)).join(', ')}): pass --lab NAME`
+        : 'no lab is up: weft lab up --name NAME --pcap DIR',
+    );
   return labs[0]!.slice('weft-lab-'.length);
 }
 
 function readdirSyncSafe(d: string): string[] {
-  try { return readdirSync(d); } catch { return []; }
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
 }
 
 export async function traceCommand(argv: string[]): Promise<number> {
+  const parsed = parseCli(traceProgram(), argv);
+  if (!parsed.ok) return parsed.code;
+  const values = parsed.opts as { lab?: string; pcap?: string; json?: boolean };
+  const [src, dst] = parsed.args as [string, string];
   try {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { lab: { type: 'string' }, pcap: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    if (positionals.length !== 2) throw new TraceError('two pods are needed');
     const lab = loadLab(values.lab ?? onlyLab());
-    const r = await trace(lab, positionals[0]!, positionals[1]!, { pcapDir: values.pcap });
-    if (values.json) console.log(JSON.stringify({ lines: r.lines, replied: r.replied, bytesAdded: r.bytesAdded, measured: r.measured }, null, 2));
+    const r = await trace(lab, src, dst, { pcapDir: values.pcap });
+    if (values.json)
+      console.log(
+        JSON.stringify({ lines: r.lines, replied: r.replied, bytesAdded: r.bytesAdded, measured: r.measured }, null, 2),
+      );
     else console.log(r.lines.join('\n'));
     return r.replied ? 0 : 1;
   } catch (e) {
-    if (e instanceof TraceError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`weft trace: ${(e as Error).message}\n${USAGE}`);
+    if (e instanceof TraceError) {
+      process.stderr.write(`weft trace: ${e.message}\n`);
       return 2;
     }
     throw e;

@@ -14,6 +14,7 @@ export {
   type WeftSettings,
 } from './settings.ts';
 export { AGENT_FLAGS, envName, type FlagSpec } from './flags.ts';
+export { cliProgram, parseCli, type CliParse } from './cli.ts';
 export { selectUnderlay, systemIfaceFacts, type IfaceFacts, type HostLink, type Underlay } from './iface-select.ts';
 export { parseIp4Net, type Ip4Net } from './ip.ts';
 export {

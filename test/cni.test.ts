@@ -334,7 +334,7 @@ if (
       }
       const [c11, c12, c21] = ctrs as [(typeof ctrs)[number], (typeof ctrs)[number], (typeof ctrs)[number]];
       assert.is(await pingCount(c11.at, c12.ip, 3), 3, 'within node n1');
-      await waitForPing(c11.at, c21.ip, 20_000, 'c11 -> c21 across nodes');
+      await waitForPing({ name: 'c11', ns: c11.at.ns, ip: c11.ip }, c21.ip, 20_000, 'c11 -> c21 across nodes');
       assert.is(await pingCount(c11.at, c21.ip, 3), 3, 'n1 -> n2 through weft');
       assert.is(await pingCount(c21.at, c12.ip, 3), 3, 'n2 -> n1 through weft');
       assert.is(await pingCount(c21.at, '192.0.2.250', 3), 3, 'to the outside host, masqueraded by the agent');

@@ -14,7 +14,7 @@ const args = process.argv.slice(2);
 const DEBIAN = {
   ip: 'iproute2', ping: 'iputils-ping', bird: 'bird2', birdc: 'bird2', etcd: 'etcd-server', etcdctl: 'etcd-client',
   tshark: 'tshark', tcpdump: 'tcpdump', iperf3: 'iperf3', openvpn: 'openvpn', capsh: 'libcap2-bin', ethtool: 'ethtool',
-  sockperf: 'sockperf', vtysh: 'frr', iptables: 'iptables', 'iptables-restore': 'iptables', 'iptables-save': 'iptables',
+  sockperf: 'sockperf', 'systemd-notify': 'systemd', 'systemd-analyze': 'systemd', python3: 'python3', vtysh: 'frr', iptables: 'iptables', 'iptables-restore': 'iptables', 'iptables-save': 'iptables',
   // the standard CNI plugins are not on PATH, but `command -v` answers for an absolute path too
   '/usr/lib/cni/bridge': 'containernetworking-plugins',
 };

@@ -234,7 +234,7 @@ export function parseAgentFlags(
   for (const spec of AGENT_FLAGS) {
     const v = opts[camel(spec.name)];
     if (v === undefined) continue;
-    if (spec.refused) throw new ConfigError(`--${spec.name}`, `not supported: ${spec.refused}`);
+    if (spec.refused && v !== false) throw new ConfigError(`--${spec.name}`, `not supported: ${spec.refused}`);
     values[spec.name] = v;
   }
   return { kind: 'run', values };

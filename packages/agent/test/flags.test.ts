@@ -194,6 +194,11 @@ test('bad input names the flag', () => {
   fails([], '--ip-masq', { FLANNELD_IP_MASQ: 'yes' });
   fails(['--kube-subnet-mgr'], '--kube-subnet-mgr');
   fails([], '--kube-subnet-mgr', { FLANNELD_KUBE_SUBNET_MGR: 'true' });
+  assert.is(
+    parseAgentArgs(['--kube-subnet-mgr=false'], host).ipMasq,
+    false,
+    'turning the Kubernetes subnet manager off is fine',
+  );
   fails(['--etcd-endpoints=127.0.0.1:2379'], '--etcd-endpoints');
   fails(['--etcd-endpoints=http://h:99999'], '--etcd-endpoints');
   fails(['--etcd-endpoints=http://h:1', '--store=embedded:/x'], '--store');

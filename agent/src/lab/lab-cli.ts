@@ -1,10 +1,18 @@
 // `weft lab up|exec|status|down`: a lab that outlives the command that built it, recorded in a state file.
-import { parseArgs } from 'node:util';
+import { cliProgram, parseCli } from '@weft/agent';
 import { readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { run, listLabNamespaces, labOwner, LAB_NETNS_PREFIX } from '@weft/lab';
-import { labUp, describeLab, METRICS_PORT, weftArgv, type BackendType, type RouteSync, type StoreKind } from './lab-up.ts';
+import {
+  labUp,
+  describeLab,
+  METRICS_PORT,
+  weftArgv,
+  type BackendType,
+  type RouteSync,
+  type StoreKind,
+} from './lab-up.ts';
 
 const USAGE = `usage:
   weft lab up --name NAME [--nodes 3] [--pods 1] [--backend udp|vxlan|native] [--route-sync lease|bgp]
@@ -36,38 +44,55 @@ class UsageError extends Error {
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
 }
 
 function positiveInt(flag: string, value: string, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${flag} must be an integer 1..${max}, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`--${flag} must be an integer 1..${max}, got "${value}"`);
   return n;
 }
 
+function upProgram() {
+  return cliProgram(
+    'lab up',
+    'Builds a lab of weft agents in network namespaces that outlives this command (weft lab down removes it).',
+  )
+    .requiredOption('--name <NAME>', 'the lab name (namespaces wl-NAME-...)')
+    .option('--nodes <N>', 'nodes', '3')
+    .option('--pods <N>', 'pods per node', '1')
+    .option('--backend <B>', 'udp, vxlan or native', 'vxlan')
+    .option('--route-sync <R>', 'lease or bgp', 'lease')
+    .option('--store <S>', 'embedded or etcd', 'embedded')
+    .option('--mtu <BYTES>', 'underlay MTU', '1500')
+    .option('--pcap <DIR>', "the agents' pcapng captures (weft trace reads them)");
+}
+
 async function up(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      name: { type: 'string' }, nodes: { type: 'string', default: '3' }, pods: { type: 'string', default: '1' },
-      backend: { type: 'string', default: 'vxlan' }, 'route-sync': { type: 'string', default: 'lease' },
-      store: { type: 'string', default: 'embedded' }, mtu: { type: 'string', default: '1500' }, pcap: { type: 'string' },
-    },
-  });
+  const parsed = parseCli(upProgram(), argv);
+  if (!parsed.ok) return parsed.code;
+  const o = parsed.opts as { name: string; routeSync: string } & Record<string, string>;
+  const values: Record<string, string | undefined> & { name: string } = { ...o, 'route-sync': o.routeSync };
   if (!values.name) throw new UsageError('--name is required');
-  if (existsSync(stateFile(values.name))) throw new UsageError(`lab "${values.name}" is already up; \`weft lab down ${values.name}\` first`);
-  const started = await labUp({
-    name: values.name,
-    nodes: positiveInt('nodes', values.nodes!, 50),
-    pods: positiveInt('pods', values.pods!, 50),
-    backend: oneOf<BackendType>('backend', values.backend!, ['udp', 'vxlan', 'native']),
-    routeSync: oneOf<RouteSync>('route-sync', values['route-sync']!, ['lease', 'bgp']),
-    store: oneOf<StoreKind>('store', values.store!, ['embedded', 'etcd']),
-    underlayMtu: positiveInt('mtu', values.mtu!, 9000),
-    pcapDir: values.pcap,
-    persistent: true,
-  }, (m) => console.error(`lab: ${m}`));
+  if (existsSync(stateFile(values.name)))
+    throw new UsageError(`lab "${values.name}" is already up; \`weft lab down ${values.name}\` first`);
+  const started = await labUp(
+    {
+      name: values.name,
+      nodes: positiveInt('nodes', values.nodes!, 50),
+      pods: positiveInt('pods', values.pods!, 50),
+      backend: oneOf<BackendType>('backend', values.backend!, ['udp', 'vxlan', 'native']),
+      routeSync: oneOf<RouteSync>('route-sync', values['route-sync']!, ['lease', 'bgp']),
+      store: oneOf<StoreKind>('store', values.store!, ['embedded', 'etcd']),
+      underlayMtu: positiveInt('mtu', values.mtu!, 9000),
+      pcapDir: values.pcap,
+      persistent: true,
+    },
+    (m) => console.error(`lab: ${m}`),
+  );
   const description = describeLab(started);
   const released = started.lab.scope.release();
   const state: LabState = { name: values.name, dir: started.lab.scope.dir, description, ...released };
@@ -100,8 +125,16 @@ async function status(argv: string[]): Promise<number> {
   const nodes = (state.description as { nodes: { name: string; namespace: string; agentPid: number }[] }).nodes;
   const out = [];
   for (const n of nodes) {
-    const r = await run(['ip', 'netns', 'exec', n.namespace, ...weftArgv('status', '--metrics-port', String(METRICS_PORT), '--json')], { allowFailure: true });
-    out.push({ node: n.name, agentPid: n.agentPid, running: alive(n.agentPid, 'weft'), status: r.code === 0 ? JSON.parse(r.stdout) : r.stderr.trim() });
+    const r = await run(
+      ['ip', 'netns', 'exec', n.namespace, ...weftArgv('status', '--metrics-port', String(METRICS_PORT), '--json')],
+      { allowFailure: true },
+    );
+    out.push({
+      node: n.name,
+      agentPid: n.agentPid,
+      running: alive(n.agentPid, 'weft'),
+      status: r.code === 0 ? JSON.parse(r.stdout) : r.stderr.trim(),
+    });
   }
   console.log(JSON.stringify({ name: state.name, nodes: out }, null, 2));
   return 0;
@@ -130,7 +163,11 @@ async function downOne(name: string): Promise<void> {
 
 async function down(argv: string[]): Promise<number> {
   if (argv[0] === '--all') {
-    const names = new Set(readdirSync('/tmp').filter((d) => d.startsWith('weft-lab-')).map((d) => d.slice('weft-lab-'.length)));
+    const names = new Set(
+      readdirSync('/tmp')
+        .filter((d) => d.startsWith('weft-lab-'))
+        .map((d) => d.slice('weft-lab-'.length)),
+    );
     for (const ns of await listLabNamespaces()) names.add(ns.slice(LAB_NETNS_PREFIX.length).replace(/-[^-]+$/, ''));
     for (const name of names) {
       const owner = labOwner(name);
@@ -148,12 +185,19 @@ export async function labCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   try {
     switch (sub) {
-      case 'up': return await up(rest);
-      case 'exec': return exec(rest);
-      case 'status': return await status(rest);
-      case 'down': return await down(rest);
-      case 'demo': return await (await import('./demo.ts')).demo(rest);
-      case 'help': case '--help': case '-h':
+      case 'up':
+        return await up(rest);
+      case 'exec':
+        return exec(rest);
+      case 'status':
+        return await status(rest);
+      case 'down':
+        return await down(rest);
+      case 'demo':
+        return await (await import('./demo.ts')).demo(rest);
+      case 'help':
+      case '--help':
+      case '-h':
         process.stdout.write(USAGE);
         return 0;
       default:

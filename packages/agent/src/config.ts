@@ -30,6 +30,14 @@ const BACKEND_KEYS: Readonly<Record<BackendType, readonly string[]>> = {
   native: ['Type'],
 };
 
+/**
+ * LeaseAttrs.BackendType as flanneld writes it: the native backend is flannel's `host-gw`. flanneld's backends
+ * skip leases whose BackendType is not their own, so a mixed host-gw cluster needs the flannel name on the wire.
+ */
+export function leaseBackendType(type: BackendType): string {
+  return type === 'native' ? 'host-gw' : type;
+}
+
 /** Default UDP ports per backend (flannel's); native has none. */
 export const DEFAULT_PORTS: Readonly<Record<BackendType, number>> = { udp: 8285, vxlan: 8472, native: 0 };
 export const DEFAULT_VNI = 1;

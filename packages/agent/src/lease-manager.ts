@@ -29,7 +29,7 @@ export interface LeaseManagerOptions {
   readonly store: LeaseStore;
   readonly config: NetConfig;
   readonly identity: NodeIdentity;
-  /** Written into LeaseAttrs.BackendType (`udp`, `vxlan`, `native`). */
+  /** Written into LeaseAttrs.BackendType, flannel's names (`udp`, `vxlan`, `host-gw`). */
   readonly backendType: string;
   /** LeaseAttrs.BackendData, e.g. `{ VNI: 1, VtepMAC: '0a:58:...' }` for vxlan. */
   readonly backendData?: unknown;

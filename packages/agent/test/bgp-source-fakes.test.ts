@@ -16,7 +16,10 @@ const NODES = [
   { name: 'b', publicIp: '192.0.2.2', subnet: '10.244.2.0/24' },
 ];
 
-async function bgpPair(backend: 'vxlan' | 'native', fn: (a: FakeNode, b: FakeNode) => Promise<void>): Promise<void> {
+async function bgpPair(
+  backend: 'vxlan' | 'native',
+  fn: (a: FakeNode, b: FakeNode, store: MemoryLeaseStore) => Promise<void>,
+): Promise<void> {
   const store = new MemoryLeaseStore({ pollMs: 5 });
   await store.putConfig(JSON.stringify({ Network: '10.244.0.0/16', SubnetLen: 24, Backend: { Type: backend } }));
   const dir = mkdtempSync(join(tmpdir(), 'weft-bgp-fakes-'));
@@ -26,10 +29,16 @@ async function bgpPair(backend: 'vxlan' | 'native', fn: (a: FakeNode, b: FakeNod
   try {
     for (const n of NODES) {
       const peers = NODES.filter((p) => p !== n).map((p) => ({ address: p.publicIp, as: 64512 }));
-      const routes = new BgpRouteSource({ as: 64512, port: 179, peers, routeReflectors: [], transport: bgp.transport(n.publicIp) });
+      const routes = new BgpRouteSource({
+        as: 64512,
+        port: 179,
+        peers,
+        routeReflectors: [],
+        transport: bgp.transport(n.publicIp),
+      });
       nodes.push(await startFakeNode({ ...n, net, store, dir, routes }));
     }
-    await fn(nodes[0]!, nodes[1]!);
+    await fn(nodes[0]!, nodes[1]!, store);
   } finally {
     for (const n of nodes) await n.agent.stop();
     await store.close();
@@ -37,9 +46,10 @@ async function bgpPair(backend: 'vxlan' | 'native', fn: (a: FakeNode, b: FakeNod
   }
 }
 
-const routesOf = (n: FakeNode) => n.agent.network.status().routes.map((r) => `${r.subnet} via ${r.via} ${r.vtepMac ?? ''}`.trim());
+const routesOf = (n: FakeNode) =>
+  n.agent.network.status().routes.map((r) => `${r.subnet} via ${r.via} ${r.vtepMac ?? ''}`.trim());
 
-test('vxlan with BGP: each agent learns the other\'s subnet and VTEP MAC from BGP, and a packet crosses', () =>
+test("vxlan with BGP: each agent learns the other's subnet and VTEP MAC from BGP, and a packet crosses", () =>
   bgpPair('vxlan', async (a, b) => {
     await until(() => routesOf(a).length === 1 && routesOf(b).length === 1, 'routes over BGP', 10_000);
     assert.equal(routesOf(a), [`10.244.2.0/24 via 192.0.2.2 ${vtepMacFor('b')}`]);
@@ -54,13 +64,20 @@ test('vxlan with BGP: each agent learns the other\'s subnet and VTEP MAC from BG
   }));
 
 test('native with BGP: learned routes are programmed as ip route lines, withdrawn when the peer stops', () =>
-  bgpPair('native', async (a, b) => {
+  bgpPair('native', async (a, b, store) => {
     await until(() => a.link.lines.length > 0 && b.link.lines.length > 0, 'a route from BGP on each', 10_000);
     assert.equal(a.link.lines, ['route replace 10.244.2.0/24 via 192.0.2.2 dev eth0 proto static']);
+    // flanneld's host-gw skips leases of another BackendType: the native backend's lease carries flannel's name.
+    const types = (await store.listLeases()).leases.map((l) => l.attrs.BackendType);
+    assert.equal(types, ['host-gw', 'host-gw']);
     await b.agent.stop();
     await until(() => a.link.lines.length > 1, 'the withdrawal', 10_000);
     assert.equal(a.link.lines.slice(1), ['route del 10.244.2.0/24']);
-    assert.equal(b.link.lines, ['route replace 10.244.1.0/24 via 192.0.2.1 dev eth0 proto static', 'route del 10.244.1.0/24'], 'b removed what it added');
+    assert.equal(
+      b.link.lines,
+      ['route replace 10.244.1.0/24 via 192.0.2.1 dev eth0 proto static', 'route del 10.244.1.0/24'],
+      'b removed what it added',
+    );
   }));
 
 test.run();

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { ConfigError, parseNetConfig, type NetConfig } from '../config.ts';
+import { ConfigError, leaseBackendType, parseNetConfig, type NetConfig } from '../config.ts';
 import { formatIp4Net, maskOf, parseIp4, type Ip4Net } from '../ip.ts';
 import { StoreUnavailableError, type Lease, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';
@@ -205,7 +205,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     store,
     config,
     identity: { nodeName: settings.nodeName, publicIp: underlay.publicIp },
-    backendType: config.backend.type,
+    backendType: leaseBackendType(config.backend.type),
     backendData: config.backend.type === 'vxlan' ? { VNI: config.backend.vni, VtepMAC: vtepMac } : undefined,
     ttlMs: settings.leaseTtlSeconds * 1000,
     renewMarginMs: settings.renewMarginSeconds * 1000,

@@ -14,7 +14,8 @@ const quick = argv.includes('--quick');
 const reps = quick ? 1 : 3;
 const seconds = Number(flagValue(argv, '--seconds') ?? (quick ? 2 : 10));
 const wanted = (flagValue(argv, '--cases')?.split(',') ?? [...CASE_NAMES]) as CaseName[];
-for (const c of wanted) if (!CASE_NAMES.includes(c)) throw new Error(`unknown case "${c}"; cases: ${CASE_NAMES.join(', ')}`);
+for (const c of wanted)
+  if (!CASE_NAMES.includes(c)) throw new Error(`unknown case "${c}"; cases: ${CASE_NAMES.join(', ')}`);
 
 const METRICS: { key: keyof CaseFigures; metric: string; unit: string }[] = [
   { key: 'tcp1', metric: 'tcp1', unit: 'Gbit/s' },
@@ -38,8 +39,20 @@ async function runCase(name: CaseName): Promise<Row[]> {
       runs.push(await measureOnce(prepared.endpoints, seconds));
     }
     return [
-      ...METRICS.map((m) => row(name, m.metric, m.unit, runs.map((r) => r[m.key]))),
-      row(name, 'mtu', 'bytes', runs.map(() => prepared.mtu)),
+      ...METRICS.map((m) =>
+        row(
+          name,
+          m.metric,
+          m.unit,
+          runs.map((r) => r[m.key]),
+        ),
+      ),
+      row(
+        name,
+        'mtu',
+        'bytes',
+        runs.map(() => prepared.mtu),
+      ),
     ];
   } finally {
     await prepared.lab.teardown();
@@ -53,10 +66,12 @@ function ratios(rows: Row[]): string[] {
     const y = medianOf(rows, b, metric);
     if (x !== undefined && y !== undefined && y > 0) out.push(`${a} / ${b} on ${metric}: ${(x / y).toFixed(2)}x`);
   };
-  for (const w of ['weft-vxlan', 'weft-udp']) {
+  for (const w of ['weft-vxlan', 'weft-vxlan-split', 'weft-udp']) {
     ratio(w, 'kernel-vxlan', 'tcp1');
+    ratio(w, 'kernel-vxlan', 'udp64');
     ratio(w, 'openvpn', 'udp64');
     ratio(w, 'kernel-vxlan', 'latency-p99');
+    ratio(w, 'kernel-vxlan', 'cpu-per-gb');
   }
   ratio('mixed-vxlan', 'kernel-vxlan', 'tcp1');
   ratio('weft-native', 'plain', 'tcp1');
@@ -77,11 +92,19 @@ async function main(): Promise<number> {
     }
   }
   publish('compare', rows, flagValue(argv, '--json'));
-  console.log('\nratios (targets: vxlan/udp >= 0.5x kernel-vxlan tcp1, >= 1.5x openvpn udp64, p99 <= 2x kernel-vxlan):');
+  console.log(
+    '\nratios (targets: vxlan/udp >= 0.5x kernel-vxlan tcp1, >= 1.5x openvpn udp64, p99 <= 2x kernel-vxlan):',
+  );
   for (const line of ratios(rows)) console.log(`  ${line}`);
   const svg = flagValue(argv, '--svg');
   if (svg) {
-    writeFileSync(svg, barChart(`weft vs kernel vxlan vs OpenVPN vs plain routing (${quick ? 'quick, 1 run' : `median of ${reps}`})`, rows.filter((r) => r.metric !== 'mtu')));
+    writeFileSync(
+      svg,
+      barChart(
+        `weft vs kernel vxlan vs OpenVPN vs plain routing (${quick ? 'quick, 1 run' : `median of ${reps}`})`,
+        rows.filter((r) => r.metric !== 'mtu'),
+      ),
+    );
     console.log(`wrote ${svg}`);
   }
   if (failures.length) console.error(`\nfailed cases:\n  ${failures.join('\n  ')}`);

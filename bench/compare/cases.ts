@@ -13,7 +13,17 @@ export interface PreparedCase {
   lab: Lab;
 }
 
-export const CASE_NAMES = ['weft-udp', 'weft-vxlan', 'weft-native', 'weft-native-bgp', 'kernel-vxlan', 'mixed-vxlan', 'plain', 'openvpn'] as const;
+export const CASE_NAMES = [
+  'weft-udp',
+  'weft-vxlan',
+  'weft-vxlan-split',
+  'weft-native',
+  'weft-native-bgp',
+  'kernel-vxlan',
+  'mixed-vxlan',
+  'plain',
+  'openvpn',
+] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 const SUBNET = (n: LabNode) => `10.244.${n.index}.0/24`;
@@ -23,7 +33,11 @@ function endpoints(lab: Lab): Endpoints {
   return { client: a.pods[0]!.ns, server: b.pods[0]!.ns, serverIp: b.pods[0]!.ip };
 }
 
-async function handBuilt(name: string, mtu: number, wire: (lab: Lab, a: LabNode, b: LabNode) => Promise<void>): Promise<PreparedCase> {
+async function handBuilt(
+  name: string,
+  mtu: number,
+  wire: (lab: Lab, a: LabNode, b: LabNode) => Promise<void>,
+): Promise<PreparedCase> {
   const lab = await Lab.create({ name: `bench-${name}`, nodes: 2 });
   try {
     const [a, b] = lab.nodes as [LabNode, LabNode];
@@ -48,7 +62,10 @@ const vtepMac = (n: LabNode) => `02:00:0a:f4:${n.index.toString(16).padStart(2, 
 /** The kernel's vxlan driver configured the way flannel's vxlan backend does it. */
 const kernelVxlan = () =>
   handBuilt('kernel-vxlan', 1450, async (_lab, a, b) => {
-    for (const [self, peer] of [[a, b], [b, a]] as const) {
+    for (const [self, peer] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       await self.ns.ipBatch([
         `link add flannel.1 type vxlan id 1 dstport 8472 local ${self.underlayIp} dev eth0 nolearning`,
         `link set flannel.1 address ${vtepMac(self)} mtu 1450 up`,
@@ -56,21 +73,69 @@ const kernelVxlan = () =>
         `neigh replace 10.244.${peer.index}.0 lladdr ${vtepMac(peer)} dev flannel.1 nud permanent`,
         `route replace ${SUBNET(peer)} via 10.244.${peer.index}.0 dev flannel.1 onlink`,
       ]);
-      await self.ns.exec(['bridge', 'fdb', 'append', vtepMac(peer), 'dev', 'flannel.1', 'dst', peer.underlayIp, 'self', 'permanent']);
+      await self.ns.exec([
+        'bridge',
+        'fdb',
+        'append',
+        vtepMac(peer),
+        'dev',
+        'flannel.1',
+        'dst',
+        peer.underlayIp,
+        'self',
+        'permanent',
+      ]);
     }
   });
 
 /** OpenVPN 2.6 peer-to-peer over UDP with no cipher and no auth: a C userspace TUN tunnel. */
 const openvpn = () =>
   handBuilt('openvpn', 1472, async (lab, a, b) => {
-    for (const [self, peer, local, remote] of [[a, b, '10.8.0.1', '10.8.0.2'], [b, a, '10.8.0.2', '10.8.0.1']] as const) {
+    for (const [self, peer, local, remote] of [
+      [a, b, '10.8.0.1', '10.8.0.2'],
+      [b, a, '10.8.0.2', '10.8.0.1'],
+    ] as const) {
       lab.scope.spawn(`openvpn-${self.name}`, self.ns, [
-        'openvpn', '--dev', 'tun0', '--dev-type', 'tun', '--proto', 'udp', '--local', self.underlayIp, '--lport', '1194',
-        '--remote', peer.underlayIp, '--rport', '1194', '--ifconfig', local, remote, '--cipher', 'none', '--auth', 'none',
-        '--tun-mtu', '1472', '--mssfix', '0', '--disable-dco', '--fast-io', '--sndbuf', '4194304', '--rcvbuf', '4194304', '--verb', '1',
+        'openvpn',
+        '--dev',
+        'tun0',
+        '--dev-type',
+        'tun',
+        '--proto',
+        'udp',
+        '--local',
+        self.underlayIp,
+        '--lport',
+        '1194',
+        '--remote',
+        peer.underlayIp,
+        '--rport',
+        '1194',
+        '--ifconfig',
+        local,
+        remote,
+        '--cipher',
+        'none',
+        '--auth',
+        'none',
+        '--tun-mtu',
+        '1472',
+        '--mssfix',
+        '0',
+        '--disable-dco',
+        '--fast-io',
+        '--sndbuf',
+        '4194304',
+        '--rcvbuf',
+        '4194304',
+        '--verb',
+        '1',
       ]);
     }
-    for (const [self, peer] of [[a, b], [b, a]] as const) {
+    for (const [self, peer] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const deadline = Date.now() + 15_000;
       while ((await self.ns.ip(['link', 'show', 'tun0'], { allowFailure: true })).code !== 0) {
         if (Date.now() > deadline) throw new Error(`openvpn on ${self.name} did not create tun0`);
@@ -80,22 +145,46 @@ const openvpn = () =>
     }
   });
 
-/** weft agents on a two-node lab with the embedded store. */
-async function weft(name: CaseName, backend: 'udp' | 'vxlan' | 'native', routeSync: 'lease' | 'bgp'): Promise<PreparedCase> {
-  const run = await labUp({ name: `bench-${name}`, nodes: 2, pods: 1, backend, routeSync, store: 'embedded' });
+/** weft agents on a two-node lab with the embedded store (`agentArgs`: extra `weft agent` flags). */
+async function weft(
+  name: CaseName,
+  backend: 'udp' | 'vxlan' | 'native',
+  routeSync: 'lease' | 'bgp',
+  agentArgs: string[] = [],
+): Promise<PreparedCase> {
+  const run = await labUp({
+    name: `bench-${name}`,
+    nodes: 2,
+    pods: 1,
+    backend,
+    routeSync,
+    store: 'embedded',
+    agentArgs,
+  });
   const mtu = (await run.lab.nodes[0]!.pods[0]!.ns.ip(['-json', 'link', 'show', 'eth0'])).stdout;
   return { name, endpoints: endpoints(run.lab), mtu: (JSON.parse(mtu) as { mtu: number }[])[0]!.mtu, lab: run.lab };
 }
 
 export function prepareCase(name: CaseName): Promise<PreparedCase> {
   switch (name) {
-    case 'plain': return plain();
-    case 'kernel-vxlan': return kernelVxlan();
-    case 'mixed-vxlan': return mixedVxlan();
-    case 'openvpn': return openvpn();
-    case 'weft-udp': return weft(name, 'udp', 'lease');
-    case 'weft-vxlan': return weft(name, 'vxlan', 'lease');
-    case 'weft-native': return weft(name, 'native', 'lease');
-    case 'weft-native-bgp': return weft(name, 'native', 'bgp');
+    case 'plain':
+      return plain();
+    case 'kernel-vxlan':
+      return kernelVxlan();
+    case 'mixed-vxlan':
+      return mixedVxlan();
+    case 'openvpn':
+      return openvpn();
+    case 'weft-udp':
+      return weft(name, 'udp', 'lease');
+    case 'weft-vxlan':
+      return weft(name, 'vxlan', 'lease');
+    // The same with the super-packet send path forced off: segments cut in userspace, sent from UDP sockets.
+    case 'weft-vxlan-split':
+      return weft(name, 'vxlan', 'lease', ['--no-super-packets']);
+    case 'weft-native':
+      return weft(name, 'native', 'lease');
+    case 'weft-native-bgp':
+      return weft(name, 'native', 'bgp');
   }
 }

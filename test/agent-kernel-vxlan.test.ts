@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
 import { Lab, canRunWith, type LabNode } from '@weft/lab';
-import { SqliteLeaseStore, parseIp4Net } from '@weft/agent';
+import { SqliteLeaseStore } from '@weft/agent';
+import { tryParseIpv4Prefix as parseIp4Net } from '@weft/netaddr';
 import { weftArgv, waitFor, httpGetIn, METRICS_PORT } from 'weft/lab';
 import { tcpTransfer } from './support/transfer.ts';
 

@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
 import { Lab, run, type LabNode, type LabPod, type LabScope, type Netns } from '@weft/lab';
-import { SqliteLeaseStore, parseIp4Net } from '@weft/agent';
+import { SqliteLeaseStore } from '@weft/agent';
+import { tryParseIpv4Prefix as parseIp4Net } from '@weft/netaddr';
 import { weftArgv, waitFor, httpGetIn, METRICS_PORT } from 'weft/lab';
 
 export interface WireFrame {

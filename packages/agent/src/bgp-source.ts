@@ -5,7 +5,7 @@
 // other listens), route reflectors (--route-reflector), and external routers (--bgp-peer with another AS).
 // The speaker module (and @weft/route-sync with it) is loaded on start, so lease-mode agents never load it.
 import type { PeerStatus, Speaker, Transport } from '@weft/route-sync';
-import { formatIp4Net } from './ip.ts';
+import { formatIpv4Prefix as formatIp4Net } from '@weft/netaddr';
 import type { PeerChange } from './backends/types.ts';
 import type { RouteSource, RouteSourceContext } from './route-source.ts';
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import {
   Speaker, TcpTransport, LOCAL_SOURCE, isPassiveInMesh, routerMacCommunity, findRouterMac, type BestChange, type PeerStatus, type Route,
 } from '@weft/route-sync';
-import { parseIp4Net } from './ip.ts';
+import { tryParseIpv4Prefix as parseIp4Net } from '@weft/netaddr';
 import type { PeerChange } from './backends/types.ts';
 import type { BgpSourceOptions } from './bgp-source.ts';
 

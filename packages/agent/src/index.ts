@@ -16,7 +16,6 @@ export {
 export { AGENT_FLAGS, envName, type FlagSpec } from './flags.ts';
 export { cliProgram, parseCli, type CliParse } from './cli.ts';
 export { selectUnderlay, systemIfaceFacts, type IfaceFacts, type HostLink, type Underlay } from './iface-select.ts';
-export { parseIp4Net, type Ip4Net } from './ip.ts';
 export {
   StoreUnavailableError,
   LeaseNotFoundError,

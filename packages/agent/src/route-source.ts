@@ -2,7 +2,7 @@
 // other nodes' leases) and BGP (Calico: the best routes a speaker learns). Either emits batches of PeerChange
 // that the agent applies to its backend; the command line only chooses which one runs.
 import type { Logger } from 'pino';
-import type { Ip4Net } from './ip.ts';
+import type { Ipv4Prefix as Ip4Net } from '@weft/netaddr';
 import type { LeaseEvent } from './lease.ts';
 import type { LeaseManager } from './lease-manager.ts';
 import type { PeerChange } from './backends/types.ts';

@@ -6,7 +6,7 @@
 // one connected subnet. A peer whose address moves across the boundary is removed from one side first.
 import { ipv4PrefixContains, tryParseIpv4, type Ipv4Prefix } from '@weft/netaddr';
 import type { Logger } from 'pino';
-import { formatIp4Net } from '../ip.ts';
+import { formatIpv4Prefix as formatIp4Net } from '@weft/netaddr';
 import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
 
 export interface DirectRoutingOptions {

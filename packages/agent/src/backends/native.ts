@@ -2,7 +2,7 @@
 // a kernel route via the peer's underlay address, so the kernel forwards pod traffic at full speed and weft is
 // only the control plane. Peers must share an L2 segment (the next hop has to be directly reachable).
 import type { Logger } from 'pino';
-import { formatIp4Net } from '../ip.ts';
+import { formatIpv4Prefix as formatIp4Net } from '@weft/netaddr';
 import type { LinkProgrammer } from '../ports.ts';
 import type { PeerChange, DataplaneNetwork, NetworkStatus } from './types.ts';
 

@@ -16,7 +16,7 @@ import {
 import { forward, TCP_OFFLOADS, type Forwarder } from '@weft/tunnel';
 import { CaptureSide, CaptureDirection, type PacketCapture } from '../capture.ts';
 import type { AgentPorts, SuperPacketPort, TunPort, UdpPort } from '../ports.ts';
-import { formatIp4, formatIp4Net, type Ip4Net } from '../ip.ts';
+import { formatIpv4 as formatIp4, formatIpv4Prefix as formatIp4Net, type Ipv4Prefix as Ip4Net } from '@weft/netaddr';
 import { Fib } from '../fib.ts';
 import { PeerTable } from './peers.ts';
 import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';

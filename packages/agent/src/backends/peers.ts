@@ -1,7 +1,10 @@
 // The overlay backends' peer table: small integer peer indexes (what the UDP socket sends to) with, per index,
 // the peer's subnet (for the receive-side source check) and its VXLAN template. Typed arrays indexed by peer,
 // so the per-packet checks are array reads, not map lookups or allocations.
-import { formatIp4Net, maskOf, parseIp4, subnetKey, type Ip4Net } from '../ip.ts';
+import {
+  formatIpv4Prefix as formatIp4Net, ipv4Mask as maskOf, tryParseIpv4 as parseIp4, type Ipv4Prefix as Ip4Net,
+} from '@weft/netaddr';
+import { subnetKey } from '../subnet-key.ts';
 
 export const MAX_PEERS = 4096;
 

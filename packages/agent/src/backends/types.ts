@@ -1,7 +1,7 @@
 // What every backend's network offers the agent. Peer changes come in batches from whichever route source the
 // agent runs (lease watching or BGP); the backend turns them into dataplane state (kernel routes, or the
 // userspace forwarding table). The control plane never touches packets.
-import type { Ip4Net } from '../ip.ts';
+import type { Ipv4Prefix as Ip4Net } from '@weft/netaddr';
 
 /** One peer node's subnet appearing or disappearing. */
 export interface PeerChange {

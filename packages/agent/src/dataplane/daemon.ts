@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError, leaseBackendType, parseNetConfig, type NetConfig } from '../config.ts';
-import { formatIp4Net, maskOf, parseIp4, type Ip4Net } from '../ip.ts';
+import {
+  formatIpv4Prefix as formatIp4Net, ipv4Mask as maskOf, tryParseIpv4 as parseIp4, type Ipv4Prefix as Ip4Net,
+} from '@weft/netaddr';
 import { StoreUnavailableError, type Lease, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';
 import type { AgentSettings } from '../settings.ts';

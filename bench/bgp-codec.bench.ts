@@ -34,12 +34,16 @@ function baseAttributes(i: number): PathAttribute[] {
     { type: AttrType.AsPath, segments: [{ type: 2, asns: [64512, 3356, 1299 + (i % 7), 4200000000 + (i % 100)] }] },
     { type: AttrType.NextHop, nextHop: '192.0.2.1' },
     { type: AttrType.MultiExitDisc, med: i % 50 },
-    { type: AttrType.Communities, communities: [(64512 << 16) >>> 0 | (i % 1000), 0xffffff01] },
+    { type: AttrType.Communities, communities: [((64512 << 16) >>> 0) | (i % 1000), 0xffffff01] },
   ];
 }
 
 /** Packs `prefixes` into UPDATEs of at most `perUpdate` prefixes and 4096 bytes; returns the wire stream. */
-function buildStream(prefixes: Prefix[], perUpdate: number, make: (batch: Prefix[], i: number) => UpdateMessage): Buffer {
+function buildStream(
+  prefixes: Prefix[],
+  perUpdate: number,
+  make: (batch: Prefix[], i: number) => UpdateMessage,
+): Buffer {
   const out: Buffer[] = [];
   let i = 0;
   while (i < prefixes.length) {
@@ -61,16 +65,27 @@ function buildStream(prefixes: Prefix[], perUpdate: number, make: (batch: Prefix
 }
 
 function ipv4Table(): Prefix[] {
-  return Array.from({ length: TABLE_SIZE }, (_, i) => parsePrefix(`${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`));
+  return Array.from({ length: TABLE_SIZE }, (_, i) =>
+    parsePrefix(`${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`),
+  );
 }
 
 function ipv6Table(): Prefix[] {
-  return Array.from({ length: TABLE_SIZE }, (_, i) => parsePrefix(`2001:${(0x1000 + (i >> 16)).toString(16)}:${(i & 0xffff).toString(16)}::/48`));
+  return Array.from({ length: TABLE_SIZE }, (_, i) =>
+    parsePrefix(`2001:${(0x1000 + (i >> 16)).toString(16)}:${(i & 0xffff).toString(16)}::/48`),
+  );
 }
 
-const ipv4Update = (nlri: Prefix[], i: number): UpdateMessage => ({ type: MessageType.Update, withdrawn: [], attributes: baseAttributes(i), nlri });
+const ipv4Update = (nlri: Prefix[], i: number): UpdateMessage => ({
+  type: MessageType.Update,
+  withdrawn: [],
+  attributes: baseAttributes(i),
+  nlri,
+});
 const ipv6Update = (nlri: Prefix[], i: number): UpdateMessage => ({
-  type: MessageType.Update, withdrawn: [], nlri: [],
+  type: MessageType.Update,
+  withdrawn: [],
+  nlri: [],
   attributes: [
     { type: AttrType.MpReachNlri, afi: 2, safi: 1, nextHop: '2001:db8:ff::1', linkLocalNextHop: 'fe80::1', nlri },
     ...baseAttributes(i).filter((a) => a.type !== AttrType.NextHop),
@@ -106,7 +121,11 @@ function minimalNlri(stream: Buffer): number {
     while (p < end) {
       const length = stream[p]!;
       const n = (length + 7) >> 3;
-      out.push({ afi: 1, length, addr: `${stream[p + 1]}.${n > 1 ? stream[p + 2] : 0}.${n > 2 ? stream[p + 3] : 0}.${n > 3 ? stream[p + 4] : 0}` });
+      out.push({
+        afi: 1,
+        length,
+        addr: `${stream[p + 1]}.${n > 1 ? stream[p + 2] : 0}.${n > 2 ? stream[p + 3] : 0}.${n > 3 ? stream[p + 4] : 0}`,
+      });
       p += 1 + n;
     }
     prefixes += out.length;
@@ -148,7 +167,10 @@ export function codecRatios(rows: Row[]): string[] {
   if (!base) return [];
   return rows
     .filter((r) => r.metric === 'decode-rate' && r !== base)
-    .map((r) => `${r.case}: ${(r.median / 1e6).toFixed(2)} M prefixes/s = ${((100 * r.median) / base.median).toFixed(1)}% of the minimal-nlri baseline`);
+    .map(
+      (r) =>
+        `${r.case}: ${(r.median / 1e6).toFixed(2)} M prefixes/s = ${((100 * r.median) / base.median).toFixed(1)}% of the minimal-nlri baseline`,
+    );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

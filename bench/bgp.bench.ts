@@ -12,7 +12,15 @@
 // Figures only, no pass/fail. Ratios: TCP mesh vs in-memory mesh, measured in the same run.
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Afi, MemoryNetwork, Speaker, TcpTransport, isPassiveInMesh, type Prefix, type Transport } from '@weft/route-sync';
+import {
+  Afi,
+  MemoryNetwork,
+  Speaker,
+  TcpTransport,
+  isPassiveInMesh,
+  type Prefix,
+  type Transport,
+} from '@weft/route-sync';
 import { canRunWith } from '@weft/lab';
 import { machineInfo, parseBenchArgs, row, writeReport, type Row } from './lib/report.ts';
 
@@ -33,7 +41,9 @@ async function startMesh(transport: (addr: string) => Transport): Promise<Speake
   const addrs = Array.from({ length: MESH }, (_, i) => `127.0.0.${11 + i}`);
   const speakers = addrs.map((me) => {
     const s = new Speaker({ routerId: me, transport: transport(me), backoff: { min: 0.1, max: 1 } });
-    for (const other of addrs) if (other !== me) s.addPeer({ address: other, as: 64512, port: TCP_PORT, localAddress: me, passive: isPassiveInMesh(me, other) });
+    for (const other of addrs)
+      if (other !== me)
+        s.addPeer({ address: other, as: 64512, port: TCP_PORT, localAddress: me, passive: isPassiveInMesh(me, other) });
     return s;
   });
   for (const s of speakers) await s.start();
@@ -58,7 +68,9 @@ async function convergeOnce(speakers: Speaker[], n: number): Promise<number> {
 async function meshRows(name: string, transport: (addr: string) => Transport, runs: number): Promise<Row> {
   const t0 = performance.now();
   const speakers = await startMesh(transport);
-  console.error(`${name}: ${MESH} speakers, ${(MESH * (MESH - 1)) / 2} sessions Established in ${(performance.now() - t0).toFixed(0)} ms`);
+  console.error(
+    `${name}: ${MESH} speakers, ${(MESH * (MESH - 1)) / 2} sessions Established in ${(performance.now() - t0).toFixed(0)} ms`,
+  );
   try {
     const times: number[] = [];
     for (let i = 0; i < runs; i++) times.push(await convergeOnce(speakers, i));
@@ -70,8 +82,14 @@ async function meshRows(name: string, transport: (addr: string) => Transport, ru
 
 /** Milliseconds for one speaker to learn 10,000 prefixes another advertises at once (loopback TCP). */
 async function tableTransferRow(runs: number): Promise<Row> {
-  const a = new Speaker({ routerId: '127.0.0.71', transport: new TcpTransport({ listenAddress: '127.0.0.71', port: TCP_PORT }) });
-  const b = new Speaker({ routerId: '127.0.0.72', transport: new TcpTransport({ listenAddress: '127.0.0.72', port: TCP_PORT }) });
+  const a = new Speaker({
+    routerId: '127.0.0.71',
+    transport: new TcpTransport({ listenAddress: '127.0.0.71', port: TCP_PORT }),
+  });
+  const b = new Speaker({
+    routerId: '127.0.0.72',
+    transport: new TcpTransport({ listenAddress: '127.0.0.72', port: TCP_PORT }),
+  });
   a.addPeer({ address: '127.0.0.72', as: 64512, port: TCP_PORT, localAddress: '127.0.0.71', passive: true });
   b.addPeer({ address: '127.0.0.71', as: 64512, port: TCP_PORT, localAddress: '127.0.0.72' });
   await a.start();
@@ -146,7 +164,11 @@ const { json, quick } = parseBenchArgs();
 const rows: Row[] = [...(await codecRows(quick))];
 const memory = new MemoryNetwork();
 const mem = await meshRows('in-memory', (a) => memory.transport(a), quick ? 3 : 9);
-const tcp = await meshRows('tcp-loopback', (a) => new TcpTransport({ listenAddress: a, port: TCP_PORT }), quick ? 3 : 9);
+const tcp = await meshRows(
+  'tcp-loopback',
+  (a) => new TcpTransport({ listenAddress: a, port: TCP_PORT }),
+  quick ? 3 : 9,
+);
 rows.push(mem, tcp, await tableTransferRow(quick ? 2 : 5));
 if (canRunWith('bgp bench: BIRD 10,000 prefixes', ['bird', 'birdc'])) rows.push(...(await birdRows(quick ? 1 : 3)));
 writeReport({ bench: 'bgp', machine: machineInfo(), rows }, json);

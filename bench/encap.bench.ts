@@ -11,8 +11,17 @@ import v8 from 'node:v8';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import Benchmark from 'benchmark';
 import {
-  DropReason, PacketSpan, VxlanTemplate, decapsulateFlannelUdp, decapsulateVxlan, encapsulateFlannelUdp, encapsulateVxlan,
-  encodeIpv4Header, internetChecksum, parseMac, vxlanSourcePort,
+  DropReason,
+  PacketSpan,
+  VxlanTemplate,
+  decapsulateFlannelUdp,
+  decapsulateVxlan,
+  encapsulateFlannelUdp,
+  encapsulateVxlan,
+  encodeIpv4Header,
+  internetChecksum,
+  parseMac,
+  vxlanSourcePort,
 } from '@weft/encap';
 import { parseIpv4 } from '@weft/netaddr';
 import { parseBenchArgs, publish, row, type Row } from './lib/report.ts';
@@ -21,7 +30,11 @@ import { parseBenchArgs, publish, row, type Row } from './lib/report.ts';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) {
   const flags = ['--expose-gc', '--min-semi-space-size=128', '--max-semi-space-size=128'];
-  const r = spawnSync(process.execPath, [...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -37,13 +50,32 @@ const ALLOC_RUNS = quick ? 2 : 3;
 function slab(size: number): Buffer {
   const s = Buffer.alloc(BATCH * SLOT);
   for (let i = 0; i < BATCH; i++) {
-    encodeIpv4Header({ dscp: 0, ecn: 0, totalLength: size, identification: i, flags: 2, fragmentOffset: 0, ttl: 64, protocol: 17,
-      src: parseIpv4('10.244.1.5'), dst: parseIpv4('10.244.2.9'), options: Buffer.alloc(0) }, s, i * SLOT + HEADROOM);
+    encodeIpv4Header(
+      {
+        dscp: 0,
+        ecn: 0,
+        totalLength: size,
+        identification: i,
+        flags: 2,
+        fragmentOffset: 0,
+        ttl: 64,
+        protocol: 17,
+        src: parseIpv4('10.244.1.5'),
+        dst: parseIpv4('10.244.2.9'),
+        options: Buffer.alloc(0),
+      },
+      s,
+      i * SLOT + HEADROOM,
+    );
   }
   return s;
 }
 
-const tpl = new VxlanTemplate({ vni: 1, localMac: parseMac('02:00:0a:f4:01:00'), peerMac: parseMac('02:00:0a:f4:02:00') });
+const tpl = new VxlanTemplate({
+  vni: 1,
+  localMac: parseMac('02:00:0a:f4:01:00'),
+  peerMac: parseMac('02:00:0a:f4:02:00'),
+});
 const span = new PacketSpan();
 let failures = 0;
 
@@ -84,7 +116,9 @@ function nsPerPacket(name: string, fn: () => void, perCall: number): number[] {
 
 /** Start times of garbage collections, to tell whether one ran inside a measured loop. */
 const gcStarts: number[] = [];
-const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcStarts.push(e.startTime); });
+const observer = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcStarts.push(e.startTime);
+});
 observer.observe({ entryTypes: ['gc'] });
 const settle = () => new Promise((res) => setTimeout(res, 20)); // GC entries arrive asynchronously
 
@@ -105,7 +139,8 @@ async function bytesPerPacket(fn: () => void): Promise<number[]> {
     const t1 = performance.now();
     await settle();
     const inLoop = gcStarts.filter((t) => t >= t0 && t <= t1).length;
-    if (inLoop) throw new Error(`${inLoop} GC(s) ran inside the allocation loop: the heap difference is not the allocation`);
+    if (inLoop)
+      throw new Error(`${inLoop} GC(s) ran inside the allocation loop: the heap difference is not the allocation`);
     runs.push((after - before) / (BATCHES * BATCH));
   }
   return runs;
@@ -126,22 +161,55 @@ for (const [name, fn] of cases) {
 // Calibration: a loop that allocates one small object per packet must show up (tens of bytes each), or the
 // allocation figures above mean nothing.
 let keep: { a: number } | undefined;
-const allocating = (await bytesPerPacket(() => { for (let i = 0; i < BATCH; i++) keep = { a: i }; }))[0]!;
-if (!(allocating >= 8 && allocating <= 128)) throw new Error(`allocation calibration measured ${allocating} bytes per object`);
+const allocating = (
+  await bytesPerPacket(() => {
+    for (let i = 0; i < BATCH; i++) keep = { a: i };
+  })
+)[0]!;
+if (!(allocating >= 8 && allocating <= 128))
+  throw new Error(`allocation calibration measured ${allocating} bytes per object`);
 rows.push(row('calibration: one {a} object per packet', 'allocated', 'bytes/packet', [allocating]));
 // Helpers the agent and the tunnel call per packet or per batch, for scale.
 const big = slab(1400);
 let sink = 0;
-rows.push(row('internetChecksum 1400 B', 'checksum', 'ns/call', nsPerPacket('checksum', () => { sink ^= internetChecksum(big, HEADROOM, 1400); }, 1)));
-rows.push(row('vxlanSourcePort IPv4', 'flow hash', 'ns/call', nsPerPacket('port', () => {
-  for (let p = HEADROOM; p < BATCH * SLOT; p += SLOT) sink ^= vxlanSourcePort(big, p, 1400);
-}, BATCH)));
+rows.push(
+  row(
+    'internetChecksum 1400 B',
+    'checksum',
+    'ns/call',
+    nsPerPacket(
+      'checksum',
+      () => {
+        sink ^= internetChecksum(big, HEADROOM, 1400);
+      },
+      1,
+    ),
+  ),
+);
+rows.push(
+  row(
+    'vxlanSourcePort IPv4',
+    'flow hash',
+    'ns/call',
+    nsPerPacket(
+      'port',
+      () => {
+        for (let p = HEADROOM; p < BATCH * SLOT; p += SLOT) sink ^= vxlanSourcePort(big, p, 1400);
+      },
+      BATCH,
+    ),
+  ),
+);
 observer.disconnect();
 if (failures) throw new Error(`${failures} packets were dropped during the benchmark: the cases are wrong`);
 
 const report = publish('encap', rows, json);
 console.log(`\n${JSON.stringify(report)}`);
 const slow = rows.filter((r) => r.unit === 'ns/packet' && r.median >= 50).map((r) => r.case);
-const heavy = rows.filter((r) => r.unit === 'bytes/packet' && r.median >= 1 && !r.case.startsWith('calibration')).map((r) => r.case);
-console.log(`\ntargets (< 50 ns, 0 bytes per packet): ${slow.length || heavy.length ? `MISSED: ${[...slow, ...heavy].join(', ')}` : 'met'}`);
+const heavy = rows
+  .filter((r) => r.unit === 'bytes/packet' && r.median >= 1 && !r.case.startsWith('calibration'))
+  .map((r) => r.case);
+console.log(
+  `\ntargets (< 50 ns, 0 bytes per packet): ${slow.length || heavy.length ? `MISSED: ${[...slow, ...heavy].join(', ')}` : 'met'}`,
+);
 if (sink === 0.5 || keep?.a === -1) console.log(sink); // keeps the results alive

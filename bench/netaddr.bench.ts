@@ -12,7 +12,15 @@
 // Metric: ns per lookup (median over runs of BATCHES batches of 1024 packets; cases interleaved in each round so
 // drift falls on all alike). Every case must find the same routes (checked before timing).
 import { performance } from 'node:perf_hooks';
-import { ipv6FromBytes, ipv6FirstMatch, ipv6Mask, ipv6RowContains, readU32BE, writeIpv6Bytes, writeIpv6PrefixRow } from '@weft/netaddr';
+import {
+  ipv6FromBytes,
+  ipv6FirstMatch,
+  ipv6Mask,
+  ipv6RowContains,
+  readU32BE,
+  writeIpv6Bytes,
+  writeIpv6PrefixRow,
+} from '@weft/netaddr';
 import { parseBenchArgs, publish, row, type Row } from './lib/report.ts';
 
 const { json, quick } = parseBenchArgs();
@@ -31,7 +39,8 @@ const rand32 = (): number => {
   seed ^= seed << 5;
   return seed >>> 0;
 };
-const rand128 = (): bigint => (BigInt(rand32()) << 96n) | (BigInt(rand32()) << 64n) | (BigInt(rand32()) << 32n) | BigInt(rand32());
+const rand128 = (): bigint =>
+  (BigInt(rand32()) << 96n) | (BigInt(rand32()) << 64n) | (BigInt(rand32()) << 32n) | BigInt(rand32());
 
 const LENGTHS = [32, 48, 56, 64, 64, 64, 80, 96, 112, 128];
 const routes = Array.from({ length: ROUTES }, () => {
@@ -74,12 +83,18 @@ function lookupBigint(buf: Uint8Array, off: number): number {
 }
 
 function lookupWordsLocals(buf: Uint8Array, off: number): number {
-  const w0 = u32(buf, off), w1 = u32(buf, off + 4), w2 = u32(buf, off + 8), w3 = u32(buf, off + 12);
+  const w0 = u32(buf, off),
+    w1 = u32(buf, off + 4),
+    w2 = u32(buf, off + 8),
+    w3 = u32(buf, off + 12);
   return ipv6FirstMatch(words, ROUTES, w0, w1, w2, w3);
 }
 
 function lookupWordsRowCall(buf: Uint8Array, off: number): number {
-  const w0 = u32(buf, off), w1 = u32(buf, off + 4), w2 = u32(buf, off + 8), w3 = u32(buf, off + 12);
+  const w0 = u32(buf, off),
+    w1 = u32(buf, off + 4),
+    w2 = u32(buf, off + 8),
+    w3 = u32(buf, off + 12);
   for (let i = 0; i < ROUTES; i++) if (ipv6RowContains(words, i, w0, w1, w2, w3)) return i;
   return -1;
 }
@@ -89,7 +104,7 @@ function lookupWordsArray(buf: Uint8Array, off: number): number {
   for (let w = 0; w < 4; w++) scratch[w] = u32(buf, off + 4 * w);
   for (let i = 0, r = 0; i < ROUTES; i++, r += 8) {
     let w = 0;
-    while (w < 4 && ((scratch[w]! & words[r + 4 + w]!) >>> 0) === words[r + w]) w++;
+    while (w < 4 && (scratch[w]! & words[r + 4 + w]!) >>> 0 === words[r + w]) w++;
     if (w === 4) return i;
   }
   return -1;
@@ -114,7 +129,12 @@ function lookupBigintMap(buf: Uint8Array, off: number): number {
 }
 
 const CASES: [string, (buf: Uint8Array, off: number) => number][] = [
-  ['bigint', lookupBigint], ['words-locals', lookupWordsLocals], ['words-row-call', lookupWordsRowCall], ['words-array', lookupWordsArray], ['bytes', lookupBytes], ['bigint-map', lookupBigintMap],
+  ['bigint', lookupBigint],
+  ['words-locals', lookupWordsLocals],
+  ['words-row-call', lookupWordsRowCall],
+  ['words-array', lookupWordsArray],
+  ['bytes', lookupBytes],
+  ['bigint-map', lookupBigintMap],
 ];
 
 /** Sum over one batch of the found route indexes: the same for every correct candidate, and keeps the JIT honest. */

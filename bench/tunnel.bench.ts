@@ -48,8 +48,21 @@ async function runWorker(): Promise<void> {
   const batchSize = Number(flagValue(argv, '--batch') ?? BATCH);
   const tun = openTun({ name: 'flannel0', offloads: tso ? TCP_OFFLOADS : 0, batchSize });
   const txQueueLength = Number(flagValue(argv, '--txqueuelen') ?? TXQUEUELEN);
-  await configureLink(tun.name, { mtu: TUN_MTU, txQueueLength, addresses: [`10.244.${me}.1/24`], routes: [`10.244.${3 - me}.0/24`] });
-  const udp = openUdp({ address: `192.0.2.${me}`, port: 8285, gso, gro: gso, batchSize, sendBuffer: 8 << 20, receiveBuffer: 8 << 20 });
+  await configureLink(tun.name, {
+    mtu: TUN_MTU,
+    txQueueLength,
+    addresses: [`10.244.${me}.1/24`],
+    routes: [`10.244.${3 - me}.0/24`],
+  });
+  const udp = openUdp({
+    address: `192.0.2.${me}`,
+    port: 8285,
+    gso,
+    gro: gso,
+    batchSize,
+    sendBuffer: 8 << 20,
+    receiveBuffer: 8 << 20,
+  });
   udp.addPeer(0, peer, 8285);
   const toPeer: OnBatch = (_s, _o, _l, peers, n) => peers.fill(0, 0, n);
   const fromPeer: OnBatch = (_s, _o, _l, peers, n) => {
@@ -123,7 +136,10 @@ async function measureOnce(a: Netns, target: string, forwarders: number[], m: Me
 
 function rowsOf(name: string, m: Measured): Row[] {
   const all: [string, string, number[]][] = [
-    ['tcp1', 'Gbit/s', m.tcp1], ['tcp4', 'Gbit/s', m.tcp4], ['udp64', 'pps', m.udp64], ['cpu-per-gbit', 's', m.cpu],
+    ['tcp1', 'Gbit/s', m.tcp1],
+    ['tcp4', 'Gbit/s', m.tcp4],
+    ['udp64', 'pps', m.udp64],
+    ['cpu-per-gbit', 's', m.cpu],
   ];
   return all.filter(([, , runs]) => runs.length > 0).map(([metric, unit, runs]) => row(name, metric, unit, runs));
 }
@@ -143,14 +159,22 @@ interface Case {
 /** Stops the processes; the last words of each (a weft forwarder prints its counters) go to stderr. */
 async function stopAll(name: string, procs: BackgroundProcess[], showLog: boolean): Promise<void> {
   for (const p of procs) await p.stop();
-  if (showLog) console.error(`${name}: forwarder counters\n  ${procs.map((p) => p.log().trim().split('\n').pop()).join('\n  ')}`);
+  if (showLog)
+    console.error(`${name}: forwarder counters\n  ${procs.map((p) => p.log().trim().split('\n').pop()).join('\n  ')}`);
 }
 
 /**
  * Waits until each forwarder has logged `ready`, then hands them over as a Running case. A start that fails
  * throws, which ends the benchmark; the scope's cleanup stops whatever was spawned.
  */
-async function whenReady(name: string, target: string, forwarders: BackgroundProcess[], ready: string, ms: number, showLog: boolean): Promise<Running> {
+async function whenReady(
+  name: string,
+  target: string,
+  forwarders: BackgroundProcess[],
+  ready: string,
+  ms: number,
+  showLog: boolean,
+): Promise<Running> {
   for (const p of forwarders) await waitForLog(p, ready, ms);
   return { target, forwarders, stop: () => stopAll(name, forwarders, showLog) };
 }
@@ -163,8 +187,30 @@ function weftCase(scope: LabScope, a: Netns, b: Netns, v: Variant): Case {
     name: v.name,
     start(rep) {
       const forwarders = [
-        scope.spawn(`${label}-a`, a, [process.execPath, '--import', 'tsx', self, '--worker', '--me', '1', '--peer', '192.0.2.2', ...flags]),
-        scope.spawn(`${label}-b`, b, [process.execPath, '--import', 'tsx', self, '--worker', '--me', '2', '--peer', '192.0.2.1', ...flags]),
+        scope.spawn(`${label}-a`, a, [
+          process.execPath,
+          '--import',
+          'tsx',
+          self,
+          '--worker',
+          '--me',
+          '1',
+          '--peer',
+          '192.0.2.2',
+          ...flags,
+        ]),
+        scope.spawn(`${label}-b`, b, [
+          process.execPath,
+          '--import',
+          'tsx',
+          self,
+          '--worker',
+          '--me',
+          '2',
+          '--peer',
+          '192.0.2.1',
+          ...flags,
+        ]),
       ];
       return whenReady(v.name, '10.244.2.1', forwarders, 'ready', 10_000, rep === REPS - 1);
     },
@@ -178,9 +224,35 @@ function weftCase(scope: LabScope, a: Netns, b: Netns, v: Variant): Case {
  */
 function openvpnCase(scope: LabScope, a: Netns, b: Netns, name: string, tuned: boolean): Case {
   const vpn = (me: number, peer: number) => [
-    'openvpn', '--dev', 'tun0', '--dev-type', 'tun', '--proto', 'udp', '--local', `192.0.2.${me}`, '--lport', '1194',
-    '--remote', `192.0.2.${peer}`, '--rport', '1194', '--ifconfig', `10.8.0.${me}`, `10.8.0.${peer}`, '--cipher', 'none',
-    '--auth', 'none', '--tun-mtu', String(TUN_MTU), '--mssfix', '0', '--disable-dco', '--verb', '3',
+    'openvpn',
+    '--dev',
+    'tun0',
+    '--dev-type',
+    'tun',
+    '--proto',
+    'udp',
+    '--local',
+    `192.0.2.${me}`,
+    '--lport',
+    '1194',
+    '--remote',
+    `192.0.2.${peer}`,
+    '--rport',
+    '1194',
+    '--ifconfig',
+    `10.8.0.${me}`,
+    `10.8.0.${peer}`,
+    '--cipher',
+    'none',
+    '--auth',
+    'none',
+    '--tun-mtu',
+    String(TUN_MTU),
+    '--mssfix',
+    '0',
+    '--disable-dco',
+    '--verb',
+    '3',
     ...(tuned ? ['--fast-io', '--sndbuf', '4194304', '--rcvbuf', '4194304', '--txqueuelen', String(TXQUEUELEN)] : []),
   ];
   return {
@@ -192,7 +264,10 @@ function openvpnCase(scope: LabScope, a: Netns, b: Netns, name: string, tuned: b
   };
 }
 
-const PLAIN: Case = { name: 'plain', start: async () => ({ target: '192.0.2.2', forwarders: [], stop: async () => {} }) };
+const PLAIN: Case = {
+  name: 'plain',
+  start: async () => ({ target: '192.0.2.2', forwarders: [], stop: async () => {} }),
+};
 const OPENVPN = 'openvpn';
 const OPENVPN_TUNED = 'openvpn tuned (fast-io, 4 MB buffers, txqueuelen 5000)';
 
@@ -257,7 +332,12 @@ async function main(): Promise<void> {
         const server = scope.spawn(`iperf-${rep}`, b, ['iperf3', '-s']);
         try {
           await new Promise((r) => setTimeout(r, 300));
-          await measureOnce(a, running.target, running.forwarders.map((p) => p.pid), measured.get(c.name)!);
+          await measureOnce(
+            a,
+            running.target,
+            running.forwarders.map((p) => p.pid),
+            measured.get(c.name)!,
+          );
         } finally {
           await server.stop();
           await running.stop();

@@ -11,5 +11,8 @@ if (process.getuid?.() !== 0) {
 ensureNpmDeps();
 ensureDebianPackages({ ip: 'iproute2', iperf3: 'iperf3', ping: 'iputils-ping' });
 sh('npx', ['tsc', '-b']);
-const r = spawnSync(process.execPath, ['agent/bin/weft.mjs', 'lab', 'demo', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['agent/bin/weft.mjs', 'lab', 'demo', ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -37,7 +37,13 @@ const haveCmd = (c) => spawnSync('sh', ['-c', 'command -v "$0"', c]).status === 
 
 /** Installs the Debian packages whose commands are missing (as root; otherwise says what to install). */
 export function ensureDebianPackages(byCommand) {
-  const missing = [...new Set(Object.entries(byCommand).filter(([c]) => !haveCmd(c)).map(([, p]) => p))];
+  const missing = [
+    ...new Set(
+      Object.entries(byCommand)
+        .filter(([c]) => !haveCmd(c))
+        .map(([, p]) => p),
+    ),
+  ];
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.log(`setup: not root, so not installing Debian packages: ${missing.join(' ')} (tests needing them skip)`);

@@ -14,10 +14,18 @@ async function pingOk(from: LabPod, to: LabPod): Promise<boolean> {
 }
 
 async function exercise(backend: BackendType, nodes: number, routeSync: RouteSync = 'lease'): Promise<void> {
-  const run = await labUp({ name: `agb-${backend.slice(0, 3)}${nodes}${routeSync === 'bgp' ? 'b' : ''}`, nodes, pods: 1, backend, routeSync, store: 'embedded' });
+  const run = await labUp({
+    name: `agb-${backend.slice(0, 3)}${nodes}${routeSync === 'bgp' ? 'b' : ''}`,
+    nodes,
+    pods: 1,
+    backend,
+    routeSync,
+    store: 'embedded',
+  });
   try {
     const pods = run.lab.nodes.map((n) => n.pods[0]!);
-    for (const a of pods) for (const b of pods) if (a !== b) assert.ok(await pingOk(a, b), `${backend}: ${a.name} -> ${b.name} ping`);
+    for (const a of pods)
+      for (const b of pods) if (a !== b) assert.ok(await pingOk(a, b), `${backend}: ${a.name} -> ${b.name} ping`);
     const t = await tcpTransfer(pods[0]!.ns, pods[1]!.ns, pods[1]!.ip, 50 * MB);
     assert.is(t.received.bytes, 50 * MB, 'every byte arrived');
     assert.is(t.received.sha256, t.sent.sha256, 'and unchanged');
@@ -26,18 +34,26 @@ async function exercise(backend: BackendType, nodes: number, routeSync: RouteSyn
       assert.is(back.received.sha256, back.sent.sha256);
     }
     const status = JSON.parse((await httpGetIn(run.lab.nodes[0]!.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!) as {
-      backend: string; routeSync: string; routes: unknown[]; counters: Record<string, number>; drops: Record<string, number>;
+      backend: string;
+      routeSync: string;
+      routes: unknown[];
+      counters: Record<string, number>;
+      drops: Record<string, number>;
     };
     assert.is(status.backend, backend);
     assert.is(status.routeSync, routeSync);
     assert.is(status.routes.length, nodes - 1);
     if (backend !== 'native') {
       assert.ok(status.counters.tx_packets! > 1000, `${backend}: the userspace dataplane carried the traffic`);
-      for (const reason of ['unknown_peer', 'spoofed_source', 'wrong_vni', 'bad_flags']) assert.is(status.drops[reason], 0, `no ${reason} drops in clean traffic`);
+      for (const reason of ['unknown_peer', 'spoofed_source', 'wrong_vni', 'bad_flags'])
+        assert.is(status.drops[reason], 0, `no ${reason} drops in clean traffic`);
     }
     for (const [name, agent] of run.agents) {
       const sources = [...agent.log().matchAll(/"source":"(\w+)"/g)].map((m) => m[1]);
-      assert.ok(sources.length > 0 && sources.every((s) => s === routeSync), `${name}: peer routes came only from ${routeSync}`);
+      assert.ok(
+        sources.length > 0 && sources.every((s) => s === routeSync),
+        `${name}: peer routes came only from ${routeSync}`,
+      );
     }
     const metrics = await httpGetIn(run.lab.nodes[0]!.ns, `http://127.0.0.1:${METRICS_PORT}/metrics`);
     assert.match(metrics ?? '', /weft_peers \d/);
@@ -51,8 +67,9 @@ if (canRunWith('agent backends', ['ip', 'ping'])) {
     test(`${backend}: two nodes, ping and 50 MB checksummed`, () => exercise(backend, 2));
     test(`${backend}: three nodes, all pairs ping, 50 MB both ways checksummed`, () => exercise(backend, 3));
   }
-  test('native with BGP route sync (Calico mode): three nodes, routes from BGP only', () => exercise('native', 3, 'bgp'));
-  test('vxlan with BGP route sync: VTEP MACs travel in the Router\'s MAC community', () => exercise('vxlan', 3, 'bgp'));
+  test('native with BGP route sync (Calico mode): three nodes, routes from BGP only', () =>
+    exercise('native', 3, 'bgp'));
+  test("vxlan with BGP route sync: VTEP MACs travel in the Router's MAC community", () => exercise('vxlan', 3, 'bgp'));
 }
 
 test.run();

@@ -14,8 +14,24 @@ const db = join(dir, 'leases.db');
 async function agentWith(netConf: string | null, extra: string[] = []): Promise<{ code: number; stderr: string }> {
   const file = join(dir, 'net-conf.json');
   if (netConf !== null) writeFileSync(file, netConf);
-  const args = ['agent', '--net-config', file, '--iface', 'lo', '--public-ip', '127.0.0.1', '--store', `embedded:${db}`,
-    '--subnet-file', join(dir, 'subnet.env'), '--metrics-port', '0', '--node-name', 'cfg-test', ...extra];
+  const args = [
+    'agent',
+    '--net-config',
+    file,
+    '--iface',
+    'lo',
+    '--public-ip',
+    '127.0.0.1',
+    '--store',
+    `embedded:${db}`,
+    '--subnet-file',
+    join(dir, 'subnet.env'),
+    '--metrics-port',
+    '0',
+    '--node-name',
+    'cfg-test',
+    ...extra,
+  ];
   const r = await run(weftArgv(...args), { allowFailure: true, timeoutMs: 30_000 });
   return { code: r.code, stderr: r.stderr };
 }

@@ -7,7 +7,15 @@ import * as assert from 'uvu/assert';
 import { canRunWith, type LabNode } from '@weft/lab';
 import { labUp } from 'weft/lab';
 import {
-  etcdGetPrefix, etcdLeaseInfo, mustStatus, pingCount, restartAgent, stopAgent, subnetEnvOf, waitForPing, type EtcdKv,
+  etcdGetPrefix,
+  etcdLeaseInfo,
+  mustStatus,
+  pingCount,
+  restartAgent,
+  stopAgent,
+  subnetEnvOf,
+  waitForPing,
+  type EtcdKv,
 } from './support/agent-lab.ts';
 
 const PREFIX = '/coreos.com/network';
@@ -16,7 +24,11 @@ const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 const started = Date.now();
 const say = (m: string) => console.log(`[agent-etcd +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
 
-interface LeaseAttrsJson { PublicIP: string; BackendType: string; BackendData?: { VtepMAC?: string; VNI?: number } }
+interface LeaseAttrsJson {
+  PublicIP: string;
+  BackendType: string;
+  BackendData?: { VtepMAC?: string; VNI?: number };
+}
 
 function subnetKeyOf(subnet: string): string {
   return `${PREFIX}/subnets/${subnet.replace('/', '-')}`;
@@ -24,10 +36,19 @@ function subnetKeyOf(subnet: string): string {
 
 if (canRunWith('weft agent with etcd', ['ip', 'ping', 'etcd', 'etcdctl'])) {
   test('three agents on one etcd: flannel keys with TTL leases, pings, SIGTERM and restart keep the subnet', async () => {
-    const run = await labUp({
-      name: 'age-etcd', nodes: 3, pods: 1, backend: 'vxlan', routeSync: 'lease', store: 'etcd', persistent: false,
-      agentArgs: ['--subnet-lease-ttl', String(TTL_S), '--subnet-lease-renew-margin', '1'],
-    }, say);
+    const run = await labUp(
+      {
+        name: 'age-etcd',
+        nodes: 3,
+        pods: 1,
+        backend: 'vxlan',
+        routeSync: 'lease',
+        store: 'etcd',
+        persistent: false,
+        agentArgs: ['--subnet-lease-ttl', String(TTL_S), '--subnet-lease-renew-margin', '1'],
+      },
+      say,
+    );
     try {
       const nodes = run.lab.nodes;
       const [n1, n2, n3] = nodes as [LabNode, LabNode, LabNode];
@@ -66,9 +87,10 @@ if (canRunWith('weft agent with etcd', ['ip', 'ping', 'etcd', 'etcdctl'])) {
       assert.is(vteps.size, 3, 'every node has its own VTEP MAC');
       say('etcd keys and leases checked');
 
-      for (const a of nodes) for (const b of nodes) {
-        if (a !== b) assert.ok((await pingCount(pod(a), pod(b).ip, 3)) >= 2, `${pod(a).name} -> ${pod(b).name} ping`);
-      }
+      for (const a of nodes)
+        for (const b of nodes) {
+          if (a !== b) assert.ok((await pingCount(pod(a), pod(b).ip, 3)) >= 2, `${pod(a).name} -> ${pod(b).name} ping`);
+        }
       say('all pods ping each other');
 
       // SIGTERM n3's agent: it exits cleanly and keeps its lease; the others keep its route.
@@ -76,10 +98,16 @@ if (canRunWith('weft agent with etcd', ['ip', 'ping', 'etcd', 'etcdctl'])) {
       const n3EnvBefore = subnetEnvOf(run, n3);
       assert.is(await stopAgent(run, n3), 0, 'agent n3 exits 0 on SIGTERM');
       const afterStop = await etcdGetPrefix(run, `${PREFIX}/subnets/`);
-      assert.ok(afterStop.some((kv) => kv.key === subnetKeyOf(n3Subnet)), 'n3 kept its lease in etcd');
+      assert.ok(
+        afterStop.some((kv) => kv.key === subnetKeyOf(n3Subnet)),
+        'n3 kept its lease in etcd',
+      );
       for (const node of [n1, n2]) {
         const routes = (await mustStatus(node)).routes.map((r) => r.subnet);
-        assert.ok(routes.includes(n3Subnet), `${node.name} keeps the route to n3's ${n3Subnet} (has ${routes.join(', ')})`);
+        assert.ok(
+          routes.includes(n3Subnet),
+          `${node.name} keeps the route to n3's ${n3Subnet} (has ${routes.join(', ')})`,
+        );
         assert.is(routes.length, 2);
       }
       const [there, back] = await Promise.all([pingCount(pod(n1), pod(n2).ip, 10), pingCount(pod(n2), pod(n1).ip, 10)]);
@@ -96,8 +124,14 @@ if (canRunWith('weft agent with etcd', ['ip', 'ping', 'etcd', 'etcdctl'])) {
       assert.is(n3After.routes.length, 2, 'restarted n3 routes to both peers');
       await waitForPing(pod(n1), pod(n3).ip, 20_000, 'n1p1 -> n3p1 after the restart');
       for (const other of [n1, n2]) {
-        assert.ok((await pingCount(pod(other), pod(n3).ip, 3)) >= 2, `${pod(other).name} -> ${pod(n3).name} after restart`);
-        assert.ok((await pingCount(pod(n3), pod(other).ip, 3)) >= 2, `${pod(n3).name} -> ${pod(other).name} after restart`);
+        assert.ok(
+          (await pingCount(pod(other), pod(n3).ip, 3)) >= 2,
+          `${pod(other).name} -> ${pod(n3).name} after restart`,
+        );
+        assert.ok(
+          (await pingCount(pod(n3), pod(other).ip, 3)) >= 2,
+          `${pod(n3).name} -> ${pod(other).name} after restart`,
+        );
       }
       say('n3 back with the same subnet; its pod is reachable again');
     } finally {

@@ -36,13 +36,37 @@ async function startWeftNode(lab: Lab, node: LabNode, extra: string[]): Promise<
   assert.ok(await store.createLease(parseIp4Net(KERNEL_SUBNET)!, attrs, 3600_000), 'kernel node lease stored');
   await store.close();
   const envFile = join(dir, 'n1-subnet.env');
-  const agent = lab.scope.spawn('agent-n1', node.ns, weftArgv('agent', '--net-config', netConf, '--public-ip', node.underlayIp,
-    '--store', `embedded:${db}`, '--subnet-file', envFile, '--metrics-port', String(METRICS_PORT), '--node-name', 'n1', ...extra));
-  await waitFor(() => {
-    if (!agent.running) throw new Error(`agent exited:\n${agent.log()}`);
-    return existsSync(envFile);
-  }, 30_000, 'the weft agent to write subnet.env');
-  const status = JSON.parse((await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!) as { lease: { subnet: string; vtepMac: string } };
+  const agent = lab.scope.spawn(
+    'agent-n1',
+    node.ns,
+    weftArgv(
+      'agent',
+      '--net-config',
+      netConf,
+      '--public-ip',
+      node.underlayIp,
+      '--store',
+      `embedded:${db}`,
+      '--subnet-file',
+      envFile,
+      '--metrics-port',
+      String(METRICS_PORT),
+      '--node-name',
+      'n1',
+      ...extra,
+    ),
+  );
+  await waitFor(
+    () => {
+      if (!agent.running) throw new Error(`agent exited:\n${agent.log()}`);
+      return existsSync(envFile);
+    },
+    30_000,
+    'the weft agent to write subnet.env',
+  );
+  const status = JSON.parse((await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!) as {
+    lease: { subnet: string; vtepMac: string };
+  };
   return { subnet: status.lease.subnet, vtepIp: status.lease.subnet.split('/')[0]!, vtepMac: status.lease.vtepMac };
 }
 
@@ -55,9 +79,32 @@ async function kernelVtep(node: LabNode, weft: WeftSide, staticNeigh: boolean): 
     ...(staticNeigh ? [`neigh replace ${weft.vtepIp} lladdr ${weft.vtepMac} dev flannel.1 nud permanent`] : []),
     `route replace ${weft.subnet} via ${weft.vtepIp} dev flannel.1 onlink`,
   ]);
-  await node.ns.exec(['bridge', 'fdb', 'append', weft.vtepMac, 'dev', 'flannel.1', 'dst', '192.0.2.11', 'self', 'permanent']);
+  await node.ns.exec([
+    'bridge',
+    'fdb',
+    'append',
+    weft.vtepMac,
+    'dev',
+    'flannel.1',
+    'dst',
+    '192.0.2.11',
+    'self',
+    'permanent',
+  ]);
   // Without a static neighbour the kernel ARPs; broadcasts go to the all-zeros FDB entry's VTEP.
-  if (!staticNeigh) await node.ns.exec(['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'flannel.1', 'dst', '192.0.2.11', 'self', 'permanent']);
+  if (!staticNeigh)
+    await node.ns.exec([
+      'bridge',
+      'fdb',
+      'append',
+      '00:00:00:00:00:00',
+      'dev',
+      'flannel.1',
+      'dst',
+      '192.0.2.11',
+      'self',
+      'permanent',
+    ]);
 }
 
 /** The kernel pod's tx checksumming: at its default (on: partial checksums cross the veth), or off. */
@@ -65,7 +112,12 @@ type KernelTx = 'default' | 'tx-off';
 /** weft's own offloads: at their default (vnet header, super-packets whole) or off (segmented in the addon). */
 type WeftOffload = 'default' | 'no-offload';
 
-async function withTopology(staticNeigh: boolean, kernelTx: KernelTx, body: (lab: Lab, weft: WeftSide) => Promise<void>, weftOffload: WeftOffload = 'default'): Promise<void> {
+async function withTopology(
+  staticNeigh: boolean,
+  kernelTx: KernelTx,
+  body: (lab: Lab, weft: WeftSide) => Promise<void>,
+  weftOffload: WeftOffload = 'default',
+): Promise<void> {
   const name = !staticNeigh ? 'arp' : weftOffload === 'no-offload' ? 'nooff' : kernelTx === 'default' ? 'on' : 'off';
   const lab = await Lab.create({ name: `h4-akv-${name}`, nodes: 2 });
   try {
@@ -92,12 +144,17 @@ async function weftStatus(lab: Lab): Promise<{ counters: Record<string, number>;
 async function pingAndTransfers(lab: Lab, bulk = 200 * MB): Promise<void> {
   const weftPod = lab.nodes[0]!.pods[0]!;
   const kernelPod = lab.nodes[1]!.pods[0]!;
-  for (const [a, b] of [[weftPod, kernelPod], [kernelPod, weftPod]] as const) {
+  for (const [a, b] of [
+    [weftPod, kernelPod],
+    [kernelPod, weftPod],
+  ] as const) {
     const r = await a.ns.exec(['ping', '-c', '3', '-i', '0.2', '-W', '2', b.ip], { allowFailure: true });
     assert.match(r.stdout, / 3 received/, `${a.name} -> ${b.name}`);
   }
   // A full-size DF packet fits the 1450 MTU both stacks agree on.
-  const big = await kernelPod.ns.exec(['ping', '-c', '2', '-s', '1422', '-M', 'do', '-W', '2', weftPod.ip], { allowFailure: true });
+  const big = await kernelPod.ns.exec(['ping', '-c', '2', '-s', '1422', '-M', 'do', '-W', '2', weftPod.ip], {
+    allowFailure: true,
+  });
   assert.match(big.stdout, / 2 received/, '1450-byte DF packets cross');
   const there = await tcpTransfer(weftPod.ns, kernelPod.ns, kernelPod.ip, bulk);
   assert.is(there.received.bytes, bulk, 'weft -> kernel: every byte arrived');
@@ -133,24 +190,40 @@ if (canRunWith('weft vxlan <-> kernel vxlan', ['ip', 'bridge', 'ping', 'ethtool'
     }));
 
   test('weft with its TUN offloads off (--no-offload): kernel super-packets are segmented in the addon', () =>
-    withTopology(true, 'default', async (lab) => {
-      await pingAndTransfers(lab, 50 * MB);
-      const { counters, drops } = await weftStatus(lab);
-      assert.ok(counters.rx_super_packets_segmented! > 0, `super-packets cut into segments: ${JSON.stringify(counters)}`);
-      assert.is(counters.rx_super_packets_whole, 0, 'no vnet header, no GSO write');
-      assert.is(drops.inner_bad_checksum, 0);
-    }, 'no-offload'));
+    withTopology(
+      true,
+      'default',
+      async (lab) => {
+        await pingAndTransfers(lab, 50 * MB);
+        const { counters, drops } = await weftStatus(lab);
+        assert.ok(
+          counters.rx_super_packets_segmented! > 0,
+          `super-packets cut into segments: ${JSON.stringify(counters)}`,
+        );
+        assert.is(counters.rx_super_packets_whole, 0, 'no vnet header, no GSO write');
+        assert.is(drops.inner_bad_checksum, 0);
+      },
+      'no-offload',
+    ));
 
   test('the kernel resolves our VTEP address with ARP over VXLAN and weft answers it', () =>
     withTopology(false, 'default', async (lab, weft) => {
       const kernelPod = lab.nodes[1]!.pods[0]!;
       const weftPod = lab.nodes[0]!.pods[0]!;
-      const r = await kernelPod.ns.exec(['ping', '-c', '3', '-i', '0.3', '-W', '2', weftPod.ip], { allowFailure: true });
+      const r = await kernelPod.ns.exec(['ping', '-c', '3', '-i', '0.3', '-W', '2', weftPod.ip], {
+        allowFailure: true,
+      });
       assert.match(r.stdout, /[1-3] received/, 'traffic flows once ARP is answered');
       const neigh = await lab.nodes[1]!.ns.ip(['neigh', 'show', 'dev', 'flannel.1']);
-      assert.match(neigh.stdout, new RegExp(`${weft.vtepIp.replace(/\./g, '\\.')} lladdr ${weft.vtepMac}`), 'learned our VTEP MAC');
+      assert.match(
+        neigh.stdout,
+        new RegExp(`${weft.vtepIp.replace(/\./g, '\\.')} lladdr ${weft.vtepMac}`),
+        'learned our VTEP MAC',
+      );
       assert.not.match(neigh.stdout, /PERMANENT/, 'from an ARP reply, not a static entry');
-      const status = JSON.parse((await httpGetIn(lab.nodes[0]!.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!) as { counters: Record<string, number> };
+      const status = JSON.parse((await httpGetIn(lab.nodes[0]!.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!) as {
+        counters: Record<string, number>;
+      };
       assert.ok(status.counters.replies! >= 1, 'weft sent the ARP reply');
     }));
 }

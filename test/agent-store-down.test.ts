@@ -9,7 +9,13 @@ import * as assert from 'uvu/assert';
 import { canRunWith, type LabNode } from '@weft/lab';
 import { labUp, waitFor, ETCD_ADDRESS } from 'weft/lab';
 import {
-  agentMetrics, agentStatus, etcdctl, metricValue, mustStatus, pingCount, restartEtcd,
+  agentMetrics,
+  agentStatus,
+  etcdctl,
+  metricValue,
+  mustStatus,
+  pingCount,
+  restartEtcd,
 } from './support/agent-lab.ts';
 
 const PREFIX = '/coreos.com/network';
@@ -26,14 +32,21 @@ async function routesOf(node: LabNode): Promise<string[]> {
 
 if (canRunWith('weft agent with etcd going away', ['ip', 'ping', 'etcd', 'etcdctl'])) {
   test('etcd stopped and restarted: forwarding continues, storeReachable reported, leases reconciled', async () => {
-    const run = await labUp({ name: 'age-down', nodes: 2, pods: 1, backend: 'vxlan', routeSync: 'lease', store: 'etcd', persistent: false }, say);
+    const run = await labUp(
+      { name: 'age-down', nodes: 2, pods: 1, backend: 'vxlan', routeSync: 'lease', store: 'etcd', persistent: false },
+      say,
+    );
     try {
       const [n1, n2] = run.lab.nodes as [LabNode, LabNode];
       const p1 = n1.pods[0]!;
       const p2 = n2.pods[0]!;
       for (const n of [n1, n2]) {
         assert.is(await reachable(n), true, `${n.name}: store reachable at start`);
-        assert.is(metricValue((await agentMetrics(n)) ?? '', 'weft_store_reachable'), 1, `${n.name}: weft_store_reachable 1`);
+        assert.is(
+          metricValue((await agentMetrics(n)) ?? '', 'weft_store_reachable'),
+          1,
+          `${n.name}: weft_store_reachable 1`,
+        );
       }
       const peerRoutes = { n1: await routesOf(n1), n2: await routesOf(n2) };
       assert.is(peerRoutes.n1.length, 1);
@@ -43,10 +56,22 @@ if (canRunWith('weft agent with etcd going away', ['ip', 'ping', 'etcd', 'etcdct
       await new Promise((r) => setTimeout(r, 1500));
       say(`stopping etcd (pid ${run.etcd!.pid})`);
       await run.etcd!.stop();
-      await waitFor(async () => (await reachable(n1)) === false && (await reachable(n2)) === false, 20_000, 'both agents to report the store unreachable');
+      await waitFor(
+        async () => (await reachable(n1)) === false && (await reachable(n2)) === false,
+        20_000,
+        'both agents to report the store unreachable',
+      );
       for (const n of [n1, n2]) {
-        assert.is(metricValue((await agentMetrics(n)) ?? '', 'weft_store_reachable'), 0, `${n.name}: weft_store_reachable 0`);
-        assert.equal(await routesOf(n), peerRoutes[n.name as 'n1' | 'n2'], `${n.name} keeps its routes while the store is down`);
+        assert.is(
+          metricValue((await agentMetrics(n)) ?? '', 'weft_store_reachable'),
+          0,
+          `${n.name}: weft_store_reachable 0`,
+        );
+        assert.equal(
+          await routesOf(n),
+          peerRoutes[n.name as 'n1' | 'n2'],
+          `${n.name} keeps its routes while the store is down`,
+        );
       }
       const [there, back] = await pinging;
       assert.ok(there >= 57 && back >= 57, `pings kept flowing while etcd went away (${there}/60, ${back}/60)`);
@@ -67,7 +92,11 @@ if (canRunWith('weft agent with etcd going away', ['ip', 'ping', 'etcd', 'etcdct
       const grant = await etcdctl(run, ['lease', 'grant', '300']);
       const leaseId = /lease ([0-9a-f]+) granted/.exec(grant.stdout)?.[1];
       assert.ok(leaseId, `etcdctl lease grant: ${grant.stdout}`);
-      const attrs = { PublicIP: '192.0.2.50', BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0a:58:00:00:00:32' } };
+      const attrs = {
+        PublicIP: '192.0.2.50',
+        BackendType: 'vxlan',
+        BackendData: { VNI: 1, VtepMAC: '0a:58:00:00:00:32' },
+      };
       const key = `${PREFIX}/subnets/${joiner.replace('/', '-')}`;
       await etcdctl(run, ['put', `--lease=${leaseId}`, key, JSON.stringify(attrs)]);
       await waitFor(async () => (await routesOf(n2)).includes(joiner), 20_000, `n2 to route ${joiner} (watch)`);
@@ -76,18 +105,34 @@ if (canRunWith('weft agent with etcd going away', ['ip', 'ping', 'etcd', 'etcdct
 
       await n1.ns.ip(['route', 'del', 'prohibit', `${ETCD_ADDRESS}/32`]);
       await waitFor(async () => (await reachable(n1)) === true, 60_000, 'n1 to reconnect once the route is gone');
-      await waitFor(async () => (await routesOf(n1)).includes(joiner), 20_000, `n1 to route ${joiner} after reconciling`);
+      await waitFor(
+        async () => (await routesOf(n1)).includes(joiner),
+        20_000,
+        `n1 to route ${joiner} after reconciling`,
+      );
       const n1Status = await mustStatus(n1);
       const route = n1Status.routes.find((r) => r.subnet === joiner)!;
-      assert.is(route.via, '192.0.2.50', 'the reconciled route points at the new lease\'s PublicIP');
+      assert.is(route.via, '192.0.2.50', "the reconciled route points at the new lease's PublicIP");
       assert.is(route.vtepMac, '0a:58:00:00:00:32', 'with its VTEP MAC');
-      assert.is(metricValue((await agentMetrics(n1)) ?? '', 'weft_store_reachable'), 1, 'n1: weft_store_reachable 1 again');
+      assert.is(
+        metricValue((await agentMetrics(n1)) ?? '', 'weft_store_reachable'),
+        1,
+        'n1: weft_store_reachable 1 again',
+      );
       say('n1 reconciled');
 
       await etcdctl(run, ['del', key]);
-      for (const n of [n1, n2]) await waitFor(async () => !(await routesOf(n)).includes(joiner), 20_000, `${n.name} to drop ${joiner} after its lease is deleted`);
+      for (const n of [n1, n2])
+        await waitFor(
+          async () => !(await routesOf(n)).includes(joiner),
+          20_000,
+          `${n.name} to drop ${joiner} after its lease is deleted`,
+        );
       assert.equal(await routesOf(n1), peerRoutes.n1, 'n1 back to its one real peer');
-      assert.ok((await pingCount(p1, p2.ip, 3)) >= 2 && (await pingCount(p2, p1.ip, 3)) >= 2, 'pods still ping after the outage');
+      assert.ok(
+        (await pingCount(p1, p2.ip, 3)) >= 2 && (await pingCount(p2, p1.ip, 3)) >= 2,
+        'pods still ping after the outage',
+      );
       for (const [name, proc] of run.agents) assert.ok(proc.running, `agent ${name} ran through the outage`);
     } finally {
       await run.lab.teardown();

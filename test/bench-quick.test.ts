@@ -7,9 +7,24 @@ import { join } from 'node:path';
 import { canRunWith, listLabNamespaces } from '@weft/lab';
 import { withBenchReport } from './support/bench.ts';
 
-const CASES = ['weft-udp', 'weft-vxlan', 'weft-native', 'weft-native-bgp', 'kernel-vxlan', 'mixed-vxlan', 'plain', 'openvpn'];
+const CASES = [
+  'weft-udp',
+  'weft-vxlan',
+  'weft-native',
+  'weft-native-bgp',
+  'kernel-vxlan',
+  'mixed-vxlan',
+  'plain',
+  'openvpn',
+];
 const METRICS: Record<string, string> = {
-  tcp1: 'Gbit/s', tcp4: 'Gbit/s', udp64: 'pps', 'latency-p50': 'us', 'latency-p99': 'us', 'cpu-per-gb': 's', mtu: 'bytes',
+  tcp1: 'Gbit/s',
+  tcp4: 'Gbit/s',
+  udp64: 'pps',
+  'latency-p50': 'us',
+  'latency-p99': 'us',
+  'cpu-per-gb': 's',
+  mtu: 'bytes',
 };
 
 if (canRunWith('bench --quick', ['iperf3', 'sockperf', 'openvpn'])) {
@@ -33,7 +48,11 @@ if (canRunWith('bench --quick', ['iperf3', 'sockperf', 'openvpn'])) {
       assert.is(report.rows.find((x) => x.case === 'mixed-vxlan' && x.metric === 'mtu')!.median, 1450);
       assert.match(r.stdout, /\| weft-vxlan \| tcp1 \| Gbit\/s \|/, 'a markdown table on stdout');
       assert.match(readFileSync(join(dir, 'bench.svg'), 'utf8'), /^<svg[\s\S]*weft-native-bgp[\s\S]*<\/svg>$/);
-      assert.equal((await listLabNamespaces()).filter((n) => n.startsWith('wl-bench-')), [], 'every case torn down');
+      assert.equal(
+        (await listLabNamespaces()).filter((n) => n.startsWith('wl-bench-')),
+        [],
+        'every case torn down',
+      );
     });
   });
 }

@@ -11,7 +11,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LabScope, canRunPrivileged, canRunWith, listLabNamespaces, run, runSync, type RunOptions, type RunResult } from '@weft/lab';
+import {
+  LabScope,
+  canRunPrivileged,
+  canRunWith,
+  listLabNamespaces,
+  run,
+  runSync,
+  type RunOptions,
+  type RunResult,
+} from '@weft/lab';
 import { PrivateDockerd, alive } from './support/dock-dockerd.ts';
 
 const WHAT = 'docker compose';
@@ -23,20 +32,34 @@ const PROJECT = 'wldock';
 const NODES = ['node1', 'node2', 'node3'] as const;
 const PODS = ['pod1', 'pod2', 'pod3'] as const;
 const NETWORKS = ['underlay', 'pods1', 'pods2', 'pods3'];
-const TOOLS: Record<string, string> = { dockerd: 'docker.io', 'docker-compose': 'docker-compose', debootstrap: 'debootstrap' };
+const TOOLS: Record<string, string> = {
+  dockerd: 'docker.io',
+  'docker-compose': 'docker-compose',
+  debootstrap: 'debootstrap',
+};
 const started = Date.now();
 const say = (m: string) => console.log(`[compose +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
 
 /** Installs the Debian packages this test drives when they are missing and we are root (canRunWith then judges). */
 function ensureTools(): boolean {
   const have = (c: string) => spawnSync('sh', ['-c', 'command -v "$0"', c]).status === 0;
-  const missing = [...new Set(Object.entries(TOOLS).filter(([c]) => !have(c)).map(([, p]) => p))];
+  const missing = [
+    ...new Set(
+      Object.entries(TOOLS)
+        .filter(([c]) => !have(c))
+        .map(([, p]) => p),
+    ),
+  ];
   if (missing.length && process.getuid?.() === 0) {
     console.log(`compose: apt-get install ${missing.join(' ')}`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const opts = { stdio: 'inherit' as const, env, timeout: 600_000 };
     spawnSync('apt-get', ['update', '-qq'], opts);
-    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', ...missing], opts);
+    spawnSync(
+      'apt-get',
+      ['install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', ...missing],
+      opts,
+    );
   }
   return true;
 }
@@ -55,7 +78,11 @@ process.on('exit', () => dockerd?.teardownSync());
 
 function compose(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const env = { ...dockerd!.env, COMPOSE_PROJECT_NAME: PROJECT, COMPOSE_FILE: join(ROOT, 'docker-compose.yml') };
-  return run(['docker-compose', ...args], { timeoutMs: 120_000, ...opts, env: { ...env, COMPOSE_DOCKER_CLI_BUILD: '0' } });
+  return run(['docker-compose', ...args], {
+    timeoutMs: 120_000,
+    ...opts,
+    env: { ...env, COMPOSE_DOCKER_CLI_BUILD: '0' },
+  });
 }
 
 /** Polls `check` every 500 ms until it returns a value, or throws after `timeoutMs` naming what was awaited. */
@@ -71,9 +98,17 @@ async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<
 
 const ids = new Map<string, string>();
 /** `docker exec` in a compose service's container (Go client: far quicker than `docker-compose exec`). */
-async function exec(service: string, argv: readonly string[], opts: RunOptions = {}, detach = false): Promise<RunResult> {
+async function exec(
+  service: string,
+  argv: readonly string[],
+  opts: RunOptions = {},
+  detach = false,
+): Promise<RunResult> {
   if (!ids.has(service)) ids.set(service, (await compose(['ps', '-q', service])).stdout.trim());
-  return dockerd!.docker(['exec', ...(detach ? ['-d'] : []), ids.get(service)!, ...argv], { timeoutMs: 30_000, ...opts });
+  return dockerd!.docker(['exec', ...(detach ? ['-d'] : []), ids.get(service)!, ...argv], {
+    timeoutMs: 30_000,
+    ...opts,
+  });
 }
 
 async function serviceRunning(service: string): Promise<boolean> {
@@ -88,7 +123,11 @@ async function failWithLogs(service: string, why: string): Promise<never> {
 }
 
 function rootLinks(): string[] {
-  return runSync(['ip', '-o', 'link', 'show']).stdout.split('\n').map((l) => l.split(':')[1]?.trim() ?? '').filter(Boolean).sort();
+  return runSync(['ip', '-o', 'link', 'show'])
+    .stdout.split('\n')
+    .map((l) => l.split(':')[1]?.trim() ?? '')
+    .filter(Boolean)
+    .sort();
 }
 
 /**
@@ -135,10 +174,20 @@ async function checkIsolation(linksBefore: string[]): Promise<void> {
   }
   assert.equal(rootLinks(), linksBefore, 'no interface appeared in the root namespace');
   const ns = dockerd!.ns;
-  const links = (await ns.ip(['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '').filter(Boolean);
+  const links = (await ns.ip(['-o', 'link', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
+    .filter(Boolean);
   assert.ok(links.length >= 1 + NETWORKS.length, `the docker namespace holds the bridges: ${links.join(' ')}`);
-  assert.ok(links.every((l) => l === 'lo' || /^(br-|veth)/.test(l)), `only bridges and veths in ${ns.name}: ${links.join(' ')}`);
-  assert.is((await ns.exec(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim(), '0', 'the docker namespace does not route');
+  assert.ok(
+    links.every((l) => l === 'lo' || /^(br-|veth)/.test(l)),
+    `only bridges and veths in ${ns.name}: ${links.join(' ')}`,
+  );
+  assert.is(
+    (await ns.exec(['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim(),
+    '0',
+    'the docker namespace does not route',
+  );
   assert.not.match((await ns.ip(['route', 'show'])).stdout, /default/, 'the docker namespace has no default route');
 }
 
@@ -171,7 +220,9 @@ const STATUS_FETCH = "fetch('http://127.0.0.1:9465/status').then((r) => r.text()
 async function checkAgents(subnets: Map<string, string>): Promise<void> {
   const nets = new Map([...subnets].map(([n, s]) => [n, s.replace(/\.\d+\/24$/, '.0/24')]));
   for (const [i, node] of NODES.entries()) {
-    const want = NODES.filter((n) => n !== node).map((n) => `${nets.get(n)} via ${UNDERLAY_IPS[NODES.indexOf(n)]}`).sort();
+    const want = NODES.filter((n) => n !== node)
+      .map((n) => `${nets.get(n)} via ${UNDERLAY_IPS[NODES.indexOf(n)]}`)
+      .sort();
     let last: AgentStatus | null = null;
     await waitFor(`${node}'s routes to the other two nodes`, 30_000, async () => {
       last = JSON.parse((await exec(node, ['node', '-e', STATUS_FETCH])).stdout) as AgentStatus;
@@ -217,15 +268,25 @@ async function checkPodTraffic(subnets: Map<string, string>, pods: Map<string, s
   // The first ping waits for the agents to learn each other's leases; after that every pair must answer at once.
   const [a, b, c] = PODS.map((p) => pods.get(p)!);
   await waitFor(`pod1 -> pod2 (${b}) to answer`, 60_000, async () =>
-    (await exec('pod1', ['ping', '-c', '1', '-W', '2', b!], { allowFailure: true })).code === 0 ? true : null);
-  for (const [from, to] of [['pod1', b], ['pod1', c], ['pod2', a], ['pod2', c], ['pod3', a], ['pod3', b]] as const) {
+    (await exec('pod1', ['ping', '-c', '1', '-W', '2', b!], { allowFailure: true })).code === 0 ? true : null,
+  );
+  for (const [from, to] of [
+    ['pod1', b],
+    ['pod1', c],
+    ['pod2', a],
+    ['pod2', c],
+    ['pod3', a],
+    ['pod3', b],
+  ] as const) {
     const r = await exec(from, ['ping', '-c', '3', '-i', '0.2', '-W', '2', to!], { allowFailure: true });
     assert.is(r.code, 0, `${from} -> ${to}: ${r.stdout}${r.stderr}`);
     say(`${from} -> ${to}: ${/(\d+) received/.exec(r.stdout)?.[0] ?? '?'}`);
   }
   // Full-size packets with DF set: the pods' MTU (from subnet.env) must fit in the VXLAN overhead.
   const mtu = Number((await exec('pod1', ['cat', '/run/flannel/subnet.env'])).stdout.match(/FLANNEL_MTU=(\d+)/)![1]);
-  const big = await exec('pod1', ['ping', '-c', '2', '-W', '2', '-M', 'do', '-s', String(mtu - 28), c!], { allowFailure: true });
+  const big = await exec('pod1', ['ping', '-c', '2', '-W', '2', '-M', 'do', '-s', String(mtu - 28), c!], {
+    allowFailure: true,
+  });
   assert.is(big.code, 0, `pod1 -> pod3 with ${mtu}-byte DF packets: ${big.stdout}${big.stderr}`);
   // The pings left node1 as UDP datagrams of its agent: VXLAN over the underlay, not some other path.
   const before = await udpOut('node1');
@@ -258,7 +319,10 @@ async function tcpTransfer(client: string, server: string, serverIp: string): Pr
   const port = '5202';
   await exec(server, ['node', '-e', TCP_SERVER, port], {}, true);
   const r = await waitFor(`TCP ${client} -> ${server}`, 20_000, async () => {
-    const t = await exec(client, ['node', '-e', TCP_CLIENT, serverIp, port, String(bytes)], { allowFailure: true, timeoutMs: 60_000 });
+    const t = await exec(client, ['node', '-e', TCP_CLIENT, serverIp, port, String(bytes)], {
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
     return t.code === 0 || !/ECONNREFUSED/.test(t.stderr) ? t : null;
   });
   assert.is(r.code, 0, `TCP ${client} -> ${server}: ${r.stdout}${r.stderr}`);

@@ -7,17 +7,23 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DEPCRUISE = fileURLToPath(new URL('../node_modules/dependency-cruiser/bin/dependency-cruise.mjs', import.meta.url));
+const DEPCRUISE = fileURLToPath(
+  new URL('../node_modules/dependency-cruiser/bin/dependency-cruise.mjs', import.meta.url),
+);
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/boundaries/', import.meta.url));
 
 /** Runs dependency-cruiser over `packages` and `agent/src` of `cwd` with the repo's rules. */
 function cruise(cwd: string, config: string) {
-  const r = spawnSync(process.execPath, [DEPCRUISE, 'packages', 'agent/src', '--config', config, '--output-type', 'err'], {
-    cwd,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [DEPCRUISE, 'packages', 'agent/src', '--config', config, '--output-type', 'err'],
+    {
+      cwd,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

@@ -15,18 +15,28 @@ const PREFIX = 'doct';
 function labRow(md: string, node: string): string[] {
   const row = md.split('\n').find((l) => l.startsWith(`| ${node} | 192.0.2.`));
   assert.ok(row, `lab table row for ${node}`);
-  return row!.split('|').slice(1, -1).map((c) => c.trim());
+  return row!
+    .split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
 }
 
 /** "10.244.7.2" as it appears in a hex dump: "0a f4 07 02". */
-const hexOf = (ip: string) => ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join(' ');
+const hexOf = (ip: string) =>
+  ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join(' ');
 
 function checkOverlay(md: string, vni: boolean, added: number, port: number): void {
   const [, , subnet2, pod2] = labRow(md, 'n2');
   const [, , subnet1] = labRow(md, 'n1');
   const podIp = pod2!.split(' ')[1]!;
   assert.match(subnet2!, /^10\.244\.\d+\.0\/24$/);
-  assert.ok(md.includes(`forwarding decision    ${subnet2} -> peer 192.0.2.12`), 'the trace names the lab table subnet');
+  assert.ok(
+    md.includes(`forwarding decision    ${subnet2} -> peer 192.0.2.12`),
+    'the trace names the lab table subnet',
+  );
   assert.ok(md.includes(`| n1 | ${subnet2} | 192.0.2.12 |`), 'n1 forwards n2 subnet to n2');
   assert.ok(md.includes(`| n2 | ${subnet1} | 192.0.2.11 |`));
   assert.ok(md.includes(`bytes added            ${added}, measured`));
@@ -37,7 +47,11 @@ function checkOverlay(md: string, vni: boolean, added: number, port: number): vo
     assert.match(md, /vxlan\.vni\s+1\s/);
     const mac2 = labRow(md, 'n2')[4]!;
     assert.match(mac2, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
-    assert.match(md, new RegExp(`eth\\.dst\\s+${mac2}`), 'the inner Ethernet destination is n2 VTEP MAC from its lease');
+    assert.match(
+      md,
+      new RegExp(`eth\\.dst\\s+${mac2}`),
+      'the inner Ethernet destination is n2 VTEP MAC from its lease',
+    );
   }
 }
 
@@ -45,31 +59,53 @@ if (canRunWith('npm run docs', ['tcpdump', 'npm'])) {
   test('npm run docs writes every lesson from live labs and removes them', async () => {
     const out = mkdtempSync(join(tmpdir(), 'doct-'));
     try {
-      const r = await run(['npm', 'run', '--silent', 'docs', '--', '--out', out, '--lab-prefix', PREFIX], { allowFailure: true, timeoutMs: 180_000 });
+      const r = await run(['npm', 'run', '--silent', 'docs', '--', '--out', out, '--lab-prefix', PREFIX], {
+        allowFailure: true,
+        timeoutMs: 180_000,
+      });
       assert.is(r.code, 0, r.stderr.slice(-3000));
-      assert.equal(readdirSync(out).sort(), ['README.md', 'bgp-sessions.md', 'native-bgp.md', 'native.md', 'udp.md', 'vxlan.md']);
+      assert.equal(readdirSync(out).sort(), [
+        'README.md',
+        'bgp-sessions.md',
+        'native-bgp.md',
+        'native.md',
+        'udp.md',
+        'vxlan.md',
+      ]);
       const md = (f: string) => readFileSync(join(out, f), 'utf8');
       for (const f of readdirSync(out)) {
-        assert.match(md(f).split('\n').slice(0, 6).join('\n'), /To regenerate.*`npm run docs`/s, `${f}: how to regenerate at the top`);
+        assert.match(
+          md(f).split('\n').slice(0, 6).join('\n'),
+          /To regenerate.*`npm run docs`/s,
+          `${f}: how to regenerate at the top`,
+        );
       }
       checkOverlay(md('vxlan.md'), true, 50, 8472);
       checkOverlay(md('udp.md'), false, 28, 8285);
       const native = md('native.md');
       const [, , subnet2] = labRow(native, 'n2');
-      assert.ok(native.includes(`${subnet2} via 192.0.2.12 dev eth0`), 'the kernel route to n2 subnet goes via its underlay address');
+      assert.ok(
+        native.includes(`${subnet2} via 192.0.2.12 dev eth0`),
+        'the kernel route to n2 subnet goes via its underlay address',
+      );
       assert.match(native, /bytes added\s+0,/);
       assert.match(native, /ip\.ttl\s+63\s/, 'the bare pod packet on eth0, one hop routed');
       const bgp = md('bgp-sessions.md');
       const [, , bgpSubnet2] = labRow(md('native-bgp.md'), 'n2');
-      for (const kind of ['OPEN', 'KEEPALIVE', 'UPDATE', 'NOTIFICATION']) assert.match(bgp, new RegExp(`\\| 192\\.0\\.2\\.1[12] \\| 192\\.0\\.2\\.1[12] \\| BGP ${kind}`));
-      assert.ok(bgp.includes(`BGP UPDATE: ${bgpSubnet2} via 192.0.2.12`), 'n2 announces its own subnet with itself as next hop');
+      for (const kind of ['OPEN', 'KEEPALIVE', 'UPDATE', 'NOTIFICATION'])
+        assert.match(bgp, new RegExp(`\\| 192\\.0\\.2\\.1[12] \\| 192\\.0\\.2\\.1[12] \\| BGP ${kind}`));
+      assert.ok(
+        bgp.includes(`BGP UPDATE: ${bgpSubnet2} via 192.0.2.12`),
+        'n2 announces its own subnet with itself as next hop',
+      );
       assert.match(bgp, /BGP NOTIFICATION: Cease/);
       assert.match(bgp, /\| n1 \| 192\.0\.2\.12 \| 64512 \| Established \| 1 \|/);
       assert.match(md('README.md'), /\[The vxlan backend.*\]\(vxlan\.md\)/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-    for (const lab of ['udp', 'vx', 'nat', 'bgp']) assert.equal(await listLabNamespaces(`${PREFIX}${lab}`), [], `lab ${PREFIX}${lab} removed`);
+    for (const lab of ['udp', 'vx', 'nat', 'bgp'])
+      assert.equal(await listLabNamespaces(`${PREFIX}${lab}`), [], `lab ${PREFIX}${lab} removed`);
   });
 }
 

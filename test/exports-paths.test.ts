@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const readJson = (f: string) => JSON.parse(readFileSync(join(ROOT, f), 'utf8'));
 const { workspaces } = readJson('package.json') as { workspaces: string[] };
-const paths = (readJson('tsconfig.base.json') as { compilerOptions: { paths: Record<string, string[]> } }).compilerOptions.paths;
+const paths = (readJson('tsconfig.base.json') as { compilerOptions: { paths: Record<string, string[]> } })
+  .compilerOptions.paths;
 
 /** What tsconfig paths map `specifier` to (exact keys first, then one `*` pattern), relative to the root. */
 function mapped(specifier: string): string | undefined {
@@ -28,14 +29,21 @@ function mapped(specifier: string): string | undefined {
 }
 
 for (const dir of workspaces) {
-  const pkg = readJson(join(dir, 'package.json')) as { name: string; exports: Record<string, { types: string; default: string }> };
+  const pkg = readJson(join(dir, 'package.json')) as {
+    name: string;
+    exports: Record<string, { types: string; default: string }>;
+  };
   for (const [sub, target] of Object.entries(pkg.exports)) {
     const specifier = sub === '.' ? pkg.name : `${pkg.name}/${sub.slice(2)}`;
     test(`${specifier}: paths, types and default name the same module`, () => {
       assert.type(target, 'object', `${specifier}: exports entry should be { types, default }`);
       assert.ok(target.types.startsWith('./src/') && target.types.endsWith('.ts'), target.types);
       assert.is(target.default, target.types.replace('./src/', './dist/').replace(/\.ts$/, '.js'));
-      assert.is(mapped(specifier)?.replace(/^\.\//, ''), join(dir, target.types), `tsconfig.base.json paths for ${specifier}`);
+      assert.is(
+        mapped(specifier)?.replace(/^\.\//, ''),
+        join(dir, target.types),
+        `tsconfig.base.json paths for ${specifier}`,
+      );
     });
   }
 }

@@ -13,14 +13,31 @@ if (canRunPrivileged('weft lab commands')) {
       const up = await weft('lab', 'up', '--name', 'lcli', '--nodes', '2', '--pods', '1', '--backend', 'udp');
       assert.is(up.code, 0, up.stderr);
       assert.match(up.stderr, /agent n2: ready/, 'progress is shown as it happens');
-      const d = JSON.parse(up.stdout) as { backend: string; nodes: { name: string; agentPid: number; subnet: string; pods: { ip: string }[] }[] };
+      const d = JSON.parse(up.stdout) as {
+        backend: string;
+        nodes: { name: string; agentPid: number; subnet: string; pods: { ip: string }[] }[];
+      };
       assert.is(d.backend, 'udp');
       assert.is(d.nodes.length, 2);
       assert.ok(d.nodes.every((n) => n.agentPid > 0 && /^10\.244\.\d+\.0\/24$/.test(n.subnet)));
-      const ping = await weft('lab', 'exec', 'lcli', 'n1p1', '--', 'ping', '-c', '2', '-W', '2', d.nodes[1]!.pods[0]!.ip);
+      const ping = await weft(
+        'lab',
+        'exec',
+        'lcli',
+        'n1p1',
+        '--',
+        'ping',
+        '-c',
+        '2',
+        '-W',
+        '2',
+        d.nodes[1]!.pods[0]!.ip,
+      );
       assert.is(ping.code, 0, ping.stdout + ping.stderr);
       const status = await weft('lab', 'status', 'lcli');
-      const s = JSON.parse(status.stdout) as { nodes: { running: boolean; status: { routes: unknown[]; backend: string } }[] };
+      const s = JSON.parse(status.stdout) as {
+        nodes: { running: boolean; status: { routes: unknown[]; backend: string } }[];
+      };
       assert.ok(s.nodes.every((n) => n.running && n.status.backend === 'udp' && n.status.routes.length === 1));
       const again = await weft('lab', 'up', '--name', 'lcli', '--nodes', '1');
       assert.is(again.code, 2, 'a second lab of the same name is refused');
@@ -56,7 +73,10 @@ if (canRunPrivileged('weft lab commands')) {
     assert.match(r.stdout, /ping 5\/5 received/);
     assert.match(r.stdout, /iperf3 TCP \d+\.\d+ Gbit\/s/);
     assert.match(r.stdout, /PASS/);
-    assert.equal((await listLabNamespaces()).filter((n) => n.startsWith('wl-demo')), []);
+    assert.equal(
+      (await listLabNamespaces()).filter((n) => n.startsWith('wl-demo')),
+      [],
+    );
   });
 }
 

@@ -61,7 +61,17 @@ function build(c: Case): { inner: Uint8Array; datagram: Uint8Array } {
   const data = pattern(c.payload, c.seed);
   const inner = c.udp
     ? udp4('10.244.200.2', '10.244.1.2', 4000, 5000, data)
-    : tcp4({ src: '10.244.200.2', dst: '10.244.1.2', sport: 4000, dport: 5000, seq: c.seed, options: c.options ? pattern(12, 7) : undefined }, data);
+    : tcp4(
+        {
+          src: '10.244.200.2',
+          dst: '10.244.1.2',
+          sport: 4000,
+          dport: 5000,
+          seq: c.seed,
+          options: c.options ? pattern(12, 7) : undefined,
+        },
+        data,
+      );
   const field = c.udp ? 26 : 36;
   if (c.csum === 'partial') wr16(inner, field, pseudo(inner));
   if (c.csum === 'corrupt-payload' && c.payload > 0) inner[inner.length - 1 - (c.seed % c.payload)]! ^= 0x5a;
@@ -79,20 +89,28 @@ function build(c: Case): { inner: Uint8Array; datagram: Uint8Array } {
   return { inner, datagram: datagram.subarray(0, cut) };
 }
 
-const caseArb: fc.Arbitrary<Case> = fc.record({
-  payload: fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 0, max: 65535 - 20 - 32 })),
-  options: fc.boolean(),
-  csum: fc.constantFrom<Csum>('partial', 'partial', 'complete', 'corrupt-payload', 'corrupt-field'),
-  udp: fc.constantFrom(false, false, false, true),
-  mtu: fc.constantFrom(1450, 1500, 576, 9000),
-  vnet: fc.boolean(),
-  vxlan: fc.boolean(),
-  seed: fc.integer({ min: 1, max: 0x7fffffff }),
-  lie: fc.oneof(
-    { weight: 3, arbitrary: fc.constant({ kind: 'none' as const, value: 0 }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('total' as const, 'doff' as const, 'cut' as const), value: fc.integer({ min: 0, max: 70000 }) }) },
-  ),
-}).filter((c) => !c.udp || c.payload <= 65535 - 28);
+const caseArb: fc.Arbitrary<Case> = fc
+  .record({
+    payload: fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 0, max: 65535 - 20 - 32 })),
+    options: fc.boolean(),
+    csum: fc.constantFrom<Csum>('partial', 'partial', 'complete', 'corrupt-payload', 'corrupt-field'),
+    udp: fc.constantFrom(false, false, false, true),
+    mtu: fc.constantFrom(1450, 1500, 576, 9000),
+    vnet: fc.boolean(),
+    vxlan: fc.boolean(),
+    seed: fc.integer({ min: 1, max: 0x7fffffff }),
+    lie: fc.oneof(
+      { weight: 3, arbitrary: fc.constant({ kind: 'none' as const, value: 0 }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constantFrom('total' as const, 'doff' as const, 'cut' as const),
+          value: fc.integer({ min: 0, max: 70000 }),
+        }),
+      },
+    ),
+  })
+  .filter((c) => !c.udp || c.payload <= 65535 - 28);
 
 const span = new PacketSpan();
 const vnetHeader = new Uint8Array(10);
@@ -116,7 +134,9 @@ function checkSegments(inner: Uint8Array, mtu: number): void {
 
 function run(c: Case): void {
   const { inner, datagram } = build(c);
-  const reason = c.vxlan ? decapsulateVxlan(datagram, 0, datagram.length, 1, span) : decapsulateFlannelUdp(datagram, 0, datagram.length, span);
+  const reason = c.vxlan
+    ? decapsulateVxlan(datagram, 0, datagram.length, 1, span)
+    : decapsulateFlannelUdp(datagram, 0, datagram.length, span);
   if (reason !== DropReason.None) return count(`decap:${DropReason[reason]}`);
   const pkt = datagram.subarray(span.offset, span.offset + span.length);
   const plan = planInnerWrite(pkt, c.mtu, c.vnet, vnetHeader, segments);
@@ -125,10 +145,11 @@ function run(c: Case): void {
   assert.ok(plan.length <= pkt.length, 'never more bytes than received');
   if (c.lie.kind !== 'none') return; // lies: any counted verdict will do, without a crash; checked below when honest
   if (!c.vxlan) inner[8]!--, wr16(inner, 10, 0), wr16(inner, 10, 0xffff - fold(sum16(inner, 0, 20))); // flannel-udp: TTL - 1
-  const corrupt = c.csum === 'corrupt-payload' && c.payload > 0 || c.csum === 'corrupt-field';
+  const corrupt = (c.csum === 'corrupt-payload' && c.payload > 0) || c.csum === 'corrupt-field';
   const headers = 20 + (c.udp ? 8 : (inner[32]! >> 4) * 4);
   const isSuper = inner.length - headers > c.mtu - headers;
-  if (isSuper && c.udp) return assert.is(plan.verdict, InnerVerdict.UdpSuperPacket, 'UDP super-packet: boundaries lost, dropped');
+  if (isSuper && c.udp)
+    return assert.is(plan.verdict, InnerVerdict.UdpSuperPacket, 'UDP super-packet: boundaries lost, dropped');
   const field = c.udp ? 26 : 36;
   const looksPartial = rd16(inner, field) === pseudo(inner);
   if (corrupt && !looksPartial) {
@@ -140,7 +161,7 @@ function run(c: Case): void {
   }
   if (plan.verdict === InnerVerdict.WriteGso || plan.verdict === InnerVerdict.WriteNeedsCsum) {
     assert.ok(c.vnet, 'vnet headers only with offloads');
-    const start = rd16(vnetHeader, 6) >> 8 | (rd16(vnetHeader, 6) & 0xff) << 8;
+    const start = (rd16(vnetHeader, 6) >> 8) | ((rd16(vnetHeader, 6) & 0xff) << 8);
     const offset = vnetHeader[8]! | (vnetHeader[9]! << 8);
     assert.is(vnetHeader[0], 1, 'NEEDS_CSUM');
     const copy = Uint8Array.from(pkt);
@@ -162,19 +183,27 @@ function run(c: Case): void {
 }
 
 test('any datagram is delivered correctly or dropped with a reason; never a crash', () => {
-  fc.assert(fc.property(caseArb, run), { numRuns: 600, verbose: 1, seed: Number(process.env.FC_SEED ?? Date.now() % 100000) });
-  for (const k of ['WriteGso', 'WriteNeedsCsum', 'Segmented', 'BadChecksum', 'Write']) assert.ok((counted.get(k) ?? 0) > 0, `${k} was exercised: ${JSON.stringify([...counted])}`);
+  fc.assert(fc.property(caseArb, run), {
+    numRuns: 600,
+    verbose: 1,
+    seed: Number(process.env.FC_SEED ?? Date.now() % 100000),
+  });
+  for (const k of ['WriteGso', 'WriteNeedsCsum', 'Segmented', 'BadChecksum', 'Write'])
+    assert.ok((counted.get(k) ?? 0) > 0, `${k} was exercised: ${JSON.stringify([...counted])}`);
 });
 
 test('random bytes after a valid VXLAN header never crash the planner', () => {
-  fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.boolean(), (bytes, vnet) => {
-    const d = new Uint8Array(VXLAN_PREFIX + bytes.length);
-    d.set([0x08, 0, 0, 0, 0, 0, 1, 0, 2, 0, 10, 244, 1, 0, 2, 0, 10, 244, 200, 0, 0x08, 0x00]);
-    d.set(bytes, VXLAN_PREFIX);
-    if (decapsulateVxlan(d, 0, d.length, 1, span) !== DropReason.None) return;
-    const plan = planInnerWrite(d.subarray(span.offset, span.offset + span.length), 1450, vnet, vnetHeader, segments);
-    assert.ok(plan.verdict >= 0 && plan.verdict <= InnerVerdict.UdpSuperPacket);
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.boolean(), (bytes, vnet) => {
+      const d = new Uint8Array(VXLAN_PREFIX + bytes.length);
+      d.set([0x08, 0, 0, 0, 0, 0, 1, 0, 2, 0, 10, 244, 1, 0, 2, 0, 10, 244, 200, 0, 0x08, 0x00]);
+      d.set(bytes, VXLAN_PREFIX);
+      if (decapsulateVxlan(d, 0, d.length, 1, span) !== DropReason.None) return;
+      const plan = planInnerWrite(d.subarray(span.offset, span.offset + span.length), 1450, vnet, vnetHeader, segments);
+      assert.ok(plan.verdict >= 0 && plan.verdict <= InnerVerdict.UdpSuperPacket);
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('a partial checksum is told from a corrupt one by its value alone: the folded pseudo-header sum', () => {
@@ -186,7 +215,11 @@ test('a partial checksum is told from a corrupt one by its value alone: the fold
   assert.ok(plan.partial);
   const wrong = Uint8Array.from(honest);
   wr16(wrong, 36, (pseudo(wrong) + 1) & 0xffff);
-  assert.is(planInnerWrite(wrong, 1450, true, vnetHeader, segments).verdict, InnerVerdict.BadChecksum, 'one off is corrupt');
+  assert.is(
+    planInnerWrite(wrong, 1450, true, vnetHeader, segments).verdict,
+    InnerVerdict.BadChecksum,
+    'one off is corrupt',
+  );
 });
 
 test.run();

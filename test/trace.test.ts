@@ -12,10 +12,26 @@ import { weftArgv, httpGetIn, METRICS_PORT } from 'weft/lab';
 
 const weft = (...args: string[]) => run(weftArgv(...args), { allowFailure: true, timeoutMs: 120_000 });
 
-interface UpNode { name: string; namespace: string; underlayIp: string; subnet: string; pods: { ip: string }[] }
+interface UpNode {
+  name: string;
+  namespace: string;
+  underlayIp: string;
+  subnet: string;
+  pods: { ip: string }[];
+}
 
 async function labUp(name: string, backend: string, pcapDir?: string): Promise<UpNode[]> {
-  const up = await weft('lab', 'up', '--name', name, '--nodes', '2', '--backend', backend, ...(pcapDir ? ['--pcap', pcapDir] : []));
+  const up = await weft(
+    'lab',
+    'up',
+    '--name',
+    name,
+    '--nodes',
+    '2',
+    '--backend',
+    backend,
+    ...(pcapDir ? ['--pcap', pcapDir] : []),
+  );
   assert.is(up.code, 0, up.stderr);
   return (JSON.parse(up.stdout) as { nodes: UpNode[] }).nodes;
 }
@@ -33,25 +49,62 @@ function split(out: string): { request: string; reply: string; result: string } 
 }
 
 const line = (text: string, hop: string) => text.split('\n').find((l) => l.includes(hop)) ?? `(no "${hop}" line)`;
-const lastLine = (text: string, hop: string) => text.split('\n').findLast((l) => l.includes(hop)) ?? `(no "${hop}" line)`;
+const lastLine = (text: string, hop: string) =>
+  text.split('\n').findLast((l) => l.includes(hop)) ?? `(no "${hop}" line)`;
 
 /** tshark as an unprivileged user (as root it always prints a notice): frame interface, ip.src/dst and ICMP type per packet. */
 async function tsharkRows(file: string, home: string): Promise<{ code: number; stderr: string; rows: string[][] }> {
-  const r = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'tshark', '-r', file,
-    '-d', 'udp.port==8472,vxlan', '-d', 'udp.port==8285,ip', '-Y', 'icmp', '-T', 'fields',
-    '-e', 'frame.interface_id', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'icmp.type'], { allowFailure: true, env: { ...process.env, HOME: home }, timeoutMs: 30_000 });
-  return { code: r.code, stderr: r.stderr, rows: r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split('\t')) };
+  const r = await run(
+    [
+      'setpriv',
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      'tshark',
+      '-r',
+      file,
+      '-d',
+      'udp.port==8472,vxlan',
+      '-d',
+      'udp.port==8285,ip',
+      '-Y',
+      'icmp',
+      '-T',
+      'fields',
+      '-e',
+      'frame.interface_id',
+      '-e',
+      'ip.src',
+      '-e',
+      'ip.dst',
+      '-e',
+      'icmp.type',
+    ],
+    { allowFailure: true, env: { ...process.env, HOME: home }, timeoutMs: 30_000 },
+  );
+  return {
+    code: r.code,
+    stderr: r.stderr,
+    rows: r.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t')),
+  };
 }
 
 if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
-  for (const [backend, added, port] of [['vxlan', 50, 8472], ['udp', 28, 8285]] as const) {
+  for (const [backend, added, port] of [
+    ['vxlan', 50, 8472],
+    ['udp', 28, 8285],
+  ] as const) {
     test(`${backend}: trace names subnets, peer and bytes added; the captures open in tshark with both sides`, async () => {
       const name = `trc${backend.slice(0, 2)}`;
       const dir = mkdtempSync(join(tmpdir(), 'trc-'));
       chmodSync(dir, 0o755);
       let down = false;
       try {
-        const [n1, n2] = await labUp(name, backend, dir) as [UpNode, UpNode];
+        const [n1, n2] = (await labUp(name, backend, dir)) as [UpNode, UpNode];
         const mac2 = await vtepMac(n2);
         const mac1 = await vtepMac(n1);
         const t = await weft('trace', 'n1p1', 'n2p1', '--lab', name);
@@ -66,21 +119,32 @@ if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
         if (backend === 'vxlan') assert.ok(decision.includes(`VTEP MAC ${mac2}`), `${decision} / ${mac2}`);
         else assert.not.ok(decision.includes('VTEP'), decision);
         assert.match(line(request, 'bytes added'), new RegExp(`bytes added\\s+${added}, measured`));
-        assert.ok(line(request, 'underlay').includes(`${n1.underlayIp} -> ${n2.underlayIp}, UDP to port ${port}`), request);
+        assert.ok(
+          line(request, 'underlay').includes(`${n1.underlayIp} -> ${n2.underlayIp}, UDP to port ${port}`),
+          request,
+        );
         if (backend === 'vxlan') assert.match(line(request, 'underlay'), /VNI 1, 134 bytes/);
-        assert.match(line(request, 'UDP socket'), new RegExp(`from peer ${n1.underlayIp.replace(/\./g, '\\.')}: decapsulated, ${84 + added} bytes`));
+        assert.match(
+          line(request, 'UDP socket'),
+          new RegExp(`from peer ${n1.underlayIp.replace(/\./g, '\\.')}: decapsulated, ${84 + added} bytes`),
+        );
         const back = line(reply, 'forwarding decision');
         assert.ok(back.includes(`${n1.subnet} -> peer ${n1.underlayIp}`), back);
         if (backend === 'vxlan') assert.ok(back.includes(`VTEP MAC ${mac1}`), back);
         assert.match(line(reply, 'bytes added'), new RegExp(`bytes added\\s+${added}, measured`));
-        assert.match(lastLine(reply, 'kernel route'), new RegExp(`${n1.pods[0]!.ip.replace(/\./g, '\\.')} dev cni0 .* -> n1p1 eth0`));
+        assert.match(
+          lastLine(reply, 'kernel route'),
+          new RegExp(`${n1.pods[0]!.ip.replace(/\./g, '\\.')} dev cni0 .* -> n1p1 eth0`),
+        );
         assert.match(result, /^reply received/);
         assert.match(result, /reply seen on the way back at: n2 tun \w+, n2 wire outbound, n1 wire inbound, n1 tun/);
 
         const d = await weft('lab', 'down', name); // SIGTERM: the agents close their captures
         down = true;
         assert.is(d.code, 0, d.stderr);
-        const files = readdirSync(dir).filter((f) => f.endsWith('.pcapng')).sort();
+        const files = readdirSync(dir)
+          .filter((f) => f.endsWith('.pcapng'))
+          .sort();
         assert.equal(files, ['n1.pcapng', 'n2.pcapng']);
         for (const f of files) {
           chmodSync(join(dir, f), 0o644);
@@ -89,16 +153,25 @@ if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
           assert.is(r.stderr, '', `tshark -r ${f} prints no warning`);
           const [a, b] = [n1.pods[0]!.ip, n2.pods[0]!.ip];
           const has = (iface: string, src: string, dst: string, type: string) =>
-            r.rows.some(([i, s, ds, ty]) => i === iface && s!.split(',').at(-1) === src && ds!.split(',').at(-1) === dst && ty === type);
+            r.rows.some(
+              ([i, s, ds, ty]) =>
+                i === iface && s!.split(',').at(-1) === src && ds!.split(',').at(-1) === dst && ty === type,
+            );
           for (const iface of ['0', '1']) {
             assert.ok(has(iface, a, b, '8'), `${f} interface ${iface}: echo request ${a} > ${b}\n${r.rows.join('\n')}`);
             assert.ok(has(iface, b, a, '0'), `${f} interface ${iface}: echo reply ${b} > ${a}`);
           }
-          const plain = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'tshark', '-r', join(dir, f)], { allowFailure: true, env: { ...process.env, HOME: dir } });
+          const plain = await run(
+            ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'tshark', '-r', join(dir, f)],
+            { allowFailure: true, env: { ...process.env, HOME: dir } },
+          );
           assert.is(plain.code, 0);
           assert.is(plain.stderr, '', `plain tshark -r ${f}: nothing on stderr`);
           const outer = r.rows.filter(([i]) => i === '1').map(([, s]) => s!.split(',')[0]);
-          assert.ok(outer.includes(n1.underlayIp) && outer.includes(n2.underlayIp), `${f}: wire side has outer headers both ways`);
+          assert.ok(
+            outer.includes(n1.underlayIp) && outer.includes(n2.underlayIp),
+            `${f}: wire side has outer headers both ways`,
+          );
         }
       } finally {
         if (!down) await weft('lab', 'down', name);
@@ -110,7 +183,7 @@ if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
   test('a lab without captures: routes and counters, header sizes, and a note that captures give more', async () => {
     const name = 'trcnc';
     try {
-      const [, n2] = await labUp(name, 'vxlan') as [UpNode, UpNode];
+      const [, n2] = (await labUp(name, 'vxlan')) as [UpNode, UpNode];
       const t = await weft('trace', 'n1p1', 'n2p1', '--lab', name);
       assert.is(t.code, 0, t.stdout + t.stderr);
       assert.match(t.stdout, /routes and counters only: this lab has no captures; `weft lab up --pcap DIR`/);
@@ -119,7 +192,10 @@ if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
       assert.ok(line(request, 'forwarding decision').includes(`VTEP MAC ${await vtepMac(n2)}`), request);
       assert.match(line(request, 'bytes added'), /bytes added\s+50, from header sizes/);
       assert.match(line(request, 'UDP socket'), /decapsulated \(rx_packets \+[1-9]/);
-      assert.match(result, /^reply received .*; reply counted on the way back: n2 tx_packets \+[1-9]\d*, n1 rx_packets \+[1-9]/);
+      assert.match(
+        result,
+        /^reply received .*; reply counted on the way back: n2 tx_packets \+[1-9]\d*, n1 rx_packets \+[1-9]/,
+      );
       const bad = await weft('trace', 'n1p1', 'n9p9', '--lab', name);
       assert.is(bad.code, 2);
       assert.match(bad.stderr, /no pod "n9p9"/);
@@ -131,7 +207,7 @@ if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
   test('native: kernel route hops via the peer underlay address, nothing added, the bare packet on eth0', async () => {
     const name = 'trcna';
     try {
-      const [n1, n2] = await labUp(name, 'native') as [UpNode, UpNode];
+      const [n1, n2] = (await labUp(name, 'native')) as [UpNode, UpNode];
       const t = await weft('trace', 'n1p1', 'n2p1', '--lab', name);
       assert.is(t.code, 0, t.stdout + t.stderr);
       const { request, reply, result } = split(t.stdout);
@@ -139,9 +215,15 @@ if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
       assert.ok(line(request, 'kernel route').includes(`${n2.pods[0]!.ip} via ${n2.underlayIp} dev eth0`), request);
       assert.ok(line(request, 'forwarding decision').includes(`${n2.subnet} -> peer ${n2.underlayIp}`), request);
       assert.match(line(request, 'bytes added'), /bytes added\s+0,/);
-      assert.ok(line(request, 'underlay').includes(`${n1.pods[0]!.ip} -> ${n2.pods[0]!.ip}, the pod packet itself`), request);
+      assert.ok(
+        line(request, 'underlay').includes(`${n1.pods[0]!.ip} -> ${n2.pods[0]!.ip}, the pod packet itself`),
+        request,
+      );
       assert.ok(line(reply, 'kernel route').includes(`${n1.pods[0]!.ip} via ${n1.underlayIp} dev eth0`), reply);
-      assert.ok(line(reply, 'underlay').includes(`${n2.pods[0]!.ip} -> ${n1.pods[0]!.ip}, the pod packet itself`), reply);
+      assert.ok(
+        line(reply, 'underlay').includes(`${n2.pods[0]!.ip} -> ${n1.pods[0]!.ip}, the pod packet itself`),
+        reply,
+      );
       assert.match(result, /^reply received.*reply seen on the way back at: n1 eth0/);
     } finally {
       await weft('lab', 'down', name);

@@ -17,7 +17,11 @@ function weft(args: string[]) {
 }
 
 test('the production build compiles (tsc -b tsconfig.build.json)', () => {
-  const r = spawnSync(process.execPath, [TSC, '-b', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [TSC, '-b', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   assert.is(r.status, 0, r.stdout + r.stderr);
 });
 

@@ -17,7 +17,10 @@ const DIRECTIONS: Record<CaptureDirection, PcapDirection> = {
  * Returns an opener for DaemonExtras.openCapture that writes pcapng to `path` (directories created, file
  * truncated, bounded to 64 MiB by the writer). Throws from the opener when the file cannot be created.
  */
-export function pcapCapture(path: string, log: Logger): (local: { localAddress: number; localPort: number }) => PacketCapture {
+export function pcapCapture(
+  path: string,
+  log: Logger,
+): (local: { localAddress: number; localPort: number }) => PacketCapture {
   return (local) => {
     mkdirSync(dirname(path), { recursive: true });
     const writer = PcapngWriter.open(path, local);

@@ -39,18 +39,33 @@ export function pingLegs(file: string, since: number, src: string, dst: string):
     const packet = ex.explain(raw.data, raw);
     const type = innermost(packet, 'icmp.type');
     const [s, d] = [innermost(packet, 'ip.src'), innermost(packet, 'ip.dst')];
-    const kind = type === 8 && s === src && d === dst ? 'request' : type === 0 && s === dst && d === src ? 'reply' : null;
+    const kind =
+      type === 8 && s === src && d === dst ? 'request' : type === 0 && s === dst && d === src ? 'reply' : null;
     if (!kind) continue;
     legs.push({
-      iface: raw.interfaceName ?? `if${raw.interfaceId}`, direction: raw.direction, kind, length: raw.data.length,
-      ident: Number(innermost(packet, 'icmp.ident')), seq: Number(innermost(packet, 'icmp.seq')), timestamp: raw.timestamp, packet, raw,
+      iface: raw.interfaceName ?? `if${raw.interfaceId}`,
+      direction: raw.direction,
+      kind,
+      length: raw.data.length,
+      ident: Number(innermost(packet, 'icmp.ident')),
+      seq: Number(innermost(packet, 'icmp.seq')),
+      timestamp: raw.timestamp,
+      packet,
+      raw,
     });
   }
   return legs;
 }
 
 /** pingLegs, retried a few times while the agent's once-a-second flush catches up (bounded: `tries` x 600 ms). */
-export async function pingLegsSettled(file: string, since: number, src: string, dst: string, want: number, tries = 5): Promise<PingLeg[]> {
+export async function pingLegsSettled(
+  file: string,
+  since: number,
+  src: string,
+  dst: string,
+  want: number,
+  tries = 5,
+): Promise<PingLeg[]> {
   let legs: PingLeg[] = [];
   for (let i = 0; i < tries; i++) {
     try {
@@ -70,17 +85,32 @@ export class NamespaceCapture {
   private readonly done: Promise<number>;
   private readonly child;
 
-  constructor(ns: string, iface: string, filter: string, readonly file: string) {
-    this.child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '--immediate-mode', '-U', '-n', '-s', '0', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  constructor(
+    ns: string,
+    iface: string,
+    filter: string,
+    readonly file: string,
+  ) {
+    this.child = spawn(
+      'ip',
+      ['netns', 'exec', ns, 'tcpdump', '-i', iface, '--immediate-mode', '-U', '-n', '-s', '0', '-w', file, filter],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
     this.done = new Promise((resolve) => this.child.on('close', (code) => resolve(code ?? 1)));
     this.ready = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`tcpdump in ${ns} did not start within 5 s: ${err}`)), 5000);
       this.child.stderr!.on('data', (b: Buffer) => {
         err += b.toString();
-        if (err.includes('listening on')) { clearTimeout(timer); resolve(); }
+        if (err.includes('listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
-      this.done.then(() => { clearTimeout(timer); reject(new Error(`tcpdump in ${ns} exited: ${err.trim()}`)); });
+      this.done.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`tcpdump in ${ns} exited: ${err.trim()}`));
+      });
     });
     this.ready.catch(() => {});
   }

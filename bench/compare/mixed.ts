@@ -21,16 +21,43 @@ async function weftNode(lab: Lab, node: LabNode, kernel: LabNode): Promise<{ sub
   writeFileSync(netConf, NET_CONF);
   const store = new SqliteLeaseStore(db);
   await store.putConfig(NET_CONF);
-  await store.createLease(parseIp4Net(KERNEL_SUBNET)!, { PublicIP: kernel.underlayIp, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: KERNEL_MAC } }, 3600_000);
+  await store.createLease(
+    parseIp4Net(KERNEL_SUBNET)!,
+    { PublicIP: kernel.underlayIp, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: KERNEL_MAC } },
+    3600_000,
+  );
   await store.close();
   const envFile = join(dir, 'subnet.env');
-  const agent = lab.scope.spawn('agent', node.ns, weftArgv('agent', '--net-config', netConf, '--public-ip', node.underlayIp,
-    '--store', `embedded:${db}`, '--subnet-file', envFile, '--metrics-port', String(METRICS_PORT), '--node-name', node.name));
-  await waitFor(() => {
-    if (!agent.running) throw new Error(`agent exited:\n${agent.log()}`);
-    return existsSync(envFile);
-  }, 30_000, 'the weft agent to write subnet.env');
-  const status = JSON.parse((await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!) as { lease: { subnet: string; vtepMac: string } };
+  const agent = lab.scope.spawn(
+    'agent',
+    node.ns,
+    weftArgv(
+      'agent',
+      '--net-config',
+      netConf,
+      '--public-ip',
+      node.underlayIp,
+      '--store',
+      `embedded:${db}`,
+      '--subnet-file',
+      envFile,
+      '--metrics-port',
+      String(METRICS_PORT),
+      '--node-name',
+      node.name,
+    ),
+  );
+  await waitFor(
+    () => {
+      if (!agent.running) throw new Error(`agent exited:\n${agent.log()}`);
+      return existsSync(envFile);
+    },
+    30_000,
+    'the weft agent to write subnet.env',
+  );
+  const status = JSON.parse((await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!) as {
+    lease: { subnet: string; vtepMac: string };
+  };
   return status.lease;
 }
 
@@ -44,7 +71,18 @@ async function kernelNode(node: LabNode, weft: LabNode, lease: { subnet: string;
     `neigh replace ${vtepIp} lladdr ${lease.vtepMac} dev flannel.1 nud permanent`,
     `route replace ${lease.subnet} via ${vtepIp} dev flannel.1 onlink`,
   ]);
-  await node.ns.exec(['bridge', 'fdb', 'append', lease.vtepMac, 'dev', 'flannel.1', 'dst', weft.underlayIp, 'self', 'permanent']);
+  await node.ns.exec([
+    'bridge',
+    'fdb',
+    'append',
+    lease.vtepMac,
+    'dev',
+    'flannel.1',
+    'dst',
+    weft.underlayIp,
+    'self',
+    'permanent',
+  ]);
 }
 
 export async function mixedVxlan(): Promise<PreparedCase> {
@@ -55,7 +93,12 @@ export async function mixedVxlan(): Promise<PreparedCase> {
     await kernelNode(b, a, lease);
     await lab.addPods(a, lease.subnet, 1, 1450);
     await lab.addPods(b, KERNEL_SUBNET, 1, 1450);
-    return { name: 'mixed-vxlan', endpoints: { client: a.pods[0]!.ns, server: b.pods[0]!.ns, serverIp: b.pods[0]!.ip }, mtu: 1450, lab };
+    return {
+      name: 'mixed-vxlan',
+      endpoints: { client: a.pods[0]!.ns, server: b.pods[0]!.ns, serverIp: b.pods[0]!.ip },
+      mtu: 1450,
+      lab,
+    };
   } catch (e) {
     await lab.teardown();
     throw e;

@@ -9,8 +9,13 @@ const PANEL_W = 420;
 const BAR_H = 22;
 const LABEL_W = 130;
 const COLORS: Record<string, string> = {
-  'weft-udp': '#1f77b4', 'weft-vxlan': '#2ca02c', 'weft-native': '#17becf', 'weft-native-bgp': '#9467bd',
-  'kernel-vxlan': '#ff7f0e', plain: '#7f7f7f', openvpn: '#d62728',
+  'weft-udp': '#1f77b4',
+  'weft-vxlan': '#2ca02c',
+  'weft-native': '#17becf',
+  'weft-native-bgp': '#9467bd',
+  'kernel-vxlan': '#ff7f0e',
+  plain: '#7f7f7f',
+  openvpn: '#d62728',
 };
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -53,8 +58,13 @@ export function barChart(title: string, rows: ChartRow[]): string {
   const width = cols * (PANEL_W + 20) + 20;
   const height = 50 + Math.ceil(metrics.length / cols) * (panelH + 16);
   const panels = metrics.map((m, i) =>
-    panel(m, cases.map((c) => rows.find((r) => r.case === c && r.metric === m)).filter((r): r is ChartRow => !!r),
-      20 + (i % cols) * (PANEL_W + 20), 40 + Math.floor(i / cols) * (panelH + 16)));
+    panel(
+      m,
+      cases.map((c) => rows.find((r) => r.case === c && r.metric === m)).filter((r): r is ChartRow => !!r),
+      20 + (i % cols) * (PANEL_W + 20),
+      40 + Math.floor(i / cols) * (panelH + 16),
+    ),
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,

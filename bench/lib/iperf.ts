@@ -16,7 +16,12 @@ export interface Iperf3Report {
  * Runs `iperf3 -c target -t seconds -J ...args` in `client` and returns its report. Throws, with iperf3's own
  * error when it gave one, when iperf3 fails or prints no report.
  */
-export async function iperf3(client: Netns, target: string, seconds: number, args: readonly string[]): Promise<Iperf3Report> {
+export async function iperf3(
+  client: Netns,
+  target: string,
+  seconds: number,
+  args: readonly string[],
+): Promise<Iperf3Report> {
   const r = await client.exec(['iperf3', '-c', target, '-t', String(seconds), '-J', ...args], {
     timeoutMs: (seconds + 20) * 1000,
     allowFailure: true,
@@ -27,6 +32,7 @@ export async function iperf3(client: Netns, target: string, seconds: number, arg
   } catch {
     // not JSON: reported below with stderr
   }
-  if (r.code !== 0 || report.error || !report.end) throw new Error(`iperf3 ${args.join(' ')} to ${target}: ${report.error ?? (r.stderr.trim() || `exit ${r.code}`)}`);
+  if (r.code !== 0 || report.error || !report.end)
+    throw new Error(`iperf3 ${args.join(' ')} to ${target}: ${report.error ?? (r.stderr.trim() || `exit ${r.code}`)}`);
   return report as Iperf3Report;
 }

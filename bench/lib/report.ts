@@ -48,7 +48,10 @@ function fmt(v: number): string {
 /** Markdown table of the rows: one line per case and metric. */
 export function markdownTable(rows: Row[]): string {
   const lines = ['| case | metric | unit | median | min | max | runs |', '|---|---|---|---:|---:|---:|---:|'];
-  for (const r of rows) lines.push(`| ${r.case} | ${r.metric} | ${r.unit} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${r.runs.length} |`);
+  for (const r of rows)
+    lines.push(
+      `| ${r.case} | ${r.metric} | ${r.unit} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${r.runs.length} |`,
+    );
   return lines.join('\n');
 }
 

@@ -4,7 +4,18 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { labUp, describeLab, httpGetIn, agentArgs, weftArgv, waitFor, METRICS_PORT, type BackendType, type RouteSync, type RunningLab } from 'weft/lab';
+import {
+  labUp,
+  describeLab,
+  httpGetIn,
+  agentArgs,
+  weftArgv,
+  waitFor,
+  METRICS_PORT,
+  type BackendType,
+  type RouteSync,
+  type RunningLab,
+} from 'weft/lab';
 import { Explainer, readCapture, type ExplainedPacket } from '@weft/explain';
 import type { Netns } from '@weft/lab';
 import { trace, type TraceLab, type TraceResult } from 'weft/trace';
@@ -36,13 +47,29 @@ export async function agentStatus(ns: Netns): Promise<AgentStatus> {
 }
 
 /** Brings a lab up, records what the lesson shows, tears it down. */
-export async function captureLesson(name: string, backend: BackendType, routeSync: RouteSync, log: (m: string) => void): Promise<LessonCapture> {
+export async function captureLesson(
+  name: string,
+  backend: BackendType,
+  routeSync: RouteSync,
+  log: (m: string) => void,
+): Promise<LessonCapture> {
   const dir = mkdtempSync(join(tmpdir(), `weft-${name}-`));
   const pcapDir = join(dir, 'pcap');
   mkdirSync(pcapDir);
   let run: RunningLab | undefined;
   try {
-    run = await labUp({ name, nodes: 2, pods: 1, backend, routeSync, store: 'embedded', pcapDir: backend === 'native' ? undefined : pcapDir }, log);
+    run = await labUp(
+      {
+        name,
+        nodes: 2,
+        pods: 1,
+        backend,
+        routeSync,
+        store: 'embedded',
+        pcapDir: backend === 'native' ? undefined : pcapDir,
+      },
+      log,
+    );
     const lab = describeLab(run) as TraceLab;
     const bgp = routeSync === 'bgp' ? await captureBgp(run, dir, log) : undefined;
     const kernelRoutes: Record<string, string> = {};
@@ -71,14 +98,24 @@ async function captureBgp(run: RunningLab, dir: string, log: (m: string) => void
     log('bgp: restarting the agent on n2 while tcpdump listens on n1 eth0');
     await run.agents.get(n2.name)!.stop();
     run.agents.set(n2.name, run.lab.scope.spawn(`agent-${n2.name}-again`, n2.ns, weftArgv(...agentArgs(run, n2))));
-    const established = async (ns: Netns, peer: string) => (await agentStatus(ns).catch(() => null))?.bgp?.find((s) => s.address === peer)?.state === 'Established';
-    await waitFor(async () => (await established(n1.ns, n2.underlayIp)) && (await established(n2.ns, n1.underlayIp)), 40_000, 'the n1-n2 BGP session to come back');
-    await waitFor(async () => ((await agentStatus(n1.ns)).bgp?.[0]?.prefixesReceived ?? 0) > 0, 10_000, 'n1 to receive n2 prefix again');
+    const established = async (ns: Netns, peer: string) =>
+      (await agentStatus(ns).catch(() => null))?.bgp?.find((s) => s.address === peer)?.state === 'Established';
+    await waitFor(
+      async () => (await established(n1.ns, n2.underlayIp)) && (await established(n2.ns, n1.underlayIp)),
+      40_000,
+      'the n1-n2 BGP session to come back',
+    );
+    await waitFor(
+      async () => ((await agentStatus(n1.ns)).bgp?.[0]?.prefixesReceived ?? 0) > 0,
+      10_000,
+      'n1 to receive n2 prefix again',
+    );
     await new Promise((r) => setTimeout(r, 500));
   } finally {
     await cap.stop();
   }
   const ex = new Explainer();
-  return readCapture(readFileSync(cap.file)).map((p, i) => ex.explain(p.data, { ...p, number: i + 1 }))
+  return readCapture(readFileSync(cap.file))
+    .map((p, i) => ex.explain(p.data, { ...p, number: i + 1 }))
     .filter((p) => p.some((l) => l.name === 'bgp'));
 }

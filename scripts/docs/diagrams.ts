@@ -1,6 +1,10 @@
 // Hand-drawn packet paths for the lessons (the only hand-written "data" in the docs; addresses are symbolic).
 
-const overlay = (wrap: string, port: number, added: string) => ` node n1                                                   node n2
+const overlay = (
+  wrap: string,
+  port: number,
+  added: string,
+) => ` node n1                                                   node n2
  +---------------------------------+                       +---------------------------------+
  | pod n1p1                        |                       |                        pod n2p1 |
  |  eth0 ---veth--- cni0 bridge    |                       |    cni0 bridge ---veth--- eth0  |
@@ -20,8 +24,11 @@ const overlay = (wrap: string, port: number, added: string) => ` node n1        
 
 export const DIAGRAMS = {
   udp: overlay('', 8285, '[outer IPv4 20][UDP 8 -> :8285][pod IP packet ...]   (+28 bytes)'),
-  vxlan: overlay(' + VTEP MAC', 8472,
-    '[outer IPv4 20][UDP 8 -> :8472][VXLAN 8: VNI][inner Ethernet 14: VTEP -> VTEP][pod IP packet ...]   (+50 bytes)'),
+  vxlan: overlay(
+    ' + VTEP MAC',
+    8472,
+    '[outer IPv4 20][UDP 8 -> :8472][VXLAN 8: VNI][inner Ethernet 14: VTEP -> VTEP][pod IP packet ...]   (+50 bytes)',
+  ),
   native: ` node n1                                               node n2
  +------------------------------------+                +------------------------------------+
  | pod n1p1                           |                |                           pod n2p1 |

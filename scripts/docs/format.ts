@@ -7,7 +7,11 @@ export const fence = (text: string, lang = 'text') => `\`\`\`${lang}\n${text.tri
 /** A markdown table; cells are escaped for pipes. */
 export function table(head: string[], rows: (string | number | boolean)[][]): string {
   const cell = (c: string | number | boolean) => String(c).replace(/\|/g, '\\|');
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 /** Offset, 16 bytes in hex (two groups of 8), printable ASCII: the layout of `tcpdump -X` and `xxd`. */
@@ -26,10 +30,18 @@ export function hexDump(bytes: Uint8Array): string {
 
 /** Which bytes of the packet each header occupies, as @weft/explain decoded them. */
 export function layerTable(packet: ExplainedPacket): string {
-  const rows = packet.filter((l) => l.name !== 'frame').map((l) => [
-    `${'&nbsp;&nbsp;'.repeat(l.depth)}${l.title}`, `0x${l.offset.toString(16).padStart(4, '0')}`, l.length,
-    l.fields.filter((f) => /src|dst|vni|port|type$/.test(f.name)).slice(0, 3).map((f) => `${f.name}=${f.value}`).join(', '),
-  ]);
+  const rows = packet
+    .filter((l) => l.name !== 'frame')
+    .map((l) => [
+      `${'&nbsp;&nbsp;'.repeat(l.depth)}${l.title}`,
+      `0x${l.offset.toString(16).padStart(4, '0')}`,
+      l.length,
+      l.fields
+        .filter((f) => /src|dst|vni|port|type$/.test(f.name))
+        .slice(0, 3)
+        .map((f) => `${f.name}=${f.value}`)
+        .join(', '),
+    ]);
   return table(['header', 'offset', 'bytes', 'key fields'], rows);
 }
 

@@ -10,33 +10,60 @@ import { DIAGRAMS, BGP_DIAGRAM } from './diagrams.ts';
 
 const SPECS: LessonSpec[] = [
   {
-    file: 'udp.md', title: 'The udp backend: the IP packet in a UDP datagram', lab: 'udp', backend: 'udp', routeSync: 'lease',
-    summary: 'flannel\'s udp format: the bare IP packet as the payload of UDP port 8285, 28 bytes added.',
-    intro: 'flannel\'s original backend. The agent owns a TUN device, `flannel0`; the kernel routes the whole cluster network into it. The agent reads each packet, looks its destination up in the forwarding table built from the other nodes\' leases, and sends the packet, unchanged, as the payload of a UDP datagram to that node\'s port 8285. The receiving agent writes the payload to its own TUN and the kernel delivers it to the pod.',
+    file: 'udp.md',
+    title: 'The udp backend: the IP packet in a UDP datagram',
+    lab: 'udp',
+    backend: 'udp',
+    routeSync: 'lease',
+    summary: "flannel's udp format: the bare IP packet as the payload of UDP port 8285, 28 bytes added.",
+    intro:
+      "flannel's original backend. The agent owns a TUN device, `flannel0`; the kernel routes the whole cluster network into it. The agent reads each packet, looks its destination up in the forwarding table built from the other nodes' leases, and sends the packet, unchanged, as the payload of a UDP datagram to that node's port 8285. The receiving agent writes the payload to its own TUN and the kernel delivers it to the pod.",
     diagram: DIAGRAMS.udp,
   },
   {
-    file: 'vxlan.md', title: 'The vxlan backend: an Ethernet frame in VXLAN in UDP', lab: 'vx', backend: 'vxlan', routeSync: 'lease',
-    summary: 'VXLAN (RFC 7348) on UDP 8472 the way flannel\'s kernel vxlan backend puts it on the wire, 50 bytes added.',
-    intro: 'The format the Linux vxlan driver speaks and flannel configures: the pod\'s IP packet gets an inner Ethernet header (from this node\'s VTEP MAC to the peer\'s), an 8-byte VXLAN header with the VNI, then UDP to port 8472 and IPv4 to the peer. weft does this in userspace from the same TUN device as the udp backend, so a weft node and a kernel flannel node interoperate. Each lease carries the node\'s VTEP MAC, so no ARP or FDB learning is needed.',
+    file: 'vxlan.md',
+    title: 'The vxlan backend: an Ethernet frame in VXLAN in UDP',
+    lab: 'vx',
+    backend: 'vxlan',
+    routeSync: 'lease',
+    summary: "VXLAN (RFC 7348) on UDP 8472 the way flannel's kernel vxlan backend puts it on the wire, 50 bytes added.",
+    intro:
+      "The format the Linux vxlan driver speaks and flannel configures: the pod's IP packet gets an inner Ethernet header (from this node's VTEP MAC to the peer's), an 8-byte VXLAN header with the VNI, then UDP to port 8472 and IPv4 to the peer. weft does this in userspace from the same TUN device as the udp backend, so a weft node and a kernel flannel node interoperate. Each lease carries the node's VTEP MAC, so no ARP or FDB learning is needed.",
     diagram: DIAGRAMS.vxlan,
   },
   {
-    file: 'native.md', title: 'The native backend (host-gw): kernel routes, no encapsulation', lab: 'nat', backend: 'native', routeSync: 'lease',
-    summary: 'flannel\'s host-gw: a kernel route per peer subnet via the peer\'s underlay address; nothing added.',
-    intro: 'When all nodes share one L2 segment the packet needs no wrapper: a route `PEER_SUBNET via PEER_UNDERLAY_IP dev eth0` is enough, and the kernel forwards at full speed. weft is then only the control plane: it watches the leases and keeps one route per peer. There is no TUN, so the agent\'s captures and counters see nothing; the bytes below come from a tcpdump on the node\'s eth0.',
+    file: 'native.md',
+    title: 'The native backend (host-gw): kernel routes, no encapsulation',
+    lab: 'nat',
+    backend: 'native',
+    routeSync: 'lease',
+    summary: "flannel's host-gw: a kernel route per peer subnet via the peer's underlay address; nothing added.",
+    intro:
+      "When all nodes share one L2 segment the packet needs no wrapper: a route `PEER_SUBNET via PEER_UNDERLAY_IP dev eth0` is enough, and the kernel forwards at full speed. weft is then only the control plane: it watches the leases and keeps one route per peer. There is no TUN, so the agent's captures and counters see nothing; the bytes below come from a tcpdump on the node's eth0.",
     diagram: DIAGRAMS.native,
   },
   {
-    file: 'native-bgp.md', title: 'Native routing with BGP: the routes come from BGP', lab: 'bgp', backend: 'native', routeSync: 'bgp',
-    summary: 'the same kernel routes, learned over an iBGP mesh between the agents instead of from the lease store (Calico\'s way).',
-    intro: 'Calico\'s way of doing host-gw: the node\'s subnet still comes from the lease store, but the routes to the other nodes come from BGP. Each agent advertises its subnet with next hop = its underlay address to every other node (an iBGP full mesh, AS 64512), and turns every route it learns into a kernel route. The same speaker can peer with BIRD or a top-of-rack router. The packet on the wire is exactly the native one; what differs is where the route came from: see [BGP sessions](bgp-sessions.md) for the messages.',
+    file: 'native-bgp.md',
+    title: 'Native routing with BGP: the routes come from BGP',
+    lab: 'bgp',
+    backend: 'native',
+    routeSync: 'bgp',
+    summary:
+      "the same kernel routes, learned over an iBGP mesh between the agents instead of from the lease store (Calico's way).",
+    intro:
+      "Calico's way of doing host-gw: the node's subnet still comes from the lease store, but the routes to the other nodes come from BGP. Each agent advertises its subnet with next hop = its underlay address to every other node (an iBGP full mesh, AS 64512), and turns every route it learns into a kernel route. The same speaker can peer with BIRD or a top-of-rack router. The packet on the wire is exactly the native one; what differs is where the route came from: see [BGP sessions](bgp-sessions.md) for the messages.",
     diagram: DIAGRAMS.nativeBgp,
   },
 ];
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs' }, only: { type: 'string' }, 'lab-prefix': { type: 'string', default: 'doc' } } });
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string', default: 'docs' },
+      only: { type: 'string' },
+      'lab-prefix': { type: 'string', default: 'doc' },
+    },
+  });
   const out = resolve(values.out!);
   mkdirSync(out, { recursive: true });
   const only = values.only?.split(',');
@@ -57,7 +84,12 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (e: Error) => {
-  console.error(`docs: ${e.stack ?? e.message}`);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: Error) => {
+    console.error(`docs: ${e.stack ?? e.message}`);
+    process.exitCode = 1;
+  },
+);

@@ -5,7 +5,8 @@
 /** Dotted quad to 4 bytes. */
 function ip4Bytes(ip: string): number[] {
   const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) throw new RangeError(`not an IPv4 address: ${ip}`);
+  if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255)))
+    throw new RangeError(`not an IPv4 address: ${ip}`);
   return parts;
 }
 
@@ -86,7 +87,11 @@ export function ipv4Tcp(o: Ipv4TcpOptions): Buffer {
   p[33] = 0x18;
   p.writeUInt16BE(512, 34);
   o.payload.copy(p, 40);
-  const pseudo = Buffer.concat([p.subarray(12, 20), Buffer.from([0, 6]), Buffer.from([(p.length - 20) >> 8, (p.length - 20) & 0xff])]);
+  const pseudo = Buffer.concat([
+    p.subarray(12, 20),
+    Buffer.from([0, 6]),
+    Buffer.from([(p.length - 20) >> 8, (p.length - 20) & 0xff]),
+  ]);
   const pseudoSum = ~inetChecksum(pseudo) & 0xffff; // folded, not complemented: what a partial field holds
   const full = inetChecksum(Buffer.concat([pseudo, p.subarray(20)]));
   p.writeUInt16BE(o.checksum === 'partial' ? pseudoSum : o.checksum === 'wrong' ? (full + 1) & 0xffff : full, 36);

@@ -47,7 +47,13 @@ export function metricValue(text: string, name: string, labels = ''): number | n
 /** FLANNEL_* values of the subnet.env the lab's agent on `node` wrote. */
 export function subnetEnvOf(run: RunningLab, node: LabNode): Record<string, string> {
   const text = readFileSync(join(run.lab.scope.dir, node.name, 'subnet.env'), 'utf8');
-  return Object.fromEntries(text.split('\n').map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim())).filter((m) => m !== null).map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .map((l) => /^([A-Z_]+)=(.*)$/.exec(l.trim()))
+      .filter((m) => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
 }
 
 /** Stops the agent on `node` (SIGTERM) and resolves with its exit code. */
@@ -61,13 +67,18 @@ export async function stopAgent(run: RunningLab, node: LabNode): Promise<number>
  */
 export async function restartAgent(run: RunningLab, node: LabNode, label: string): Promise<BackgroundProcess> {
   const argv = run.agents.get(node.name)!.child.spawnargs;
-  if (argv.slice(0, 4).join(' ') !== `ip netns exec ${node.ns.name}`) throw new Error(`agent ${node.name}: unexpected argv ${argv.join(' ')}`);
+  if (argv.slice(0, 4).join(' ') !== `ip netns exec ${node.ns.name}`)
+    throw new Error(`agent ${node.name}: unexpected argv ${argv.join(' ')}`);
   const proc = run.lab.scope.spawn(label, node.ns, argv.slice(4));
   run.agents.set(node.name, proc);
-  await waitFor(async () => {
-    if (!proc.running) throw new Error(`restarted agent ${node.name} exited:\n${proc.log().slice(-2000)}`);
-    return (await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/readyz`)) !== null;
-  }, 45_000, `restarted agent ${node.name} /readyz`);
+  await waitFor(
+    async () => {
+      if (!proc.running) throw new Error(`restarted agent ${node.name} exited:\n${proc.log().slice(-2000)}`);
+      return (await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/readyz`)) !== null;
+    },
+    45_000,
+    `restarted agent ${node.name} /readyz`,
+  );
   return proc;
 }
 
@@ -75,9 +86,21 @@ export async function restartAgent(run: RunningLab, node: LabNode, label: string
 export function etcdArgv(run: RunningLab): string[] {
   const peer = `http://${ETCD_ADDRESS}:2380`;
   return [
-    'etcd', '--name', 'lab', '--data-dir', join(run.lab.scope.dir, 'etcd-data'), '--listen-client-urls', ETCD_URL,
-    '--advertise-client-urls', ETCD_URL, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `lab=${peer}`,
+    'etcd',
+    '--name',
+    'lab',
+    '--data-dir',
+    join(run.lab.scope.dir, 'etcd-data'),
+    '--listen-client-urls',
+    ETCD_URL,
+    '--advertise-client-urls',
+    ETCD_URL,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `lab=${peer}`,
   ];
 }
 
@@ -85,17 +108,27 @@ export function etcdArgv(run: RunningLab): string[] {
 export async function restartEtcd(run: RunningLab, label: string): Promise<BackgroundProcess> {
   const proc = run.lab.scope.spawn(label, run.lab.underlay, etcdArgv(run));
   run.etcd = proc;
-  await waitFor(async () => {
-    if (!proc.running) throw new Error(`etcd exited:\n${proc.log().slice(-2000)}`);
-    return (await etcdctl(run, ['endpoint', 'health'], true)).code === 0;
-  }, 30_000, 'restarted etcd to become healthy');
+  await waitFor(
+    async () => {
+      if (!proc.running) throw new Error(`etcd exited:\n${proc.log().slice(-2000)}`);
+      return (await etcdctl(run, ['endpoint', 'health'], true)).code === 0;
+    },
+    30_000,
+    'restarted etcd to become healthy',
+  );
   return proc;
 }
 
 /** Runs etcdctl (API v3) against the lab's etcd from the underlay namespace. */
-export function etcdctl(run: RunningLab, args: readonly string[], allowFailure = false): Promise<{ code: number; stdout: string; stderr: string }> {
+export function etcdctl(
+  run: RunningLab,
+  args: readonly string[],
+  allowFailure = false,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return run.lab.underlay.exec(['etcdctl', '--endpoints', ETCD_URL, '--command-timeout=5s', ...args], {
-    allowFailure, timeoutMs: 15_000, env: { ...process.env, ETCDCTL_API: '3' },
+    allowFailure,
+    timeoutMs: 15_000,
+    env: { ...process.env, ETCDCTL_API: '3' },
   });
 }
 
@@ -110,7 +143,9 @@ export interface EtcdKv {
 export async function etcdGetPrefix(run: RunningLab, prefix: string): Promise<EtcdKv[]> {
   const r = await etcdctl(run, ['get', '--prefix', prefix, '-w', 'json']);
   // Lease ids are int64: keep them exact by quoting the numbers before JSON.parse.
-  const json = JSON.parse(r.stdout.replace(/"lease":(\d+)/g, '"lease":"$1"')) as { kvs?: { key: string; value: string; lease?: string }[] };
+  const json = JSON.parse(r.stdout.replace(/"lease":(\d+)/g, '"lease":"$1"')) as {
+    kvs?: { key: string; value: string; lease?: string }[];
+  };
   return (json.kvs ?? []).map((kv) => ({
     key: Buffer.from(kv.key, 'base64').toString(),
     value: Buffer.from(kv.value, 'base64').toString(),
@@ -119,18 +154,38 @@ export async function etcdGetPrefix(run: RunningLab, prefix: string): Promise<Et
 }
 
 /** `etcdctl lease timetolive ID --keys`: remaining and granted TTL and the keys attached. */
-export async function etcdLeaseInfo(run: RunningLab, leaseHex: string): Promise<{ ttl: number; grantedTtl: number; keys: string[] }> {
+export async function etcdLeaseInfo(
+  run: RunningLab,
+  leaseHex: string,
+): Promise<{ ttl: number; grantedTtl: number; keys: string[] }> {
   const r = await etcdctl(run, ['lease', 'timetolive', leaseHex, '--keys', '-w', 'json']);
-  const json = JSON.parse(r.stdout.replace(/"id":(\d+)/g, '"id":"$1"')) as { ttl: number; 'granted-ttl': number; keys?: string[] };
-  return { ttl: json.ttl, grantedTtl: json['granted-ttl'], keys: (json.keys ?? []).map((k) => Buffer.from(k, 'base64').toString()) };
+  const json = JSON.parse(r.stdout.replace(/"id":(\d+)/g, '"id":"$1"')) as {
+    ttl: number;
+    'granted-ttl': number;
+    keys?: string[];
+  };
+  return {
+    ttl: json.ttl,
+    grantedTtl: json['granted-ttl'],
+    keys: (json.keys ?? []).map((k) => Buffer.from(k, 'base64').toString()),
+  };
 }
 
 /** Pings `to` from `from` `count` times (bounded by -w); the number of replies. */
-export async function pingCount(from: LabPod | { ns: Netns }, toIp: string, count: number, intervalS = 0.2): Promise<number> {
+export async function pingCount(
+  from: LabPod | { ns: Netns },
+  toIp: string,
+  count: number,
+  intervalS = 0.2,
+): Promise<number> {
   const deadline = Math.ceil(count * intervalS + 3);
-  const r = await from.ns.exec(['ping', '-n', '-q', '-c', String(count), '-i', String(intervalS), '-W', '1', '-w', String(deadline), toIp], {
-    allowFailure: true, timeoutMs: (deadline + 5) * 1000,
-  });
+  const r = await from.ns.exec(
+    ['ping', '-n', '-q', '-c', String(count), '-i', String(intervalS), '-W', '1', '-w', String(deadline), toIp],
+    {
+      allowFailure: true,
+      timeoutMs: (deadline + 5) * 1000,
+    },
+  );
   const m = / (\d+) received/.exec(r.stdout);
   return m ? Number(m[1]) : 0;
 }

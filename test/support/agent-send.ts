@@ -22,7 +22,11 @@ async function main(): Promise<void> {
   const spec = JSON.parse(Buffer.concat(chunks).toString()) as SendSpec;
   const datagrams = [
     ...(spec.packets ?? []).map((h) => Buffer.from(h, 'hex')),
-    ...(spec.random ? randomDatagrams(spec.random.seed, spec.random.count, spec.random.maxLength).map((d) => Buffer.concat([Buffer.from(spec.random!.prefix ?? '', 'hex'), d])) : []),
+    ...(spec.random
+      ? randomDatagrams(spec.random.seed, spec.random.count, spec.random.maxLength).map((d) =>
+          Buffer.concat([Buffer.from(spec.random!.prefix ?? '', 'hex'), d]),
+        )
+      : []),
   ];
   const sock = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
@@ -32,9 +36,14 @@ async function main(): Promise<void> {
   const burst = spec.burst ?? 100;
   let sent = 0;
   for (let i = 0; i < datagrams.length; i += burst) {
-    await Promise.all(datagrams.slice(i, i + burst).map((d) => new Promise<void>((resolve, reject) => {
-      sock.send(d, spec.to.port, spec.to.address, (e) => (e ? reject(e) : resolve()));
-    })));
+    await Promise.all(
+      datagrams.slice(i, i + burst).map(
+        (d) =>
+          new Promise<void>((resolve, reject) => {
+            sock.send(d, spec.to.port, spec.to.address, (e) => (e ? reject(e) : resolve()));
+          }),
+      ),
+    );
     sent += Math.min(burst, datagrams.length - i);
     await new Promise((r) => setTimeout(r, spec.pauseMs ?? 5));
   }

@@ -36,7 +36,10 @@ export async function withBenchReport(
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-'));
   try {
     const json = join(dir, 'report.json');
-    const out = await run([process.execPath, '--import', 'tsx', script, ...args(dir), '--json', json], { allowFailure: true, timeoutMs });
+    const out = await run([process.execPath, '--import', 'tsx', script, ...args(dir), '--json', json], {
+      allowFailure: true,
+      timeoutMs,
+    });
     assert.is(out.code, 0, out.stdout.slice(-2000) + out.stderr.slice(-3000));
     await check(out, JSON.parse(readFileSync(json, 'utf8')) as BenchReport, dir);
   } finally {

@@ -5,7 +5,15 @@
 // processes in its namespace or its cgroups, cgroup directories, mounts under its directory, the directory.
 import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { run, runSync, type BackgroundProcess, type LabScope, type Netns, type RunOptions, type RunResult } from '@weft/lab';
+import {
+  run,
+  runSync,
+  type BackgroundProcess,
+  type LabScope,
+  type Netns,
+  type RunOptions,
+  type RunResult,
+} from '@weft/lab';
 
 /** Debian's client matches Debian's dockerd; another `docker` on PATH may be far newer. */
 const DOCKER_CLIENT = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
@@ -24,14 +32,30 @@ export class PrivateDockerd {
   ) {}
 
   /** Starts dockerd in `ns` with everything under `dir`, and waits (at most `timeoutMs`) until it answers. */
-  static async start(scope: LabScope, ns: Netns, dir: string, script: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<PrivateDockerd> {
-    const d = new PrivateDockerd(scope, ns, dir, { ...env, DOCKER_HOST: `unix://${join(dir, 'docker.sock')}`, DOCKER: DOCKER_CLIENT });
+  static async start(
+    scope: LabScope,
+    ns: Netns,
+    dir: string,
+    script: string,
+    env: NodeJS.ProcessEnv,
+    timeoutMs = 60_000,
+  ): Promise<PrivateDockerd> {
+    const d = new PrivateDockerd(scope, ns, dir, {
+      ...env,
+      DOCKER_HOST: `unix://${join(dir, 'docker.sock')}`,
+      DOCKER: DOCKER_CLIENT,
+    });
     d.proc = scope.spawn('dockerd', null, ['sh', script, ns.name, dir]);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!d.proc.running) throw new Error(`dockerd exited (${await d.proc.exited}); its log:\n${d.log(40)}`);
-      if ((await d.docker(['version', '--format', '{{.Server.Version}}'], { allowFailure: true, timeoutMs: 10_000 })).code === 0) break;
-      if (Date.now() > deadline) throw new Error(`dockerd did not answer within ${timeoutMs / 1000} s; its log:\n${d.log(40)}`);
+      if (
+        (await d.docker(['version', '--format', '{{.Server.Version}}'], { allowFailure: true, timeoutMs: 10_000 }))
+          .code === 0
+      )
+        break;
+      if (Date.now() > deadline)
+        throw new Error(`dockerd did not answer within ${timeoutMs / 1000} s; its log:\n${d.log(40)}`);
       await new Promise((r) => setTimeout(r, 300));
     }
     return d;
@@ -101,7 +125,9 @@ export class PrivateDockerd {
         left.push(`cgroup ${d}: ${(e as Error).message}`);
       }
     }
-    const mounts = runSync(['findmnt', '-rn', '-o', 'TARGET']).stdout.split('\n').filter((m) => m.startsWith(this.dir + '/'));
+    const mounts = runSync(['findmnt', '-rn', '-o', 'TARGET'])
+      .stdout.split('\n')
+      .filter((m) => m.startsWith(this.dir + '/'));
     for (const m of mounts.sort().reverse()) {
       left.push(`mount ${m}`);
       runSync(['umount', '-l', m]);

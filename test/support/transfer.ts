@@ -61,10 +61,20 @@ export interface TransferResult {
  * Transfers `bytes` from `from` to `toIp:port` in `to`; both sides' byte counts and hashes. `chunkSize` below
  * 64 KiB sends that many bytes per write, one write at a time (interactive-style traffic).
  */
-export async function tcpTransfer(from: Netns, to: Netns, toIp: string, bytes: number, port = 15001, chunkSize = 65536): Promise<TransferResult> {
+export async function tcpTransfer(
+  from: Netns,
+  to: Netns,
+  toIp: string,
+  bytes: number,
+  port = 15001,
+  chunkSize = 65536,
+): Promise<TransferResult> {
   const server = to.exec([process.execPath, '-e', SERVER, toIp, String(port)], { timeoutMs: 150_000 });
   await new Promise((r) => setTimeout(r, 400)); // let it listen
-  const client = await from.exec([process.execPath, '-e', CLIENT, toIp, String(port), String(bytes), String(bytes ^ 0x5eed), String(chunkSize)], { timeoutMs: 150_000 });
+  const client = await from.exec(
+    [process.execPath, '-e', CLIENT, toIp, String(port), String(bytes), String(bytes ^ 0x5eed), String(chunkSize)],
+    { timeoutMs: 150_000 },
+  );
   const received = JSON.parse((await server).stdout.trim()) as TransferResult['received'];
   return { sent: JSON.parse(client.stdout.trim()) as TransferResult['sent'], received };
 }

@@ -50,17 +50,23 @@ export function agentArgs(run: RunningLab, node: LabNode): string[] {
   const o = run.options;
   const dir = join(run.lab.scope.dir, node.name);
   mkdirSync(dir, { recursive: true });
-  const store =
-    o.store === 'etcd' ? `etcd://${ETCD_ADDRESS}:2379` : `embedded:${join(run.lab.scope.dir, 'leases.db')}`;
+  const store = o.store === 'etcd' ? `etcd://${ETCD_ADDRESS}:2379` : `embedded:${join(run.lab.scope.dir, 'leases.db')}`;
   const args = [
     'agent',
-    '--config', run.netConf,
-    '--public-ip', node.underlayIp,
-    '--iface', 'eth0',
-    '--store', store,
-    '--subnet-file', join(dir, 'subnet.env'),
-    '--metrics-port', String(METRICS_PORT),
-    '--node-name', node.name,
+    '--config',
+    run.netConf,
+    '--public-ip',
+    node.underlayIp,
+    '--iface',
+    'eth0',
+    '--store',
+    store,
+    '--subnet-file',
+    join(dir, 'subnet.env'),
+    '--metrics-port',
+    String(METRICS_PORT),
+    '--node-name',
+    node.name,
   ];
   if (o.routeSync === 'bgp') {
     // Calico's node-to-node mesh: every other node is an iBGP peer (AS 64512); routes come from BGP, not leases.
@@ -77,13 +83,44 @@ async function startEtcd(run: RunningLab, log: (m: string) => void): Promise<voi
   const data = join(run.lab.scope.dir, 'etcd-data');
   const url = `http://${ETCD_ADDRESS}:2379`;
   log(`etcd: starting in ${ul.name} on ${url}`);
-  run.etcd = run.lab.scope.spawn('etcd', ul, [
-    'etcd', '--name', 'lab', '--data-dir', data, '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', `http://${ETCD_ADDRESS}:2380`, '--initial-advertise-peer-urls', `http://${ETCD_ADDRESS}:2380`,
-    '--initial-cluster', `lab=http://${ETCD_ADDRESS}:2380`,
-  ], undefined, run.options.persistent);
-  await waitFor(async () => (await ul.exec(['etcdctl', '--endpoints', url, 'endpoint', 'health'], { allowFailure: true, env: { ...process.env, ETCDCTL_API: '3' } })).code === 0, 20_000, 'etcd to become healthy');
-  await ul.exec(['etcdctl', '--endpoints', url, 'put', '/coreos.com/network/config', readFileSync(run.netConf, 'utf8')], { env: { ...process.env, ETCDCTL_API: '3' } });
+  run.etcd = run.lab.scope.spawn(
+    'etcd',
+    ul,
+    [
+      'etcd',
+      '--name',
+      'lab',
+      '--data-dir',
+      data,
+      '--listen-client-urls',
+      url,
+      '--advertise-client-urls',
+      url,
+      '--listen-peer-urls',
+      `http://${ETCD_ADDRESS}:2380`,
+      '--initial-advertise-peer-urls',
+      `http://${ETCD_ADDRESS}:2380`,
+      '--initial-cluster',
+      `lab=http://${ETCD_ADDRESS}:2380`,
+    ],
+    undefined,
+    run.options.persistent,
+  );
+  await waitFor(
+    async () =>
+      (
+        await ul.exec(['etcdctl', '--endpoints', url, 'endpoint', 'health'], {
+          allowFailure: true,
+          env: { ...process.env, ETCDCTL_API: '3' },
+        })
+      ).code === 0,
+    20_000,
+    'etcd to become healthy',
+  );
+  await ul.exec(
+    ['etcdctl', '--endpoints', url, 'put', '/coreos.com/network/config', readFileSync(run.netConf, 'utf8')],
+    { env: { ...process.env, ETCDCTL_API: '3' } },
+  );
 }
 
 /**
@@ -110,13 +147,25 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
 export async function labUp(options: LabOptions, log: (m: string) => void = () => {}): Promise<RunningLab> {
   const lab = await Lab.create({ name: options.name, nodes: options.nodes, underlayMtu: options.underlayMtu }, log);
   const netConf = join(lab.scope.dir, 'net-conf.json');
-  writeFileSync(netConf, JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, Backend: { Type: options.backend } }, null, 2));
+  writeFileSync(
+    netConf,
+    JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, Backend: { Type: options.backend } }, null, 2),
+  );
   const run: RunningLab = { lab, options, agents: new Map(), netConf };
   try {
     if (options.store === 'etcd') await startEtcd(run, log);
     for (const node of lab.nodes) {
       log(`agent ${node.name}: starting (${options.backend}, ${options.routeSync}, ${options.store} store)`);
-      run.agents.set(node.name, lab.scope.spawn(`agent-${node.name}`, node.ns, weftArgv(...agentArgs(run, node)), undefined, options.persistent));
+      run.agents.set(
+        node.name,
+        lab.scope.spawn(
+          `agent-${node.name}`,
+          node.ns,
+          weftArgv(...agentArgs(run, node)),
+          undefined,
+          options.persistent,
+        ),
+      );
     }
     for (const node of lab.nodes) await waitForAgent(run, node, log);
     for (const node of lab.nodes) await waitForPeers(run, node, lab.nodes.length - 1, log);
@@ -131,16 +180,26 @@ export async function labUp(options: LabOptions, log: (m: string) => void = () =
 async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => void): Promise<void> {
   const proc = run.agents.get(node.name)!;
   const envFile = join(run.lab.scope.dir, node.name, 'subnet.env');
-  await waitFor(() => {
-    if (!proc.running) throw new Error(`agent ${node.name} exited before writing ${envFile}; its log ends:\n${proc.log().slice(-1500)}`);
-    return existsSync(envFile);
-  }, READY_TIMEOUT_MS, `agent ${node.name} to write ${envFile}`);
+  await waitFor(
+    () => {
+      if (!proc.running)
+        throw new Error(
+          `agent ${node.name} exited before writing ${envFile}; its log ends:\n${proc.log().slice(-1500)}`,
+        );
+      return existsSync(envFile);
+    },
+    READY_TIMEOUT_MS,
+    `agent ${node.name} to write ${envFile}`,
+  );
   const env = readSubnetEnv(envFile) ?? {};
   const [first, len] = (env.FLANNEL_SUBNET ?? '').split('/');
   if (!first || !len) throw new Error(`${envFile}: no FLANNEL_SUBNET`);
   const network = first.replace(/\.\d+$/, '.0');
-  await waitFor(async () => (await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/readyz`)) !== null,
-    READY_TIMEOUT_MS, `agent ${node.name} /readyz`);
+  await waitFor(
+    async () => (await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/readyz`)) !== null,
+    READY_TIMEOUT_MS,
+    `agent ${node.name} /readyz`,
+  );
   log(`agent ${node.name}: ready, subnet ${network}/${len}, MTU ${env.FLANNEL_MTU}`);
   await run.lab.addPods(node, `${network}/${len}`, run.options.pods, Number(env.FLANNEL_MTU));
 }
@@ -148,11 +207,15 @@ async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => 
 /** Waits until the agent on `node` routes to `expected` peer subnets (leases watched, or BGP converged). */
 async function waitForPeers(run: RunningLab, node: LabNode, expected: number, log: (m: string) => void): Promise<void> {
   let seen = -1;
-  await waitFor(async () => {
-    const body = await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`);
-    seen = body ? (JSON.parse(body) as { routes: unknown[] }).routes.length : -1;
-    return seen >= expected;
-  }, READY_TIMEOUT_MS, `agent ${node.name} to learn ${expected} peer subnets (has ${seen})`);
+  await waitFor(
+    async () => {
+      const body = await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`);
+      seen = body ? (JSON.parse(body) as { routes: unknown[] }).routes.length : -1;
+      return seen >= expected;
+    },
+    READY_TIMEOUT_MS,
+    `agent ${node.name} to learn ${expected} peer subnets (has ${seen})`,
+  );
   log(`agent ${node.name}: routes to all ${expected} peers in place`);
 }
 

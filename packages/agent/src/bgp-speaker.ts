@@ -2,7 +2,15 @@
 // Loc-RIB best-route changes turned into backend peer changes.
 import type { Logger } from 'pino';
 import {
-  Speaker, TcpTransport, LOCAL_SOURCE, isPassiveInMesh, routerMacCommunity, findRouterMac, type BestChange, type PeerStatus, type Route,
+  Speaker,
+  TcpTransport,
+  LOCAL_SOURCE,
+  isPassiveInMesh,
+  routerMacCommunity,
+  findRouterMac,
+  type BestChange,
+  type PeerStatus,
+  type Route,
 } from '@weft/route-sync';
 import { tryParseIpv4Prefix as parseIp4Net } from '@weft/netaddr';
 import type { PeerChange } from './backends/types.ts';
@@ -18,7 +26,12 @@ export function bestChangesToPeerChanges(batch: readonly BestChange[], ownSubnet
     const subnet = c.prefix.afi === 1 ? parseIp4Net(text) : null;
     if (!subnet || text === ownSubnet) continue;
     if (learned(c.best)) {
-      out.push({ type: 'added', subnet, publicIp: c.best.nextHop, vtepMac: findRouterMac(c.best.attrs.extendedCommunities) });
+      out.push({
+        type: 'added',
+        subnet,
+        publicIp: c.best.nextHop,
+        vtepMac: findRouterMac(c.best.attrs.extendedCommunities),
+      });
     } else if (learned(c.previous)) {
       out.push({ type: 'removed', subnet, publicIp: c.previous.nextHop });
     }
@@ -45,15 +58,29 @@ export async function startSpeaker(s: SpeakerSetup, apply: (changes: PeerChange[
   for (const p of s.peers) {
     if (reflectors.has(p.address) || p.address === me) continue;
     const ibgp = p.as === s.as;
-    speaker.addPeer({ address: p.address, as: p.as, port: s.port, localAddress: me, passive: ibgp && isPassiveInMesh(me, p.address) });
+    speaker.addPeer({
+      address: p.address,
+      as: p.as,
+      port: s.port,
+      localAddress: me,
+      passive: ibgp && isPassiveInMesh(me, p.address),
+    });
   }
   speaker.on('routes', (batch: BestChange[]) => {
     const changes = bestChangesToPeerChanges(batch, s.subnet);
     if (changes.length) apply(changes);
   });
-  speaker.on('peer', (p: PeerStatus) => log.info({ peer: p.address, as: p.as, state: p.state, lastError: p.lastError }, 'bgp peer'));
+  speaker.on('peer', (p: PeerStatus) =>
+    log.info({ peer: p.address, as: p.as, state: p.state, lastError: p.lastError }, 'bgp peer'),
+  );
   await speaker.start();
-  speaker.advertise(s.subnet, { nextHop: me, ...(s.vtepMac ? { extendedCommunities: [routerMacCommunity(s.vtepMac)] } : {}) });
-  log.info({ as: s.as, routerId: me, port: s.port, advertised: s.subnet, peers: speaker.status().length }, 'bgp speaker started');
+  speaker.advertise(s.subnet, {
+    nextHop: me,
+    ...(s.vtepMac ? { extendedCommunities: [routerMacCommunity(s.vtepMac)] } : {}),
+  });
+  log.info(
+    { as: s.as, routerId: me, port: s.port, advertised: s.subnet, peers: speaker.status().length },
+    'bgp speaker started',
+  );
   return speaker;
 }

@@ -21,7 +21,15 @@ export interface PacketCapture {
    * before returning. Wire side: `peerAddress` (uint32 IPv4) and `peerPort` name the other end (0 when unknown).
    * Must not throw for packet content.
    */
-  record(side: CaptureSide, buf: Uint8Array, offset: number, length: number, direction: CaptureDirection, peerAddress?: number, peerPort?: number): void;
+  record(
+    side: CaptureSide,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    direction: CaptureDirection,
+    peerAddress?: number,
+    peerPort?: number,
+  ): void;
   /** Flushes and releases the sink; called once when the backend stops. */
   close(): void;
 }

@@ -36,7 +36,8 @@ class LengthTable {
   }
 
   set(key: number, value: number): void {
-    if ((this.used + 1) * 2 > this.keys.length) this.rehash(this.live * 4 > this.keys.length ? this.keys.length * 2 : this.keys.length);
+    if ((this.used + 1) * 2 > this.keys.length)
+      this.rehash(this.live * 4 > this.keys.length ? this.keys.length * 2 : this.keys.length);
     const mask = this.keys.length - 1;
     let grave = -1;
     for (let i = this.slot(key); ; i = (i + 1) & mask) {

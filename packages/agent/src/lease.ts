@@ -21,7 +21,9 @@ export interface Lease {
   readonly expiresAt: number;
 }
 
-export type LeaseEvent = { readonly type: 'added'; readonly lease: Lease } | { readonly type: 'removed'; readonly lease: Lease };
+export type LeaseEvent =
+  | { readonly type: 'added'; readonly lease: Lease }
+  | { readonly type: 'removed'; readonly lease: Lease };
 
 /** All current leases and the store revision they were read at (watch from there). */
 export interface LeaseSnapshot {

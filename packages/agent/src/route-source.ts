@@ -49,9 +49,11 @@ export class LeaseRouteSource implements RouteSource {
   private loop: Promise<void> = Promise.resolve();
 
   async start(ctx: RouteSourceContext, apply: (changes: PeerChange[]) => void): Promise<void> {
-    this.loop = ctx.leases.watchPeers((events) => apply(leaseEventsToChanges(events)), this.abort.signal).catch((e) => {
-      if (!this.abort.signal.aborted) ctx.log.error({ err: (e as Error).message }, 'lease watch stopped');
-    });
+    this.loop = ctx.leases
+      .watchPeers((events) => apply(leaseEventsToChanges(events)), this.abort.signal)
+      .catch((e) => {
+        if (!this.abort.signal.aborted) ctx.log.error({ err: (e as Error).message }, 'lease watch stopped');
+      });
   }
 
   async stop(): Promise<void> {

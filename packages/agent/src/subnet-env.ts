@@ -7,7 +7,12 @@ import type { NetConfig } from './config.ts';
 import { tryParseIpv4Prefix, formatIpv4Prefix, formatIpv4, type Ipv4Prefix } from '@weft/netaddr';
 
 /** FLANNEL_SUBNET is the subnet's first host address with the subnet's prefix length, as flannel writes it. */
-export function subnetEnvValues(config: NetConfig, subnet: Ipv4Prefix, mtu: number, ipMasq: boolean): Record<string, string> {
+export function subnetEnvValues(
+  config: NetConfig,
+  subnet: Ipv4Prefix,
+  mtu: number,
+  ipMasq: boolean,
+): Record<string, string> {
   return {
     FLANNEL_NETWORK: formatIpv4Prefix(config.network),
     FLANNEL_SUBNET: `${formatIpv4(subnet.ip + 1)}/${subnet.prefixLen}`,
@@ -18,7 +23,9 @@ export function subnetEnvValues(config: NetConfig, subnet: Ipv4Prefix, mtu: numb
 
 /** KEY=value lines, in the order given. */
 export function formatSubnetEnv(values: Record<string, string>): string {
-  return Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join('');
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('');
 }
 
 /** Writes the file atomically, creating its directory. */

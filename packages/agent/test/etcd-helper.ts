@@ -7,19 +7,41 @@ import { join } from 'node:path';
  * Starts etcd with its data in `scope.dir/<name>` and waits until it answers. `fresh` wipes data left by
  * an earlier run; a restart in the same test passes false to keep its data.
  */
-export async function startEtcd(scope: LabScope, name: string, clientPort: number, peerPort: number, fresh = true): Promise<BackgroundProcess> {
+export async function startEtcd(
+  scope: LabScope,
+  name: string,
+  clientPort: number,
+  peerPort: number,
+  fresh = true,
+): Promise<BackgroundProcess> {
   if (fresh) rmSync(join(scope.dir, name), { recursive: true, force: true });
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const proc = scope.spawn(`${name}-${Date.now()}`, null, [
-    'etcd', '--name', name, '--data-dir', join(scope.dir, name),
-    '--listen-client-urls', client, '--advertise-client-urls', client,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `${name}=${peer}`, '--initial-cluster-state', 'new',
+    'etcd',
+    '--name',
+    name,
+    '--data-dir',
+    join(scope.dir, name),
+    '--listen-client-urls',
+    client,
+    '--advertise-client-urls',
+    client,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `${name}=${peer}`,
+    '--initial-cluster-state',
+    'new',
   ]);
   for (let i = 0; i < 100; i++) {
     if (!proc.running) throw new Error(`etcd exited early:\n${proc.log().slice(-2000)}`);
-    const ok = await fetch(`${client}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${client}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return proc;
     await new Promise((r) => setTimeout(r, 100));
   }

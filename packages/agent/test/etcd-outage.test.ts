@@ -32,23 +32,44 @@ if (canRunWith('etcd outage', ['etcd'])) {
         return s;
       };
       const admin = open();
-      const a = new LeaseManager({ store: open(), config, identity: { nodeName: 'a', publicIp: '192.0.2.1' }, backendType: 'udp', ttlMs: HOUR, retryMinMs: 100, retryMaxMs: 500 });
+      const a = new LeaseManager({
+        store: open(),
+        config,
+        identity: { nodeName: 'a', publicIp: '192.0.2.1' },
+        backendType: 'udp',
+        ttlMs: HOUR,
+        retryMinMs: 100,
+        retryMaxMs: 500,
+      });
       const own = await a.acquire(ac.signal);
-      const b = await new LeaseManager({ store: open(), config, identity: { nodeName: 'b', publicIp: '192.0.2.2' }, backendType: 'udp', ttlMs: HOUR }).acquire(ac.signal);
+      const b = await new LeaseManager({
+        store: open(),
+        config,
+        identity: { nodeName: 'b', publicIp: '192.0.2.2' },
+        backendType: 'udp',
+        ttlMs: HOUR,
+      }).acquire(ac.signal);
       const events: string[] = [];
       const reach: boolean[] = [];
       const leases: string[] = [];
-      const running = a.run({
-        onEvents: (ev: LeaseEvent[]) => events.push(...ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)}`)),
-        onStoreReachable: (r) => reach.push(r),
-        onLease: (l) => leases.push(subnetKey(l.subnet)),
-      }, ac.signal);
+      const running = a.run(
+        {
+          onEvents: (ev: LeaseEvent[]) => events.push(...ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)}`)),
+          onStoreReachable: (r) => reach.push(r),
+          onLease: (l) => leases.push(subnetKey(l.subnet)),
+        },
+        ac.signal,
+      );
       assert.ok(await waitFor(() => events.length === 1), events.join());
       assert.is(events[0], `added ${subnetKey(b.subnet)}`);
 
       await etcd.stop();
       assert.ok(await waitFor(() => reach.includes(false)), 'unreachable reported');
-      assert.equal(a.peers().map((l) => subnetKey(l.subnet)), [subnetKey(b.subnet)], 'last known peers kept');
+      assert.equal(
+        a.peers().map((l) => subnetKey(l.subnet)),
+        [subnetKey(b.subnet)],
+        'last known peers kept',
+      );
 
       etcd = await startEtcd(scope, 'agt-outage', CLIENT, PEER, false);
       const c = tryParseIpv4Prefix(subnetKey(b.subnet) === '10.244.200.0-24' ? '10.244.201.0/24' : '10.244.200.0/24')!;

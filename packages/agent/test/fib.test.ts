@@ -18,7 +18,7 @@ class SlowFib {
     let best = -1;
     let bestLen = -1;
     for (const { net, value } of this.routes.values()) {
-      if (((ip & ipv4Mask(net.prefixLen)) >>> 0) === net.ip && net.prefixLen > bestLen) {
+      if ((ip & ipv4Mask(net.prefixLen)) >>> 0 === net.ip && net.prefixLen > bestLen) {
         best = value;
         bestLen = net.prefixLen;
       }
@@ -58,22 +58,26 @@ const op = fc.record({
 
 test('agrees with a naive scan on random route changes and lookups', () => {
   fc.assert(
-    fc.property(fc.array(op, { maxLength: 300 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 50 }), (ops, probes) => {
-      const fast = new Fib();
-      const slow = new SlowFib();
-      for (const o of ops) {
-        const n = { ip: o.ip, prefixLen: o.len };
-        if (o.kind === 'set') {
-          fast.set(n, o.value);
-          slow.set(n, o.value);
-        } else {
-          assert.is(fast.delete(n), slow.delete(n));
+    fc.property(
+      fc.array(op, { maxLength: 300 }),
+      fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 50 }),
+      (ops, probes) => {
+        const fast = new Fib();
+        const slow = new SlowFib();
+        for (const o of ops) {
+          const n = { ip: o.ip, prefixLen: o.len };
+          if (o.kind === 'set') {
+            fast.set(n, o.value);
+            slow.set(n, o.value);
+          } else {
+            assert.is(fast.delete(n), slow.delete(n));
+          }
         }
-      }
-      // Probe the random addresses and the routes' own addresses (which are guaranteed hits).
-      for (const p of [...probes, ...ops.map((o) => o.ip)]) assert.is(fast.lookup(p >>> 0), slow.lookup(p >>> 0));
-      assert.is(fast.size, slow.routes.size);
-    }),
+        // Probe the random addresses and the routes' own addresses (which are guaranteed hits).
+        for (const p of [...probes, ...ops.map((o) => o.ip)]) assert.is(fast.lookup(p >>> 0), slow.lookup(p >>> 0));
+        assert.is(fast.size, slow.routes.size);
+      },
+    ),
     { numRuns: 500 },
   );
 });

@@ -2,15 +2,34 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatIpv4Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
 import {
-  LeaseManager, MemoryLeaseStore, NoFreeSubnetError, isLeasable, parseNetConfig, subnetKey,
-  type LeaseEvent, type LeaseStore, type LeaseManagerOptions,
+  LeaseManager,
+  MemoryLeaseStore,
+  NoFreeSubnetError,
+  isLeasable,
+  parseNetConfig,
+  subnetKey,
+  type LeaseEvent,
+  type LeaseStore,
+  type LeaseManagerOptions,
 } from './support/internals.ts';
 
-const config = parseNetConfig('{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.0","SubnetMax":"10.244.20.0","Backend":{"Type":"vxlan"}}');
+const config = parseNetConfig(
+  '{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.0","SubnetMax":"10.244.20.0","Backend":{"Type":"vxlan"}}',
+);
 const HOUR = 3600_000;
 
 function manager(store: LeaseStore, name: string, ip: string, extra: Partial<LeaseManagerOptions> = {}): LeaseManager {
-  return new LeaseManager({ store, config, identity: { nodeName: name, publicIp: ip }, backendType: 'vxlan', backendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' }, ttlMs: HOUR, retryMinMs: 10, retryMaxMs: 50, ...extra });
+  return new LeaseManager({
+    store,
+    config,
+    identity: { nodeName: name, publicIp: ip },
+    backendType: 'vxlan',
+    backendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' },
+    ttlMs: HOUR,
+    retryMinMs: 10,
+    retryMaxMs: 50,
+    ...extra,
+  });
 }
 
 /** Polls `cond` every 10 ms, for at most `ms`; returns whether it became true. */
@@ -34,12 +53,23 @@ function start(m: LeaseManager) {
   const events: string[] = [];
   const reach: boolean[] = [];
   const leases: string[] = [];
-  const done = m.run({
-    onEvents: (ev: LeaseEvent[]) => events.push(...ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)}`)),
-    onStoreReachable: (r) => reach.push(r),
-    onLease: (l) => leases.push(subnetKey(l.subnet)),
-  }, ac.signal);
-  return { events, reach, leases, stop: async () => { ac.abort(); await done; } };
+  const done = m.run(
+    {
+      onEvents: (ev: LeaseEvent[]) => events.push(...ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)}`)),
+      onStoreReachable: (r) => reach.push(r),
+      onLease: (l) => leases.push(subnetKey(l.subnet)),
+    },
+    ac.signal,
+  );
+  return {
+    events,
+    reach,
+    leases,
+    stop: async () => {
+      ac.abort();
+      await done;
+    },
+  };
 }
 
 test('acquire: a leasable subnet, different per node, the same one again after a restart', async () => {
@@ -51,7 +81,10 @@ test('acquire: a leasable subnet, different per node, the same one again after a
   assert.is.not(subnetKey(a.subnet), subnetKey(b.subnet));
   const again = await manager(store, 'a', '192.0.2.99').acquire(signal); // same name, new address
   assert.is(subnetKey(again.subnet), subnetKey(a.subnet));
-  assert.is((await store.listLeases()).leases.find((l) => subnetKey(l.subnet) === subnetKey(a.subnet))?.attrs.PublicIP, '192.0.2.99');
+  assert.is(
+    (await store.listLeases()).leases.find((l) => subnetKey(l.subnet) === subnetKey(a.subnet))?.attrs.PublicIP,
+    '192.0.2.99',
+  );
 });
 
 test('acquire: a lease written without NodeName (by flanneld) is matched by PublicIP', async () => {
@@ -67,7 +100,10 @@ test('acquire: prefers the previous subnet when free; NoFreeSubnetError when ful
   const small = parseNetConfig('{"Network":"10.244.0.0/16","SubnetMin":"10.244.1.0","SubnetMax":"10.244.2.0"}');
   const store = new MemoryLeaseStore();
   const signal = new AbortController().signal;
-  const a = await manager(store, 'a', '192.0.2.1', { config: small, previousSubnet: tryParseIpv4Prefix('10.244.2.0/24') }).acquire(signal);
+  const a = await manager(store, 'a', '192.0.2.1', {
+    config: small,
+    previousSubnet: tryParseIpv4Prefix('10.244.2.0/24'),
+  }).acquire(signal);
   assert.is(formatIpv4Prefix(a.subnet), '10.244.2.0/24');
   await manager(store, 'b', '192.0.2.2', { config: small }).acquire(signal);
   try {
@@ -126,17 +162,26 @@ test('outage: last known leases kept, then the diff on reconnect', async () => {
   const store = new MemoryLeaseStore({ pollMs: 5 });
   const a = manager(store, 'a', '192.0.2.1', { previousSubnet: tryParseIpv4Prefix('10.244.1.0/24') });
   await a.acquire(new AbortController().signal);
-  const b = await manager(store, 'b', '192.0.2.2', { previousSubnet: tryParseIpv4Prefix('10.244.2.0/24') }).acquire(new AbortController().signal);
+  const b = await manager(store, 'b', '192.0.2.2', { previousSubnet: tryParseIpv4Prefix('10.244.2.0/24') }).acquire(
+    new AbortController().signal,
+  );
   const r = start(a);
   assert.ok(await waitFor(() => r.events.length === 1));
   store.setAvailable(false);
   assert.ok(await waitFor(() => r.reach.includes(false)));
   assert.not.ok(a.storeReachable);
-  assert.equal(a.peers().map((l) => subnetKey(l.subnet)), [subnetKey(b.subnet)]);
+  assert.equal(
+    a.peers().map((l) => subnetKey(l.subnet)),
+    [subnetKey(b.subnet)],
+  );
   // While "down", the world changes behind the manager's back (the test switch only blocks callers).
   store.setAvailable(true);
   await store.deleteLease(b.subnet);
-  const c = await store.createLease(tryParseIpv4Prefix('10.244.20.0/24')!, { PublicIP: '192.0.2.3', BackendType: 'vxlan' }, HOUR);
+  const c = await store.createLease(
+    tryParseIpv4Prefix('10.244.20.0/24')!,
+    { PublicIP: '192.0.2.3', BackendType: 'vxlan' },
+    HOUR,
+  );
   assert.ok(await waitFor(() => r.reach.at(-1) === true && r.events.length >= 3), JSON.stringify(r));
   assert.equal(r.events.slice(1).sort(), [`added ${subnetKey(c!.subnet)}`, `removed ${subnetKey(b.subnet)}`].sort());
   await r.stop();

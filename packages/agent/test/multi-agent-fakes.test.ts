@@ -21,13 +21,32 @@ const VXLAN_VNI1 = Buffer.from('0800000000000100', 'hex');
 const ETHERTYPE_IPV4 = Buffer.from('0800', 'hex');
 
 /** An IPv4/UDP packet (ports 1000 -> 2000) built with @weft/encap's encoders; the IPv4 checksum computed anew. */
-function ipv4(src: string, dst: string, ttl: number, payload: string | Uint8Array, patch: Partial<{ totalLength: number }> = {}): Buffer {
+function ipv4(
+  src: string,
+  dst: string,
+  ttl: number,
+  payload: string | Uint8Array,
+  patch: Partial<{ totalLength: number }> = {},
+): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
   const b = Buffer.alloc(28 + body.length);
-  encodeIpv4Header({
-    dscp: 0, ecn: 0, totalLength: patch.totalLength ?? b.length, identification: 7, flags: 2, fragmentOffset: 0, ttl, protocol: 17,
-    src: parseIpv4(src), dst: parseIpv4(dst), options: Buffer.alloc(0),
-  }, b, 0);
+  encodeIpv4Header(
+    {
+      dscp: 0,
+      ecn: 0,
+      totalLength: patch.totalLength ?? b.length,
+      identification: 7,
+      flags: 2,
+      fragmentOffset: 0,
+      ttl,
+      protocol: 17,
+      src: parseIpv4(src),
+      dst: parseIpv4(dst),
+      options: Buffer.alloc(0),
+    },
+    b,
+    0,
+  );
   encodeUdpHeader({ srcPort: 1000, dstPort: 2000, length: 8 + body.length, checksum: 0 }, b, 20);
   b.set(body, 28);
   return b;
@@ -36,7 +55,11 @@ function ipv4(src: string, dst: string, ttl: number, payload: string | Uint8Arra
 function ipv6Packet(): Buffer {
   const b = Buffer.alloc(48);
   const addr = (last: number) => Buffer.from([0xfd, 0, ...new Array<number>(13).fill(0), last]);
-  encodeIpv6Header({ trafficClass: 0, flowLabel: 0, payloadLength: 8, nextHeader: 17, hopLimit: 64, src: addr(1), dst: addr(2) }, b, 0);
+  encodeIpv6Header(
+    { trafficClass: 0, flowLabel: 0, payloadLength: 8, nextHeader: 17, hopLimit: 64, src: addr(1), dst: addr(2) },
+    b,
+    0,
+  );
   return b;
 }
 
@@ -59,10 +82,18 @@ interface World {
   d: ChannelBind;
 }
 
-const attrs = (backend: string, ip: string, mac: string, name: string): LeaseAttrs =>
-  ({ PublicIP: ip, BackendType: backend, ...(backend === 'vxlan' ? { BackendData: { VNI: 1, VtepMAC: mac } } : {}), NodeName: name });
+const attrs = (backend: string, ip: string, mac: string, name: string): LeaseAttrs => ({
+  PublicIP: ip,
+  BackendType: backend,
+  ...(backend === 'vxlan' ? { BackendData: { VNI: 1, VtepMAC: mac } } : {}),
+  NodeName: name,
+});
 
-const routesOf = (n: FakeNode) => n.agent.network.status().routes.map((r) => `${r.subnet} via ${r.via}`).sort();
+const routesOf = (n: FakeNode) =>
+  n.agent.network
+    .status()
+    .routes.map((r) => `${r.subnet} via ${r.via}`)
+    .sort();
 const dropsOf = (n: FakeNode) => n.agent.network.status().drops!;
 
 async function setUp(backend: 'udp' | 'vxlan'): Promise<World> {
@@ -111,8 +142,14 @@ for (const backend of ['udp', 'vxlan'] as const) {
 
   t('the agents programmed flannel0 and the cluster route through the link programmer, not iproute2', ({ w }) => {
     const mtu = backend === 'udp' ? 1472 : 1450; // 1500 - 28 (IPv4 + UDP) or - 50 (+ VXLAN + inner Ethernet)
-    assert.equal(w.a.link.links, [{ name: 'flannel0', cfg: { mtu, txQueueLength: 5000, addresses: ['10.244.1.0/32'], routes: ['10.244.0.0/16'] } }]);
-    assert.equal(routesOf(w.a), ['10.244.2.0/24 via 192.0.2.2', '10.244.3.0/24 via 192.0.2.3', '10.244.3.128/25 via 192.0.2.4']);
+    assert.equal(w.a.link.links, [
+      { name: 'flannel0', cfg: { mtu, txQueueLength: 5000, addresses: ['10.244.1.0/32'], routes: ['10.244.0.0/16'] } },
+    ]);
+    assert.equal(routesOf(w.a), [
+      '10.244.2.0/24 via 192.0.2.2',
+      '10.244.3.0/24 via 192.0.2.3',
+      '10.244.3.128/25 via 192.0.2.4',
+    ]);
   });
 
   t('longest prefix wins: 10.244.3.200 goes to D (/25), 10.244.3.5 to C (/24); wire bytes exact', async ({ w }) => {
@@ -129,25 +166,35 @@ for (const backend of ['udp', 'vxlan'] as const) {
     assert.is(hex(atD!), hex(expectD));
     assert.is(hex(atC!), hex(expectC));
     assert.equal(drain(w.c).length + drain(w.d).length, 0, 'each packet went to one peer only');
-    const wireOut = w.a.capture.records.filter((r) => r.side === CaptureSide.Wire && r.direction === CaptureDirection.Outbound);
-    assert.ok(wireOut.some((r) => hex(r.bytes) === hex(expectD) && r.peerAddress === parseIpv4('192.0.2.4') && r.peerPort === w.port), 'the capture saw the wire side');
-    assert.ok(w.a.capture.records.some((r) => r.side === CaptureSide.Tun && hex(r.bytes) === hex(toD)), 'and the TUN side');
+    const wireOut = w.a.capture.records.filter(
+      (r) => r.side === CaptureSide.Wire && r.direction === CaptureDirection.Outbound,
+    );
+    assert.ok(
+      wireOut.some(
+        (r) => hex(r.bytes) === hex(expectD) && r.peerAddress === parseIpv4('192.0.2.4') && r.peerPort === w.port,
+      ),
+      'the capture saw the wire side',
+    );
+    assert.ok(
+      w.a.capture.records.some((r) => r.side === CaptureSide.Tun && hex(r.bytes) === hex(toD)),
+      'and the TUN side',
+    );
   });
 
-  t('a peer\'s datagram is decapsulated byte-exact onto flannel0', async ({ w }) => {
+  t("a peer's datagram is decapsulated byte-exact onto flannel0", async ({ w }) => {
     const inner = ipv4('10.244.3.9', '10.244.1.5', 30, 'from C');
     sendFrom(w.c, '192.0.2.1', w.port, backend === 'udp' ? inner : vxlanFrame(vtepMacFor('a'), C_MAC, inner));
     const [got] = await fromTun(w.a);
     assert.is(hex(got!), hex(backend === 'udp' ? ipv4('10.244.3.9', '10.244.1.5', 29, 'from C') : inner));
   });
 
-  t('agent to agent: A\'s pod reaches B\'s pod through both dataplanes', async ({ w }) => {
+  t("agent to agent: A's pod reaches B's pod through both dataplanes", async ({ w }) => {
     w.a.tun.inject(ipv4('10.244.1.5', '10.244.2.5', 64, 'a to b'));
     const [got] = await fromTun(w.b);
     assert.is(hex(got!), hex(ipv4('10.244.1.5', '10.244.2.5', backend === 'udp' ? 62 : 64, 'a to b')));
   });
 
-  t('anti-spoofing: C may not send from B\'s subnet', async ({ w }) => {
+  t("anti-spoofing: C may not send from B's subnet", async ({ w }) => {
     const before = dropsOf(w.a).spoofed_source!;
     const spoofed = ipv4('10.244.2.9', '10.244.1.5', 30, 'spoofed');
     sendFrom(w.c, '192.0.2.1', w.port, backend === 'udp' ? spoofed : vxlanFrame(vtepMacFor('a'), C_MAC, spoofed));
@@ -161,7 +208,7 @@ for (const backend of ['udp', 'vxlan'] as const) {
     const [icmp] = await fromTun(w.a);
     const p = Buffer.from(icmp!);
     assert.is(p[9], 1, 'protocol ICMP');
-    assert.is(p.readUInt32BE(12), parseIpv4('10.244.1.0'), 'from flannel0\'s address');
+    assert.is(p.readUInt32BE(12), parseIpv4('10.244.1.0'), "from flannel0's address");
     assert.is(p.readUInt32BE(16), parseIpv4('10.244.1.5'), 'to the sender');
     assert.equal([p[20], p[21]], [3, 0], 'destination unreachable, net');
     assert.is(internetChecksum(p, 0, 20), 0, 'IPv4 checksum');
@@ -169,7 +216,7 @@ for (const backend of ['udp', 'vxlan'] as const) {
     assert.is(hex(p.subarray(28)), hex(lost.subarray(0, 28)), 'quotes the IP header and 8 bytes');
   });
 
-  t('peers come and go while A streams to B: no packet to B is lost, C\'s subnet follows its lease', async ({ w }) => {
+  t("peers come and go while A streams to B: no packet to B is lost, C's subnet follows its lease", async ({ w }) => {
     const N = 300;
     let sent = 0;
     const pump = (async () => {
@@ -185,7 +232,10 @@ for (const backend of ['udp', 'vxlan'] as const) {
     await until(() => (collectB(), !routesOf(w.a).includes('10.244.3.0/24 via 192.0.2.3')), 'A to forget C');
     const noRoute = dropsOf(w.a).no_route!;
     w.a.tun.inject(ipv4('10.244.1.5', '10.244.3.5', 64, 'C is gone'));
-    await until(() => (collectB(), dropsOf(w.a).no_route === noRoute + 1), 'the packet to the removed subnet to be dropped');
+    await until(
+      () => (collectB(), dropsOf(w.a).no_route === noRoute + 1),
+      'the packet to the removed subnet to be dropped',
+    );
     assert.is(w.a.tun.take().length, 1, 'answered with ICMP');
     const c2 = w.net.bind('192.0.2.5', w.port); // C comes back on another underlay address
     await w.store.createLease(cSubnet, attrs(backend, '192.0.2.5', C_MAC, 'c'), 3600_000);
@@ -196,7 +246,11 @@ for (const backend of ['udp', 'vxlan'] as const) {
     assert.equal(drain(w.c), [], 'nothing went to the old address');
     await pump;
     await until(() => (collectB(), atB.length >= N), `${N} packets at B`);
-    assert.equal(atB.map((p) => Buffer.from(p.subarray(28)).toString()), Array.from({ length: N }, (_, i) => `seq ${i}`), 'all, in order');
+    assert.equal(
+      atB.map((p) => Buffer.from(p.subarray(28)).toString()),
+      Array.from({ length: N }, (_, i) => `seq ${i}`),
+      'all, in order',
+    );
   });
 
   t.run();
@@ -206,24 +260,102 @@ for (const backend of ['udp', 'vxlan'] as const) {
 // whole table compared, so a packet counted under the wrong name fails too.
 const DROP_CASES: Record<'udp' | 'vxlan', { name: string; provoke: (w: World) => void }[]> = {
   udp: [
-    { name: 'too_short', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, ipv4('10.244.3.9', '10.244.1.5', 30, '').subarray(0, 10)) },
+    {
+      name: 'too_short',
+      provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, ipv4('10.244.3.9', '10.244.1.5', 30, '').subarray(0, 10)),
+    },
     { name: 'not_ip', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, Buffer.alloc(40, 0x55)) },
-    { name: 'bad_ip_header', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, Object.assign(ipv4('10.244.3.9', '10.244.1.5', 30, 'x'), { 0: 0x44 })) },
-    { name: 'length_mismatch', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, ipv4('10.244.3.9', '10.244.1.5', 30, 'x', { totalLength: 200 })) },
-    { name: 'ttl_expired', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, ipv4('10.244.3.9', '10.244.1.5', 1, 'x')) },
+    {
+      name: 'bad_ip_header',
+      provoke: (w) =>
+        sendFrom(w.c, '192.0.2.1', w.port, Object.assign(ipv4('10.244.3.9', '10.244.1.5', 30, 'x'), { 0: 0x44 })),
+    },
+    {
+      name: 'length_mismatch',
+      provoke: (w) =>
+        sendFrom(w.c, '192.0.2.1', w.port, ipv4('10.244.3.9', '10.244.1.5', 30, 'x', { totalLength: 200 })),
+    },
+    {
+      name: 'ttl_expired',
+      provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, ipv4('10.244.3.9', '10.244.1.5', 1, 'x')),
+    },
   ],
   vxlan: [
     { name: 'too_short', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, VXLAN_VNI1) },
-    { name: 'bad_flags', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, vxlanFrame(vtepMacFor('a'), C_MAC, ipv4('10.244.3.9', '10.244.1.5', 30, 'x'), Buffer.alloc(8))) },
-    { name: 'wrong_vni', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, vxlanFrame(vtepMacFor('a'), C_MAC, ipv4('10.244.3.9', '10.244.1.5', 30, 'x'), Buffer.from('0800000000000200', 'hex'))) },
-    { name: 'not_ip', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, Buffer.concat([VXLAN_VNI1, parseMac(vtepMacFor('a')), parseMac(C_MAC), Buffer.from('88cc', 'hex'), Buffer.alloc(46)])) },
-    { name: 'bad_ip_header', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, vxlanFrame(vtepMacFor('a'), C_MAC, ipv6Packet())) },
-    { name: 'length_mismatch', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, vxlanFrame(vtepMacFor('a'), C_MAC, ipv4('10.244.3.9', '10.244.1.5', 30, 'x', { totalLength: 200 }))) },
+    {
+      name: 'bad_flags',
+      provoke: (w) =>
+        sendFrom(
+          w.c,
+          '192.0.2.1',
+          w.port,
+          vxlanFrame(vtepMacFor('a'), C_MAC, ipv4('10.244.3.9', '10.244.1.5', 30, 'x'), Buffer.alloc(8)),
+        ),
+    },
+    {
+      name: 'wrong_vni',
+      provoke: (w) =>
+        sendFrom(
+          w.c,
+          '192.0.2.1',
+          w.port,
+          vxlanFrame(
+            vtepMacFor('a'),
+            C_MAC,
+            ipv4('10.244.3.9', '10.244.1.5', 30, 'x'),
+            Buffer.from('0800000000000200', 'hex'),
+          ),
+        ),
+    },
+    {
+      name: 'not_ip',
+      provoke: (w) =>
+        sendFrom(
+          w.c,
+          '192.0.2.1',
+          w.port,
+          Buffer.concat([
+            VXLAN_VNI1,
+            parseMac(vtepMacFor('a')),
+            parseMac(C_MAC),
+            Buffer.from('88cc', 'hex'),
+            Buffer.alloc(46),
+          ]),
+        ),
+    },
+    {
+      name: 'bad_ip_header',
+      provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, vxlanFrame(vtepMacFor('a'), C_MAC, ipv6Packet())),
+    },
+    {
+      name: 'length_mismatch',
+      provoke: (w) =>
+        sendFrom(
+          w.c,
+          '192.0.2.1',
+          w.port,
+          vxlanFrame(vtepMacFor('a'), C_MAC, ipv4('10.244.3.9', '10.244.1.5', 30, 'x', { totalLength: 200 })),
+        ),
+    },
   ],
 };
 const COMMON_CASES: { name: string; provoke: (w: World) => void }[] = [
-  { name: 'unknown_peer', provoke: (w) => sendFrom(w.net.bind('192.0.2.66', w.port), '192.0.2.1', w.port, Buffer.alloc(64)) },
-  { name: 'spoofed_source', provoke: (w) => sendFrom(w.c, '192.0.2.1', w.port, (w.backend === 'udp' ? (p: Buffer) => p : (p: Buffer) => vxlanFrame(vtepMacFor('a'), C_MAC, p))(ipv4('10.244.2.9', '10.244.1.5', 30, 'x'))) },
+  {
+    name: 'unknown_peer',
+    provoke: (w) => sendFrom(w.net.bind('192.0.2.66', w.port), '192.0.2.1', w.port, Buffer.alloc(64)),
+  },
+  {
+    name: 'spoofed_source',
+    provoke: (w) =>
+      sendFrom(
+        w.c,
+        '192.0.2.1',
+        w.port,
+        (w.backend === 'udp' ? (p: Buffer) => p : (p: Buffer) => vxlanFrame(vtepMacFor('a'), C_MAC, p))(
+          ipv4('10.244.2.9', '10.244.1.5', 30, 'x'),
+        ),
+      ),
+  },
   { name: 'no_route', provoke: (w) => w.a.tun.inject(ipv4('10.244.1.5', '10.244.200.1', 64, 'x')) },
   { name: 'not_ipv4', provoke: (w) => w.a.tun.inject(ipv6Packet()) },
 ];

@@ -9,8 +9,16 @@ const base = `http://127.0.0.1:${PORT}`;
 
 function sample(): AgentStatus {
   return {
-    node: 'node-a', backend: 'vxlan', routeSync: 'lease', mtu: 1450,
-    lease: { subnet: '10.244.1.0/24', publicIp: '192.0.2.1', expiresAt: 1_800_000_000_000, vtepMac: '0a:58:0a:f4:01:00' },
+    node: 'node-a',
+    backend: 'vxlan',
+    routeSync: 'lease',
+    mtu: 1450,
+    lease: {
+      subnet: '10.244.1.0/24',
+      publicIp: '192.0.2.1',
+      expiresAt: 1_800_000_000_000,
+      vtepMac: '0a:58:0a:f4:01:00',
+    },
     storeReachable: true,
     routes: [{ subnet: '10.244.2.0/24', via: '192.0.2.2', vtepMac: '0a:58:0a:f4:02:00' }],
     counters: { tx_packets: 10, tx_bytes: 1000, rx_packets: 4, rx_bytes: 400 },
@@ -45,7 +53,12 @@ test('healthz, readyz flag, status JSON, metrics read at scrape time, 404', asyn
     assert.match(text, /# TYPE weft_packets_total counter/);
 
     // The dataplane's plain counters move; the next scrape shows them, and counters never go down.
-    status = { ...sample(), storeReachable: false, counters: { ...sample().counters, tx_packets: 25 }, drops: { no_route: 2, bad_vni: 1 } };
+    status = {
+      ...sample(),
+      storeReachable: false,
+      counters: { ...sample().counters, tx_packets: 25 },
+      drops: { no_route: 2, bad_vni: 1 },
+    };
     text = await (await fetch(`${base}/metrics`)).text();
     assert.is(metric(text, 'weft_packets_total{direction="tx"}'), 25);
     assert.is(metric(text, 'weft_dropped_packets_total{reason="bad_vni"}'), 1);

@@ -2,7 +2,13 @@
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tryParseIpv4Prefix, type Ipv4Prefix } from '@weft/netaddr';
-import { LeaseNotFoundError, subnetKey, type LeaseBatch, type LeaseEvent, type LeaseStore } from './support/internals.ts';
+import {
+  LeaseNotFoundError,
+  subnetKey,
+  type LeaseBatch,
+  type LeaseEvent,
+  type LeaseStore,
+} from './support/internals.ts';
 
 export interface ContractOptions {
   /** A fresh, empty store for each test. */
@@ -12,7 +18,12 @@ export interface ContractOptions {
 }
 
 const net = (s: string): Ipv4Prefix => tryParseIpv4Prefix(s)!;
-const attrs = (ip: string, name: string) => ({ PublicIP: ip, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' }, NodeName: name });
+const attrs = (ip: string, name: string) => ({
+  PublicIP: ip,
+  BackendType: 'vxlan',
+  BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' },
+  NodeName: name,
+});
 const HOUR = 3600_000;
 
 /** Collects watch batches until `until(events)` holds, bounded by `timeoutMs`. */
@@ -26,10 +37,14 @@ export async function collect(
   const events: LeaseEvent[] = [];
   const ac = new AbortController();
   let wake: () => void = () => {};
-  const watching = store.watchLeases(after, (b: LeaseBatch) => {
-    events.push(...b.events);
-    if (until(events)) wake();
-  }, ac.signal);
+  const watching = store.watchLeases(
+    after,
+    (b: LeaseBatch) => {
+      events.push(...b.events);
+      if (until(events)) wake();
+    },
+    ac.signal,
+  );
   const timer = setTimeout(() => wake(), timeoutMs);
   const done = new Promise<void>((resolve) => (wake = resolve));
   await act();
@@ -75,7 +90,10 @@ export function leaseStoreContract(suite: Test, label: string, opts: ContractOpt
     const a = await s.createLease(net('10.244.2.0/24'), attrs('192.0.2.1', 'a'), opts.shortTtlMs * 3);
     const r = await s.renewLease(net('10.244.2.0/24'), attrs('192.0.2.9', 'a'), HOUR);
     assert.ok(r.expiresAt > a!.expiresAt);
-    assert.equal((await s.listLeases()).leases.map((l) => l.attrs.PublicIP), ['192.0.2.9']);
+    assert.equal(
+      (await s.listLeases()).leases.map((l) => l.attrs.PublicIP),
+      ['192.0.2.9'],
+    );
     try {
       await s.renewLease(net('10.244.3.0/24'), attrs('192.0.2.1', 'a'), HOUR);
       assert.unreachable('renew of a missing lease');
@@ -104,7 +122,10 @@ export function leaseStoreContract(suite: Test, label: string, opts: ContractOpt
       },
       (ev) => ev.length >= 3,
     );
-    assert.equal(events.map((e) => `${e.type} ${subnetKey(e.lease.subnet)}`), ['added 10.244.5.0-24', 'added 10.244.5.0-24', 'removed 10.244.5.0-24']);
+    assert.equal(
+      events.map((e) => `${e.type} ${subnetKey(e.lease.subnet)}`),
+      ['added 10.244.5.0-24', 'added 10.244.5.0-24', 'removed 10.244.5.0-24'],
+    );
     assert.is(events[1]!.lease.attrs.PublicIP, '192.0.2.5');
   });
 
@@ -116,7 +137,10 @@ export function leaseStoreContract(suite: Test, label: string, opts: ContractOpt
       async () => void (await s.createLease(net('10.244.6.0/24'), attrs('192.0.2.1', 'a'), opts.shortTtlMs)),
       (ev) => ev.some((e) => e.type === 'removed'),
     );
-    assert.equal(events.map((e) => e.type), ['added', 'removed']);
+    assert.equal(
+      events.map((e) => e.type),
+      ['added', 'removed'],
+    );
     assert.is((await s.listLeases()).leases.length, 0);
     assert.ok(await s.createLease(net('10.244.6.0/24'), attrs('192.0.2.2', 'b'), HOUR));
   });

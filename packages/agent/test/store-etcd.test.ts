@@ -22,18 +22,32 @@ if (canRunWith('etcd store', ['etcd', 'etcdctl'])) {
     await scope.cleanup();
   });
 
-  leaseStoreContract(test, 'etcd', { open: async () => new EtcdLeaseStore({ endpoints: [endpoint], prefix: `/agt-test/${n++}` }), shortTtlMs: 1000 });
+  leaseStoreContract(test, 'etcd', {
+    open: async () => new EtcdLeaseStore({ endpoints: [endpoint], prefix: `/agt-test/${n++}` }),
+    shortTtlMs: 1000,
+  });
 
   test('etcd: flannel key layout and etcd lease TTL, as etcdctl sees them', async () => {
     const store = new EtcdLeaseStore({ endpoints: [endpoint] });
     try {
       await store.putConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
-      await store.createLease(tryParseIpv4Prefix('10.244.1.0/24')!, { PublicIP: '192.0.2.1', BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' } }, 60_000);
-      const E = (...args: string[]) => run(['etcdctl', '--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
-      const keys = (await E('get', '--prefix', '--keys-only', '/coreos.com/network/')).stdout.split('\n').filter(Boolean);
+      await store.createLease(
+        tryParseIpv4Prefix('10.244.1.0/24')!,
+        { PublicIP: '192.0.2.1', BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' } },
+        60_000,
+      );
+      const E = (...args: string[]) =>
+        run(['etcdctl', '--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
+      const keys = (await E('get', '--prefix', '--keys-only', '/coreos.com/network/')).stdout
+        .split('\n')
+        .filter(Boolean);
       assert.equal(keys, ['/coreos.com/network/config', '/coreos.com/network/subnets/10.244.1.0-24']);
       const value = (await E('get', '--print-value-only', '/coreos.com/network/subnets/10.244.1.0-24')).stdout.trim();
-      assert.equal(JSON.parse(value), { PublicIP: '192.0.2.1', BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' } });
+      assert.equal(JSON.parse(value), {
+        PublicIP: '192.0.2.1',
+        BackendType: 'vxlan',
+        BackendData: { VNI: 1, VtepMAC: '0a:58:0a:f4:01:00' },
+      });
       // The lease ID is a 64-bit integer: read it as text, JSON.parse would round it.
       const raw = (await E('get', '-w', 'json', '/coreos.com/network/subnets/10.244.1.0-24')).stdout;
       const leaseHex = BigInt(/"lease":(\d+)/.exec(raw)![1]!).toString(16);

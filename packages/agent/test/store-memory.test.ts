@@ -19,7 +19,8 @@ test('memory: unavailable switch fails calls with StoreUnavailableError', async 
 
 test('memory: watching from a compacted revision throws', async () => {
   const s = new MemoryLeaseStore({ historyLimit: 2 });
-  for (let i = 1; i <= 4; i++) await s.createLease(tryParseIpv4Prefix(`10.244.${i}.0/24`)!, { PublicIP: '192.0.2.1', BackendType: 'udp' }, 60_000);
+  for (let i = 1; i <= 4; i++)
+    await s.createLease(tryParseIpv4Prefix(`10.244.${i}.0/24`)!, { PublicIP: '192.0.2.1', BackendType: 'udp' }, 60_000);
   try {
     await s.watchLeases(0, () => {}, new AbortController().signal);
     assert.unreachable();

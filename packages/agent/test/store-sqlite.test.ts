@@ -13,7 +13,7 @@ const fresh = (opts = {}) => new SqliteLeaseStore(join(dir, `s${n++}`, 'leases.d
 
 leaseStoreContract(test, 'sqlite', { open: async () => fresh(), shortTtlMs: 300 });
 
-test('sqlite: a second handle on the same file sees the first one\'s changes (as another process would)', async () => {
+test("sqlite: a second handle on the same file sees the first one's changes (as another process would)", async () => {
   const path = join(dir, 'shared', 'leases.db');
   const a = new SqliteLeaseStore(path, { pollMs: 20 });
   const b = new SqliteLeaseStore(path, { pollMs: 20 });
@@ -22,11 +22,19 @@ test('sqlite: a second handle on the same file sees the first one\'s changes (as
     const events = await collect(
       b,
       revision,
-      async () => void (await a.createLease(tryParseIpv4Prefix('10.244.7.0/24')!, { PublicIP: '192.0.2.7', BackendType: 'udp' }, 60_000)),
+      async () =>
+        void (await a.createLease(
+          tryParseIpv4Prefix('10.244.7.0/24')!,
+          { PublicIP: '192.0.2.7', BackendType: 'udp' },
+          60_000,
+        )),
       (ev) => ev.length >= 1,
     );
     assert.is(events[0]?.lease.attrs.PublicIP, '192.0.2.7');
-    assert.is(await b.createLease(tryParseIpv4Prefix('10.244.7.0/24')!, { PublicIP: '192.0.2.8', BackendType: 'udp' }, 60_000), null);
+    assert.is(
+      await b.createLease(tryParseIpv4Prefix('10.244.7.0/24')!, { PublicIP: '192.0.2.8', BackendType: 'udp' }, 60_000),
+      null,
+    );
   } finally {
     await a.close();
     await b.close();
@@ -36,7 +44,12 @@ test('sqlite: a second handle on the same file sees the first one\'s changes (as
 test('sqlite: watching from a pruned revision throws RevisionCompactedError', async () => {
   const s = fresh({ historyLimit: 2 });
   try {
-    for (let i = 1; i <= 4; i++) await s.createLease(tryParseIpv4Prefix(`10.244.${i}.0/24`)!, { PublicIP: '192.0.2.1', BackendType: 'udp' }, 60_000);
+    for (let i = 1; i <= 4; i++)
+      await s.createLease(
+        tryParseIpv4Prefix(`10.244.${i}.0/24`)!,
+        { PublicIP: '192.0.2.1', BackendType: 'udp' },
+        60_000,
+      );
     await s.watchLeases(0, () => {}, new AbortController().signal);
     assert.unreachable();
   } catch (e) {

@@ -5,16 +5,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIpv4Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
 import {
-  formatSubnetEnv, parseNetConfig, previousSubnetFromEnv, readSubnetEnv, subnetEnvValues, writeSubnetEnv,
+  formatSubnetEnv,
+  parseNetConfig,
+  previousSubnetFromEnv,
+  readSubnetEnv,
+  subnetEnvValues,
+  writeSubnetEnv,
 } from './support/internals.ts';
 
 const config = parseNetConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
 
 test('values as flannel writes them: the subnet with its first address', () => {
   const v = subnetEnvValues(config, tryParseIpv4Prefix('10.244.1.0/24')!, 1450, true);
-  assert.equal(v, { FLANNEL_NETWORK: '10.244.0.0/16', FLANNEL_SUBNET: '10.244.1.1/24', FLANNEL_MTU: '1450', FLANNEL_IPMASQ: 'true' });
-  assert.is(formatSubnetEnv(v), 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
-  const small = subnetEnvValues(parseNetConfig('{"Network":"10.0.0.0/8","SubnetLen":28}'), tryParseIpv4Prefix('10.9.8.16/28')!, 1472, false);
+  assert.equal(v, {
+    FLANNEL_NETWORK: '10.244.0.0/16',
+    FLANNEL_SUBNET: '10.244.1.1/24',
+    FLANNEL_MTU: '1450',
+    FLANNEL_IPMASQ: 'true',
+  });
+  assert.is(
+    formatSubnetEnv(v),
+    'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n',
+  );
+  const small = subnetEnvValues(
+    parseNetConfig('{"Network":"10.0.0.0/8","SubnetLen":28}'),
+    tryParseIpv4Prefix('10.9.8.16/28')!,
+    1472,
+    false,
+  );
   assert.is(small.FLANNEL_SUBNET, '10.9.8.17/28');
 });
 

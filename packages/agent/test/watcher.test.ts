@@ -2,23 +2,47 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatIpv4Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
 import {
-  LeaseWatcher, pickFreeSubnet, isLeasable, parseNetConfig, subnetKey, type Lease, type LeaseEvent,
+  LeaseWatcher,
+  pickFreeSubnet,
+  isLeasable,
+  parseNetConfig,
+  subnetKey,
+  type Lease,
+  type LeaseEvent,
 } from './support/internals.ts';
 
-const lease = (cidr: string, ip: string, expiresAt = 1): Lease => ({ subnet: tryParseIpv4Prefix(cidr)!, attrs: { PublicIP: ip, BackendType: 'udp' }, expiresAt });
+const lease = (cidr: string, ip: string, expiresAt = 1): Lease => ({
+  subnet: tryParseIpv4Prefix(cidr)!,
+  attrs: { PublicIP: ip, BackendType: 'udp' },
+  expiresAt,
+});
 const show = (ev: LeaseEvent[]) => ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)} ${e.lease.attrs.PublicIP}`);
 
 test('reset reports new leases, excluding our own', () => {
   const w = new LeaseWatcher();
   w.setOwn(tryParseIpv4Prefix('10.244.1.0/24'));
-  assert.equal(show(w.reset([lease('10.244.1.0/24', '192.0.2.1'), lease('10.244.2.0/24', '192.0.2.2')])), ['added 10.244.2.0-24 192.0.2.2']);
+  assert.equal(show(w.reset([lease('10.244.1.0/24', '192.0.2.1'), lease('10.244.2.0/24', '192.0.2.2')])), [
+    'added 10.244.2.0-24 192.0.2.2',
+  ]);
 });
 
 test('reset after an outage emits the diff: removed, changed, new; unchanged stay quiet', () => {
   const w = new LeaseWatcher();
-  w.reset([lease('10.244.2.0/24', '192.0.2.2'), lease('10.244.3.0/24', '192.0.2.3'), lease('10.244.4.0/24', '192.0.2.4')]);
-  const ev = w.reset([lease('10.244.2.0/24', '192.0.2.2', 99), lease('10.244.3.0/24', '192.0.2.33'), lease('10.244.5.0/24', '192.0.2.5')]);
-  assert.equal(show(ev).sort(), ['added 10.244.3.0-24 192.0.2.33', 'added 10.244.5.0-24 192.0.2.5', 'removed 10.244.4.0-24 192.0.2.4']);
+  w.reset([
+    lease('10.244.2.0/24', '192.0.2.2'),
+    lease('10.244.3.0/24', '192.0.2.3'),
+    lease('10.244.4.0/24', '192.0.2.4'),
+  ]);
+  const ev = w.reset([
+    lease('10.244.2.0/24', '192.0.2.2', 99),
+    lease('10.244.3.0/24', '192.0.2.33'),
+    lease('10.244.5.0/24', '192.0.2.5'),
+  ]);
+  assert.equal(show(ev).sort(), [
+    'added 10.244.3.0-24 192.0.2.33',
+    'added 10.244.5.0-24 192.0.2.5',
+    'removed 10.244.4.0-24 192.0.2.4',
+  ]);
   assert.is(w.leases().length, 3);
 });
 
@@ -33,7 +57,11 @@ test('update: renewals are quiet, attr changes re-add, unknown removals are drop
     { type: 'added', lease: lease('10.244.2.0/24', '192.0.2.22') },
     { type: 'removed', lease: lease('10.244.2.0/24', '0.0.0.0') },
   ]);
-  assert.equal(show(ev), ['added 10.244.2.0-24 192.0.2.2', 'added 10.244.2.0-24 192.0.2.22', 'removed 10.244.2.0-24 192.0.2.22']);
+  assert.equal(show(ev), [
+    'added 10.244.2.0-24 192.0.2.2',
+    'added 10.244.2.0-24 192.0.2.22',
+    'removed 10.244.2.0-24 192.0.2.22',
+  ]);
   assert.is(w.leases().length, 0);
 });
 

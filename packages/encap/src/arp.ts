@@ -77,11 +77,15 @@ export function decodeArp(buf: Buffer, offset = 0, length?: number): ArpPacket {
 
 /** Encodes `p` at `offset`; returns 28. Throws MacAddressError, FieldRangeError, TruncatedError. */
 export function encodeArp(p: ArpPacket, buf: Buffer, offset = 0): number {
-  if (p.senderMac.length !== MAC_LENGTH) throw new MacAddressError(`sender MAC of ${p.senderMac.length} bytes`, offset + ARP_SENDER_MAC_OFFSET);
-  if (p.targetMac.length !== MAC_LENGTH) throw new MacAddressError(`target MAC of ${p.targetMac.length} bytes`, offset + ARP_TARGET_MAC_OFFSET);
-  if (p.op !== ArpOp.Request && p.op !== ArpOp.Reply) throw new FieldRangeError('ARP operation', p.op, 1, 2, RFC, offset + 6);
+  if (p.senderMac.length !== MAC_LENGTH)
+    throw new MacAddressError(`sender MAC of ${p.senderMac.length} bytes`, offset + ARP_SENDER_MAC_OFFSET);
+  if (p.targetMac.length !== MAC_LENGTH)
+    throw new MacAddressError(`target MAC of ${p.targetMac.length} bytes`, offset + ARP_TARGET_MAC_OFFSET);
+  if (p.op !== ArpOp.Request && p.op !== ArpOp.Reply)
+    throw new FieldRangeError('ARP operation', p.op, 1, 2, RFC, offset + 6);
   for (const ip of [p.senderIp, p.targetIp]) {
-    if (!Number.isInteger(ip) || ip < 0 || ip > 0xffffffff) throw new FieldRangeError('ARP IPv4 address', ip, 0, 0xffffffff, RFC, offset);
+    if (!Number.isInteger(ip) || ip < 0 || ip > 0xffffffff)
+      throw new FieldRangeError('ARP IPv4 address', ip, 0, 0xffffffff, RFC, offset);
   }
   need('ARP packet', RFC, ARP_LENGTH, offset, buf.length);
   buf.writeUInt16BE(ARP_HTYPE_ETHERNET, offset);

@@ -32,15 +32,28 @@ export class TruncatedError extends EncapError {
 /** The VXLAN I flag is clear, so the VNI is not valid (RFC 7348 section 5). Drop the packet. */
 export class VxlanFlagsError extends EncapError {
   override name = 'VxlanFlagsError';
-  constructor(readonly flags: number, offset: number) {
-    super(`VXLAN flags 0x${flags.toString(16).padStart(2, '0')} at offset ${offset}: the I flag (0x08) must be set (RFC 7348 section 5)`, offset);
+  constructor(
+    readonly flags: number,
+    offset: number,
+  ) {
+    super(
+      `VXLAN flags 0x${flags.toString(16).padStart(2, '0')} at offset ${offset}: the I flag (0x08) must be set (RFC 7348 section 5)`,
+      offset,
+    );
   }
 }
 
 /** A value given to an encoder does not fit its field (a VNI over 24 bits, a port over 16). A caller bug. */
 export class FieldRangeError extends EncapError {
   override name = 'FieldRangeError';
-  constructor(field: string, readonly value: number, min: number, max: number, rfc: string, offset: number) {
+  constructor(
+    field: string,
+    readonly value: number,
+    min: number,
+    max: number,
+    rfc: string,
+    offset: number,
+  ) {
     super(`${field} ${value} is outside ${min}..${max} (${rfc}), writing at offset ${offset}`, offset);
   }
 }
@@ -49,7 +62,10 @@ export class FieldRangeError extends EncapError {
 export class MacAddressError extends EncapError {
   override name = 'MacAddressError';
   constructor(detail: string, offset: number) {
-    super(`${detail} at offset ${offset}: a MAC address is 6 octets, written aa:bb:cc:dd:ee:ff (RFC 7042 section 2.1)`, offset);
+    super(
+      `${detail} at offset ${offset}: a MAC address is 6 octets, written aa:bb:cc:dd:ee:ff (RFC 7042 section 2.1)`,
+      offset,
+    );
   }
 }
 
@@ -79,7 +95,8 @@ export class ArpFormatError extends EncapError {
 
 /** Throws TruncatedError unless `[offset, offset + needed)` lies inside `[offset, end)`. */
 export function need(what: string, rfc: string, needed: number, offset: number, end: number): void {
-  if (offset < 0 || !Number.isInteger(offset) || end - offset < needed) throw new TruncatedError(what, rfc, needed, end - offset, offset);
+  if (offset < 0 || !Number.isInteger(offset) || end - offset < needed)
+    throw new TruncatedError(what, rfc, needed, end - offset, offset);
 }
 
 /** End of the window a decoder may read: `offset + length`, never past the buffer. */

@@ -59,7 +59,13 @@ export function macEquals(a: Uint8Array, aOff: number, b: Uint8Array, bOff = 0):
 }
 
 /** Writes dst, src and EtherType at `offset`; returns 14. Hot path: the caller guarantees room and 6-byte MACs. */
-export function writeEthernetHeader(buf: Uint8Array, offset: number, dst: Uint8Array, src: Uint8Array, etherType: number): number {
+export function writeEthernetHeader(
+  buf: Uint8Array,
+  offset: number,
+  dst: Uint8Array,
+  src: Uint8Array,
+  etherType: number,
+): number {
   writeMac(buf, offset, dst);
   writeMac(buf, offset + 6, src);
   buf[offset + 12] = etherType >>> 8;

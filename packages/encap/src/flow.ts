@@ -27,7 +27,8 @@ function finish(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-const hasPorts = (proto: number): boolean => proto === IpProtocol.Tcp || proto === IpProtocol.Udp || proto === IpProtocol.Sctp;
+const hasPorts = (proto: number): boolean =>
+  proto === IpProtocol.Tcp || proto === IpProtocol.Udp || proto === IpProtocol.Sctp;
 
 /**
  * A 32-bit hash of the flow of the IP packet at `[offset, offset + length)`, `seed` mixed in. Packets too short

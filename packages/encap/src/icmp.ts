@@ -14,7 +14,16 @@
 import { DropReason, PacketSpan } from './drop.ts';
 import { internetChecksum } from './checksum.ts';
 import { checkIpPacket } from './inner.ts';
-import { IPV4_HEADER_LENGTH, IpProtocol, ipv4FragmentOffset, ipv4HeaderLength, ipv4Src, ipv4Dst, ipv4UpdateChecksum, writeU32 } from './ipv4.ts';
+import {
+  IPV4_HEADER_LENGTH,
+  IpProtocol,
+  ipv4FragmentOffset,
+  ipv4HeaderLength,
+  ipv4Src,
+  ipv4Dst,
+  ipv4UpdateChecksum,
+  writeU32,
+} from './ipv4.ts';
 
 /** 1 type + 1 code + 2 checksum + 4 rest-of-header. */
 export const ICMP_HEADER_LENGTH = 8;
@@ -41,7 +50,13 @@ export enum Icmpv4UnreachableCode {
   AdminProhibited = 13,
 }
 
-const ERROR_TYPES = new Set<number>([Icmpv4Type.DestUnreachable, Icmpv4Type.SourceQuench, Icmpv4Type.Redirect, Icmpv4Type.TimeExceeded, Icmpv4Type.ParameterProblem]);
+const ERROR_TYPES = new Set<number>([
+  Icmpv4Type.DestUnreachable,
+  Icmpv4Type.SourceQuench,
+  Icmpv4Type.Redirect,
+  Icmpv4Type.TimeExceeded,
+  Icmpv4Type.ParameterProblem,
+]);
 
 /** An address that names no single host as a source or destination (0/8, 127/8, 224/4 multicast, 240/4 incl. broadcast). */
 function notUnicast(a: number): boolean {
@@ -67,14 +82,21 @@ const span = new PacketSpan();
  * `out` needs room for 20 + 8 + 60 + 8 = 96 bytes at most. No allocation, no throw.
  */
 export function buildIcmpv4DestUnreachable(
-  pkt: Uint8Array, offset: number, length: number, code: number, src: number,
-  out: Uint8Array, outOffset: number, opts: Icmpv4ErrorOptions = {},
+  pkt: Uint8Array,
+  offset: number,
+  length: number,
+  code: number,
+  src: number,
+  out: Uint8Array,
+  outOffset: number,
+  opts: Icmpv4ErrorOptions = {},
 ): number {
   if (checkIpPacket(pkt, offset, length, 4, span) !== DropReason.None) return 0;
   const hl = ipv4HeaderLength(pkt, offset);
   const proto = pkt[offset + 9]!;
   if (proto === IpProtocol.Icmp && (span.length <= hl || ERROR_TYPES.has(pkt[offset + hl]!))) return 0;
-  if (ipv4FragmentOffset(pkt, offset) !== 0 || notUnicast(ipv4Src(pkt, offset)) || notUnicast(ipv4Dst(pkt, offset))) return 0;
+  if (ipv4FragmentOffset(pkt, offset) !== 0 || notUnicast(ipv4Src(pkt, offset)) || notUnicast(ipv4Dst(pkt, offset)))
+    return 0;
   const quoted = hl + Math.min(ICMP_QUOTED_DATA_LENGTH, span.length - hl);
   const icmpLength = ICMP_HEADER_LENGTH + quoted;
   const total = IPV4_HEADER_LENGTH + icmpLength;

@@ -5,23 +5,51 @@
 // The public face is what other packages, the CLI, bench/ and tests outside this package use, with the types and
 // error classes of those functions; the rest (single-field views, encoders only our own tests need, address text,
 // which is @weft/netaddr's) is reached by this package's tests through its modules.
-export { EncapError, TruncatedError, VxlanFlagsError, FieldRangeError, MacAddressError, IpHeaderError, ArpFormatError } from './errors.ts';
+export {
+  EncapError,
+  TruncatedError,
+  VxlanFlagsError,
+  FieldRangeError,
+  MacAddressError,
+  IpHeaderError,
+  ArpFormatError,
+} from './errors.ts';
 export { DropReason, DROP_REASON_COUNT, DROP_REASON_NAMES, dropReasonName, PacketSpan } from './drop.ts';
 export { internetChecksum } from './checksum.ts';
 export { ETHERNET_HEADER_LENGTH, EtherType, parseMac, formatMac } from './ethernet.ts';
 export {
-  IPV4_HEADER_LENGTH, IpProtocol, type Ipv4Header, ipv4ChecksumValid, decodeIpv4Header, encodeIpv4Header, readU32,
+  IPV4_HEADER_LENGTH,
+  IpProtocol,
+  type Ipv4Header,
+  ipv4ChecksumValid,
+  decodeIpv4Header,
+  encodeIpv4Header,
+  readU32,
 } from './ipv4.ts';
 export { IPV6_HEADER_LENGTH, type Ipv6Header, decodeIpv6Header, encodeIpv6Header } from './ipv6.ts';
 export { UDP_HEADER_LENGTH, type UdpHeader, decodeUdpHeader, encodeUdpHeader } from './udp.ts';
 export { ARP_LENGTH, ArpOp, type ArpPacket, decodeArp, arpRequestTarget, arpReplyInPlace } from './arp.ts';
 export {
-  VXLAN_PORT_FLANNEL, VXLAN_HEADER_LENGTH, VXLAN_ENCAP_HEADROOM, VXLAN_FLAG_I, VXLAN_FLAG_G,
-  type VxlanHeader, type VxlanGroupPolicy, type VxlanTemplateInit, VxlanTemplate, decodeVxlanHeader, encapsulateVxlan, decapsulateVxlan,
+  VXLAN_PORT_FLANNEL,
+  VXLAN_HEADER_LENGTH,
+  VXLAN_ENCAP_HEADROOM,
+  VXLAN_FLAG_I,
+  VXLAN_FLAG_G,
+  type VxlanHeader,
+  type VxlanGroupPolicy,
+  type VxlanTemplateInit,
+  VxlanTemplate,
+  decodeVxlanHeader,
+  encapsulateVxlan,
+  decapsulateVxlan,
 } from './vxlan.ts';
 export { vxlanSourcePort } from './flow.ts';
 export { FLANNEL_UDP_PORT, encapsulateFlannelUdp, decapsulateFlannelUdp } from './flannel-udp.ts';
 export { ENCAP_OVERHEAD_UDP, ENCAP_OVERHEAD_VXLAN_IPV4 } from './overhead.ts';
 export {
-  ICMP_HEADER_LENGTH, Icmpv4Type, Icmpv4UnreachableCode, type Icmpv4ErrorOptions, buildIcmpv4DestUnreachable,
+  ICMP_HEADER_LENGTH,
+  Icmpv4Type,
+  Icmpv4UnreachableCode,
+  type Icmpv4ErrorOptions,
+  buildIcmpv4DestUnreachable,
 } from './icmp.ts';

@@ -16,7 +16,14 @@ import { IPV6_HEADER_LENGTH, IPV6_HOP_LIMIT_OFFSET, ipv6PayloadLength } from './
  * One function rather than a check and a forward step: the hot loops inline it whole, and measured composed
  * helpers ran ~2x slower (bench/encap.bench.ts).
  */
-export function checkIpPacket(buf: Uint8Array, offset: number, length: number, version: number, out: PacketSpan, forward = false): DropReason {
+export function checkIpPacket(
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  version: number,
+  out: PacketSpan,
+  forward = false,
+): DropReason {
   if (length < 1) return 1 satisfies DropReason.TooShort;
   const v = buf[offset]! >> 4;
   if (version === 0 && v !== 4 && v !== 6) return 4 satisfies DropReason.NotIp;

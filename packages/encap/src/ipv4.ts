@@ -47,7 +47,8 @@ export const ipv4Version = (buf: Uint8Array, off: number): number => buf[off]! >
 export const ipv4HeaderLength = (buf: Uint8Array, off: number): number => (buf[off]! & 0x0f) << 2;
 export const ipv4TotalLength = (buf: Uint8Array, off: number): number => (buf[off + 2]! << 8) | buf[off + 3]!;
 /** Fragment offset in 8-byte units (0 for an unfragmented packet or a first fragment). */
-export const ipv4FragmentOffset = (buf: Uint8Array, off: number): number => ((buf[off + 6]! & 0x1f) << 8) | buf[off + 7]!;
+export const ipv4FragmentOffset = (buf: Uint8Array, off: number): number =>
+  ((buf[off + 6]! & 0x1f) << 8) | buf[off + 7]!;
 export const ipv4Ttl = (buf: Uint8Array, off: number): number => buf[off + IPV4_TTL_OFFSET]!;
 export const ipv4Protocol = (buf: Uint8Array, off: number): number => buf[off + 9]!;
 export const ipv4Src = (buf: Uint8Array, off: number): number => readU32(buf, off + 12);
@@ -124,12 +125,14 @@ export interface Ipv4Header {
 export function decodeIpv4Header(buf: Buffer, offset = 0, length?: number): Ipv4Header {
   const end = windowEnd(buf, offset, length);
   need('IPv4 header', RFC, IPV4_HEADER_LENGTH, offset, end);
-  if (ipv4Version(buf, offset) !== 4) throw new IpHeaderError(`IP version ${ipv4Version(buf, offset)}, expected 4`, RFC, offset);
+  if (ipv4Version(buf, offset) !== 4)
+    throw new IpHeaderError(`IP version ${ipv4Version(buf, offset)}, expected 4`, RFC, offset);
   const hl = ipv4HeaderLength(buf, offset);
   if (hl < IPV4_HEADER_LENGTH) throw new IpHeaderError(`IHL ${hl / 4} is below the minimum of 5`, RFC, offset);
   need('IPv4 header with options', RFC, hl, offset, end);
   const totalLength = ipv4TotalLength(buf, offset);
-  if (totalLength < hl) throw new IpHeaderError(`total length ${totalLength} is shorter than the header (${hl})`, RFC, offset + 2);
+  if (totalLength < hl)
+    throw new IpHeaderError(`total length ${totalLength} is shorter than the header (${hl})`, RFC, offset + 2);
   return {
     dscp: buf[offset + 1]! >> 2,
     ecn: buf[offset + 1]! & 3,
@@ -158,11 +161,21 @@ export function ipv4HeaderEncodingLength(h: Ipv4Header): number {
 /** Encodes `h` at `offset` and returns the header length. Throws FieldRangeError, TruncatedError. */
 export function encodeIpv4Header(h: Ipv4Header, buf: Buffer, offset = 0): number {
   const hl = ipv4HeaderEncodingLength(h);
-  if (hl > IPV4_MAX_HEADER_LENGTH) throw new FieldRangeError('IPv4 header length', hl, IPV4_HEADER_LENGTH, IPV4_MAX_HEADER_LENGTH, RFC, offset);
+  if (hl > IPV4_MAX_HEADER_LENGTH)
+    throw new FieldRangeError('IPv4 header length', hl, IPV4_HEADER_LENGTH, IPV4_MAX_HEADER_LENGTH, RFC, offset);
   need('IPv4 header', RFC, hl, offset, buf.length);
-  const fields: [string, number, number][] = [['DSCP', h.dscp, 0x3f], ['ECN', h.ecn, 3], ['total length', h.totalLength, 0xffff],
-    ['identification', h.identification, 0xffff], ['flags', h.flags, 7], ['fragment offset', h.fragmentOffset, 0x1fff],
-    ['TTL', h.ttl, 0xff], ['protocol', h.protocol, 0xff], ['source', h.src, 0xffffffff], ['destination', h.dst, 0xffffffff]];
+  const fields: [string, number, number][] = [
+    ['DSCP', h.dscp, 0x3f],
+    ['ECN', h.ecn, 3],
+    ['total length', h.totalLength, 0xffff],
+    ['identification', h.identification, 0xffff],
+    ['flags', h.flags, 7],
+    ['fragment offset', h.fragmentOffset, 0x1fff],
+    ['TTL', h.ttl, 0xff],
+    ['protocol', h.protocol, 0xff],
+    ['source', h.src, 0xffffffff],
+    ['destination', h.dst, 0xffffffff],
+  ];
   for (const [name, v, max] of fields) checkRange(name, v, max, offset);
   buf[offset] = 0x40 | (hl >> 2);
   buf[offset + 1] = (h.dscp << 2) | h.ecn;

@@ -30,11 +30,14 @@ const RFC = 'RFC 8200 section 3';
 export const ipv6PayloadLength = (buf: Uint8Array, off: number): number => (buf[off + 4]! << 8) | buf[off + 5]!;
 export const ipv6NextHeader = (buf: Uint8Array, off: number): number => buf[off + 6]!;
 export const ipv6HopLimit = (buf: Uint8Array, off: number): number => buf[off + IPV6_HOP_LIMIT_OFFSET]!;
-export const ipv6FlowLabel = (buf: Uint8Array, off: number): number => ((buf[off + 1]! & 0x0f) << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
+export const ipv6FlowLabel = (buf: Uint8Array, off: number): number =>
+  ((buf[off + 1]! & 0x0f) << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
 /** Word `i` (0..3, big-endian uint32) of the source address: a FIB compares these without allocating. */
-export const ipv6SrcWord = (buf: Uint8Array, off: number, i: number): number => readU32(buf, off + IPV6_SRC_OFFSET + 4 * i);
+export const ipv6SrcWord = (buf: Uint8Array, off: number, i: number): number =>
+  readU32(buf, off + IPV6_SRC_OFFSET + 4 * i);
 /** Word `i` (0..3) of the destination address. */
-export const ipv6DstWord = (buf: Uint8Array, off: number, i: number): number => readU32(buf, off + IPV6_DST_OFFSET + 4 * i);
+export const ipv6DstWord = (buf: Uint8Array, off: number, i: number): number =>
+  readU32(buf, off + IPV6_DST_OFFSET + 4 * i);
 
 /** A decoded IPv6 fixed header; addresses are 16-byte copies. */
 export interface Ipv6Header {
@@ -65,8 +68,13 @@ export function decodeIpv6Header(buf: Buffer, offset = 0, length?: number): Ipv6
 /** Encodes `h` at `offset`; returns 40. Throws FieldRangeError, TruncatedError. */
 export function encodeIpv6Header(h: Ipv6Header, buf: Buffer, offset = 0): number {
   need('IPv6 header', RFC, IPV6_HEADER_LENGTH, offset, buf.length);
-  const fields: [string, number, number][] = [['traffic class', h.trafficClass, 0xff], ['flow label', h.flowLabel, 0xfffff],
-    ['payload length', h.payloadLength, 0xffff], ['next header', h.nextHeader, 0xff], ['hop limit', h.hopLimit, 0xff]];
+  const fields: [string, number, number][] = [
+    ['traffic class', h.trafficClass, 0xff],
+    ['flow label', h.flowLabel, 0xfffff],
+    ['payload length', h.payloadLength, 0xffff],
+    ['next header', h.nextHeader, 0xff],
+    ['hop limit', h.hopLimit, 0xff],
+  ];
   for (const [name, v, max] of fields) {
     if (!Number.isInteger(v) || v < 0 || v > max) throw new FieldRangeError(name, v, 0, max, RFC, offset);
   }

@@ -37,9 +37,15 @@ export function decodeUdpHeader(buf: Buffer, offset = 0, length?: number): UdpHe
 /** Encodes `h` at `offset`; returns 8. Throws FieldRangeError, TruncatedError. */
 export function encodeUdpHeader(h: UdpHeader, buf: Buffer, offset = 0): number {
   need('UDP header', RFC, UDP_HEADER_LENGTH, offset, buf.length);
-  const fields: [string, number][] = [['source port', h.srcPort], ['destination port', h.dstPort], ['length', h.length], ['checksum', h.checksum]];
+  const fields: [string, number][] = [
+    ['source port', h.srcPort],
+    ['destination port', h.dstPort],
+    ['length', h.length],
+    ['checksum', h.checksum],
+  ];
   fields.forEach(([name, v], i) => {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new FieldRangeError(`UDP ${name}`, v, 0, 0xffff, RFC, offset);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff)
+      throw new FieldRangeError(`UDP ${name}`, v, 0, 0xffff, RFC, offset);
     buf.writeUInt16BE(v, offset + 2 * i);
   });
   return UDP_HEADER_LENGTH;

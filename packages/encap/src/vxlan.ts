@@ -67,7 +67,8 @@ export interface VxlanHeader {
 }
 
 function checkVni(vni: number, offset: number): void {
-  if (!Number.isInteger(vni) || vni < 0 || vni > VXLAN_VNI_MAX) throw new FieldRangeError('VNI', vni, 0, VXLAN_VNI_MAX, RFC, offset);
+  if (!Number.isInteger(vni) || vni < 0 || vni > VXLAN_VNI_MAX)
+    throw new FieldRangeError('VNI', vni, 0, VXLAN_VNI_MAX, RFC, offset);
 }
 
 /** Encodes `h` at `offset` with every reserved bit zero; returns 8. Throws FieldRangeError, TruncatedError. */
@@ -79,7 +80,9 @@ export function encodeVxlanHeader(h: VxlanHeader, buf: Uint8Array, offset = 0): 
   }
   need('VXLAN header', RFC, VXLAN_HEADER_LENGTH, offset, buf.length);
   buf[offset] = VXLAN_FLAG_I | (gp ? VXLAN_FLAG_G : 0);
-  buf[offset + 1] = gp ? (gp.dontLearn ? VXLAN_GBP_DONT_LEARN : 0) | (gp.policyApplied ? VXLAN_GBP_POLICY_APPLIED : 0) : 0;
+  buf[offset + 1] = gp
+    ? (gp.dontLearn ? VXLAN_GBP_DONT_LEARN : 0) | (gp.policyApplied ? VXLAN_GBP_POLICY_APPLIED : 0)
+    : 0;
   buf[offset + 2] = gp ? gp.groupPolicyId >> 8 : 0;
   buf[offset + 3] = gp ? gp.groupPolicyId & 0xff : 0;
   buf[offset + 4] = h.vni >> 16;
@@ -99,7 +102,12 @@ export function vxlanVni(buf: Uint8Array, offset: number): number {
  * section 5); with `groupPolicy: true` the G, D, A bits and the Group Policy ID are read instead of ignored.
  * Throws TruncatedError, or VxlanFlagsError when the I flag is clear.
  */
-export function decodeVxlanHeader(buf: Uint8Array, offset = 0, length?: number, opts: { groupPolicy?: boolean } = {}): VxlanHeader {
+export function decodeVxlanHeader(
+  buf: Uint8Array,
+  offset = 0,
+  length?: number,
+  opts: { groupPolicy?: boolean } = {},
+): VxlanHeader {
   need('VXLAN header', RFC, VXLAN_HEADER_LENGTH, offset, windowEnd(buf, offset, length));
   const flags = buf[offset]!;
   if ((flags & VXLAN_FLAG_I) === 0) throw new VxlanFlagsError(flags, offset);
@@ -140,7 +148,10 @@ export class VxlanTemplate {
 
   /** Throws FieldRangeError (VNI, group policy ID) or MacAddressError. */
   constructor(init: VxlanTemplateInit) {
-    for (const [name, mac] of [['local', init.localMac], ['peer', init.peerMac]] as const) {
+    for (const [name, mac] of [
+      ['local', init.localMac],
+      ['peer', init.peerMac],
+    ] as const) {
       if (mac.length !== MAC_LENGTH) throw new MacAddressError(`${name} VTEP MAC of ${mac.length} bytes`, 0);
     }
     const b = this.bytes;
@@ -148,7 +159,13 @@ export class VxlanTemplate {
     writeMac(b, VXLAN_HEADER_LENGTH, init.peerMac);
     writeMac(b, VXLAN_HEADER_LENGTH + MAC_LENGTH, init.localMac);
     this.vni = init.vni;
-    [this.w0, this.w1, this.w2, this.w3, this.w4] = [0, 4, 8, 12, 16].map((o) => readU32(b, o)) as [number, number, number, number, number];
+    [this.w0, this.w1, this.w2, this.w3, this.w4] = [0, 4, 8, 12, 16].map((o) => readU32(b, o)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
   }
 }
 
@@ -164,7 +181,8 @@ export function encapsulateVxlan(buf: Uint8Array, offset: number, length: number
   const etherType = v === 4 ? (0x0800 satisfies EtherType.Ipv4) : v === 6 ? (0x86dd satisfies EtherType.Ipv6) : 0;
   if (etherType === 0) return -(4 satisfies DropReason.NotIp);
   const start = offset - VXLAN_ENCAP_HEADROOM;
-  if (start < 0) throw new RangeError(`encapsulateVxlan needs ${VXLAN_ENCAP_HEADROOM} bytes of headroom, offset is ${offset}`);
+  if (start < 0)
+    throw new RangeError(`encapsulateVxlan needs ${VXLAN_ENCAP_HEADROOM} bytes of headroom, offset is ${offset}`);
   writeU32(buf, start, tpl.w0);
   writeU32(buf, start + 4, tpl.w1);
   writeU32(buf, start + 8, tpl.w2);
@@ -181,12 +199,19 @@ export function encapsulateVxlan(buf: Uint8Array, offset: number, length: number
  * DropReason.None. Otherwise returns the reason; never throws, never allocates, reads only inside the window.
  * The inner Ethernet header starts at `offset + 8`; ARP frames return DropReason.NotIp (see arpRequestTarget).
  */
-export function decapsulateVxlan(buf: Uint8Array, offset: number, length: number, vni: number, out: PacketSpan): DropReason {
+export function decapsulateVxlan(
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  vni: number,
+  out: PacketSpan,
+): DropReason {
   if (length < VXLAN_ENCAP_HEADROOM) return 1 satisfies DropReason.TooShort;
   if ((buf[offset]! & VXLAN_FLAG_I) === 0) return 2 satisfies DropReason.BadFlags;
   if (vxlanVni(buf, offset) !== vni) return 3 satisfies DropReason.WrongVni;
   const etherType = (buf[offset + 20]! << 8) | buf[offset + 21]!;
-  const version = etherType === (0x0800 satisfies EtherType.Ipv4) ? 4 : etherType === (0x86dd satisfies EtherType.Ipv6) ? 6 : 0;
+  const version =
+    etherType === (0x0800 satisfies EtherType.Ipv4) ? 4 : etherType === (0x86dd satisfies EtherType.Ipv6) ? 6 : 0;
   if (version === 0) return 4 satisfies DropReason.NotIp;
   return checkIpPacket(buf, offset + VXLAN_ENCAP_HEADROOM, length - VXLAN_ENCAP_HEADROOM, version, out);
 }

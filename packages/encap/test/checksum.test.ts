@@ -17,7 +17,8 @@ function slowSum(buf: Uint8Array, offset: number, length: number, initial = 0): 
   }
   return sum;
 }
-const slowChecksum = (buf: Uint8Array, offset: number, length: number, initial = 0) => ~slowSum(buf, offset, length, initial) & 0xffff;
+const slowChecksum = (buf: Uint8Array, offset: number, length: number, initial = 0) =>
+  ~slowSum(buf, offset, length, initial) & 0xffff;
 
 test('RFC 1071 section 3 example: 0001 f203 f4f5 f6f7 sums to ddf2', () => {
   const b = Buffer.from('0001f203f4f5f6f7', 'hex');
@@ -27,12 +28,18 @@ test('RFC 1071 section 3 example: 0001 f203 f4f5 f6f7 sums to ddf2', () => {
 
 test('fast equals slow on random bytes, lengths (odd and even) and offsets', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(64), fc.nat(64), fc.integer({ min: 0, max: 0xffff }), (data, before, after, initial) => {
-      const buf = Buffer.alloc(before + data.length + after, 0xff);
-      buf.set(data, before);
-      assert.is(internetChecksum(buf, before, data.length, initial), slowChecksum(buf, before, data.length, initial));
-      assert.is(onesComplementSum(buf, before, data.length), slowSum(buf, before, data.length));
-    }),
+    fc.property(
+      fc.uint8Array({ maxLength: 3000 }),
+      fc.nat(64),
+      fc.nat(64),
+      fc.integer({ min: 0, max: 0xffff }),
+      (data, before, after, initial) => {
+        const buf = Buffer.alloc(before + data.length + after, 0xff);
+        buf.set(data, before);
+        assert.is(internetChecksum(buf, before, data.length, initial), slowChecksum(buf, before, data.length, initial));
+        assert.is(onesComplementSum(buf, before, data.length), slowSum(buf, before, data.length));
+      },
+    ),
     { numRuns: 3000 },
   );
 });
@@ -45,12 +52,15 @@ test('large inputs (64 KiB of 0xff) fold correctly', () => {
 
 test('a buffer with its checksum inserted sums to 0xffff', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 2, maxLength: 200 }).filter((a) => a.length % 2 === 0), (data) => {
-      const b = Buffer.from(data);
-      b.writeUInt16BE(0, 0);
-      b.writeUInt16BE(internetChecksum(b, 0, b.length), 0);
-      assert.is(onesComplementSum(b, 0, b.length), b.every((x) => x === 0) ? 0 : 0xffff);
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 2, maxLength: 200 }).filter((a) => a.length % 2 === 0),
+      (data) => {
+        const b = Buffer.from(data);
+        b.writeUInt16BE(0, 0);
+        b.writeUInt16BE(internetChecksum(b, 0, b.length), 0);
+        assert.is(onesComplementSum(b, 0, b.length), b.every((x) => x === 0) ? 0 : 0xffff);
+      },
+    ),
     { numRuns: 2000 },
   );
 });
@@ -73,17 +83,25 @@ test('RFC 1624 incremental update equals full recomputation (IPv4 TTL decrement)
   );
   // Any 16-bit word change, not just the TTL.
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 2, maxLength: 64 }).filter((a) => a.length % 2 === 0), fc.nat(31), fc.integer({ min: 0, max: 0xffff }), (data, wi, word) => {
-      const b = Buffer.from(data);
-      const i = 2 * (wi % (b.length / 2));
-      const before = internetChecksum(b, 0, b.length);
-      const old = b.readUInt16BE(i);
-      b.writeUInt16BE(word, i);
-      const updated = checksumUpdate16(before, old, word);
-      const full = internetChecksum(b, 0, b.length);
-      // Equal, except that all-zero data has two representations of zero (RFC 1624 section 3).
-      assert.ok(updated === full || (updated ^ full) === 0xffff && b.every((x) => x === 0), `${updated} vs ${full}`);
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 2, maxLength: 64 }).filter((a) => a.length % 2 === 0),
+      fc.nat(31),
+      fc.integer({ min: 0, max: 0xffff }),
+      (data, wi, word) => {
+        const b = Buffer.from(data);
+        const i = 2 * (wi % (b.length / 2));
+        const before = internetChecksum(b, 0, b.length);
+        const old = b.readUInt16BE(i);
+        b.writeUInt16BE(word, i);
+        const updated = checksumUpdate16(before, old, word);
+        const full = internetChecksum(b, 0, b.length);
+        // Equal, except that all-zero data has two representations of zero (RFC 1624 section 3).
+        assert.ok(
+          updated === full || ((updated ^ full) === 0xffff && b.every((x) => x === 0)),
+          `${updated} vs ${full}`,
+        );
+      },
+    ),
     { numRuns: 5000 },
   );
 });

@@ -3,8 +3,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ArpFormatError, EncapError, IpHeaderError, MacAddressError, TruncatedError, VxlanFlagsError, decodeArp,
-  decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, parseMac,
+  ArpFormatError,
+  EncapError,
+  IpHeaderError,
+  MacAddressError,
+  TruncatedError,
+  VxlanFlagsError,
+  decodeArp,
+  decodeIpv4Header,
+  decodeIpv6Header,
+  decodeUdpHeader,
+  decodeVxlanHeader,
+  parseMac,
 } from '../src/index.ts';
 import { AddressFormatError } from '../src/errors.ts';
 import { decodeEthernet } from '../src/ethernet.ts';

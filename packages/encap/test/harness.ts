@@ -47,7 +47,15 @@ export function roundTrip<T>(codec: Codec<T>, value: T, label = codec.name, opts
   const original = Buffer.from(big);
   assert.is(codec.encode(value, big, offset), n, `${label} at offset ${offset}: length`);
   assert.equal(big.subarray(offset, offset + n), encoded, `${label} at offset ${offset}: same bytes as at offset 0`);
-  assert.equal(big.subarray(0, offset - before), original.subarray(0, offset - before), `${label} at offset ${offset}: bytes before untouched`);
-  assert.equal(big.subarray(offset + n), original.subarray(offset + n), `${label} at offset ${offset}: bytes after untouched`);
+  assert.equal(
+    big.subarray(0, offset - before),
+    original.subarray(0, offset - before),
+    `${label} at offset ${offset}: bytes before untouched`,
+  );
+  assert.equal(
+    big.subarray(offset + n),
+    original.subarray(offset + n),
+    `${label} at offset ${offset}: bytes after untouched`,
+  );
   assert.equal(codec.decode(big, offset, n), expected, `${label} at offset ${offset}: decode`);
 }

@@ -3,10 +3,30 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason, ENCAP_OVERHEAD_UDP, ENCAP_OVERHEAD_VXLAN_IPV4,
-  Icmpv4UnreachableCode, PacketSpan, VxlanTemplate, arpRequestTarget, arpReplyInPlace, buildIcmpv4DestUnreachable,
-  decapsulateFlannelUdp, decapsulateVxlan, decodeIpv4Header, decodeVxlanHeader, dropReasonName, encapsulateFlannelUdp,
-  encapsulateVxlan, encodeIpv4Header, internetChecksum, ipv4ChecksumValid, parseMac, vxlanSourcePort, ArpOp,
+  DROP_REASON_COUNT,
+  DROP_REASON_NAMES,
+  DropReason,
+  ENCAP_OVERHEAD_UDP,
+  ENCAP_OVERHEAD_VXLAN_IPV4,
+  Icmpv4UnreachableCode,
+  PacketSpan,
+  VxlanTemplate,
+  arpRequestTarget,
+  arpReplyInPlace,
+  buildIcmpv4DestUnreachable,
+  decapsulateFlannelUdp,
+  decapsulateVxlan,
+  decodeIpv4Header,
+  decodeVxlanHeader,
+  dropReasonName,
+  encapsulateFlannelUdp,
+  encapsulateVxlan,
+  encodeIpv4Header,
+  internetChecksum,
+  ipv4ChecksumValid,
+  parseMac,
+  vxlanSourcePort,
+  ArpOp,
 } from '../src/index.ts';
 import { encodeArp } from '../src/arp.ts';
 import { VXLAN_SOURCE_PORT_MAX, VXLAN_SOURCE_PORT_MIN, flowHash } from '../src/flow.ts';
@@ -19,10 +39,28 @@ const B = parseMac('02:00:0a:f4:02:00');
 const tpl = new VxlanTemplate({ vni: 1, localMac: A, peerMac: B });
 const span = new PacketSpan();
 
-function ipv4(size: number, opts: { ttl?: number; protocol?: number; src?: string; dst?: string; frag?: number } = {}): Buffer {
+function ipv4(
+  size: number,
+  opts: { ttl?: number; protocol?: number; src?: string; dst?: string; frag?: number } = {},
+): Buffer {
   const p = Buffer.alloc(size, 0x11);
-  encodeIpv4Header({ dscp: 0, ecn: 0, totalLength: size, identification: 1, flags: 0, fragmentOffset: opts.frag ?? 0, ttl: opts.ttl ?? 64,
-    protocol: opts.protocol ?? 6, src: parseIpv4(opts.src ?? '10.244.1.5'), dst: parseIpv4(opts.dst ?? '10.244.2.9'), options: Buffer.alloc(0) }, p, 0);
+  encodeIpv4Header(
+    {
+      dscp: 0,
+      ecn: 0,
+      totalLength: size,
+      identification: 1,
+      flags: 0,
+      fragmentOffset: opts.frag ?? 0,
+      ttl: opts.ttl ?? 64,
+      protocol: opts.protocol ?? 6,
+      src: parseIpv4(opts.src ?? '10.244.1.5'),
+      dst: parseIpv4(opts.dst ?? '10.244.2.9'),
+      options: Buffer.alloc(0),
+    },
+    p,
+    0,
+  );
   return p;
 }
 /** VXLAN payload (header + inner Ethernet + packet) as the kernel would send it, at offset 0. */
@@ -126,9 +164,15 @@ test('GBP bits sit where the draft and Linux put them', () => {
   encodeVxlanHeader({ vni: 0x123456, groupPolicy: { dontLearn: true, policyApplied: true, groupPolicyId: 0xabcd } }, b);
   assert.is(b.toString('hex'), '8848abcd12345600');
   assert.equal(decodeVxlanHeader(b), { vni: 0x123456 }, 'without the option the GBP bits are reserved, so ignored');
-  assert.throws(() => encodeVxlanHeader({ vni: 0x1000000 }, b), (e: Error) => e.name === 'FieldRangeError' && /RFC 7348/.test(e.message));
-  assert.throws(() => encodeVxlanHeader({ vni: 1, groupPolicy: { dontLearn: false, policyApplied: false, groupPolicyId: 0x10000 } }, b),
-    (e: Error) => e.name === 'FieldRangeError' && /group-policy/.test(e.message));
+  assert.throws(
+    () => encodeVxlanHeader({ vni: 0x1000000 }, b),
+    (e: Error) => e.name === 'FieldRangeError' && /RFC 7348/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      encodeVxlanHeader({ vni: 1, groupPolicy: { dontLearn: false, policyApplied: false, groupPolicyId: 0x10000 } }, b),
+    (e: Error) => e.name === 'FieldRangeError' && /group-policy/.test(e.message),
+  );
 });
 
 test('VXLAN source ports stay in 49152-65535, are stable per flow, and spread over flows', () => {
@@ -156,29 +200,56 @@ test('ARP: a request for our address is answered in place; anything else is not 
   f.fill(0xff, 0, 6);
   A.copy(f, 6);
   f.writeUInt16BE(0x0806, 12);
-  encodeArp({ op: ArpOp.Request, senderMac: A, senderIp: parseIpv4('10.244.1.0'), targetMac: Buffer.alloc(6), targetIp: parseIpv4('10.244.2.0') }, f, 14);
+  encodeArp(
+    {
+      op: ArpOp.Request,
+      senderMac: A,
+      senderIp: parseIpv4('10.244.1.0'),
+      targetMac: Buffer.alloc(6),
+      targetIp: parseIpv4('10.244.2.0'),
+    },
+    f,
+    14,
+  );
   assert.is(arpRequestTarget(f, 0, 60), parseIpv4('10.244.2.0'));
   assert.is(arpRequestTarget(f, 0, 41), -1, 'too short');
   assert.is(arpReplyInPlace(f, 0, B), 42);
-  assert.is(f.toString('hex', 0, 42), '02000af40100' + '02000af40200' + '0806' + '000108000604' + '0002' +
-    '02000af40200' + '0af40200' + '02000af40100' + '0af40100');
+  assert.is(
+    f.toString('hex', 0, 42),
+    '02000af40100' +
+      '02000af40200' +
+      '0806' +
+      '000108000604' +
+      '0002' +
+      '02000af40200' +
+      '0af40200' +
+      '02000af40100' +
+      '0af40100',
+  );
   assert.is(arpRequestTarget(f, 0, 60), -1, 'a reply');
 });
 
 test('ICMPv4 destination unreachable: RFC 792 layout, and not sent where RFC 1812 forbids', () => {
   const p = ipv4(100, { protocol: 17 });
   const out = Buffer.alloc(120, 0xee);
-  const n = buildIcmpv4DestUnreachable(p, 0, 100, Icmpv4UnreachableCode.Net, parseIpv4('10.244.1.0'), out, 4, { ttl: 8 });
+  const n = buildIcmpv4DestUnreachable(p, 0, 100, Icmpv4UnreachableCode.Net, parseIpv4('10.244.1.0'), out, 4, {
+    ttl: 8,
+  });
   assert.is(n, 20 + 8 + 20 + 8);
   const ip = decodeIpv4Header(out, 4);
-  assert.equal([ip.totalLength, ip.ttl, ip.protocol, ip.src, ip.dst], [n, 8, 1, parseIpv4('10.244.1.0'), parseIpv4('10.244.1.5')]);
+  assert.equal(
+    [ip.totalLength, ip.ttl, ip.protocol, ip.src, ip.dst],
+    [n, 8, 1, parseIpv4('10.244.1.0'), parseIpv4('10.244.1.5')],
+  );
   assert.ok(ipv4ChecksumValid(out, 4));
   assert.equal([out[24], out[25]], [3, 0]);
   assert.is(internetChecksum(out, 24, n - 20), 0, 'ICMP checksum');
   assert.equal(out.subarray(32, 32 + 28), p.subarray(0, 28), 'quotes the IP header + 8 bytes');
   assert.is(out[3], 0xee, 'nothing before outOffset');
   assert.is(out[4 + n], 0xee, 'nothing after');
-  const mtu = buildIcmpv4DestUnreachable(p, 0, 100, Icmpv4UnreachableCode.FragmentationNeeded, 1, out, 0, { nextHopMtu: 1450 });
+  const mtu = buildIcmpv4DestUnreachable(p, 0, 100, Icmpv4UnreachableCode.FragmentationNeeded, 1, out, 0, {
+    nextHopMtu: 1450,
+  });
   assert.equal([out[21], out.readUInt16BE(26), mtu], [4, 1450, 56]);
   const none = (pkt: Buffer) => buildIcmpv4DestUnreachable(pkt, 0, pkt.length, 0, 1, out, 0);
   const icmpError = ipv4(56, { protocol: 1 });

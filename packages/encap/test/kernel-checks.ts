@@ -4,9 +4,27 @@
 // built in place from the kernel's request equals the kernel's own reply.
 import * as assert from 'uvu/assert';
 import {
-  ArpOp, DropReason, EtherType, PacketSpan, VxlanTemplate, arpReplyInPlace, arpRequestTarget, decapsulateVxlan,
-  decodeArp, decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, encapsulateVxlan,
-  encodeIpv4Header, encodeIpv6Header, encodeUdpHeader, formatMac, internetChecksum, ipv4ChecksumValid, parseMac,
+  ArpOp,
+  DropReason,
+  EtherType,
+  PacketSpan,
+  VxlanTemplate,
+  arpReplyInPlace,
+  arpRequestTarget,
+  decapsulateVxlan,
+  decodeArp,
+  decodeIpv4Header,
+  decodeIpv6Header,
+  decodeUdpHeader,
+  decodeVxlanHeader,
+  encapsulateVxlan,
+  encodeIpv4Header,
+  encodeIpv6Header,
+  encodeUdpHeader,
+  formatMac,
+  internetChecksum,
+  ipv4ChecksumValid,
+  parseMac,
   IPV6_HEADER_LENGTH,
 } from '../src/index.ts';
 import { encodeArp } from '../src/arp.ts';
@@ -85,7 +103,11 @@ function checkData(kind: PacketKind, f: Buffer): void {
     pseudo.writeUInt32BE(ip.payloadLength, 32);
     pseudo[39] = ip.nextHeader;
     const initial = onesComplementSum(pseudo, 0, 40);
-    assert.is(internetChecksum(inner, IPV6_HEADER_LENGTH, ip.payloadLength, initial), 0, `${kind}: ICMPv6 checksum verifies`);
+    assert.is(
+      internetChecksum(inner, IPV6_HEADER_LENGTH, ip.payloadLength, initial),
+      0,
+      `${kind}: ICMPv6 checksum verifies`,
+    );
     const again = Buffer.alloc(40);
     encodeIpv6Header(ip, again, 0);
     assert.equal(again, inner.subarray(0, 40), `${kind}: inner IPv6 re-encodes`);
@@ -93,17 +115,32 @@ function checkData(kind: PacketKind, f: Buffer): void {
   // Rebuild: the inner IP packet alone in a slab slot with headroom, as a TUN read leaves it.
   const slot = Buffer.alloc(2048, 0xa5);
   inner.copy(slot, 128);
-  const tpl = new VxlanTemplate({ vni: TOPOLOGY.vni, localMac: fromA(kind) ? macA : macB, peerMac: fromA(kind) ? macB : macA });
+  const tpl = new VxlanTemplate({
+    vni: TOPOLOGY.vni,
+    localMac: fromA(kind) ? macA : macB,
+    peerMac: fromA(kind) ? macB : macA,
+  });
   const start = encapsulateVxlan(slot, 128, inner.length, tpl);
   assert.is(start, 128 - 22);
-  assert.equal(slot.subarray(start, 128 + inner.length), f.subarray(OUTER), `${kind}: encapsulate reproduces the kernel's VXLAN payload`);
+  assert.equal(
+    slot.subarray(start, 128 + inner.length),
+    f.subarray(OUTER),
+    `${kind}: encapsulate reproduces the kernel's VXLAN payload`,
+  );
 }
 
 /** The kernel's ARP request for B's VTEP address, and B's kernel's reply, through our ARP code. */
 function checkArp(req: Buffer, reply: Buffer): void {
-  for (const [kind, f] of [['arpRequest', req], ['arpReply', reply]] as const) {
+  for (const [kind, f] of [
+    ['arpRequest', req],
+    ['arpReply', reply],
+  ] as const) {
     const span = new PacketSpan();
-    assert.is(decapsulateVxlan(f, OUTER, f.length - OUTER, TOPOLOGY.vni, span), DropReason.NotIp, `${kind}: not an IP packet`);
+    assert.is(
+      decapsulateVxlan(f, OUTER, f.length - OUTER, TOPOLOGY.vni, span),
+      DropReason.NotIp,
+      `${kind}: not an IP packet`,
+    );
     const arp = decodeArp(f, INNER + 14);
     const again = Buffer.alloc(28);
     encodeArp(arp, again, 0);
@@ -121,7 +158,7 @@ function checkArp(req: Buffer, reply: Buffer): void {
   const frame = Buffer.from(req.subarray(OUTER));
   const n = arpReplyInPlace(frame, 8, macB);
   assert.is(n, 42);
-  assert.equal(frame.subarray(0, 8 + n), reply.subarray(OUTER), 'our ARP reply equals the kernel\'s');
+  assert.equal(frame.subarray(0, 8 + n), reply.subarray(OUTER), "our ARP reply equals the kernel's");
 }
 
 /** Runs every check on one frame of each kind. */

@@ -13,7 +13,9 @@ if (canRunWith('kernel vxlan capture', ['ip', 'bridge', 'ping', 'tcpdump'])) {
     const scope = `enc-kvx-${process.pid}`; // unique: other runs of the suite may share this machine
     const packets = pickPackets(await captureKernelVxlan(scope));
     assert.equal(await listLabNamespaces(scope), [], 'namespaces deleted');
-    checkKernelPackets(Object.fromEntries(PACKET_KINDS.map((k) => [k, frameOf(packets[k])])) as Record<PacketKind, Buffer>);
+    checkKernelPackets(
+      Object.fromEntries(PACKET_KINDS.map((k) => [k, frameOf(packets[k])])) as Record<PacketKind, Buffer>,
+    );
     for (const k of PACKET_KINDS) {
       const fresh = packets[k];
       const fixture = KERNEL_VXLAN[k];

@@ -13,15 +13,34 @@ import { readPcap } from './pcap.ts';
 export const TOPOLOGY = {
   vni: 1,
   port: 8472,
-  a: { underlay: '192.0.2.1', underlayMac: '02:00:c0:00:02:01', vtepMac: '02:00:0a:f4:01:00', vtep4: '10.244.1.0', vtep6: 'fd00:10:244:1::' },
-  b: { underlay: '192.0.2.2', underlayMac: '02:00:c0:00:02:02', vtepMac: '02:00:0a:f4:02:00', vtep4: '10.244.2.0', vtep6: 'fd00:10:244:2::' },
+  a: {
+    underlay: '192.0.2.1',
+    underlayMac: '02:00:c0:00:02:01',
+    vtepMac: '02:00:0a:f4:01:00',
+    vtep4: '10.244.1.0',
+    vtep6: 'fd00:10:244:1::',
+  },
+  b: {
+    underlay: '192.0.2.2',
+    underlayMac: '02:00:c0:00:02:02',
+    vtepMac: '02:00:0a:f4:02:00',
+    vtep4: '10.244.2.0',
+    vtep6: 'fd00:10:244:2::',
+  },
 } as const;
 
 /** One annotated field: hex bytes, what they are, and whether they change between captures. */
 export type Field = readonly [hex: string, note: string, varies?: true];
 
 /** The frames the fixture keeps, by name. */
-export const PACKET_KINDS = ['icmp4Request', 'icmp4Reply', 'icmp6Request', 'icmp6Reply', 'arpRequest', 'arpReply'] as const;
+export const PACKET_KINDS = [
+  'icmp4Request',
+  'icmp4Reply',
+  'icmp6Request',
+  'icmp6Reply',
+  'arpRequest',
+  'arpReply',
+] as const;
 export type PacketKind = (typeof PACKET_KINDS)[number];
 
 type Node = (typeof TOPOLOGY)['a'] | (typeof TOPOLOGY)['b'];
@@ -29,8 +48,22 @@ type Node = (typeof TOPOLOGY)['a'] | (typeof TOPOLOGY)['b'];
 async function vtep(ns: Netns, me: Node): Promise<void> {
   await ns.ip(['link', 'set', 'eth0', 'address', me.underlayMac]);
   await ns.ip(['addr', 'add', `${me.underlay}/24`, 'dev', 'eth0']);
-  await ns.ip(['link', 'add', 'flannel.1', 'type', 'vxlan', 'id', String(TOPOLOGY.vni), 'dstport', String(TOPOLOGY.port),
-    'local', me.underlay, 'dev', 'eth0', 'nolearning']);
+  await ns.ip([
+    'link',
+    'add',
+    'flannel.1',
+    'type',
+    'vxlan',
+    'id',
+    String(TOPOLOGY.vni),
+    'dstport',
+    String(TOPOLOGY.port),
+    'local',
+    me.underlay,
+    'dev',
+    'eth0',
+    'nolearning',
+  ]);
   await ns.ip(['link', 'set', 'flannel.1', 'addrgenmode', 'none']); // no link-local address: no MLD/RS noise
   await ns.ip(['link', 'set', 'flannel.1', 'address', me.vtepMac, 'mtu', '1450', 'up']);
   await ns.ip(['addr', 'add', `${me.vtep4}/32`, 'dev', 'flannel.1']);
@@ -41,8 +74,28 @@ async function vtep(ns: Netns, me: Node): Promise<void> {
 async function remote(ns: Netns, peer: Node): Promise<void> {
   await ns.ip(['neigh', 'replace', peer.vtep4, 'lladdr', peer.vtepMac, 'dev', 'flannel.1', 'nud', 'permanent']);
   await ns.ip(['-6', 'neigh', 'replace', peer.vtep6, 'lladdr', peer.vtepMac, 'dev', 'flannel.1', 'nud', 'permanent']);
-  await ns.exec(['bridge', 'fdb', 'append', peer.vtepMac, 'dev', 'flannel.1', 'dst', peer.underlay, 'self', 'permanent']);
-  await ns.ip(['route', 'replace', `${peer.vtep4.replace(/\.0$/, '.0/24')}`, 'via', peer.vtep4, 'dev', 'flannel.1', 'onlink']);
+  await ns.exec([
+    'bridge',
+    'fdb',
+    'append',
+    peer.vtepMac,
+    'dev',
+    'flannel.1',
+    'dst',
+    peer.underlay,
+    'self',
+    'permanent',
+  ]);
+  await ns.ip([
+    'route',
+    'replace',
+    `${peer.vtep4.replace(/\.0$/, '.0/24')}`,
+    'via',
+    peer.vtep4,
+    'dev',
+    'flannel.1',
+    'onlink',
+  ]);
   await ns.ip(['-6', 'route', 'replace', `${peer.vtep6}/64`, 'via', peer.vtep6, 'dev', 'flannel.1', 'onlink']);
 }
 
@@ -72,13 +125,36 @@ export async function captureKernelVxlan(scopeName = 'enc-kvx'): Promise<Buffer[
     await remote(a, TOPOLOGY.b);
     await remote(b, TOPOLOGY.a);
     const file = join(scope.dir, 'underlay.pcap');
-    const dump = scope.spawn('tcpdump', a, ['tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-n', '-Z', 'root', '-w', file, `udp port ${TOPOLOGY.port}`]);
+    const dump = scope.spawn('tcpdump', a, [
+      'tcpdump',
+      '-i',
+      'eth0',
+      '--immediate-mode',
+      '-U',
+      '-n',
+      '-Z',
+      'root',
+      '-w',
+      file,
+      `udp port ${TOPOLOGY.port}`,
+    ]);
     await waitFor('tcpdump to listen', () => /listening on/.test(dump.log()) || !dump.running);
     const ping = ['ping', '-c', '1', '-W', '2'];
     await a.exec([...ping, TOPOLOGY.b.vtep4]);
     await a.exec([...ping, '-6', TOPOLOGY.b.vtep6]);
     await a.ip(['neigh', 'del', TOPOLOGY.b.vtep4, 'dev', 'flannel.1']);
-    await a.exec(['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'flannel.1', 'dst', TOPOLOGY.b.underlay, 'self', 'permanent']);
+    await a.exec([
+      'bridge',
+      'fdb',
+      'append',
+      '00:00:00:00:00:00',
+      'dev',
+      'flannel.1',
+      'dst',
+      TOPOLOGY.b.underlay,
+      'self',
+      'permanent',
+    ]);
     await a.exec([...ping, TOPOLOGY.b.vtep4]);
     await new Promise((r) => setTimeout(r, 200));
     await dump.stop();
@@ -94,8 +170,14 @@ const hx = (b: Buffer, from: number, to: number) => b.subarray(from, to).toStrin
 const mac = (b: Buffer, o: number) => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 const ip4 = (b: Buffer, o: number) => [...b.subarray(o, o + 4)].join('.');
 const who = (m: string) =>
-  ({ [TOPOLOGY.a.underlayMac]: 'node A eth0', [TOPOLOGY.b.underlayMac]: 'node B eth0', [TOPOLOGY.a.vtepMac]: 'node A flannel.1',
-    [TOPOLOGY.b.vtepMac]: 'node B flannel.1', 'ff:ff:ff:ff:ff:ff': 'broadcast', '00:00:00:00:00:00': 'zero: to be resolved' })[m] ?? 'unknown';
+  ({
+    [TOPOLOGY.a.underlayMac]: 'node A eth0',
+    [TOPOLOGY.b.underlayMac]: 'node B eth0',
+    [TOPOLOGY.a.vtepMac]: 'node A flannel.1',
+    [TOPOLOGY.b.vtepMac]: 'node B flannel.1',
+    'ff:ff:ff:ff:ff:ff': 'broadcast',
+    '00:00:00:00:00:00': 'zero: to be resolved',
+  })[m] ?? 'unknown';
 
 /** Annotates an underlay frame carrying VXLAN over IPv4/UDP field by field. Throws on anything else. */
 export function annotate(f: Buffer): Field[] {
@@ -103,8 +185,13 @@ export function annotate(f: Buffer): Field[] {
   let o = 0;
   const put = (n: number, note: string | ((v: Buffer) => string), varies?: true) => {
     const v = f.subarray(o, o + n);
-    if (v.length < n) throw new Error(`frame ends at ${f.length}, field "${typeof note === 'string' ? note : '?'}" needs ${o + n}`);
-    out.push(varies ? [hx(f, o, o + n), typeof note === 'string' ? note : note(v), true] : [hx(f, o, o + n), typeof note === 'string' ? note : note(v)]);
+    if (v.length < n)
+      throw new Error(`frame ends at ${f.length}, field "${typeof note === 'string' ? note : '?'}" needs ${o + n}`);
+    out.push(
+      varies
+        ? [hx(f, o, o + n), typeof note === 'string' ? note : note(v), true]
+        : [hx(f, o, o + n), typeof note === 'string' ? note : note(v)],
+    );
     o += n;
   };
   const u16 = (v: Buffer) => v.readUInt16BE(0);
@@ -121,7 +208,10 @@ export function annotate(f: Buffer): Field[] {
     put(2, `${layer} IPv4 identification (differs per packet)`, true);
     put(2, (v) => `${layer} IPv4 flags ${u16(v) & 0x4000 ? 'DF' : 'none'}, fragment offset ${u16(v) & 0x1fff}`);
     put(1, (v) => `${layer} IPv4 TTL ${v[0]}`);
-    put(1, (v) => `${layer} IPv4 protocol ${v[0]} (${({ 1: 'ICMP', 17: 'UDP' } as Record<number, string>)[v[0]!] ?? '?'})`);
+    put(
+      1,
+      (v) => `${layer} IPv4 protocol ${v[0]} (${({ 1: 'ICMP', 17: 'UDP' } as Record<number, string>)[v[0]!] ?? '?'})`,
+    );
     put(2, `${layer} IPv4 header checksum (covers the identification)`, true);
     put(4, (v) => `${layer} IPv4 source ${ip4(v, 0)}`);
     put(4, (v) => `${layer} IPv4 destination ${ip4(v, 0)}`);
@@ -142,7 +232,11 @@ export function annotate(f: Buffer): Field[] {
   put(2, (v) => `UDP length ${u16(v)}`);
   // With udpcsum (the default), the driver leaves the checksum to offload (CHECKSUM_PARTIAL): the field holds only
   // the pseudo-header sum, and veth hands the frame over without ever completing it.
-  put(2, (v) => `UDP checksum field 0x${hx(v, 0, 2)}: the pseudo-header sum only (checksum offload, never completed on veth)`);
+  put(
+    2,
+    (v) =>
+      `UDP checksum field 0x${hx(v, 0, 2)}: the pseudo-header sum only (checksum offload, never completed on veth)`,
+  );
   put(1, (v) => `VXLAN flags 0x${hx(v, 0, 1)} (I: VNI valid)`);
   put(3, 'VXLAN reserved');
   put(3, (v) => `VXLAN VNI ${v.readUIntBE(0, 3)}`);
@@ -154,7 +248,11 @@ export function annotate(f: Buffer): Field[] {
     ipv4('inner');
     echo('inner', 'ICMPv4', f.readUInt16BE(start + 2) - 20);
   } else if (type === 0x86dd) {
-    put(4, (v) => `inner IPv6 version 6, traffic class ${(v.readUInt32BE(0) >>> 20) & 0xff}, flow label (hashed per flow)`, true);
+    put(
+      4,
+      (v) => `inner IPv6 version 6, traffic class ${(v.readUInt32BE(0) >>> 20) & 0xff}, flow label (hashed per flow)`,
+      true,
+    );
     put(2, (v) => `inner IPv6 payload length ${u16(v)}`);
     put(1, (v) => `inner IPv6 next header ${v[0]} (ICMPv6)`);
     put(1, (v) => `inner IPv6 hop limit ${v[0]}`);
@@ -179,7 +277,8 @@ export function annotate(f: Buffer): Field[] {
 /** Which fixture kind an annotated frame is, or null for frames the fixture does not keep. */
 export function kindOf(fields: readonly Field[]): PacketKind | null {
   const notes = fields.map((f) => f[1]).join('\n');
-  const v4 = notes.includes('ICMPv4 type'), v6 = notes.includes('ICMPv6 type');
+  const v4 = notes.includes('ICMPv4 type'),
+    v6 = notes.includes('ICMPv6 type');
   if (/ICMPv4 type 8 /.test(notes) && v4) return 'icmp4Request';
   if (/ICMPv4 type 0 /.test(notes) && v4) return 'icmp4Reply';
   if (/ICMPv6 type 128 /.test(notes) && v6) return 'icmp6Request';

@@ -11,7 +11,8 @@ export interface PcapRecord {
 export function readPcap(file: Buffer): PcapRecord[] {
   const magic = file.readUInt32LE(0);
   const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  if (!le && file.readUInt32BE(0) !== 0xa1b2c3d4 && file.readUInt32BE(0) !== 0xa1b23c4d) throw new Error('not a pcap file');
+  if (!le && file.readUInt32BE(0) !== 0xa1b2c3d4 && file.readUInt32BE(0) !== 0xa1b23c4d)
+    throw new Error('not a pcap file');
   const u32 = (o: number) => (le ? file.readUInt32LE(o) : file.readUInt32BE(o));
   const nano = (le ? magic : file.readUInt32BE(0)) === 0xa1b23c4d;
   if (u32(20) !== 1) throw new Error(`pcap link type ${u32(20)}, expected 1 (Ethernet)`);

@@ -4,7 +4,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  decodeArp, decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, formatMac, parseMac,
+  decodeArp,
+  decodeIpv4Header,
+  decodeIpv6Header,
+  decodeUdpHeader,
+  decodeVxlanHeader,
+  formatMac,
+  parseMac,
 } from '../src/index.ts';
 import { decodeEthernet } from '../src/ethernet.ts';
 import { formatIpv4, parseIpv4 } from '../src/ipv4.ts';
@@ -31,9 +37,15 @@ test('decodeUdpHeader', () => checkDecoder([v4.subarray(34)], decodeUdpHeader));
 test('decodeArp', () => checkDecoder([arp.subarray(64), frameOf(KERNEL_VXLAN.arpReply).subarray(64)], decodeArp));
 
 /** Text parsers: any string parses or throws a typed error whose offset is inside the string; parses round-trip. */
-function checkText(samples: string[], alphabet: string, parse: (s: string) => Buffer, format: (b: Buffer) => string): void {
-  const mutated = fc.tuple(fc.constantFrom(...samples), fc.nat(), fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 3 }))
-    .map(([s, at, ins]) => s.slice(0, at % (s.length + 1)) + ins + s.slice(at % (s.length + 1) + (at % 2)));
+function checkText(
+  samples: string[],
+  alphabet: string,
+  parse: (s: string) => Buffer,
+  format: (b: Buffer) => string,
+): void {
+  const mutated = fc
+    .tuple(fc.constantFrom(...samples), fc.nat(), fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 3 }))
+    .map(([s, at, ins]) => s.slice(0, at % (s.length + 1)) + ins + s.slice((at % (s.length + 1)) + (at % 2)));
   fc.assert(
     fc.property(fc.oneof(fc.string({ maxLength: 50 }), mutated), (s) => {
       const r = outcome(() => parse(s));
@@ -44,12 +56,22 @@ function checkText(samples: string[], alphabet: string, parse: (s: string) => Bu
   );
 }
 
-test('parseMac', () => checkText(['02:00:0a:f4:01:00', 'ff-ff-ff-ff-ff-ff'], '0123456789abcdefABCDEFg:-', parseMac, (b) => formatMac(b)));
-test('parseIpv4', () => checkText(['10.244.1.0', '255.255.255.255'], '0123456789.a', (s) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(parseIpv4(s));
-  return b;
-}, (b) => formatIpv4(b.readUInt32BE(0))));
-test('parseIpv6', () => checkText(['fd00:10:244:1::', '::', '1:2:3:4:5:6:7:8', '::ffff:10.0.0.1'], '0123456789abcdefg:.', parseIpv6, (b) => formatIpv6(b)));
+test('parseMac', () =>
+  checkText(['02:00:0a:f4:01:00', 'ff-ff-ff-ff-ff-ff'], '0123456789abcdefABCDEFg:-', parseMac, (b) => formatMac(b)));
+test('parseIpv4', () =>
+  checkText(
+    ['10.244.1.0', '255.255.255.255'],
+    '0123456789.a',
+    (s) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(parseIpv4(s));
+      return b;
+    },
+    (b) => formatIpv4(b.readUInt32BE(0)),
+  ));
+test('parseIpv6', () =>
+  checkText(['fd00:10:244:1::', '::', '1:2:3:4:5:6:7:8', '::ffff:10.0.0.1'], '0123456789abcdefg:.', parseIpv6, (b) =>
+    formatIpv6(b),
+  ));
 
 test.run();

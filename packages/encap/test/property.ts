@@ -17,7 +17,11 @@ export interface Window {
 /** Random bytes, or `seeds` truncated and with a few bytes changed. */
 export function windows(seeds: readonly Buffer[], maxLength = 160): fc.Arbitrary<Window> {
   const mutated = fc
-    .tuple(fc.constantFrom(...seeds), fc.nat(), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }))
+    .tuple(
+      fc.constantFrom(...seeds),
+      fc.nat(),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+    )
     .map(([seed, cut, edits]) => {
       const d = Buffer.from(seed.subarray(0, seed.length - (cut % 3 === 0 ? cut % (seed.length + 1) : 0)));
       for (const [i, v] of edits) if (d.length) d[i % d.length] = v;
@@ -36,7 +40,15 @@ export function embed(w: Window, fill: number, headroom = 0): Buffer {
 }
 
 /** Error classes a decoder may throw; anything else is a crash. */
-const TYPED = new Set(['TruncatedError', 'VxlanFlagsError', 'IpHeaderError', 'ArpFormatError', 'MacAddressError', 'AddressFormatError', 'FieldRangeError']);
+const TYPED = new Set([
+  'TruncatedError',
+  'VxlanFlagsError',
+  'IpHeaderError',
+  'ArpFormatError',
+  'MacAddressError',
+  'AddressFormatError',
+  'FieldRangeError',
+]);
 
 export type Outcome = { value: unknown } | { error: string; message: string; offset: number };
 
@@ -45,19 +57,27 @@ export function outcome(fn: () => unknown): Outcome {
   try {
     return { value: fn() };
   } catch (e) {
-    if (e instanceof EncapError && TYPED.has(e.name) && e.name === e.constructor.name) return { error: e.name, message: e.message, offset: e.offset };
+    if (e instanceof EncapError && TYPED.has(e.name) && e.name === e.constructor.name)
+      return { error: e.name, message: e.message, offset: e.offset };
     throw e;
   }
 }
 
 /** A throwing decoder on windows: same outcome whatever the guard bytes; errors point inside the window. */
-export function checkDecoder(seeds: readonly Buffer[], decode: (buf: Buffer, offset: number, length: number) => unknown): void {
+export function checkDecoder(
+  seeds: readonly Buffer[],
+  decode: (buf: Buffer, offset: number, length: number) => unknown,
+): void {
   fc.assert(
     fc.property(windows(seeds), (w) => {
       const lo = outcome(() => decode(embed(w, 0x00), w.before, w.data.length));
       const hi = outcome(() => decode(embed(w, 0xff), w.before, w.data.length));
       assert.equal(lo, hi, 'the result depends on bytes outside the window');
-      if ('error' in lo) assert.ok(lo.offset >= w.before && lo.offset <= w.before + w.data.length, `error offset ${lo.offset} outside the window`);
+      if ('error' in lo)
+        assert.ok(
+          lo.offset >= w.before && lo.offset <= w.before + w.data.length,
+          `error offset ${lo.offset} outside the window`,
+        );
     }),
     { numRuns: NUM_RUNS },
   );

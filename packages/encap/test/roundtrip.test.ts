@@ -2,10 +2,30 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ArpOp, DropReason, PacketSpan, VXLAN_ENCAP_HEADROOM, VxlanTemplate, decapsulateFlannelUdp, decapsulateVxlan,
-  decodeArp, decodeIpv4Header, decodeIpv6Header, decodeUdpHeader, decodeVxlanHeader, encapsulateFlannelUdp,
-  encapsulateVxlan, encodeIpv4Header, encodeIpv6Header, encodeUdpHeader, formatMac, parseMac, type ArpPacket,
-  type Ipv4Header, type Ipv6Header, type UdpHeader, type VxlanHeader,
+  ArpOp,
+  DropReason,
+  PacketSpan,
+  VXLAN_ENCAP_HEADROOM,
+  VxlanTemplate,
+  decapsulateFlannelUdp,
+  decapsulateVxlan,
+  decodeArp,
+  decodeIpv4Header,
+  decodeIpv6Header,
+  decodeUdpHeader,
+  decodeVxlanHeader,
+  encapsulateFlannelUdp,
+  encapsulateVxlan,
+  encodeIpv4Header,
+  encodeIpv6Header,
+  encodeUdpHeader,
+  formatMac,
+  parseMac,
+  type ArpPacket,
+  type Ipv4Header,
+  type Ipv6Header,
+  type UdpHeader,
+  type VxlanHeader,
 } from '../src/index.ts';
 import { encodeArp } from '../src/arp.ts';
 import { decodeEthernet, encodeEthernet, type EthernetHeader } from '../src/ethernet.ts';
@@ -16,42 +36,99 @@ import { roundTrip, type Codec } from './harness.ts';
 
 const mac = (s: string) => parseMac(s);
 
-const ethernet: Codec<EthernetHeader> = { name: 'Ethernet', encode: encodeEthernet, decode: decodeEthernet, encodingLength: () => 14 };
-const ipv4: Codec<Ipv4Header> = { name: 'IPv4 header', encode: encodeIpv4Header, decode: decodeIpv4Header, encodingLength: ipv4HeaderEncodingLength };
-const ipv6: Codec<Ipv6Header> = { name: 'IPv6 header', encode: encodeIpv6Header, decode: decodeIpv6Header, encodingLength: () => 40 };
-const udp: Codec<UdpHeader> = { name: 'UDP header', encode: encodeUdpHeader, decode: decodeUdpHeader, encodingLength: () => 8 };
+const ethernet: Codec<EthernetHeader> = {
+  name: 'Ethernet',
+  encode: encodeEthernet,
+  decode: decodeEthernet,
+  encodingLength: () => 14,
+};
+const ipv4: Codec<Ipv4Header> = {
+  name: 'IPv4 header',
+  encode: encodeIpv4Header,
+  decode: decodeIpv4Header,
+  encodingLength: ipv4HeaderEncodingLength,
+};
+const ipv6: Codec<Ipv6Header> = {
+  name: 'IPv6 header',
+  encode: encodeIpv6Header,
+  decode: decodeIpv6Header,
+  encodingLength: () => 40,
+};
+const udp: Codec<UdpHeader> = {
+  name: 'UDP header',
+  encode: encodeUdpHeader,
+  decode: decodeUdpHeader,
+  encodingLength: () => 8,
+};
 const arp: Codec<ArpPacket> = { name: 'ARP', encode: encodeArp, decode: decodeArp, encodingLength: () => 28 };
 const vxlan = (groupPolicy: boolean): Codec<VxlanHeader> => ({
-  name: `VXLAN header${groupPolicy ? ' (GBP)' : ''}`, encode: encodeVxlanHeader, encodingLength: () => 8,
+  name: `VXLAN header${groupPolicy ? ' (GBP)' : ''}`,
+  encode: encodeVxlanHeader,
+  encodingLength: () => 8,
   decode: (b, o, l) => decodeVxlanHeader(b, o, l, { groupPolicy }),
 });
 /** A text form as a codec: the value is the text, the bytes its parse. */
 const text = (name: string, parse: (s: string) => Buffer, format: (b: Buffer, o: number) => string): Codec<string> => ({
-  name, decode: (b, o) => format(b, o),
-  encode: (s, b, o) => { const v = parse(s); v.copy(b, o); return v.length; },
+  name,
+  decode: (b, o) => format(b, o),
+  encode: (s, b, o) => {
+    const v = parse(s);
+    v.copy(b, o);
+    return v.length;
+  },
 });
 const ipv4Text: Codec<string> = {
-  name: 'IPv4 text', decode: (b, o) => formatIpv4(b.readUInt32BE(o)),
+  name: 'IPv4 text',
+  decode: (b, o) => formatIpv4(b.readUInt32BE(o)),
   encode: (s, b, o) => b.writeUInt32BE(parseIpv4(s), o) - o,
 };
 
 /** An IPv4 packet of `size` bytes with a valid header checksum. */
 function ipv4Packet(size: number, ttl = 64): Buffer {
   const p = Buffer.alloc(size, 0x5a);
-  encodeIpv4Header({ dscp: 0, ecn: 0, totalLength: size, identification: 7, flags: 2, fragmentOffset: 0, ttl, protocol: 17,
-    src: parseIpv4('10.244.1.5'), dst: parseIpv4('10.244.2.9'), options: Buffer.alloc(0) }, p, 0);
+  encodeIpv4Header(
+    {
+      dscp: 0,
+      ecn: 0,
+      totalLength: size,
+      identification: 7,
+      flags: 2,
+      fragmentOffset: 0,
+      ttl,
+      protocol: 17,
+      src: parseIpv4('10.244.1.5'),
+      dst: parseIpv4('10.244.2.9'),
+      options: Buffer.alloc(0),
+    },
+    p,
+    0,
+  );
   return p;
 }
 function ipv6Packet(size: number, hopLimit = 64): Buffer {
   const p = Buffer.alloc(size, 0x3c);
-  encodeIpv6Header({ trafficClass: 0, flowLabel: 0x12345, payloadLength: size - 40, nextHeader: 17, hopLimit,
-    src: parseIpv6('fd00:10:244:1::5'), dst: parseIpv6('fd00:10:244:2::9') }, p, 0);
+  encodeIpv6Header(
+    {
+      trafficClass: 0,
+      flowLabel: 0x12345,
+      payloadLength: size - 40,
+      nextHeader: 17,
+      hopLimit,
+      src: parseIpv6('fd00:10:244:1::5'),
+      dst: parseIpv6('fd00:10:244:2::9'),
+    },
+    p,
+    0,
+  );
   return p;
 }
 /** The packet after `hops` forwarding steps, checksum fully recomputed: what the incremental update must equal. */
 function aged(p: Buffer, hops: number): Buffer {
   const q = Buffer.from(p);
-  if (q[0]! >> 4 === 4) { q[8] -= hops; ipv4UpdateChecksum(q, 0); } else q[7] -= hops;
+  if (q[0]! >> 4 === 4) {
+    q[8] -= hops;
+    ipv4UpdateChecksum(q, 0);
+  } else q[7] -= hops;
   return q;
 }
 
@@ -85,17 +162,49 @@ const flannelUdp: Codec<Buffer> = {
 
 test('header codecs', () => {
   roundTrip(ethernet, { dst: mac('02:00:0a:f4:02:00'), src: mac('02:00:0a:f4:01:00'), etherType: 0x0800 });
-  roundTrip(ethernet, { dst: mac('ff:ff:ff:ff:ff:ff'), src: mac('02:00:0a:f4:01:00'), etherType: 0x0806 }, 'Ethernet broadcast');
+  roundTrip(
+    ethernet,
+    { dst: mac('ff:ff:ff:ff:ff:ff'), src: mac('02:00:0a:f4:01:00'), etherType: 0x0806 },
+    'Ethernet broadcast',
+  );
   const h4 = decodeIpv4Header(ipv4Packet(60));
   roundTrip(ipv4, h4);
-  roundTrip(ipv4, { ...h4, options: Buffer.from('9404000001020304', 'hex'), checksum: 0x1234 }, 'IPv4 with options, checksum as given');
+  roundTrip(
+    ipv4,
+    { ...h4, options: Buffer.from('9404000001020304', 'hex'), checksum: 0x1234 },
+    'IPv4 with options, checksum as given',
+  );
   roundTrip(ipv6, decodeIpv6Header(ipv6Packet(80)));
   roundTrip(udp, { srcPort: 53000, dstPort: 8472, length: 114, checksum: 0 });
-  roundTrip(arp, { op: ArpOp.Request, senderMac: mac('02:00:0a:f4:01:00'), senderIp: parseIpv4('10.244.1.0'), targetMac: Buffer.alloc(6), targetIp: parseIpv4('10.244.2.0') });
-  roundTrip(arp, { op: ArpOp.Reply, senderMac: mac('02:00:0a:f4:02:00'), senderIp: parseIpv4('10.244.2.0'), targetMac: mac('02:00:0a:f4:01:00'), targetIp: parseIpv4('10.244.1.0') }, 'ARP reply');
+  roundTrip(arp, {
+    op: ArpOp.Request,
+    senderMac: mac('02:00:0a:f4:01:00'),
+    senderIp: parseIpv4('10.244.1.0'),
+    targetMac: Buffer.alloc(6),
+    targetIp: parseIpv4('10.244.2.0'),
+  });
+  roundTrip(
+    arp,
+    {
+      op: ArpOp.Reply,
+      senderMac: mac('02:00:0a:f4:02:00'),
+      senderIp: parseIpv4('10.244.2.0'),
+      targetMac: mac('02:00:0a:f4:01:00'),
+      targetIp: parseIpv4('10.244.1.0'),
+    },
+    'ARP reply',
+  );
   for (const vni of [0, 1, 42, 0xffffff]) roundTrip(vxlan(false), { vni }, `VXLAN VNI ${vni}`);
-  roundTrip(vxlan(true), { vni: 7, groupPolicy: { dontLearn: true, policyApplied: false, groupPolicyId: 0xbeef } }, 'VXLAN GBP D');
-  roundTrip(vxlan(true), { vni: 7, groupPolicy: { dontLearn: false, policyApplied: true, groupPolicyId: 0 } }, 'VXLAN GBP A');
+  roundTrip(
+    vxlan(true),
+    { vni: 7, groupPolicy: { dontLearn: true, policyApplied: false, groupPolicyId: 0xbeef } },
+    'VXLAN GBP D',
+  );
+  roundTrip(
+    vxlan(true),
+    { vni: 7, groupPolicy: { dontLearn: false, policyApplied: true, groupPolicyId: 0 } },
+    'VXLAN GBP A',
+  );
   roundTrip(vxlan(true), { vni: 7 }, 'VXLAN GBP enabled, G clear');
 });
 
@@ -110,11 +219,17 @@ test('text forms', () => {
 test('encapsulate/decapsulate pairs', () => {
   for (const size of [20, 64, 1400]) {
     roundTrip(vxlanEncap, ipv4Packet(size), `VXLAN IPv4 ${size} B`, { writesBefore: VXLAN_ENCAP_HEADROOM });
-    roundTrip(flannelUdp, ipv4Packet(size), `flannel-udp IPv4 ${size} B`, { expected: aged(ipv4Packet(size), 2), unstable: true });
+    roundTrip(flannelUdp, ipv4Packet(size), `flannel-udp IPv4 ${size} B`, {
+      expected: aged(ipv4Packet(size), 2),
+      unstable: true,
+    });
   }
   for (const size of [40, 1400]) {
     roundTrip(vxlanEncap, ipv6Packet(size), `VXLAN IPv6 ${size} B`, { writesBefore: VXLAN_ENCAP_HEADROOM });
-    roundTrip(flannelUdp, ipv6Packet(size), `flannel-udp IPv6 ${size} B`, { expected: aged(ipv6Packet(size), 2), unstable: true });
+    roundTrip(flannelUdp, ipv6Packet(size), `flannel-udp IPv6 ${size} B`, {
+      expected: aged(ipv6Packet(size), 2),
+      unstable: true,
+    });
   }
 });
 

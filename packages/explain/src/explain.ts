@@ -1,9 +1,23 @@
 // The explainer: bytes in, annotated layers out. Pure (no I/O); one Explainer per capture, because BGP messages
 // may span TCP segments and a per-flow stream buffer has to live from one packet to the next.
-import { DEFAULT_OPTIONS, type DecodeContext, type Decoder, type DecoderName, type ExplainOptions, type ResolvedOptions, type StartLayer } from './decode/context.ts';
+import {
+  DEFAULT_OPTIONS,
+  type DecodeContext,
+  type Decoder,
+  type DecoderName,
+  type ExplainOptions,
+  type ResolvedOptions,
+  type StartLayer,
+} from './decode/context.ts';
 import { decodeArpLayer, decodeEthernetLayer } from './decode/ethernet.ts';
 import { decodeIpLayer, decodeIpv4Layer, decodeIpv6Layer } from './decode/ip.ts';
-import { decodeDataLayer, decodeIcmpLayer, decodeIcmpv6Layer, decodeTcpLayer, decodeUdpLayer } from './decode/transport.ts';
+import {
+  decodeDataLayer,
+  decodeIcmpLayer,
+  decodeIcmpv6Layer,
+  decodeTcpLayer,
+  decodeUdpLayer,
+} from './decode/transport.ts';
 import { decodeFlannelUdpLayer, decodeVxlanLayer } from './decode/tunnel.ts';
 import { BgpStreams, decodeBgpLayer } from './decode/bgp.ts';
 import { LayerBuilder } from './layer.ts';
@@ -35,9 +49,19 @@ export interface FrameMeta {
 }
 
 const DECODERS: Record<DecoderName, Decoder> = {
-  eth: decodeEthernetLayer, arp: decodeArpLayer, ip: decodeIpLayer, ipv4: decodeIpv4Layer, ipv6: decodeIpv6Layer,
-  udp: decodeUdpLayer, tcp: decodeTcpLayer, icmp: decodeIcmpLayer, icmpv6: decodeIcmpv6Layer, vxlan: decodeVxlanLayer,
-  'flannel-udp': decodeFlannelUdpLayer, bgp: decodeBgpLayer, data: decodeDataLayer,
+  eth: decodeEthernetLayer,
+  arp: decodeArpLayer,
+  ip: decodeIpLayer,
+  ipv4: decodeIpv4Layer,
+  ipv6: decodeIpv6Layer,
+  udp: decodeUdpLayer,
+  tcp: decodeTcpLayer,
+  icmp: decodeIcmpLayer,
+  icmpv6: decodeIcmpv6Layer,
+  vxlan: decodeVxlanLayer,
+  'flannel-udp': decodeFlannelUdpLayer,
+  bgp: decodeBgpLayer,
+  data: decodeDataLayer,
 };
 
 /** True when `buf` is plausibly a bare IP packet: version 4 with a sane IHL and total length, or 6 with its length. */
@@ -100,10 +124,30 @@ function frameLayer(ctx: DecodeContext, number: number, meta: FrameMeta, start: 
   const b = new LayerBuilder(ctx.buf, 'frame', `Packet ${number}`, 0, 0, '-');
   ctx.packet.push(b.layer);
   b.field('frame.number', 0, 0, number, 'position in the input');
-  b.field('frame.len', 0, 0, meta.originalLength ?? ctx.buf.length, `bytes on the wire${meta.originalLength && meta.originalLength > ctx.buf.length ? `, ${ctx.buf.length} captured` : ''}`);
-  if (meta.timestamp !== undefined) b.field('frame.time_epoch', 0, 0, meta.timestamp, new Date(meta.timestamp * 1000).toISOString());
-  if (meta.interfaceId !== undefined) b.field('frame.interface_id', 0, 0, meta.interfaceId, `capture interface ${meta.interfaceId}${meta.interfaceName ? ` "${meta.interfaceName}"` : ''}${meta.direction ? `, ${meta.direction}` : ''}`);
-  b.field('frame.start', 0, 0, start, meta.linkType !== undefined ? `link type ${meta.linkType}` : 'where decoding of these bytes starts');
+  b.field(
+    'frame.len',
+    0,
+    0,
+    meta.originalLength ?? ctx.buf.length,
+    `bytes on the wire${meta.originalLength && meta.originalLength > ctx.buf.length ? `, ${ctx.buf.length} captured` : ''}`,
+  );
+  if (meta.timestamp !== undefined)
+    b.field('frame.time_epoch', 0, 0, meta.timestamp, new Date(meta.timestamp * 1000).toISOString());
+  if (meta.interfaceId !== undefined)
+    b.field(
+      'frame.interface_id',
+      0,
+      0,
+      meta.interfaceId,
+      `capture interface ${meta.interfaceId}${meta.interfaceName ? ` "${meta.interfaceName}"` : ''}${meta.direction ? `, ${meta.direction}` : ''}`,
+    );
+  b.field(
+    'frame.start',
+    0,
+    0,
+    start,
+    meta.linkType !== undefined ? `link type ${meta.linkType}` : 'where decoding of these bytes starts',
+  );
   b.layer.length = ctx.buf.length;
 }
 
@@ -114,7 +158,13 @@ function linuxCooked(ctx: DecodeContext, kind: 'sll' | 'sll2'): void {
   ctx.packet.push(b.layer);
   if (ctx.buf.length < len) return;
   const proto = ctx.buf.readUInt16BE(kind === 'sll' ? 14 : 0);
-  b.field('sll.etype', kind === 'sll' ? 14 : 0, 2, `0x${proto.toString(16).padStart(4, '0')}`, 'protocol of the packet that follows');
+  b.field(
+    'sll.etype',
+    kind === 'sll' ? 14 : 0,
+    2,
+    `0x${proto.toString(16).padStart(4, '0')}`,
+    'protocol of the packet that follows',
+  );
   if (proto === 0x0800 || proto === 0x86dd) DECODERS.ip(ctx, len, ctx.buf.length, 0);
   else DECODERS.data(ctx, len, ctx.buf.length, 0);
 }

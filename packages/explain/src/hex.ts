@@ -4,7 +4,10 @@
 /** Hex text that does not parse, with the character position of the first bad character. */
 export class HexInputError extends Error {
   override name = 'HexInputError';
-  constructor(message: string, readonly position: number) {
+  constructor(
+    message: string,
+    readonly position: number,
+  ) {
     super(message);
   }
 }
@@ -27,11 +30,18 @@ export function parseHexPackets(text: string): Buffer[] {
   const lines = text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim());
   const blocks: string[][] = [[]];
   for (const l of lines) {
-    if (l === '') { if (blocks.at(-1)!.length) blocks.push([]); } else blocks.at(-1)!.push(l);
+    if (l === '') {
+      if (blocks.at(-1)!.length) blocks.push([]);
+    } else blocks.at(-1)!.push(l);
   }
   const nonEmpty = blocks.filter((b) => b.length);
   if (nonEmpty.length > 1) return nonEmpty.map((b) => parseHex(b.join('')));
   const only = nonEmpty[0] ?? [];
-  const wrapped = only.length > 1 && only.slice(0, -1).every((l) => l.length === only[0]!.length) && only.at(-1)!.length <= only[0]!.length && only[0]!.length >= 32 && only[0]!.length <= 64;
+  const wrapped =
+    only.length > 1 &&
+    only.slice(0, -1).every((l) => l.length === only[0]!.length) &&
+    only.at(-1)!.length <= only[0]!.length &&
+    only[0]!.length >= 32 &&
+    only[0]!.length <= 64;
   return wrapped ? [parseHex(only.join(''))] : only.map(parseHex);
 }

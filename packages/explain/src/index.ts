@@ -10,4 +10,10 @@ export { Explainer, type FrameMeta } from './explain.ts';
 export { renderText, renderJson, summarize } from './render.ts';
 export { parseHexPackets, HexInputError } from './hex.ts';
 export { readCapture, captureKind, CaptureFormatError, type CapturedPacket } from './pcap-reader.ts';
-export { PcapngWriter, CaptureSide, CaptureDirection, type CaptureStats, type PcapngWriterOptions } from './pcapng-writer.ts';
+export {
+  PcapngWriter,
+  CaptureSide,
+  CaptureDirection,
+  type CaptureStats,
+  type PcapngWriterOptions,
+} from './pcapng-writer.ts';

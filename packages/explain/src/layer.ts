@@ -25,7 +25,14 @@ export class LayerBuilder {
   }
 
   /** Adds a field; `rfc` defaults to the layer's. Extends the layer's length to cover it. */
-  field(name: string, offset: number, length: number, value: ExplainedField['value'], meaning: string, rfc = this.rfc): this {
+  field(
+    name: string,
+    offset: number,
+    length: number,
+    value: ExplainedField['value'],
+    meaning: string,
+    rfc = this.rfc,
+  ): this {
     const fits = Math.max(0, Math.min(length, this.buf.length - offset));
     this.layer.fields.push({ name, offset, length: fits, hex: hexOf(this.buf, offset, fits), value, meaning, rfc });
     this.layer.length = Math.max(this.layer.length, offset + fits - this.layer.offset);

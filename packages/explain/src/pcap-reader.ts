@@ -5,7 +5,10 @@
 /** A capture file that cannot be read; `offset` is where in the file the problem is. */
 export class CaptureFormatError extends Error {
   override name = 'CaptureFormatError';
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} at file offset ${offset}`);
   }
 }
@@ -58,7 +61,13 @@ function readPcap(f: Buffer): CapturedPacket[] {
     if (f.length - o < 16) throw new CaptureFormatError('truncated pcap record header', o);
     const incl = u32(o + 8);
     if (o + 16 + incl > f.length) throw new CaptureFormatError(`pcap record of ${incl} bytes overruns the file`, o);
-    out.push({ data: f.subarray(o + 16, o + 16 + incl), linkType, timestamp: u32(o) + u32(o + 4) / (nano ? 1e9 : 1e6), originalLength: u32(o + 12), interfaceId: 0 });
+    out.push({
+      data: f.subarray(o + 16, o + 16 + incl),
+      linkType,
+      timestamp: u32(o) + u32(o + 4) / (nano ? 1e9 : 1e6),
+      originalLength: u32(o + 12),
+      interfaceId: 0,
+    });
     o += 16 + incl;
   }
   return out;
@@ -79,19 +88,28 @@ function readPcapng(f: Buffer): CapturedPacket[] {
     if (f.length - o < 12) throw new CaptureFormatError('truncated pcapng block header', o);
     if (f.readUInt32BE(o) === PCAPNG_SHB) {
       le = f.readUInt32LE(o + 8) === BYTE_ORDER_MAGIC;
-      if (!le && f.readUInt32BE(o + 8) !== BYTE_ORDER_MAGIC) throw new CaptureFormatError('bad byte-order magic in section header', o + 8);
+      if (!le && f.readUInt32BE(o + 8) !== BYTE_ORDER_MAGIC)
+        throw new CaptureFormatError('bad byte-order magic in section header', o + 8);
       ifaces = [];
     }
     const u32 = (x: number) => (le ? f.readUInt32LE(x) : f.readUInt32BE(x));
     const u16 = (x: number) => (le ? f.readUInt16LE(x) : f.readUInt16BE(x));
     const type = u32(o);
     const len = u32(o + 4);
-    if (len < 12 || len % 4 || o + len > f.length) throw new CaptureFormatError(`pcapng block length ${len} is invalid`, o + 4);
+    if (len < 12 || len % 4 || o + len > f.length)
+      throw new CaptureFormatError(`pcapng block length ${len} is invalid`, o + 4);
     if (type === 1) ifaces.push(readIdb(f, o, len, u16));
     else if (type === 6) out.push(readEpb(f, o, len, u16, u32, ifaces));
     else if (type === 3 && ifaces[0]) {
       const orig = u32(o + 8);
-      out.push({ data: f.subarray(o + 12, o + 12 + Math.min(orig, len - 16)), linkType: ifaces[0].linkType, timestamp: 0, originalLength: orig, interfaceId: 0, interfaceName: ifaces[0].name });
+      out.push({
+        data: f.subarray(o + 12, o + 12 + Math.min(orig, len - 16)),
+        linkType: ifaces[0].linkType,
+        timestamp: 0,
+        originalLength: orig,
+        interfaceId: 0,
+        interfaceName: ifaces[0].name,
+      });
     }
     o += len;
   }
@@ -119,13 +137,18 @@ function readIdb(f: Buffer, o: number, len: number, u16: Reader): Iface {
 function readEpb(f: Buffer, o: number, len: number, u16: Reader, u32: Reader, ifaces: Iface[]): CapturedPacket {
   const id = u32(o + 8);
   const iface = ifaces[id];
-  if (!iface) throw new CaptureFormatError(`packet names interface ${id}, which no Interface Description Block defined`, o + 8);
+  if (!iface)
+    throw new CaptureFormatError(`packet names interface ${id}, which no Interface Description Block defined`, o + 8);
   const ticks = u32(o + 12) * 2 ** 32 + u32(o + 16);
   const caplen = u32(o + 20);
   if (28 + caplen > len) throw new CaptureFormatError(`packet of ${caplen} bytes overruns its block`, o + 20);
   const pkt: CapturedPacket = {
-    data: f.subarray(o + 28, o + 28 + caplen), linkType: iface.linkType, timestamp: ticks / iface.unitsPerSecond,
-    originalLength: u32(o + 24), interfaceId: id, interfaceName: iface.name,
+    data: f.subarray(o + 28, o + 28 + caplen),
+    linkType: iface.linkType,
+    timestamp: ticks / iface.unitsPerSecond,
+    originalLength: u32(o + 24),
+    interfaceId: id,
+    interfaceName: iface.name,
   };
   for (let p = o + 28 + ((caplen + 3) & ~3); p + 4 <= o + len - 4; ) {
     const code = u16(p);
@@ -139,4 +162,3 @@ function readEpb(f: Buffer, o: number, len: number, u16: Reader, u32: Reader, if
   }
   return pkt;
 }
-

@@ -82,7 +82,10 @@ export class PcapngWriter {
   private closed = false;
 
   /** Writes the section header and both interface descriptions into the buffer (flushed with the first packets). */
-  constructor(private readonly sink: CaptureSink, private readonly opts: PcapngWriterOptions) {
+  constructor(
+    private readonly sink: CaptureSink,
+    private readonly opts: PcapngWriterOptions,
+  ) {
     this.snap = opts.snapLength ?? 65535;
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.buf = Buffer.alloc(Math.max(opts.bufferBytes ?? 256 * 1024, this.snap + 128));
@@ -96,8 +99,13 @@ export class PcapngWriter {
     const fd = openSync(path, 'w');
     let timer: NodeJS.Timeout | undefined;
     const sink: CaptureSink = {
-      write: (chunk) => { for (let o = 0; o < chunk.length; ) o += writeSync(fd, chunk, o, chunk.length - o); },
-      close: () => { clearInterval(timer); closeSync(fd); },
+      write: (chunk) => {
+        for (let o = 0; o < chunk.length; ) o += writeSync(fd, chunk, o, chunk.length - o);
+      },
+      close: () => {
+        clearInterval(timer);
+        closeSync(fd);
+      },
     };
     const w = new PcapngWriter(sink, opts);
     timer = setInterval(() => w.flush(), opts.flushMs ?? 1000);
@@ -116,7 +124,15 @@ export class PcapngWriter {
    * `peerAddress`:`peerPort` (uint32 IPv4, UDP port), outbound unless said otherwise. Returns false when the size
    * bound made it skip the packet (counted in stats.skipped), or after close. Never throws for packet content.
    */
-  record(side: CaptureSide, buf: Uint8Array, offset: number, length: number, direction = CaptureDirection.Outbound, peerAddress = 0, peerPort = 0): boolean {
+  record(
+    side: CaptureSide,
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    direction = CaptureDirection.Outbound,
+    peerAddress = 0,
+    peerPort = 0,
+  ): boolean {
     if (this.closed) return false;
     const outer = side === CaptureSide.Wire ? CAPTURE_OUTER_HEADER_LENGTH : 0;
     const captured = Math.min(outer + length, this.snap);
@@ -186,7 +202,7 @@ export class PcapngWriter {
     dv.setUint16(o + 10, internetChecksum(this.buf, o, 20));
     dv.setUint16(o + 20, out ? this.opts.localPort : peerPort);
     dv.setUint16(o + 22, out ? peerPort : this.opts.localPort);
-    dv.setUint32(o + 24, Math.min(8 + length, 0xffff) << 16 >>> 0); // length, checksum 0 (none)
+    dv.setUint32(o + 24, (Math.min(8 + length, 0xffff) << 16) >>> 0); // length, checksum 0 (none)
   }
 
   private header(): void {
@@ -198,14 +214,15 @@ export class PcapngWriter {
       b.writeInt32LE(-1, o + 12);
       return 16 + this.option(o + 16, 4, Buffer.from('weft'));
     });
-    const idb = (name: string) => this.block(1, (b, o) => {
-      b.writeUInt16LE(LINKTYPE_RAW, o);
-      b.writeUInt16LE(0, o + 2);
-      b.writeUInt32LE(this.snap, o + 4);
-      let n = 8 + this.option(o + 8, 2, Buffer.from(name));
-      n += this.option(o + n, 9, Buffer.from([6])); // if_tsresol: microseconds
-      return n;
-    });
+    const idb = (name: string) =>
+      this.block(1, (b, o) => {
+        b.writeUInt16LE(LINKTYPE_RAW, o);
+        b.writeUInt16LE(0, o + 2);
+        b.writeUInt32LE(this.snap, o + 4);
+        let n = 8 + this.option(o + 8, 2, Buffer.from(name));
+        n += this.option(o + n, 9, Buffer.from([6])); // if_tsresol: microseconds
+        return n;
+      });
     this.stats.bytes += shb + idb(this.opts.tunName ?? 'tun') + idb(this.opts.wireName ?? 'wire');
   }
 

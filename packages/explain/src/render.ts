@@ -34,11 +34,16 @@ export function summarize(packet: ExplainedPacket): string {
     const v = (n: string) => l.fields.find((f) => f.name === n);
     if (l.name === 'ip' || l.name === 'ipv6') {
       const p = l.name === 'ip' ? 'ip' : 'ipv6';
-      if (v(`${p}.src`)) parts.push(`${parts.length ? 'carrying ' : ''}${v(`${p}.src`)!.value} > ${v(`${p}.dst`)!.value}`);
+      if (v(`${p}.src`))
+        parts.push(`${parts.length ? 'carrying ' : ''}${v(`${p}.src`)!.value} > ${v(`${p}.dst`)!.value}`);
     } else if (l.name === 'vxlan' && v('vxlan.vni')) parts.push(`VXLAN VNI ${v('vxlan.vni')!.value}`);
     else if (l.name === 'flannel-udp') parts.push('flannel-udp');
-    else if (l.name === 'udp' && v('udp.dstport')) parts.push(`UDP ${v('udp.srcport')!.value} > ${v('udp.dstport')!.value}`);
-    else if (l.name === 'tcp' && v('tcp.dstport')) parts.push(`TCP ${v('tcp.srcport')!.value} > ${v('tcp.dstport')!.value} [${String(v('tcp.hdr_len/flags')?.value).split(' / ')[1]}]`);
+    else if (l.name === 'udp' && v('udp.dstport'))
+      parts.push(`UDP ${v('udp.srcport')!.value} > ${v('udp.dstport')!.value}`);
+    else if (l.name === 'tcp' && v('tcp.dstport'))
+      parts.push(
+        `TCP ${v('tcp.srcport')!.value} > ${v('tcp.dstport')!.value} [${String(v('tcp.hdr_len/flags')?.value).split(' / ')[1]}]`,
+      );
     else if (l.name === 'icmp' || l.name === 'icmpv6') parts.push(l.fields[0]?.meaning ?? l.name);
     else if (l.name === 'arp') parts.push(`ARP ${v('arp.opcode')?.meaning ?? ''}`);
     else if (l.name === 'bgp') parts.push(l.title);
@@ -54,7 +59,9 @@ export function renderLayer(layer: ExplainedLayer): string[] {
   const lines = [`${indent}${layer.title}`];
   for (const f of layer.fields) lines.push(fieldLine(f, `${indent}  `));
   for (const p of layer.problems) {
-    lines.push(`${indent}  !! 0x${p.offset.toString(16).padStart(4, '0')} ${p.field ? p.field + ': ' : ''}${p.message}`);
+    lines.push(
+      `${indent}  !! 0x${p.offset.toString(16).padStart(4, '0')} ${p.field ? p.field + ': ' : ''}${p.message}`,
+    );
     lines.push(`${indent}     -> ${p.action}`);
   }
   return lines;
@@ -62,7 +69,11 @@ export function renderLayer(layer: ExplainedLayer): string[] {
 
 /** The annotated text view of packets, a blank line between packets. */
 export function renderText(packets: readonly ExplainedPacket[]): string {
-  return packets.map((p) => [...renderLayer(p[0]!), `  ${summarize(p)}`, ...p.slice(1).flatMap(renderLayer)].join('\n')).join('\n\n') + '\n';
+  return (
+    packets
+      .map((p) => [...renderLayer(p[0]!), `  ${summarize(p)}`, ...p.slice(1).flatMap(renderLayer)].join('\n'))
+      .join('\n\n') + '\n'
+  );
 }
 
 /** The machine view: an array of packets, each an array of layers with their fields and problems. */

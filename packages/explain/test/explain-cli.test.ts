@@ -11,7 +11,8 @@ import { CaptureDirection, CaptureSide, PcapngWriter } from '../src/index.ts';
 import { icmpEcho, tempDir } from './helpers.ts';
 
 const WEFT = fileURLToPath(new URL('../../../agent/bin/weft.mjs', import.meta.url));
-const weft = (args: string[], input?: string) => run(['node', WEFT, 'explain', ...args], { allowFailure: true, input, timeoutMs: 30_000 });
+const weft = (args: string[], input?: string) =>
+  run(['node', WEFT, 'explain', ...args], { allowFailure: true, input, timeoutMs: 30_000 });
 const ping = icmpEcho('10.244.1.5', '10.244.2.7', 4, 'cli');
 
 test('hex argument: the text view has one line per field with offset, bytes, value, meaning and RFC', async () => {
@@ -19,7 +20,10 @@ test('hex argument: the text view has one line per field with offset, bytes, val
   const r = await weft([hex]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Packet 1: 31 bytes/);
-  assert.match(r.stdout, /\n {4}0x0000 {2}45 +ip\.version\/ihl +4 \/ 20 bytes +IPv4, header 20 bytes .*RFC 791 §3\.1\n/);
+  assert.match(
+    r.stdout,
+    /\n {4}0x0000 {2}45 +ip\.version\/ihl +4 \/ 20 bytes +IPv4, header 20 bytes .*RFC 791 §3\.1\n/,
+  );
   assert.match(r.stdout, /0x0014 {2}08 +icmp\.type +8 +echo request \(ping\) +RFC 792/);
 });
 
@@ -28,8 +32,12 @@ test('--json from stdin: packets are arrays of layers with {name, offset, length
   assert.is(r.code, 0, r.stderr);
   const packets = JSON.parse(r.stdout) as { name: string; fields: Record<string, unknown>[] }[][];
   assert.is(packets.length, 2);
-  assert.equal(packets[0]!.map((l) => l.name), ['frame', 'ip', 'icmp', 'data']);
-  for (const f of packets.flat().flatMap((l) => l.fields)) assert.equal(Object.keys(f), ['name', 'offset', 'length', 'hex', 'value', 'meaning', 'rfc']);
+  assert.equal(
+    packets[0]!.map((l) => l.name),
+    ['frame', 'ip', 'icmp', 'data'],
+  );
+  for (const f of packets.flat().flatMap((l) => l.fields))
+    assert.equal(Object.keys(f), ['name', 'offset', 'length', 'hex', 'value', 'meaning', 'rfc']);
   const ttl = packets[0]![1]!.fields.find((f) => f.name === 'ip.ttl')!;
   assert.equal([ttl.offset, ttl.length, ttl.hex, ttl.value], [8, 1, '40', 64]);
 });

@@ -8,10 +8,14 @@ import { BIRD_GOLDEN } from '../../route-sync/test/fixtures/bgpc-bird.ts';
 import { AttrType, MessageType, type Message, type Prefix } from '@weft/route-sync';
 import { Explainer, type ExplainedPacket } from '../src/index.ts';
 
-const values = (pkt: ExplainedPacket, name: string) => pkt.flatMap((l) => l.fields).filter((f) => f.name === name).map((f) => f.value);
+const values = (pkt: ExplainedPacket, name: string) =>
+  pkt
+    .flatMap((l) => l.fields)
+    .filter((f) => f.name === name)
+    .map((f) => f.value);
 const prefixes = (list: readonly Prefix[]) => list.map((p) => `${p.addr}/${p.length}`);
 
-test('kernel vxlan frames: our field boundaries are the fixture\'s, values as annotated', () => {
+test("kernel vxlan frames: our field boundaries are the fixture's, values as annotated", () => {
   for (const [kind, fields] of Object.entries(KERNEL_VXLAN)) {
     const frame = Buffer.from(fields.map((f) => f[0]).join(''), 'hex');
     const pkt = new Explainer().explain(frame);
@@ -25,7 +29,8 @@ test('kernel vxlan frames: our field boundaries are the fixture\'s, values as an
     assert.equal(values(pkt, 'vxlan.vni'), [1], kind);
     assert.is(values(pkt, 'udp.dstport')[0], 8472, kind);
     if (kind.startsWith('icmp4')) assert.equal(values(pkt, 'icmp.type'), [kind.endsWith('Request') ? 8 : 0], kind);
-    if (kind.startsWith('icmp6')) assert.equal(values(pkt, 'icmpv6.type'), [kind.endsWith('Request') ? 128 : 129], kind);
+    if (kind.startsWith('icmp6'))
+      assert.equal(values(pkt, 'icmpv6.type'), [kind.endsWith('Request') ? 128 : 129], kind);
     const verdicts = pkt.flatMap((l) => l.problems).map((p) => p.verdict);
     // weft answers ARP for its own VTEP address separately; the forwarding path drops it as not IP.
     assert.equal(verdicts, kind.startsWith('arp') ? ['not_ip'] : [], kind);
@@ -36,29 +41,47 @@ test('kernel vxlan frames: our field boundaries are the fixture\'s, values as an
 function checkMessage(name: string, pkt: ExplainedPacket, m: Message): void {
   assert.equal(values(pkt, 'bgp.type'), [m.type], name);
   if (m.type === MessageType.Open) {
-    assert.equal([values(pkt, 'bgp.open.myas')[0], values(pkt, 'bgp.open.holdtime')[0], values(pkt, 'bgp.open.identifier')[0]], [m.myAs, m.holdTime, m.bgpId], name);
+    assert.equal(
+      [values(pkt, 'bgp.open.myas')[0], values(pkt, 'bgp.open.holdtime')[0], values(pkt, 'bgp.open.identifier')[0]],
+      [m.myAs, m.holdTime, m.bgpId],
+      name,
+    );
     assert.is(values(pkt, 'bgp.cap').length, m.capabilities.length, name);
   } else if (m.type === MessageType.Update) {
     assert.equal(values(pkt, 'bgp.nlri_prefix'), prefixes(m.nlri), name);
     assert.equal(values(pkt, 'bgp.withdrawn_prefix'), prefixes(m.withdrawn), name);
     assert.is(values(pkt, 'bgp.update.path_attribute').length, m.attributes.length, name);
     for (const a of m.attributes) {
-      if (a.type === AttrType.MpReachNlri) assert.equal(values(pkt, 'bgp.mp_reach_nlri_prefix'), prefixes(a.nlri), name);
-      if (a.type === AttrType.MpUnreachNlri) assert.equal(values(pkt, 'bgp.mp_unreach_nlri.withdrawn_prefix'), prefixes(a.withdrawn), name);
-      if (a.type === AttrType.NextHop) assert.equal(values(pkt, 'bgp.update.path_attribute.next_hop'), [a.nextHop], name);
-      if (a.type === AttrType.MultiExitDisc) assert.equal(values(pkt, 'bgp.update.path_attribute.multi_exit_disc'), [a.med], name);
-      if (a.type === AttrType.LocalPref) assert.equal(values(pkt, 'bgp.update.path_attribute.local_pref'), [a.localPref], name);
-      if (a.type === AttrType.Communities) assert.is(values(pkt, 'bgp.update.path_attribute.community').length, a.communities.length, name);
+      if (a.type === AttrType.MpReachNlri)
+        assert.equal(values(pkt, 'bgp.mp_reach_nlri_prefix'), prefixes(a.nlri), name);
+      if (a.type === AttrType.MpUnreachNlri)
+        assert.equal(values(pkt, 'bgp.mp_unreach_nlri.withdrawn_prefix'), prefixes(a.withdrawn), name);
+      if (a.type === AttrType.NextHop)
+        assert.equal(values(pkt, 'bgp.update.path_attribute.next_hop'), [a.nextHop], name);
+      if (a.type === AttrType.MultiExitDisc)
+        assert.equal(values(pkt, 'bgp.update.path_attribute.multi_exit_disc'), [a.med], name);
+      if (a.type === AttrType.LocalPref)
+        assert.equal(values(pkt, 'bgp.update.path_attribute.local_pref'), [a.localPref], name);
+      if (a.type === AttrType.Communities)
+        assert.is(values(pkt, 'bgp.update.path_attribute.community').length, a.communities.length, name);
     }
   } else if (m.type === MessageType.Notification) {
-    assert.equal([values(pkt, 'bgp.notify.major_error')[0], values(pkt, 'bgp.notify.minor_error')[0]], [m.code, m.subcode], name);
+    assert.equal(
+      [values(pkt, 'bgp.notify.major_error')[0], values(pkt, 'bgp.notify.minor_error')[0]],
+      [m.code, m.subcode],
+      name,
+    );
   }
 }
 
-test('BIRD messages: every one explains without problems, values equal route-sync\'s decoding', () => {
+test("BIRD messages: every one explains without problems, values equal route-sync's decoding", () => {
   for (const g of BIRD_GOLDEN) {
     const pkt = new Explainer({ start: 'bgp' }).explain(g.bytes);
-    assert.equal(pkt.flatMap((l) => l.problems), [], g.name);
+    assert.equal(
+      pkt.flatMap((l) => l.problems),
+      [],
+      g.name,
+    );
     assert.is(pkt.filter((l) => l.name === 'bgp').length, 1, g.name);
     checkMessage(g.name, pkt, g.message);
     const last = pkt.at(-1)!.fields.at(-1)!;

@@ -47,7 +47,8 @@ const PROBE = '192.0.2.3';
 
 /** Connects from PROBE to BIRD A, sends `open`, and waits (bounded) for BIRD to answer and close. */
 function sendBadOpen(ns: Netns, open: Buffer) {
-  const js = `const c=require('net').connect({host:'${UL.a}',port:179,localAddress:'${PROBE}'},()=>c.write(Buffer.from('${open.toString('hex')}','hex')));` +
+  const js =
+    `const c=require('net').connect({host:'${UL.a}',port:179,localAddress:'${PROBE}'},()=>c.write(Buffer.from('${open.toString('hex')}','hex')));` +
     `c.on('data',()=>{});c.on('error',()=>{});c.on('close',()=>process.exit(0));setTimeout(()=>process.exit(0),5000)`;
   return ns.exec(['node', '-e', js], { timeoutMs: 10_000 });
 }
@@ -76,22 +77,47 @@ async function capture(scope: LabScope): Promise<string> {
   await vtep(a, 'a', 'b');
   await vtep(b, 'b', 'a');
   const pcap = join(scope.dir, 'cap.pcap');
-  const dump = scope.spawn('tcpdump', a, ['tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-s', '0', '-w', pcap, 'udp port 8472 or udp port 8285 or tcp port 179']);
+  const dump = scope.spawn('tcpdump', a, [
+    'tcpdump',
+    '-i',
+    'eth0',
+    '--immediate-mode',
+    '-U',
+    '-s',
+    '0',
+    '-w',
+    pcap,
+    'udp port 8472 or udp port 8285 or tcp port 179',
+  ]);
   await waitFor('tcpdump', 20, async () => dump.log().includes('listening on'));
   await a.exec(['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.244.2.0']);
-  for (const [me, peer, ns] of [['a', 'b', a], ['b', 'a', b]] as const) {
+  for (const [me, peer, ns] of [
+    ['a', 'b', a],
+    ['b', 'a', b],
+  ] as const) {
     const conf = join(scope.dir, `bird-${me}.conf`);
     const ctl = join(scope.dir, `bird-${me}.ctl`);
     writeFileSync(conf, birdConfig(me, peer, ctl));
     scope.spawn(`bird-${me}`, ns, ['bird', '-f', '-c', conf, '-s', ctl]);
   }
   const ctlA = join(scope.dir, 'bird-a.ctl');
-  await waitFor('BGP route from B', 60, async () => (await a.exec(['birdc', '-s', ctlA, 'show', 'route', 'protocol', 'peer'], { allowFailure: true })).stdout.includes('10.244.2.0/24'));
+  await waitFor('BGP route from B', 60, async () =>
+    (await a.exec(['birdc', '-s', ctlA, 'show', 'route', 'protocol', 'peer'], { allowFailure: true })).stdout.includes(
+      '10.244.2.0/24',
+    ),
+  );
   const inner = icmpEcho('10.244.2.7', '10.244.1.5', 9, 'flannel-udp');
   await sendUdp(b, UL.b, 8285, UL.a, 8285, inner.buf);
   const bad = Buffer.concat([Buffer.from('0000000000000100', 'hex'), Buffer.alloc(14), inner.buf]);
   await sendUdp(b, UL.b, 0, UL.a, 8472, bad); // the kernel VTEP holds port 8472 in B
-  const badOpen = encodeMessageToBuffer({ type: MessageType.Open, version: 4, myAs: 64513, holdTime: 90, bgpId: PROBE, capabilities: [] });
+  const badOpen = encodeMessageToBuffer({
+    type: MessageType.Open,
+    version: 4,
+    myAs: 64513,
+    holdTime: 90,
+    bgpId: PROBE,
+    capabilities: [],
+  });
   badOpen[19] = 3; // BGP version 3
   await sendBadOpen(b, badOpen);
   await new Promise((r) => setTimeout(r, 300));
@@ -99,15 +125,32 @@ async function capture(scope: LabScope): Promise<string> {
   return pcap;
 }
 
-const ours = (pkt: ExplainedPacket, name: string) => pkt.flatMap((l) => l.fields).filter((f) => f.name === name).map((f) => String(f.value));
+const ours = (pkt: ExplainedPacket, name: string) =>
+  pkt
+    .flatMap((l) => l.fields)
+    .filter((f) => f.name === name)
+    .map((f) => String(f.value));
 
 /** Our field name -> tshark's, for fields whose values print the same way. */
 const SAME: Record<string, string> = {
-  'ip.src': 'ip.src', 'ip.dst': 'ip.dst', 'udp.srcport': 'udp.srcport', 'udp.dstport': 'udp.dstport', 'eth.src': 'eth.src',
-  'eth.dst': 'eth.dst', 'vxlan.vni': 'vxlan.vni', 'icmp.type': 'icmp.type', 'icmp.seq': 'icmp.seq', 'tcp.srcport': 'tcp.srcport',
-  'tcp.dstport': 'tcp.dstport', 'bgp.type': 'bgp.type', 'bgp.open.myas': 'bgp.open.myas', 'bgp.open.holdtime': 'bgp.open.holdtime',
-  'bgp.open.identifier': 'bgp.open.identifier', 'bgp.update.path_attribute.next_hop': 'bgp.update.path_attribute.next_hop',
-  'bgp.update.path_attribute.local_pref': 'bgp.update.path_attribute.local_pref', 'bgp.cap.4as': 'bgp.cap.4as',
+  'ip.src': 'ip.src',
+  'ip.dst': 'ip.dst',
+  'udp.srcport': 'udp.srcport',
+  'udp.dstport': 'udp.dstport',
+  'eth.src': 'eth.src',
+  'eth.dst': 'eth.dst',
+  'vxlan.vni': 'vxlan.vni',
+  'icmp.type': 'icmp.type',
+  'icmp.seq': 'icmp.seq',
+  'tcp.srcport': 'tcp.srcport',
+  'tcp.dstport': 'tcp.dstport',
+  'bgp.type': 'bgp.type',
+  'bgp.open.myas': 'bgp.open.myas',
+  'bgp.open.holdtime': 'bgp.open.holdtime',
+  'bgp.open.identifier': 'bgp.open.identifier',
+  'bgp.update.path_attribute.next_hop': 'bgp.update.path_attribute.next_hop',
+  'bgp.update.path_attribute.local_pref': 'bgp.update.path_attribute.local_pref',
+  'bgp.cap.4as': 'bgp.cap.4as',
   'bgp.notify.major_error': 'bgp.notify.major_error',
 };
 
@@ -130,25 +173,39 @@ if (canRunWith('weft explain vs tshark on a live capture', ['tshark', 'tcpdump',
           assert.equal(a, tsharkValues(t.layers[i], theirs), `packet ${i + 1}: ${our}`);
         }
         const prefixes = ours(pkt, 'bgp.nlri_prefix');
-        const tp = tsharkValues(t.layers[i], 'bgp.nlri_prefix').map((p, j) => `${p}/${tsharkValues(t.layers[i], 'bgp.prefix_length')[j]}`);
+        const tp = tsharkValues(t.layers[i], 'bgp.nlri_prefix').map(
+          (p, j) => `${p}/${tsharkValues(t.layers[i], 'bgp.prefix_length')[j]}`,
+        );
         assert.equal(prefixes, tp, `packet ${i + 1}: NLRI`);
         prefixes.forEach(() => seen.add('bgp.nlri_prefix'));
       });
-      for (const f of [...Object.keys(SAME).filter((k) => !k.startsWith('bgp.update.path_attribute.local') && k !== 'icmp.seq'), 'bgp.nlri_prefix']) {
+      for (const f of [
+        ...Object.keys(SAME).filter((k) => !k.startsWith('bgp.update.path_attribute.local') && k !== 'icmp.seq'),
+        'bgp.nlri_prefix',
+      ]) {
         assert.ok(seen.has(f), `the capture exercised ${f}`);
       }
       const bad = mine.find((p) => ours(p, 'vxlan.flags')[0] === '0x00');
       assert.ok(bad, 'the malformed VXLAN datagram was captured');
-      assert.equal(bad!.flatMap((l) => l.problems).map((p) => [p.field, p.verdict]), [['vxlan.flags', 'bad_flags']]);
+      assert.equal(
+        bad!.flatMap((l) => l.problems).map((p) => [p.field, p.verdict]),
+        [['vxlan.flags', 'bad_flags']],
+      );
       // The malformed OPEN: our verdict (from route-sync) must be the NOTIFICATION BIRD actually sent back.
       const badIdx = mine.findIndex((p) => p.some((l) => l.problems.some((x) => x.verdict?.startsWith('bgp:'))));
       assert.ok(badIdx >= 0, 'the malformed OPEN was captured and found malformed');
       const verdict = mine[badIdx]!.flatMap((l) => l.problems).find((x) => x.verdict?.startsWith('bgp:'))!.verdict;
-      const replyIdx = mine.findIndex((p, i) => i > badIdx && ours(p, 'bgp.notify.major_error').length > 0 && ours(p, 'ip.src')[0] === UL.a);
+      const replyIdx = mine.findIndex(
+        (p, i) => i > badIdx && ours(p, 'bgp.notify.major_error').length > 0 && ours(p, 'ip.src')[0] === UL.a,
+      );
       assert.ok(replyIdx > badIdx, 'BIRD answered with a NOTIFICATION');
       // tshark names the subcode field after the error code (bgp.notify.minor_error_open, ..._update, ...).
       const minor = /"bgp\.notify\.minor_error[a-z_]*":\s*"(\d+)"/.exec(JSON.stringify(t.layers[replyIdx]))?.[1];
-      assert.is(verdict, `bgp:${tsharkValues(t.layers[replyIdx], 'bgp.notify.major_error')[0]}/${minor}`, 'explain predicts BIRD\'s NOTIFICATION');
+      assert.is(
+        verdict,
+        `bgp:${tsharkValues(t.layers[replyIdx], 'bgp.notify.major_error')[0]}/${minor}`,
+        "explain predicts BIRD's NOTIFICATION",
+      );
       assert.is(verdict, 'bgp:2/1');
       const fudp = mine.find((p) => p.some((l) => l.name === 'flannel-udp'));
       assert.equal(ours(fudp!, 'ip.src'), [UL.b, '10.244.2.7']);

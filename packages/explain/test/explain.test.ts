@@ -3,7 +3,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  DropReason, PacketSpan, VXLAN_ENCAP_HEADROOM, VxlanTemplate, buildIcmpv4DestUnreachable, decapsulateVxlan, dropReasonName, encapsulateVxlan,
+  DropReason,
+  PacketSpan,
+  VXLAN_ENCAP_HEADROOM,
+  VxlanTemplate,
+  buildIcmpv4DestUnreachable,
+  decapsulateVxlan,
+  dropReasonName,
+  encapsulateVxlan,
   parseMac,
 } from '@weft/encap';
 import { parseIpv4 } from '@weft/netaddr';
@@ -12,7 +19,11 @@ import { Explainer, parseHexPackets, renderText, type ExplainedPacket } from '..
 import { parseHex } from '../src/hex.ts';
 import { icmpEcho, tcpSegment } from './helpers.ts';
 
-const tpl = new VxlanTemplate({ vni: 1, localMac: parseMac('02:00:0a:f4:01:00'), peerMac: parseMac('02:00:0a:f4:02:00') });
+const tpl = new VxlanTemplate({
+  vni: 1,
+  localMac: parseMac('02:00:0a:f4:01:00'),
+  peerMac: parseMac('02:00:0a:f4:02:00'),
+});
 
 /** A VXLAN UDP payload (what the receiving socket returns) carrying an ICMP echo. */
 function vxlanPayload(): Buffer {
@@ -28,7 +39,10 @@ const explainOne = (buf: Buffer, opts = {}) => new Explainer(opts).explain(buf);
 
 test('a VXLAN payload explains layer by layer with offsets and raw bytes', () => {
   const pkt = explainOne(vxlanPayload(), { start: 'udp-payload' });
-  assert.equal(pkt.map((l) => l.name), ['frame', 'vxlan', 'eth', 'ip', 'icmp', 'data']);
+  assert.equal(
+    pkt.map((l) => l.name),
+    ['frame', 'vxlan', 'eth', 'ip', 'icmp', 'data'],
+  );
   const vni = fields(pkt, 'vxlan.vni')[0]!;
   assert.equal([vni.offset, vni.length, vni.hex, vni.value, vni.rfc], [4, 3, '000001', 1, 'RFC 7348 §5']);
   assert.is(value(pkt, 'eth.dst'), '02:00:0a:f4:02:00');
@@ -42,10 +56,38 @@ test('a VXLAN payload explains layer by layer with offsets and raw bytes', () =>
 
 test('each VXLAN drop is the verdict of encap.decapsulateVxlan, pointed at the field', () => {
   const cases: [string, (b: Buffer) => void, string, number][] = [
-    ['I flag clear', (b) => { b[0] = 0; }, 'vxlan.flags', 0],
-    ['wrong VNI', (b) => { b[6] = 2; }, 'vxlan.vni', 4],
-    ['inner not IP', (b) => { b.writeUInt16BE(0x88cc, 20); }, 'eth.type', 20],
-    ['inner IP longer than the datagram', (b) => { b.writeUInt16BE(200, 22 + 2); }, 'inner headers', 24],
+    [
+      'I flag clear',
+      (b) => {
+        b[0] = 0;
+      },
+      'vxlan.flags',
+      0,
+    ],
+    [
+      'wrong VNI',
+      (b) => {
+        b[6] = 2;
+      },
+      'vxlan.vni',
+      4,
+    ],
+    [
+      'inner not IP',
+      (b) => {
+        b.writeUInt16BE(0x88cc, 20);
+      },
+      'eth.type',
+      20,
+    ],
+    [
+      'inner IP longer than the datagram',
+      (b) => {
+        b.writeUInt16BE(200, 22 + 2);
+      },
+      'inner headers',
+      24,
+    ],
   ];
   for (const [what, spoil, field, offset] of cases) {
     const buf = vxlanPayload();
@@ -64,7 +106,10 @@ test('each VXLAN drop is the verdict of encap.decapsulateVxlan, pointed at the f
 
 test('the receiver VNI option changes the verdict as it would for the dataplane', () => {
   const pkt = explainOne(vxlanPayload(), { start: 'vxlan', vni: 7 });
-  assert.equal(problems(pkt).map((p) => p.verdict), ['wrong_vni']);
+  assert.equal(
+    problems(pkt).map((p) => p.verdict),
+    ['wrong_vni'],
+  );
   assert.match(fields(pkt, 'vxlan.vni')[0]!.meaning, /expects 7/);
 });
 
@@ -88,18 +133,29 @@ test('IP header errors from encap are pointed at the field; bad checksums are fo
   assert.match(a[0]!.message, /IHL 4 is below the minimum of 5/);
   const badSum = Buffer.from(p.buf);
   badSum[10]! ^= 0xff;
-  assert.equal(problems(explainOne(badSum)).map((x) => x.field), ['ip.checksum']);
+  assert.equal(
+    problems(explainOne(badSum)).map((x) => x.field),
+    ['ip.checksum'],
+  );
   const badIcmp = Buffer.from(p.buf);
   badIcmp[30]! ^= 1;
-  assert.equal(problems(explainOne(badIcmp)).map((x) => x.field), ['icmp.checksum']);
+  assert.equal(
+    problems(explainOne(badIcmp)).map((x) => x.field),
+    ['icmp.checksum'],
+  );
 });
 
 test('an ICMP fragmentation-needed error built by encap shows the MTU and the quoted packet', () => {
   const big = icmpEcho('10.244.1.5', '10.244.2.7', 3, 'x'.repeat(1400));
   const out = Buffer.alloc(128);
-  const n = buildIcmpv4DestUnreachable(big.buf, 0, big.length, 4, parseIpv4('10.244.1.0'), out, 0, { nextHopMtu: 1450 });
+  const n = buildIcmpv4DestUnreachable(big.buf, 0, big.length, 4, parseIpv4('10.244.1.0'), out, 0, {
+    nextHopMtu: 1450,
+  });
   const pkt = explainOne(out.subarray(0, n));
-  assert.equal(pkt.map((l) => l.name), ['frame', 'ip', 'icmp', 'ip', 'data']);
+  assert.equal(
+    pkt.map((l) => l.name),
+    ['frame', 'ip', 'icmp', 'ip', 'data'],
+  );
   assert.equal([value(pkt, 'icmp.type'), value(pkt, 'icmp.code'), value(pkt, 'icmp.mtu')], [3, 4, 1450]);
   assert.equal([value(pkt, 'ip.src', 1), value(pkt, 'ip.len', 1)], ['10.244.1.5', 1428]);
   assert.match(pkt[3]!.title, /quoted/);
@@ -113,12 +169,15 @@ test('truncated packets never throw: every prefix of a VXLAN frame explains', ()
     const expected = decapsulateVxlan(buf, 0, n, 1, new PacketSpan());
     const verdicts = problems(pkt).map((p) => p.verdict);
     if (expected !== DropReason.None) assert.ok(verdicts.includes(dropReasonName(expected)), `length ${n}`);
-    for (const f of pkt.flatMap((l) => l.fields)) assert.ok(f.offset + f.length <= n || f.name.startsWith('frame'), `${f.name} past the end at length ${n}`);
+    for (const f of pkt.flatMap((l) => l.fields))
+      assert.ok(f.offset + f.length <= n || f.name.startsWith('frame'), `${f.name} past the end at length ${n}`);
   }
 });
 
 const UPDATE: Message = {
-  type: MessageType.Update, withdrawn: [{ afi: 1, length: 24, addr: '10.244.9.0' }], nlri: [{ afi: 1, length: 24, addr: '10.244.2.0' }],
+  type: MessageType.Update,
+  withdrawn: [{ afi: 1, length: 24, addr: '10.244.9.0' }],
+  nlri: [{ afi: 1, length: 24, addr: '10.244.2.0' }],
   attributes: [
     { type: AttrType.Origin, origin: Origin.Igp },
     { type: AttrType.AsPath, segments: [{ type: 2, asns: [64512, 4200000000] }] },
@@ -138,22 +197,38 @@ test('BGP UPDATE: every attribute and prefix annotated, values as encoded by rou
   assert.is(value(pkt, 'bgp.update.path_attribute.as_path_segment'), 'AS_SEQUENCE [64512 4200000000]');
   assert.is(value(pkt, 'bgp.update.path_attribute.next_hop'), '192.0.2.2');
   assert.is(value(pkt, 'bgp.update.path_attribute.local_pref'), 100);
-  assert.equal(fields(pkt, 'bgp.update.path_attribute.community').map((f) => f.value), ['64512:100', '65535:65281']);
+  assert.equal(
+    fields(pkt, 'bgp.update.path_attribute.community').map((f) => f.value),
+    ['64512:100', '65535:65281'],
+  );
   assert.match(fields(pkt, 'bgp.update.path_attribute.community')[1]!.meaning, /NO_EXPORT/);
   assert.is(fields(pkt, 'bgp.update.path_attribute').length, 5);
   assert.equal(problems(pkt), []);
 });
 
-test('BGP errors carry route-sync\'s NOTIFICATION code/subcode or RFC 7606 handling', () => {
-  const open = encodeMessageToBuffer({ type: MessageType.Open, version: 4, myAs: 64512, holdTime: 9, bgpId: '192.0.2.1', capabilities: [] });
+test("BGP errors carry route-sync's NOTIFICATION code/subcode or RFC 7606 handling", () => {
+  const open = encodeMessageToBuffer({
+    type: MessageType.Open,
+    version: 4,
+    myAs: 64512,
+    holdTime: 9,
+    bgpId: '192.0.2.1',
+    capabilities: [],
+  });
   const v3 = Buffer.from(open);
   v3[19] = 3;
   const [a] = problems(explainOne(v3, { start: 'bgp' }));
   assert.equal([a?.verdict, a?.field, a?.offset], ['bgp:2/1', 'bgp.open.version', 19]);
-  assert.match(a!.action, /NOTIFICATION 2\/1 \(Open Message Error \/ Unsupported Version Number\) and closes the session/);
+  assert.match(
+    a!.action,
+    /NOTIFICATION 2\/1 \(Open Message Error \/ Unsupported Version Number\) and closes the session/,
+  );
   const shortLen = Buffer.from(open);
   shortLen.writeUInt16BE(18, 16);
-  assert.equal(problems(explainOne(shortLen, { start: 'bgp' })).map((p) => [p.verdict, p.field, p.offset]), [['bgp:1/2', 'bgp.length', 16]]);
+  assert.equal(
+    problems(explainOne(shortLen, { start: 'bgp' })).map((p) => [p.verdict, p.field, p.offset]),
+    [['bgp:1/2', 'bgp.length', 16]],
+  );
   const upd = encodeMessageToBuffer(UPDATE, { fourOctetAs: true });
   const originAt = upd.indexOf(Buffer.from([0x40, 0x01, 0x01, 0x00]));
   upd[originAt + 3] = 7; // ORIGIN 7: RFC 7606 §7.1 treat-as-withdraw
@@ -167,7 +242,10 @@ test('a BGP message split over two segments is reassembled by the per-flow frame
   const bytes = encodeMessageToBuffer(UPDATE, { fourOctetAs: true });
   const ex = new Explainer({ start: 'bgp' });
   const first = ex.explain(bytes.subarray(0, 30));
-  assert.equal(first.map((l) => l.title), ['Packet 1', 'BGP (continues in the next segment)']);
+  assert.equal(
+    first.map((l) => l.title),
+    ['Packet 1', 'BGP (continues in the next segment)'],
+  );
   const second = ex.explain(bytes.subarray(30));
   const bgp = second.find((l) => l.name === 'bgp')!;
   assert.match(bgp.title, /^BGP UPDATE \(reassembled/);
@@ -175,9 +253,17 @@ test('a BGP message split over two segments is reassembled by the per-flow frame
 });
 
 test('BGP over TCP: retransmitted bytes are skipped, a capture started mid-stream resynchronizes on a marker', () => {
-  const open = encodeMessageToBuffer({ type: MessageType.Open, version: 4, myAs: 64512, holdTime: 9, bgpId: '192.0.2.1', capabilities: [] });
+  const open = encodeMessageToBuffer({
+    type: MessageType.Open,
+    version: 4,
+    myAs: 64512,
+    holdTime: 9,
+    bgpId: '192.0.2.1',
+    capabilities: [],
+  });
   const keepalive = encodeMessageToBuffer({ type: MessageType.Keepalive });
-  const seg = (seq: number, flags: number, payload?: Uint8Array) => tcpSegment('192.0.2.1', '192.0.2.2', 40000, 179, seq, flags, payload);
+  const seg = (seq: number, flags: number, payload?: Uint8Array) =>
+    tcpSegment('192.0.2.1', '192.0.2.2', 40000, 179, seq, flags, payload);
   const ex = new Explainer();
   const titles = (pkt: ExplainedPacket) => pkt.filter((l) => l.name === 'bgp').map((l) => l.title);
   assert.equal(titles(ex.explain(seg(999, 0x02))), []);
@@ -199,7 +285,11 @@ test('capture link types: raw IP, Linux cooked (SLL, SLL2) start at the right la
   const ip = icmpEcho('10.244.1.5', '10.244.2.7', 1).buf;
   const sll = Buffer.concat([Buffer.from('00000001000600000000000000000800', 'hex'), ip]);
   const sll2 = Buffer.concat([Buffer.from('080000000000000200010400000000000000000000'.slice(0, 40), 'hex'), ip]);
-  for (const [linkType, bytes] of [[101, ip], [113, sll], [276, sll2]] as const) {
+  for (const [linkType, bytes] of [
+    [101, ip],
+    [113, sll],
+    [276, sll2],
+  ] as const) {
     const pkt = new Explainer().explain(bytes, { linkType });
     assert.is(value(pkt, 'ip.src'), '10.244.1.5', `link type ${linkType}`);
     assert.is(value(pkt, 'icmp.type'), 8, `link type ${linkType}`);
@@ -208,12 +298,21 @@ test('capture link types: raw IP, Linux cooked (SLL, SLL2) start at the right la
 
 test('hex input: xxd -p, spaces, colons, 0x, several packets', () => {
   assert.equal(parseHex('0x45 00:00-1c').toString('hex'), '4500001c');
-  assert.equal(parseHexPackets('aabb\nccdd\n').map((b) => b.toString('hex')), ['aabb', 'ccdd']);
-  assert.equal(parseHexPackets('aa bb\ncc\n\ndd # comment\n').map((b) => b.toString('hex')), ['aabbcc', 'dd']);
+  assert.equal(
+    parseHexPackets('aabb\nccdd\n').map((b) => b.toString('hex')),
+    ['aabb', 'ccdd'],
+  );
+  assert.equal(
+    parseHexPackets('aa bb\ncc\n\ndd # comment\n').map((b) => b.toString('hex')),
+    ['aabbcc', 'dd'],
+  );
   const wrapped = `${'ab'.repeat(30)}\n${'ab'.repeat(30)}\ncd\n`;
   assert.is(parseHexPackets(wrapped).length, 1);
   assert.throws(() => parseHex('abc'), /odd number/);
-  assert.throws(() => parseHex('zz'), (e: Error) => e.name === 'HexInputError');
+  assert.throws(
+    () => parseHex('zz'),
+    (e: Error) => e.name === 'HexInputError',
+  );
 });
 
 test.run();

@@ -8,20 +8,37 @@ import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { VXLAN_ENCAP_HEADROOM, VxlanTemplate, encapsulateVxlan, parseMac } from '@weft/encap';
 import { parseIpv4 } from '@weft/netaddr';
 import { canRunWith, run } from '@weft/lab';
-import { CaptureDirection, CaptureSide, Explainer, PcapngWriter, readCapture, type ExplainedPacket } from '../src/index.ts';
+import {
+  CaptureDirection,
+  CaptureSide,
+  Explainer,
+  PcapngWriter,
+  readCapture,
+  type ExplainedPacket,
+} from '../src/index.ts';
 import type { CaptureSink } from '../src/pcapng-writer.ts';
 import { icmpEcho, tempDir, tsharkJson, tsharkValues } from './helpers.ts';
 
 const LOCAL = parseIpv4('192.0.2.1');
 const PEER = parseIpv4('192.0.2.2');
-const tpl = new VxlanTemplate({ vni: 1, localMac: parseMac('02:00:0a:f4:01:00'), peerMac: parseMac('02:00:0a:f4:02:00') });
+const tpl = new VxlanTemplate({
+  vni: 1,
+  localMac: parseMac('02:00:0a:f4:01:00'),
+  peerMac: parseMac('02:00:0a:f4:02:00'),
+});
 
 class MemorySink implements CaptureSink {
   chunks: Buffer[] = [];
   closed = false;
-  write(c: Uint8Array): void { this.chunks.push(Buffer.from(c)); }
-  close(): void { this.closed = true; }
-  get bytes(): Buffer { return Buffer.concat(this.chunks); }
+  write(c: Uint8Array): void {
+    this.chunks.push(Buffer.from(c));
+  }
+  close(): void {
+    this.closed = true;
+  }
+  get bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
 }
 
 /** Records `n` pings as the vxlan backend would: TUN read, then the encapsulated datagram to the peer. */
@@ -34,7 +51,8 @@ function recordVxlanPings(w: PcapngWriter, n: number): void {
   }
 }
 
-const field = (pkt: ExplainedPacket, name: string, nth = 0) => pkt.flatMap((l) => l.fields).filter((f) => f.name === name)[nth]?.value;
+const field = (pkt: ExplainedPacket, name: string, nth = 0) =>
+  pkt.flatMap((l) => l.fields).filter((f) => f.name === name)[nth]?.value;
 
 test('both sides of each packet read back and explain to the same inner packet', () => {
   const sink = new MemorySink();
@@ -44,8 +62,14 @@ test('both sides of each packet read back and explain to the same inner packet',
   assert.ok(sink.closed);
   const pkts = readCapture(sink.bytes);
   assert.is(pkts.length, 6);
-  assert.equal(pkts.map((p) => p.interfaceName), ['tun', 'wire', 'tun', 'wire', 'tun', 'wire']);
-  assert.equal(pkts.map((p) => p.direction), ['inbound', 'outbound', 'inbound', 'outbound', 'inbound', 'outbound']);
+  assert.equal(
+    pkts.map((p) => p.interfaceName),
+    ['tun', 'wire', 'tun', 'wire', 'tun', 'wire'],
+  );
+  assert.equal(
+    pkts.map((p) => p.direction),
+    ['inbound', 'outbound', 'inbound', 'outbound', 'inbound', 'outbound'],
+  );
   assert.is(pkts[0]!.timestamp, 1_700_000_000.123456);
   const ex = new Explainer();
   const [tun, wire] = [ex.explain(pkts[0]!.data, pkts[0]), ex.explain(pkts[1]!.data, pkts[1])];
@@ -56,7 +80,11 @@ test('both sides of each packet read back and explain to the same inner packet',
   assert.is(field(wire, 'vxlan.vni'), 1);
   assert.is(field(wire, 'ip.src', 1), '10.244.1.5', 'inner packet after encapsulation');
   assert.is(field(wire, 'ip.checksum'), '0x' + pkts[1]!.data.readUInt16BE(10).toString(16).padStart(4, '0'));
-  assert.equal(wire.flatMap((l) => l.problems), [], 'the synthesized outer header is valid');
+  assert.equal(
+    wire.flatMap((l) => l.problems),
+    [],
+    'the synthesized outer header is valid',
+  );
   assert.ok(pkts[1]!.data.subarray(28 + 22).equals(pkts[0]!.data), 'the wire side carries the same IP packet');
 });
 
@@ -90,14 +118,21 @@ if (canRunWith('pcapng writer opens in tshark', ['tshark', 'setpriv'])) {
       assert.is(t.code, 0);
       assert.is(t.stderr, '', 'no warnings from tshark');
       assert.is(t.layers.length, w.stats.packets);
-      assert.equal(t.layers.map((l) => tsharkValues(l, 'frame.interface_id')[0]), ['0', '1', '0', '1', '1', '0', ...t.layers.slice(6).map((_, i) => String(i % 2))]);
+      assert.equal(
+        t.layers.map((l) => tsharkValues(l, 'frame.interface_id')[0]),
+        ['0', '1', '0', '1', '1', '0', ...t.layers.slice(6).map((_, i) => String(i % 2))],
+      );
       const wire = t.layers[1]!;
       assert.equal(tsharkValues(wire, 'vxlan.vni'), ['1']);
       assert.equal(tsharkValues(wire, 'ip.src'), ['192.0.2.1', '10.244.1.5']);
       assert.equal(tsharkValues(wire, 'eth.src'), ['02:00:0a:f4:01:00']);
       assert.equal(tsharkValues(wire, 'icmp.type'), ['8']);
       const fudp = t.layers[4]!;
-      assert.equal(tsharkValues(fudp, 'ip.src'), ['192.0.2.2', '10.244.2.7'], 'flannel-udp: outer from the peer, then the inner packet');
+      assert.equal(
+        tsharkValues(fudp, 'ip.src'),
+        ['192.0.2.2', '10.244.2.7'],
+        'flannel-udp: outer from the peer, then the inner packet',
+      );
       assert.equal(tsharkValues(fudp, 'udp.srcport'), ['8285']);
       assert.equal(tsharkValues(t.layers[0]!, 'ip.dst'), ['10.244.2.7'], 'the TUN side is the bare IP packet');
       const ours = readCapture(readFileSync(file));
@@ -105,7 +140,10 @@ if (canRunWith('pcapng writer opens in tshark', ['tshark', 'setpriv'])) {
       // The plain `tshark -r file`, as an unprivileged user (as root tshark always prints a notice on stderr).
       chmodSync(dir, 0o755);
       chmodSync(file, 0o644);
-      const plain = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'tshark', '-r', file], { allowFailure: true, env: { ...process.env, HOME: dir } });
+      const plain = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'tshark', '-r', file], {
+        allowFailure: true,
+        env: { ...process.env, HOME: dir },
+      });
       assert.is(plain.code, 0);
       assert.is(plain.stderr, '', 'tshark -r prints nothing on stderr');
       assert.is(plain.stdout.trim().split('\n').length, w.stats.packets);

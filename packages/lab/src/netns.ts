@@ -108,7 +108,8 @@ export class LabScope {
     readonly name: string,
     opts: { dir?: string } = {},
   ) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new LabNameError(`lab name "${name}": use lowercase letters, digits and "-"`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
+      throw new LabNameError(`lab name "${name}": use lowercase letters, digits and "-"`);
     this.dir = opts.dir ?? join('/tmp', `weft-lab-${name}`);
     rmSync(this.dir, { recursive: true, force: true }); // state of an earlier run (leases, logs) must not leak in
     mkdirSync(this.dir, { recursive: true });
@@ -121,7 +122,8 @@ export class LabScope {
   /** Full namespace name for a local name. */
   nsName(local: string): string {
     const full = `${LAB_NETNS_PREFIX}${this.name}-${local}`;
-    if (full.length > MAX_NETNS_NAME) throw new LabNameError(`namespace name "${full}" is longer than ${MAX_NETNS_NAME}`);
+    if (full.length > MAX_NETNS_NAME)
+      throw new LabNameError(`namespace name "${full}" is longer than ${MAX_NETNS_NAME}`);
     return full;
   }
 
@@ -157,7 +159,13 @@ export class LabScope {
    * Starts argv in the background inside `ns` (or the current namespace when null), logging to a file.
    * `detached` puts it in its own process group so it outlives this process (for `weft lab up`).
    */
-  spawn(label: string, ns: Netns | null, argv: readonly string[], env?: NodeJS.ProcessEnv, detached = false): BackgroundProcess {
+  spawn(
+    label: string,
+    ns: Netns | null,
+    argv: readonly string[],
+    env?: NodeJS.ProcessEnv,
+    detached = false,
+  ): BackgroundProcess {
     const logFile = join(this.dir, `${label}.log`);
     const pidFile = join(this.dir, `${label}.pid`);
     const fd = openSync(logFile, 'w');

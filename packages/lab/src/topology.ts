@@ -55,7 +55,8 @@ export class Lab {
 
   /** Builds the underlay and the nodes. On failure everything created so far is removed before the error is rethrown. */
   static async create(spec: TopologySpec, progress: (msg: string) => void = () => {}): Promise<Lab> {
-    if (!Number.isInteger(spec.nodes) || spec.nodes < 1 || spec.nodes > 200) throw new RangeError(`nodes must be 1..200, got ${spec.nodes}`);
+    if (!Number.isInteger(spec.nodes) || spec.nodes < 1 || spec.nodes > 200)
+      throw new RangeError(`nodes must be 1..200, got ${spec.nodes}`);
     const lab = new Lab(spec, new LabScope(spec.name, { dir: spec.dir }), progress);
     try {
       await lab.buildUnderlay();
@@ -88,7 +89,10 @@ export class Lab {
 
   node(name: string): LabNode {
     const n = this.nodes.find((x) => x.name === name);
-    if (!n) throw new RangeError(`no node "${name}" in lab ${this.spec.name} (nodes: ${this.nodes.map((x) => x.name).join(', ')})`);
+    if (!n)
+      throw new RangeError(
+        `no node "${name}" in lab ${this.spec.name} (nodes: ${this.nodes.map((x) => x.name).join(', ')})`,
+      );
     return n;
   }
 

@@ -3,7 +3,10 @@ import * as assert from 'uvu/assert';
 import { LabScope, canRunPrivileged, listLabNamespaces, LabNameError } from '../src/index.ts';
 
 test('lab names are validated before anything is created', () => {
-  assert.throws(() => new LabScope('Bad Name'), (e: unknown) => e instanceof LabNameError);
+  assert.throws(
+    () => new LabScope('Bad Name'),
+    (e: unknown) => e instanceof LabNameError,
+  );
 });
 
 if (canRunPrivileged('lab namespaces')) {

@@ -1,7 +1,14 @@
 // Either family, for the edges that take both (BGP peers and next hops, flags): the family is chosen by the text
 // (a ':' means IPv6) and carried as a discriminant, so callers switch on it once and then use the typed functions.
 import { AddressError } from './errors.ts';
-import { formatIpv4, formatIpv4Prefix, parseIpv4, parseIpv4Prefix, type Ipv4Prefix, type PrefixParseOptions } from './ipv4.ts';
+import {
+  formatIpv4,
+  formatIpv4Prefix,
+  parseIpv4,
+  parseIpv4Prefix,
+  type Ipv4Prefix,
+  type PrefixParseOptions,
+} from './ipv4.ts';
 import { formatIpv6, formatIpv6Prefix, parseIpv6, parseIpv6Prefix, type Ipv6Prefix } from './ipv6.ts';
 
 /** An address of either family: a uint32 for IPv4, a bigint for IPv6. */
@@ -38,7 +45,9 @@ export function compareIp(a: IpAddress, b: IpAddress): number {
 
 /** Parses an IPv4 or IPv6 prefix. Throws AddressError (see parseIpv4Prefix, parseIpv6Prefix). */
 export function parsePrefix(text: string, options?: PrefixParseOptions): IpPrefix {
-  return text.includes(':') ? { family: 6, ...parseIpv6Prefix(text, options) } : { family: 4, ...parseIpv4Prefix(text, options) };
+  return text.includes(':')
+    ? { family: 6, ...parseIpv6Prefix(text, options) }
+    : { family: 4, ...parseIpv4Prefix(text, options) };
 }
 
 /** Like parsePrefix, but returns null instead of throwing. */

@@ -57,16 +57,28 @@ export function parseDottedQuad(text: string, input: string, base: number): numb
 
 function octetAt(text: string, start: number, end: number, input: string, base: number): number {
   if (end - start > 1 && text.charCodeAt(start) === ZERO) {
-    throw new AddressError('leading-zero', input, `octet "${text.slice(start, end)}" at character ${base + start} has a leading zero (octal or decimal?)`, base + start);
+    throw new AddressError(
+      'leading-zero',
+      input,
+      `octet "${text.slice(start, end)}" at character ${base + start} has a leading zero (octal or decimal?)`,
+      base + start,
+    );
   }
   const n = end - start > 3 ? 256 : Number(text.slice(start, end));
-  if (n > 255) throw new AddressError('octet-range', input, `octet "${text.slice(start, end)}" at character ${base + start} is above 255`, base + start);
+  if (n > 255)
+    throw new AddressError(
+      'octet-range',
+      input,
+      `octet "${text.slice(start, end)}" at character ${base + start} is above 255`,
+      base + start,
+    );
   return n;
 }
 
 /** The bad-character (or zone-id, for '%') error at `at`. */
 export function badCharacter(input: string, at: number, what: string): AddressError {
-  if (input[at] === '%') return new AddressError('zone-id', input, `zone ids ("%..." at character ${at}) are not accepted`, at);
+  if (input[at] === '%')
+    return new AddressError('zone-id', input, `zone ids ("%..." at character ${at}) are not accepted`, at);
   return new AddressError('bad-character', input, `character ${at} ("${input[at]}") does not belong in ${what}`, at);
 }
 
@@ -97,7 +109,7 @@ export function ipv4PrefixSize(prefixLen: number): number {
 
 /** True when `ip` has bits set after the first `prefixLen` bits. */
 export function ipv4HostBitsSet(ip: number, prefixLen: number): boolean {
-  return ((ip & ~ipv4Mask(prefixLen)) >>> 0) !== 0;
+  return (ip & ~ipv4Mask(prefixLen)) >>> 0 !== 0;
 }
 
 /**
@@ -111,7 +123,12 @@ export function parseIpv4Prefix(text: string, options: PrefixParseOptions = {}):
   const prefixLen = parsePrefixLength(text, slash + 1, 32);
   const network = (ip & ipv4Mask(prefixLen)) >>> 0;
   if (network !== ip && options.strict !== false) {
-    throw new AddressError('host-bits', text, `has host bits set after /${prefixLen}; the network is ${formatIpv4(network)}/${prefixLen}`, slash);
+    throw new AddressError(
+      'host-bits',
+      text,
+      `has host bits set after /${prefixLen}; the network is ${formatIpv4(network)}/${prefixLen}`,
+      slash,
+    );
   }
   return { ip: network, prefixLen };
 }
@@ -144,7 +161,7 @@ export function formatIpv4Prefix(prefix: Ipv4Prefix): string {
 
 /** True when `ip` (uint32) is inside `prefix`. */
 export function ipv4PrefixContains(prefix: Ipv4Prefix, ip: number): boolean {
-  return ((ip & ipv4Mask(prefix.prefixLen)) >>> 0) === prefix.ip;
+  return (ip & ipv4Mask(prefix.prefixLen)) >>> 0 === prefix.ip;
 }
 
 /** True when `inner` lies wholly inside `outer` (equal prefixes included). */
@@ -174,7 +191,11 @@ export function ipv4SubnetCount(network: Ipv4Prefix, subnetLen: number): number 
 export function ipv4Subnet(network: Ipv4Prefix, subnetLen: number, index: number): Ipv4Prefix {
   const count = ipv4SubnetCount(network, subnetLen);
   if (!Number.isInteger(index) || index < 0 || index >= count) {
-    throw new AddressError('prefix-length', formatIpv4Prefix(network), `subnet index ${index} is not within 0..${count - 1} for /${subnetLen}`);
+    throw new AddressError(
+      'prefix-length',
+      formatIpv4Prefix(network),
+      `subnet index ${index} is not within 0..${count - 1} for /${subnetLen}`,
+    );
   }
   return { ip: (network.ip + index * ipv4PrefixSize(subnetLen)) >>> 0, prefixLen: subnetLen };
 }

@@ -39,14 +39,20 @@ function parseIpv6Text(text: string, input: string): bigint {
   const gap = text.indexOf('::');
   if (gap >= 0 && text.indexOf('::', gap + 1) >= 0) {
     const at = text.indexOf('::', gap + 1);
-    throw new AddressError('double-colon', input, `has a second "::" at character ${at}; only one run of zero groups may be elided`, at);
+    throw new AddressError(
+      'double-colon',
+      input,
+      `has a second "::" at character ${at}; only one run of zero groups may be elided`,
+      at,
+    );
   }
   const head = gap < 0 ? text : text.slice(0, gap);
   const groups = groupsOf(input, head, 0, gap < 0);
   const tail = gap < 0 ? [] : groupsOf(input, text.slice(gap + 2), gap + 2, true);
   const count = groups.length + tail.length;
   if (gap < 0 && count !== 8) throw new AddressError('group-count', input, `has ${count} groups, expected 8 (or "::")`);
-  if (gap >= 0 && count > 7) throw new AddressError('group-count', input, `has ${count} groups beside "::", at most 7 fit`);
+  if (gap >= 0 && count > 7)
+    throw new AddressError('group-count', input, `has ${count} groups beside "::", at most 7 fit`);
   if (gap >= 0) groups.push(...new Array<number>(8 - count).fill(0), ...tail);
   let value = 0n;
   for (const g of groups) value = (value << 16n) | BigInt(g);
@@ -62,7 +68,13 @@ function groupsOf(input: string, part: string, base: number, last: boolean): num
   pieces.forEach((p, i) => {
     if (p === '') throw new AddressError('empty-part', input, `empty group at character ${at}`, at);
     if (p.includes('.')) {
-      if (!last || i !== pieces.length - 1) throw new AddressError('embedded-ipv4', input, `a dotted quad (character ${at}) may only be the last 32 bits`, at);
+      if (!last || i !== pieces.length - 1)
+        throw new AddressError(
+          'embedded-ipv4',
+          input,
+          `a dotted quad (character ${at}) may only be the last 32 bits`,
+          at,
+        );
       const v4 = parseDottedQuad(p, input, at);
       out.push(v4 >>> 16, v4 & 0xffff);
     } else if (p.length > 4) {
@@ -104,7 +116,8 @@ export function formatIpv6(ip: bigint): string {
  * for callers whose stored text predates this package. Throws RangeError when fewer than 16 bytes remain.
  */
 export function formatIpv6Bytes(buf: Uint8Array, offset = 0, dottedMapped = true): string {
-  if (offset < 0 || offset + 16 > buf.length) throw new RangeError(`need 16 bytes at offset ${offset}, have ${buf.length - offset}`);
+  if (offset < 0 || offset + 16 > buf.length)
+    throw new RangeError(`need 16 bytes at offset ${offset}, have ${buf.length - offset}`);
   for (let i = 0; i < 8; i++) scratchGroups[i] = (buf[offset + 2 * i]! << 8) | buf[offset + 2 * i + 1]!;
   return formatGroups(scratchGroups, dottedMapped);
 }
@@ -156,7 +169,12 @@ export function parseIpv6Prefix(text: string, options: PrefixParseOptions = {}):
   const prefixLen = parsePrefixLength(text, slash + 1, 128);
   const network = ip & ipv6Mask(prefixLen);
   if (network !== ip && options.strict !== false) {
-    throw new AddressError('host-bits', text, `has host bits set after /${prefixLen}; the network is ${formatIpv6(network)}/${prefixLen}`, slash);
+    throw new AddressError(
+      'host-bits',
+      text,
+      `has host bits set after /${prefixLen}; the network is ${formatIpv6(network)}/${prefixLen}`,
+      slash,
+    );
   }
   return { ip: network, prefixLen };
 }
@@ -178,7 +196,8 @@ export function formatIpv6Prefix(prefix: Ipv6Prefix): string {
 
 /** Reads 16 bytes at `offset` (network order) as an address. Throws RangeError when fewer than 16 remain. */
 export function ipv6FromBytes(buf: Uint8Array, offset = 0): bigint {
-  if (offset < 0 || offset + 16 > buf.length) throw new RangeError(`need 16 bytes at offset ${offset}, have ${buf.length - offset}`);
+  if (offset < 0 || offset + 16 > buf.length)
+    throw new RangeError(`need 16 bytes at offset ${offset}, have ${buf.length - offset}`);
   let v = 0n;
   for (let i = 0; i < 4; i++) {
     const o = offset + 4 * i;
@@ -189,7 +208,8 @@ export function ipv6FromBytes(buf: Uint8Array, offset = 0): bigint {
 
 /** Writes an address as 16 bytes at `offset` and returns 16. Throws RangeError when fewer than 16 remain. */
 export function writeIpv6Bytes(ip: bigint, buf: Uint8Array, offset = 0): number {
-  if (offset < 0 || offset + 16 > buf.length) throw new RangeError(`need 16 bytes at offset ${offset}, have ${buf.length - offset}`);
+  if (offset < 0 || offset + 16 > buf.length)
+    throw new RangeError(`need 16 bytes at offset ${offset}, have ${buf.length - offset}`);
   for (let i = 15; i >= 0; i--, ip >>= 8n) buf[offset + i] = Number(ip & 0xffn);
   return 16;
 }
@@ -214,7 +234,11 @@ export function ipv6PrefixEquals(a: Ipv6Prefix, b: Ipv6Prefix): boolean {
 /** How many subnets of length `subnetLen` `network` holds. Throws AddressError when subnetLen is not in range. */
 export function ipv6SubnetCount(network: Ipv6Prefix, subnetLen: number): bigint {
   if (!Number.isInteger(subnetLen) || subnetLen < network.prefixLen || subnetLen > 128) {
-    throw new AddressError('prefix-length', formatIpv6Prefix(network), `subnet length ${subnetLen} is not within ${network.prefixLen}..128`);
+    throw new AddressError(
+      'prefix-length',
+      formatIpv6Prefix(network),
+      `subnet length ${subnetLen} is not within ${network.prefixLen}..128`,
+    );
   }
   return 1n << BigInt(subnetLen - network.prefixLen);
 }
@@ -224,7 +248,11 @@ export function ipv6Subnet(network: Ipv6Prefix, subnetLen: number, index: bigint
   const count = ipv6SubnetCount(network, subnetLen);
   const n = BigInt(index);
   if (n < 0n || n >= count) {
-    throw new AddressError('prefix-length', formatIpv6Prefix(network), `subnet index ${n} is not within 0..${count - 1n} for /${subnetLen}`);
+    throw new AddressError(
+      'prefix-length',
+      formatIpv6Prefix(network),
+      `subnet index ${n} is not within 0..${count - 1n} for /${subnetLen}`,
+    );
   }
   return { ip: network.ip + (n << BigInt(128 - subnetLen)), prefixLen: subnetLen };
 }
@@ -242,7 +270,11 @@ export function ipv6NextPrefix(prefix: Ipv6Prefix): Ipv6Prefix | null {
 }
 
 /** The subnets of length `subnetLen` in `network`, in address order, from index `from`. */
-export function* ipv6Subnets(network: Ipv6Prefix, subnetLen: number, from: bigint | number = 0n): Generator<Ipv6Prefix> {
+export function* ipv6Subnets(
+  network: Ipv6Prefix,
+  subnetLen: number,
+  from: bigint | number = 0n,
+): Generator<Ipv6Prefix> {
   const count = ipv6SubnetCount(network, subnetLen);
   for (let i = BigInt(from); i < count; i++) yield ipv6Subnet(network, subnetLen, i);
 }

@@ -45,28 +45,42 @@ export function writeIpv6PrefixRow(prefix: Ipv6Prefix, rows: Uint32Array, row: n
  * True when the address w0..w3 lies in the prefix at row index `row` of `rows`. Stops at the first word that
  * differs, or at the first mask word that is zero (the rest of the prefix is then host bits).
  */
-export function ipv6RowContains(rows: Uint32Array, row: number, w0: number, w1: number, w2: number, w3: number): boolean {
+export function ipv6RowContains(
+  rows: Uint32Array,
+  row: number,
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+): boolean {
   const r = row * IPV6_ROW_WORDS;
-  if (((w0 & rows[r + 4]!) >>> 0) !== rows[r]) return false;
+  if ((w0 & rows[r + 4]!) >>> 0 !== rows[r]) return false;
   if (rows[r + 5] === 0) return true;
-  if (((w1 & rows[r + 5]!) >>> 0) !== rows[r + 1]) return false;
+  if ((w1 & rows[r + 5]!) >>> 0 !== rows[r + 1]) return false;
   if (rows[r + 6] === 0) return true;
-  if (((w2 & rows[r + 6]!) >>> 0) !== rows[r + 2]) return false;
-  return ((w3 & rows[r + 7]!) >>> 0) === rows[r + 3];
+  if ((w2 & rows[r + 6]!) >>> 0 !== rows[r + 2]) return false;
+  return (w3 & rows[r + 7]!) >>> 0 === rows[r + 3];
 }
 
 /**
  * The first of rows 0..count-1 that holds the address w0..w3, or -1. With rows sorted longest prefix first, that
  * is the longest-prefix match. One loop with no call per row: the form bench/netaddr.bench.ts measured.
  */
-export function ipv6FirstMatch(rows: Uint32Array, count: number, w0: number, w1: number, w2: number, w3: number): number {
+export function ipv6FirstMatch(
+  rows: Uint32Array,
+  count: number,
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+): number {
   for (let i = 0, r = 0; i < count; i++, r += IPV6_ROW_WORDS) {
-    if (((w0 & rows[r + 4]!) >>> 0) !== rows[r]) continue;
+    if ((w0 & rows[r + 4]!) >>> 0 !== rows[r]) continue;
     if (rows[r + 5] === 0) return i;
-    if (((w1 & rows[r + 5]!) >>> 0) !== rows[r + 1]) continue;
+    if ((w1 & rows[r + 5]!) >>> 0 !== rows[r + 1]) continue;
     if (rows[r + 6] === 0) return i;
-    if (((w2 & rows[r + 6]!) >>> 0) !== rows[r + 2]) continue;
-    if (((w3 & rows[r + 7]!) >>> 0) === rows[r + 3]) return i;
+    if ((w2 & rows[r + 6]!) >>> 0 !== rows[r + 2]) continue;
+    if ((w3 & rows[r + 7]!) >>> 0 === rows[r + 3]) return i;
   }
   return -1;
 }

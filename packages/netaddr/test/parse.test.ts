@@ -2,9 +2,27 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AddressError, formatIp, formatIpv4, formatIpv4Prefix, formatIpv6, formatIpv6Prefix, formatPrefix, parseIp, parseIpv4, parseIpv4Prefix,
-  parseIpv6, parseIpv6Prefix, parsePrefix, compareIp, tryParseIp, tryParseIpv4, tryParseIpv4Prefix, tryParseIpv6, tryParseIpv6Prefix,
-  tryParsePrefix, type AddressErrorCode,
+  AddressError,
+  formatIp,
+  formatIpv4,
+  formatIpv4Prefix,
+  formatIpv6,
+  formatIpv6Prefix,
+  formatPrefix,
+  parseIp,
+  parseIpv4,
+  parseIpv4Prefix,
+  parseIpv6,
+  parseIpv6Prefix,
+  parsePrefix,
+  compareIp,
+  tryParseIp,
+  tryParseIpv4,
+  tryParseIpv4Prefix,
+  tryParseIpv6,
+  tryParseIpv6Prefix,
+  tryParsePrefix,
+  type AddressErrorCode,
 } from '../src/index.ts';
 
 function throwsCode(f: () => unknown, code: AddressErrorCode, position?: number, message?: RegExp): void {
@@ -23,7 +41,12 @@ function throwsCode(f: () => unknown, code: AddressErrorCode, position?: number,
 }
 
 test('IPv4: dotted quads to uint32 and back', () => {
-  for (const [text, n] of [['0.0.0.0', 0], ['10.244.1.0', 0x0af40100], ['255.255.255.255', 0xffffffff], ['192.0.2.1', 0xc0000201]] as const) {
+  for (const [text, n] of [
+    ['0.0.0.0', 0],
+    ['10.244.1.0', 0x0af40100],
+    ['255.255.255.255', 0xffffffff],
+    ['192.0.2.1', 0xc0000201],
+  ] as const) {
     assert.is(parseIpv4(text), n, text);
     assert.is(formatIpv4(n), text);
   }
@@ -105,7 +128,12 @@ test('prefixes: parse, format, host bits when strict, length rules', () => {
   assert.equal(parseIpv4Prefix('10.244.0.0/16'), { ip: 0x0af40000, prefixLen: 16 });
   assert.equal(parseIpv4Prefix('0.0.0.0/0'), { ip: 0, prefixLen: 0 });
   assert.equal(parseIpv4Prefix('10.244.1.7/32'), { ip: 0x0af40107, prefixLen: 32 });
-  throwsCode(() => parseIpv4Prefix('10.244.1.0/16'), 'host-bits', 10, /"10\.244\.1\.0\/16".*the network is 10\.244\.0\.0\/16/);
+  throwsCode(
+    () => parseIpv4Prefix('10.244.1.0/16'),
+    'host-bits',
+    10,
+    /"10\.244\.1\.0\/16".*the network is 10\.244\.0\.0\/16/,
+  );
   assert.equal(parseIpv4Prefix('10.244.1.0/16', { strict: false }), { ip: 0x0af40000, prefixLen: 16 });
   throwsCode(() => parseIpv4Prefix('10.244.0.0'), 'prefix-length', 0, /no "\/length"/);
   throwsCode(() => parseIpv4Prefix('10.244.0.0/33'), 'prefix-length', 11);
@@ -132,7 +160,10 @@ test('either family: chosen by the text, ordered IPv4 first', () => {
   assert.is(formatPrefix(parsePrefix('fd00::/8')), 'fd00::/8');
   assert.is(formatPrefix(parsePrefix('10.0.0.0/8')), '10.0.0.0/8');
   assert.is(tryParsePrefix('10.0.0.1/8'), null);
-  const sorted = ['fd00::2', '10.0.0.2', '::1', '10.0.0.10', '9.255.255.255'].map(parseIp).sort(compareIp).map(formatIp);
+  const sorted = ['fd00::2', '10.0.0.2', '::1', '10.0.0.10', '9.255.255.255']
+    .map(parseIp)
+    .sort(compareIp)
+    .map(formatIp);
   assert.equal(sorted, ['9.255.255.255', '10.0.0.2', '10.0.0.10', '::1', 'fd00::2']);
 });
 

@@ -4,8 +4,21 @@
 // reached by this package's tests through their modules. Benchmark-only helpers: `@weft/route-sync/bench`.
 // The message model (wire enums, messages, prefixes, path attributes)
 export {
-  Afi, MessageType, CapabilityCode, NotificationCode, HeaderErrorSubcode, OpenErrorSubcode, UpdateErrorSubcode, FsmErrorSubcode,
-  CeaseSubcode, RouteRefreshErrorSubcode, ErrorHandling, type Prefix, type Message, type UpdateMessage, type CodecContext,
+  Afi,
+  MessageType,
+  CapabilityCode,
+  NotificationCode,
+  HeaderErrorSubcode,
+  OpenErrorSubcode,
+  UpdateErrorSubcode,
+  FsmErrorSubcode,
+  CeaseSubcode,
+  RouteRefreshErrorSubcode,
+  ErrorHandling,
+  type Prefix,
+  type Message,
+  type UpdateMessage,
+  type CodecContext,
 } from './types.ts';
 export { AttrType, Origin, type PathAttribute } from './codec/attribute-types.ts';
 // The codec as weft explain reads a capture: a stream framer, the header length, errors carrying their NOTIFICATION
@@ -14,7 +27,13 @@ export { BgpDecoder, type FramerOptions } from './codec/framer.ts';
 export { HEADER_LENGTH } from './codec/header.ts';
 export { encodeMessageToBuffer } from './codec/message.ts';
 // The speaker as the agent runs it
-export { Speaker, BgpConfigError, isPassiveInMesh, type SpeakerConfig, type AdvertiseOptions } from './speaker/speaker.ts';
+export {
+  Speaker,
+  BgpConfigError,
+  isPassiveInMesh,
+  type SpeakerConfig,
+  type AdvertiseOptions,
+} from './speaker/speaker.ts';
 export type { PeerConfig, PeerStatus } from './speaker/peer.ts';
 export { MemoryNetwork, type Transport } from './speaker/connection.ts';
 export { TcpTransport, type TcpTransportOptions } from './transport/tcp.ts';

@@ -23,7 +23,7 @@ test('framer: the BIRD stream one byte at a time, and in random chunks', () => {
   for (let i = 0; i < birdStream.length; i++) out.push(...d.write(birdStream.subarray(i, i + 1)));
   assert.equal(out, birdMessages);
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let round = 0; round < 20; round++) {
     const f = new BgpDecoder({ local });
     const got = [];
@@ -60,7 +60,10 @@ test('framer: negotiates 4-octet AS from the OPEN it decodes, within the same ch
 test('framer: a bad header is rejected as soon as its 19 bytes arrive, before the body', () => {
   const d = new BgpDecoder();
   assert.equal(d.write(hex(MARKER, '10')), []);
-  assert.throws(() => d.write(hex('01', '02')), (e: unknown) => e instanceof BgpMessageError && e.subcode === HeaderErrorSubcode.BadMessageLength);
+  assert.throws(
+    () => d.write(hex('01', '02')),
+    (e: unknown) => e instanceof BgpMessageError && e.subcode === HeaderErrorSubcode.BadMessageLength,
+  );
 });
 
 test('framer: buffers at most one partial message', () => {
@@ -84,8 +87,14 @@ test('framer: after a fatal error, returns the earlier messages on the error and
   }
   assert.ok(err instanceof BgpMessageError);
   assert.is(err!.subcode, HeaderErrorSubcode.BadMessageType);
-  assert.equal(err!.messages.map((m) => m.type), [MessageType.Keepalive, MessageType.Keepalive]);
-  assert.throws(() => d.write(keepalive), (e: unknown) => e === err);
+  assert.equal(
+    err!.messages.map((m) => m.type),
+    [MessageType.Keepalive, MessageType.Keepalive],
+  );
+  assert.throws(
+    () => d.write(keepalive),
+    (e: unknown) => e === err,
+  );
 });
 
 test.run();

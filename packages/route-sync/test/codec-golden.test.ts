@@ -29,11 +29,14 @@ test('golden: BIRD IPv4 UPDATE resolves to routes and attributes', () => {
   const msg = BIRD_GOLDEN.find((g) => g.name.includes('IPv4 routes'))!.message as UpdateMessage;
   const routes = updateRoutes(msg);
   assert.equal(routes.announced[0]!.nextHop, '192.0.2.1');
-  assert.equal(routes.announced[0]!.prefixes.map((p) => `${p.addr}/${p.length}`), ['10.244.1.0/24', '10.244.2.0/24', '10.244.3.0/24', '198.51.100.0/25']);
+  assert.equal(
+    routes.announced[0]!.prefixes.map((p) => `${p.addr}/${p.length}`),
+    ['10.244.1.0/24', '10.244.2.0/24', '10.244.3.0/24', '198.51.100.0/25'],
+  );
   const attrs = resolveAttributes(msg.attributes, BIRD_CONTEXT);
   assert.is(attrs.med, 50);
   assert.is(attrs.localPref, 100);
-  assert.equal(attrs.communities, [(64512 << 16 | 100) >>> 0, 0xffffff01]);
+  assert.equal(attrs.communities, [((64512 << 16) | 100) >>> 0, 0xffffff01]);
   assert.equal(attrs.largeCommunities, [{ globalAdmin: 64512, localData1: 1, localData2: 2 }]);
 });
 
@@ -52,7 +55,9 @@ test('golden: route reflector UPDATE: Router MAC, 16-byte next hop, unknown attr
   const ext = findAttribute(msg.attributes, AttrType.ExtendedCommunities)!;
   assert.is(findRouterMac(ext.communities), '02:42:ac:11:00:02');
   const routes = updateRoutes(msg);
-  assert.equal(routes.announced, [{ prefixes: [{ afi: 2, length: 64, addr: '2001:db8:a::' }], nextHop: '2001:db8::a' }]);
+  assert.equal(routes.announced, [
+    { prefixes: [{ afi: 2, length: 64, addr: '2001:db8:a::' }], nextHop: '2001:db8::a' },
+  ]);
   const attrs = resolveAttributes(msg.attributes, { fourOctetAs: true });
   assert.equal(attrs.clusterList, ['192.0.2.254', '198.51.100.1']);
   assert.is(attrs.unrecognized.length, 1);

@@ -52,28 +52,56 @@ test('property: random bytes never crash decodeMessage', () => {
 /** Random bytes shaped like a TLV list: `[code, length, value]` with lengths that fit, from a set of codes. */
 function tlvs(codes: number[], headerFlags: boolean) {
   return fc
-    .array(fc.tuple(fc.constantFrom(...codes, 0, 99, 255), fc.uint8Array({ maxLength: 24 }), fc.constantFrom(0x40, 0x80, 0xc0, 0xe0, 0x50, 0x90, 0x00)), { maxLength: 8 })
-    .map((items) => Buffer.concat(items.map(([code, value, flags]) => {
-      if (!headerFlags) return Buffer.concat([Buffer.of(code, value.length), value]);
-      const ext = (flags & 0x10) !== 0;
-      const head = ext ? Buffer.of(flags, code, 0, value.length) : Buffer.of(flags, code, value.length);
-      return Buffer.concat([head, value]);
-    })));
+    .array(
+      fc.tuple(
+        fc.constantFrom(...codes, 0, 99, 255),
+        fc.uint8Array({ maxLength: 24 }),
+        fc.constantFrom(0x40, 0x80, 0xc0, 0xe0, 0x50, 0x90, 0x00),
+      ),
+      { maxLength: 8 },
+    )
+    .map((items) =>
+      Buffer.concat(
+        items.map(([code, value, flags]) => {
+          if (!headerFlags) return Buffer.concat([Buffer.of(code, value.length), value]);
+          const ext = (flags & 0x10) !== 0;
+          const head = ext ? Buffer.of(flags, code, 0, value.length) : Buffer.of(flags, code, value.length);
+          return Buffer.concat([head, value]);
+        }),
+      ),
+    );
 }
 
-const prefixes = fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.uint8Array({ minLength: 5, maxLength: 5 })), { maxLength: 6 })
-  .map((ps) => Buffer.concat(ps.map(([len, bytes]) => Buffer.concat([Buffer.of(len), bytes.subarray(0, (len + 7) >> 3)]))));
+const prefixes = fc
+  .array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.uint8Array({ minLength: 5, maxLength: 5 })), { maxLength: 6 })
+  .map((ps) =>
+    Buffer.concat(ps.map(([len, bytes]) => Buffer.concat([Buffer.of(len), bytes.subarray(0, (len + 7) >> 3)]))),
+  );
 
 const u16 = (n: number) => Buffer.of(n >> 8, n & 0xff);
 
 const BODIES: [number, string, fc.Arbitrary<Uint8Array>][] = [
-  [1, 'OPEN', fc.tuple(fc.uint8Array({ minLength: 9, maxLength: 9 }), fc.array(tlvs([1, 2, 6, 64, 65, 70, 71], false), { maxLength: 3 }), fc.constantFrom(2, 2, 2, 1))
-    .map(([fixed, params, ptype]) => {
-      const p = Buffer.concat(params.map((caps) => Buffer.concat([Buffer.of(ptype, caps.length), caps])));
-      return Buffer.concat([Buffer.of(4), fixed.subarray(1), Buffer.of(p.length), p]).subarray(0, 4000);
-    })],
-  [2, 'UPDATE', fc.tuple(prefixes, tlvs([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 32], true), prefixes)
-    .map(([w, a, n]) => Buffer.concat([u16(w.length), w, u16(a.length), a, n]))],
+  [
+    1,
+    'OPEN',
+    fc
+      .tuple(
+        fc.uint8Array({ minLength: 9, maxLength: 9 }),
+        fc.array(tlvs([1, 2, 6, 64, 65, 70, 71], false), { maxLength: 3 }),
+        fc.constantFrom(2, 2, 2, 1),
+      )
+      .map(([fixed, params, ptype]) => {
+        const p = Buffer.concat(params.map((caps) => Buffer.concat([Buffer.of(ptype, caps.length), caps])));
+        return Buffer.concat([Buffer.of(4), fixed.subarray(1), Buffer.of(p.length), p]).subarray(0, 4000);
+      }),
+  ],
+  [
+    2,
+    'UPDATE',
+    fc
+      .tuple(prefixes, tlvs([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 32], true), prefixes)
+      .map(([w, a, n]) => Buffer.concat([u16(w.length), w, u16(a.length), a, n])),
+  ],
   [3, 'NOTIFICATION', fc.uint8Array({ minLength: 2, maxLength: 40 })],
   [4, 'KEEPALIVE', fc.constant(new Uint8Array(0))],
   [5, 'ROUTE-REFRESH', fc.uint8Array({ minLength: 4, maxLength: 4 })],
@@ -130,22 +158,26 @@ test('property: mutated golden messages decode or raise BgpMessageError, and dec
 
 test('property: the framer survives any chunking of mutated streams', () => {
   fc.assert(
-    fc.property(fc.array(mutated, { minLength: 1, maxLength: 4 }), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 8 }), (msgs, cuts) => {
-      const stream = Buffer.concat(msgs.map((m) => m.bytes));
-      const d = new BgpDecoder({ local: { fourOctetAs: true, extendedMessage: true } });
-      let off = 0;
-      let i = 0;
-      try {
-        while (off < stream.length) {
-          const n = cuts[i++ % cuts.length]!;
-          d.write(stream.subarray(off, off + n));
-          off += n;
+    fc.property(
+      fc.array(mutated, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 8 }),
+      (msgs, cuts) => {
+        const stream = Buffer.concat(msgs.map((m) => m.bytes));
+        const d = new BgpDecoder({ local: { fourOctetAs: true, extendedMessage: true } });
+        let off = 0;
+        let i = 0;
+        try {
+          while (off < stream.length) {
+            const n = cuts[i++ % cuts.length]!;
+            d.write(stream.subarray(off, off + n));
+            off += n;
+          }
+        } catch (e) {
+          if (!(e instanceof BgpMessageError)) throw e;
         }
-      } catch (e) {
-        if (!(e instanceof BgpMessageError)) throw e;
-      }
-      assert.ok(d.bufferedBytes < 65536);
-    }),
+        assert.ok(d.bufferedBytes < 65536);
+      },
+    ),
     { numRuns: RUNS },
   );
 });

@@ -4,8 +4,16 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AttrType, CapabilityCode, MessageType, encodeMessageToBuffer, routerMacCommunity, findRouterMac, type Message,
-  type PathAttribute, type Prefix, type UpdateMessage,
+  AttrType,
+  CapabilityCode,
+  MessageType,
+  encodeMessageToBuffer,
+  routerMacCommunity,
+  findRouterMac,
+  type Message,
+  type PathAttribute,
+  type Prefix,
+  type UpdateMessage,
 } from '../src/index.ts';
 import { addAs4Attributes } from '../src/codec/aspath.ts';
 import { decodeMessage } from '../src/codec/message.ts';
@@ -17,7 +25,8 @@ import { roundTrip } from './fixtures/bgpc-roundtrip.ts';
 
 const RUNS = 2_000;
 /** fc.record without null-prototype objects (the decoder returns plain objects, and deep equality checks that). */
-const rec = <T extends object>(m: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> => fc.record(m, { noNullPrototype: true }) as fc.Arbitrary<T>;
+const rec = <T extends object>(m: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> =>
+  fc.record(m, { noNullPrototype: true }) as fc.Arbitrary<T>;
 const u32 = fc.nat({ max: 0xffffffff });
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join('.'));
 const ipv6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((w) => {
@@ -41,21 +50,51 @@ const attribute: fc.Arbitrary<PathAttribute> = fc.oneof(
   rec({ type: fc.constant(AttrType.Communities), communities: fc.array(u32, { minLength: 1, maxLength: 4 }) }),
   rec({ type: fc.constant(AttrType.OriginatorId), originatorId: ipv4 }),
   rec({ type: fc.constant(AttrType.ClusterList), clusterIds: fc.array(ipv4, { minLength: 1, maxLength: 3 }) }),
-  rec({ type: fc.constant(AttrType.MpReachNlri), afi: fc.constant(2), safi: fc.constant(1), nextHop: ipv6, nlri: fc.array(v6prefix, { maxLength: 5 }) }),
-  rec({ type: fc.constant(AttrType.MpUnreachNlri), afi: fc.constant(2), safi: fc.constant(1), withdrawn: fc.array(v6prefix, { maxLength: 5 }) }),
+  rec({
+    type: fc.constant(AttrType.MpReachNlri),
+    afi: fc.constant(2),
+    safi: fc.constant(1),
+    nextHop: ipv6,
+    nlri: fc.array(v6prefix, { maxLength: 5 }),
+  }),
+  rec({
+    type: fc.constant(AttrType.MpUnreachNlri),
+    afi: fc.constant(2),
+    safi: fc.constant(1),
+    withdrawn: fc.array(v6prefix, { maxLength: 5 }),
+  }),
   rec({
     type: fc.constant(AttrType.ExtendedCommunities),
-    communities: fc.array(rec({ type: fc.nat(255), subtype: fc.nat(255), value: fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => new Uint8Array(b)) }), { minLength: 1, maxLength: 3 }),
+    communities: fc.array(
+      rec({
+        type: fc.nat(255),
+        subtype: fc.nat(255),
+        value: fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => new Uint8Array(b)),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
   }),
   rec({ type: fc.constant(AttrType.As4Path), segments: fc.array(segment, { maxLength: 2 }) }),
   rec({ type: fc.constant(AttrType.As4Aggregator), asn: u32, addr: ipv4 }),
-  rec({ type: fc.constant(AttrType.LargeCommunity), communities: fc.array(rec({ globalAdmin: u32, localData1: u32, localData2: u32 }), { minLength: 1, maxLength: 3 }) }),
-  rec({ type: fc.constant(AttrType.Unrecognized), code: fc.constantFrom(20, 99, 200), flags: fc.constantFrom(0x80, 0xc0, 0xe0, 0xd0), value: bytes(300) }),
+  rec({
+    type: fc.constant(AttrType.LargeCommunity),
+    communities: fc.array(rec({ globalAdmin: u32, localData1: u32, localData2: u32 }), { minLength: 1, maxLength: 3 }),
+  }),
+  rec({
+    type: fc.constant(AttrType.Unrecognized),
+    code: fc.constantFrom(20, 99, 200),
+    flags: fc.constantFrom(0x80, 0xc0, 0xe0, 0xd0),
+    value: bytes(300),
+  }),
 ) as fc.Arbitrary<PathAttribute>;
 
 /** One of each attribute type at most (repeats are an error on receive), in random order. */
 const update: fc.Arbitrary<UpdateMessage> = fc
-  .record({ withdrawn: fc.array(v4prefix, { maxLength: 8 }), attributes: fc.array(attribute, { maxLength: 8 }), nlri: fc.array(v4prefix, { maxLength: 8 }) })
+  .record({
+    withdrawn: fc.array(v4prefix, { maxLength: 8 }),
+    attributes: fc.array(attribute, { maxLength: 8 }),
+    nlri: fc.array(v4prefix, { maxLength: 8 }),
+  })
   .map(({ withdrawn, attributes, nlri }) => {
     const seen = new Set<number>();
     const unique = attributes.filter((a) => {
@@ -66,25 +105,52 @@ const update: fc.Arbitrary<UpdateMessage> = fc
   });
 
 const capability: fc.Arbitrary<Capability> = fc.oneof(
-  rec({ type: fc.constant(CapabilityCode.Multiprotocol), afi: fc.constantFrom(1, 2, 25), safi: fc.constantFrom(1, 2, 70) }),
+  rec({
+    type: fc.constant(CapabilityCode.Multiprotocol),
+    afi: fc.constantFrom(1, 2, 25),
+    safi: fc.constantFrom(1, 2, 70),
+  }),
   rec({ type: fc.constant(CapabilityCode.RouteRefresh) }),
   rec({ type: fc.constant(CapabilityCode.FourOctetAs), asn: u32 }),
   rec({
-    type: fc.constant(CapabilityCode.GracefulRestart), restarting: fc.boolean(), notification: fc.boolean(), restartTime: fc.nat(4095),
-    families: fc.array(rec({ afi: fc.constantFrom(1, 2), safi: fc.constant(1), forwardingPreserved: fc.boolean() }), { maxLength: 3 }),
+    type: fc.constant(CapabilityCode.GracefulRestart),
+    restarting: fc.boolean(),
+    notification: fc.boolean(),
+    restartTime: fc.nat(4095),
+    families: fc.array(rec({ afi: fc.constantFrom(1, 2), safi: fc.constant(1), forwardingPreserved: fc.boolean() }), {
+      maxLength: 3,
+    }),
   }),
-  rec({ type: fc.constant(CapabilityCode.Unrecognized), code: fc.constantFrom(6, 69, 70, 71, 73, 128), value: bytes(12) }),
+  rec({
+    type: fc.constant(CapabilityCode.Unrecognized),
+    code: fc.constantFrom(6, 69, 70, 71, 73, 128),
+    value: bytes(12),
+  }),
 ) as fc.Arbitrary<Capability>;
 
 const message: fc.Arbitrary<Message> = fc.oneof(
   rec({
-    type: fc.constant(MessageType.Open), version: fc.constant(4), myAs: fc.nat(0xffff), holdTime: fc.constantFrom(0, 3, 90, 65535),
-    bgpId: ipv4.filter((a) => a !== '0.0.0.0'), capabilities: fc.array(capability, { maxLength: 8 }),
+    type: fc.constant(MessageType.Open),
+    version: fc.constant(4),
+    myAs: fc.nat(0xffff),
+    holdTime: fc.constantFrom(0, 3, 90, 65535),
+    bgpId: ipv4.filter((a) => a !== '0.0.0.0'),
+    capabilities: fc.array(capability, { maxLength: 8 }),
   }),
   update,
-  rec({ type: fc.constant(MessageType.Notification), code: fc.integer({ min: 1, max: 7 }), subcode: fc.nat(255), data: bytes(40) }),
+  rec({
+    type: fc.constant(MessageType.Notification),
+    code: fc.integer({ min: 1, max: 7 }),
+    subcode: fc.nat(255),
+    data: bytes(40),
+  }),
   fc.constant({ type: MessageType.Keepalive }),
-  rec({ type: fc.constant(MessageType.RouteRefresh), afi: fc.constantFrom(1, 2), safi: fc.constant(1), subtype: fc.constantFrom(0, 1, 2) }),
+  rec({
+    type: fc.constant(MessageType.RouteRefresh),
+    afi: fc.constantFrom(1, 2),
+    safi: fc.constant(1),
+    subtype: fc.constantFrom(0, 1, 2),
+  }),
 ) as fc.Arbitrary<Message>;
 
 test('round trip: random messages of every type, both AS widths, at offset 0 and at a random offset', () => {
@@ -95,7 +161,8 @@ test('round trip: random messages of every type, both AS widths, at offset 0 and
       if (msg.type === MessageType.Update && four) {
         // With 4-octet ASNs nothing is lost: the decoded value is the input, except for the flags it now carries.
         const d = decoded as UpdateMessage;
-        const noFlags = (as: PathAttribute[]) => as.map((a) => (a.type === AttrType.Unrecognized ? a : { ...a, flags: undefined }));
+        const noFlags = (as: PathAttribute[]) =>
+          as.map((a) => (a.type === AttrType.Unrecognized ? a : { ...a, flags: undefined }));
         assert.equal([d.withdrawn, d.nlri, noFlags(d.attributes)], [msg.withdrawn, msg.nlri, noFlags(msg.attributes)]);
       }
     }),
@@ -110,7 +177,8 @@ test('prefix text: canonical form, host bits cleared, RFC 5952 compression', () 
   assert.equal(parsePrefix('::/0').addr, '::');
   assert.equal(parsePrefix('::ffff:192.0.2.1/128').addr, '::ffff:c000:201');
   assert.equal(parsePrefix('1:0:1:0:1:0:1:0/128').addr, '1:0:1:0:1:0:1:0');
-  for (const bad of ['10.0.0.0/33', '10.0.0/8', '1::2::3/64', '10.0.0.256/32', 'x/1']) assert.throws(() => parsePrefix(bad), TypeError);
+  for (const bad of ['10.0.0.0/33', '10.0.0/8', '1::2::3/64', '10.0.0.256/32', 'x/1'])
+    assert.throws(() => parsePrefix(bad), TypeError);
 });
 
 test('encode: an UPDATE that does not fit 4096 bytes is refused unless extended messages were negotiated', () => {
@@ -128,20 +196,34 @@ test('AS4 on send: a 2-octet peer gets AS_TRANS plus AS4_PATH/AS4_AGGREGATOR, an
     { type: AttrType.Aggregator, asn: 4200000001, addr: '192.0.2.1' },
   ];
   const withAs4 = addAs4Attributes(attrs);
-  assert.equal(withAs4.map((a) => a.type), [1, 2, 3, 7, 17, 18]);
+  assert.equal(
+    withAs4.map((a) => a.type),
+    [1, 2, 3, 7, 17, 18],
+  );
   const ctx = { fourOctetAs: false };
-  const wire = encodeMessageToBuffer({ type: MessageType.Update, withdrawn: [], attributes: withAs4, nlri: [parsePrefix('10.244.1.0/24')] }, ctx);
+  const wire = encodeMessageToBuffer(
+    { type: MessageType.Update, withdrawn: [], attributes: withAs4, nlri: [parsePrefix('10.244.1.0/24')] },
+    ctx,
+  );
   const got = decodeMessage(wire, 0, ctx)!.message as UpdateMessage;
   assert.equal(findAttribute(got.attributes, AttrType.AsPath)!.segments, [{ type: 2, asns: [64512, AS_TRANS, 65001] }]);
   const resolved = resolveAttributes(got.attributes, ctx);
   assert.equal(resolved.asPath, [{ type: 2, asns: [64512, 4200000001, 65001] }]);
   assert.equal(resolved.aggregator, { asn: 4200000001, addr: '192.0.2.1' });
-  assert.equal(addAs4Attributes([{ type: AttrType.AsPath, segments: [{ type: 2, asns: [65001] }] }]).length, 1, 'nothing added when all ASNs fit');
+  assert.equal(
+    addAs4Attributes([{ type: AttrType.AsPath, segments: [{ type: 2, asns: [65001] }] }]).length,
+    1,
+    'nothing added when all ASNs fit',
+  );
 });
 
 test('OPEN: a 4-octet AS in myAs goes on the wire as AS_TRANS; openAsn reads the real one back', () => {
   const wire = encodeMessageToBuffer({
-    type: MessageType.Open, version: 4, myAs: 4200000001, holdTime: 90, bgpId: '192.0.2.1',
+    type: MessageType.Open,
+    version: 4,
+    myAs: 4200000001,
+    holdTime: 90,
+    bgpId: '192.0.2.1',
     capabilities: [{ type: CapabilityCode.FourOctetAs, asn: 4200000001 }],
   });
   assert.is(wire.readUInt16BE(20), AS_TRANS);

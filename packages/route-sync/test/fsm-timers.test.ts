@@ -6,7 +6,11 @@ import { FakeClock, FsmTimers } from '../src/fsm/clock.ts';
 import { initialFsmState, step } from '../src/fsm/fsm.ts';
 import { backoffSeconds, collisionLoser, negotiateHoldTime } from '../src/fsm/open.ts';
 import {
-  FsmEventType as E, SessionState as S, type FsmConfig, type FsmEvent, type FsmState,
+  FsmEventType as E,
+  SessionState as S,
+  type FsmConfig,
+  type FsmEvent,
+  type FsmState,
 } from '../src/fsm/types.ts';
 
 const cfg = (over: Partial<FsmConfig> = {}): FsmConfig => ({

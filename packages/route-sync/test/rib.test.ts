@@ -17,7 +17,13 @@ function peer(id: string, over: Partial<RibPeer> = {}): RibPeer {
 }
 
 function route(src: RibPeer, attrs: Partial<RouteAttributes> = {}): Route {
-  return { prefix: P, key: '10.244.1.0/24', attrs: { ...emptyAttributes(), origin: Origin.Igp, ...attrs }, nextHop: src.address, source: src };
+  return {
+    prefix: P,
+    key: '10.244.1.0/24',
+    attrs: { ...emptyAttributes(), origin: Origin.Igp, ...attrs },
+    nextHop: src.address,
+    source: src,
+  };
 }
 
 // ---- decision process, one step at a time: each pair differs only in the criterion under test ----
@@ -27,21 +33,69 @@ const b = peer('192.0.2.20');
 
 const steps: [string, Route, Route, DecisionStep][] = [
   ['highest LOCAL_PREF', route(b, { localPref: 200 }), route(a, { localPref: 100 }), DecisionStep.HighestLocalPref],
-  ['missing LOCAL_PREF counts as the default 100', route(b, { localPref: 101 }), route(a), DecisionStep.HighestLocalPref],
-  ['shortest AS_PATH', route(b, { asPath: seq(65001) }), route(a, { asPath: seq(65001, 65002) }), DecisionStep.ShortestAsPath],
-  ['an AS_SET counts as one', route(b, { asPath: [{ type: AsPathSegmentType.AsSet, asns: [1, 2, 3] }] }), route(a, { asPath: seq(65001, 65002) }), DecisionStep.ShortestAsPath],
-  ['lowest ORIGIN', route(b, { origin: Origin.Igp }), route(a, { origin: Origin.Incomplete }), DecisionStep.LowestOrigin],
-  ['lowest MED from the same neighbour AS', route(b, { asPath: seq(65001), med: 5 }), route(a, { asPath: seq(65001), med: 10 }), DecisionStep.LowestMed],
+  [
+    'missing LOCAL_PREF counts as the default 100',
+    route(b, { localPref: 101 }),
+    route(a),
+    DecisionStep.HighestLocalPref,
+  ],
+  [
+    'shortest AS_PATH',
+    route(b, { asPath: seq(65001) }),
+    route(a, { asPath: seq(65001, 65002) }),
+    DecisionStep.ShortestAsPath,
+  ],
+  [
+    'an AS_SET counts as one',
+    route(b, { asPath: [{ type: AsPathSegmentType.AsSet, asns: [1, 2, 3] }] }),
+    route(a, { asPath: seq(65001, 65002) }),
+    DecisionStep.ShortestAsPath,
+  ],
+  [
+    'lowest ORIGIN',
+    route(b, { origin: Origin.Igp }),
+    route(a, { origin: Origin.Incomplete }),
+    DecisionStep.LowestOrigin,
+  ],
+  [
+    'lowest MED from the same neighbour AS',
+    route(b, { asPath: seq(65001), med: 5 }),
+    route(a, { asPath: seq(65001), med: 10 }),
+    DecisionStep.LowestMed,
+  ],
   ['eBGP over iBGP', route(peer('192.0.2.30', { as: 65001, ibgp: false })), route(a), DecisionStep.EbgpOverIbgp],
-  ['lowest router id', route(peer('192.0.2.99', { bgpId: '1.1.1.1' })), route(peer('192.0.2.5', { bgpId: '2.2.2.2' })), DecisionStep.LowestRouterId],
-  ['ORIGINATOR_ID stands in for the router id', route(b, { originatorId: '1.0.0.1', clusterList: ['9.9.9.9'] }), route(a, { originatorId: '1.0.0.2' }), DecisionStep.LowestRouterId],
-  ['shortest CLUSTER_LIST', route(b, { originatorId: '1.0.0.1', clusterList: ['9.9.9.9'] }), route(a, { originatorId: '1.0.0.1', clusterList: ['9.9.9.9', '8.8.8.8'] }), DecisionStep.ShortestClusterList],
-  ['lowest peer address', route(peer('192.0.2.7', { bgpId: '1.1.1.1' })), route(peer('192.0.2.200', { bgpId: '1.1.1.1' })), DecisionStep.LowestPeerAddress],
+  [
+    'lowest router id',
+    route(peer('192.0.2.99', { bgpId: '1.1.1.1' })),
+    route(peer('192.0.2.5', { bgpId: '2.2.2.2' })),
+    DecisionStep.LowestRouterId,
+  ],
+  [
+    'ORIGINATOR_ID stands in for the router id',
+    route(b, { originatorId: '1.0.0.1', clusterList: ['9.9.9.9'] }),
+    route(a, { originatorId: '1.0.0.2' }),
+    DecisionStep.LowestRouterId,
+  ],
+  [
+    'shortest CLUSTER_LIST',
+    route(b, { originatorId: '1.0.0.1', clusterList: ['9.9.9.9'] }),
+    route(a, { originatorId: '1.0.0.1', clusterList: ['9.9.9.9', '8.8.8.8'] }),
+    DecisionStep.ShortestClusterList,
+  ],
+  [
+    'lowest peer address',
+    route(peer('192.0.2.7', { bgpId: '1.1.1.1' })),
+    route(peer('192.0.2.200', { bgpId: '1.1.1.1' })),
+    DecisionStep.LowestPeerAddress,
+  ],
 ];
 
 for (const [name, winner, loser, step] of steps) {
   test(`decision: ${name}`, () => {
-    for (const order of [[winner, loser], [loser, winner]]) {
+    for (const order of [
+      [winner, loser],
+      [loser, winner],
+    ]) {
       const d = decide(order);
       assert.is(d?.best, winner);
       assert.is(DecisionStep[d!.decidedBy], DecisionStep[step]);
@@ -67,7 +121,11 @@ test('decision: our own routes win', () => {
 function rib(over: { clusterId?: string } = {}): Rib {
   return new Rib({ localAs: 64512, routerId: '192.0.2.1', ...over });
 }
-const ann = (attrs: Partial<RouteAttributes> = {}, nextHop = '192.0.2.10') => ({ prefix: P, attrs: { ...emptyAttributes(), origin: Origin.Igp, ...attrs }, nextHop });
+const ann = (attrs: Partial<RouteAttributes> = {}, nextHop = '192.0.2.10') => ({
+  prefix: P,
+  attrs: { ...emptyAttributes(), origin: Origin.Igp, ...attrs },
+  nextHop,
+});
 
 test('Loc-RIB follows the best route as peers announce and withdraw', () => {
   const r = rib();
@@ -168,14 +226,23 @@ test('graceful restart helper: stale routes stay, refreshed ones are kept, the r
   const P6: Prefix = { afi: Afi.Ipv6, length: 48, addr: '2001:db8::' };
   r.receive(a.id, [{ ...ann(), prefix: P6 }], []);
   const dropped = r.markStale(a.id, [Afi.Ipv4]); // the peer's GR capability listed IPv4 only
-  assert.equal(dropped.filter((c) => !c.best).map((c) => c.key), ['2001:db8::/48']);
-  assert.ok(dropped.filter((c) => c.best).every((c) => c.best!.stale), 'kept routes re-reported as stale');
+  assert.equal(
+    dropped.filter((c) => !c.best).map((c) => c.key),
+    ['2001:db8::/48'],
+  );
+  assert.ok(
+    dropped.filter((c) => c.best).every((c) => c.best!.stale),
+    'kept routes re-reported as stale',
+  );
   assert.is(r.counts(a.id).stale, 2);
   assert.is(r.best(P)?.stale, true); // still forwarding on them, flagged
   r.receive(a.id, [ann()], []); // the restarted peer re-announces P only
   assert.is(r.counts(a.id).stale, 1);
   const purged = r.purgeStale(a.id); // End-of-RIB
-  assert.equal(purged.map((c) => [c.key, c.best]), [['10.244.2.0/24', null]]);
+  assert.equal(
+    purged.map((c) => [c.key, c.best]),
+    [['10.244.2.0/24', null]],
+  );
   assert.ok(r.best(P));
   assert.is(r.best(P)?.stale, undefined);
 });

@@ -4,8 +4,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import {
-  BgpDecoder, CapabilityCode, encodeMessageToBuffer, MessageType, NotificationCode, OpenErrorSubcode, Speaker,
-  TcpTransport, type Message,
+  BgpDecoder,
+  CapabilityCode,
+  encodeMessageToBuffer,
+  MessageType,
+  NotificationCode,
+  OpenErrorSubcode,
+  Speaker,
+  TcpTransport,
+  type Message,
 } from '../src/index.ts';
 import { waitFor } from './speaker-helpers.ts';
 
@@ -15,7 +22,10 @@ const PORT = 17904;
 
 /** Starts a speaker that expects RAW (passive), connects to it from RAW, sends `bytes`, collects replies. */
 async function exchange(bytes: Buffer): Promise<{ replies: Message[]; speaker: Speaker }> {
-  const speaker = new Speaker({ routerId: SPEAKER, transport: new TcpTransport({ listenAddress: SPEAKER, port: PORT }) });
+  const speaker = new Speaker({
+    routerId: SPEAKER,
+    transport: new TcpTransport({ listenAddress: SPEAKER, port: PORT }),
+  });
   speaker.addPeer({ address: RAW, as: 64512, passive: true });
   await speaker.start();
   const replies: Message[] = [];
@@ -23,7 +33,10 @@ async function exchange(bytes: Buffer): Promise<{ replies: Message[]; speaker: S
   try {
     await new Promise<void>((resolve, reject) => {
       const sock = net.connect({ host: SPEAKER, port: PORT, localAddress: RAW }, () => sock.write(bytes));
-      const timer = setTimeout(() => (sock.destroy(), reject(new Error('speaker did not close the connection'))), 10_000);
+      const timer = setTimeout(
+        () => (sock.destroy(), reject(new Error('speaker did not close the connection'))),
+        10_000,
+      );
       sock.on('data', (d) => replies.push(...decoder.write(d)));
       sock.on('error', () => {});
       sock.on('close', () => (clearTimeout(timer), resolve()));
@@ -51,7 +64,11 @@ test('a bad marker gets Message Header Error / Connection Not Synchronized', asy
 
 test('an OPEN from the wrong AS gets OPEN Message Error / Bad Peer AS', async () => {
   const open = encodeMessageToBuffer({
-    type: MessageType.Open, version: 4, myAs: 65099, holdTime: 90, bgpId: RAW,
+    type: MessageType.Open,
+    version: 4,
+    myAs: 65099,
+    holdTime: 90,
+    bgpId: RAW,
     capabilities: [{ type: CapabilityCode.FourOctetAs, asn: 65099 }],
   });
   const { replies, speaker } = await exchange(open);

@@ -10,7 +10,14 @@ const A = '192.0.2.1';
 const B = '192.0.2.2';
 
 function speaker(net: MemoryNetwork, addr: string, over: Partial<SpeakerConfig> = {}): Speaker {
-  const s = new Speaker({ routerId: addr, transport: net.transport(addr), backoff: { min: 0.05, max: 0.1 }, jitter: () => 0, gracefulRestart: { restartTime: 30 }, ...over });
+  const s = new Speaker({
+    routerId: addr,
+    transport: net.transport(addr),
+    backoff: { min: 0.05, max: 0.1 },
+    jitter: () => 0,
+    gracefulRestart: { restartTime: 30 },
+    ...over,
+  });
   s.addPeer({ address: addr === A ? B : A, as: 64512, passive: addr === A });
   return s;
 }
@@ -86,11 +93,18 @@ test('a peer that stops with a NOTIFICATION gets no graceful restart', async () 
 
 test('a restarting speaker sets the R bit in its OPENs during its restart time only', async () => {
   const clock = new FakeClock();
-  const s = new Speaker({ routerId: A, transport: new MemoryNetwork().transport(A), clock, gracefulRestart: { restartTime: 60, restarting: true } });
+  const s = new Speaker({
+    routerId: A,
+    transport: new MemoryNetwork().transport(A),
+    clock,
+    gracefulRestart: { restartTime: 60, restarting: true },
+  });
   s.addPeer({ address: B, as: 64512, passive: true });
   await s.start();
   const rBit = () => {
-    const cap = s.buildOpen({ address: B, as: 64512 }).capabilities.find((c) => c.type === CapabilityCode.GracefulRestart);
+    const cap = s
+      .buildOpen({ address: B, as: 64512 })
+      .capabilities.find((c) => c.type === CapabilityCode.GracefulRestart);
     return cap?.type === CapabilityCode.GracefulRestart && cap.restarting;
   };
   assert.is(rBit(), true);

@@ -12,7 +12,15 @@ import { AS_TRANS } from '../src/types.ts';
 import { buildOpen, buildUpdates, endOfRib, endOfRibFamily, openInfo, readUpdate } from '../src/speaker/messages.ts';
 
 const CTX = { fourOctetAs: true };
-const peer = { id: 'p', address: '192.0.2.2', as: 64512, bgpId: '192.0.2.2', ibgp: true, rrClient: false, localAddress: '192.0.2.1' };
+const peer = {
+  id: 'p',
+  address: '192.0.2.2',
+  as: 64512,
+  bgpId: '192.0.2.2',
+  ibgp: true,
+  rrClient: false,
+  localAddress: '192.0.2.1',
+};
 
 test('1,200 prefixes sharing attributes pack into 3 UPDATEs under 4096 bytes; withdrawals likewise', () => {
   const rib = new Rib({ localAs: 64512, routerId: '192.0.2.1' });
@@ -35,11 +43,17 @@ test('1,200 prefixes sharing attributes pack into 3 UPDATEs under 4096 bytes; wi
 
 test('IPv6 routes travel in MP_REACH_NLRI / MP_UNREACH_NLRI', () => {
   const p = parsePrefix('2001:db8:1::/48');
-  const [u] = buildUpdates({ announce: [{ prefix: p, attrs: emptyAttributes(), nextHop: '2001:db8::1' }], withdraw: [] });
+  const [u] = buildUpdates({
+    announce: [{ prefix: p, attrs: emptyAttributes(), nextHop: '2001:db8::1' }],
+    withdraw: [],
+  });
   assert.is(u!.nlri.length, 0);
   const mp = u!.attributes.find((a) => a.type === AttrType.MpReachNlri);
   assert.ok(mp && mp.type === AttrType.MpReachNlri && mp.afi === Afi.Ipv6);
-  assert.equal(readUpdate(u!, CTX).announced.map((a) => [a.prefix, a.nextHop]), [[p, '2001:db8::1']]);
+  assert.equal(
+    readUpdate(u!, CTX).announced.map((a) => [a.prefix, a.nextHop]),
+    [[p, '2001:db8::1']],
+  );
   const [w] = buildUpdates({ announce: [], withdraw: [p] });
   assert.equal(readUpdate(w!, CTX).withdrawn, [p]);
 });
@@ -52,14 +66,24 @@ test('End-of-RIB: an empty UPDATE (IPv4) or an empty MP_UNREACH (IPv6), and noth
 });
 
 test('our OPEN carries AS_TRANS for a 4-octet AS, and openInfo reads the real AS back', () => {
-  const open = buildOpen({ localAs: 4200000001, routerId: '192.0.2.1', holdTime: 9, gracefulRestart: { restartTime: 120, restarting: false } });
+  const open = buildOpen({
+    localAs: 4200000001,
+    routerId: '192.0.2.1',
+    holdTime: 9,
+    gracefulRestart: { restartTime: 120, restarting: false },
+  });
   assert.is(open.type, MessageType.Open);
   assert.is(open.myAs, AS_TRANS);
   const info = openInfo(open);
   assert.is(info.as, 4200000001);
   assert.is(info.bgpId, 0xc0000201);
   assert.is(info.fourOctetAs, true);
-  assert.equal(info.gracefulRestart, { restartTime: 120, restarting: false, families: [Afi.Ipv4, Afi.Ipv6], preserved: [Afi.Ipv4, Afi.Ipv6] });
+  assert.equal(info.gracefulRestart, {
+    restartTime: 120,
+    restarting: false,
+    families: [Afi.Ipv4, Afi.Ipv6],
+    preserved: [Afi.Ipv4, Afi.Ipv6],
+  });
   assert.ok(open.capabilities.some((c) => c.type === CapabilityCode.RouteRefresh));
 });
 

@@ -3,7 +3,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  Afi, Speaker, TcpTransport, findRouterMac, isPassiveInMesh, routerMacCommunity, type Prefix,
+  Afi,
+  Speaker,
+  TcpTransport,
+  findRouterMac,
+  isPassiveInMesh,
+  routerMacCommunity,
+  type Prefix,
 } from '../src/index.ts';
 import { waitFor } from './speaker-helpers.ts';
 
@@ -20,7 +26,15 @@ function tcpMesh(n: number, holdTime = 90, calicoRule = true): Speaker[] {
       transport: new TcpTransport({ listenAddress: me, port: PORT }),
       backoff: { min: 0.1, max: 0.5 },
     });
-    for (const other of addrs) if (other !== me) s.addPeer({ address: other, as: 64512, port: PORT, localAddress: me, passive: calicoRule && isPassiveInMesh(me, other) });
+    for (const other of addrs)
+      if (other !== me)
+        s.addPeer({
+          address: other,
+          as: 64512,
+          port: PORT,
+          localAddress: me,
+          passive: calicoRule && isPassiveInMesh(me, other),
+        });
     return s;
   });
 }
@@ -31,7 +45,12 @@ test('three speakers over loopback TCP converge, exchange and withdraw routes', 
     for (const s of ss) await s.start();
     await waitFor('sessions', () => ss.every((s) => s.status().every((p) => p.state === 'Established')), 15000);
     // As the agent's vxlan backend will: next hop = underlay address, VTEP MAC in the Router's MAC community.
-    ss.forEach((s, i) => s.advertise(pfx(`10.244.${i + 1}.0`), { nextHop: `127.0.0.${i + 11}`, extendedCommunities: [routerMacCommunity(`02:00:00:00:00:0${i + 1}`)] }));
+    ss.forEach((s, i) =>
+      s.advertise(pfx(`10.244.${i + 1}.0`), {
+        nextHop: `127.0.0.${i + 11}`,
+        extendedCommunities: [routerMacCommunity(`02:00:00:00:00:0${i + 1}`)],
+      }),
+    );
     await waitFor('convergence', () => ss.every((s) => [1, 2, 3].every((i) => hasRoute(s, `10.244.${i}.0/24`))));
     const r = [...ss[0]!.routes()].find((x) => x.key === '10.244.3.0/24')!;
     assert.is(r.nextHop, '127.0.0.13');
@@ -75,7 +94,8 @@ test('both sides connecting over TCP: collision resolution leaves one working se
     await waitFor('route on both others', () => hasRoute(ss[1]!, '10.244.1.0/24') && hasRoute(ss[2]!, '10.244.1.0/24'));
     for (const s of ss) assert.is(s.status().length, 2);
     // Each pair raced two connections; each side closed one with Cease / Connection Collision Resolution.
-    for (const s of ss) for (const p of s.status()) assert.match(p.lastError ?? '', /Cease\/7/, `${s.cfg.routerId} -> ${p.address}`);
+    for (const s of ss)
+      for (const p of s.status()) assert.match(p.lastError ?? '', /Cease\/7/, `${s.cfg.routerId} -> ${p.address}`);
   } finally {
     for (const s of ss) await s.stop();
   }

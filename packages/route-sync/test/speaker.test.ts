@@ -8,7 +8,13 @@ import { Afi, MemoryNetwork, Speaker, isPassiveInMesh, type Prefix, type Speaker
 const pfx = (addr: string, length = 24): Prefix => ({ afi: Afi.Ipv4, length, addr });
 
 function speaker(net: MemoryNetwork, addr: string, over: Partial<SpeakerConfig> = {}): Speaker {
-  return new Speaker({ routerId: addr, transport: net.transport(addr), backoff: { min: 0.05, max: 0.2 }, jitter: () => 0, ...over });
+  return new Speaker({
+    routerId: addr,
+    transport: net.transport(addr),
+    backoff: { min: 0.05, max: 0.2 },
+    jitter: () => 0,
+    ...over,
+  });
 }
 
 const established = (s: Speaker) => s.status().every((p) => p.state === 'Established');
@@ -18,7 +24,9 @@ const hasRoute = (s: Speaker, p: Prefix) => [...s.routes()].some((r) => r.key ==
 async function mesh(net: MemoryNetwork, addrs: string[], calicoRule = true): Promise<Speaker[]> {
   const speakers = addrs.map((a) => speaker(net, a));
   speakers.forEach((s, i) => {
-    for (const other of addrs) if (other !== addrs[i]) s.addPeer({ address: other, as: 64512, passive: calicoRule && isPassiveInMesh(addrs[i]!, other) });
+    for (const other of addrs)
+      if (other !== addrs[i])
+        s.addPeer({ address: other, as: 64512, passive: calicoRule && isPassiveInMesh(addrs[i]!, other) });
   });
   await Promise.all(speakers.map((s) => s.start())); // all listening before anyone connects
   return speakers;
@@ -70,7 +78,8 @@ test('the route-best change stream reports additions and removals in batches', a
   const ac = new AbortController();
   const seen: string[] = [];
   const reader = (async () => {
-    for await (const batch of ss[1]!.routeChanges(ac.signal)) for (const c of batch) seen.push(`${c.best ? '+' : '-'}${c.key}`);
+    for await (const batch of ss[1]!.routeChanges(ac.signal))
+      for (const c of batch) seen.push(`${c.best ? '+' : '-'}${c.key}`);
   })();
   try {
     await waitFor('sessions', () => ss.every(established));
@@ -154,12 +163,24 @@ test('eBGP: our AS is prepended, the next hop is ours, and a route with our AS i
 
 test('settings the protocol forbids are refused with BgpConfigError', () => {
   const net = new MemoryNetwork();
-  assert.throws(() => speaker(net, '0.0.0.0'), (e: Error) => e.name === 'BgpConfigError');
-  assert.throws(() => speaker(net, '192.0.2.1', { holdTime: 2 }), (e: Error) => e.name === 'BgpConfigError');
+  assert.throws(
+    () => speaker(net, '0.0.0.0'),
+    (e: Error) => e.name === 'BgpConfigError',
+  );
+  assert.throws(
+    () => speaker(net, '192.0.2.1', { holdTime: 2 }),
+    (e: Error) => e.name === 'BgpConfigError',
+  );
   const s = speaker(net, '192.0.2.1');
   s.addPeer({ address: '192.0.2.2', as: 64512 });
-  assert.throws(() => s.addPeer({ address: '192.0.2.2', as: 64512 }), (e: Error) => e.name === 'BgpConfigError');
-  assert.throws(() => s.addPeer({ address: '192.0.2.3', as: 0 }), (e: Error) => e.name === 'BgpConfigError');
+  assert.throws(
+    () => s.addPeer({ address: '192.0.2.2', as: 64512 }),
+    (e: Error) => e.name === 'BgpConfigError',
+  );
+  assert.throws(
+    () => s.addPeer({ address: '192.0.2.3', as: 0 }),
+    (e: Error) => e.name === 'BgpConfigError',
+  );
   assert.throws(() => s.advertise('10.0.0.0/33'), TypeError);
 });
 

@@ -16,7 +16,17 @@ if (process.platform !== 'linux') {
 function findNodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
     join(pkgDir, '..', '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
   ];
   return candidates.find((p) => p && existsSync(p));
@@ -40,6 +50,8 @@ const args = [gyp, 'rebuild', '-j', '2', ...(nodedir ? [`--nodedir=${nodedir}`] 
 console.log(`@weft/tunnel: building the addon: node ${args.join(' ')}`);
 const r = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: 'inherit' });
 if (r.status !== 0) {
-  console.error('@weft/tunnel: addon build failed; it needs g++, make and python3 (apt-get install build-essential python3)');
+  console.error(
+    '@weft/tunnel: addon build failed; it needs g++, make and python3 (apt-get install build-essential python3)',
+  );
   process.exit(r.status ?? 1);
 }

@@ -27,8 +27,10 @@ export class PacketBatch {
     readonly capacity: number = DEFAULT_BATCH_SIZE,
     readonly slotSize: number = DEFAULT_SLOT_SIZE,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`batch capacity ${capacity}: use an integer >= 1`);
-    if (!Number.isInteger(slotSize) || slotSize < 64) throw new RangeError(`slot size ${slotSize}: use an integer >= 64`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`batch capacity ${capacity}: use an integer >= 1`);
+    if (!Number.isInteger(slotSize) || slotSize < 64)
+      throw new RangeError(`slot size ${slotSize}: use an integer >= 64`);
     this.slab = new Uint8Array(capacity * slotSize);
     this.offsets = new Int32Array(capacity);
     this.lengths = new Int32Array(capacity);
@@ -42,7 +44,8 @@ export class PacketBatch {
 
   /** Copies `data` into slot i at `headroom` and sets its offset and length (for building batches by hand). */
   set(i: number, data: Uint8Array, headroom = 0, peer = -1): void {
-    if (headroom + data.length > this.slotSize) throw new RangeError(`packet of ${data.length} B does not fit a ${this.slotSize} B slot`);
+    if (headroom + data.length > this.slotSize)
+      throw new RangeError(`packet of ${data.length} B does not fit a ${this.slotSize} B slot`);
     const at = i * this.slotSize + headroom;
     this.slab.set(data, at);
     this.offsets[i] = at;

@@ -73,7 +73,10 @@ export class ChannelTun implements PacketPort {
     this.batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     this.outboundLimit = opts.outboundLimit ?? 1024;
     this.mtu = opts.mtu ?? 1500;
-    this.ready = new Readiness(() => this.inbound.length > 0, () => this.outbound.length < this.outboundLimit);
+    this.ready = new Readiness(
+      () => this.inbound.length > 0,
+      () => this.outbound.length < this.outboundLimit,
+    );
   }
 
   get pending(): boolean {
@@ -188,7 +191,10 @@ export class ChannelBind implements PacketPort {
     readonly batchSize: number,
     private readonly queueLimit: number,
   ) {
-    this.ready = new Readiness(() => this.queue.length > 0, () => true);
+    this.ready = new Readiness(
+      () => this.queue.length > 0,
+      () => true,
+    );
   }
 
   get pending(): boolean {

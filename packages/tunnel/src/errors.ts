@@ -58,19 +58,38 @@ export function mapSystemError(e: unknown, what: string): Error {
   const sys = err.syscall ?? '';
   const at = `${what}: ${err.message}`;
   if (sys === 'setns' || sys === 'open namespace') {
-    if (code === 'EPERM') return new NotPermittedError(`${at}: entering a namespace needs CAP_SYS_ADMIN (run as root)`, code, sys);
-    return new NamespaceError(`${at}: create it first (\`ip netns add NAME\`) or pass an existing /run/netns path`, code, sys);
+    if (code === 'EPERM')
+      return new NotPermittedError(`${at}: entering a namespace needs CAP_SYS_ADMIN (run as root)`, code, sys);
+    return new NamespaceError(
+      `${at}: create it first (\`ip netns add NAME\`) or pass an existing /run/netns path`,
+      code,
+      sys,
+    );
   }
   if (code === 'EPERM' || code === 'EACCES') {
-    return new NotPermittedError(`${at}: needs CAP_NET_ADMIN (run as root, or \`setcap cap_net_admin+ep\` on node)`, code, sys);
+    return new NotPermittedError(
+      `${at}: needs CAP_NET_ADMIN (run as root, or \`setcap cap_net_admin+ep\` on node)`,
+      code,
+      sys,
+    );
   }
   if (sys === 'open' && (code === 'ENOENT' || code === 'ENODEV' || code === 'ENXIO')) {
-    return new TunUnavailableError(`${at}: no TUN driver: \`modprobe tun\`, or run the container with --device /dev/net/tun`, code, sys);
+    return new TunUnavailableError(
+      `${at}: no TUN driver: \`modprobe tun\`, or run the container with --device /dev/net/tun`,
+      code,
+      sys,
+    );
   }
-  if (code === 'EBUSY') return new DeviceBusyError(`${at}: another process has this device open; close it or use another name`, code, sys);
-  if (sys === 'TUNSETIFF' && code === 'ENAMETOOLONG') return new BadNameError(`${at}: interface names are at most 15 bytes`, code, sys);
+  if (code === 'EBUSY')
+    return new DeviceBusyError(`${at}: another process has this device open; close it or use another name`, code, sys);
+  if (sys === 'TUNSETIFF' && code === 'ENAMETOOLONG')
+    return new BadNameError(`${at}: interface names are at most 15 bytes`, code, sys);
   if (sys === 'TUNSETIFF' && code === 'EINVAL') {
-    return new DeviceBusyError(`${at}: a device of this name exists with other flags (multi-queue, vnet header) or is not a TUN`, code, sys);
+    return new DeviceBusyError(
+      `${at}: a device of this name exists with other flags (multi-queue, vnet header) or is not a TUN`,
+      code,
+      sys,
+    );
   }
   return new TunnelIoError(at, code, sys);
 }
@@ -78,7 +97,8 @@ export function mapSystemError(e: unknown, what: string): Error {
 /** Checks an interface name the way the kernel's dev_valid_name() does, before any system call. */
 export function checkInterfaceName(name: string): void {
   const bytes = Buffer.byteLength(name);
-  if (bytes === 0 || bytes > 15) throw new BadNameError(`interface name "${name}" is ${bytes} bytes; use 1 to 15`, 'EINVAL');
+  if (bytes === 0 || bytes > 15)
+    throw new BadNameError(`interface name "${name}" is ${bytes} bytes; use 1 to 15`, 'EINVAL');
   if (name === '.' || name === '..' || /[/:\s]/.test(name)) {
     throw new BadNameError(`interface name "${name}" contains '/', ':' or whitespace, or is '.'/'..'`, 'EINVAL');
   }

@@ -67,7 +67,15 @@ const SKIP = -2;
 
 class ForwardLoop implements Forwarder {
   readonly counters: ForwardCounters = {
-    batches: 0, packetsIn: 0, bytesIn: 0, packetsOut: 0, dropped: 0, replies: 0, replyDrops: 0, backpressure: 0, errors: 0,
+    batches: 0,
+    packetsIn: 0,
+    bytesIn: 0,
+    packetsOut: 0,
+    dropped: 0,
+    replies: 0,
+    replyDrops: 0,
+    backpressure: 0,
+    errors: 0,
   };
   lastError: unknown = undefined;
   private readonly batch: PacketBatch;

@@ -13,8 +13,22 @@ export interface NativeTun {
   readonly name: string;
   readonly fd: number;
   readonly pending: boolean;
-  read(slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, max: number): number;
-  write(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array | null, start: number, count: number): number;
+  read(
+    slab: Uint8Array,
+    slotSize: number,
+    headroom: number,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    max: number,
+  ): number;
+  write(
+    slab: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    peers: Int32Array | null,
+    start: number,
+    count: number,
+  ): number;
   setOffload(flags: number): void;
   poll(events: number, cb: (status: number, events: number) => void): void;
   stopPoll(): void;
@@ -31,8 +45,23 @@ export interface NativeUdp {
   setGso(on: boolean): boolean;
   setGro(on: boolean): boolean;
   setPeerByAddress(on: boolean): void;
-  send(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, start: number, count: number): number;
-  recv(slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, max: number): number;
+  send(
+    slab: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    peers: Int32Array,
+    start: number,
+    count: number,
+  ): number;
+  recv(
+    slab: Uint8Array,
+    slotSize: number,
+    headroom: number,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    peers: Int32Array,
+    max: number,
+  ): number;
   sourceOf(slot: number): { address: string; port: number } | null;
   poll(events: number, cb: (status: number, events: number) => void): void;
   stopPoll(): void;
@@ -47,7 +76,16 @@ export interface NativeTap {
   setSource(address: string): void;
   addPeer(index: number, address: string, port: number): void;
   removePeer(index: number): void;
-  send(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, start: number, count: number, slotSize: number, ports: Int32Array): number;
+  send(
+    slab: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    peers: Int32Array,
+    start: number,
+    count: number,
+    slotSize: number,
+    ports: Int32Array,
+  ): number;
   poll(events: number, cb: (status: number, events: number) => void): void;
   stopPoll(): void;
   close(): void;
@@ -55,14 +93,49 @@ export interface NativeTap {
 }
 
 export interface Addon {
-  NativeTun: new (opts: { name: string; netns?: string; multiQueue?: boolean; vnetHdr?: boolean; offloads?: number; whole?: boolean; mtu?: number }) => NativeTun;
+  NativeTun: new (opts: {
+    name: string;
+    netns?: string;
+    multiQueue?: boolean;
+    vnetHdr?: boolean;
+    offloads?: number;
+    whole?: boolean;
+    mtu?: number;
+  }) => NativeTun;
   NativeTap: new (opts: { name: string; netns?: string; encapLength: number }) => NativeTap;
   NativeUdp: new (opts: { family: 4 | 6; netns?: string }) => NativeUdp;
-  splitSuperPacket(pkt: Uint8Array, slab: Uint8Array, slotSize: number, headroom: number, offsets: Int32Array, lengths: Int32Array, max: number): number;
-  coalescePackets(slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, start: number, count: number, out: Uint8Array): { used: number; outLength: number; why: number };
+  splitSuperPacket(
+    pkt: Uint8Array,
+    slab: Uint8Array,
+    slotSize: number,
+    headroom: number,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    max: number,
+  ): number;
+  coalescePackets(
+    slab: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    start: number,
+    count: number,
+    out: Uint8Array,
+  ): { used: number; outLength: number; why: number };
   checksumOk(pkt: Uint8Array): boolean;
-  planInnerWrite(pkt: Uint8Array, mtu: number, vnet: boolean, hdrOut: Uint8Array, slab: Uint8Array, slotSize: number, lengths: Int32Array): {
-    verdict: number; length: number; partial: boolean; superPacket: boolean; segments: number;
+  planInnerWrite(
+    pkt: Uint8Array,
+    mtu: number,
+    vnet: boolean,
+    hdrOut: Uint8Array,
+    slab: Uint8Array,
+    slotSize: number,
+    lengths: Int32Array,
+  ): {
+    verdict: number;
+    length: number;
+    partial: boolean;
+    superPacket: boolean;
+    segments: number;
   };
 }
 

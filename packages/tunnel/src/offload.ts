@@ -13,7 +13,15 @@ export const SplitResult = { MALFORMED: -1, NO_ROOM: -2 } as const;
  * (drop and count), or SplitResult.NO_ROOM when the batch has too few slots. `pkt` is modified (checksum field).
  */
 export function splitSuperPacket(pkt: Uint8Array, batch: PacketBatch, headroom: number): number {
-  const n = addon().splitSuperPacket(pkt, batch.slab, batch.slotSize, headroom, batch.offsets, batch.lengths, batch.capacity);
+  const n = addon().splitSuperPacket(
+    pkt,
+    batch.slab,
+    batch.slotSize,
+    headroom,
+    batch.offsets,
+    batch.lengths,
+    batch.capacity,
+  );
   batch.count = Math.max(0, n);
   if (n > 0) batch.peers.fill(-1, 0, n);
   return n;
@@ -25,7 +33,11 @@ export const CoalesceWhy = { MERGED: 0, SINGLE: 1, BAD_CHECKSUM: 2 } as const;
  * Tries to merge batch packets start, start+1, ... (at most 64) into one super-packet written to `out` (virtio
  * header first). Returns how many packets were used, the bytes written to out (0 unless merged) and why.
  */
-export function coalesceSegments(batch: PacketBatch, start: number, out: Uint8Array): { used: number; outLength: number; why: number } {
+export function coalesceSegments(
+  batch: PacketBatch,
+  start: number,
+  out: Uint8Array,
+): { used: number; outLength: number; why: number } {
   const count = Math.min(batch.count, start + 64);
   return addon().coalescePackets(batch.slab, batch.offsets, batch.lengths, start, count, out);
 }
@@ -71,7 +83,13 @@ export interface InnerWritePlan {
  * receives the vnet header for WriteNeedsCsum/WriteGso; without `vnet`, the segments of a super-packet go to
  * `segments` slots from 0 (offsets and count set). `pkt` may be modified (its checksum field), as on a write.
  */
-export function planInnerWrite(pkt: Uint8Array, mtu: number, vnet: boolean, vnetHeader: Uint8Array, segments: PacketBatch): InnerWritePlan {
+export function planInnerWrite(
+  pkt: Uint8Array,
+  mtu: number,
+  vnet: boolean,
+  vnetHeader: Uint8Array,
+  segments: PacketBatch,
+): InnerWritePlan {
   const r = addon().planInnerWrite(pkt, mtu, vnet, vnetHeader, segments.slab, segments.slotSize, segments.lengths);
   segments.count = r.segments;
   for (let i = 0; i < r.segments; i++) segments.offsets[i] = i * segments.slotSize;

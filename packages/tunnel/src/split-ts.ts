@@ -27,7 +27,8 @@ export function splitSuperPacketTs(pkt: Uint8Array, batch: PacketBatch, headroom
   const mss = v.getUint16(4, true);
   const ipLen = v.getUint16(6, true);
   const ip = VNET_HDR_LENGTH;
-  if (gsoType !== 1 || pkt[ip]! !== 0x45 || ipLen !== 20 || pkt[ip + 9] !== 6 || mss === 0) return SplitResult.MALFORMED;
+  if (gsoType !== 1 || pkt[ip]! !== 0x45 || ipLen !== 20 || pkt[ip + 9] !== 6 || mss === 0)
+    return SplitResult.MALFORMED;
   const tcpLen = (pkt[ip + 32]! >> 4) * 4;
   const hdr = ipLen + tcpLen;
   const payload = pkt.length - ip - hdr;

@@ -175,12 +175,19 @@ export function openTun(opts: TunOptions = {}): TunDevice {
   checkInterfaceName(name);
   const offloads = opts.offloads ?? 0;
   if (offloads && !opts.whole && (opts.batchSize ?? DEFAULT_BATCH_SIZE) < MIN_OFFLOAD_BATCH_SIZE) {
-    throw new RangeError(`batchSize ${opts.batchSize} is too small for offloads: one super-packet needs up to ${MIN_OFFLOAD_BATCH_SIZE} slots`);
+    throw new RangeError(
+      `batchSize ${opts.batchSize} is too small for offloads: one super-packet needs up to ${MIN_OFFLOAD_BATCH_SIZE} slots`,
+    );
   }
   try {
     const native = new (addon().NativeTun)({
-      name, netns: netnsPath(opts.netns), multiQueue: opts.multiQueue ?? false, vnetHdr: offloads !== 0, offloads,
-      whole: opts.whole ?? false, ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
+      name,
+      netns: netnsPath(opts.netns),
+      multiQueue: opts.multiQueue ?? false,
+      vnetHdr: offloads !== 0,
+      offloads,
+      whole: opts.whole ?? false,
+      ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
     });
     return new TunDevice(native, opts);
   } catch (e) {

@@ -87,7 +87,8 @@ export class UdpBatchSocket implements PacketPort {
   /** Registers (or replaces) peer `index` (0 .. 2^20) as the destination address:port. */
   addPeer(index: number, address: string, port: number): void {
     if (!isIP(address)) throw new TunnelError(`peer ${index}: "${address}" is not an IP address`, 'EINVAL');
-    if (this.family === 4 && isIP(address) === 6) throw new TunnelError(`peer ${index}: IPv6 address on an IPv4 socket`, 'EAFNOSUPPORT');
+    if (this.family === 4 && isIP(address) === 6)
+      throw new TunnelError(`peer ${index}: IPv6 address on an IPv4 socket`, 'EAFNOSUPPORT');
     this.native.addPeer(index, address, port);
   }
 

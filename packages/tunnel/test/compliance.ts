@@ -128,7 +128,10 @@ export interface UdpHarness {
   close(): Promise<void>;
 }
 
-async function readAll(port: PacketPort, want: number): Promise<{ data: Uint8Array[]; peers: number[]; slots: number[] }> {
+async function readAll(
+  port: PacketPort,
+  want: number,
+): Promise<{ data: Uint8Array[]; peers: number[]; slots: number[] }> {
   const batch = new PacketBatch(port.batchSize);
   const out = { data: [] as Uint8Array[], peers: [] as number[], slots: [] as number[] };
   await waitFor(() => {
@@ -171,7 +174,10 @@ export function udpCompliance(name: string, setup: () => Promise<UdpHarness>): v
       const got = await readAll(h!.b, count);
       assert.is(got.data.length, count, 'each datagram exactly once');
       got.data.forEach((d, i) => assert.equal(d, payloads[i], `datagram ${i}`));
-      assert.ok(got.peers.every((p) => p === 5), 'source peer index');
+      assert.ok(
+        got.peers.every((p) => p === 5),
+        'source peer index',
+      );
     });
   }
 

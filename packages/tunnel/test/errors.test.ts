@@ -43,7 +43,10 @@ if (canRunWith('tunnel: permission errors', ['capsh'])) {
   });
 
   test('a namespace that does not exist is NamespaceError', () => {
-    assert.throws(() => openTun({ netns: 'wl-tun-no-such-ns' }), (e: Error) => e instanceof NamespaceError && /ip netns add/.test(e.message));
+    assert.throws(
+      () => openTun({ netns: 'wl-tun-no-such-ns' }),
+      (e: Error) => e instanceof NamespaceError && /ip netns add/.test(e.message),
+    );
   });
 
   test('binding a UDP socket to an address the namespace lacks is TunnelIoError EADDRNOTAVAIL', async () => {
@@ -53,7 +56,10 @@ if (canRunWith('tunnel: permission errors', ['capsh'])) {
         () => openUdp({ address: '192.0.2.77', port: 8285, netns: ns.name }),
         (e: Error) => e instanceof TunnelIoError && (e as TunnelError).code === 'EADDRNOTAVAIL',
       );
-      assert.throws(() => openUdp({ address: 'not-an-ip' }), (e: Error) => e instanceof TunnelError);
+      assert.throws(
+        () => openUdp({ address: 'not-an-ip' }),
+        (e: Error) => e instanceof TunnelError,
+      );
     } finally {
       await scope.cleanup();
     }

@@ -15,7 +15,11 @@ tunCompliance('ChannelTun', async () => {
     mtu: 1500,
     hostSend: async (payloads) => payloads.forEach((p, i) => tun.inject(udp4(HOST, DEVICE_SIDE, 7001, 7000, p, i + 1))),
     packetToHost: (p, id) => udp4(DEVICE_SIDE, HOST, 7000, 7001, p, id),
-    hostReceived: async () => tun.take().map((pkt) => udpPayload(pkt)!).filter(Boolean),
+    hostReceived: async () =>
+      tun
+        .take()
+        .map((pkt) => udpPayload(pkt)!)
+        .filter(Boolean),
     close: async () => tun.close(),
   };
 });
@@ -26,7 +30,9 @@ udpCompliance('ChannelBind', async () => {
   const b = net.bind('192.0.2.2', 8285, { batchSize: 8 });
   const c = net.bind('192.0.2.3', 9999, { batchSize: 8 });
   return {
-    a, b, c,
+    a,
+    b,
+    c,
     addrA: { address: '192.0.2.1', port: 8285 },
     addrB: { address: '192.0.2.2', port: 8285 },
     addrC: { address: '192.0.2.3', port: 9999 },
@@ -50,7 +56,9 @@ test('forward: TUN -> UDP -> TUN moves every packet, headers written in the head
   const { tunA, tunB, bindA, bindB } = twoNodes();
   const MARK = 4;
   const enc = forward({
-    from: tunA, to: bindA, batchSize: 8,
+    from: tunA,
+    to: bindA,
+    batchSize: 8,
     onBatch(slab, offsets, lengths, peers, count) {
       for (let i = 0; i < count; i++) {
         offsets[i]! -= MARK; // prepend a 4-byte header in place
@@ -61,7 +69,9 @@ test('forward: TUN -> UDP -> TUN moves every packet, headers written in the head
     },
   });
   const dec = forward({
-    from: bindB, to: tunB, batchSize: 8,
+    from: bindB,
+    to: tunB,
+    batchSize: 8,
     onBatch(slab, offsets, lengths, peers, count) {
       for (let i = 0; i < count; i++) {
         if (peers[i] !== 0 || slab[offsets[i]!] !== 0xde) peers[i] = -1;
@@ -90,7 +100,8 @@ test('forward: peer -1 drops are counted, replies go back out of the source', as
   const far = net.bind('192.0.2.2', 8285);
   bind.addPeer(0, '192.0.2.2', 8285);
   const fwd = forward({
-    from: tun, to: bind,
+    from: tun,
+    to: bind,
     onBatch(slab, offsets, _lengths, peers, count, replies) {
       for (let i = 0; i < count; i++) {
         const kind = slab[offsets[i]! + 28]; // first payload byte says what to do
@@ -107,7 +118,11 @@ test('forward: peer -1 drops are counted, replies go back out of the source', as
   assert.ok(await waitFor(() => far.read(rb, 0) > 0));
   assert.is(rb.count, 2);
   const back = tun.take();
-  assert.equal(back.map((p) => udpPayload(p)![1]), [1, 4], 'replies in order, out of the TUN they came from');
+  assert.equal(
+    back.map((p) => udpPayload(p)![1]),
+    [1, 4],
+    'replies in order, out of the TUN they came from',
+  );
   assert.equal([fwd.counters.packetsOut, fwd.counters.dropped, fwd.counters.replies], [2, 1, 2]);
   fwd.stop();
 });
@@ -134,7 +149,8 @@ test('forward: a callback that throws is counted and the loop goes on', async ()
   const out = new ChannelTun();
   let calls = 0;
   const fwd = forward({
-    from: tun, to: out,
+    from: tun,
+    to: out,
     onBatch(_s, _o, _l, peers, count) {
       if (calls++ === 0) throw new Error('boom');
       peers.fill(0, 0, count);

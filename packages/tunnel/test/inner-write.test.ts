@@ -44,7 +44,8 @@ async function rxPackets(ns: Netns, dev: string): Promise<number> {
   return (JSON.parse(r.stdout) as { stats64: { rx: { packets: number } } }[])[0]!.stats64.rx.packets;
 }
 
-const superTcp = (seq: number) => tcp4({ src: REMOTE, dst: HOST, sport: 40000, dport: 9, seq, flags: 0x18 }, pattern(4000, seq));
+const superTcp = (seq: number) =>
+  tcp4({ src: REMOTE, dst: HOST, sport: 40000, dport: 9, seq, flags: 0x18 }, pattern(4000, seq));
 
 for (const offloads of [true, false]) {
   const mode = offloads ? 'offloads on (vnet header)' : 'offloads off';
@@ -63,15 +64,23 @@ for (const offloads of [true, false]) {
         b.set(1, corrupt, 0, 0);
         b.count = 2;
         assert.is(tun.write(b), 2);
-        assert.ok(await eventually(async () => (await snmp(ns, 'Tcp')).OutRsts! > before.OutRsts!), 'the kernel answered the data with a RST');
+        assert.ok(
+          await eventually(async () => (await snmp(ns, 'Tcp')).OutRsts! > before.OutRsts!),
+          'the kernel answered the data with a RST',
+        );
         const after = await snmp(ns, 'Tcp');
         assert.is(after.InCsumErrors, before.InCsumErrors, 'no checksum error in the kernel');
         const s = tun.stats();
         assert.is(s.txChecksumDrops, 1, 'the corrupt super-packet dropped before the kernel');
         assert.is(s.txPartialChecksums, 1);
         const segments = Math.ceil(4000 / (MTU - 40));
-        if (offloads) assert.ok(s.txGsoWhole === 1 && (await rxPackets(ns, 'flannel0')) - rxBefore === 1, 'one GSO write');
-        else assert.ok(s.txSegmentedSuper === 1 && (await rxPackets(ns, 'flannel0')) - rxBefore === segments, `${segments} segments`);
+        if (offloads)
+          assert.ok(s.txGsoWhole === 1 && (await rxPackets(ns, 'flannel0')) - rxBefore === 1, 'one GSO write');
+        else
+          assert.ok(
+            s.txSegmentedSuper === 1 && (await rxPackets(ns, 'flannel0')) - rxBefore === segments,
+            `${segments} segments`,
+          );
         tun.close();
       } finally {
         await scope.cleanup();

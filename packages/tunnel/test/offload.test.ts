@@ -4,9 +4,23 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { canRunPrivileged, type Netns } from '@weft/lab';
 import {
-  PacketBatch, TCP_OFFLOADS, configureLink, forward, openTun, openUdp, type TunDevice, type UdpBatchSocket,
+  PacketBatch,
+  TCP_OFFLOADS,
+  configureLink,
+  forward,
+  openTun,
+  openUdp,
+  type TunDevice,
+  type UdpBatchSocket,
 } from '../src/index.ts';
-import { CoalesceWhy, SplitResult, VNET_HDR_LENGTH, checksumOk, coalesceSegments, splitSuperPacket } from '../src/offload.ts';
+import {
+  CoalesceWhy,
+  SplitResult,
+  VNET_HDR_LENGTH,
+  checksumOk,
+  coalesceSegments,
+  splitSuperPacket,
+} from '../src/offload.ts';
 import { splitSuperPacketTs } from '../src/split-ts.ts';
 import { pattern, tcp4, udp4 } from './packets.ts';
 import { twoNamespaces } from './lab.ts';
@@ -107,10 +121,26 @@ test('malformed super-packets are rejected (MALFORMED), never read out of bounds
     edit(p, new DataView(p.buffer));
     return splitSuperPacket(p, batch, 80);
   };
-  assert.is(bad((_p, v) => v.setUint16(4, 0, true)), SplitResult.MALFORMED, 'gso_size 0');
-  assert.is(bad((_p, v) => v.setUint16(6, 24, true)), SplitResult.MALFORMED, 'csum_start not the IP header length');
-  assert.is(bad((p) => (p[1] = 4)), SplitResult.MALFORMED, 'TCPv6 type on an IPv4 packet');
-  assert.is(bad((_p, v) => v.setUint16(8, 6, true)), SplitResult.MALFORMED, 'csum_offset not the TCP checksum');
+  assert.is(
+    bad((_p, v) => v.setUint16(4, 0, true)),
+    SplitResult.MALFORMED,
+    'gso_size 0',
+  );
+  assert.is(
+    bad((_p, v) => v.setUint16(6, 24, true)),
+    SplitResult.MALFORMED,
+    'csum_start not the IP header length',
+  );
+  assert.is(
+    bad((p) => (p[1] = 4)),
+    SplitResult.MALFORMED,
+    'TCPv6 type on an IPv4 packet',
+  );
+  assert.is(
+    bad((_p, v) => v.setUint16(8, 6, true)),
+    SplitResult.MALFORMED,
+    'csum_offset not the TCP checksum',
+  );
   const short = good.slice(0, VNET_HDR_LENGTH + 20 + 40);
   short[VNET_HDR_LENGTH + 20 + 12] = 0xf0;
   assert.is(splitSuperPacket(short, batch, 80), SplitResult.MALFORMED, 'TCP header longer than the packet');
@@ -143,8 +173,18 @@ interface Node {
 /** A node: vnet_hdr TUN with TSO, UDP socket with GSO/GRO, both directions forwarded with no encapsulation. */
 async function node(ns: Netns, me: number, peerUnderlay: string): Promise<Node & { stop(): void }> {
   const tun = openTun({ name: 'flannel0', netns: ns.name, offloads: TCP_OFFLOADS });
-  await configureLink(tun.name, { mtu: 1472, addresses: [`10.244.${me}.1/24`], routes: [`10.244.${3 - me}.0/24`] }, ns.name);
-  const udp = openUdp({ address: `192.0.2.${me}`, port: 8285, netns: ns.name, receiveBuffer: 8 << 20, sendBuffer: 8 << 20 });
+  await configureLink(
+    tun.name,
+    { mtu: 1472, addresses: [`10.244.${me}.1/24`], routes: [`10.244.${3 - me}.0/24`] },
+    ns.name,
+  );
+  const udp = openUdp({
+    address: `192.0.2.${me}`,
+    port: 8285,
+    netns: ns.name,
+    receiveBuffer: 8 << 20,
+    sendBuffer: 8 << 20,
+  });
   udp.addPeer(0, peerUnderlay, 8285);
   const all = (_s: Uint8Array, _o: Int32Array, _l: Int32Array, peers: Int32Array, n: number) => peers.fill(0, 0, n);
   const out = forward({ from: tun, to: udp, onBatch: all });
@@ -168,7 +208,10 @@ if (canRunPrivileged('tunnel: TCP through vnet_hdr TUNs')) {
       await new Promise((r) => setTimeout(r, 500));
       const client = await a.exec([process.execPath, '-e', CLIENT], { timeoutMs: 20_000 });
       await server.exited;
-      const received = server.log().split('\n').find((l) => /^\d+ [0-9a-f]{64}$/.test(l));
+      const received = server
+        .log()
+        .split('\n')
+        .find((l) => /^\d+ [0-9a-f]{64}$/.test(l));
       assert.is(received, client.stdout.trim(), 'byte count and SHA-256 equal end to end');
       const [sa, sb] = nodes.map((n) => n.tun.stats());
       assert.ok(sa!.rxSuperPackets > 0, `node A read super-packets from its TUN (${JSON.stringify(sa)})`);

@@ -3,7 +3,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canRunWith } from '@weft/lab';
 import {
-  BadNameError, DeviceBusyError, PacketBatch, configureLink, forward, openTun, openUdp, type TunDevice,
+  BadNameError,
+  DeviceBusyError,
+  PacketBatch,
+  configureLink,
+  forward,
+  openTun,
+  openUdp,
+  type TunDevice,
 } from '../src/index.ts';
 import { tunCompliance } from './compliance.ts';
 import { quietNamespace } from './lab.ts';
@@ -21,7 +28,8 @@ if (canRunWith('tunnel: real TUN device', ['ip', 'ping'])) {
     host.addPeer(0, DEVICE_SIDE, 7000);
     const rb = new PacketBatch(64);
     return {
-      tun, mtu: 1500,
+      tun,
+      mtu: 1500,
       async hostSend(payloads) {
         const b = new PacketBatch(payloads.length);
         payloads.forEach((p, i) => b.set(i, p, 0, 0));
@@ -31,7 +39,8 @@ if (canRunWith('tunnel: real TUN device', ['ip', 'ping'])) {
       packetToHost: (p, id) => udp4(DEVICE_SIDE, HOST, 7000, 7001, p, id),
       async hostReceived() {
         const out: Uint8Array[] = [];
-        for (let n = host.read(rb, 0); n > 0; n = host.read(rb, 0)) for (let i = 0; i < n; i++) out.push(rb.packet(i).slice());
+        for (let n = host.read(rb, 0); n > 0; n = host.read(rb, 0))
+          for (let i = 0; i < n; i++) out.push(rb.packet(i).slice());
         return out;
       },
       async close() {
@@ -50,7 +59,8 @@ if (canRunWith('tunnel: real TUN device', ['ip', 'ping'])) {
       await configureLink(tun.name, { mtu: 1500, addresses: [`${HOST}/24`] }, ns.name);
       const payloads: Uint8Array[] = [];
       const fwd = forward({
-        from: tun, to: tun,
+        from: tun,
+        to: tun,
         onBatch(slab, offsets, lengths, peers, count, replies) {
           for (let i = 0; i < count; i++) {
             const o = offsets[i]!;
@@ -69,13 +79,18 @@ if (canRunWith('tunnel: real TUN device', ['ip', 'ping'])) {
           }
         },
       });
-      const r = await ns.exec(['ping', '-c', '3', '-i', '0.2', '-W', '2', '-s', '1400', '-p', 'a5', DEVICE_SIDE], { allowFailure: true });
+      const r = await ns.exec(['ping', '-c', '3', '-i', '0.2', '-W', '2', '-s', '1400', '-p', 'a5', DEVICE_SIDE], {
+        allowFailure: true,
+      });
       fwd.stop();
       assert.match(r.stdout, /3 received/, r.stdout + r.stderr);
       assert.is(payloads.length, 3);
       for (const p of payloads) {
         assert.is(p.length, 1400);
-        assert.ok(p.subarray(16).every((b) => b === 0xa5), 'ping -p a5 pattern after the 16-byte timestamp');
+        assert.ok(
+          p.subarray(16).every((b) => b === 0xa5),
+          'ping -p a5 pattern after the 16-byte timestamp',
+        );
       }
       assert.is(fwd.counters.replies, 3);
     } finally {
@@ -89,7 +104,10 @@ if (canRunWith('tunnel: real TUN device', ['ip', 'ping'])) {
     try {
       const first = openTun({ name: 'tun-busy0', netns: ns.name });
       try {
-        assert.throws(() => openTun({ name: 'tun-busy0', netns: ns.name }), (e: Error) => e instanceof DeviceBusyError && /close it/.test(e.message));
+        assert.throws(
+          () => openTun({ name: 'tun-busy0', netns: ns.name }),
+          (e: Error) => e instanceof DeviceBusyError && /close it/.test(e.message),
+        );
       } finally {
         first.close();
       }
@@ -105,7 +123,11 @@ if (canRunWith('tunnel: real TUN device', ['ip', 'ping'])) {
 
   test('bad names are BadNameError before any system call', () => {
     for (const name of ['x'.repeat(16), 'a/b', 'a b', 'a:b', '', '..']) {
-      assert.throws(() => openTun({ name }), (e: Error) => e instanceof BadNameError, name);
+      assert.throws(
+        () => openTun({ name }),
+        (e: Error) => e instanceof BadNameError,
+        name,
+      );
     }
   });
 

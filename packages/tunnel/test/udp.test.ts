@@ -20,7 +20,9 @@ if (canRunPrivileged('tunnel: UDP batches across a veth')) {
         after.push(() => assert.ok(sa.stats().txGsoSends > 0, 'GSO sends happened'));
       }
       return {
-        a: sa, b: sb, c: sc,
+        a: sa,
+        b: sb,
+        c: sc,
         addrA: { address: '192.0.2.1', port: 8285 },
         addrB: { address: '192.0.2.2', port: 8285 },
         addrC: { address: '192.0.2.3', port: 9999 },

@@ -1,9 +1,21 @@
 // The two encapsulations the overlay backend can speak, behind one small interface, so the forwarding loops
 // are written once. Both work in place in a slab slot and never allocate per packet.
 import {
-  DropReason, PacketSpan, VxlanTemplate, parseMac, encapsulateVxlan, decapsulateVxlan, encapsulateFlannelUdp,
-  decapsulateFlannelUdp, arpRequestTarget, arpReplyInPlace, ENCAP_OVERHEAD_UDP, ENCAP_OVERHEAD_VXLAN_IPV4,
-  VXLAN_HEADER_LENGTH, FLANNEL_UDP_PORT, VXLAN_PORT_FLANNEL,
+  DropReason,
+  PacketSpan,
+  VxlanTemplate,
+  parseMac,
+  encapsulateVxlan,
+  decapsulateVxlan,
+  encapsulateFlannelUdp,
+  decapsulateFlannelUdp,
+  arpRequestTarget,
+  arpReplyInPlace,
+  ENCAP_OVERHEAD_UDP,
+  ENCAP_OVERHEAD_VXLAN_IPV4,
+  VXLAN_HEADER_LENGTH,
+  FLANNEL_UDP_PORT,
+  VXLAN_PORT_FLANNEL,
 } from '@weft/encap';
 import type { PeerChange } from './types.ts';
 import { MAX_PEERS } from './peers.ts';
@@ -24,7 +36,14 @@ export interface EncapFormat {
    * A non-IP payload (ARP for vxlan): when it deserves an answer, rewrite it in place into the reply, set
    * offsets[i]/lengths[i], and return true (it goes back to the sender).
    */
-  answerControl?(buf: Uint8Array, offset: number, length: number, offsets: Int32Array, lengths: Int32Array, i: number): boolean;
+  answerControl?(
+    buf: Uint8Array,
+    offset: number,
+    length: number,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    i: number,
+  ): boolean;
 }
 
 /** flannel-udp: the raw IP packet is the datagram; TTL decremented on both sides. */

@@ -26,7 +26,10 @@ export class NativeNetwork implements DataplaneNetwork {
   }
 
   async start(): Promise<void> {
-    this.opts.log.info({ iface: this.opts.iface, mtu: this.mtu }, 'native backend: routing peer subnets via their underlay addresses');
+    this.opts.log.info(
+      { iface: this.opts.iface, mtu: this.mtu },
+      'native backend: routing peer subnets via their underlay addresses',
+    );
   }
 
   /** Turns a batch of peer changes into one `ip -batch` of route replace/del commands. */
@@ -51,7 +54,11 @@ export class NativeNetwork implements DataplaneNetwork {
 
   /** Removes every route this backend added; leases stay, so a restart keeps the subnet. */
   async stop(): Promise<void> {
-    await this.opts.link.ipBatch(this.opts.log, [...this.routes.keys()].map((s) => `route del ${s}`), { force: true });
+    await this.opts.link.ipBatch(
+      this.opts.log,
+      [...this.routes.keys()].map((s) => `route del ${s}`),
+      { force: true },
+    );
     this.routes.clear();
   }
 }

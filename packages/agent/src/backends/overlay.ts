@@ -10,7 +10,13 @@
 // Everything dropped is counted by reason; nothing is thrown or logged per packet.
 import type { Logger } from 'pino';
 import {
-  DROP_REASON_COUNT, DROP_REASON_NAMES, DropReason, PacketSpan, readU32, buildIcmpv4DestUnreachable, Icmpv4UnreachableCode,
+  DROP_REASON_COUNT,
+  DROP_REASON_NAMES,
+  DropReason,
+  PacketSpan,
+  readU32,
+  buildIcmpv4DestUnreachable,
+  Icmpv4UnreachableCode,
   vxlanSourcePort,
 } from '@weft/encap';
 import { forward, TCP_OFFLOADS, type Forwarder } from '@weft/tunnel';
@@ -33,7 +39,8 @@ export enum AgentDrop {
   NoRoute = 10,
   NotIpv4 = 11,
 }
-if (AgentDrop.UnknownPeer !== DROP_REASON_COUNT) throw new Error('AgentDrop must start right after encap DropReason codes');
+if (AgentDrop.UnknownPeer !== DROP_REASON_COUNT)
+  throw new Error('AgentDrop must start right after encap DropReason codes');
 const AGENT_DROP_NAMES = ['unknown_peer', 'spoofed_source', 'no_route', 'not_ipv4'];
 export const DROP_NAMES: readonly string[] = [...DROP_REASON_NAMES, ...AGENT_DROP_NAMES];
 
@@ -100,29 +107,91 @@ export class OverlayNetwork implements DataplaneNetwork {
   async start(): Promise<void> {
     const o = this.opts;
     const name = o.tunName ?? 'flannel0';
-    this.sendPath = await chooseSendPath({ log: o.log, ports: o.ports, offloads: o.offloads, publicIp: o.publicIp, overhead: o.format.overhead, batchSize: WHOLE_BATCH_SIZE });
+    this.sendPath = await chooseSendPath({
+      log: o.log,
+      ports: o.ports,
+      offloads: o.offloads,
+      publicIp: o.publicIp,
+      overhead: o.format.overhead,
+      batchSize: WHOLE_BATCH_SIZE,
+    });
     const whole = this.sendPath.port !== undefined;
     const egressBatch = whole ? WHOLE_BATCH_SIZE : BATCH_SIZE;
-    this.tun = o.ports.openTun({ name, mtu: this.mtu, offloads: o.offloads ? TCP_OFFLOADS : 0, batchSize: egressBatch, whole });
+    this.tun = o.ports.openTun({
+      name,
+      mtu: this.mtu,
+      offloads: o.offloads ? TCP_OFFLOADS : 0,
+      batchSize: egressBatch,
+      whole,
+    });
     const address = `${formatIp4(this.tunAddress)}/32`;
     const route = formatIp4Net(o.network);
-    o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} txqueuelen ${TUN_TX_QUEUE} up; ip addr replace ${address} dev ${name}; ip route replace ${route} dev ${name}` }, 'ip');
-    await o.ports.link.configureLink(name, { mtu: this.mtu, txQueueLength: TUN_TX_QUEUE, addresses: [address], routes: [route] });
+    o.log.info(
+      {
+        cmd: `ip link set dev ${name} mtu ${this.mtu} txqueuelen ${TUN_TX_QUEUE} up; ip addr replace ${address} dev ${name}; ip route replace ${route} dev ${name}`,
+      },
+      'ip',
+    );
+    await o.ports.link.configureLink(name, {
+      mtu: this.mtu,
+      txQueueLength: TUN_TX_QUEUE,
+      addresses: [address],
+      routes: [route],
+    });
     // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
-    this.udp = o.ports.openUdp({ address: o.publicIp, port: o.format.port, peerByAddress: true, batchSize: BATCH_SIZE, sendBuffer: SOCKET_BUFFER, receiveBuffer: SOCKET_BUFFER });
+    this.udp = o.ports.openUdp({
+      address: o.publicIp,
+      port: o.format.port,
+      peerByAddress: true,
+      batchSize: BATCH_SIZE,
+      sendBuffer: SOCKET_BUFFER,
+      receiveBuffer: SOCKET_BUFFER,
+    });
     const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
     const pool = openFlowSpread(o.ports, o.publicIp, BATCH_SIZE, SOCKET_BUFFER);
     const tap = this.sendPath.port;
-    this.sender = tap && pool ? new SplitSender(tap, pool, egressBatch) : tap ?? pool;
+    this.sender = tap && pool ? new SplitSender(tap, pool, egressBatch) : (tap ?? pool);
     this.sourcePorts = this.sender?.sourcePorts;
     const egressSlot = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : slotSize;
-    this.egress = forward({ from: this.tun, to: this.sender ?? this.udp, onBatch: this.onEgress, headroom: HEADROOM, slotSize: egressSlot, batchSize: egressBatch });
-    this.ingress = forward({ from: this.udp, to: this.tun, onBatch: this.onIngress, headroom: HEADROOM, slotSize: INGRESS_SLOT_SIZE, batchSize: BATCH_SIZE });
-    o.log.info({ tun: name, mtu: this.mtu, port: o.format.port, offloads: o.offloads, superPackets: whole, gso: this.udp.gso ?? false, gro: this.udp.gro ?? false }, `${this.backend} backend forwarding`);
+    this.egress = forward({
+      from: this.tun,
+      to: this.sender ?? this.udp,
+      onBatch: this.onEgress,
+      headroom: HEADROOM,
+      slotSize: egressSlot,
+      batchSize: egressBatch,
+    });
+    this.ingress = forward({
+      from: this.udp,
+      to: this.tun,
+      onBatch: this.onIngress,
+      headroom: HEADROOM,
+      slotSize: INGRESS_SLOT_SIZE,
+      batchSize: BATCH_SIZE,
+    });
+    o.log.info(
+      {
+        tun: name,
+        mtu: this.mtu,
+        port: o.format.port,
+        offloads: o.offloads,
+        superPackets: whole,
+        gso: this.udp.gso ?? false,
+        gro: this.udp.gro ?? false,
+      },
+      `${this.backend} backend forwarding`,
+    );
   }
 
   /** TUN -> UDP: route, encapsulate in place, pick the peer. */
-  private readonly onEgress = (slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, count: number, replies: Uint8Array): void => {
+  private readonly onEgress = (
+    slab: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    peers: Int32Array,
+    count: number,
+    replies: Uint8Array,
+  ): void => {
     const { format, capture } = this.opts;
     const sourcePorts = this.sourcePorts;
     for (let i = 0; i < count; i++) {
@@ -151,19 +220,44 @@ export class OverlayNetwork implements DataplaneNetwork {
       lengths[i] = len + (off - start);
       peers[i] = peer;
       if (sourcePorts) sourcePorts[i] = vxlanSourcePort(slab, off, len); // RFC 7348 section 5: entropy for ECMP and RSS
-      if (capture) capture.record(CaptureSide.Wire, slab, start, lengths[i]!, CaptureDirection.Outbound, this.peers.address[peer]!, format.port);
+      if (capture)
+        capture.record(
+          CaptureSide.Wire,
+          slab,
+          start,
+          lengths[i]!,
+          CaptureDirection.Outbound,
+          this.peers.address[peer]!,
+          format.port,
+        );
     }
   };
 
   /** UDP -> TUN: known peer, valid encapsulation, inner source inside that peer's subnet. */
-  private readonly onIngress = (slab: Uint8Array, offsets: Int32Array, lengths: Int32Array, peers: Int32Array, count: number, replies: Uint8Array): void => {
+  private readonly onIngress = (
+    slab: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    peers: Int32Array,
+    count: number,
+    replies: Uint8Array,
+  ): void => {
     const { format, capture } = this.opts;
     const span = this.span;
     for (let i = 0; i < count; i++) {
       const peer = peers[i]!;
       const off = offsets[i]!;
       const len = lengths[i]!;
-      if (capture) capture.record(CaptureSide.Wire, slab, off, len, CaptureDirection.Inbound, peer >= 0 ? this.peers.address[peer]! : 0, format.port);
+      if (capture)
+        capture.record(
+          CaptureSide.Wire,
+          slab,
+          off,
+          len,
+          CaptureDirection.Inbound,
+          peer >= 0 ? this.peers.address[peer]! : 0,
+          format.port,
+        );
       if (peer < 0 || !this.peers.live[peer]) {
         peers[i] = this.drop(AgentDrop.UnknownPeer);
         continue;
@@ -194,8 +288,24 @@ export class OverlayNetwork implements DataplaneNetwork {
   }
 
   /** flanneld answers unroutable packets with ICMP net unreachable back into the TUN; so does the udp backend. */
-  private icmpUnreachable(slab: Uint8Array, off: number, len: number, offsets: Int32Array, lengths: Int32Array, i: number): boolean {
-    const n = buildIcmpv4DestUnreachable(slab, off, len, Icmpv4UnreachableCode.Net, this.tunAddress, this.icmpScratch, 0, { ttl: 8 });
+  private icmpUnreachable(
+    slab: Uint8Array,
+    off: number,
+    len: number,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    i: number,
+  ): boolean {
+    const n = buildIcmpv4DestUnreachable(
+      slab,
+      off,
+      len,
+      Icmpv4UnreachableCode.Net,
+      this.tunAddress,
+      this.icmpScratch,
+      0,
+      { ttl: 8 },
+    );
     if (n === 0) return false;
     const start = off - HEADROOM; // the slot's start: the error (<= 96 bytes) fits the slot from there
     slab.set(this.icmpScratch.subarray(0, n), start);
@@ -212,7 +322,10 @@ export class OverlayNetwork implements DataplaneNetwork {
         this.udp!.addPeer(slot.index, c.publicIp, this.opts.format.port);
         this.sender?.addPeer(slot.index, c.publicIp, this.opts.format.port);
         this.fib.set(c.subnet, slot.index);
-        this.opts.log.info({ subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
+        this.opts.log.info(
+          { subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index },
+          'peer added',
+        );
       } else {
         const slot = this.peers.remove(c.subnet);
         if (!slot) continue;
@@ -228,9 +341,14 @@ export class OverlayNetwork implements DataplaneNetwork {
     const e = this.egress?.counters;
     const g = this.ingress?.counters;
     return {
-      tx_packets: e?.packetsOut ?? 0, tx_bytes: e?.bytesIn ?? 0, tun_read_packets: e?.packetsIn ?? 0,
-      rx_packets: g?.packetsOut ?? 0, rx_bytes: g?.bytesIn ?? 0, udp_read_packets: g?.packetsIn ?? 0,
-      replies: (e?.replies ?? 0) + (g?.replies ?? 0), backpressure: (e?.backpressure ?? 0) + (g?.backpressure ?? 0),
+      tx_packets: e?.packetsOut ?? 0,
+      tx_bytes: e?.bytesIn ?? 0,
+      tun_read_packets: e?.packetsIn ?? 0,
+      rx_packets: g?.packetsOut ?? 0,
+      rx_bytes: g?.bytesIn ?? 0,
+      udp_read_packets: g?.packetsIn ?? 0,
+      replies: (e?.replies ?? 0) + (g?.replies ?? 0),
+      backpressure: (e?.backpressure ?? 0) + (g?.backpressure ?? 0),
       errors: (e?.errors ?? 0) + (g?.errors ?? 0),
       ...receiveCounters(this.tun),
       ...sendCounters(this.sendPath.port),
@@ -248,7 +366,11 @@ export class OverlayNetwork implements DataplaneNetwork {
   status(): NetworkStatus {
     const { superPackets, reason } = this.sendPath;
     return {
-      backend: this.backend, mtu: this.mtu, routes: this.peers.list(), counters: this.counters(), drops: this.dropCounts(),
+      backend: this.backend,
+      mtu: this.mtu,
+      routes: this.peers.list(),
+      counters: this.counters(),
+      drops: this.dropCounts(),
       sendPath: { superPackets, reason },
     };
   }
@@ -260,6 +382,10 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.sender?.close();
     this.tun?.close(); // a non-persistent TUN disappears with its routes
     this.opts.capture?.close();
-    await this.opts.ports.link.ipBatch(this.opts.log, [`route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`], { force: true });
+    await this.opts.ports.link.ipBatch(
+      this.opts.log,
+      [`route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`],
+      { force: true },
+    );
   }
 }

@@ -2,7 +2,10 @@
 // the peer's subnet (for the receive-side source check) and its VXLAN template. Typed arrays indexed by peer,
 // so the per-packet checks are array reads, not map lookups or allocations.
 import {
-  formatIpv4Prefix as formatIp4Net, ipv4Mask as maskOf, tryParseIpv4 as parseIp4, type Ipv4Prefix as Ip4Net,
+  formatIpv4Prefix as formatIp4Net,
+  ipv4Mask as maskOf,
+  tryParseIpv4 as parseIp4,
+  type Ipv4Prefix as Ip4Net,
 } from '@weft/netaddr';
 import { subnetKey } from '../subnet-key.ts';
 
@@ -67,10 +70,20 @@ export class PeerTable {
 
   /** True when `src` (uint32) is inside the subnet of live peer `index`. */
   ownsSource(index: number, src: number): boolean {
-    return index >= 0 && index < MAX_PEERS && this.live[index] === 1 && ((src & this.subnetMask[index]!) >>> 0) === this.subnetIp[index];
+    return (
+      index >= 0 &&
+      index < MAX_PEERS &&
+      this.live[index] === 1 &&
+      (src & this.subnetMask[index]!) >>> 0 === this.subnetIp[index]
+    );
   }
 
   list(): { subnet: string; via: string; vtepMac?: string; index: number }[] {
-    return [...this.bySubnet.values()].map((s) => ({ subnet: formatIp4Net(s.subnet), via: s.publicIp, vtepMac: s.vtepMac, index: s.index }));
+    return [...this.bySubnet.values()].map((s) => ({
+      subnet: formatIp4Net(s.subnet),
+      via: s.publicIp,
+      vtepMac: s.vtepMac,
+      index: s.index,
+    }));
   }
 }

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError, leaseBackendType, parseNetConfig, type NetConfig } from '../config.ts';
 import {
-  formatIpv4Prefix as formatIp4Net, ipv4Mask as maskOf, tryParseIpv4 as parseIp4, type Ipv4Prefix as Ip4Net,
+  formatIpv4Prefix as formatIp4Net,
+  ipv4Mask as maskOf,
+  tryParseIpv4 as parseIp4,
+  type Ipv4Prefix as Ip4Net,
 } from '@weft/netaddr';
 import { StoreUnavailableError, type Lease, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';

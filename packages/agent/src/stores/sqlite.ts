@@ -69,7 +69,9 @@ export class SqliteLeaseStore implements LeaseStore {
   }
 
   async getConfig(): Promise<string | null> {
-    const row = guard(() => this.db.prepare('SELECT json FROM config WHERE id = 1').get() as { json: string } | undefined);
+    const row = guard(
+      () => this.db.prepare('SELECT json FROM config WHERE id = 1').get() as { json: string } | undefined,
+    );
     return row?.json ?? null;
   }
 
@@ -105,7 +107,9 @@ export class SqliteLeaseStore implements LeaseStore {
 
   async deleteLease(subnet: Ipv4Prefix): Promise<boolean> {
     return this.write(() => {
-      const row = this.db.prepare('SELECT subnet, attrs, expires_at FROM leases WHERE subnet = ?').get(subnetKey(subnet)) as LeaseRow | undefined;
+      const row = this.db
+        .prepare('SELECT subnet, attrs, expires_at FROM leases WHERE subnet = ?')
+        .get(subnetKey(subnet)) as LeaseRow | undefined;
       if (!row) return false;
       this.remove(row);
       return true;
@@ -135,9 +139,12 @@ export class SqliteLeaseStore implements LeaseStore {
     return guard(() => {
       const current = this.revision();
       if (current <= seen) return null;
-      const oldest = (this.db.prepare('SELECT MIN(rev) AS r FROM events').get() as { r: number | null }).r ?? current + 1;
+      const oldest =
+        (this.db.prepare('SELECT MIN(rev) AS r FROM events').get() as { r: number | null }).r ?? current + 1;
       if (seen < oldest - 1) throw new RevisionCompactedError(`revision ${seen} is compacted (oldest kept ${oldest})`);
-      const rows = this.db.prepare('SELECT kind, subnet, attrs, expires_at FROM events WHERE rev > ? ORDER BY rev').all(seen) as (LeaseRow & { kind: string })[];
+      const rows = this.db
+        .prepare('SELECT kind, subnet, attrs, expires_at FROM events WHERE rev > ? ORDER BY rev')
+        .all(seen) as (LeaseRow & { kind: string })[];
       const events: LeaseEvent[] = [];
       for (const r of rows) {
         const lease = toLease(r);
@@ -157,7 +164,9 @@ export class SqliteLeaseStore implements LeaseStore {
 
   private put(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Lease {
     const row: LeaseRow = { subnet: subnetKey(subnet), attrs: JSON.stringify(attrs), expires_at: this.now() + ttlMs };
-    this.db.prepare('INSERT OR REPLACE INTO leases (subnet, attrs, expires_at) VALUES (@subnet, @attrs, @expires_at)').run(row);
+    this.db
+      .prepare('INSERT OR REPLACE INTO leases (subnet, attrs, expires_at) VALUES (@subnet, @attrs, @expires_at)')
+      .run(row);
     this.log('added', row);
     return { subnet, attrs, expiresAt: row.expires_at };
   }
@@ -168,14 +177,18 @@ export class SqliteLeaseStore implements LeaseStore {
   }
 
   private sweep(): void {
-    const rows = this.db.prepare('SELECT subnet, attrs, expires_at FROM leases WHERE expires_at <= ?').all(this.now()) as LeaseRow[];
+    const rows = this.db
+      .prepare('SELECT subnet, attrs, expires_at FROM leases WHERE expires_at <= ?')
+      .all(this.now()) as LeaseRow[];
     for (const r of rows) this.remove(r);
   }
 
   private log(kind: 'added' | 'removed', row: LeaseRow): void {
     this.db.prepare('UPDATE revision SET value = value + 1 WHERE id = 1').run();
     const rev = this.revision();
-    this.db.prepare('INSERT INTO events (rev, kind, subnet, attrs, expires_at) VALUES (?, ?, ?, ?, ?)').run(rev, kind, row.subnet, row.attrs, row.expires_at);
+    this.db
+      .prepare('INSERT INTO events (rev, kind, subnet, attrs, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(rev, kind, row.subnet, row.attrs, row.expires_at);
     this.db.prepare('DELETE FROM events WHERE rev <= ?').run(rev - this.historyLimit);
   }
 }

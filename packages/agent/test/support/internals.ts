@@ -1,6 +1,14 @@
 // The package's parts for its own tests: the public face (src/index.ts) plus what stays internal to @weft/agent.
 export * from '../../src/index.ts';
-export { parseNetConfig, validateNetConfig, subnetCount, BACKEND_TYPES, DEFAULT_PORTS, DEFAULT_VNI, MAX_VNI } from '../../src/config.ts';
+export {
+  parseNetConfig,
+  validateNetConfig,
+  subnetCount,
+  BACKEND_TYPES,
+  DEFAULT_PORTS,
+  DEFAULT_VNI,
+  MAX_VNI,
+} from '../../src/config.ts';
 export type { BackendConfig, BackendType } from '../../src/config.ts';
 export { DEFAULT_EMBEDDED_PATH, DEFAULT_ETCD_PREFIX, DEFAULT_SUBNET_FILE } from '../../src/settings.ts';
 export { subnetKey, parseSubnetKey } from '../../src/subnet-key.ts';
@@ -10,7 +18,12 @@ export { LeaseWatcher } from '../../src/watcher.ts';
 export { pickFreeSubnet, isLeasable } from '../../src/allocator.ts';
 export { MemoryLeaseStore, type MemoryStoreOptions } from '../../src/stores/memory.ts';
 export { EtcdLeaseStore, type EtcdStoreOptions } from '../../src/stores/etcd.ts';
-export { StoreCredentialError, classifyEtcdError, type EtcdTlsFiles, type EtcdAuth } from '../../src/stores/etcd-credentials.ts';
+export {
+  StoreCredentialError,
+  classifyEtcdError,
+  type EtcdTlsFiles,
+  type EtcdAuth,
+} from '../../src/stores/etcd-credentials.ts';
 export { LeaseManager, type LeaseManagerOptions, type LeaseHandlers } from '../../src/lease-manager.ts';
 export { componentLogger } from '../../src/log.ts';
 export { Fib } from '../../src/fib.ts';

@@ -1,6 +1,12 @@
 // Readable names for route-sync's wire enums: "UpdateMessageError" -> "Update Message Error".
 import {
-  CeaseSubcode, FsmErrorSubcode, HeaderErrorSubcode, NotificationCode, OpenErrorSubcode, RouteRefreshErrorSubcode, UpdateErrorSubcode,
+  CeaseSubcode,
+  FsmErrorSubcode,
+  HeaderErrorSubcode,
+  NotificationCode,
+  OpenErrorSubcode,
+  RouteRefreshErrorSubcode,
+  UpdateErrorSubcode,
 } from '@weft/route-sync';
 
 /** The enum member name of `value` split into words, or '' when `value` is not a member. */

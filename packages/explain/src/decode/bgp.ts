@@ -3,7 +3,14 @@
 // so each message can be annotated field by field (bgp-fields.ts). A message that started in an earlier segment
 // is annotated on its reassembled bytes, with offsets counted from the message's first byte.
 import {
-  BgpDecoder, BgpMessageError, CapabilityCode, ErrorHandling, HEADER_LENGTH, MessageType, type Message, type UpdateMessage,
+  BgpDecoder,
+  BgpMessageError,
+  CapabilityCode,
+  ErrorHandling,
+  HEADER_LENGTH,
+  MessageType,
+  type Message,
+  type UpdateMessage,
 } from '@weft/route-sync';
 import { LayerBuilder } from '../layer.ts';
 import { beginLayer, type BgpStreamsLike, type DecodeContext } from './context.ts';
@@ -36,7 +43,10 @@ export class BgpStreams implements BgpStreamsLike {
 
   /** A fresh framer for `flow`. Until OPENs are seen it assumes 4-octet AS, which every current speaker negotiates. */
   reset(flow: string, synced: boolean, nextSeq?: number): Stream {
-    const decoder = new BgpDecoder({ context: { fourOctetAs: true }, local: { fourOctetAs: true, extendedMessage: true } });
+    const decoder = new BgpDecoder({
+      context: { fourOctetAs: true },
+      local: { fourOctetAs: true, extendedMessage: true },
+    });
     const s: Stream = { decoder, pending: Buffer.alloc(0), synced, nextSeq };
     this.streams.set(flow, s);
     return s;
@@ -70,24 +80,41 @@ export function bgpAction(e: BgpMessageError): string {
   if (e.handling === ErrorHandling.SessionReset || e.handling === ErrorHandling.AfiSafiDisable) {
     return `the receiver sends NOTIFICATION ${e.code}/${e.subcode} (${n.code} / ${n.subcode}) and closes the session (RFC 4271 §6)`;
   }
-  const how = e.handling === ErrorHandling.TreatAsWithdraw ? 'treat-as-withdraw: every prefix in this UPDATE is withdrawn' : 'attribute discard: the attribute is ignored, the routes kept';
+  const how =
+    e.handling === ErrorHandling.TreatAsWithdraw
+      ? 'treat-as-withdraw: every prefix in this UPDATE is withdrawn'
+      : 'attribute discard: the attribute is ignored, the routes kept';
   return `${how}; the session stays up, no NOTIFICATION (RFC 7606 §2)`;
 }
 
 /** The field each NOTIFICATION code/subcode is about (RFC 4271 §6.1-6.3), when the error names no attribute. */
 const ERROR_FIELDS: Record<string, string> = {
-  '1/1': 'bgp.marker', '1/2': 'bgp.length', '1/3': 'bgp.type',
-  '2/1': 'bgp.open.version', '2/2': 'bgp.open.myas', '2/3': 'bgp.open.identifier', '2/4': 'bgp.open.opt.param',
-  '2/6': 'bgp.open.holdtime', '2/7': 'bgp.cap',
-  '3/1': 'bgp.update.path_attributes.length', '3/10': 'bgp.nlri_prefix',
+  '1/1': 'bgp.marker',
+  '1/2': 'bgp.length',
+  '1/3': 'bgp.type',
+  '2/1': 'bgp.open.version',
+  '2/2': 'bgp.open.myas',
+  '2/3': 'bgp.open.identifier',
+  '2/4': 'bgp.open.opt.param',
+  '2/6': 'bgp.open.holdtime',
+  '2/7': 'bgp.cap',
+  '3/1': 'bgp.update.path_attributes.length',
+  '3/10': 'bgp.nlri_prefix',
 };
 
 function problemFrom(b: LayerBuilder, e: BgpMessageError, start: number): void {
   const fields = b.layer.fields.filter((f) => f.offset >= start);
-  const target = e.attrType !== undefined
-    ? fields.find((f) => f.name === 'bgp.update.path_attribute' && f.value.toString().includes(`(${e.attrType})`))
-    : fields.find((f) => f.name === ERROR_FIELDS[`${e.code}/${e.subcode}`]);
-  b.problem({ field: target?.name, offset: target?.offset ?? start, message: e.message, action: bgpAction(e), verdict: `bgp:${e.code}/${e.subcode}` });
+  const target =
+    e.attrType !== undefined
+      ? fields.find((f) => f.name === 'bgp.update.path_attribute' && f.value.toString().includes(`(${e.attrType})`))
+      : fields.find((f) => f.name === ERROR_FIELDS[`${e.code}/${e.subcode}`]);
+  b.problem({
+    field: target?.name,
+    offset: target?.offset ?? start,
+    message: e.message,
+    action: bgpAction(e),
+    verdict: `bgp:${e.code}/${e.subcode}`,
+  });
 }
 
 export function decodeBgpLayer(ctx: DecodeContext, offset: number, end: number, depth: number): void {
@@ -99,7 +126,13 @@ export function decodeBgpLayer(ctx: DecodeContext, offset: number, end: number, 
   const s = streams.get(flow);
   if (s.failed) {
     const b = beginLayer(ctx, 'bgp', 'BGP (after a fatal error)', depth, offset, 'RFC 4271 §6');
-    b.field('bgp.ignored', offset, end - offset, `${end - offset} bytes`, 'the receiver already closed this session, so these bytes are not read');
+    b.field(
+      'bgp.ignored',
+      offset,
+      end - offset,
+      `${end - offset} bytes`,
+      'the receiver already closed this session, so these bytes are not read',
+    );
     return;
   }
   const chunk = ctx.buf.subarray(offset, end);
@@ -122,23 +155,48 @@ export function decodeBgpLayer(ctx: DecodeContext, offset: number, end: number, 
     const complete = len >= HEADER_LENGTH && whole.length - off >= len;
     if (!complete && !(error && i === messages.length)) break;
     const msgEnd = complete ? off + len : whole.length;
-    const b = off < carried
-      ? new LayerBuilder(Buffer.from(whole.subarray(off, msgEnd)), 'bgp', 'BGP (reassembled across segments; offsets from the message start)', depth, 0, 'RFC 4271 §4')
-      : beginLayer(ctx, 'bgp', 'BGP', depth, offset + off - carried, 'RFC 4271 §4');
+    const b =
+      off < carried
+        ? new LayerBuilder(
+            Buffer.from(whole.subarray(off, msgEnd)),
+            'bgp',
+            'BGP (reassembled across segments; offsets from the message start)',
+            depth,
+            0,
+            'RFC 4271 §4',
+          )
+        : beginLayer(ctx, 'bgp', 'BGP', depth, offset + off - carried, 'RFC 4271 §4');
     if (off < carried) ctx.packet.push(b.layer);
     const base = off < carried ? 0 : offset + off - carried;
     walkBgpMessage(b, base, base + (msgEnd - off), { fourOctetAs: s.decoder.context.fourOctetAs });
     b.layer.title = `BGP ${messageTitle(messages[i], whole[off + 18]!)}${b.layer.title.slice(3)}`;
     const m = messages[i];
     if (m) noteMessage(streams, flow, b, m);
-    else if (error) { problemFrom(b, error, base); off = whole.length; break; }
+    else if (error) {
+      problemFrom(b, error, base);
+      off = whole.length;
+      break;
+    }
     i++;
     off = msgEnd;
   }
   s.pending = s.failed ? Buffer.alloc(0) : Buffer.from(whole.subarray(off));
   if (s.pending.length) {
-    const b = beginLayer(ctx, 'bgp', 'BGP (continues in the next segment)', depth, end - (whole.length - off), 'RFC 4271 §4.1');
-    b.field('bgp.partial', end - Math.min(whole.length - off, end - offset), Math.min(whole.length - off, end - offset), `${whole.length - off} bytes`, 'start of a message whose length field says more bytes than this segment holds; TCP delivers the rest');
+    const b = beginLayer(
+      ctx,
+      'bgp',
+      'BGP (continues in the next segment)',
+      depth,
+      end - (whole.length - off),
+      'RFC 4271 §4.1',
+    );
+    b.field(
+      'bgp.partial',
+      end - Math.min(whole.length - off, end - offset),
+      Math.min(whole.length - off, end - offset),
+      `${whole.length - off} bytes`,
+      'start of a message whose length field says more bytes than this segment holds; TCP delivers the rest',
+    );
   }
 }
 
@@ -149,7 +207,10 @@ function messageTitle(m: Message | undefined, typeOctet: number): string {
 
 function noteMessage(streams: BgpStreams, flow: string, b: LayerBuilder, m: Message): void {
   if (m.type === MessageType.Open) {
-    streams.sawOpen(flow, m.capabilities.some((c) => c.type === CapabilityCode.FourOctetAs));
+    streams.sawOpen(
+      flow,
+      m.capabilities.some((c) => c.type === CapabilityCode.FourOctetAs),
+    );
   } else if (m.type === MessageType.Update) {
     for (const e of (m as UpdateMessage).errors ?? []) problemFrom(b, e, b.layer.offset);
   }
@@ -159,7 +220,14 @@ function noteMessage(streams: BgpStreams, flow: string, b: LayerBuilder, m: Mess
  * Where framing of this segment starts, or null to skip it. Skips retransmitted bytes (sequence numbers already
  * read), restarts after a gap in the capture, and when the capture began mid-stream, looks for the next marker.
  */
-function alignSegment(ctx: DecodeContext, streams: BgpStreams, flow: string, offset: number, end: number, depth: number): number | null {
+function alignSegment(
+  ctx: DecodeContext,
+  streams: BgpStreams,
+  flow: string,
+  offset: number,
+  end: number,
+  depth: number,
+): number | null {
   const seq = ctx.tcpSeq;
   if (seq === undefined || flow === HEX_FLOW) return offset;
   let s = streams.get(flow);
@@ -168,13 +236,26 @@ function alignSegment(ctx: DecodeContext, streams: BgpStreams, flow: string, off
   s.nextSeq = (seq + (end - offset)) >>> 0;
   if (delta < 0) {
     const old = Math.min(-delta, end - offset);
-    skipped(ctx, offset, old, depth, 'retransmitted bytes (sequence numbers already read): the receiver\'s TCP discards them');
+    skipped(
+      ctx,
+      offset,
+      old,
+      depth,
+      "retransmitted bytes (sequence numbers already read): the receiver's TCP discards them",
+    );
     if (old === end - offset) return null;
     offset += old;
   }
   if (s.synced) return offset;
   const at = ctx.buf.subarray(offset, end).indexOf(MARKER);
-  if (at !== 0) skipped(ctx, offset, at < 0 ? end - offset : at, depth, 'the capture did not start at a message boundary (no SYN seen, or segments missing): bytes up to the next marker are skipped');
+  if (at !== 0)
+    skipped(
+      ctx,
+      offset,
+      at < 0 ? end - offset : at,
+      depth,
+      'the capture did not start at a message boundary (no SYN seen, or segments missing): bytes up to the next marker are skipped',
+    );
   if (at < 0) return null;
   s.synced = true;
   return offset + at;

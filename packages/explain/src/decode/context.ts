@@ -23,14 +23,31 @@ export interface ExplainOptions {
 export type ResolvedOptions = Required<ExplainOptions>;
 
 export const DEFAULT_OPTIONS: ResolvedOptions = {
-  start: 'auto', vni: 1, vxlanPorts: [8472, 4789], flannelUdpPorts: [8285], bgpPort: 179,
+  start: 'auto',
+  vni: 1,
+  vxlanPorts: [8472, 4789],
+  flannelUdpPorts: [8285],
+  bgpPort: 179,
 };
 
 /** A decoder explains the bytes `[offset, end)` of `ctx.buf` as one protocol and hands the rest on. */
 export type Decoder = (ctx: DecodeContext, offset: number, end: number, depth: number) => void;
 
 /** Names of the decoders in the dispatch table. */
-export type DecoderName = 'eth' | 'arp' | 'ip' | 'ipv4' | 'ipv6' | 'udp' | 'tcp' | 'icmp' | 'icmpv6' | 'vxlan' | 'flannel-udp' | 'bgp' | 'data';
+export type DecoderName =
+  | 'eth'
+  | 'arp'
+  | 'ip'
+  | 'ipv4'
+  | 'ipv6'
+  | 'udp'
+  | 'tcp'
+  | 'icmp'
+  | 'icmpv6'
+  | 'vxlan'
+  | 'flannel-udp'
+  | 'bgp'
+  | 'data';
 
 /** Source and destination of the innermost IP header seen so far (for TCP flows and labels). */
 export interface IpEndpoints {
@@ -63,7 +80,14 @@ export interface DecodeContext {
 }
 
 /** Starts a layer and records it in the packet. */
-export function beginLayer(ctx: DecodeContext, name: string, title: string, depth: number, offset: number, rfc: string): LayerBuilder {
+export function beginLayer(
+  ctx: DecodeContext,
+  name: string,
+  title: string,
+  depth: number,
+  offset: number,
+  rfc: string,
+): LayerBuilder {
   const b = new LayerBuilder(ctx.buf, name, title, depth, offset, rfc);
   ctx.packet.push(b.layer);
   return b;

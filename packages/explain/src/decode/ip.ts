@@ -2,7 +2,14 @@
 // (decodeIpv4Header, decodeIpv6Header, ipv4ChecksumValid); inside a tunnel, the drop reason is the one the
 // tunnel layer got from encap's decapsulate (ctx.innerVerdict), so explain and the dataplane agree.
 import {
-  DropReason, dropReasonName, IPV4_HEADER_LENGTH, IPV6_HEADER_LENGTH, IpProtocol, decodeIpv4Header, decodeIpv6Header, ipv4ChecksumValid,
+  DropReason,
+  dropReasonName,
+  IPV4_HEADER_LENGTH,
+  IPV6_HEADER_LENGTH,
+  IpProtocol,
+  decodeIpv4Header,
+  decodeIpv6Header,
+  ipv4ChecksumValid,
   readU32,
 } from '@weft/encap';
 import { formatIpv4, formatIpv6Bytes } from '@weft/netaddr';
@@ -14,13 +21,32 @@ const V6 = 'RFC 8200 §3';
 
 /** IANA protocol numbers a student meets here. */
 export function protocolName(p: number): string {
-  const names: Record<number, string> = { 1: 'ICMP', 2: 'IGMP', 6: 'TCP', 17: 'UDP', 41: 'IPv6-in-IPv4', 43: 'IPv6 routing header', 44: 'IPv6 fragment header', 47: 'GRE', 50: 'ESP', 58: 'ICMPv6', 59: 'no next header', 89: 'OSPF', 132: 'SCTP' };
+  const names: Record<number, string> = {
+    1: 'ICMP',
+    2: 'IGMP',
+    6: 'TCP',
+    17: 'UDP',
+    41: 'IPv6-in-IPv4',
+    43: 'IPv6 routing header',
+    44: 'IPv6 fragment header',
+    47: 'GRE',
+    50: 'ESP',
+    58: 'ICMPv6',
+    59: 'no next header',
+    89: 'OSPF',
+    132: 'SCTP',
+  };
   return names[p] ?? 'unassigned or unknown';
 }
 
 /** Names of common DSCP values (RFC 4594 §3). */
 function dscpName(d: number): string {
-  const names: Record<number, string> = { 0: 'default forwarding', 46: 'EF: expedited forwarding (voice)', 48: 'CS6: network control (routing protocols such as BGP)', 56: 'CS7: network control' };
+  const names: Record<number, string> = {
+    0: 'default forwarding',
+    46: 'EF: expedited forwarding (voice)',
+    48: 'CS6: network control (routing protocols such as BGP)',
+    56: 'CS7: network control',
+  };
   return names[d] ?? (d % 8 === 0 ? `class selector CS${d / 8}` : `differentiated services code point ${d}`);
 }
 
@@ -34,8 +60,12 @@ export function decodeIpLayer(ctx: DecodeContext, offset: number, end: number, d
 /** What happens to a bad IP header: the kernel's verdict outside a tunnel, weft's (from encap) inside one. */
 function ipAction(ctx: DecodeContext, depth: number): { action: string; verdict?: string } {
   const r = ctx.innerVerdict;
-  if (depth > 0 && r !== undefined && r !== DropReason.None) return { action: weftDrops(r), verdict: dropReasonName(r) };
-  if (depth > 0) return { action: 'weft passes it on; the receiving kernel drops it when writing to the TUN device (IP header error)' };
+  if (depth > 0 && r !== undefined && r !== DropReason.None)
+    return { action: weftDrops(r), verdict: dropReasonName(r) };
+  if (depth > 0)
+    return {
+      action: 'weft passes it on; the receiving kernel drops it when writing to the TUN device (IP header error)',
+    };
   return { action: 'the receiving kernel drops it (counted in /proc/net/snmp Ip: InHdrErrors)' };
 }
 
@@ -45,16 +75,51 @@ function report(ctx: DecodeContext, b: LayerBuilder, depth: number, at: number, 
 
 function ipv4Fields(b: LayerBuilder, buf: Buffer, o: number): void {
   const hl = (buf[o]! & 0x0f) * 4;
-  b.field('ip.version/ihl', o, 1, `${buf[o]! >> 4} / ${hl} bytes`, `IPv${buf[o]! >> 4}, header ${hl} bytes (IHL ${hl / 4} words of 4)`);
+  b.field(
+    'ip.version/ihl',
+    o,
+    1,
+    `${buf[o]! >> 4} / ${hl} bytes`,
+    `IPv${buf[o]! >> 4}, header ${hl} bytes (IHL ${hl / 4} words of 4)`,
+  );
   const tos = buf[o + 1]!;
-  b.field('ip.dsfield', o + 1, 1, `DSCP ${tos >> 2}, ECN ${tos & 3}`, `${dscpName(tos >> 2)}; ECN ${['not ECN-capable', 'ECT(1)', 'ECT(0)', 'congestion experienced'][tos & 3]}`, 'RFC 2474 §3, RFC 3168 §5');
+  b.field(
+    'ip.dsfield',
+    o + 1,
+    1,
+    `DSCP ${tos >> 2}, ECN ${tos & 3}`,
+    `${dscpName(tos >> 2)}; ECN ${['not ECN-capable', 'ECT(1)', 'ECT(0)', 'congestion experienced'][tos & 3]}`,
+    'RFC 2474 §3, RFC 3168 §5',
+  );
   b.field('ip.len', o + 2, 2, buf.readUInt16BE(o + 2), 'total length of the packet, header included');
-  b.field('ip.id', o + 4, 2, `0x${buf.readUInt16BE(o + 4).toString(16).padStart(4, '0')}`, 'identification: ties fragments of one datagram together');
+  b.field(
+    'ip.id',
+    o + 4,
+    2,
+    `0x${buf
+      .readUInt16BE(o + 4)
+      .toString(16)
+      .padStart(4, '0')}`,
+    'identification: ties fragments of one datagram together',
+  );
   const ff = buf.readUInt16BE(o + 6);
   const flags = [ff & 0x4000 ? 'DF' : '', ff & 0x2000 ? 'MF' : ''].filter(Boolean).join('+') || 'none';
-  b.field('ip.flags/frag_offset', o + 6, 2, `${flags}, offset ${(ff & 0x1fff) * 8}`, `${ff & 0x4000 ? "don't fragment (path MTU discovery)" : 'may be fragmented'}; ${ff & 0x3fff ? 'a fragment' : 'not a fragment'}`);
+  b.field(
+    'ip.flags/frag_offset',
+    o + 6,
+    2,
+    `${flags}, offset ${(ff & 0x1fff) * 8}`,
+    `${ff & 0x4000 ? "don't fragment (path MTU discovery)" : 'may be fragmented'}; ${ff & 0x3fff ? 'a fragment' : 'not a fragment'}`,
+  );
   b.field('ip.ttl', o + 8, 1, buf[o + 8]!, 'hops left: each router decrements it and drops the packet at 0');
-  b.field('ip.proto', o + 9, 1, buf[o + 9]!, `payload: ${protocolName(buf[o + 9]!)}`, 'RFC 791 §3.1, IANA protocol numbers');
+  b.field(
+    'ip.proto',
+    o + 9,
+    1,
+    buf[o + 9]!,
+    `payload: ${protocolName(buf[o + 9]!)}`,
+    'RFC 791 §3.1, IANA protocol numbers',
+  );
   b.field('ip.src', o + 12, 4, formatIpv4(readU32(buf, o + 12)), 'source address');
   b.field('ip.dst', o + 16, 4, formatIpv4(readU32(buf, o + 16)), 'destination address');
 }
@@ -68,17 +133,35 @@ export function decodeIpv4Layer(ctx: DecodeContext, offset: number, end: number,
     header = decodeIpv4Header(buf, offset, end - offset);
   } catch (e) {
     const err = e as Error & { offset?: number };
-    if (end - offset < IPV4_HEADER_LENGTH) b.field('ip.bytes', offset, end - offset, end - offset, 'the packet stops inside the IPv4 header');
+    if (end - offset < IPV4_HEADER_LENGTH)
+      b.field('ip.bytes', offset, end - offset, end - offset, 'the packet stops inside the IPv4 header');
     report(ctx, b, depth, err.offset ?? offset, err.message);
     return;
   }
   const hl = (buf[offset]! & 0x0f) * 4;
   const valid = ipv4ChecksumValid(buf, offset);
-  const sum = `0x${buf.readUInt16BE(offset + 10).toString(16).padStart(4, '0')}`;
-  b.field('ip.checksum', offset + 10, 2, sum, valid ? 'header checksum: correct (RFC 1071 sum over the header is 0xffff)' : 'header checksum: WRONG', 'RFC 791 §3.1, RFC 1071');
+  const sum = `0x${buf
+    .readUInt16BE(offset + 10)
+    .toString(16)
+    .padStart(4, '0')}`;
+  b.field(
+    'ip.checksum',
+    offset + 10,
+    2,
+    sum,
+    valid ? 'header checksum: correct (RFC 1071 sum over the header is 0xffff)' : 'header checksum: WRONG',
+    'RFC 791 §3.1, RFC 1071',
+  );
   b.layer.fields.sort((x, y) => x.offset - y.offset);
   if (!valid) report(ctx, b, depth, offset + 10, 'IPv4 header checksum does not verify');
-  if (hl > IPV4_HEADER_LENGTH) b.field('ip.options', offset + IPV4_HEADER_LENGTH, hl - IPV4_HEADER_LENGTH, `${hl - IPV4_HEADER_LENGTH} bytes`, 'options (rare; routers may slow-path them)');
+  if (hl > IPV4_HEADER_LENGTH)
+    b.field(
+      'ip.options',
+      offset + IPV4_HEADER_LENGTH,
+      hl - IPV4_HEADER_LENGTH,
+      `${hl - IPV4_HEADER_LENGTH} bytes`,
+      'options (rare; routers may slow-path them)',
+    );
   ctx.ip = { src: formatIpv4(header.src), dst: formatIpv4(header.dst) };
   const payloadEnd = payloadWindow(ctx, b, depth, offset, header.totalLength, end);
   const next = offset + hl;
@@ -87,14 +170,34 @@ export function decodeIpv4Layer(ctx: DecodeContext, offset: number, end: number,
 }
 
 /** The end of the IP payload: the header's length when the bytes are there (the rest is link padding). */
-function payloadWindow(ctx: DecodeContext, b: LayerBuilder, depth: number, offset: number, ipLength: number, end: number): number {
+function payloadWindow(
+  ctx: DecodeContext,
+  b: LayerBuilder,
+  depth: number,
+  offset: number,
+  ipLength: number,
+  end: number,
+): number {
   if (ctx.quoted) return end; // an ICMP error quotes only the header and 8 bytes (RFC 792)
   if (offset + ipLength > end) {
-    report(ctx, b, depth, offset + (b.layer.name === 'ip' ? 2 : 4), `length field says ${ipLength} bytes, only ${end - offset} were received`);
+    report(
+      ctx,
+      b,
+      depth,
+      offset + (b.layer.name === 'ip' ? 2 : 4),
+      `length field says ${ipLength} bytes, only ${end - offset} were received`,
+    );
     return end;
   }
   if (offset + ipLength < end) {
-    b.field('padding', offset + ipLength, end - offset - ipLength, `${end - offset - ipLength} bytes`, 'trailing bytes after the IP packet: Ethernet padding of a short frame, ignored', 'IEEE 802.3 §3.2.8');
+    b.field(
+      'padding',
+      offset + ipLength,
+      end - offset - ipLength,
+      `${end - offset - ipLength} bytes`,
+      'trailing bytes after the IP packet: Ethernet padding of a short frame, ignored',
+      'IEEE 802.3 §3.2.8',
+    );
   }
   return offset + ipLength;
 }
@@ -124,7 +227,13 @@ export function decodeIpv6Layer(ctx: DecodeContext, offset: number, end: number,
     report(ctx, b, depth, err.offset ?? offset, err.message);
     return;
   }
-  b.field('ipv6.version/tclass/flow', offset, 4, `6 / 0x${h.trafficClass.toString(16)} / 0x${h.flowLabel.toString(16)}`, `IPv6; traffic class ${h.trafficClass} (DSCP ${h.trafficClass >> 2}); flow label ${h.flowLabel}${h.flowLabel ? ' (flow hash for ECMP)' : ''}`);
+  b.field(
+    'ipv6.version/tclass/flow',
+    offset,
+    4,
+    `6 / 0x${h.trafficClass.toString(16)} / 0x${h.flowLabel.toString(16)}`,
+    `IPv6; traffic class ${h.trafficClass} (DSCP ${h.trafficClass >> 2}); flow label ${h.flowLabel}${h.flowLabel ? ' (flow hash for ECMP)' : ''}`,
+  );
   b.field('ipv6.plen', offset + 4, 2, h.payloadLength, 'payload length: bytes after this 40-byte header');
   b.field('ipv6.nxt', offset + 6, 1, h.nextHeader, `next header: ${protocolName(h.nextHeader)}`);
   b.field('ipv6.hlim', offset + 7, 1, h.hopLimit, 'hop limit: the IPv6 TTL');

@@ -9,7 +9,8 @@ const ICMP_RFC = 'RFC 792';
 const TCP_MIN_HEADER = 20;
 
 function portName(ctx: DecodeContext, port: number, proto: 'udp' | 'tcp'): string {
-  if (proto === 'udp' && ctx.opts.vxlanPorts.includes(port)) return port === 4789 ? 'VXLAN (IANA port)' : 'VXLAN (flannel/Linux port)';
+  if (proto === 'udp' && ctx.opts.vxlanPorts.includes(port))
+    return port === 4789 ? 'VXLAN (IANA port)' : 'VXLAN (flannel/Linux port)';
   if (proto === 'udp' && ctx.opts.flannelUdpPorts.includes(port)) return 'flannel-udp';
   if (proto === 'tcp' && port === ctx.opts.bgpPort) return 'BGP';
   if (port >= 32768) return 'ephemeral (a client or hashed source port)';
@@ -23,16 +24,35 @@ export function decodeUdpLayer(ctx: DecodeContext, offset: number, end: number, 
     h = decodeUdpHeader(ctx.buf, offset, end - offset);
   } catch (e) {
     b.field('udp.bytes', offset, end - offset, end - offset, 'the packet stops inside the UDP header');
-    b.problem({ offset, message: (e as Error).message, action: 'the receiving kernel drops it (Udp: InErrors)', verdict: 'too_short' });
+    b.problem({
+      offset,
+      message: (e as Error).message,
+      action: 'the receiving kernel drops it (Udp: InErrors)',
+      verdict: 'too_short',
+    });
     return;
   }
   b.field('udp.srcport', offset, 2, h.srcPort, `source port: ${portName(ctx, h.srcPort, 'udp')}`);
   b.field('udp.dstport', offset + 2, 2, h.dstPort, `destination port: ${portName(ctx, h.dstPort, 'udp')}`);
   b.field('udp.length', offset + 4, 2, h.length, 'header (8) plus payload, in bytes');
-  b.field('udp.checksum', offset + 6, 2, `0x${h.checksum.toString(16).padStart(4, '0')}`, h.checksum === 0 ? 'zero: no checksum (allowed over IPv4; the Linux vxlan driver sends 0 by default)' : 'checksum over a pseudo-header and the datagram (not verified here)', 'RFC 768, RFC 7348 §5');
+  b.field(
+    'udp.checksum',
+    offset + 6,
+    2,
+    `0x${h.checksum.toString(16).padStart(4, '0')}`,
+    h.checksum === 0
+      ? 'zero: no checksum (allowed over IPv4; the Linux vxlan driver sends 0 by default)'
+      : 'checksum over a pseudo-header and the datagram (not verified here)',
+    'RFC 768, RFC 7348 §5',
+  );
   let payloadEnd = offset + h.length;
   if (h.length < UDP_HEADER_LENGTH || payloadEnd > end) {
-    b.problem({ field: 'udp.length', offset: offset + 4, message: `UDP length ${h.length} does not fit the ${end - offset} bytes after the IP header`, action: 'the receiving kernel drops it (Udp: InErrors)' });
+    b.problem({
+      field: 'udp.length',
+      offset: offset + 4,
+      message: `UDP length ${h.length} does not fit the ${end - offset} bytes after the IP header`,
+      action: 'the receiving kernel drops it (Udp: InErrors)',
+    });
     payloadEnd = end;
   }
   const next = offset + UDP_HEADER_LENGTH;
@@ -49,7 +69,11 @@ export function decodeTcpLayer(ctx: DecodeContext, offset: number, end: number, 
   const buf = ctx.buf;
   if (end - offset < TCP_MIN_HEADER) {
     b.field('tcp.bytes', offset, end - offset, end - offset, 'the packet stops inside the TCP header');
-    b.problem({ offset, message: `TCP header needs ${TCP_MIN_HEADER} bytes, ${end - offset} present`, action: 'the receiving kernel drops it (Tcp: InErrs)' });
+    b.problem({
+      offset,
+      message: `TCP header needs ${TCP_MIN_HEADER} bytes, ${end - offset} present`,
+      action: 'the receiving kernel drops it (Tcp: InErrs)',
+    });
     return;
   }
   const src = buf.readUInt16BE(offset);
@@ -60,16 +84,43 @@ export function decodeTcpLayer(ctx: DecodeContext, offset: number, end: number, 
   b.field('tcp.srcport', offset, 2, src, `source port: ${portName(ctx, src, 'tcp')}`);
   b.field('tcp.dstport', offset + 2, 2, dst, `destination port: ${portName(ctx, dst, 'tcp')}`);
   b.field('tcp.seq_raw', offset + 4, 4, buf.readUInt32BE(offset + 4), 'sequence number of the first payload byte');
-  b.field('tcp.ack_raw', offset + 8, 4, buf.readUInt32BE(offset + 8), flagBits & 0x10 ? 'next byte expected from the other side' : 'unused (ACK flag clear)');
+  b.field(
+    'tcp.ack_raw',
+    offset + 8,
+    4,
+    buf.readUInt32BE(offset + 8),
+    flagBits & 0x10 ? 'next byte expected from the other side' : 'unused (ACK flag clear)',
+  );
   b.field('tcp.hdr_len/flags', offset + 12, 2, `${hl} bytes / ${flags}`, `header ${hl} bytes; flags ${flags}`);
   b.field('tcp.window_size_value', offset + 14, 2, buf.readUInt16BE(offset + 14), 'receive window (before scaling)');
-  b.field('tcp.checksum', offset + 16, 2, `0x${buf.readUInt16BE(offset + 16).toString(16).padStart(4, '0')}`, 'checksum over a pseudo-header and the segment (not verified here)');
+  b.field(
+    'tcp.checksum',
+    offset + 16,
+    2,
+    `0x${buf
+      .readUInt16BE(offset + 16)
+      .toString(16)
+      .padStart(4, '0')}`,
+    'checksum over a pseudo-header and the segment (not verified here)',
+  );
   b.field('tcp.urgent_pointer', offset + 18, 2, buf.readUInt16BE(offset + 18), 'urgent pointer (only with URG)');
   if (hl < TCP_MIN_HEADER || offset + hl > end) {
-    b.problem({ field: 'tcp.hdr_len/flags', offset: offset + 12, message: `data offset says a ${hl}-byte header in a ${end - offset}-byte segment`, action: 'the receiving kernel drops it (Tcp: InErrs)' });
+    b.problem({
+      field: 'tcp.hdr_len/flags',
+      offset: offset + 12,
+      message: `data offset says a ${hl}-byte header in a ${end - offset}-byte segment`,
+      action: 'the receiving kernel drops it (Tcp: InErrs)',
+    });
     return;
   }
-  if (hl > TCP_MIN_HEADER) b.field('tcp.options', offset + TCP_MIN_HEADER, hl - TCP_MIN_HEADER, `${hl - TCP_MIN_HEADER} bytes`, 'options (MSS, window scale, SACK, timestamps)');
+  if (hl > TCP_MIN_HEADER)
+    b.field(
+      'tcp.options',
+      offset + TCP_MIN_HEADER,
+      hl - TCP_MIN_HEADER,
+      `${hl - TCP_MIN_HEADER} bytes`,
+      'options (MSS, window scale, SACK, timestamps)',
+    );
   const next = offset + hl;
   const bgp = src === ctx.opts.bgpPort || dst === ctx.opts.bgpPort;
   ctx.tcpFlow = `${ctx.ip?.src}:${src}>${ctx.ip?.dst}:${dst}`;
@@ -81,42 +132,107 @@ export function decodeTcpLayer(ctx: DecodeContext, offset: number, end: number, 
 }
 
 const ICMP_TYPES: Record<number, string> = {
-  [Icmpv4Type.EchoReply]: 'echo reply (ping answer)', [Icmpv4Type.DestUnreachable]: 'destination unreachable',
-  [Icmpv4Type.SourceQuench]: 'source quench (deprecated)', [Icmpv4Type.Redirect]: 'redirect',
-  [Icmpv4Type.EchoRequest]: 'echo request (ping)', [Icmpv4Type.TimeExceeded]: 'time exceeded (TTL reached 0)',
+  [Icmpv4Type.EchoReply]: 'echo reply (ping answer)',
+  [Icmpv4Type.DestUnreachable]: 'destination unreachable',
+  [Icmpv4Type.SourceQuench]: 'source quench (deprecated)',
+  [Icmpv4Type.Redirect]: 'redirect',
+  [Icmpv4Type.EchoRequest]: 'echo request (ping)',
+  [Icmpv4Type.TimeExceeded]: 'time exceeded (TTL reached 0)',
   [Icmpv4Type.ParameterProblem]: 'parameter problem',
 };
-const UNREACH_CODES = ['net unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable', 'fragmentation needed and DF set'];
+const UNREACH_CODES = [
+  'net unreachable',
+  'host unreachable',
+  'protocol unreachable',
+  'port unreachable',
+  'fragmentation needed and DF set',
+];
 
 export function decodeIcmpLayer(ctx: DecodeContext, offset: number, end: number, depth: number): void {
   const b = beginLayer(ctx, 'icmp', `ICMP${depthLabel(depth)}`, depth, offset, ICMP_RFC);
   const buf = ctx.buf;
   if (end - offset < ICMP_HEADER_LENGTH) {
     b.field('icmp.bytes', offset, end - offset, end - offset, 'the packet stops inside the ICMP header');
-    b.problem({ offset, message: `ICMP header needs ${ICMP_HEADER_LENGTH} bytes, ${end - offset} present`, action: 'the receiving kernel drops it (Icmp: InErrors)' });
+    b.problem({
+      offset,
+      message: `ICMP header needs ${ICMP_HEADER_LENGTH} bytes, ${end - offset} present`,
+      action: 'the receiving kernel drops it (Icmp: InErrors)',
+    });
     return;
   }
   const type = buf[offset]!;
   const code = buf[offset + 1]!;
   b.field('icmp.type', offset, 1, type, ICMP_TYPES[type] ?? 'other ICMP type');
-  b.field('icmp.code', offset + 1, 1, code, type === Icmpv4Type.DestUnreachable ? UNREACH_CODES[code] ?? `code ${code}` : code === 0 ? 'no code for this type' : `code ${code}`, type === 3 && code === 4 ? 'RFC 1191 §4' : ICMP_RFC);
+  b.field(
+    'icmp.code',
+    offset + 1,
+    1,
+    code,
+    type === Icmpv4Type.DestUnreachable
+      ? (UNREACH_CODES[code] ?? `code ${code}`)
+      : code === 0
+        ? 'no code for this type'
+        : `code ${code}`,
+    type === 3 && code === 4 ? 'RFC 1191 §4' : ICMP_RFC,
+  );
   const ok = internetChecksum(buf, offset, end - offset) === 0;
-  b.field('icmp.checksum', offset + 2, 2, `0x${buf.readUInt16BE(offset + 2).toString(16).padStart(4, '0')}`, ok ? 'checksum over the ICMP message: correct' : 'checksum over the ICMP message: WRONG', 'RFC 792, RFC 1071');
-  if (!ok) b.problem({ field: 'icmp.checksum', offset: offset + 2, message: 'ICMP checksum does not verify', action: 'the receiving kernel drops it (Icmp: InCsumErrors)' });
+  b.field(
+    'icmp.checksum',
+    offset + 2,
+    2,
+    `0x${buf
+      .readUInt16BE(offset + 2)
+      .toString(16)
+      .padStart(4, '0')}`,
+    ok ? 'checksum over the ICMP message: correct' : 'checksum over the ICMP message: WRONG',
+    'RFC 792, RFC 1071',
+  );
+  if (!ok)
+    b.problem({
+      field: 'icmp.checksum',
+      offset: offset + 2,
+      message: 'ICMP checksum does not verify',
+      action: 'the receiving kernel drops it (Icmp: InCsumErrors)',
+    });
   if (type === Icmpv4Type.EchoRequest || type === Icmpv4Type.EchoReply) {
-    b.field('icmp.ident', offset + 4, 2, buf.readUInt16BE(offset + 4), 'identifier: matches replies to the pinging process');
+    b.field(
+      'icmp.ident',
+      offset + 4,
+      2,
+      buf.readUInt16BE(offset + 4),
+      'identifier: matches replies to the pinging process',
+    );
     b.field('icmp.seq', offset + 6, 2, buf.readUInt16BE(offset + 6), 'sequence number of this ping');
   } else if (type === Icmpv4Type.DestUnreachable && code === 4) {
-    b.field('icmp.mtu', offset + 6, 2, buf.readUInt16BE(offset + 6), 'next-hop MTU: the largest packet that fits (path MTU discovery)', 'RFC 1191 §4');
+    b.field(
+      'icmp.mtu',
+      offset + 6,
+      2,
+      buf.readUInt16BE(offset + 6),
+      'next-hop MTU: the largest packet that fits (path MTU discovery)',
+      'RFC 1191 §4',
+    );
   } else {
-    b.field('icmp.rest', offset + 4, 4, `0x${buf.readUInt32BE(offset + 4).toString(16)}`, 'rest of header (unused for this type)');
+    b.field(
+      'icmp.rest',
+      offset + 4,
+      4,
+      `0x${buf.readUInt32BE(offset + 4).toString(16)}`,
+      'rest of header (unused for this type)',
+    );
   }
   const body = offset + ICMP_HEADER_LENGTH;
   if (end > body && QUOTING_TYPES.has(type) && !ctx.quoted) decodeQuoted(ctx, body, end, depth);
   else if (end > body) ctx.decoders.data(ctx, body, end, depth);
 }
 
-const QUOTING_TYPES = new Set<number>([Icmpv4Type.DestUnreachable, Icmpv4Type.SourceQuench, Icmpv4Type.Redirect, Icmpv4Type.TimeExceeded, Icmpv4Type.ParameterProblem]);
+const QUOTING_TYPES = new Set<number>([
+  Icmpv4Type.DestUnreachable,
+  Icmpv4Type.SourceQuench,
+  Icmpv4Type.Redirect,
+  Icmpv4Type.TimeExceeded,
+  Icmpv4Type.ParameterProblem,
+]);
 
 /** An ICMP error quotes the IP header and first 8 bytes of the packet it is about (RFC 792): show them as such. */
 function decodeQuoted(ctx: DecodeContext, offset: number, end: number, depth: number): void {
@@ -128,7 +244,9 @@ function decodeQuoted(ctx: DecodeContext, offset: number, end: number, depth: nu
   ctx.ip = saved;
   for (const l of ctx.packet.slice(first)) {
     l.title = `${l.title.replace(/ \(inner.*\)$/, '')} (quoted: the packet this error is about)`;
-    if (l.name === 'data') l.fields[0]!.meaning = 'the first 8 bytes of its payload: enough for the sender to find the socket (ports) it came from';
+    if (l.name === 'data')
+      l.fields[0]!.meaning =
+        'the first 8 bytes of its payload: enough for the sender to find the socket (ports) it came from';
   }
 }
 
@@ -136,13 +254,36 @@ export function decodeIcmpv6Layer(ctx: DecodeContext, offset: number, end: numbe
   const b = beginLayer(ctx, 'icmpv6', `ICMPv6${depthLabel(depth)}`, depth, offset, 'RFC 4443 §2.1');
   const buf = ctx.buf;
   if (end - offset < 4) {
-    b.problem({ offset, message: `ICMPv6 header needs 4 bytes, ${end - offset} present`, action: 'the receiving kernel drops it' });
+    b.problem({
+      offset,
+      message: `ICMPv6 header needs 4 bytes, ${end - offset} present`,
+      action: 'the receiving kernel drops it',
+    });
     return;
   }
-  const names: Record<number, string> = { 1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 128: 'echo request', 129: 'echo reply', 133: 'router solicitation', 134: 'router advertisement', 135: 'neighbour solicitation', 136: 'neighbour advertisement' };
+  const names: Record<number, string> = {
+    1: 'destination unreachable',
+    2: 'packet too big',
+    3: 'time exceeded',
+    128: 'echo request',
+    129: 'echo reply',
+    133: 'router solicitation',
+    134: 'router advertisement',
+    135: 'neighbour solicitation',
+    136: 'neighbour advertisement',
+  };
   b.field('icmpv6.type', offset, 1, buf[offset]!, names[buf[offset]!] ?? 'other ICMPv6 type');
   b.field('icmpv6.code', offset + 1, 1, buf[offset + 1]!, 'code for this type');
-  b.field('icmpv6.checksum', offset + 2, 2, `0x${buf.readUInt16BE(offset + 2).toString(16).padStart(4, '0')}`, 'checksum with the IPv6 pseudo-header (not verified here)');
+  b.field(
+    'icmpv6.checksum',
+    offset + 2,
+    2,
+    `0x${buf
+      .readUInt16BE(offset + 2)
+      .toString(16)
+      .padStart(4, '0')}`,
+    'checksum with the IPv6 pseudo-header (not verified here)',
+  );
   if (end > offset + 4) ctx.decoders.data(ctx, offset + 4, end, depth);
 }
 

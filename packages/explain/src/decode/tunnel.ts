@@ -2,8 +2,15 @@
 // @weft/encap's decapsulateVxlan / decapsulateFlannelUdp run on a copy of the bytes, so explain and the
 // dataplane can never disagree; this file only adds the field-level view and points the verdict at a field.
 import {
-  DropReason, PacketSpan, VXLAN_FLAG_G, VXLAN_FLAG_I, VXLAN_HEADER_LENGTH, decapsulateFlannelUdp, decapsulateVxlan,
-  decodeVxlanHeader, dropReasonName,
+  DropReason,
+  PacketSpan,
+  VXLAN_FLAG_G,
+  VXLAN_FLAG_I,
+  VXLAN_HEADER_LENGTH,
+  decapsulateFlannelUdp,
+  decapsulateVxlan,
+  decodeVxlanHeader,
+  dropReasonName,
 } from '@weft/encap';
 import type { LayerBuilder } from '../layer.ts';
 import { beginLayer, weftDrops, type DecodeContext } from './context.ts';
@@ -14,7 +21,7 @@ const RFC = 'RFC 7348 §5';
 const VXLAN_DROPS: Partial<Record<DropReason, [number, string]>> = {
   [DropReason.TooShort]: [0, 'shorter than the 8-byte VXLAN header plus a 14-byte inner Ethernet header'],
   [DropReason.BadFlags]: [0, 'the I flag (0x08) is clear, so the VNI is not valid (RFC 7348 §5)'],
-  [DropReason.WrongVni]: [4, 'the VNI is not the receiver\'s'],
+  [DropReason.WrongVni]: [4, "the VNI is not the receiver's"],
   [DropReason.NotIp]: [20, 'the inner EtherType is not IPv4 or IPv6 (ARP is answered separately, never forwarded)'],
   [DropReason.BadIpHeader]: [22, 'the inner IP header contradicts itself or its EtherType'],
   [DropReason.LengthMismatch]: [24, 'the inner IP length says more bytes than the datagram carries'],
@@ -31,9 +38,25 @@ function vxlanFields(ctx: DecodeContext, b: LayerBuilder, o: number): void {
   const buf = ctx.buf;
   const f = buf[o]!;
   b.field('vxlan.flags', o, 1, `0x${f.toString(16).padStart(2, '0')}`, flagsMeaning(f));
-  b.field('vxlan.reserved', o + 1, 3, `0x${buf.readUIntBE(o + 1, 3).toString(16).padStart(6, '0')}`, f & VXLAN_FLAG_G ? 'group policy: D/A bits and the 16-bit group ID' : 'reserved: sent as 0, ignored on receipt', f & VXLAN_FLAG_G ? 'draft-smith-vxlan-group-policy §2.1' : RFC);
+  b.field(
+    'vxlan.reserved',
+    o + 1,
+    3,
+    `0x${buf
+      .readUIntBE(o + 1, 3)
+      .toString(16)
+      .padStart(6, '0')}`,
+    f & VXLAN_FLAG_G ? 'group policy: D/A bits and the 16-bit group ID' : 'reserved: sent as 0, ignored on receipt',
+    f & VXLAN_FLAG_G ? 'draft-smith-vxlan-group-policy §2.1' : RFC,
+  );
   const vni = buf.readUIntBE(o + 4, 3);
-  b.field('vxlan.vni', o + 4, 3, vni, `VXLAN network identifier: the overlay segment${vni === ctx.opts.vni ? ` (the receiver's, ${ctx.opts.vni})` : ` (the receiver expects ${ctx.opts.vni})`}`);
+  b.field(
+    'vxlan.vni',
+    o + 4,
+    3,
+    vni,
+    `VXLAN network identifier: the overlay segment${vni === ctx.opts.vni ? ` (the receiver's, ${ctx.opts.vni})` : ` (the receiver expects ${ctx.opts.vni})`}`,
+  );
   b.field('vxlan.reserved2', o + 7, 1, buf[o + 7]!, 'reserved: sent as 0, ignored on receipt');
 }
 
@@ -49,9 +72,16 @@ export function decodeVxlanLayer(ctx: DecodeContext, offset: number, end: number
     const rel = verdict === DropReason.TooShort ? len : rel0; // the problem is where the bytes stop
     let message = why;
     if (verdict === DropReason.BadFlags) {
-      try { decodeVxlanHeader(ctx.buf, offset, len); } catch (e) { message = (e as Error).message; }
+      try {
+        decodeVxlanHeader(ctx.buf, offset, len);
+      } catch (e) {
+        message = (e as Error).message;
+      }
     }
-    const field = verdict === DropReason.TooShort ? undefined : b.fieldAt(offset + rel) ?? (rel >= VXLAN_HEADER_LENGTH ? 'inner headers' : undefined);
+    const field =
+      verdict === DropReason.TooShort
+        ? undefined
+        : (b.fieldAt(offset + rel) ?? (rel >= VXLAN_HEADER_LENGTH ? 'inner headers' : undefined));
     b.problem({ field, offset: offset + rel, message, action: weftDrops(verdict), verdict: dropReasonName(verdict) });
   }
   if (len > VXLAN_HEADER_LENGTH) ctx.decoders.eth(ctx, offset + VXLAN_HEADER_LENGTH, end, depth + 1);
@@ -68,16 +98,35 @@ const FLANNEL_DROPS: Partial<Record<DropReason, [number, string]>> = {
 
 export function decodeFlannelUdpLayer(ctx: DecodeContext, offset: number, end: number, depth: number): void {
   const b = beginLayer(ctx, 'flannel-udp', 'flannel-udp', depth, offset, 'flannel udp backend (no header)');
-  b.field('flannel-udp', offset, 0, 'no header', 'the UDP payload is the inner IP packet itself; the receiver decrements its TTL like a router');
+  b.field(
+    'flannel-udp',
+    offset,
+    0,
+    'no header',
+    'the UDP payload is the inner IP packet itself; the receiver decrements its TTL like a router',
+  );
   const len = end - offset;
   const verdict = decapsulateFlannelUdp(Buffer.from(ctx.buf.subarray(offset, end)), 0, len, new PacketSpan());
   ctx.innerVerdict = verdict;
   if (verdict !== DropReason.None) {
     const [rel, why] = FLANNEL_DROPS[verdict] ?? [0, 'rejected'];
     const v6 = len > 0 && ctx.buf[offset]! >> 4 === 6;
-    const at = offset + (verdict === DropReason.TtlExpired && v6 ? 7 : verdict === DropReason.LengthMismatch && v6 ? 4 : verdict === DropReason.TooShort ? len : rel);
-    b.problem({ field: verdict === DropReason.TtlExpired ? (v6 ? 'ipv6.hlim' : 'ip.ttl') : undefined, offset: at, message: why, action: weftDrops(verdict), verdict: dropReasonName(verdict) });
+    const at =
+      offset +
+      (verdict === DropReason.TtlExpired && v6
+        ? 7
+        : verdict === DropReason.LengthMismatch && v6
+          ? 4
+          : verdict === DropReason.TooShort
+            ? len
+            : rel);
+    b.problem({
+      field: verdict === DropReason.TtlExpired ? (v6 ? 'ipv6.hlim' : 'ip.ttl') : undefined,
+      offset: at,
+      message: why,
+      action: weftDrops(verdict),
+      verdict: dropReasonName(verdict),
+    });
   }
   if (len > 0) ctx.decoders.ip(ctx, offset, end, depth + 1);
 }
-

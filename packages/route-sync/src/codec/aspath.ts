@@ -9,13 +9,7 @@
 // Which width AS_PATH uses is not on the wire: it is what the session negotiated (both sides sent capability 65).
 // A 4-octet speaker talking to an old one writes AS_TRANS (23456) for big ASNs in AS_PATH/AGGREGATOR and sends the
 // truth alongside in AS4_PATH/AS4_AGGREGATOR (always 4-octet); the receiver merges them (RFC 6793 §4.2.3).
-import {
-  AS_TRANS,
-  AsPathSegmentType,
-  AttrType,
-  type AsPathSegment,
-  type PathAttribute,
-} from '../types.ts';
+import { AS_TRANS, AsPathSegmentType, AttrType, type AsPathSegment, type PathAttribute } from '../types.ts';
 
 /** Thrown by the value decoder; attributes.ts turns it into the right UPDATE error. */
 export class AsPathSyntaxError extends Error {
@@ -70,9 +64,11 @@ export function decodeAsPathValue(buf: Uint8Array, start: number, end: number, a
     if (off + count * asnBytes > end) throw new AsPathSyntaxError('segment overruns AS_PATH');
     const asns: number[] = [];
     for (let i = 0; i < count; i++, off += asnBytes) {
-      asns.push(asnBytes === 4
-        ? ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0
-        : (buf[off]! << 8) | buf[off + 1]!);
+      asns.push(
+        asnBytes === 4
+          ? ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0
+          : (buf[off]! << 8) | buf[off + 1]!,
+      );
     }
     segments.push({ type, asns });
   }
@@ -126,7 +122,9 @@ export function addAs4Attributes(attrs: PathAttribute[]): PathAttribute[] {
   const out: PathAttribute[] = attrs.filter((a) => a.type !== AttrType.As4Path && a.type !== AttrType.As4Aggregator);
   for (const a of attrs) {
     if (a.type === AttrType.AsPath && a.segments.some((s) => s.asns.some((x) => x > 0xffff))) {
-      const segments = a.segments.filter((s) => s.type === AsPathSegmentType.AsSequence || s.type === AsPathSegmentType.AsSet);
+      const segments = a.segments.filter(
+        (s) => s.type === AsPathSegmentType.AsSequence || s.type === AsPathSegmentType.AsSet,
+      );
       out.push({ type: AttrType.As4Path, segments });
     } else if (a.type === AttrType.Aggregator && a.asn > 0xffff) {
       out.push({ type: AttrType.As4Aggregator, asn: a.asn, addr: a.addr });

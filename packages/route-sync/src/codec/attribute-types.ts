@@ -86,18 +86,48 @@ interface AttributeBase {
   flags?: number;
 }
 
-export interface OriginAttribute extends AttributeBase { type: AttrType.Origin; origin: Origin }
+export interface OriginAttribute extends AttributeBase {
+  type: AttrType.Origin;
+  origin: Origin;
+}
 /** AS_PATH. Encoded with 2- or 4-octet ASNs depending on the session's `fourOctetAs`. */
-export interface AsPathAttribute extends AttributeBase { type: AttrType.AsPath; segments: AsPathSegment[] }
-export interface NextHopAttribute extends AttributeBase { type: AttrType.NextHop; nextHop: string }
-export interface MedAttribute extends AttributeBase { type: AttrType.MultiExitDisc; med: number }
-export interface LocalPrefAttribute extends AttributeBase { type: AttrType.LocalPref; localPref: number }
-export interface AtomicAggregateAttribute extends AttributeBase { type: AttrType.AtomicAggregate }
+export interface AsPathAttribute extends AttributeBase {
+  type: AttrType.AsPath;
+  segments: AsPathSegment[];
+}
+export interface NextHopAttribute extends AttributeBase {
+  type: AttrType.NextHop;
+  nextHop: string;
+}
+export interface MedAttribute extends AttributeBase {
+  type: AttrType.MultiExitDisc;
+  med: number;
+}
+export interface LocalPrefAttribute extends AttributeBase {
+  type: AttrType.LocalPref;
+  localPref: number;
+}
+export interface AtomicAggregateAttribute extends AttributeBase {
+  type: AttrType.AtomicAggregate;
+}
 /** AGGREGATOR: 2- or 4-octet ASN by session context (AS_TRANS when it does not fit). */
-export interface AggregatorAttribute extends AttributeBase { type: AttrType.Aggregator; asn: number; addr: string }
-export interface CommunitiesAttribute extends AttributeBase { type: AttrType.Communities; communities: number[] }
-export interface OriginatorIdAttribute extends AttributeBase { type: AttrType.OriginatorId; originatorId: string }
-export interface ClusterListAttribute extends AttributeBase { type: AttrType.ClusterList; clusterIds: string[] }
+export interface AggregatorAttribute extends AttributeBase {
+  type: AttrType.Aggregator;
+  asn: number;
+  addr: string;
+}
+export interface CommunitiesAttribute extends AttributeBase {
+  type: AttrType.Communities;
+  communities: number[];
+}
+export interface OriginatorIdAttribute extends AttributeBase {
+  type: AttrType.OriginatorId;
+  originatorId: string;
+}
+export interface ClusterListAttribute extends AttributeBase {
+  type: AttrType.ClusterList;
+  clusterIds: string[];
+}
 
 /**
  * MP_REACH_NLRI (RFC 4760 §3). For IPv4/IPv6 unicast `nextHop` (and for a 32-byte IPv6 next hop `linkLocalNextHop`)
@@ -131,8 +161,15 @@ export interface ExtendedCommunitiesAttribute extends AttributeBase {
   communities: ExtendedCommunity[];
 }
 /** AS4_PATH: always 4-octet ASNs; only sent to / received from 2-octet-AS sessions (RFC 6793 §4.2.2). */
-export interface As4PathAttribute extends AttributeBase { type: AttrType.As4Path; segments: AsPathSegment[] }
-export interface As4AggregatorAttribute extends AttributeBase { type: AttrType.As4Aggregator; asn: number; addr: string }
+export interface As4PathAttribute extends AttributeBase {
+  type: AttrType.As4Path;
+  segments: AsPathSegment[];
+}
+export interface As4AggregatorAttribute extends AttributeBase {
+  type: AttrType.As4Aggregator;
+  asn: number;
+  addr: string;
+}
 export interface LargeCommunityAttribute extends AttributeBase {
   type: AttrType.LargeCommunity;
   communities: LargeCommunity[];

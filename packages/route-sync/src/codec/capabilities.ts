@@ -36,11 +36,16 @@ export function capabilityEncodingLength(c: Capability): number {
 
 function capabilityValueLength(c: Capability): number {
   switch (c.type) {
-    case CapabilityCode.Multiprotocol: return 4;
-    case CapabilityCode.RouteRefresh: return 0;
-    case CapabilityCode.FourOctetAs: return 4;
-    case CapabilityCode.GracefulRestart: return 2 + GR_FAMILY_LENGTH * c.families.length;
-    case CapabilityCode.Unrecognized: return c.value.length;
+    case CapabilityCode.Multiprotocol:
+      return 4;
+    case CapabilityCode.RouteRefresh:
+      return 0;
+    case CapabilityCode.FourOctetAs:
+      return 4;
+    case CapabilityCode.GracefulRestart:
+      return 2 + GR_FAMILY_LENGTH * c.families.length;
+    case CapabilityCode.Unrecognized:
+      return c.value.length;
   }
 }
 
@@ -64,7 +69,10 @@ export function encodeCapability(c: Capability, buf: Uint8Array, offset: number)
       view.setUint32(v, c.asn);
       break;
     case CapabilityCode.GracefulRestart:
-      view.setUint16(v, (c.restarting ? GR_RESTARTING : 0) | (c.notification ? GR_NOTIFICATION : 0) | (c.restartTime & GR_TIME_MASK));
+      view.setUint16(
+        v,
+        (c.restarting ? GR_RESTARTING : 0) | (c.notification ? GR_NOTIFICATION : 0) | (c.restartTime & GR_TIME_MASK),
+      );
       c.families.forEach((f, i) => {
         const o = v + 2 + i * GR_FAMILY_LENGTH;
         view.setUint16(o, f.afi);

@@ -21,10 +21,9 @@ export class CommunityLengthError extends Error {
 }
 
 function checkLength(len: number, size: number, what: string): void {
-  if (len === 0 || len % size !== 0) throw new CommunityLengthError(`${what} length ${len} is not a non-zero multiple of ${size}`);
+  if (len === 0 || len % size !== 0)
+    throw new CommunityLengthError(`${what} length ${len} is not a non-zero multiple of ${size}`);
 }
-
-
 
 /** Decodes COMMUNITIES in `buf[start, start+len)` as 32-bit numbers. Throws CommunityLengthError. */
 export function decodeCommunities(buf: Uint8Array, start: number, len: number): number[] {

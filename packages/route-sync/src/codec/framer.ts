@@ -73,7 +73,8 @@ export class BgpDecoder {
 
   private afterMessage(m: Message): void {
     if (!this.local || m.type !== MessageType.Open) return;
-    const peer = (code: CapabilityCode) => m.capabilities.some((c) => c.type === code || (c.type === CapabilityCode.Unrecognized && c.code === code));
+    const peer = (code: CapabilityCode) =>
+      m.capabilities.some((c) => c.type === code || (c.type === CapabilityCode.Unrecognized && c.code === code));
     this.context = {
       fourOctetAs: this.local.fourOctetAs && peer(CapabilityCode.FourOctetAs),
       extendedMessage: !!this.local.extendedMessage && peer(CapabilityCode.ExtendedMessage),

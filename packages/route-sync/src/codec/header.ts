@@ -66,7 +66,11 @@ export function decodeHeader(buf: Uint8Array, offset: number, ctx: CodecContext)
   const length = (buf[offset + 16]! << 8) | buf[offset + 17]!;
   const type = buf[offset + 18]!;
   if (length < HEADER_LENGTH || length > maxMessageLength(ctx)) {
-    throw headerError(HeaderErrorSubcode.BadMessageLength, lengthField(buf, offset), `message length ${length} out of range`);
+    throw headerError(
+      HeaderErrorSubcode.BadMessageLength,
+      lengthField(buf, offset),
+      `message length ${length} out of range`,
+    );
   }
   if (!(type in MIN_LENGTH)) {
     throw headerError(HeaderErrorSubcode.BadMessageType, Uint8Array.of(type), `unknown message type ${type}`);
@@ -75,12 +79,19 @@ export function decodeHeader(buf: Uint8Array, offset: number, ctx: CodecContext)
   if (type === MessageType.RouteRefresh && length !== min) {
     // RFC 7313 §5: its own error code; the data is the message (as much of it as has arrived).
     throw new BgpMessageError(
-      NotificationCode.RouteRefreshMessageError, 1, copyBytes(buf, offset, Math.min(buf.length, offset + length)),
-      ErrorHandling.SessionReset, `ROUTE-REFRESH length ${length} != 23`,
+      NotificationCode.RouteRefreshMessageError,
+      1,
+      copyBytes(buf, offset, Math.min(buf.length, offset + length)),
+      ErrorHandling.SessionReset,
+      `ROUTE-REFRESH length ${length} != 23`,
     );
   }
   if (length < min || (type === MessageType.Keepalive && length !== min)) {
-    throw headerError(HeaderErrorSubcode.BadMessageLength, lengthField(buf, offset), `length ${length} impossible for type ${type}`);
+    throw headerError(
+      HeaderErrorSubcode.BadMessageLength,
+      lengthField(buf, offset),
+      `length ${length} impossible for type ${type}`,
+    );
   }
   return { length, type };
 }

@@ -20,11 +20,16 @@ export const DEFAULT_CONTEXT: CodecContext = Object.freeze({ fourOctetAs: false 
 
 function bodyLength(msg: Message, ctx: CodecContext): number {
   switch (msg.type) {
-    case MessageType.Open: return openBodyLength(msg);
-    case MessageType.Update: return updateBodyLength(msg, ctx);
-    case MessageType.Notification: return notificationBodyLength(msg);
-    case MessageType.Keepalive: return 0;
-    case MessageType.RouteRefresh: return ROUTE_REFRESH_BODY_LENGTH;
+    case MessageType.Open:
+      return openBodyLength(msg);
+    case MessageType.Update:
+      return updateBodyLength(msg, ctx);
+    case MessageType.Notification:
+      return notificationBodyLength(msg);
+    case MessageType.Keepalive:
+      return 0;
+    case MessageType.RouteRefresh:
+      return ROUTE_REFRESH_BODY_LENGTH;
   }
 }
 
@@ -38,18 +43,33 @@ export function encodingLength(msg: Message, ctx: CodecContext = DEFAULT_CONTEXT
  * message exceeds the session's maximum (4096, or 65535 with extended messages) or `buf` lacks room, and
  * TypeError for malformed address text. The speaker splits large route sets across UPDATEs before encoding.
  */
-export function encodeMessage(msg: Message, buf: Uint8Array, offset: number, ctx: CodecContext = DEFAULT_CONTEXT): number {
+export function encodeMessage(
+  msg: Message,
+  buf: Uint8Array,
+  offset: number,
+  ctx: CodecContext = DEFAULT_CONTEXT,
+): number {
   const length = encodingLength(msg, ctx);
-  if (length > maxMessageLength(ctx)) throw new RangeError(`message of ${length} bytes exceeds ${maxMessageLength(ctx)}`);
+  if (length > maxMessageLength(ctx))
+    throw new RangeError(`message of ${length} bytes exceeds ${maxMessageLength(ctx)}`);
   if (offset < 0 || offset + length > buf.length) throw new RangeError(`need ${length} bytes at offset ${offset}`);
   encodeHeader({ length, type: msg.type }, buf, offset);
   const body = offset + HEADER_LENGTH;
   switch (msg.type) {
-    case MessageType.Open: encodeOpenBody(msg, buf, body); break;
-    case MessageType.Update: encodeUpdateBody(msg, buf, body, ctx); break;
-    case MessageType.Notification: encodeNotificationBody(msg, buf, body); break;
-    case MessageType.Keepalive: break;
-    case MessageType.RouteRefresh: encodeRouteRefreshBody(msg, buf, body); break;
+    case MessageType.Open:
+      encodeOpenBody(msg, buf, body);
+      break;
+    case MessageType.Update:
+      encodeUpdateBody(msg, buf, body, ctx);
+      break;
+    case MessageType.Notification:
+      encodeNotificationBody(msg, buf, body);
+      break;
+    case MessageType.Keepalive:
+      break;
+    case MessageType.RouteRefresh:
+      encodeRouteRefreshBody(msg, buf, body);
+      break;
   }
   return length;
 }
@@ -68,7 +88,9 @@ export function encodeMessageToBuffer(msg: Message, ctx: CodecContext = DEFAULT_
  * Byte arrays in the result are copies, so `buf` may be reused.
  */
 export function decodeMessage(
-  buf: Uint8Array, offset: number, ctx: CodecContext = DEFAULT_CONTEXT,
+  buf: Uint8Array,
+  offset: number,
+  ctx: CodecContext = DEFAULT_CONTEXT,
 ): { message: Message; length: number } | null {
   if (offset < 0 || buf.length - offset < HEADER_LENGTH) return null;
   const { length, type } = decodeHeader(buf, offset, ctx);
@@ -80,10 +102,15 @@ export function decodeMessage(
 
 function decodeBody(type: MessageType, buf: Uint8Array, body: number, end: number, ctx: CodecContext): Message {
   switch (type) {
-    case MessageType.Open: return decodeOpenBody(buf, body, end);
-    case MessageType.Update: return decodeUpdateBody(buf, body, end, ctx);
-    case MessageType.Notification: return decodeNotificationBody(buf, body, end);
-    case MessageType.Keepalive: return KEEPALIVE;
-    case MessageType.RouteRefresh: return decodeRouteRefreshBody(buf, body);
+    case MessageType.Open:
+      return decodeOpenBody(buf, body, end);
+    case MessageType.Update:
+      return decodeUpdateBody(buf, body, end, ctx);
+    case MessageType.Notification:
+      return decodeNotificationBody(buf, body, end);
+    case MessageType.Keepalive:
+      return KEEPALIVE;
+    case MessageType.RouteRefresh:
+      return decodeRouteRefreshBody(buf, body);
   }
 }

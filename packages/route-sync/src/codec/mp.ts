@@ -76,7 +76,8 @@ export function decodeMpReachValue(buf: Uint8Array, start: number, len: number):
   }
   const nhLen = buf[start + 3]!;
   const size = addrBytes(afi);
-  if (nhLen !== size && !(afi === Afi.Ipv6 && nhLen === 32)) throw new MpSyntaxError(`next hop length ${nhLen} for AFI ${afi}`);
+  if (nhLen !== size && !(afi === Afi.Ipv6 && nhLen === 32))
+    throw new MpSyntaxError(`next hop length ${nhLen} for AFI ${afi}`);
   const nh = start + 4;
   if (nh + nhLen + 1 > end) throw new MpSyntaxError('next hop overruns MP_REACH_NLRI');
   const attr: MpReachAttribute = { type: AttrType.MpReachNlri, afi, safi, nextHop: formatAddr(afi, buf, nh), nlri: [] };

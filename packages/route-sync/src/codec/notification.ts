@@ -7,12 +7,7 @@
 //   +-----------+-----------+---------+      +-------------------------------+-----------+-----------+
 //
 // KEEPALIVE has no body: it is the 19-byte header alone (length exactly 19, checked in header.ts).
-import {
-  MessageType,
-  type KeepaliveMessage,
-  type NotificationMessage,
-  type RouteRefreshMessage,
-} from '../types.ts';
+import { MessageType, type KeepaliveMessage, type NotificationMessage, type RouteRefreshMessage } from '../types.ts';
 import { copyBytes } from './bytes.ts';
 
 export const ROUTE_REFRESH_BODY_LENGTH = 4; // AFI 2 + subtype 1 + SAFI 1
@@ -35,7 +30,12 @@ export function encodeNotificationBody(msg: NotificationMessage, buf: Uint8Array
  * are kept as numbers, since answering a NOTIFICATION with another is pointless. `data` is a copy.
  */
 export function decodeNotificationBody(buf: Uint8Array, start: number, end: number): NotificationMessage {
-  return { type: MessageType.Notification, code: buf[start]!, subcode: buf[start + 1]!, data: copyBytes(buf, start + 2, end) };
+  return {
+    type: MessageType.Notification,
+    code: buf[start]!,
+    subcode: buf[start + 1]!,
+    data: copyBytes(buf, start + 2, end),
+  };
 }
 
 /** Encodes a ROUTE-REFRESH body at `offset`; returns ROUTE_REFRESH_BODY_LENGTH. */

@@ -18,7 +18,14 @@
 //
 // Each optional parameter is Type (1) | Length (1) | Value. Only type 2 (Capabilities) is defined today; any other
 // type is "Unsupported Optional Parameter". Peer AS and hold-time policy are the session's business, not ours.
-import { AS_TRANS, CapabilityCode, MessageType, OpenErrorSubcode, type Capability, type OpenMessage } from '../types.ts';
+import {
+  AS_TRANS,
+  CapabilityCode,
+  MessageType,
+  OpenErrorSubcode,
+  type Capability,
+  type OpenMessage,
+} from '../types.ts';
 import { capabilityEncodingLength, decodeCapabilities, encodeCapability } from './capabilities.ts';
 import { openError } from './errors.ts';
 import { formatIpv4, writeIpv4 } from './prefix.ts';
@@ -95,7 +102,8 @@ export function decodeOpenBody(buf: Uint8Array, start: number, end: number): Ope
   if (bgpId === '0.0.0.0') throw openError(OpenErrorSubcode.BadBgpIdentifier, 'BGP Identifier 0.0.0.0');
   const paramsLen = buf[start + 9]!;
   const paramsEnd = start + OPEN_FIXED_LENGTH + paramsLen;
-  if (paramsEnd !== end) throw openError(OpenErrorSubcode.Unspecific, `Opt Parm Len ${paramsLen} disagrees with length`);
+  if (paramsEnd !== end)
+    throw openError(OpenErrorSubcode.Unspecific, `Opt Parm Len ${paramsLen} disagrees with length`);
   const capabilities: Capability[] = [];
   const capabilityGroups: number[] = [];
   for (let off = start + OPEN_FIXED_LENGTH; off < paramsEnd; ) {
@@ -104,7 +112,11 @@ export function decodeOpenBody(buf: Uint8Array, start: number, end: number): Ope
     const len = buf[off + 1]!;
     if (off + 2 + len > paramsEnd) throw openError(OpenErrorSubcode.Unspecific, 'optional parameter overruns');
     if (type !== PARAM_CAPABILITIES) {
-      throw openError(OpenErrorSubcode.UnsupportedOptionalParameter, `optional parameter ${type}`, copyBytes(buf, off, off + 2 + len));
+      throw openError(
+        OpenErrorSubcode.UnsupportedOptionalParameter,
+        `optional parameter ${type}`,
+        copyBytes(buf, off, off + 2 + len),
+      );
     }
     const before = capabilities.length;
     decodeCapabilities(buf, off + 2, off + 2 + len, capabilities);

@@ -13,7 +13,15 @@
 //
 // Addresses are text in our types (dotted quad, RFC 5952 IPv6). Padding bits are required to be zero on send and
 // masked off on receive (RFC 4271 says they are irrelevant), so `addr` is always canonical.
-import { AddressError, formatIpv4 as formatIpv4Text, formatIpv6Bytes, parseIpv4, parseIpv6, parsePrefix as parseIpPrefix, writeIpv6Bytes } from '@weft/netaddr';
+import {
+  AddressError,
+  formatIpv4 as formatIpv4Text,
+  formatIpv6Bytes,
+  parseIpv4,
+  parseIpv6,
+  parsePrefix as parseIpPrefix,
+  writeIpv6Bytes,
+} from '@weft/netaddr';
 import { Afi, type Prefix } from '../types.ts';
 
 /** Address length in bytes per family. */
@@ -51,7 +59,11 @@ export function writeIpv4(addr: string, buf: Uint8Array, offset: number): void {
 
 /** Writes IPv6 text (with optional `::` and embedded dotted quad) into 16 bytes at `offset`. Throws TypeError. */
 export function writeIpv6(addr: string, buf: Uint8Array, offset: number): void {
-  writeIpv6Bytes(asTypeError(() => parseIpv6(addr), 'IPv6 address'), buf, offset);
+  writeIpv6Bytes(
+    asTypeError(() => parseIpv6(addr), 'IPv6 address'),
+    buf,
+    offset,
+  );
 }
 
 /** Runs a @weft/netaddr parser; its AddressError becomes the TypeError this codec throws for bad encoder input. */
@@ -129,7 +141,11 @@ export function decodePrefixes(afi: Afi, buf: Uint8Array, start: number, end: nu
     const n = (length + 7) >> 3;
     if (length > max) throw new PrefixSyntaxError(`prefix length ${length} > ${max} at byte ${off}`);
     if (off + 1 + n > end) throw new PrefixSyntaxError(`prefix /${length} at byte ${off} overruns its field`);
-    out.push({ afi, length, addr: afi === Afi.Ipv4 ? ipv4PrefixText(buf, off + 1, length) : ipv6PrefixText(buf, off + 1, length) });
+    out.push({
+      afi,
+      length,
+      addr: afi === Afi.Ipv4 ? ipv4PrefixText(buf, off + 1, length) : ipv6PrefixText(buf, off + 1, length),
+    });
     off += 1 + n;
   }
 }

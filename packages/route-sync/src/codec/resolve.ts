@@ -16,7 +16,8 @@ import { mergeAs4Path } from './aspath.ts';
 
 /** The first attribute of a type, typed. */
 export function findAttribute<T extends PathAttribute['type']>(
-  attrs: readonly PathAttribute[], type: T,
+  attrs: readonly PathAttribute[],
+  type: T,
 ): Extract<PathAttribute, { type: T }> | undefined {
   return attrs.find((a) => a.type === type) as Extract<PathAttribute, { type: T }> | undefined;
 }
@@ -28,26 +29,54 @@ export function findAttribute<T extends PathAttribute['type']>(
  */
 export function resolveAttributes(attrs: readonly PathAttribute[], ctx: CodecContext): RouteAttributes {
   const out: RouteAttributes = {
-    asPath: [], atomicAggregate: false, communities: [], extendedCommunities: [], largeCommunities: [], clusterList: [],
+    asPath: [],
+    atomicAggregate: false,
+    communities: [],
+    extendedCommunities: [],
+    largeCommunities: [],
+    clusterList: [],
     unrecognized: [],
   };
   for (const a of attrs) {
     switch (a.type) {
-      case AttrType.Origin: out.origin = a.origin; break;
-      case AttrType.AsPath: out.asPath = a.segments; break;
-      case AttrType.MultiExitDisc: out.med = a.med; break;
-      case AttrType.LocalPref: out.localPref = a.localPref; break;
-      case AttrType.AtomicAggregate: out.atomicAggregate = true; break;
-      case AttrType.Aggregator: out.aggregator = { asn: a.asn, addr: a.addr }; break;
-      case AttrType.Communities: out.communities = a.communities; break;
-      case AttrType.ExtendedCommunities: out.extendedCommunities = a.communities; break;
-      case AttrType.LargeCommunity: out.largeCommunities = a.communities; break;
-      case AttrType.OriginatorId: out.originatorId = a.originatorId; break;
-      case AttrType.ClusterList: out.clusterList = a.clusterIds; break;
+      case AttrType.Origin:
+        out.origin = a.origin;
+        break;
+      case AttrType.AsPath:
+        out.asPath = a.segments;
+        break;
+      case AttrType.MultiExitDisc:
+        out.med = a.med;
+        break;
+      case AttrType.LocalPref:
+        out.localPref = a.localPref;
+        break;
+      case AttrType.AtomicAggregate:
+        out.atomicAggregate = true;
+        break;
+      case AttrType.Aggregator:
+        out.aggregator = { asn: a.asn, addr: a.addr };
+        break;
+      case AttrType.Communities:
+        out.communities = a.communities;
+        break;
+      case AttrType.ExtendedCommunities:
+        out.extendedCommunities = a.communities;
+        break;
+      case AttrType.LargeCommunity:
+        out.largeCommunities = a.communities;
+        break;
+      case AttrType.OriginatorId:
+        out.originatorId = a.originatorId;
+        break;
+      case AttrType.ClusterList:
+        out.clusterList = a.clusterIds;
+        break;
       case AttrType.Unrecognized:
         if (a.flags & AttrFlag.Transitive) out.unrecognized.push({ ...a, flags: a.flags | AttrFlag.Partial });
         break;
-      default: break; // NEXT_HOP and MP_* are per family; AS4_* handled below
+      default:
+        break; // NEXT_HOP and MP_* are per family; AS4_* handled below
     }
   }
   if (!ctx.fourOctetAs) mergeAs4(attrs, out);
@@ -80,7 +109,11 @@ export function updateRoutes(msg: UpdateMessage): UpdateRoutes {
   if (msg.nlri.length) announced.push({ prefixes: msg.nlri, nextHop: nextHop?.nextHop ?? '' });
   for (const a of msg.attributes) {
     if (a.type === AttrType.MpReachNlri && a.nlri.length) {
-      announced.push({ prefixes: a.nlri, nextHop: a.nextHop, ...(a.linkLocalNextHop ? { linkLocalNextHop: a.linkLocalNextHop } : {}) });
+      announced.push({
+        prefixes: a.nlri,
+        nextHop: a.nextHop,
+        ...(a.linkLocalNextHop ? { linkLocalNextHop: a.linkLocalNextHop } : {}),
+      });
     } else if (a.type === AttrType.MpUnreachNlri) withdrawn.push(...a.withdrawn);
   }
   if (msg.handling === ErrorHandling.TreatAsWithdraw) {

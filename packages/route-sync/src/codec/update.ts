@@ -77,7 +77,11 @@ function decodeIpv4Field(buf: Uint8Array, start: number, end: number, what: stri
   try {
     decodePrefixes(Afi.Ipv4, buf, start, end, out);
   } catch (e) {
-    throw updateError(UpdateErrorSubcode.InvalidNetworkField, ErrorHandling.SessionReset, `${what}: ${(e as Error).message}`);
+    throw updateError(
+      UpdateErrorSubcode.InvalidNetworkField,
+      ErrorHandling.SessionReset,
+      `${what}: ${(e as Error).message}`,
+    );
   }
   return out;
 }
@@ -110,7 +114,11 @@ export function decodeUpdateBody(buf: Uint8Array, start: number, end: number, ct
 
 /** Walks the attribute TLVs (RFC 7606 §4 for overruns, §3.g for repeats); pushes non-fatal errors to `errors`. */
 function decodeAttributeList(
-  buf: Uint8Array, start: number, end: number, ctx: CodecContext, errors: BgpMessageError[],
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  ctx: CodecContext,
+  errors: BgpMessageError[],
 ): PathAttribute[] {
   const attributes: PathAttribute[] = [];
   const seen: number[] = []; // codes so far: a handful, so a list beats a Set
@@ -125,8 +133,15 @@ function decodeAttributeList(
       if (slice.code === AttrType.MpReachNlri || slice.code === AttrType.MpUnreachNlri) {
         throw malformedList(`attribute ${slice.code} repeated`);
       }
-      errors.push(updateError(UpdateErrorSubcode.MalformedAttributeList, ErrorHandling.AttributeDiscard,
-        `attribute ${slice.code} repeated; later copy discarded`, EMPTY, slice.code));
+      errors.push(
+        updateError(
+          UpdateErrorSubcode.MalformedAttributeList,
+          ErrorHandling.AttributeDiscard,
+          `attribute ${slice.code} repeated; later copy discarded`,
+          EMPTY,
+          slice.code,
+        ),
+      );
       continue;
     }
     seen.push(slice.code);
@@ -147,12 +162,18 @@ function locateAttribute(buf: Uint8Array, off: number, end: number): AttributeSl
   const headerLen = extended ? 4 : 3;
   if (end - off < headerLen) return overrun(buf, off, end, 'extended attribute header overruns the attribute field');
   const length = extended ? (buf[off + 2]! << 8) | buf[off + 3]! : buf[off + 2]!;
-  if (off + headerLen + length > end) return overrun(buf, off, end, `attribute ${code} of ${length} bytes overruns the attribute field`);
+  if (off + headerLen + length > end)
+    return overrun(buf, off, end, `attribute ${code} of ${length} bytes overruns the attribute field`);
   return { flags, code, value: off + headerLen, length, start: off, end: off + headerLen + length };
 }
 
 function overrun(buf: Uint8Array, off: number, end: number, what: string): BgpMessageError {
-  return updateError(UpdateErrorSubcode.MalformedAttributeList, ErrorHandling.TreatAsWithdraw, what, copyBytes(buf, off, end));
+  return updateError(
+    UpdateErrorSubcode.MalformedAttributeList,
+    ErrorHandling.TreatAsWithdraw,
+    what,
+    copyBytes(buf, off, end),
+  );
 }
 
 /**
@@ -166,8 +187,15 @@ function checkMandatory(attributes: PathAttribute[], classicNlri: boolean, error
   if (!classicNlri && !hasMpReach) return;
   for (const t of classicNlri ? MANDATORY_CLASSIC : MANDATORY_MP) {
     if (attributes.some((a) => a.type === t) || errors.some((e) => e.attrType === t)) continue; // a malformed one has its own error
-    errors.push(updateError(UpdateErrorSubcode.MissingWellKnownAttribute, ErrorHandling.TreatAsWithdraw,
-      `missing well-known attribute ${t}`, Uint8Array.of(t), t));
+    errors.push(
+      updateError(
+        UpdateErrorSubcode.MissingWellKnownAttribute,
+        ErrorHandling.TreatAsWithdraw,
+        `missing well-known attribute ${t}`,
+        Uint8Array.of(t),
+        t,
+      ),
+    );
   }
 }
 

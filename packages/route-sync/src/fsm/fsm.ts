@@ -7,12 +7,7 @@
 //   `passive on`): Calico's mesh relies on exactly one side connecting.
 // - The ConnectRetryCounter drives the reconnect back-off and resets on reaching Established, so one flap
 //   after days of uptime reconnects quickly.
-import {
-  backoffSeconds,
-  LARGE_HOLD_TIME,
-  negotiateHoldTime,
-  validateOpen,
-} from './open.ts';
+import { backoffSeconds, LARGE_HOLD_TIME, negotiateHoldTime, validateOpen } from './open.ts';
 import { CeaseSubcode, FsmErrorSubcode, NotificationCode } from '../types.ts';
 import {
   DownReason,
@@ -67,13 +62,24 @@ const cease = (subcode: CeaseSubcode): Notification => ({ code: NotificationCode
  * Every path back to Idle: stop timers, optionally send a NOTIFICATION, close, report why, and (for failures
  * with automatic restart) schedule the next attempt after a back-off.
  */
-function toIdle(cfg: FsmConfig, st: FsmState, reason: DownReason, opts: { sent?: Notification; received?: Notification; failure: boolean }): Transition {
+function toIdle(
+  cfg: FsmConfig,
+  st: FsmState,
+  reason: DownReason,
+  opts: { sent?: Notification; received?: Notification; failure: boolean },
+): Transition {
   const counter = opts.failure ? st.connectRetryCounter + 1 : 0;
-  const actions: FsmAction[] = [stopTimer(TimerKind.ConnectRetry), stopTimer(TimerKind.Hold), stopTimer(TimerKind.Keepalive)];
+  const actions: FsmAction[] = [
+    stopTimer(TimerKind.ConnectRetry),
+    stopTimer(TimerKind.Hold),
+    stopTimer(TimerKind.Keepalive),
+  ];
   if (opts.sent) actions.push(send(opts.sent));
   actions.push({ kind: 'close' });
   const notification = opts.sent ?? opts.received;
-  actions.push(notification ? { kind: 'notify', event: 'down', reason, notification } : { kind: 'notify', event: 'down', reason });
+  actions.push(
+    notification ? { kind: 'notify', event: 'down', reason, notification } : { kind: 'notify', event: 'down', reason },
+  );
   if (opts.failure && cfg.automaticRestart) actions.push(timer(TimerKind.IdleHold, backoffSeconds(cfg, counter)));
   const next: FsmState = { ...idleFields(st), connectRetryCounter: counter, lastReason: reason };
   if (notification) next.lastNotification = notification;
@@ -89,14 +95,23 @@ function idleFields(st: FsmState): FsmState {
 function connectionUp(st: FsmState, outbound: boolean): Transition {
   return {
     state: { ...st, state: SessionState.OpenSent, outbound },
-    actions: [stopTimer(TimerKind.ConnectRetry), { kind: 'send', message: { type: 'open' } }, timer(TimerKind.Hold, LARGE_HOLD_TIME)],
+    actions: [
+      stopTimer(TimerKind.ConnectRetry),
+      { kind: 'send', message: { type: 'open' } },
+      timer(TimerKind.Hold, LARGE_HOLD_TIME),
+    ],
   };
 }
 
 /** Stop in any state past Idle: Cease (if a connection carries messages) and no automatic restart. */
 function stopped(cfg: FsmConfig, st: FsmState, ev: FsmEvent, canSend: boolean): Transition {
   const subcode = ev.type === FsmEventType.Stop && ev.subcode ? ev.subcode : CeaseSubcode.AdministrativeShutdown;
-  const t = toIdle(cfg, st, DownReason.AdminStop, canSend ? { sent: cease(subcode), failure: false } : { failure: false });
+  const t = toIdle(
+    cfg,
+    st,
+    DownReason.AdminStop,
+    canSend ? { sent: cease(subcode), failure: false } : { failure: false },
+  );
   return { state: t.state, actions: [stopTimer(TimerKind.IdleHold), ...t.actions] };
 }
 
@@ -106,7 +121,10 @@ function talkingCommon(cfg: FsmConfig, st: FsmState, ev: FsmEvent, fsmSubcode: F
     case FsmEventType.Stop:
       return stopped(cfg, st, ev, true);
     case FsmEventType.HoldTimerExpires:
-      return toIdle(cfg, st, DownReason.HoldTimerExpired, { sent: { code: NotificationCode.HoldTimerExpired, subcode: 0 }, failure: true });
+      return toIdle(cfg, st, DownReason.HoldTimerExpired, {
+        sent: { code: NotificationCode.HoldTimerExpired, subcode: 0 },
+        failure: true,
+      });
     case FsmEventType.TcpFails:
       return toIdle(cfg, st, DownReason.ConnectionClosed, { failure: true });
     case FsmEventType.NotificationReceived:
@@ -114,7 +132,10 @@ function talkingCommon(cfg: FsmConfig, st: FsmState, ev: FsmEvent, fsmSubcode: F
     case FsmEventType.MessageError:
       return toIdle(cfg, st, DownReason.MessageError, { sent: ev.notification, failure: true });
     case FsmEventType.OpenCollisionDump:
-      return toIdle(cfg, st, DownReason.CollisionLost, { sent: cease(CeaseSubcode.ConnectionCollisionResolution), failure: true });
+      return toIdle(cfg, st, DownReason.CollisionLost, {
+        sent: cease(CeaseSubcode.ConnectionCollisionResolution),
+        failure: true,
+      });
     case FsmEventType.Start:
     case FsmEventType.TcpConnected: // the driver handles a second connection with a second FSM
     case FsmEventType.ConnectRetryTimerExpires:
@@ -122,7 +143,10 @@ function talkingCommon(cfg: FsmConfig, st: FsmState, ev: FsmEvent, fsmSubcode: F
       return stay(st);
     default:
       // RFC 6608: any other message or event here is an FSM error.
-      return toIdle(cfg, st, DownReason.FsmError, { sent: { code: NotificationCode.FsmError, subcode: fsmSubcode }, failure: true });
+      return toIdle(cfg, st, DownReason.FsmError, {
+        sent: { code: NotificationCode.FsmError, subcode: fsmSubcode },
+        failure: true,
+      });
   }
 }
 
@@ -134,8 +158,15 @@ function idle(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transition {
     case FsmEventType.Start:
     case FsmEventType.IdleHoldTimerExpires: {
       const base = { ...st, lastReason: DownReason.None };
-      if (cfg.passive) return { state: { ...base, state: SessionState.Active }, actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime)] };
-      return { state: { ...base, state: SessionState.Connect }, actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }] };
+      if (cfg.passive)
+        return {
+          state: { ...base, state: SessionState.Active },
+          actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime)],
+        };
+      return {
+        state: { ...base, state: SessionState.Connect },
+        actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }],
+      };
     }
     case FsmEventType.Stop:
       return { state: { ...st, connectRetryCounter: 0 }, actions: [stopTimer(TimerKind.IdleHold)] };
@@ -167,14 +198,20 @@ function connectingCommon(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transitio
 function connect(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transition {
   if (ev.type !== FsmEventType.ConnectRetryTimerExpires) return connectingCommon(cfg, st, ev);
   // Drop the attempt and try again.
-  return { state: st, actions: [{ kind: 'close' }, timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }] };
+  return {
+    state: st,
+    actions: [{ kind: 'close' }, timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }],
+  };
 }
 
 /** Active: listening for the peer to connect (passive peers live here until it does). */
 function active(cfg: FsmConfig, st: FsmState, ev: FsmEvent): Transition {
   if (ev.type !== FsmEventType.ConnectRetryTimerExpires) return connectingCommon(cfg, st, ev);
   if (cfg.passive) return { state: st, actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime)] };
-  return { state: { ...st, state: SessionState.Connect }, actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }] };
+  return {
+    state: { ...st, state: SessionState.Connect },
+    actions: [timer(TimerKind.ConnectRetry, cfg.connectRetryTime), { kind: 'connect' }],
+  };
 }
 
 /** OpenSent: our OPEN is out; the peer's OPEN decides (validation and hold-time negotiation, §6.2, §4.2). */

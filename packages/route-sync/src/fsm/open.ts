@@ -1,11 +1,7 @@
 // OPEN checks, hold-time negotiation, collision resolution and reconnect back-off: the decisions the FSM
 // makes, as small pure functions that tests can call one by one.
 import { NotificationCode, OpenErrorSubcode } from '../types.ts';
-import {
-  type FsmConfig,
-  type Notification,
-  type OpenInfo,
-} from './types.ts';
+import { type FsmConfig, type Notification, type OpenInfo } from './types.ts';
 
 /** The only BGP version in use (RFC 4271 §4.2). */
 export const BGP_VERSION = 4;
@@ -32,7 +28,9 @@ export function validateOpen(cfg: FsmConfig, open: OpenInfo): Notification | nul
 }
 
 function openError(subcode: OpenErrorSubcode, data?: Uint8Array): Notification {
-  return data ? { code: NotificationCode.OpenMessageError, subcode, data } : { code: NotificationCode.OpenMessageError, subcode };
+  return data
+    ? { code: NotificationCode.OpenMessageError, subcode, data }
+    : { code: NotificationCode.OpenMessageError, subcode };
 }
 
 /**

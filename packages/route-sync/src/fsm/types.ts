@@ -90,10 +90,7 @@ export interface Notification {
 }
 
 /** Messages the FSM asks the driver to send; the driver builds OPEN from its own config. */
-export type OutMessage =
-  | { type: 'open' }
-  | { type: 'keepalive' }
-  | ({ type: 'notification' } & Notification);
+export type OutMessage = { type: 'open' } | { type: 'keepalive' } | ({ type: 'notification' } & Notification);
 
 /** Per-peer FSM configuration (immutable while the session runs). */
 export interface FsmConfig {

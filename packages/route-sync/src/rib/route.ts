@@ -40,7 +40,15 @@ export function routeKey(p: Prefix): string {
 
 /** Empty attributes, to spread defaults over. */
 export function emptyAttributes(): RouteAttributes {
-  return { asPath: [], atomicAggregate: false, communities: [], extendedCommunities: [], largeCommunities: [], clusterList: [], unrecognized: [] };
+  return {
+    asPath: [],
+    atomicAggregate: false,
+    communities: [],
+    extendedCommunities: [],
+    largeCommunities: [],
+    clusterList: [],
+    unrecognized: [],
+  };
 }
 
 /** §9.1.2.2 a: AS_PATH length, where an AS_SET counts as 1 however many ASes it holds (confederation segments count 0, RFC 5065 §5.3). */

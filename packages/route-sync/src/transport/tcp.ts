@@ -122,7 +122,10 @@ export class TcpTransport implements Transport {
   connect(remoteAddress: string, port: number, localAddress?: string): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: remoteAddress, port, ...(localAddress ? { localAddress } : {}) });
-      const timer = setTimeout(() => socket.destroy(new ConnectError(`connect ${remoteAddress}:${port}: timed out`)), this.opts.connectTimeoutMs ?? 5000);
+      const timer = setTimeout(
+        () => socket.destroy(new ConnectError(`connect ${remoteAddress}:${port}: timed out`)),
+        this.opts.connectTimeoutMs ?? 5000,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');

@@ -344,7 +344,24 @@ if (
       assert.is(await pingCount(c11.at, c21.ip, 3), 3, 'n1 -> n2 through weft');
       assert.is(await pingCount(c21.at, c12.ip, 3), 3, 'n2 -> n1 through weft');
       assert.is(await pingCount(c21.at, '192.0.2.250', 3), 3, 'to the outside host, masqueraded by the agent');
+      // A port with the lowest possible MAC joins n1's cni0: a bridge whose MAC was never set would take it, and
+      // bridge's CHECK would then refuse c11 and c12; the plugin set cni0's MAC at ADD, so it stays.
+      const n1 = nodes[0]!.node.ns;
+      await n1.ip([
+        'link',
+        'add',
+        'lowmac0',
+        'address',
+        '00:00:00:00:00:01',
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'lowmac1',
+      ]);
+      await n1.ip(['link', 'set', 'lowmac0', 'master', 'cni0', 'up']);
       for (const c of ctrs) mustPass(`CHECK ${c.at.containerId}`, c.n.rt.check(c.at));
+      await n1.ip(['link', 'del', 'lowmac0']);
       for (const c of ctrs) {
         mustPass(`DEL ${c.at.containerId}`, c.n.rt.del(c.at));
         mustPass(`DEL ${c.at.containerId} again`, c.n.rt.del(c.at));

@@ -144,7 +144,30 @@ function add(conf: WeftNetConf, io: PluginIo): void {
   } catch {
     throw new CniError(CniErrorCode.DecodeFailure, `${file} ADD printed no JSON result`, out.slice(0, 500));
   }
+  pinBridgeMac(delegated, result);
   io.writeStdout(`${JSON.stringify(convertResult(result, conf.cniVersion))}\n`);
+}
+
+/**
+ * A Linux bridge whose MAC was never set takes the lowest MAC among its ports, so a later container's veth can change
+ * cni0's MAC, and bridge's CHECK then refuses the earlier containers ("Bridge interface cni0 Mac doesn't match").
+ * Debian's bridge plugin (1.1.1) pins it only on the ADD that gives cni0 its address, and not always then (seen
+ * in the two-node CNI test: addr_assign_type 1 after the first ADD). Setting the MAC that the result reports makes
+ * the kernel keep it (addr_assign_type 3): once per bridge, as sysfs tells. A failure here is reported on stderr,
+ * not as a failed ADD.
+ */
+function pinBridgeMac(delegated: Json, result: unknown): void {
+  if (delegated.type !== 'bridge') return;
+  const name = typeof delegated.bridge === 'string' ? delegated.bridge : 'cni0';
+  const interfaces = (result as { interfaces?: { name?: string; mac?: string; sandbox?: string }[] }).interfaces;
+  const mac = interfaces?.find((i) => i.name === name && !i.sandbox)?.mac;
+  if (!mac) return;
+  try {
+    if (readFileSync(`/sys/class/net/${name}/addr_assign_type`, 'utf8').trim() === '3') return;
+  } catch {} // no sysfs view of this namespace: set it anyway
+  const r = spawnSync('ip', ['link', 'set', 'dev', name, 'address', mac], { encoding: 'utf8' });
+  if (r.status !== 0)
+    process.stderr.write(`weft: could not keep ${name}'s MAC ${mac}: ${r.error?.message ?? r.stderr}`);
 }
 
 function del(conf: WeftNetConf, io: PluginIo): void {

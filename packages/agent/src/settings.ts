@@ -85,14 +85,11 @@ function settingsFrom(values: FlagValues, hostname: string): AgentSettings {
   const bool = (name: string, fallback: boolean) => (values[name] as boolean | undefined) ?? fallback;
   const store = parseStore(values);
   const ttl = readInt('--subnet-lease-ttl', str('subnet-lease-ttl'), DEFAULT_LEASE_TTL_S, 2, 30 * 86400);
-  const marginMinutes = readInt(
-    '--subnet-lease-renew-margin',
-    str('subnet-lease-renew-margin'),
-    DEFAULT_RENEW_MARGIN_S / 60,
-    1,
-    30 * 1440,
-  );
-  if (marginMinutes * 60 >= ttl) {
+  const marginText = str('subnet-lease-renew-margin');
+  const marginMinutes = readInt('--subnet-lease-renew-margin', marginText, DEFAULT_RENEW_MARGIN_S / 60, 1, 30 * 1440);
+  // Only a margin given on the command line can be wrong; the default shrinks to half of a short TTL.
+  const marginSeconds = marginText === undefined ? Math.min(DEFAULT_RENEW_MARGIN_S, ttl / 2) : marginMinutes * 60;
+  if (marginSeconds >= ttl) {
     throw new ConfigError(
       '--subnet-lease-renew-margin',
       `${marginMinutes} minutes is not less than the lease lifetime (${ttl} s)`,
@@ -113,7 +110,7 @@ function settingsFrom(values: FlagValues, hostname: string): AgentSettings {
     healthzPort: readInt('--healthz-port', str('healthz-port'), 0, 0, 65535),
     nodeName: parseNodeName(str('node-name') ?? hostname),
     leaseTtlSeconds: ttl,
-    renewMarginSeconds: marginMinutes * 60,
+    renewMarginSeconds: marginSeconds,
     ipMasq: bool('ip-masq', false),
     iptablesForwardRules: bool('iptables-forward-rules', true),
     iptablesResyncSeconds: readInt('--iptables-resync', str('iptables-resync'), 5, 1, 86400),

@@ -26,6 +26,13 @@ test('defaults', () => {
   assert.ok(s.netConfigFile);
 });
 
+test('a lease TTL of a minute or less works without a margin flag (the default margin is cut to half the TTL)', () => {
+  const s = parseAgentArgs(['--subnet-lease-ttl', '10'], host);
+  assert.is(s.leaseTtlSeconds, 10);
+  assert.is(s.renewMarginSeconds, 5);
+  assert.is(parseAgentArgs(['--subnet-lease-ttl', '3000'], host).renewMarginSeconds, 1500);
+});
+
 test('etcd store with several endpoints and a prefix', () => {
   const s = parseAgentArgs(
     ['--store', 'etcd://127.0.0.1:2379,10.0.0.2:2379', '--etcd-prefix', '/weft/net', '--public-ip', '192.0.2.1'],

@@ -8,6 +8,7 @@ commands:
   explain HEX|FILE     decode packets layer by layer, with RFC sections (--json for machines)
   trace SRC_POD DST_POD [--lab NAME]   one ping between lab pods, hop by hop (routes, counters, captures)
   cni install [--bin-dir D] [--conf-dir D]   install weft as the node's CNI plugin (runs as one with CNI_COMMAND set)
+  docker-opts [-f FILE] [-d FILE] [-i] [-c] [-m] [-k KEY] [--daemon-json]   Docker's --bip/--mtu/--ip-masq from subnet.env
   help                 this text
   version              print the version (also --version)
 `;
@@ -21,6 +22,7 @@ const commands: Record<string, () => Promise<Command>> = {
   explain: async () => (await import('./explain-cli.ts')).explainCommand,
   trace: async () => (await import('./trace-cmd.ts')).traceCommand,
   cni: async () => (await import('./cni-cmd.ts')).cniCommand,
+  'docker-opts': async () => (await import('./docker-opts-cmd.ts')).dockerOptsCommand,
   version: async () => async () => {
     console.log('weft 0.1.0');
     return 0;

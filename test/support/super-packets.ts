@@ -1,12 +1,10 @@
 // Helpers for test/super-packets.test.ts: a capture on the underlay decoded by tshark into one record per frame,
 // and a two-node lab where n1 runs weft's vxlan agent and n2 is a kernel flannel node (shared/peers recipe 5:
 // flannel.1, VNI 1, port 8472, nolearning, static neigh/fdb, onlink route) with every offload at its default.
-import { join } from 'node:path';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { waitFor } from 'weft/lab';
 import { Lab, run, type LabNode, type LabPod, type LabScope, type Netns } from '@weft/lab';
-import { SqliteLeaseStore } from '@weft/agent';
-import { tryParseIpv4Prefix as parseIp4Net } from '@weft/netaddr';
-import { weftArgv, waitFor, httpGetIn, METRICS_PORT } from 'weft/lab';
+import { KERNEL_FLANNEL, programKernelFlannel, startWeftBesideKernel } from 'weft/lab/kernel-flannel';
 
 export interface WireFrame {
   frameLen: number;
@@ -114,9 +112,6 @@ export async function wireFrames(
     });
 }
 
-const KERNEL_SUBNET = '10.244.200.0/24';
-const KERNEL_MAC = '02:00:0a:f4:c8:00';
-
 export interface KernelPair {
   lab: Lab;
   weftPod: LabPod;
@@ -132,72 +127,11 @@ export async function startKernelPair(name: string): Promise<KernelPair> {
   const lab = await Lab.create({ name, nodes: 2 });
   try {
     const [n1, n2] = lab.nodes as [LabNode, LabNode];
-    const dir = lab.scope.dir;
-    const netConf = join(dir, 'net-conf.json');
-    const conf = JSON.stringify({ Network: '10.244.0.0/16', Backend: { Type: 'vxlan' } });
-    writeFileSync(netConf, conf);
-    const db = join(dir, 'leases.db');
-    const store = new SqliteLeaseStore(db);
-    await store.putConfig(conf);
-    await store.createLease(
-      parseIp4Net(KERNEL_SUBNET)!,
-      { PublicIP: n2.underlayIp, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: KERNEL_MAC } },
-      3600_000,
-    );
-    await store.close();
-    const envFile = join(dir, 'n1-subnet.env');
-    const agent = lab.scope.spawn(
-      'agent-n1',
-      n1.ns,
-      weftArgv(
-        'agent',
-        '--net-config',
-        netConf,
-        '--public-ip',
-        n1.underlayIp,
-        '--store',
-        `embedded:${db}`,
-        '--subnet-file',
-        envFile,
-        '--metrics-port',
-        String(METRICS_PORT),
-        '--node-name',
-        'n1',
-      ),
-    );
-    await waitFor(
-      () => {
-        if (!agent.running) throw new Error(`agent exited:\n${agent.log()}`);
-        return existsSync(envFile);
-      },
-      30_000,
-      'the weft agent to write subnet.env',
-    );
-    const status = async (): Promise<unknown> =>
-      JSON.parse((await httpGetIn(n1.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!);
-    const lease = ((await status()) as { lease: { subnet: string; vtepMac: string } }).lease;
-    const weftVtep = lease.subnet.split('/')[0]!;
-    await n2.ns.ipBatch([
-      `link add flannel.1 type vxlan id 1 dstport 8472 local ${n2.underlayIp} dev eth0 nolearning`,
-      `link set flannel.1 address ${KERNEL_MAC} mtu 1450 up`,
-      `addr add ${KERNEL_SUBNET.replace('/24', '/32')} dev flannel.1`,
-      `neigh replace ${weftVtep} lladdr ${lease.vtepMac} dev flannel.1 nud permanent`,
-      `route replace ${lease.subnet} via ${weftVtep} dev flannel.1 onlink`,
-    ]);
-    await n2.ns.exec([
-      'bridge',
-      'fdb',
-      'append',
-      lease.vtepMac,
-      'dev',
-      'flannel.1',
-      'dst',
-      n1.underlayIp,
-      'self',
-      'permanent',
-    ]);
-    const [weftPod] = await lab.addPods(n1, lease.subnet, 1, 1450);
-    const [kernelPod] = await lab.addPods(n2, KERNEL_SUBNET, 1, 1450);
+    const weft = await startWeftBesideKernel(lab, n1, n2);
+    await programKernelFlannel(n2, weft);
+    const [weftPod] = await lab.addPods(n1, weft.subnet, 1, 1450);
+    const [kernelPod] = await lab.addPods(n2, KERNEL_FLANNEL.subnet, 1, 1450);
+    const status = weft.status;
     return { lab, weftPod: weftPod!, kernelPod: kernelPod!, kernelNode: n2, status, teardown: () => lab.teardown() };
   } catch (e) {
     await lab.teardown();

@@ -94,6 +94,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     const lease = running.lease()!;
     const status = (): AgentStatus => ({ ...running.status(), ...(bgp ? { bgp: bgp.status() } : {}) });
     http = await startObservability(settings.metricsPort, status, log, settings.metricsIp);
+    for (const h of [http, healthz]) h.setReadyCheck(running.notReady); // peers over --max-peers
     // Ready only now: routes and rules are in place (startAgent) and subnet.env is written.
     writeSubnetEnv(
       settings.subnetFile,

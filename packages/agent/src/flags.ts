@@ -115,6 +115,10 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   w('bgp-peer', 'list', 'BGP peer as ADDR,AS; repeatable', { arg: 'ADDR,AS' }),
   w('route-reflector', 'list', 'route reflector address; repeatable', { arg: 'ADDR' }),
   w('pcap', 'string', 'record both sides of the encapsulation as pcapng (bounded)', { arg: 'FILE' }),
+  w('max-peers', 'string', 'most peer subnets to route; past it the agent is not ready (0: every subnet)', {
+    arg: 'N',
+    shown: "0: the network's subnet count, at most 1048576",
+  }),
   w('offload', 'bool', 'TUN offloads (IFF_VNET_HDR/TSO); --no-offload for plain reads', { shown: 'true' }),
   w(
     'super-packets',

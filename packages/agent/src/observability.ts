@@ -3,7 +3,8 @@
 //   /metrics  Prometheus text (prom-client): packets and bytes per direction, drops by reason, peers, lease
 //             expiry, store reachability, BGP sessions. Values are read from the dataplane's plain counters at
 //             scrape time, so the packet path never calls into the metrics library.
-//   /healthz  200 while the process runs.   /readyz  200 once routes are in place and subnet.env is written.
+//   /healthz  200 while the process runs.   /readyz  200 once routes are in place and subnet.env is written,
+//             and 503 with the reason while the agent cannot route every peer (more than --max-peers).
 //   /status   JSON: lease, peers, routes, counters (what `weft status` prints).
 // flanneld's healthz server (--healthz-ip:--healthz-port, off by default) serves /healthz and /readyz only.
 import { createServer, type Server } from 'node:http';
@@ -19,6 +20,8 @@ export interface AgentStatus {
   mtu: number;
   lease: { subnet: string; publicIp: string; expiresAt: number; vtepMac?: string } | null;
   storeReachable: boolean;
+  /** --max-peers and how many peers are routed (`admitted`) or left out for want of room (`waiting`). */
+  peerLimit?: { limit: number; admitted: number; waiting: number };
   routes: { subnet: string; via: string; vtepMac?: string }[];
   /** Monotonic counters: tx_packets, tx_bytes, rx_packets, rx_bytes, ... */
   counters: Record<string, number>;
@@ -39,6 +42,8 @@ export interface AgentStatus {
 export interface HttpHandle {
   readonly port: number;
   setReady(ready: boolean): void;
+  /** /readyz answers 503 with the check's text whenever it returns one, even after setReady(true). */
+  setReadyCheck(check: () => string | null): void;
   close(): Promise<void>;
 }
 
@@ -67,7 +72,8 @@ function mirroredCounter(
 }
 
 /** The registry with every weft metric, fed by `status()` at scrape time. */
-export function createMetrics(status: () => AgentStatus): Registry {
+export function createMetrics(fresh: () => AgentStatus): Registry {
+  const status = oncePerTurn(fresh);
   const registry = new Registry();
   // prom-client's names already start with process_/nodejs_: the prefix is only `weft_`.
   collectDefaultMetrics({ register: registry, prefix: 'weft_' });
@@ -112,6 +118,12 @@ export function createMetrics(status: () => AgentStatus): Registry {
     'When our subnet lease expires unless renewed',
     (s) => (s.lease?.expiresAt ?? 0) / 1000,
   );
+  gauge('weft_peer_limit', 'The most peers routed (--max-peers, or the default)', (s) => s.peerLimit?.limit ?? 0);
+  gauge(
+    'weft_peers_waiting',
+    'Peers known but not routed because of --max-peers (not ready while above 0)',
+    (s) => s.peerLimit?.waiting ?? 0,
+  );
   gauge('weft_store_reachable', '1 when the lease store answers', (s) => (s.storeReachable ? 1 : 0));
   gauge('weft_mtu_bytes', 'MTU pods must use (FLANNEL_MTU)', (s) => s.mtu);
   new Gauge({
@@ -128,6 +140,41 @@ export function createMetrics(status: () => AgentStatus): Registry {
 }
 
 /**
+ * `read` memoised until the event loop's next turn: one scrape collects every gauge from one status, which at
+ * thousands of peers is worth building once, not once per metric.
+ */
+function oncePerTurn<T>(read: () => T): () => T {
+  let cached: { value: T } | null = null;
+  return () => {
+    if (cached) return cached.value;
+    cached = { value: read() };
+    setImmediate(() => {
+      cached = null;
+    });
+    return cached.value;
+  };
+}
+
+/** The /readyz state of one server: setReady from the agent's start and stop, plus an optional live check. */
+function readiness(): {
+  answer(): [number, string];
+  setReady(r: boolean): void;
+  setReadyCheck(c: () => string | null): void;
+} {
+  let ready = false;
+  let check: () => string | null = () => null;
+  return {
+    answer() {
+      if (!ready) return [503, 'not ready\n'];
+      const problem = check();
+      return problem === null ? [200, 'ready\n'] : [503, `not ready: ${problem}\n`];
+    },
+    setReady: (r) => void (ready = r),
+    setReadyCheck: (c) => void (check = c),
+  };
+}
+
+/**
  * Serves /metrics, /healthz, /readyz and /status on `host`:`port` (all addresses when `host` is omitted; the
  * agent passes --metrics-ip, 127.0.0.1 by default). Port 0 disables (returns a no-op handle).
  */
@@ -137,8 +184,9 @@ export async function startObservability(
   log: Logger,
   host?: string,
 ): Promise<HttpHandle> {
-  let ready = false;
-  if (port === 0) return { port, setReady: (r) => void (ready = r), close: async () => {} };
+  const state = readiness();
+  const { setReady, setReadyCheck } = state;
+  if (port === 0) return { port, setReady, setReadyCheck, close: async () => {} };
   const registry = createMetrics(status);
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -147,7 +195,7 @@ export async function startObservability(
       res.end(body);
     };
     if (path === '/healthz') return reply(200, 'ok\n');
-    if (path === '/readyz') return reply(ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+    if (path === '/readyz') return reply(...state.answer());
     if (path === '/status') return reply(200, JSON.stringify(status(), null, 2) + '\n', 'application/json');
     if (path === '/metrics') {
       registry.metrics().then(
@@ -165,7 +213,8 @@ export async function startObservability(
   log.info({ port }, `metrics and health on http://${host ?? '0.0.0.0'}:${port}`);
   return {
     port,
-    setReady: (r) => void (ready = r),
+    setReady,
+    setReadyCheck,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -175,18 +224,13 @@ export async function startObservability(
  * else. Port 0 disables (a no-op handle). Rejects when the address cannot be bound.
  */
 export async function startHealthz(port: number, host: string, log: Logger): Promise<HttpHandle> {
-  let ready = false;
-  if (port === 0) return { port, setReady: (r) => void (ready = r), close: async () => {} };
+  const state = readiness();
+  const { setReady, setReadyCheck } = state;
+  if (port === 0) return { port, setReady, setReadyCheck, close: async () => {} };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const [code, body] =
-      path === '/healthz'
-        ? [200, 'ok\n']
-        : path === '/readyz'
-          ? ready
-            ? [200, 'ready\n']
-            : [503, 'not ready\n']
-          : [404, 'try /healthz or /readyz\n'];
+      path === '/healthz' ? [200, 'ok\n'] : path === '/readyz' ? state.answer() : [404, 'try /healthz or /readyz\n'];
     res.writeHead(code as number, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(body);
   });
@@ -197,7 +241,8 @@ export async function startHealthz(port: number, host: string, log: Logger): Pro
   log.info({ port }, `healthz on http://${host}:${port}`);
   return {
     port,
-    setReady: (r) => void (ready = r),
+    setReady,
+    setReadyCheck,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -14,7 +14,12 @@ export interface WeftSettings {
   readonly bgpPort: number;
   readonly bgpPeers: readonly { readonly address: string; readonly as: number }[];
   readonly routeReflectors: readonly string[];
+  /** --max-peers: the most peers routed; 0 (or absent) for the network's subnet count (daemon.ts). */
+  readonly maxPeers?: number;
 }
+
+/** The addon's peer index range (backends/peers.ts, PEER_INDEX_LIMIT): no larger --max-peers can be honoured. */
+const MAX_PEERS_CAP = 1 << 20;
 
 function asNumber(field: string, text: string): number {
   const n = Number(text);
@@ -43,8 +48,12 @@ export function weftSettings(values: FlagValues): WeftSettings {
   const port = (values['bgp-port'] as string | undefined) ?? '179';
   if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
     throw new ConfigError('--bgp-port', `expected a port 1..65535, got "${port}"`);
+  const maxPeers = (values['max-peers'] as string | undefined) ?? '0';
+  if (!/^\d+$/.test(maxPeers) || Number(maxPeers) > MAX_PEERS_CAP)
+    throw new ConfigError('--max-peers', `expected an integer 0..${MAX_PEERS_CAP}, got "${maxPeers}"`);
   return {
     routeSync,
+    maxPeers: Number(maxPeers),
     pcap: (values.pcap as string | undefined) ?? null,
     offload: (values.offload as boolean | undefined) ?? true,
     superPackets: (values['super-packets'] as boolean | undefined) ?? true,

@@ -18,7 +18,6 @@ import {
   VXLAN_PORT_FLANNEL,
 } from '@weft/encap';
 import type { PeerChange } from './types.ts';
-import { MAX_PEERS } from './peers.ts';
 
 export interface EncapFormat {
   readonly name: 'udp' | 'vxlan';
@@ -71,7 +70,7 @@ export interface VxlanFormatOptions {
 /** VXLAN as flannel's vxlan backend has the kernel do it: inner Ethernet between the two VTEP MACs. */
 export function vxlanFormat(o: VxlanFormatOptions): EncapFormat {
   const localMac = parseMac(o.localMac);
-  const templates: (VxlanTemplate | undefined)[] = new Array(MAX_PEERS);
+  const templates: (VxlanTemplate | undefined)[] = []; // by peer index; grows with the peer table
   return {
     name: 'vxlan',
     port: o.port ?? VXLAN_PORT_FLANNEL,

@@ -27,6 +27,7 @@ import { Fib } from '../fib.ts';
 import { PeerTable } from './peers.ts';
 import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
 import type { EncapFormat } from './formats.ts';
+import { LISTED_CHANGES, summarizeChanges } from './change-summary.ts';
 import { receiveCounters, receiveDrops } from './receive-stats.ts';
 import { chooseSendPath, sendCounters, sendDrops, type SendPath } from './send-path.ts';
 import { openFlowSpread } from './socket-pool.ts';
@@ -314,7 +315,10 @@ export class OverlayNetwork implements DataplaneNetwork {
     return true;
   }
 
+  /** Applies a batch to the peer table and FIB: work per change, logged per peer at debug and as a summary. */
   async apply(changes: readonly PeerChange[]): Promise<void> {
+    const { log } = this.opts;
+    const each = changes.length <= LISTED_CHANGES ? log.info.bind(log) : log.debug.bind(log);
     for (const c of changes) {
       if (c.type === 'added') {
         const slot = this.peers.upsert(c.subnet, c.publicIp, c.vtepMac);
@@ -322,19 +326,18 @@ export class OverlayNetwork implements DataplaneNetwork {
         this.udp!.addPeer(slot.index, c.publicIp, this.opts.format.port);
         this.sender?.addPeer(slot.index, c.publicIp, this.opts.format.port);
         this.fib.set(c.subnet, slot.index);
-        this.opts.log.info(
-          { subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index },
-          'peer added',
-        );
+        each({ subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
       } else {
         const slot = this.peers.remove(c.subnet);
         if (!slot) continue;
         this.fib.delete(c.subnet);
         this.udp!.removePeer(slot.index);
         this.sender?.removePeer(slot.index);
-        this.opts.log.info({ subnet: formatIp4Net(c.subnet), via: slot.publicIp }, 'peer removed');
+        each({ subnet: formatIp4Net(c.subnet), via: slot.publicIp }, 'peer removed');
       }
     }
+    if (changes.length > LISTED_CHANGES)
+      log.info({ ...summarizeChanges(changes), peers: this.peers.size }, 'peers updated');
   }
 
   counters(): Record<string, number> {

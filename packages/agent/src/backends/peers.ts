@@ -1,6 +1,10 @@
 // The overlay backends' peer table: small integer peer indexes (what the UDP socket sends to) with, per index,
 // the peer's subnet (for the receive-side source check) and its VXLAN template. Typed arrays indexed by peer,
 // so the per-packet checks are array reads, not map lookups or allocations.
+//
+// Design notes: the arrays start small and double when an index outgrows them (freed indexes are reused
+// first, so the highest index stays below the peer count). The one bound left is the addon's peer index range
+// (PEER_INDEX_LIMIT); the agent's --max-peers sits at or below it, so upsert never meets it in practice.
 import {
   formatIpv4Prefix as formatIp4Net,
   ipv4Mask as maskOf,
@@ -9,7 +13,9 @@ import {
 } from '@weft/netaddr';
 import { subnetKey } from '../subnet-key.ts';
 
-export const MAX_PEERS = 4096;
+/** Peer indexes the native UDP and TAP senders accept: 0 .. 2^20 (tunnel/native/args.h, kMaxPeerIndex). */
+export const PEER_INDEX_LIMIT = 1 << 20;
+const INITIAL_CAPACITY = 64;
 
 export interface PeerSlot {
   index: number;
@@ -18,14 +24,22 @@ export interface PeerSlot {
   vtepMac?: string;
 }
 
+/** More peers than the addon can index (PEER_INDEX_LIMIT). */
+export class PeerTableFullError extends RangeError {
+  override name = 'PeerTableFullError';
+  constructor() {
+    super(`more than ${PEER_INDEX_LIMIT} peers: the native senders index peers below ${PEER_INDEX_LIMIT}`);
+  }
+}
+
 export class PeerTable {
   /** Per peer index: subnet network address and mask, for "inner source lies in the sender's subnet". */
-  readonly subnetIp = new Uint32Array(MAX_PEERS);
-  readonly subnetMask = new Uint32Array(MAX_PEERS);
+  subnetIp = new Uint32Array(INITIAL_CAPACITY);
+  subnetMask = new Uint32Array(INITIAL_CAPACITY);
   /** Per peer index: underlay address as uint32 (for captures). */
-  readonly address = new Uint32Array(MAX_PEERS);
+  address = new Uint32Array(INITIAL_CAPACITY);
   /** 1 when the index is in use. */
-  readonly live = new Uint8Array(MAX_PEERS);
+  live = new Uint8Array(INITIAL_CAPACITY);
   private readonly bySubnet = new Map<string, PeerSlot>();
   private readonly free: number[] = [];
   private next = 0;
@@ -34,17 +48,27 @@ export class PeerTable {
     return this.bySubnet.size;
   }
 
+  /** Length of the per-index arrays (grows by doubling). */
+  get capacity(): number {
+    return this.live.length;
+  }
+
   get(subnet: Ip4Net): PeerSlot | undefined {
     return this.bySubnet.get(subnetKey(subnet));
   }
 
-  /** Adds or updates the peer owning `subnet`; returns its slot (the index is stable across updates). */
+  /**
+   * Adds or updates the peer owning `subnet`; returns its slot (the index is stable across updates).
+   * Throws PeerTableFullError past PEER_INDEX_LIMIT peers.
+   */
   upsert(subnet: Ip4Net, publicIp: string, vtepMac?: string): PeerSlot {
     const key = subnetKey(subnet);
     let slot = this.bySubnet.get(key);
     if (!slot) {
-      const index = this.free.pop() ?? this.next++;
-      if (index >= MAX_PEERS) throw new RangeError(`more than ${MAX_PEERS} peers`);
+      const index = this.free.pop() ?? this.next;
+      if (index >= PEER_INDEX_LIMIT) throw new PeerTableFullError();
+      if (index === this.next) this.next++;
+      if (index >= this.live.length) this.grow(index + 1);
       slot = { index, subnet, publicIp, vtepMac };
       this.bySubnet.set(key, slot);
     }
@@ -72,18 +96,31 @@ export class PeerTable {
   ownsSource(index: number, src: number): boolean {
     return (
       index >= 0 &&
-      index < MAX_PEERS &&
+      index < this.live.length &&
       this.live[index] === 1 &&
       (src & this.subnetMask[index]!) >>> 0 === this.subnetIp[index]
     );
   }
 
   list(): { subnet: string; via: string; vtepMac?: string; index: number }[] {
-    return [...this.bySubnet.values()].map((s) => ({
-      subnet: formatIp4Net(s.subnet),
-      via: s.publicIp,
-      vtepMac: s.vtepMac,
-      index: s.index,
-    }));
+    const out: { subnet: string; via: string; vtepMac?: string; index: number }[] = [];
+    for (const s of this.bySubnet.values())
+      out.push({ subnet: formatIp4Net(s.subnet), via: s.publicIp, vtepMac: s.vtepMac, index: s.index });
+    return out;
+  }
+
+  /** Doubles the arrays until `needed` indexes fit, keeping their contents. */
+  private grow(needed: number): void {
+    let capacity = this.live.length;
+    while (capacity < needed) capacity *= 2;
+    const widen = <T extends Uint32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+      const next = make(capacity);
+      next.set(old);
+      return next;
+    };
+    this.subnetIp = widen(this.subnetIp, (n) => new Uint32Array(n));
+    this.subnetMask = widen(this.subnetMask, (n) => new Uint32Array(n));
+    this.address = widen(this.address, (n) => new Uint32Array(n));
+    this.live = widen(this.live, (n) => new Uint8Array(n));
   }
 }

@@ -1,8 +1,10 @@
 // Kernel routes and links through iproute2: every change is applied with `ip -batch -` and logged as the very
-// command an operator would type, which is also the lesson (DESIGN.md, "Backends").
+// command an operator would type, which is also the lesson (DESIGN.md, "Backends"). A batch of thousands (every
+// peer at start) is logged as its count and first lines, each line at debug.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import { LISTED_CHANGES, summarizeLines } from './change-summary.ts';
 
 const execFileP = promisify(execFile);
 
@@ -23,7 +25,12 @@ export class RouteCommandError extends Error {
  */
 export async function ipBatch(log: Logger, lines: readonly string[], opts: { force?: boolean } = {}): Promise<void> {
   if (lines.length === 0) return;
-  for (const line of lines) log.info({ cmd: `ip ${line}` }, 'ip');
+  if (lines.length <= LISTED_CHANGES) for (const line of lines) log.info({ cmd: `ip ${line}` }, 'ip');
+  else {
+    const { count, lines: first, more } = summarizeLines(lines);
+    log.info({ count, cmds: first.map((l) => `ip ${l}`), more }, `ip -batch: ${count} commands`);
+    if (log.isLevelEnabled('debug')) for (const line of lines) log.debug({ cmd: `ip ${line}` }, 'ip');
+  }
   const args = opts.force ? ['-force', '-batch', '-'] : ['-batch', '-'];
   try {
     const child = execFileP('ip', args, { timeout: 30_000 });

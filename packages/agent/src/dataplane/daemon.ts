@@ -25,6 +25,9 @@ import { NodeFirewall } from './node-firewall.ts';
 import { OverlayNetwork } from '../backends/overlay.ts';
 import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
 import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
+import { PEER_INDEX_LIMIT } from '../backends/peers.ts';
+import { PeerLimiter, defaultPeerLimit } from '../backends/peer-limit.ts';
+import { summarizeChanges } from '../backends/change-summary.ts';
 import type { PacketCapture } from '../capture.ts';
 import type { RouteSource } from '../route-source.ts';
 import type { AgentPorts, LinkProgrammer } from '../ports.ts';
@@ -132,6 +135,8 @@ export interface RunningAgent {
   storeReachable: () => boolean;
   /** Everything `/status` and the metrics report (BGP sessions are added by the caller). */
   status(): AgentStatus;
+  /** Why the agent must not count as ready although it runs (peers over --max-peers), or null. */
+  notReady(): string | null;
   /** Resolves when the agent has stopped (after `stop`). */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -250,13 +255,17 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   await firewall.start();
   let applying = Promise.resolve();
   const source = extras.routes.name;
+  const limiter = new PeerLimiter(
+    settings.weft.maxPeers || defaultPeerLimit(config.network.prefixLen, config.subnetLen, PEER_INDEX_LIMIT),
+  );
   const applyRoutes = (changes: PeerChange[]) => {
-    log.info(
-      { source, changes: changes.map((c) => `${c.type} ${formatIp4Net(c.subnet)} via ${c.publicIp}`) },
-      'peer routes',
-    );
+    log.info({ source, ...summarizeChanges(changes) }, 'peer routes');
+    const wasWaiting = limiter.state().waiting;
+    const admitted = limiter.filter(changes);
+    reportPeerLimit(log, limiter, wasWaiting);
+    if (admitted.length === 0) return;
     applying = applying
-      .then(() => network.apply(changes))
+      .then(() => network.apply(admitted))
       .catch((e) => log.error({ err: (e as Error).message }, 'applying peer changes failed'));
   };
   // The lease manager renews our lease; peers come from the route source (the lease source watches the store).
@@ -308,6 +317,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
         ...(config.backend.type === 'vxlan' ? { vtepMac } : {}),
       },
       storeReachable: leases.storeReachable,
+      peerLimit: limiter.state(),
       routes: n.routes,
       counters: n.counters ?? {},
       drops: n.drops ?? {},
@@ -316,6 +326,10 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   };
   const running: RunningAgent = {
     status,
+    notReady: () => {
+      const { waiting, limit } = limiter.state();
+      return waiting > 0 ? `${waiting} peers left out: more than --max-peers=${limit}` : null;
+    },
     lease: () => leases.lease,
     network,
     leases,
@@ -328,6 +342,18 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   };
   await startRouteSource(running, extras.routes, log, applyRoutes);
   return running;
+}
+
+/** Logs when peers start waiting for room under --max-peers (an error: the agent turns not ready) and when they fit again. */
+function reportPeerLimit(log: Logger, limiter: PeerLimiter, wasWaiting: number): void {
+  const { limit, admitted, waiting } = limiter.state();
+  if (waiting > 0 && wasWaiting === 0)
+    log.error(
+      { limit, peers: admitted, waiting, examples: limiter.waitingExamples() },
+      `peer limit reached: ${waiting} peers have no route (more than --max-peers=${limit}); not ready until they fit`,
+    );
+  else if (waiting === 0 && wasWaiting > 0)
+    log.info({ limit, peers: admitted }, 'every peer fits under --max-peers again; ready');
 }
 
 /** --ip-masq, --iptables-forward-rules (default on, as flanneld) and --iptables-resync (default 5 s). */

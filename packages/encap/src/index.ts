@@ -27,6 +27,19 @@ export {
   readU32,
 } from './ipv4.ts';
 export { IPV6_HEADER_LENGTH, type Ipv6Header, decodeIpv6Header, encodeIpv6Header } from './ipv6.ts';
+export {
+  Ipv6NextHeader,
+  Ipv6ChainStatus,
+  IPV6_CHAIN_STATUS_NAMES,
+  IPV6_MAX_EXTENSION_HEADERS,
+  Ipv6Chain,
+  Ipv6ChainError,
+  type Ipv6ChainInfo,
+  type Ipv6ExtensionHeader,
+  isIpv6ExtensionHeader,
+  walkIpv6Chain,
+  decodeIpv6Chain,
+} from './ipv6-chain.ts';
 export { UDP_HEADER_LENGTH, type UdpHeader, decodeUdpHeader, encodeUdpHeader } from './udp.ts';
 export { ARP_LENGTH, ArpOp, type ArpPacket, decodeArp, arpRequestTarget, arpReplyInPlace } from './arp.ts';
 export {
@@ -53,3 +66,13 @@ export {
   type Icmpv4ErrorOptions,
   buildIcmpv4DestUnreachable,
 } from './icmp.ts';
+export {
+  ICMPV6_HEADER_LENGTH,
+  IPV6_MIN_MTU,
+  Icmpv6Type,
+  Icmpv6UnreachableCode,
+  type Icmpv6ErrorOptions,
+  ipv6UpperLayerChecksum,
+  buildIcmpv6DestUnreachable,
+  buildIcmpv6PacketTooBig,
+} from './icmpv6.ts';

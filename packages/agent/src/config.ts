@@ -8,9 +8,21 @@
 // We ask SubnetLen > Network's prefix and <= 30; flannel additionally wants room for four subnets.
 // Backend.Type `host-gw` is flannel's name for the native backend (`native` stays as an alias). vxlan's
 // DirectRouting routes natively to peers on this node's L2 subnet. Keys weft does not implement (Backend.MTU,
-// GBP, Learning, MacPrefix, the IPv6 keys, ...) are not errors, as in flannel, but never silently dropped: each
+// GBP, Learning, MacPrefix, ...) are not errors, as in flannel, but never silently dropped: each
 // becomes a ConfigWarning naming the key, which the agent logs at start.
+// Dual stack and IPv6 only (EnableIPv4, EnableIPv6 and the IPv6* keys) follow flannel's rules in config-ipv6.ts.
+// With EnableIPv4 false the IPv4 fields hold flannel's zero values (Network 0.0.0.0/0, SubnetLen 0).
 import { tryParseIpv4Prefix, tryParseIpv4, formatIpv4, ipv4Mask, ipv4PrefixSize, type Ipv4Prefix } from '@weft/netaddr';
+import {
+  IPV4_KEYS,
+  IPV6_KEYS,
+  offFamilyWarnings,
+  readFamilies,
+  readIpv6Config,
+  type Ipv6NetConfig,
+} from './config-ipv6.ts';
+
+export type { Ipv6NetConfig } from './config-ipv6.ts';
 
 export type BackendType = 'udp' | 'vxlan' | 'native';
 export const BACKEND_TYPES: readonly BackendType[] = ['udp', 'vxlan', 'native'];
@@ -22,7 +34,7 @@ const BACKEND_NAMES: Readonly<Record<string, BackendType>> = {
   native: 'native',
 };
 /** Top-level keys weft reads; any other key gets a warning. */
-const KNOWN_KEYS = ['Network', 'SubnetLen', 'SubnetMin', 'SubnetMax', 'Backend'];
+const KNOWN_KEYS = [...IPV4_KEYS, 'Backend', 'EnableIPv4', ...IPV6_KEYS];
 /** Backend keys each backend reads (Type everywhere). */
 const BACKEND_KEYS: Readonly<Record<BackendType, readonly string[]>> = {
   udp: ['Type', 'Port'],
@@ -62,6 +74,12 @@ export interface ConfigWarning {
 
 /** A validated net-conf.json. Addresses are uint32. */
 export interface NetConfig {
+  /** EnableIPv4 (default true). False: IPv6 only, and the four IPv4 fields below are zero. */
+  readonly enableIpv4: boolean;
+  /** EnableIPv6 (default false): the node leases an IPv6 subnet as well (or only, without IPv4). */
+  readonly enableIpv6: boolean;
+  /** The IPv6 side when enableIpv6, else null. */
+  readonly ipv6: Ipv6NetConfig | null;
   readonly network: Ipv4Prefix;
   readonly subnetLen: number;
   /** Network address of the lowest subnet a node may lease. */
@@ -111,6 +129,31 @@ function describeJsonError(text: string, e: Error): string {
 /** Validates an already-parsed net-conf object; throws ConfigError naming the first bad field. */
 export function validateNetConfig(value: unknown): NetConfig {
   if (!isObject(value)) throw new ConfigError('json', 'expected a JSON object like {"Network": "10.244.0.0/16"}');
+  const families = readFamilies(value);
+  const warnings: ConfigWarning[] = [];
+  for (const key of Object.keys(value)) {
+    if (!KNOWN_KEYS.includes(key)) warnings.push({ field: key, message: unsupportedMessage(value[key]) });
+  }
+  const ipv6 = families.ipv6 ? readIpv6Config(value) : null;
+  if (!families.ipv6) warnings.push(...offFamilyWarnings(value, IPV6_KEYS.slice(1), 'EnableIPv6 is not true'));
+  const ipv4 = families.ipv4 ? readIpv4Side(value) : IPV4_OFF;
+  if (!families.ipv4) warnings.push(...offFamilyWarnings(value, IPV4_KEYS, 'EnableIPv4 is false'));
+  return {
+    enableIpv4: families.ipv4,
+    enableIpv6: families.ipv6,
+    ipv6,
+    ...ipv4,
+    backend: readBackend(value.Backend, warnings),
+    warnings,
+  };
+}
+
+/** flannel's zero values for the IPv4 side of an IPv6-only network. */
+const IPV4_OFF = { network: { ip: 0, prefixLen: 0 }, subnetLen: 0, subnetMin: 0, subnetMax: 0 };
+
+function readIpv4Side(
+  value: Record<string, unknown>,
+): Pick<NetConfig, 'network' | 'subnetLen' | 'subnetMin' | 'subnetMax'> {
   const network = readNetwork(value.Network);
   const subnetLen = readSubnetLen(value.SubnetLen, network);
   const step = ipv4PrefixSize(subnetLen);
@@ -121,11 +164,7 @@ export function validateNetConfig(value: unknown): NetConfig {
   if (subnetMin > subnetMax) {
     throw new ConfigError('SubnetMin', `${formatIpv4(subnetMin)} is above SubnetMax ${formatIpv4(subnetMax)}`);
   }
-  const warnings: ConfigWarning[] = [];
-  for (const key of Object.keys(value)) {
-    if (!KNOWN_KEYS.includes(key)) warnings.push({ field: key, message: unsupportedMessage(value[key]) });
-  }
-  return { network, subnetLen, subnetMin, subnetMax, backend: readBackend(value.Backend, warnings), warnings };
+  return { network, subnetLen, subnetMin, subnetMax };
 }
 
 function unsupportedMessage(v: unknown): string {

@@ -5,17 +5,20 @@
 // packets keep flowing), logs once per failure, and retries with jittered exponential back-off. When the
 // store answers again it lists everything and emits only the difference (LeaseWatcher.reset). If its own
 // lease was lost meanwhile, it claims the same subnet again when that is still free, else a new one.
+// Dual stack: one lease holds both subnets under one key (`V4NET-LEN&V6NET-LEN`, subnet-key.ts), so both families
+// are claimed, renewed, lost and taken back together, as flannel does; an IPv6-only lease has NO_IPV4_SUBNET.
 import type { Logger } from 'pino';
-import { isLeasable, pickFreeSubnet } from './allocator.ts';
+import { fitsConfig, pickFreeSubnets, sameSubnets, type LeaseSubnets } from './allocator.ts';
 import type { NetConfig } from './config.ts';
-import { formatIpv4Prefix, ipv4PrefixEquals, type Ipv4Prefix } from '@weft/netaddr';
-import { subnetKey } from './subnet-key.ts';
+import { formatIpv4Prefix, formatIpv6Prefix, type Ipv4Prefix, type Ipv6Prefix } from '@weft/netaddr';
+import { hasIpv4Subnet, leaseKey } from './subnet-key.ts';
 import {
   LeaseNotFoundError,
   NoFreeSubnetError,
   RevisionCompactedError,
   StoreUnavailableError,
   isOwnLease,
+  overlapsFamily,
   type Lease,
   type LeaseAttrs,
   type LeaseEvent,
@@ -33,6 +36,8 @@ export interface LeaseManagerOptions {
   readonly backendType: string;
   /** LeaseAttrs.BackendData, e.g. `{ VNI: 1, VtepMAC: '0a:58:...' }` for vxlan. */
   readonly backendData?: unknown;
+  /** LeaseAttrs.BackendV6Data (IPv6 enabled): the same for the IPv6 side, e.g. the IPv6 VTEP's VNI and MAC. */
+  readonly backendV6Data?: unknown;
   /** Lease lifetime (default flannel's 24 h) and how long before expiry to renew (default 1 h). */
   readonly ttlMs?: number;
   readonly renewMarginMs?: number;
@@ -41,6 +46,8 @@ export interface LeaseManagerOptions {
   readonly retryMaxMs?: number;
   /** A subnet to prefer when no lease of ours exists (e.g. read from an old subnet.env). */
   readonly previousSubnet?: Ipv4Prefix | null;
+  /** The IPv6 subnet to prefer with it (FLANNEL_IPV6_SUBNET of the old subnet.env). */
+  readonly previousIpv6Subnet?: Ipv6Prefix | null;
   readonly log?: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
   readonly rng?: () => number;
   readonly now?: () => number;
@@ -99,11 +106,14 @@ export class LeaseManager {
 
   /** The attrs this node writes into its lease. */
   get attrs(): LeaseAttrs {
-    const { identity, backendType, backendData } = this.opts;
+    const { identity, backendType, backendData, backendV6Data, config } = this.opts;
+    const v6 = config.enableIpv6;
     return {
       PublicIP: identity.publicIp,
+      ...(v6 ? { PublicIPv6: identity.publicIpv6 ?? null } : {}),
       BackendType: backendType,
       ...(backendData !== undefined ? { BackendData: backendData } : {}),
+      ...(v6 && backendV6Data !== undefined ? { BackendV6Data: backendV6Data } : {}),
       NodeName: identity.nodeName,
     };
   }
@@ -118,9 +128,9 @@ export class LeaseManager {
     for (;;) {
       signal.throwIfAborted();
       try {
-        const lease = await this.claim(this.current?.subnet ?? this.opts.previousSubnet ?? null);
+        const lease = await this.claim(this.current ? subnetsOf(this.current) : this.previousSubnets());
         this.setReachable(true);
-        if (!this.current) this.reportContinuity(lease.subnet);
+        if (!this.current) this.reportContinuity(subnetsOf(lease));
         return this.adopt(lease);
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
@@ -151,41 +161,59 @@ export class LeaseManager {
     await this.watchLoop(signal);
   }
 
-  private async claim(preferred: Ipv4Prefix | null): Promise<Lease> {
+  /** The subnets of the last run (subnet.env), for the families the config enables; null when there are none. */
+  private previousSubnets(): LeaseSubnets | null {
+    const { config, previousSubnet, previousIpv6Subnet } = this.opts;
+    const subnet = config.enableIpv4 ? previousSubnet : NO_IPV4;
+    const ipv6Subnet = config.enableIpv6 ? previousIpv6Subnet : null;
+    if (!subnet || (config.enableIpv6 && !ipv6Subnet)) return null;
+    return { subnet, ipv6Subnet: ipv6Subnet ?? null };
+  }
+
+  private async claim(preferred: LeaseSubnets | null): Promise<Lease> {
     const { store, config, identity } = this.opts;
     const snap = await store.listLeases();
-    const mine = snap.leases.find((l) => isOwnLease(l.attrs, identity) && isLeasable(config, l.subnet));
+    const mine = snap.leases.find((l) => isOwnLease(l.attrs, identity) && fitsConfig(config, l.subnet, l.ipv6Subnet));
     if (mine) {
-      const renewed = await store.renewLease(mine.subnet, this.attrs, this.ttlMs).catch(notFoundAsNull);
+      const renewed = await store
+        .renewLease(mine.subnet, this.attrs, this.ttlMs, mine.ipv6Subnet)
+        .catch(notFoundAsNull);
       if (renewed) return renewed;
     }
     const taken = [...snap.leases];
-    if (preferred && isLeasable(config, preferred) && !taken.some((l) => ipv4PrefixEquals(l.subnet, preferred))) {
-      const lease = await store.createLease(preferred, this.attrs, this.ttlMs);
+    const free = (p: LeaseSubnets) => !taken.some((l) => overlapsFamily(l, p.subnet, p.ipv6Subnet));
+    if (preferred && fitsConfig(config, preferred.subnet, preferred.ipv6Subnet) && free(preferred)) {
+      const lease = await this.create(preferred);
       if (lease) return lease;
-      taken.push({ subnet: preferred, attrs: this.attrs, expiresAt: 0 });
+      taken.push(this.placeholder(preferred));
     }
     for (let i = 0; i < MAX_CLAIM_ATTEMPTS; i++) {
-      const subnet = pickFreeSubnet(config, taken, this.opts.rng ?? Math.random);
-      if (!subnet) break;
-      const lease = await store.createLease(subnet, this.attrs, this.ttlMs);
+      const subnets = pickFreeSubnets(config, taken, this.opts.rng ?? Math.random);
+      if (!subnets) break;
+      const lease = await this.create(subnets);
       if (lease) return lease;
-      taken.push({ subnet, attrs: this.attrs, expiresAt: 0 }); // another node won it a moment ago
+      taken.push(this.placeholder(subnets)); // another node won it a moment ago
     }
-    throw new NoFreeSubnetError(
-      `no free /${config.subnetLen} subnet in ${formatIpv4Prefix(config.network)} for ${identity.nodeName}`,
-    );
+    throw new NoFreeSubnetError(`no free ${describeRange(config)} for ${identity.nodeName}`);
+  }
+
+  private create(p: LeaseSubnets): Promise<Lease | null> {
+    return this.opts.store.createLease(p.subnet, this.attrs, this.ttlMs, p.ipv6Subnet);
+  }
+
+  private placeholder(p: LeaseSubnets): Lease {
+    return { subnet: p.subnet, ipv6Subnet: p.ipv6Subnet, attrs: this.attrs, expiresAt: 0 };
   }
 
   /**
    * Says whether this start kept the subnet of the last run (subnet.env's FLANNEL_SUBNET). A different one means
    * every pod on this node holds an address of the old subnet, which no route leads to any more: loud, as an error.
    */
-  private reportContinuity(subnet: Ipv4Prefix): void {
-    const previous = this.opts.previousSubnet;
+  private reportContinuity(subnets: LeaseSubnets): void {
+    const previous = this.previousSubnets();
     if (!previous) return;
-    const fields = { previous: formatIpv4Prefix(previous), subnet: formatIpv4Prefix(subnet) };
-    if (ipv4PrefixEquals(previous, subnet)) this.log.info(fields, 'took the subnet of the last run back');
+    const fields = { previous: describe(previous), subnet: describe(subnets) };
+    if (sameSubnets(previous, subnets)) this.log.info(fields, 'took the subnet of the last run back');
     else
       this.log.error(
         fields,
@@ -196,12 +224,12 @@ export class LeaseManager {
   private adopt(lease: Lease): Lease {
     const previous = this.current;
     this.current = lease;
-    if (!previous || !ipv4PrefixEquals(previous.subnet, lease.subnet)) {
+    if (!previous || !sameSubnets(subnetsOf(previous), lease)) {
       this.log.info(
-        { subnet: formatIpv4Prefix(lease.subnet), expiresAt: new Date(lease.expiresAt).toISOString() },
+        { subnet: describe(subnetsOf(lease)), expiresAt: new Date(lease.expiresAt).toISOString() },
         'lease acquired',
       );
-      this.watcher.setOwn(lease.subnet);
+      this.watcher.setOwn(lease.subnet, lease.ipv6Subnet);
       this.restartWatch();
     }
     if (previous) this.handlers?.onLease?.(lease, previous);
@@ -230,19 +258,19 @@ export class LeaseManager {
     if (this.lostToOther) {
       this.lostToOther = false;
       this.log.warn(
-        { subnet: formatIpv4Prefix(lease.subnet) },
+        { subnet: describe(subnetsOf(lease)) },
         'our subnet is leased to another node; acquiring a new one',
       );
       this.adopt(await this.claim(null));
       return;
     }
     try {
-      this.adopt(await this.opts.store.renewLease(lease.subnet, this.attrs, this.ttlMs));
-      this.log.debug({ subnet: formatIpv4Prefix(lease.subnet) }, 'lease renewed');
+      this.adopt(await this.opts.store.renewLease(lease.subnet, this.attrs, this.ttlMs, lease.ipv6Subnet));
+      this.log.debug({ subnet: describe(subnetsOf(lease)) }, 'lease renewed');
     } catch (e) {
       if (!(e instanceof LeaseNotFoundError)) throw e;
-      this.log.warn({ subnet: formatIpv4Prefix(lease.subnet) }, 'lease lost; acquiring again');
-      this.adopt(await this.claim(lease.subnet));
+      this.log.warn({ subnet: describe(subnetsOf(lease)) }, 'lease lost; acquiring again');
+      this.adopt(await this.claim(subnetsOf(lease)));
     }
   }
 
@@ -269,7 +297,7 @@ export class LeaseManager {
         backoff.reset();
         this.emit(this.watcher.reset(snap.leases));
         this.checkOwn(
-          snap.leases.filter((l) => this.isOwnSubnet(l.subnet)).map((lease) => ({ type: 'added', lease })),
+          snap.leases.filter((l) => this.isOwnSubnet(l)).map((lease) => ({ type: 'added', lease })),
           true,
         );
         await this.opts.store.watchLeases(snap.revision, (b) => this.onBatch(b.events), round.signal);
@@ -288,7 +316,7 @@ export class LeaseManager {
 
   private onBatch(events: readonly LeaseEvent[]): void {
     this.checkOwn(
-      events.filter((e) => this.isOwnSubnet(e.lease.subnet)),
+      events.filter((e) => this.isOwnSubnet(e.lease)),
       false,
     );
     this.emit(this.watcher.update(events));
@@ -305,8 +333,12 @@ export class LeaseManager {
     if (last.type === 'removed' || this.lostToOther) this.wakeRenew();
   }
 
-  private isOwnSubnet(subnet: Ipv4Prefix): boolean {
-    return this.current !== null && subnetKey(subnet) === subnetKey(this.current.subnet);
+  /** Our lease by key: with dual stack, an IPv4-only lease of our IPv4 subnet is another node's lease. */
+  private isOwnSubnet(l: Lease): boolean {
+    return (
+      this.current !== null &&
+      leaseKey(l.subnet, l.ipv6Subnet) === leaseKey(this.current.subnet, this.current.ipv6Subnet)
+    );
   }
 
   private emit(events: LeaseEvent[]): void {
@@ -330,6 +362,25 @@ export class LeaseManager {
   private backoff(): Backoff {
     return new Backoff(this.opts.retryMinMs ?? 1000, this.opts.retryMaxMs ?? 30_000, this.opts.rng);
   }
+}
+
+const NO_IPV4: Ipv4Prefix = { ip: 0, prefixLen: 0 };
+
+function subnetsOf(l: Lease): LeaseSubnets {
+  return { subnet: l.subnet, ipv6Subnet: l.ipv6Subnet ?? null };
+}
+
+/** `10.244.1.0/24`, `10.244.1.0/24 fd00:0:0:1::/64` or `fd00:0:0:1::/64`, for logs. */
+export function describe(p: LeaseSubnets): string {
+  const v4 = hasIpv4Subnet(p.subnet) ? formatIpv4Prefix(p.subnet) : '';
+  const v6 = p.ipv6Subnet ? formatIpv6Prefix(p.ipv6Subnet) : '';
+  return [v4, v6].filter(Boolean).join(' ');
+}
+
+function describeRange(config: NetConfig): string {
+  const v4 = config.enableIpv4 ? `/${config.subnetLen} subnet in ${formatIpv4Prefix(config.network)}` : '';
+  const v6 = config.ipv6 ? `/${config.ipv6.subnetLen} subnet in ${formatIpv6Prefix(config.ipv6.network)}` : '';
+  return [v4, v6].filter(Boolean).join(' and ');
 }
 
 function notFoundAsNull(e: unknown): null {

@@ -1,21 +1,40 @@
 // Subnet leases: flannel's LeaseAttrs JSON, lease events, the store contract and its errors. No I/O here.
-import { tryParseIpv4, type Ipv4Prefix } from '@weft/netaddr';
+// A lease holds an IPv4 subnet, an IPv6 subnet, or both (dual stack), keyed as subnet-key.ts writes them. An
+// IPv6-only lease carries NO_IPV4_SUBNET (0.0.0.0/0) as its `subnet`, the way flannel keeps an empty IPv4 net.
+import {
+  formatIpv6,
+  ipv4PrefixEquals,
+  ipv6PrefixEquals,
+  tryParseIpv4,
+  tryParseIpv6,
+  type Ipv4Prefix,
+  type Ipv6Prefix,
+} from '@weft/netaddr';
+import { hasIpv4Subnet } from './subnet-key.ts';
 
 /**
  * flannel's LeaseAttrs, field names as flannel writes them so its operators recognise the JSON.
  * `NodeName` is our addition (flannel ignores unknown fields); see `isOwnLease` for how it is used.
  */
 export interface LeaseAttrs {
+  /** `0.0.0.0` in an IPv6-only lease, as flanneld writes it. */
   readonly PublicIP: string;
+  /** The node's IPv6 underlay address (dual stack, IPv6 only); flanneld writes `null` when it has none. */
+  readonly PublicIPv6?: string | null;
   readonly BackendType: string;
   /** Backend-specific; vxlan: `{ "VNI": 1, "VtepMAC": "0a:58:..." }`. */
   readonly BackendData?: unknown;
+  /** The same for the IPv6 side; vxlan: VNI and VtepMAC of the IPv6 VTEP (flannel's flannel-v6.<VNI>). */
+  readonly BackendV6Data?: unknown;
   readonly NodeName?: string;
 }
 
 /** A subnet leased by one node. */
 export interface Lease {
+  /** The IPv4 subnet; NO_IPV4_SUBNET (0.0.0.0/0) in an IPv6-only lease. */
   readonly subnet: Ipv4Prefix;
+  /** The IPv6 subnet of a dual-stack or IPv6-only lease; absent (or null) in an IPv4-only one. */
+  readonly ipv6Subnet?: Ipv6Prefix | null;
   readonly attrs: LeaseAttrs;
   /** Milliseconds since the epoch; 0 when the store did not report it (etcd watch events). */
   readonly expiresAt: number;
@@ -48,12 +67,20 @@ export interface LeaseStore {
   putConfig(json: string): Promise<void>;
   /** Every unexpired lease and the revision of that view. */
   listLeases(): Promise<LeaseSnapshot>;
-  /** Claims `subnet` if nobody holds it (an expired lease counts as free); null when it is taken. */
-  createLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null>;
+  /**
+   * Claims the lease keyed `leaseKey(subnet, ipv6Subnet)` if nobody holds it (an expired lease counts as free);
+   * null when it is taken. `ipv6Subnet` makes it a dual-stack lease, or IPv6-only with `subnet` NO_IPV4_SUBNET.
+   */
+  createLease(
+    subnet: Ipv4Prefix,
+    attrs: LeaseAttrs,
+    ttlMs: number,
+    ipv6Subnet?: Ipv6Prefix | null,
+  ): Promise<Lease | null>;
   /** Extends an existing lease and replaces its attrs; rejects with LeaseNotFoundError when it is gone. */
-  renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease>;
+  renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number, ipv6Subnet?: Ipv6Prefix | null): Promise<Lease>;
   /** Removes a lease; false when there was none. */
-  deleteLease(subnet: Ipv4Prefix): Promise<boolean>;
+  deleteLease(subnet: Ipv4Prefix, ipv6Subnet?: Ipv6Prefix | null): Promise<boolean>;
   /**
    * Calls `onBatch` for each batch of changes with revision > `afterRevision` (expiries arrive as
    * `removed`). Resolves when `signal` aborts; otherwise only rejects: StoreUnavailableError, or
@@ -90,20 +117,29 @@ export class NoFreeSubnetError extends Error {
 /** Who this node is, for finding its own lease again after a restart. */
 export interface NodeIdentity {
   readonly nodeName: string;
+  /** `0.0.0.0` on an IPv6-only node (flannel's PublicIP there). */
   readonly publicIp: string;
+  /** The IPv6 underlay address, when the node leases an IPv6 subnet. */
+  readonly publicIpv6?: string | null;
 }
 
 /**
  * True when `attrs` belong to this node. A lease that records a NodeName is ours when the name matches
  * (so a node whose address changed gets its subnet back); a lease without one (written by flanneld)
- * is ours when its PublicIP matches, which is flannel's own rule.
+ * is ours when its PublicIP matches, which is flannel's own rule. An IPv6-only node (PublicIP 0.0.0.0, which
+ * every IPv6-only lease shares) matches PublicIPv6 instead.
  */
 export function isOwnLease(attrs: LeaseAttrs, me: NodeIdentity): boolean {
   if (attrs.NodeName) return attrs.NodeName === me.nodeName;
-  return attrs.PublicIP === me.publicIp;
+  if (me.publicIp !== '0.0.0.0') return attrs.PublicIP === me.publicIp;
+  const mine = me.publicIpv6 ? tryParseIpv6(me.publicIpv6) : null;
+  return mine !== null && typeof attrs.PublicIPv6 === 'string' && tryParseIpv6(attrs.PublicIPv6) === mine;
 }
 
-/** Parses LeaseAttrs JSON from a store; null when it is not an object with a valid IPv4 PublicIP. */
+/**
+ * Parses LeaseAttrs JSON from a store; null when it is not an object with a valid IPv4 PublicIP, or when PublicIPv6
+ * is neither null/absent nor an IPv6 address (flanneld skips such a lease too). PublicIPv6 is kept as written.
+ */
 export function parseLeaseAttrs(text: string): LeaseAttrs | null {
   let v: unknown;
   try {
@@ -114,15 +150,34 @@ export function parseLeaseAttrs(text: string): LeaseAttrs | null {
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
   if (typeof o.PublicIP !== 'string' || tryParseIpv4(o.PublicIP) === null) return null;
+  const v6 = o.PublicIPv6;
+  if (v6 !== undefined && v6 !== null && (typeof v6 !== 'string' || tryParseIpv6(v6) === null)) return null;
   return {
     PublicIP: o.PublicIP,
+    ...(v6 !== undefined ? { PublicIPv6: v6 } : {}),
     BackendType: typeof o.BackendType === 'string' ? o.BackendType : '',
     ...(o.BackendData !== undefined ? { BackendData: o.BackendData } : {}),
+    ...(o.BackendV6Data !== undefined ? { BackendV6Data: o.BackendV6Data } : {}),
     ...(typeof o.NodeName === 'string' ? { NodeName: o.NodeName } : {}),
   };
+}
+
+/** The lease's PublicIPv6 in RFC 5952 text, or null when it has none. */
+export function leasePublicIpv6(attrs: LeaseAttrs): string | null {
+  const ip = typeof attrs.PublicIPv6 === 'string' ? tryParseIpv6(attrs.PublicIPv6) : null;
+  return ip === null ? null : formatIpv6(ip);
 }
 
 /** Deep equality of two attrs through their JSON (attrs are small and JSON-shaped). */
 export function sameAttrs(a: LeaseAttrs, b: LeaseAttrs): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * True when `l` already holds the IPv4 or the IPv6 subnet (under another key: a dual-stack lease and an IPv4-only
+ * one for the same IPv4 subnet are different keys, but never both leasable).
+ */
+export function overlapsFamily(l: Lease, subnet: Ipv4Prefix, ipv6Subnet: Ipv6Prefix | null): boolean {
+  if (hasIpv4Subnet(subnet) && hasIpv4Subnet(l.subnet) && ipv4PrefixEquals(l.subnet, subnet)) return true;
+  return !!ipv6Subnet && !!l.ipv6Subnet && ipv6PrefixEquals(l.ipv6Subnet, ipv6Subnet);
 }

@@ -1,17 +1,17 @@
 // Lease watching as pure diffs, in flannel's LeaseWatcher shape: the store's view in, added/removed
 // events for the dataplane out. The node's own lease never appears (it has no route to itself).
 // A renewal (same attrs, later expiry) produces no event, so the FIB does not churn every renewal.
-import type { Ipv4Prefix } from '@weft/netaddr';
-import { subnetKey } from './subnet-key.ts';
+import type { Ipv4Prefix, Ipv6Prefix } from '@weft/netaddr';
+import { leaseKey } from './subnet-key.ts';
 import { sameAttrs, type Lease, type LeaseEvent } from './lease.ts';
 
 export class LeaseWatcher {
   private readonly known = new Map<string, Lease>();
   private ownKey: string | null = null;
 
-  /** Sets (or clears) the node's own subnet; its lease is excluded from events from then on. */
-  setOwn(subnet: Ipv4Prefix | null): void {
-    this.ownKey = subnet ? subnetKey(subnet) : null;
+  /** Sets (or clears) the node's own subnet(s); its lease is excluded from events from then on. */
+  setOwn(subnet: Ipv4Prefix | null, ipv6Subnet?: Ipv6Prefix | null): void {
+    this.ownKey = subnet ? leaseKey(subnet, ipv6Subnet) : null;
     if (this.ownKey) this.known.delete(this.ownKey);
   }
 
@@ -26,7 +26,7 @@ export class LeaseWatcher {
    */
   reset(leases: readonly Lease[]): LeaseEvent[] {
     const fresh = new Map<string, Lease>();
-    for (const l of leases) if (subnetKey(l.subnet) !== this.ownKey) fresh.set(subnetKey(l.subnet), l);
+    for (const l of leases) if (keyOf(l) !== this.ownKey) fresh.set(keyOf(l), l);
     const events: LeaseEvent[] = [];
     for (const [key, old] of this.known) if (!fresh.has(key)) events.push({ type: 'removed', lease: old });
     for (const [key, l] of fresh) {
@@ -42,7 +42,7 @@ export class LeaseWatcher {
   update(events: readonly LeaseEvent[]): LeaseEvent[] {
     const out: LeaseEvent[] = [];
     for (const e of events) {
-      const key = subnetKey(e.lease.subnet);
+      const key = keyOf(e.lease);
       if (key === this.ownKey) continue;
       const old = this.known.get(key);
       if (e.type === 'removed') {
@@ -57,3 +57,6 @@ export class LeaseWatcher {
     return out;
   }
 }
+
+/** Leases are told apart by their whole key: a dual-stack lease is not the IPv4-only one of the same subnet. */
+const keyOf = (l: Lease): string => leaseKey(l.subnet, l.ipv6Subnet);

@@ -1,6 +1,7 @@
 // LeaseStore on etcd v3, in flannel's key layout so a flannel operator recognises every key:
 //   PREFIX/config                    net-conf.json
 //   PREFIX/subnets/10.244.1.0-24     LeaseAttrs JSON, attached to an etcd lease whose TTL is the lease's life
+//   (dual stack `10.244.1.0-24&fd00:0:0:1::-64`, IPv6 only `0.0.0.0-0&fd00:0:0:1::-64`: subnet-key.ts)
 // Claims are transactions "create revision of the key == 0 → put", so two nodes never both win a subnet.
 // A renewal grants a fresh etcd lease, re-puts the key on it only if the key still exists, then revokes
 // the old etcd lease (which no longer holds the key). Expiry is etcd's: it deletes the key, and watchers
@@ -9,7 +10,7 @@
 // TLS and auth (etcd-credentials.ts): refusals become StoreCredentialErrors; after a TLS refusal the files are
 // read again, and a changed set (certificates rotated on disk) rebuilds the client, so the next retry uses it.
 import { Etcd3, type IEvent, type IKeyValue, type Watcher } from 'etcd3';
-import type { Ipv4Prefix } from '@weft/netaddr';
+import type { Ipv4Prefix, Ipv6Prefix } from '@weft/netaddr';
 import { ConfigError } from '../config.ts';
 import {
   StoreCredentialError,
@@ -20,7 +21,7 @@ import {
   type EtcdTlsFiles,
   type TlsMaterial,
 } from './etcd-credentials.ts';
-import { parseSubnetKey, subnetKey } from '../subnet-key.ts';
+import { leaseKey, parseLeaseKey } from '../subnet-key.ts';
 import {
   LeaseNotFoundError,
   RevisionCompactedError,
@@ -109,8 +110,8 @@ export class EtcdLeaseStore implements LeaseStore {
     old.close();
   }
 
-  private key(subnet: Ipv4Prefix): Buffer {
-    return Buffer.from(`${this.prefix}/subnets/${subnetKey(subnet)}`);
+  private key(subnet: Ipv4Prefix, ipv6Subnet?: Ipv6Prefix | null): Buffer {
+    return Buffer.from(`${this.prefix}/subnets/${leaseKey(subnet, ipv6Subnet)}`);
   }
 
   async getConfig(): Promise<string | null> {
@@ -133,9 +134,15 @@ export class EtcdLeaseStore implements LeaseStore {
     return { leases, revision: Number(res.header.revision) };
   }
 
-  async createLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
+  /** Like flanneld, the claim compares the key alone (another key holding one of the subnets is not seen). */
+  async createLease(
+    subnet: Ipv4Prefix,
+    attrs: LeaseAttrs,
+    ttlMs: number,
+    ipv6Subnet?: Ipv6Prefix | null,
+  ): Promise<Lease | null> {
     const grant = await this.grant(ttlMs);
-    const key = this.key(subnet);
+    const key = this.key(subnet, ipv6Subnet);
     const res = await this.call((c) =>
       c.kv.txn({
         compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
@@ -146,12 +153,17 @@ export class EtcdLeaseStore implements LeaseStore {
       await this.revoke(grant.id);
       return null;
     }
-    return { subnet, attrs, expiresAt: grant.expiresAt };
+    return { subnet, ...(ipv6Subnet ? { ipv6Subnet } : {}), attrs, expiresAt: grant.expiresAt };
   }
 
-  async renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
+  async renewLease(
+    subnet: Ipv4Prefix,
+    attrs: LeaseAttrs,
+    ttlMs: number,
+    ipv6Subnet?: Ipv6Prefix | null,
+  ): Promise<Lease> {
     const grant = await this.grant(ttlMs);
-    const key = this.key(subnet);
+    const key = this.key(subnet, ipv6Subnet);
     const res = await this.call((c) =>
       c.kv.txn({
         compare: [{ key, target: 'Create', result: 'Greater', create_revision: 0 }],
@@ -160,15 +172,15 @@ export class EtcdLeaseStore implements LeaseStore {
     );
     if (!res.succeeded) {
       await this.revoke(grant.id);
-      throw new LeaseNotFoundError(`no lease for ${subnetKey(subnet)}`);
+      throw new LeaseNotFoundError(`no lease for ${leaseKey(subnet, ipv6Subnet)}`);
     }
     const old = res.responses[0]?.response_put?.prev_kv?.lease;
     if (old && old !== '0' && old !== grant.id) await this.revoke(old);
-    return { subnet, attrs, expiresAt: grant.expiresAt };
+    return { subnet, ...(ipv6Subnet ? { ipv6Subnet } : {}), attrs, expiresAt: grant.expiresAt };
   }
 
-  async deleteLease(subnet: Ipv4Prefix): Promise<boolean> {
-    const res = await this.call((c) => c.kv.deleteRange({ key: this.key(subnet), prev_kv: true }));
+  async deleteLease(subnet: Ipv4Prefix, ipv6Subnet?: Ipv6Prefix | null): Promise<boolean> {
+    const res = await this.call((c) => c.kv.deleteRange({ key: this.key(subnet, ipv6Subnet), prev_kv: true }));
     const lease = res.prev_kvs[0]?.lease;
     if (lease && lease !== '0') await this.revoke(lease);
     return Number(res.deleted) > 0;
@@ -218,17 +230,22 @@ export class EtcdLeaseStore implements LeaseStore {
       return lease && { type: 'added', lease };
     }
     const lease = e.prev_kv ? this.toLease(e.prev_kv, 0) : null;
-    const subnet = parseSubnetKey(e.kv.key.toString().slice(`${this.prefix}/subnets/`.length));
     if (lease) return { type: 'removed', lease };
-    return (
-      subnet && { type: 'removed', lease: { subnet, attrs: { PublicIP: '0.0.0.0', BackendType: '' }, expiresAt: 0 } }
-    );
+    const key = this.parseKey(e.kv);
+    return key && { type: 'removed', lease: { ...key, attrs: { PublicIP: '0.0.0.0', BackendType: '' }, expiresAt: 0 } };
+  }
+
+  /** The subnets a stored key names (any of flannel's three key forms), or null. */
+  private parseKey(kv: IKeyValue): { subnet: Ipv4Prefix; ipv6Subnet?: Ipv6Prefix } | null {
+    const key = parseLeaseKey(kv.key.toString().slice(`${this.prefix}/subnets/`.length));
+    if (!key) return null;
+    return key.ipv6Subnet ? { subnet: key.subnet, ipv6Subnet: key.ipv6Subnet } : { subnet: key.subnet };
   }
 
   private toLease(kv: IKeyValue, expiresAt: number): Lease | null {
-    const subnet = parseSubnetKey(kv.key.toString().slice(`${this.prefix}/subnets/`.length));
+    const key = this.parseKey(kv);
     const attrs = parseLeaseAttrs(kv.value.toString());
-    return subnet && attrs ? { subnet, attrs, expiresAt } : null;
+    return key && attrs ? { ...key, attrs, expiresAt } : null;
   }
 
   private async grant(ttlMs: number): Promise<{ id: string; expiresAt: number }> {

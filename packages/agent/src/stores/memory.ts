@@ -1,11 +1,12 @@
 // In-memory LeaseStore: the fake for fast lease-manager tests and in-process two-agent setups. It keeps the
 // same contract as the real stores (revisions, expiry as `removed` events, compaction) and can be switched
 // "unreachable" to exercise outage handling.
-import type { Ipv4Prefix } from '@weft/netaddr';
-import { subnetKey } from '../subnet-key.ts';
+import type { Ipv4Prefix, Ipv6Prefix } from '@weft/netaddr';
+import { leaseKey } from '../subnet-key.ts';
 import {
   LeaseNotFoundError,
   RevisionCompactedError,
+  overlapsFamily,
   StoreUnavailableError,
   type Lease,
   type LeaseAttrs,
@@ -63,23 +64,36 @@ export class MemoryLeaseStore implements LeaseStore {
     return { leases: [...this.leases.values()], revision: this.revision };
   }
 
-  async createLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
+  /** Also null when another lease (under another key) holds either of the subnets. */
+  async createLease(
+    subnet: Ipv4Prefix,
+    attrs: LeaseAttrs,
+    ttlMs: number,
+    ipv6Subnet?: Ipv6Prefix | null,
+  ): Promise<Lease | null> {
     this.check();
     this.sweep();
-    if (this.leases.has(subnetKey(subnet))) return null;
-    return this.put(subnet, attrs, ttlMs);
+    if (this.leases.has(leaseKey(subnet, ipv6Subnet))) return null;
+    if ([...this.leases.values()].some((l) => overlapsFamily(l, subnet, ipv6Subnet ?? null))) return null;
+    return this.put(subnet, attrs, ttlMs, ipv6Subnet);
   }
 
-  async renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
+  async renewLease(
+    subnet: Ipv4Prefix,
+    attrs: LeaseAttrs,
+    ttlMs: number,
+    ipv6Subnet?: Ipv6Prefix | null,
+  ): Promise<Lease> {
     this.check();
     this.sweep();
-    if (!this.leases.has(subnetKey(subnet))) throw new LeaseNotFoundError(`no lease for ${subnetKey(subnet)}`);
-    return this.put(subnet, attrs, ttlMs);
+    const key = leaseKey(subnet, ipv6Subnet);
+    if (!this.leases.has(key)) throw new LeaseNotFoundError(`no lease for ${key}`);
+    return this.put(subnet, attrs, ttlMs, ipv6Subnet);
   }
 
-  async deleteLease(subnet: Ipv4Prefix): Promise<boolean> {
+  async deleteLease(subnet: Ipv4Prefix, ipv6Subnet?: Ipv6Prefix | null): Promise<boolean> {
     this.check();
-    const lease = this.leases.get(subnetKey(subnet));
+    const lease = this.leases.get(leaseKey(subnet, ipv6Subnet));
     if (!lease) return false;
     this.remove(lease);
     return true;
@@ -110,15 +124,15 @@ export class MemoryLeaseStore implements LeaseStore {
     if (!this.available) throw new StoreUnavailableError('memory store is unavailable (test switch)');
   }
 
-  private put(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Lease {
-    const lease: Lease = { subnet, attrs, expiresAt: this.now() + ttlMs };
-    this.leases.set(subnetKey(subnet), lease);
+  private put(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number, ipv6Subnet?: Ipv6Prefix | null): Lease {
+    const lease: Lease = { subnet, ...(ipv6Subnet ? { ipv6Subnet } : {}), attrs, expiresAt: this.now() + ttlMs };
+    this.leases.set(leaseKey(subnet, ipv6Subnet), lease);
     this.log({ type: 'added', lease });
     return lease;
   }
 
   private remove(lease: Lease): void {
-    this.leases.delete(subnetKey(lease.subnet));
+    this.leases.delete(leaseKey(lease.subnet, lease.ipv6Subnet));
     this.log({ type: 'removed', lease });
   }
 

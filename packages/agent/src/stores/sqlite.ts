@@ -11,12 +11,13 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Ipv4Prefix } from '@weft/netaddr';
-import { parseSubnetKey, subnetKey } from '../subnet-key.ts';
+import type { Ipv4Prefix, Ipv6Prefix } from '@weft/netaddr';
+import { leaseKey, parseLeaseKey } from '../subnet-key.ts';
 import {
   LeaseNotFoundError,
   RevisionCompactedError,
   StoreUnavailableError,
+  overlapsFamily,
   parseLeaseAttrs,
   type Lease,
   type LeaseAttrs,
@@ -87,29 +88,45 @@ export class SqliteLeaseStore implements LeaseStore {
     });
   }
 
-  async createLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease | null> {
+  /** Also null when another lease (under another key) holds either of the subnets. */
+  async createLease(
+    subnet: Ipv4Prefix,
+    attrs: LeaseAttrs,
+    ttlMs: number,
+    ipv6Subnet?: Ipv6Prefix | null,
+  ): Promise<Lease | null> {
     return this.write(() => {
       this.sweep();
-      if (this.db.prepare('SELECT 1 FROM leases WHERE subnet = ?').get(subnetKey(subnet))) return null;
-      return this.put(subnet, attrs, ttlMs);
+      if (this.db.prepare('SELECT 1 FROM leases WHERE subnet = ?').get(leaseKey(subnet, ipv6Subnet))) return null;
+      // Dual-stack keys name two subnets: a scan (the table holds one row per node) keeps each subnet single.
+      const rows = this.db.prepare('SELECT subnet, attrs, expires_at FROM leases').all() as LeaseRow[];
+      const held = rows.map(toLease).filter((l): l is Lease => l !== null);
+      if (held.some((l) => overlapsFamily(l, subnet, ipv6Subnet ?? null))) return null;
+      return this.put(subnet, attrs, ttlMs, ipv6Subnet);
     });
   }
 
-  async renewLease(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Promise<Lease> {
+  async renewLease(
+    subnet: Ipv4Prefix,
+    attrs: LeaseAttrs,
+    ttlMs: number,
+    ipv6Subnet?: Ipv6Prefix | null,
+  ): Promise<Lease> {
+    const key = leaseKey(subnet, ipv6Subnet);
     const lease = this.write(() => {
       this.sweep();
-      if (!this.db.prepare('SELECT 1 FROM leases WHERE subnet = ?').get(subnetKey(subnet))) return null;
-      return this.put(subnet, attrs, ttlMs);
+      if (!this.db.prepare('SELECT 1 FROM leases WHERE subnet = ?').get(key)) return null;
+      return this.put(subnet, attrs, ttlMs, ipv6Subnet);
     });
-    if (!lease) throw new LeaseNotFoundError(`no lease for ${subnetKey(subnet)}`);
+    if (!lease) throw new LeaseNotFoundError(`no lease for ${key}`);
     return lease;
   }
 
-  async deleteLease(subnet: Ipv4Prefix): Promise<boolean> {
+  async deleteLease(subnet: Ipv4Prefix, ipv6Subnet?: Ipv6Prefix | null): Promise<boolean> {
     return this.write(() => {
       const row = this.db
         .prepare('SELECT subnet, attrs, expires_at FROM leases WHERE subnet = ?')
-        .get(subnetKey(subnet)) as LeaseRow | undefined;
+        .get(leaseKey(subnet, ipv6Subnet)) as LeaseRow | undefined;
       if (!row) return false;
       this.remove(row);
       return true;
@@ -162,13 +179,14 @@ export class SqliteLeaseStore implements LeaseStore {
     return (this.db.prepare('SELECT value FROM revision WHERE id = 1').get() as { value: number }).value;
   }
 
-  private put(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number): Lease {
-    const row: LeaseRow = { subnet: subnetKey(subnet), attrs: JSON.stringify(attrs), expires_at: this.now() + ttlMs };
+  private put(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number, ipv6Subnet?: Ipv6Prefix | null): Lease {
+    const key = leaseKey(subnet, ipv6Subnet);
+    const row: LeaseRow = { subnet: key, attrs: JSON.stringify(attrs), expires_at: this.now() + ttlMs };
     this.db
       .prepare('INSERT OR REPLACE INTO leases (subnet, attrs, expires_at) VALUES (@subnet, @attrs, @expires_at)')
       .run(row);
     this.log('added', row);
-    return { subnet, attrs, expiresAt: row.expires_at };
+    return { subnet, ...(ipv6Subnet ? { ipv6Subnet } : {}), attrs, expiresAt: row.expires_at };
   }
 
   private remove(row: LeaseRow): void {
@@ -193,10 +211,17 @@ export class SqliteLeaseStore implements LeaseStore {
   }
 }
 
+/** A row as a lease; the `subnet` column holds the lease key (subnet-key.ts), in any of its three forms. */
 function toLease(row: LeaseRow): Lease | null {
-  const subnet = parseSubnetKey(row.subnet);
+  const key = parseLeaseKey(row.subnet);
   const attrs = parseLeaseAttrs(row.attrs);
-  return subnet && attrs ? { subnet, attrs, expiresAt: row.expires_at } : null;
+  if (!key || !attrs) return null;
+  return {
+    subnet: key.subnet,
+    ...(key.ipv6Subnet ? { ipv6Subnet: key.ipv6Subnet } : {}),
+    attrs,
+    expiresAt: row.expires_at,
+  };
 }
 
 /** Runs a database step, turning SQLite faults (busy, I/O, closed) into StoreUnavailableError. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run lab`, the main job: installs what is missing (npm packages; iproute2, iperf3 and ping from Debian),
-// builds, then runs a three-node weft lab, shows its leases and routes, sends traffic across it and tears it down.
+// `npm run lab`, the main job: installs what is missing (npm packages; iproute2, iperf3, ping, iptables and the
+// standard CNI plugins the lab's pods attach through, from Debian), builds, then runs a three-node weft lab, shows
+// its leases and routes, sends traffic across it and tears it down.
 import { spawnSync } from 'node:child_process';
 import { ensureNpmDeps, ensureDebianPackages, root, sh } from './setup.mjs';
 
@@ -9,7 +10,14 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 ensureNpmDeps();
-ensureDebianPackages({ ip: 'iproute2', iperf3: 'iperf3', ping: 'iputils-ping' });
+ensureDebianPackages({
+  ip: 'iproute2',
+  iperf3: 'iperf3',
+  ping: 'iputils-ping',
+  iptables: 'iptables',
+  // `command -v` answers for an absolute path too; Debian puts the plugins into /usr/lib/cni
+  '/usr/lib/cni/bridge': 'containernetworking-plugins',
+});
 sh('npx', ['tsc', '-b']);
 const r = spawnSync(process.execPath, ['agent/bin/weft.mjs', 'lab', 'demo', ...process.argv.slice(2)], {
   cwd: root,

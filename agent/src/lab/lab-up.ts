@@ -5,6 +5,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, type LabNode, type BackgroundProcess, type Netns } from '@weft/lab';
 import { readSubnetEnv } from '@weft/agent';
+import { attachPods, installNodeCni, type NodeCni, type PodAttachment } from './lab-cni.ts';
 
 export type BackendType = 'udp' | 'vxlan' | 'native';
 export type RouteSync = 'lease' | 'bgp';
@@ -24,6 +25,8 @@ export interface LabOptions {
   persistent?: boolean;
   /** Extra flags for every agent. */
   agentArgs?: string[];
+  /** Agents masquerade pod traffic leaving the cluster network (`--ip-masq=true`); default false. */
+  ipMasq?: boolean;
 }
 
 export const CLUSTER_NETWORK = '10.244.0.0/16';
@@ -38,6 +41,10 @@ export interface RunningLab {
   agents: Map<string, BackgroundProcess>;
   etcd?: BackgroundProcess;
   netConf: string;
+  /** Each node's CNI install (conf dir, state and reservation dirs), by node name. */
+  cni: Map<string, NodeCni>;
+  /** How each pod was added (container ID, netns path, the CNI result), by pod name. */
+  attachments: Map<string, PodAttachment>;
 }
 
 /** argv that runs the `weft` command with the current Node. */
@@ -74,6 +81,7 @@ export function agentArgs(run: RunningLab, node: LabNode): string[] {
     for (const other of run.lab.nodes) if (other !== node) args.push('--bgp-peer', `${other.underlayIp},64512`);
   }
   if (o.pcapDir) args.push('--pcap', join(o.pcapDir, `${node.name}.pcapng`));
+  if (o.ipMasq) args.push('--ip-masq=true');
   return [...args, ...(o.agentArgs ?? [])];
 }
 
@@ -151,10 +159,16 @@ export async function labUp(options: LabOptions, log: (m: string) => void = () =
     netConf,
     JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, Backend: { Type: options.backend } }, null, 2),
   );
-  const run: RunningLab = { lab, options, agents: new Map(), netConf };
+  const run: RunningLab = { lab, options, agents: new Map(), netConf, cni: new Map(), attachments: new Map() };
   try {
     if (options.store === 'etcd') await startEtcd(run, log);
     for (const node of lab.nodes) {
+      const cni = installNodeCni(
+        join(lab.scope.dir, node.name),
+        { node: process.execPath, script: WEFT_BIN },
+        !!options.ipMasq,
+      );
+      run.cni.set(node.name, cni);
       log(`agent ${node.name}: starting (${options.backend}, ${options.routeSync}, ${options.store} store)`);
       run.agents.set(
         node.name,
@@ -201,7 +215,11 @@ async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => 
     `agent ${node.name} /readyz`,
   );
   log(`agent ${node.name}: ready, subnet ${network}/${len}, MTU ${env.FLANNEL_MTU}`);
-  await run.lab.addPods(node, `${network}/${len}`, run.options.pods, Number(env.FLANNEL_MTU));
+  node.subnet = `${network}/${len}`;
+  node.gateway = first;
+  const cni = run.cni.get(node.name)!;
+  const attached = await attachPods(node, cni, run.options.pods, (local) => run.lab.scope.netns(local), log);
+  for (const a of attached) run.attachments.set(a.pod.name, a.attachment);
 }
 
 /** Waits until the agent on `node` routes to `expected` peer subnets (leases watched, or BGP converged). */

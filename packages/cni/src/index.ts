@@ -33,3 +33,14 @@ export {
   type InstallOptions,
   type InstallReport,
 } from './install.ts';
+export {
+  CniRuntime,
+  runPlugin,
+  loadConfList,
+  type CniAttachment,
+  type CniRuntimeOptions,
+  type ChainFailure,
+  type ConfList,
+  type PluginCall,
+  type PluginCallOptions,
+} from './runtime.ts';

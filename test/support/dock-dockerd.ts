@@ -31,7 +31,10 @@ export class PrivateDockerd {
     readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  /** Starts dockerd in `ns` with everything under `dir`, and waits (at most `timeoutMs`) until it answers. */
+  /**
+   * Starts dockerd in `ns` with everything under `dir`, and waits (at most `timeoutMs`) until it answers.
+   * `dockerdFlags` come after the script's own flags, so they override them (e.g. a default bridge with --bip).
+   */
   static async start(
     scope: LabScope,
     ns: Netns,
@@ -39,13 +42,16 @@ export class PrivateDockerd {
     script: string,
     env: NodeJS.ProcessEnv,
     timeoutMs = 60_000,
+    dockerdFlags: readonly string[] = [],
   ): Promise<PrivateDockerd> {
     const d = new PrivateDockerd(scope, ns, dir, {
       ...env,
       DOCKER_HOST: `unix://${join(dir, 'docker.sock')}`,
       DOCKER: DOCKER_CLIENT,
     });
-    d.proc = scope.spawn('dockerd', null, ['sh', script, ns.name, dir]);
+    // One scope may run several dockerds (one per node): each below the scope's directory has its own log.
+    const label = dir === scope.dir ? 'dockerd' : `dockerd-${basename(dir)}`;
+    d.proc = scope.spawn(label, null, ['sh', script, ns.name, dir, ...dockerdFlags]);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!d.proc.running) throw new Error(`dockerd exited (${await d.proc.exited}); its log:\n${d.log(40)}`);

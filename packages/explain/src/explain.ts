@@ -10,14 +10,10 @@ import {
   type StartLayer,
 } from './decode/context.ts';
 import { decodeArpLayer, decodeEthernetLayer } from './decode/ethernet.ts';
-import { decodeIpLayer, decodeIpv4Layer, decodeIpv6Layer } from './decode/ip.ts';
-import {
-  decodeDataLayer,
-  decodeIcmpLayer,
-  decodeIcmpv6Layer,
-  decodeTcpLayer,
-  decodeUdpLayer,
-} from './decode/transport.ts';
+import { decodeIpLayer, decodeIpv4Layer } from './decode/ip.ts';
+import { decodeIpv6Layer } from './decode/ipv6.ts';
+import { decodeIcmpv6Layer } from './decode/icmpv6.ts';
+import { decodeDataLayer, decodeIcmpLayer, decodeTcpLayer, decodeUdpLayer } from './decode/transport.ts';
 import { decodeFlannelUdpLayer, decodeVxlanLayer } from './decode/tunnel.ts';
 import { BgpStreams, decodeBgpLayer } from './decode/bgp.ts';
 import { LayerBuilder } from './layer.ts';
@@ -117,7 +113,8 @@ export class Explainer {
 /** In an encapsulated packet, the headers before the tunnel are the outer ones: say so in their headings. */
 function labelOuter(packet: ExplainedPacket): void {
   if (!packet.some((l) => l.name === 'vxlan' || l.name === 'flannel-udp')) return;
-  for (const l of packet) if (l.depth === 0 && ['eth', 'ip', 'ipv6', 'udp'].includes(l.name)) l.title += ' (outer)';
+  for (const l of packet)
+    if (l.depth === 0 && (['eth', 'ip', 'udp'].includes(l.name) || l.name.startsWith('ipv6'))) l.title += ' (outer)';
 }
 
 function frameLayer(ctx: DecodeContext, number: number, meta: FrameMeta, start: string): void {

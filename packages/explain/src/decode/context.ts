@@ -67,6 +67,11 @@ export interface DecodeContext {
   opts: ResolvedOptions;
   decoders: Record<DecoderName, Decoder>;
   ip?: IpEndpoints;
+  /**
+   * The innermost IPv6 header, for the ICMPv6 checksum's pseudo-header: its offset, and where the final destination
+   * is (undefined when a Routing header still has segments left: then it is inside that header).
+   */
+  ipv6?: { offset: number; dstOffset?: number };
   /** Decoding the IP header an ICMP error quotes: only its header and first 8 bytes are there. */
   quoted?: boolean;
   /** The verdict of the innermost tunnel layer, from encap's decapsulate (None when weft would accept it). */

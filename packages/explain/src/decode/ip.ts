@@ -1,23 +1,21 @@
-// IPv4 and IPv6 headers, field by field. Whether a header is acceptable is decided by @weft/encap's decoders
-// (decodeIpv4Header, decodeIpv6Header, ipv4ChecksumValid); inside a tunnel, the drop reason is the one the
-// tunnel layer got from encap's decapsulate (ctx.innerVerdict), so explain and the dataplane agree.
+// IPv4 headers field by field, and what IPv4 and IPv6 share (decode/ipv6.ts has IPv6 and its header chain).
+// Whether a header is acceptable is decided by @weft/encap's decoders (decodeIpv4Header, ipv4ChecksumValid);
+// inside a tunnel, the drop reason is the one the tunnel layer got from encap's decapsulate (ctx.innerVerdict), so
+// explain and the dataplane agree.
 import {
   DropReason,
   dropReasonName,
   IPV4_HEADER_LENGTH,
-  IPV6_HEADER_LENGTH,
   IpProtocol,
   decodeIpv4Header,
-  decodeIpv6Header,
   ipv4ChecksumValid,
   readU32,
 } from '@weft/encap';
-import { formatIpv4, formatIpv6Bytes } from '@weft/netaddr';
+import { formatIpv4 } from '@weft/netaddr';
 import type { LayerBuilder } from '../layer.ts';
 import { beginLayer, depthLabel, weftDrops, type DecodeContext } from './context.ts';
 
 const V4 = 'RFC 791 §3.1';
-const V6 = 'RFC 8200 §3';
 
 /** IANA protocol numbers a student meets here. */
 export function protocolName(p: number): string {
@@ -27,12 +25,15 @@ export function protocolName(p: number): string {
     6: 'TCP',
     17: 'UDP',
     41: 'IPv6-in-IPv4',
+    0: 'IPv6 hop-by-hop options',
     43: 'IPv6 routing header',
     44: 'IPv6 fragment header',
     47: 'GRE',
-    50: 'ESP',
+    50: 'ESP (encrypted: nothing after it can be read)',
+    51: 'AH (authentication header)',
     58: 'ICMPv6',
     59: 'no next header',
+    60: 'IPv6 destination options',
     89: 'OSPF',
     132: 'SCTP',
   };
@@ -53,12 +54,12 @@ function dscpName(d: number): string {
 /** Dispatches on the version nibble. */
 export function decodeIpLayer(ctx: DecodeContext, offset: number, end: number, depth: number): void {
   const v = end > offset ? ctx.buf[offset]! >> 4 : 0;
-  if (v === 6) decodeIpv6Layer(ctx, offset, end, depth);
+  if (v === 6) ctx.decoders.ipv6(ctx, offset, end, depth);
   else decodeIpv4Layer(ctx, offset, end, depth);
 }
 
 /** What happens to a bad IP header: the kernel's verdict outside a tunnel, weft's (from encap) inside one. */
-function ipAction(ctx: DecodeContext, depth: number): { action: string; verdict?: string } {
+export function ipAction(ctx: DecodeContext, depth: number): { action: string; verdict?: string } {
   const r = ctx.innerVerdict;
   if (depth > 0 && r !== undefined && r !== DropReason.None)
     return { action: weftDrops(r), verdict: dropReasonName(r) };
@@ -69,7 +70,7 @@ function ipAction(ctx: DecodeContext, depth: number): { action: string; verdict?
   return { action: 'the receiving kernel drops it (counted in /proc/net/snmp Ip: InHdrErrors)' };
 }
 
-function report(ctx: DecodeContext, b: LayerBuilder, depth: number, at: number, message: string): void {
+export function report(ctx: DecodeContext, b: LayerBuilder, depth: number, at: number, message: string): void {
   b.problem({ field: b.fieldAt(at), offset: at, message, ...ipAction(ctx, depth) });
 }
 
@@ -170,7 +171,7 @@ export function decodeIpv4Layer(ctx: DecodeContext, offset: number, end: number,
 }
 
 /** The end of the IP payload: the header's length when the bytes are there (the rest is link padding). */
-function payloadWindow(
+export function payloadWindow(
   ctx: DecodeContext,
   b: LayerBuilder,
   depth: number,
@@ -213,33 +214,4 @@ export function dispatchProtocol(ctx: DecodeContext, proto: number, offset: numb
   else if (proto === IpProtocol.Icmp) d.icmp(ctx, offset, end, depth);
   else if (proto === IpProtocol.Ipv6Icmp) d.icmpv6(ctx, offset, end, depth);
   else d.data(ctx, offset, end, depth);
-}
-
-export function decodeIpv6Layer(ctx: DecodeContext, offset: number, end: number, depth: number): void {
-  const b = beginLayer(ctx, 'ipv6', `IPv6${depthLabel(depth)}`, depth, offset, V6);
-  const buf = ctx.buf;
-  let h;
-  try {
-    h = decodeIpv6Header(buf, offset, end - offset);
-  } catch (e) {
-    const err = e as Error & { offset?: number };
-    b.field('ipv6.bytes', offset, end - offset, end - offset, 'the bytes present of the IPv6 header');
-    report(ctx, b, depth, err.offset ?? offset, err.message);
-    return;
-  }
-  b.field(
-    'ipv6.version/tclass/flow',
-    offset,
-    4,
-    `6 / 0x${h.trafficClass.toString(16)} / 0x${h.flowLabel.toString(16)}`,
-    `IPv6; traffic class ${h.trafficClass} (DSCP ${h.trafficClass >> 2}); flow label ${h.flowLabel}${h.flowLabel ? ' (flow hash for ECMP)' : ''}`,
-  );
-  b.field('ipv6.plen', offset + 4, 2, h.payloadLength, 'payload length: bytes after this 40-byte header');
-  b.field('ipv6.nxt', offset + 6, 1, h.nextHeader, `next header: ${protocolName(h.nextHeader)}`);
-  b.field('ipv6.hlim', offset + 7, 1, h.hopLimit, 'hop limit: the IPv6 TTL');
-  b.field('ipv6.src', offset + 8, 16, formatIpv6Bytes(buf, offset + 8), 'source address');
-  b.field('ipv6.dst', offset + 24, 16, formatIpv6Bytes(buf, offset + 24), 'destination address');
-  ctx.ip = { src: formatIpv6Bytes(buf, offset + 8), dst: formatIpv6Bytes(buf, offset + 24) };
-  const payloadEnd = payloadWindow(ctx, b, depth, offset, IPV6_HEADER_LENGTH + h.payloadLength, end);
-  dispatchProtocol(ctx, h.nextHeader, offset + IPV6_HEADER_LENGTH, payloadEnd, depth);
 }

@@ -1,4 +1,4 @@
-// UDP, TCP, ICMP, ICMPv6 and opaque data. UDP hands VXLAN and flannel-udp ports to the tunnel decoders; TCP hands
+// UDP, TCP, ICMP and opaque data (ICMPv6 is decode/icmpv6.ts). UDP hands VXLAN and flannel-udp ports to the tunnel decoders; TCP hands
 // the BGP port to the BGP decoder.
 import { ICMP_HEADER_LENGTH, Icmpv4Type, UDP_HEADER_LENGTH, decodeUdpHeader, internetChecksum } from '@weft/encap';
 import { beginLayer, depthLabel, type DecodeContext } from './context.ts';
@@ -234,57 +234,23 @@ const QUOTING_TYPES = new Set<number>([
   Icmpv4Type.ParameterProblem,
 ]);
 
-/** An ICMP error quotes the IP header and first 8 bytes of the packet it is about (RFC 792): show them as such. */
-function decodeQuoted(ctx: DecodeContext, offset: number, end: number, depth: number): void {
+/**
+ * An ICMP error quotes the packet it is about: its IP header and first 8 bytes of data in ICMPv4 (RFC 792), as much
+ * as fits in 1280 bytes in ICMPv6 (RFC 4443 §2.4 c). Shows them as such.
+ */
+export function decodeQuoted(ctx: DecodeContext, offset: number, end: number, depth: number): void {
   const first = ctx.packet.length;
-  const saved = ctx.ip;
+  const saved = [ctx.ip, ctx.ipv6] as const;
   ctx.quoted = true;
   ctx.decoders.ip(ctx, offset, end, depth + 1);
   ctx.quoted = false;
-  ctx.ip = saved;
+  [ctx.ip, ctx.ipv6] = saved;
   for (const l of ctx.packet.slice(first)) {
     l.title = `${l.title.replace(/ \(inner.*\)$/, '')} (quoted: the packet this error is about)`;
     if (l.name === 'data')
       l.fields[0]!.meaning =
-        'the first 8 bytes of its payload: enough for the sender to find the socket (ports) it came from';
+        `${l.fields[0]!.length === 8 ? 'the first 8 bytes of its payload' : 'its payload'}: enough for the sender to find the socket (ports) it came from`;
   }
-}
-
-export function decodeIcmpv6Layer(ctx: DecodeContext, offset: number, end: number, depth: number): void {
-  const b = beginLayer(ctx, 'icmpv6', `ICMPv6${depthLabel(depth)}`, depth, offset, 'RFC 4443 §2.1');
-  const buf = ctx.buf;
-  if (end - offset < 4) {
-    b.problem({
-      offset,
-      message: `ICMPv6 header needs 4 bytes, ${end - offset} present`,
-      action: 'the receiving kernel drops it',
-    });
-    return;
-  }
-  const names: Record<number, string> = {
-    1: 'destination unreachable',
-    2: 'packet too big',
-    3: 'time exceeded',
-    128: 'echo request',
-    129: 'echo reply',
-    133: 'router solicitation',
-    134: 'router advertisement',
-    135: 'neighbour solicitation',
-    136: 'neighbour advertisement',
-  };
-  b.field('icmpv6.type', offset, 1, buf[offset]!, names[buf[offset]!] ?? 'other ICMPv6 type');
-  b.field('icmpv6.code', offset + 1, 1, buf[offset + 1]!, 'code for this type');
-  b.field(
-    'icmpv6.checksum',
-    offset + 2,
-    2,
-    `0x${buf
-      .readUInt16BE(offset + 2)
-      .toString(16)
-      .padStart(4, '0')}`,
-    'checksum with the IPv6 pseudo-header (not verified here)',
-  );
-  if (end > offset + 4) ctx.decoders.data(ctx, offset + 4, end, depth);
 }
 
 /** Bytes no decoder claims: shown as hex and, when printable, as text. */

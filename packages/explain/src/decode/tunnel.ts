@@ -16,6 +16,7 @@ import type { LayerBuilder } from '../layer.ts';
 import { beginLayer, weftDrops, type DecodeContext } from './context.ts';
 
 const RFC = 'RFC 7348 §5';
+const RFC_GBP = 'draft-smith-vxlan-group-policy §2.1';
 
 /** Byte offset (relative to the VXLAN header) each VXLAN drop reason is about, and a sentence on why. */
 const VXLAN_DROPS: Partial<Record<DropReason, [number, string]>> = {
@@ -38,17 +39,18 @@ function vxlanFields(ctx: DecodeContext, b: LayerBuilder, o: number): void {
   const buf = ctx.buf;
   const f = buf[o]!;
   b.field('vxlan.flags', o, 1, `0x${f.toString(16).padStart(2, '0')}`, flagsMeaning(f));
-  b.field(
-    'vxlan.reserved',
-    o + 1,
-    3,
-    `0x${buf
-      .readUIntBE(o + 1, 3)
-      .toString(16)
-      .padStart(6, '0')}`,
-    f & VXLAN_FLAG_G ? 'group policy: D/A bits and the 16-bit group ID' : 'reserved: sent as 0, ignored on receipt',
-    f & VXLAN_FLAG_G ? 'draft-smith-vxlan-group-policy §2.1' : RFC,
-  );
+  if (f & VXLAN_FLAG_G) groupPolicyFields(b, buf, o);
+  else
+    b.field(
+      'vxlan.reserved',
+      o + 1,
+      3,
+      `0x${buf
+        .readUIntBE(o + 1, 3)
+        .toString(16)
+        .padStart(6, '0')}`,
+      'reserved: sent as 0, ignored on receipt',
+    );
   const vni = buf.readUIntBE(o + 4, 3);
   b.field(
     'vxlan.vni',
@@ -58,6 +60,39 @@ function vxlanFields(ctx: DecodeContext, b: LayerBuilder, o: number): void {
     `VXLAN network identifier: the overlay segment${vni === ctx.opts.vni ? ` (the receiver's, ${ctx.opts.vni})` : ` (the receiver expects ${ctx.opts.vni})`}`,
   );
   b.field('vxlan.reserved2', o + 7, 1, buf[o + 7]!, 'reserved: sent as 0, ignored on receipt');
+}
+
+/**
+ * The Group Based Policy extension: G set, then D (0x40) and A (0x08) in the next byte and the 16-bit group policy
+ * ID. Read here bit by bit, as encap's decodeVxlanHeader refuses a header whose I flag is clear.
+ */
+function groupPolicyFields(b: LayerBuilder, buf: Buffer, o: number): void {
+  const h = { dontLearn: (buf[o + 1]! & 0x40) !== 0, policyApplied: (buf[o + 1]! & 0x08) !== 0 };
+  b.field('vxlan.flag_g', o, 1, true, 'G: a group policy ID is present', RFC_GBP);
+  b.field(
+    'vxlan.flag_d',
+    o + 1,
+    1,
+    h.dontLearn,
+    h.dontLearn ? "D: don't learn the inner source MAC from this packet" : 'D clear: the receiver may learn',
+    RFC_GBP,
+  );
+  b.field(
+    'vxlan.flag_a',
+    o + 1,
+    1,
+    h.policyApplied,
+    h.policyApplied ? 'A: policy was already applied upstream' : 'A clear: policy not applied yet',
+    RFC_GBP,
+  );
+  b.field(
+    'vxlan.gbp',
+    o + 2,
+    2,
+    buf.readUInt16BE(o + 2),
+    'group policy ID: the source endpoint group, for policy at the receiver (weft ignores it)',
+    RFC_GBP,
+  );
 }
 
 export function decodeVxlanLayer(ctx: DecodeContext, offset: number, end: number, depth: number): void {

@@ -3,7 +3,16 @@
 // flannel.1, VNI 1, port 8472, nolearning, static neigh/fdb, onlink route) with every offload at its default.
 import { existsSync } from 'node:fs';
 import { waitFor } from 'weft/lab';
-import { Lab, run, type LabNode, type LabPod, type LabScope, type Netns } from '@weft/lab';
+import {
+  Lab,
+  tsharkFields,
+  TSHARK_CHECK_CHECKSUMS,
+  TSHARK_CHECKSUM_GOOD,
+  type LabNode,
+  type LabPod,
+  type LabScope,
+  type Netns,
+} from '@weft/lab';
 import { KERNEL_FLANNEL, programKernelFlannel, startWeftBesideKernel } from 'weft/lab/kernel-flannel';
 
 export interface WireFrame {
@@ -20,8 +29,6 @@ export interface WireFrame {
   tcpLen: number;
   tcpChecksumOk: boolean;
 }
-
-const CHECKSUM_GOOD = '1'; // tshark's checksum status: 0 bad, 1 good, 2 unverified
 
 /**
  * Captures UDP port `port` on `iface` of `ns` (whole frames, bounded count) while `body` runs, then decodes the
@@ -60,56 +67,32 @@ export async function wireFrames(
   } finally {
     await dump.stop(); // SIGTERM to its PID: timeout passes it on, tcpdump flushes and exits
   }
-  const r = await run(
+  const rows = await tsharkFields(
+    pcap,
     [
-      'tshark',
-      '-r',
-      pcap,
-      '-d',
-      `udp.port==${port},vxlan`,
-      '-o',
-      'udp.check_checksum:TRUE',
-      '-o',
-      'tcp.check_checksum:TRUE',
-      '-T',
-      'fields',
-      '-E',
-      'occurrence=f',
-      '-e',
       'frame.len',
-      '-e',
       'ip.src',
-      '-e',
       'udp.srcport',
-      '-e',
       'udp.checksum.status',
-      '-e',
       'vxlan.vni',
-      '-e',
       'tcp.len',
-      '-e',
       'tcp.checksum.status',
-      '-e',
       'tcp.srcport',
     ],
-    { timeoutMs: 60_000 },
+    { decodeAs: [`udp.port==${port},vxlan`], prefs: TSHARK_CHECK_CHECKSUMS },
   );
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((line) => {
-      const [len, src, sport, udpOk, vni, tcpLen, tcpOk, innerSport] = line.split('\t');
-      return {
-        frameLen: Number(len),
-        src: src ?? '',
-        srcPort: Number(sport),
-        udpChecksumOk: udpOk === CHECKSUM_GOOD,
-        vni: vni ? Number(vni) : -1,
-        tcpLen: tcpLen ? Number(tcpLen) : 0,
-        tcpChecksumOk: tcpOk === CHECKSUM_GOOD,
-        innerSrcPort: innerSport ? Number(innerSport) : 0,
-      };
-    });
+  return rows.map(([len, src, sport, udpOk, vni, tcpLen, tcpOk, innerSport]) => {
+    return {
+      frameLen: Number(len),
+      src: src ?? '',
+      srcPort: Number(sport),
+      udpChecksumOk: udpOk === TSHARK_CHECKSUM_GOOD,
+      vni: vni ? Number(vni) : -1,
+      tcpLen: tcpLen ? Number(tcpLen) : 0,
+      tcpChecksumOk: tcpOk === TSHARK_CHECKSUM_GOOD,
+      innerSrcPort: innerSport ? Number(innerSport) : 0,
+    };
+  });
 }
 
 export interface KernelPair {

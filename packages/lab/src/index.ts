@@ -11,4 +11,10 @@ export {
   labOwner,
 } from './netns.ts';
 export { canRunPrivileged, canRunWith } from './privileges.ts';
+export {
+  tsharkFields,
+  TSHARK_CHECK_CHECKSUMS,
+  TSHARK_CHECKSUM_GOOD,
+  type TsharkFieldsOptions,
+} from './tshark.ts';
 export { Lab, type TopologySpec, type LabNode, type LabPod } from './topology.ts';

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { canRunWith, run, type Netns } from '@weft/lab';
+import { canRunWith, tsharkFields, TSHARK_CHECK_CHECKSUMS, type Netns } from '@weft/lab';
 import { PacketBatch, TCP_OFFLOADS, TunnelGsoUnavailableError, openTapSender, openTun } from '../src/index.ts';
 import { quietNamespace, twoNamespaces } from './lab.ts';
 
@@ -145,41 +145,14 @@ if (canRunWith('tunnel: TAP with UDP-tunnel GSO', ['ip', 'bridge', 'ethtool', 't
         txMalformed: 1,
         txUnknownPeer: 0,
       });
-      const r = await run([
-        'tshark',
-        '-r',
-        pcap,
-        '-d',
-        'udp.port==8472,vxlan',
-        '-o',
-        'udp.check_checksum:TRUE',
-        '-o',
-        'tcp.check_checksum:TRUE',
-        '-T',
-        'fields',
-        '-E',
-        'occurrence=f',
-        '-e',
-        'frame.len',
-        '-e',
-        'udp.srcport',
-        '-e',
-        'vxlan.vni',
-        '-e',
-        'tcp.seq_raw',
-        '-e',
-        'tcp.len',
-        '-e',
-        'udp.checksum.status',
-        '-e',
-        'tcp.checksum.status',
-        '-Y',
-        'ip.src == 192.0.2.1',
-      ]);
-      const rows = r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.split('\t').map(Number));
+      const fields = ['frame.len', 'udp.srcport', 'vxlan.vni', 'tcp.seq_raw', 'tcp.len', 'udp.checksum.status'];
+      const rows = (
+        await tsharkFields(pcap, [...fields, 'tcp.checksum.status'], {
+          decodeAs: ['udp.port==8472,vxlan'],
+          prefs: TSHARK_CHECK_CHECKSUMS,
+          filter: 'ip.src == 192.0.2.1',
+        })
+      ).map((row) => row.map(Number));
       const supers = rows.filter((x) => x[1] === 50001);
       assert.is(supers.length, Math.ceil(20000 / MSS), 'one frame per MSS');
       supers.forEach((x, k) => {

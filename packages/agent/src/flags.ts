@@ -65,11 +65,10 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   ),
   f('iface-can-reach', 'string', 'use the interface the route to this address leaves by', { arg: 'ADDR' }),
   f('public-ip', 'string', "address other nodes reach this one at (default: the interface's)", { arg: 'ADDR' }),
-  f('public-ipv6', 'string', 'IPv6 public address', {
+  f('public-ipv6', 'string', "IPv6 address other nodes reach this one at, with EnableIPv6 (default: the interface's)", {
     arg: 'ADDR',
-    refused: 'weft leases IPv4 subnets only (not yet)',
   }),
-  f('subnet-file', 'string', 'where FLANNEL_NETWORK, FLANNEL_SUBNET, FLANNEL_MTU, FLANNEL_IPMASQ are written', {
+  f('subnet-file', 'string', 'where FLANNEL_NETWORK, FLANNEL_SUBNET (and IPV6 pair), FLANNEL_MTU, FLANNEL_IPMASQ go', {
     arg: 'FILE',
     shown: '/run/flannel/subnet.env',
   }),

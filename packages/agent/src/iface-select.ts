@@ -5,10 +5,12 @@
 //   4. weft: --public-ip alone picks the interface holding it, when one does.
 //   5. the default route's interface.
 // --public-ip then overrides the advertised address. Facts about the host come through IfaceFacts (`ip -json`).
+// A network with IPv6 enabled (dual stack, IPv6 only) is selected by iface-select-v6.ts, flanneld's ipmatch rules.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tryParseIpv4 } from '@weft/netaddr';
 import { ConfigError } from './config.ts';
+import { selectUnderlayV6, type Families } from './iface-select-v6.ts';
 import type { LinkProgrammer } from './ports.ts';
 import type { AgentSettings } from './settings.ts';
 
@@ -26,10 +28,23 @@ export interface IfaceFacts {
   routeDevice(address: string): Promise<string | null>;
   /** The device of the IPv4 default route, or null. */
   defaultRouteDevice(): Promise<string | null>;
+  /**
+   * IPv6 addresses per link, in flanneld's preference order: global before link-local, permanent before dynamic,
+   * stable before temporary; deprecated, loopback and multicast ones left out. Needed when IPv6 is enabled.
+   */
+  links6?(): Promise<HostLink[]>;
+  /** The device of the IPv6 default route, or null. Needed when IPv6 is enabled. */
+  defaultRouteDevice6?(): Promise<string | null>;
 }
 
+export type { Families } from './iface-select-v6.ts';
+export const IPV4_ONLY: Families = Object.freeze({ ipv4: true, ipv6: false });
+
 export interface Underlay {
+  /** `0.0.0.0` on an IPv6-only node. */
   publicIp: string;
+  /** The IPv6 underlay address (RFC 5952 text) when IPv6 is enabled. */
+  publicIpv6?: string;
   iface: string;
   mtu: number;
   /** The rule that chose the interface, for the log. */
@@ -43,7 +58,29 @@ async function ipJson(netns: string | undefined, args: string[]): Promise<unknow
   return stdout.trim() ? (JSON.parse(stdout) as unknown[]) : [];
 }
 
-type IpAddrRow = { ifname: string; mtu: number; addr_info?: { family: string; local: string }[] };
+type AddrInfo = {
+  family: string;
+  local: string;
+  scope?: string;
+  dynamic?: boolean;
+  temporary?: boolean;
+  deprecated?: boolean;
+};
+type IpAddrRow = { ifname: string; mtu: number; addr_info?: AddrInfo[] };
+
+/** flanneld's preference (pkg/ip compareAddrs): global, then permanent (not dynamic), then not temporary. */
+function ipv6Rank(a: AddrInfo): number {
+  return (a.scope === 'global' ? 0 : 4) + (a.dynamic ? 2 : 0) + (a.temporary ? 1 : 0);
+}
+
+/** A link's usable IPv6 addresses in preference order (global or link scope, not deprecated). */
+export function orderIpv6Addresses(info: readonly AddrInfo[]): string[] {
+  return info
+    .filter((a) => a.family === 'inet6' && (a.scope === 'global' || a.scope === 'link') && !a.deprecated)
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => ipv6Rank(x.a) - ipv6Rank(y.a) || x.i - y.i)
+    .map((x) => x.a.local);
+}
 
 /** IfaceFacts from iproute2, of the namespace this process runs in (or of the named one, for tests and tools). */
 export function systemIfaceFacts(netns?: string): IfaceFacts {
@@ -62,6 +99,14 @@ export function systemIfaceFacts(netns?: string): IfaceFacts {
     },
     async defaultRouteDevice() {
       const rows = (await ipJson(netns, ['-4', 'route', 'show', 'default'])) as { dev?: string }[];
+      return rows[0]?.dev ?? null;
+    },
+    async links6() {
+      const rows = (await ipJson(netns, ['-6', 'addr', 'show'])) as IpAddrRow[];
+      return rows.map((r) => ({ name: r.ifname, mtu: r.mtu, addresses: orderIpv6Addresses(r.addr_info ?? []) }));
+    },
+    async defaultRouteDevice6() {
+      const rows = (await ipJson(netns, ['-6', 'route', 'show', 'default'])) as { dev?: string }[];
       return rows[0]?.dev ?? null;
     },
   };
@@ -119,14 +164,17 @@ async function byDevice(
 }
 
 /**
- * The underlay interface and advertised address from the settings' rules (module comment). Throws ConfigError
- * naming the flag when the rules given match nothing.
+ * The underlay interface and advertised address(es) from the settings' rules (module comment), for the address
+ * families the network config enables (IPv4 only by default). Throws ConfigError naming the flag when the rules
+ * given match nothing.
  */
 export async function selectUnderlay(
   settings: AgentSettings,
   link: LinkProgrammer,
   facts: IfaceFacts = systemIfaceFacts(),
+  families: Families = IPV4_ONLY,
 ): Promise<Underlay> {
+  if (families.ipv6) return selectUnderlayV6(settings, facts, families);
   let cached: HostLink[] | null = null;
   const links = async () => (cached ??= await facts.links());
   const { iface, ifaceRegex, ifaceCanReach, publicIp } = settings;

@@ -6,6 +6,7 @@ import type { Ipv4Prefix as Ip4Net } from '@weft/netaddr';
 import type { LeaseEvent } from './lease.ts';
 import type { LeaseManager } from './lease-manager.ts';
 import type { PeerChange } from './backends/types.ts';
+import { hasIpv4Subnet } from './subnet-key.ts';
 
 /** What a route source may use once the node holds its lease. */
 export interface RouteSourceContext {
@@ -33,13 +34,18 @@ export interface RouteSource {
   stop(): Promise<void>;
 }
 
-/** Lease events as backend peer changes (the VTEP MAC from BackendData for vxlan). */
+/**
+ * Lease events as backend peer changes (the VTEP MAC from BackendData for vxlan). Peer changes are IPv4 routes:
+ * an IPv6-only lease (flannel's 0.0.0.0-0&... key) has no IPv4 subnet and gives none.
+ */
 export function leaseEventsToChanges(events: readonly LeaseEvent[]): PeerChange[] {
-  return events.map((e) => {
-    const data = e.lease.attrs.BackendData as { VtepMAC?: unknown } | undefined;
-    const vtepMac = typeof data?.VtepMAC === 'string' ? data.VtepMAC : undefined;
-    return { type: e.type, subnet: e.lease.subnet, publicIp: e.lease.attrs.PublicIP, vtepMac };
-  });
+  return events
+    .filter((e) => hasIpv4Subnet(e.lease.subnet))
+    .map((e) => {
+      const data = e.lease.attrs.BackendData as { VtepMAC?: unknown } | undefined;
+      const vtepMac = typeof data?.VtepMAC === 'string' ? data.VtepMAC : undefined;
+      return { type: e.type, subnet: e.lease.subnet, publicIp: e.lease.attrs.PublicIP, vtepMac };
+    });
 }
 
 /** flannel's way: watch the store's leases; every other node's lease is a peer route. */

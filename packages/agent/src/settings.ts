@@ -1,7 +1,7 @@
 // Command-line settings of `weft agent`, parsed and validated. Pure: argv, FLANNELD_* variables and defaults in,
 // settings or ConfigError out (the CLI prints the error and exits 2). flanneld's flags keep flanneld's names,
 // defaults and units (flags.ts lists them); weft's own sit beside them.
-import { tryParseIpv4 } from '@weft/netaddr';
+import { formatIpv6, tryParseIp, tryParseIpv4, tryParseIpv6 } from '@weft/netaddr';
 import { ConfigError } from './config.ts';
 import { parseAgentFlags, type FlagValues } from './flags.ts';
 import { parseStore, type StoreSettings } from './settings-store.ts';
@@ -29,10 +29,12 @@ export interface AgentSettings {
   readonly iface: readonly string[];
   /** --iface-regex in order, tried when no --iface is given. */
   readonly ifaceRegex: readonly string[];
-  /** --iface-can-reach: the interface of the route to this address. */
+  /** --iface-can-reach: the interface of the route to this address (IPv4 or IPv6). */
   readonly ifaceCanReach: string | null;
   /** Validated dotted-quad IPv4, or null to take the interface's address. */
   readonly publicIp: string | null;
+  /** --public-ipv6 (FLANNELD_PUBLIC_IPV6) in RFC 5952 text, or null to take the interface's IPv6 address. */
+  readonly publicIpv6: string | null;
   readonly store: StoreSettings;
   readonly subnetFile: string;
   /** /metrics and /status (weft's); port 0 disables. */
@@ -100,8 +102,9 @@ function settingsFrom(values: FlagValues, hostname: string): AgentSettings {
     netConfigFile: nonEmpty('--net-config-path', netConfig) ?? (store.kind === 'etcd' ? null : DEFAULT_NET_CONFIG),
     iface: list('iface').map((v) => nonEmpty('--iface', v)!),
     ifaceRegex: list('iface-regex').map(checkRegex),
-    ifaceCanReach: address('--iface-can-reach', str('iface-can-reach')),
+    ifaceCanReach: anyAddress('--iface-can-reach', str('iface-can-reach')),
     publicIp: parsePublicIp(str('public-ip')),
+    publicIpv6: parsePublicIpv6(str('public-ipv6')),
     store,
     subnetFile: nonEmpty('--subnet-file', str('subnet-file')) ?? DEFAULT_SUBNET_FILE,
     metricsIp: address('--metrics-ip', str('metrics-ip')) ?? '127.0.0.1',
@@ -141,6 +144,22 @@ function address(field: string, text: string | undefined): string | null {
   if (text === undefined) return null;
   if (tryParseIpv4(text) === null) throw new ConfigError(field, `expected an IPv4 address, got "${text}"`);
   return text;
+}
+
+/** An IPv4 or IPv6 address, kept as given. */
+function anyAddress(field: string, text: string | undefined): string | null {
+  if (text === undefined) return null;
+  if (tryParseIp(text) === null) throw new ConfigError(field, `expected an IPv4 or IPv6 address, got "${text}"`);
+  return text;
+}
+
+/** A unicast IPv6 address (not ::, ::1 or multicast ff00::/8), normalised to RFC 5952 text as flanneld writes it. */
+function parsePublicIpv6(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  const ip = tryParseIpv6(text);
+  if (ip === null || ip <= 1n || ip >> 120n === 0xffn)
+    throw new ConfigError('--public-ipv6', `expected a unicast IPv6 address, got "${text}"`);
+  return formatIpv6(ip);
 }
 
 function parsePublicIp(text: string | undefined): string | null {

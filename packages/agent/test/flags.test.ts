@@ -44,6 +44,18 @@ test('configuration.md key options, as documented', () => {
   assert.is(s.healthzPort, 0);
 });
 
+test('--public-ipv6 and FLANNELD_PUBLIC_IPV6 (dual stack), normalised as flanneld writes the address', () => {
+  const s = parseAgentArgs(['--public-ipv6=2001:DB8:0:0::10', '--iface-can-reach=2001:db8::1'], host);
+  assert.is(s.publicIpv6, '2001:db8::10');
+  assert.is(s.ifaceCanReach, '2001:db8::1');
+  assert.is(parseAgentArgs([], host).publicIpv6, null);
+  const env = parseAgentArgs([], { ...host, env: { FLANNELD_PUBLIC_IPV6: 'fd00::7' } });
+  assert.is(env.publicIpv6, 'fd00::7');
+  const flagWins = parseAgentArgs(['-public-ipv6', 'fd00::8'], { ...host, env: { FLANNELD_PUBLIC_IPV6: 'fd00::7' } });
+  assert.is(flagWins.publicIpv6, 'fd00::8', 'the command line wins over the environment');
+  fails([], '--public-ipv6', { FLANNELD_PUBLIC_IPV6: 'fd00::zz' });
+});
+
 test("kube-flannel's manifest arguments (without --kube-subnet-mgr) and an etcd TLS unit line", () => {
   const k = parseAgentArgs(['--ip-masq', '--iface=eth1', '--iface=192.0.2.7'], host);
   assert.is(k.ipMasq, true);
@@ -214,7 +226,8 @@ test('bad input names the flag', () => {
   fails(['-bogus'], '--bogus');
   fails(['--iface'], '--iface');
   fails(['stray'], 'arguments');
-  fails(['--public-ipv6=2001:db8::1'], '--public-ipv6');
+  fails(['--public-ipv6=192.0.2.1'], '--public-ipv6');
+  fails(['--public-ipv6=ff02::1'], '--public-ipv6');
 });
 
 test.run();

@@ -11,11 +11,11 @@ export {
 } from '../../src/config.ts';
 export type { BackendConfig, BackendType } from '../../src/config.ts';
 export { DEFAULT_EMBEDDED_PATH, DEFAULT_ETCD_PREFIX, DEFAULT_SUBNET_FILE } from '../../src/settings.ts';
-export { subnetKey, parseSubnetKey } from '../../src/subnet-key.ts';
+export { subnetKey, parseSubnetKey, leaseKey, parseLeaseKey, NO_IPV4_SUBNET } from '../../src/subnet-key.ts';
 export { isOwnLease, parseLeaseAttrs } from '../../src/lease.ts';
 export type { LeaseEvent, LeaseBatch, LeaseSnapshot, NodeIdentity } from '../../src/lease.ts';
 export { LeaseWatcher } from '../../src/watcher.ts';
-export { pickFreeSubnet, isLeasable } from '../../src/allocator.ts';
+export { pickFreeSubnet, isLeasable, pickFreeIpv6Subnet, pickFreeSubnets, fitsConfig } from '../../src/allocator.ts';
 export { MemoryLeaseStore, type MemoryStoreOptions } from '../../src/stores/memory.ts';
 export { EtcdLeaseStore, type EtcdStoreOptions } from '../../src/stores/etcd.ts';
 export {
@@ -27,7 +27,12 @@ export {
 export { LeaseManager, type LeaseManagerOptions, type LeaseHandlers } from '../../src/lease-manager.ts';
 export { componentLogger } from '../../src/log.ts';
 export { Fib } from '../../src/fib.ts';
-export { formatSubnetEnv, parseSubnetEnv, previousSubnetFromEnv } from '../../src/subnet-env.ts';
+export {
+  formatSubnetEnv,
+  parseSubnetEnv,
+  previousSubnetFromEnv,
+  previousIpv6SubnetFromEnv,
+} from '../../src/subnet-env.ts';
 export { createMetrics } from '../../src/observability.ts';
 export { createNetwork, vtepMacFor } from '../../src/dataplane/daemon.ts';
 export { leaseEventsToChanges } from '../../src/route-source.ts';

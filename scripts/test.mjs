@@ -32,6 +32,7 @@ const DEBIAN = {
   iptables: 'iptables',
   'iptables-restore': 'iptables',
   'iptables-save': 'iptables',
+  podman: 'podman',
   // the standard CNI plugins are not on PATH, but `command -v` answers for an absolute path too
   '/usr/lib/cni/bridge': 'containernetworking-plugins',
 };

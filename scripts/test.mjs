@@ -33,8 +33,12 @@ const DEBIAN = {
   'iptables-restore': 'iptables',
   'iptables-save': 'iptables',
   podman: 'podman',
+  curl: 'curl',
   // the standard CNI plugins are not on PATH, but `command -v` answers for an absolute path too
   '/usr/lib/cni/bridge': 'containernetworking-plugins',
+  // docker-attach.test.ts: a private dockerd per node, its containers from a static busybox image
+  dockerd: 'docker.io',
+  '/bin/busybox': 'busybox-static',
 };
 
 function findTests(dir, out = []) {

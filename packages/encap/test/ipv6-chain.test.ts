@@ -2,6 +2,7 @@
 // status in the hot path and its Ipv6ChainError in the checked form, at the offset where the walk stopped.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import fc from 'fast-check';
 import {
   IPV6_MAX_EXTENSION_HEADERS,
   Ipv6Chain,
@@ -153,6 +154,73 @@ test('random bytes behind a valid fixed header: the walk ends, inside the packet
     if (s === Ipv6ChainStatus.Ok) assert.ok(c.offset <= c.end && c.end === len, `walk ${i} stays inside`);
     else assert.ok(s >= Ipv6ChainStatus.Truncated && c.offset <= len, `walk ${i} stopped inside with ${s}`);
   }
+});
+
+/** A chain described rather than written: each header's type, length and (for fragments) offset in 8-byte units. */
+interface Spec {
+  headers: { type: number; units: number; fragOffset: number }[];
+  upper: number;
+  cut: number;
+}
+
+const headerLength = (h: Spec['headers'][number]) =>
+  h.type === 44 ? 8 : h.type === 51 ? (h.units + 2) * 4 : (h.units + 1) * 8;
+
+/** Writes the packet a Spec describes; the payload length leaves out the last `cut` bytes. */
+function build(spec: Spec): Buffer {
+  const lengths = spec.headers.map(headerLength);
+  const total = 40 + lengths.reduce((a, b) => a + b, 0) + 8;
+  const p = Buffer.alloc(total, 0x5a);
+  GOLDEN_CHAIN.copy(p, 0, 0, 40);
+  p.writeUInt16BE(Math.max(0, total - 40 - spec.cut), 4);
+  p[6] = spec.headers[0]?.type ?? spec.upper;
+  let at = 40;
+  spec.headers.forEach((h, i) => {
+    p[at] = spec.headers[i + 1]?.type ?? spec.upper;
+    p[at + 1] = h.type === 44 ? 0 : h.units;
+    if (h.type === 44) p.writeUInt16BE(h.fragOffset << 3, at + 2);
+    at += lengths[i]!;
+  });
+  return p;
+}
+
+/** What the walk must say, derived from the Spec alone (never from the bytes). */
+function expected(spec: Spec): [Ipv6ChainStatus, number, number?] {
+  const end = 40 + spec.headers.map(headerLength).reduce((a, b) => a + b, 0) + 8 - spec.cut;
+  let at = 40;
+  for (const [i, h] of spec.headers.entries()) {
+    if (h.type === 0 && i > 0) return [Ipv6ChainStatus.MisplacedHopByHop, at];
+    if (i === IPV6_MAX_EXTENSION_HEADERS) return [Ipv6ChainStatus.TooManyHeaders, at];
+    if (at + Math.min(2, headerLength(h)) > end || at + headerLength(h) > end) return [Ipv6ChainStatus.Truncated, at];
+    at += headerLength(h);
+    if (h.type === 44 && h.fragOffset !== 0) return [Ipv6ChainStatus.Ok, at, spec.headers[i + 1]?.type ?? spec.upper];
+  }
+  return [Ipv6ChainStatus.Ok, at, spec.upper];
+}
+
+test('random chains against what their description says', () => {
+  const header = fc.record({
+    type: fc.constantFrom(0, 43, 44, 51, 60, 135, 139),
+    units: fc.nat(4),
+    fragOffset: fc.oneof(fc.constant(0), fc.nat(0x1fff)),
+  });
+  const spec = fc.record({
+    headers: fc.array(header, { maxLength: 11 }),
+    upper: fc.constantFrom(6, 17, 58, 59, 50),
+    cut: fc.oneof(fc.constant(0), fc.nat(120)),
+  });
+  const c = new Ipv6Chain();
+  fc.assert(
+    fc.property(spec, (s) => {
+      const p = build(s);
+      if (40 + Math.max(0, p.length - 40 - s.cut) !== p.length - s.cut) return; // cut past the fixed header
+      const [status, offset, protocol] = expected(s);
+      assert.is(walkIpv6Chain(p, 0, p.length, c), status);
+      assert.is(c.offset, offset);
+      if (status === Ipv6ChainStatus.Ok) assert.is(c.protocol, protocol);
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test.run();

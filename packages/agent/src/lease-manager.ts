@@ -112,7 +112,7 @@ export class LeaseManager {
       PublicIP: identity.publicIp,
       ...(v6 ? { PublicIPv6: identity.publicIpv6 ?? null } : {}),
       BackendType: backendType,
-      ...(backendData !== undefined ? { BackendData: backendData } : {}),
+      ...(config.enableIpv4 && backendData !== undefined ? { BackendData: backendData } : {}),
       ...(v6 && backendV6Data !== undefined ? { BackendV6Data: backendV6Data } : {}),
       NodeName: identity.nodeName,
     };

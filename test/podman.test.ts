@@ -106,26 +106,32 @@ async function runSleepers(a: PodmanNode, b: PodmanNode, leaseOf: (n: PodmanNode
     [a, 'pd-a1'],
     [b, 'pd-b1'],
   ] as const)
-    await podman(node, ['run', '-d', '--name', name, ...runFlags(node), IMAGE, '/bin/sleep', '600']);
+    await podman(node, ['run', '-d', '--name', name, ...runFlags(node), IMAGE, '/bin/sleep', '300']);
   const a1 = await addressOf(a, 'pd-a1');
   const b1 = await addressOf(b, 'pd-b1');
   assert.ok(inLease(a1.ip, leaseOf(a)), `pd-a1 ${a1.ip} in ${a.name}'s lease ${leaseOf(a)}`);
   assert.ok(inLease(b1.ip, leaseOf(b)), `pd-b1 ${b1.ip} in ${b.name}'s lease ${leaseOf(b)}`);
   assert.equal(reservations(a), [a1.ip]);
   assert.match(readFileSync(nodePath(a, `/var/lib/cni/networks/${NETWORK}/${a1.ip}`), 'utf8'), a1.id);
+  assert.equal(filesIn(a, '/var/lib/cni/flannel'), [a1.id], 'weft saved what it delegated for pd-a1');
   assert.is((await cni0Ports(a)).length, 1, 'one veth on cni0 of a');
   return { a1, b1 };
 }
 
-/** A container that lives for one command on `a`: its address, then its ping to `toIp` across nodes; then gone. */
-async function runOnce(a: PodmanNode, toIp: string, a1Ip: string, lease: string): Promise<void> {
-  const script = `ip -4 -o addr show dev eth0 && ping -n -q -c 3 -w 20 ${toIp}`;
+/**
+ * A container that lives for one command on `a`: its address and MTU (subnet.env's), then its ping to `toIp`
+ * across nodes; then it is gone.
+ */
+async function runOnce(a: PodmanNode, toIp: string, a1Ip: string, env: Record<string, string>): Promise<void> {
+  const lease = env.FLANNEL_SUBNET!;
+  const script = `ip -4 -o addr show dev eth0 && ip -o link show dev eth0 && ping -n -q -c 3 -w 20 ${toIp}`;
   const once = await podman(a, ['run', '--rm', '--name', 'pd-a2', ...runFlags(a), IMAGE, '/bin/sh', '-c', script], {
     allowFailure: true,
   });
   assert.is(once.code, 0, `podman run --rm: ${once.stdout}${once.stderr}`);
   const a2 = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(once.stdout)?.[1] ?? '';
   assert.ok(inLease(a2, lease) && a2 !== a1Ip, `pd-a2 ${a2} in ${a.name}'s lease ${lease}, not pd-a1's address`);
+  assert.match(once.stdout, new RegExp(` mtu ${env.FLANNEL_MTU} `), `the MTU from subnet.env: ${once.stdout}`);
   assert.match(once.stdout, / 3 received/);
   assert.equal(reservations(a), [a1Ip], 'pd-a2 released its address when it ended');
   assert.is((await cni0Ports(a)).length, 1, "pd-a2's veth is gone");
@@ -173,11 +179,12 @@ if (
       });
       await startNodes(run, tmp, tar, nodes);
       const [a, b] = nodes as [PodmanNode, PodmanNode];
-      const leaseOf = (node: PodmanNode) => subnetEnvOf(run!, run!.lab.node(node.name)).FLANNEL_SUBNET!;
+      const envOf = (node: PodmanNode) => subnetEnvOf(run!, run!.lab.node(node.name));
+      const leaseOf = (node: PodmanNode) => envOf(node).FLANNEL_SUBNET!;
       const { a1, b1 } = await runSleepers(a, b, leaseOf);
       assert.is(await pingFrom(a, 'pd-a1', b1.ip), 3, 'pd-a1 -> pd-b1 across nodes');
       assert.is(await pingFrom(b, 'pd-b1', a1.ip), 3, 'pd-b1 -> pd-a1 across nodes');
-      await runOnce(a, b1.ip, a1.ip, leaseOf(a));
+      await runOnce(a, b1.ip, a1.ip, envOf(a));
       await removeAndCheck(a, 'pd-a1');
       await removeAndCheck(b, 'pd-b1');
       passed = true;

@@ -164,11 +164,17 @@ function buildIcmpv6Error(
   out[m + 5] = (param >>> 16) & 0xff;
   out[m + 6] = (param >>> 8) & 0xff;
   out[m + 7] = param & 0xff;
-  for (let i = 0; i < quoted; i++) out[m + ICMPV6_HEADER_LENGTH + i] = pkt[offset + i]!;
+  copyBytes(pkt, offset, quoted, out, m + ICMPV6_HEADER_LENGTH);
   const sum = ipv6UpperLayerChecksum(out, o, m, icmpLength);
   out[m + 2] = sum >> 8;
   out[m + 3] = sum & 0xff;
   return IPV6_HEADER_LENGTH + icmpLength;
+}
+
+/** Copies with Buffer.copy when it can (no view object): a byte loop took most of a 1 KB error's build time. */
+function copyBytes(src: Uint8Array, from: number, n: number, dst: Uint8Array, to: number): void {
+  if (Buffer.isBuffer(src)) src.copy(dst, to, from, from + n);
+  else dst.set(src.subarray(from, from + n), to);
 }
 
 function checkSource(src: Uint8Array, srcOffset: number): void {
@@ -181,7 +187,8 @@ function checkSource(src: Uint8Array, srcOffset: number): void {
  * IPv6 packet at `[offset, offset + length)`, written into `out` at `outOffset` from our address `src` (16 bytes at
  * `srcOffset`). Returns the bytes written (48 + quoted, at most 1280), or 0 when RFC 4443 section 2.4 e forbids an
  * error (about an ICMPv6 error or Redirect, to a multicast destination, from an unspecified, loopback or multicast
- * source), the header chain is malformed, or `out` lacks room. `out` must not overlap the packet. No allocation;
+ * source), the header chain is malformed, or `out` lacks room. `out` must not overlap the packet. No allocation
+ * when `pkt` is a Buffer (one view object otherwise);
  * throws only a RangeError for a `src` shorter than 16 bytes (a caller bug). Rate limiting (section 2.4 f) is the
  * caller's.
  */

@@ -12,6 +12,9 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import { WEFT_VERSION } from './version.ts';
 
+/** Resolution of the event-loop delay histogram (weft_nodejs_eventloop_lag_*), in ms. */
+const LAG_SAMPLE_MS = 500;
+
 /** What the agent reports; built on demand by the status source. */
 export interface AgentStatus {
   node: string;
@@ -28,6 +31,8 @@ export interface AgentStatus {
   drops: Record<string, number>;
   /** Overlay backends: super-packets handed to the kernel whole (UDP-tunnel GSO through a TAP), or why not. */
   sendPath?: { superPackets: boolean; reason: string };
+  /** EnableIPv6: the node's IPv6 lease and whether the backend forwards IPv6 pod traffic (not yet: `reason`). */
+  ipv6?: { subnet: string; publicIp: string; forwarded: boolean; reason: string };
   bgp?: {
     address: string;
     as: number;
@@ -76,7 +81,9 @@ export function createMetrics(fresh: () => AgentStatus): Registry {
   const status = oncePerTurn(fresh);
   const registry = new Registry();
   // prom-client's names already start with process_/nodejs_: the prefix is only `weft_`.
-  collectDefaultMetrics({ register: registry, prefix: 'weft_' });
+  // The event-loop delay histogram samples on a timer: prom-client's 10 ms default woke an idle agent 100 times
+  // a second (most of its idle CPU); every 500 ms still shows a stalled loop.
+  collectDefaultMetrics({ register: registry, prefix: 'weft_', eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
   new Gauge({
     name: 'weft_build_info',
     help: 'Always 1; the labels say which weft and Node run',

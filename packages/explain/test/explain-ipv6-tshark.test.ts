@@ -1,8 +1,9 @@
 // weft explain against tshark on IPv6: weft's own ICMPv6 errors (quoting a packet behind two extension headers),
 // echo requests behind fragment, routing (type 2, so the checksum covers the final destination) and AH headers, a
 // later fragment, neighbour discovery written by hand (NS, NA, RS, RA with link-layer, MTU, prefix and RDNSS
-// options), and VXLAN datagrams with the group policy extension. All go through the capture writer into one pcapng;
-// every field below must have the same values, in the same order, in our explanation and in `tshark -T json`.
+// options), and VXLAN datagrams with the group policy extension, over IPv4 and over the IPv6 underlay. All go
+// through the capture writer into one pcapng; every field below must have the same values, in the same order, in
+// our explanation and in `tshark -T json`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ import {
   type ExplainedPacket,
 } from '../src/index.ts';
 import { tempDir, tsharkJson, tsharkValues } from './helpers.ts';
-import { chains, errors, groupPolicyDatagrams, neighbourDiscovery } from './ipv6-packets.ts';
+import { chains, errors, groupPolicyDatagrams, neighbourDiscovery, vxlanOverIpv6 } from './ipv6-packets.ts';
 
 /** Fields whose values print the same way in both (booleans as tshark's 1/0). */
 const SAME = [
@@ -98,7 +99,7 @@ const checksumStatus = (pkt: ExplainedPacket) =>
 
 function writeCapture(file: string): void {
   const w = PcapngWriter.open(file, { localAddress: parseIpv4('192.0.2.1'), localPort: 8472 });
-  for (const p of [...errors(), ...chains(), ...neighbourDiscovery()])
+  for (const p of [...errors(), ...chains(), ...neighbourDiscovery(), vxlanOverIpv6()])
     w.record(CaptureSide.Tun, p, 0, p.length, CaptureDirection.Inbound);
   for (const d of groupPolicyDatagrams())
     w.record(CaptureSide.Wire, d, 0, d.length, CaptureDirection.Outbound, parseIpv4('192.0.2.2'), 8472);
@@ -117,7 +118,7 @@ if (canRunWith('weft explain vs tshark on IPv6, ICMPv6, ND and VXLAN-GBP', ['tsh
       const t = await tsharkJson(file, ['-d', 'udp.port==53,data']);
       assert.is(t.code, 0, t.stderr);
       assert.is(t.stderr, '', 'tshark reads the file without complaint');
-      assert.is(t.layers.length, 14);
+      assert.is(t.layers.length, 15);
       const seen = new Set<string>();
       mine.forEach((pkt, i) => {
         for (const name of SAME) {
@@ -138,6 +139,9 @@ if (canRunWith('weft explain vs tshark on IPv6, ICMPv6, ND and VXLAN-GBP', ['tsh
       assert.is(layers[1], 'frame ipv6 icmpv6 ipv6 ipv6.hopopts ipv6.dstopts data', 'the quoted chain is shown');
       assert.is(layers[5], 'frame ipv6 ah icmpv6 data');
       assert.is(layers[6], 'frame ipv6 ipv6.fraghdr data', 'a later fragment: data, not UDP');
+      assert.is(layers[11], 'frame ipv6 udp vxlan eth ipv6 ipv6.fraghdr icmpv6 data', 'VXLAN over the IPv6 underlay');
+      const udpStatus = await tsharkJson(file, ['-d', 'udp.port==53,data', '-o', 'udp.check_checksum:TRUE']);
+      assert.equal(tsharkValues(udpStatus.layers[11], 'udp.checksum.status'), ['1'], 'the outer UDP checksum');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

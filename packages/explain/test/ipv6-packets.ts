@@ -132,4 +132,18 @@ export function groupPolicyDatagrams(): Buffer[] {
   });
 }
 
-export const UDP = IpProtocol.Udp;
+/**
+ * A VXLAN datagram over the IPv6 underlay, as flannel's flannel-v6.<VNI> device sends it: outer IPv6 between the
+ * nodes, UDP to 8472 with its checksum (Linux computes it over IPv6), then a GBP datagram carrying an echo request.
+ */
+export function vxlanOverIpv6(): Buffer {
+  const payload = groupPolicyDatagrams()[2]!;
+  const udp = Buffer.alloc(8 + payload.length);
+  udp.writeUInt16BE(41234, 0);
+  udp.writeUInt16BE(8472, 2);
+  udp.writeUInt16BE(udp.length, 4);
+  payload.copy(udp, 8);
+  const p = ipv6Packet('2001:db8::1', '2001:db8::2', IpProtocol.Udp, udp);
+  p.writeUInt16BE(ipv6UpperLayerChecksum(p, 0, 40, udp.length, IpProtocol.Udp), 46);
+  return p;
+}

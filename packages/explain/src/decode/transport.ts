@@ -40,10 +40,12 @@ export function decodeUdpLayer(ctx: DecodeContext, offset: number, end: number, 
     offset + 6,
     2,
     `0x${h.checksum.toString(16).padStart(4, '0')}`,
-    h.checksum === 0
-      ? 'zero: no checksum (allowed over IPv4; the Linux vxlan driver sends 0 by default)'
-      : 'checksum over a pseudo-header and the datagram (not verified here)',
-    'RFC 768, RFC 7348 §5',
+    h.checksum !== 0
+      ? 'checksum over a pseudo-header and the datagram (not verified here)'
+      : ctx.ip?.src.includes(':')
+        ? 'zero: no checksum; over IPv6 only tunnel endpoints that accept it take it (Linux udp6zerocsumrx), others drop it'
+        : 'zero: no checksum (allowed over IPv4; the Linux vxlan driver sends 0 by default)',
+    ctx.ip?.src.includes(':') ? 'RFC 8200 §8.1, RFC 6935 §5' : 'RFC 768, RFC 7348 §5',
   );
   let payloadEnd = offset + h.length;
   if (h.length < UDP_HEADER_LENGTH || payloadEnd > end) {

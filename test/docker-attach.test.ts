@@ -79,8 +79,10 @@ async function startDocker(scope: LabScope, agent: AgentNode, flags: string[], t
     ['--bridge=', '--iptables=true', ...flags],
   );
   dockerds.push(dockerd);
-  // dockerd-netns.sh turns forwarding off; this node routes between docker0 and flannel0.
+  // dockerd-netns.sh turns forwarding off; this node routes between docker0 and flannel0. With forwarding on, a
+  // host's dockerd also sets FORWARD to DROP: the agent's forward rules (flanneld's) must let pod traffic through.
   await agent.ns.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  await agent.ns.exec(['iptables', '-P', 'FORWARD', 'DROP']);
   await dockerd.docker(['import', '--change', 'CMD ["/bin/sh"]', tar, IMAGE]);
   const container = `dk-${agent.name}`;
   await dockerd.docker(['run', '-d', '--name', container, IMAGE, 'sleep', '600']);

@@ -98,7 +98,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     // Ready only now: routes and rules are in place (startAgent) and subnet.env is written.
     writeSubnetEnv(
       settings.subnetFile,
-      subnetEnvValues(running.config, lease.subnet, running.network.mtu, settings.ipMasq),
+      subnetEnvValues(running.config, lease.subnet, running.network.mtu, settings.ipMasq, lease.ipv6Subnet),
     );
     await markReady([http, healthz], log);
     log.info({ subnetFile: settings.subnetFile }, 'ready');

@@ -15,7 +15,16 @@ import {
 import { StoreUnavailableError, type Lease, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';
 import type { AgentSettings } from '../settings.ts';
-import { selectUnderlay } from '../iface-select.ts';
+import { IPV4_ONLY, selectUnderlay, type IfaceFacts } from '../iface-select.ts';
+import {
+  HeldLeaseNetwork,
+  backendV6Data,
+  checkIpv6OnlySupported,
+  familiesOf,
+  ipv6NotForwarded,
+  ipv6Status,
+  sameFamilies,
+} from '../dual-stack.ts';
 import { SqliteLeaseStore } from '../stores/sqlite.ts';
 import { EtcdLeaseStore } from '../stores/etcd.ts';
 import { StoreCredentialError } from '../stores/etcd-credentials.ts';
@@ -32,7 +41,7 @@ import type { PacketCapture } from '../capture.ts';
 import type { RouteSource } from '../route-source.ts';
 import type { AgentPorts, LinkProgrammer } from '../ports.ts';
 import type { AgentStatus } from '../observability.ts';
-import { previousSubnetFromEnv, readSubnetEnv } from '../subnet-env.ts';
+import { previousIpv6SubnetFromEnv, previousSubnetFromEnv, readSubnetEnv } from '../subnet-env.ts';
 
 export interface DaemonExtras {
   /** IFF_VNET_HDR + TSO on flannel0 (default on). */
@@ -48,6 +57,8 @@ export interface DaemonExtras {
   openCapture?: (local: { localAddress: number; localPort: number }) => PacketCapture;
   /** Opens the lease store; default: the one --store names (SQLite file or etcd). Tests pass a MemoryLeaseStore. */
   openStore?: (settings: AgentSettings) => LeaseStore;
+  /** The host's interfaces and routes for underlay selection; default `ip` in this namespace. Tests pass fakes. */
+  ifaceFacts?: IfaceFacts;
 }
 
 /** A stable VTEP MAC for a node: locally administered, derived from the node name, so restarts keep it. */
@@ -202,28 +213,49 @@ async function underlaySubnet(
 export async function startAgent(settings: AgentSettings, log: Logger, extras: DaemonExtras): Promise<RunningAgent> {
   // Everything that can be wrong in the configuration is checked before a store, device or route is touched.
   const file = readNetConfigFile(settings);
-  const underlay = await selectUnderlay(settings, extras.ports.link);
+  // Without a file the families are known only from the store's config: IPv4 first, as before, then again if not.
+  const early = file ? familiesOf(file.config) : IPV4_ONLY;
+  const first = await selectUnderlay(settings, extras.ports.link, extras.ifaceFacts, early).catch((e: unknown) => {
+    if (file) throw e;
+    return e as Error;
+  });
+  const { store, config } = await openStoreAndConfig(settings, file, log, extras.openStore);
+  let underlay: Awaited<ReturnType<typeof selectUnderlay>>;
+  try {
+    checkIpv6OnlySupported(config, settings.weft.routeSync);
+    if (first instanceof Error && sameFamilies(early, familiesOf(config))) throw first;
+    underlay =
+      first instanceof Error || !sameFamilies(early, familiesOf(config))
+        ? await selectUnderlay(settings, extras.ports.link, extras.ifaceFacts, familiesOf(config))
+        : first;
+  } catch (e) {
+    await store.close().catch(() => {});
+    throw e;
+  }
   log.info(
-    { iface: underlay.iface, publicIp: underlay.publicIp, rule: underlay.rule },
+    { iface: underlay.iface, publicIp: underlay.publicIp, publicIpv6: underlay.publicIpv6, rule: underlay.rule },
     `underlay interface ${underlay.iface} chosen by ${underlay.rule}`,
   );
-  const { store, config } = await openStoreAndConfig(settings, file, log, extras.openStore);
   for (const w of config.warnings) log.warn({ field: w.field }, `net-conf.json: ${w.field}: ${w.message}`);
   const vtepMac = vtepMacFor(settings.nodeName);
   const abort = new AbortController();
   const leases = new LeaseManager({
     store,
     config,
-    identity: { nodeName: settings.nodeName, publicIp: underlay.publicIp },
+    identity: { nodeName: settings.nodeName, publicIp: underlay.publicIp, publicIpv6: underlay.publicIpv6 },
     backendType: leaseBackendType(config.backend.type),
     backendData: config.backend.type === 'vxlan' ? { VNI: config.backend.vni, VtepMAC: vtepMac } : undefined,
+    backendV6Data: backendV6Data(config, settings.nodeName),
     ttlMs: settings.leaseTtlSeconds * 1000,
     renewMarginMs: settings.renewMarginSeconds * 1000,
     log: log.child({ component: 'lease' }),
     // Like flannel, ask for the subnet of the last run again (subnet.env survives the agent).
     previousSubnet: previousSubnetFromEnv(readSubnetEnv(settings.subnetFile) ?? {}),
+    previousIpv6Subnet: previousIpv6SubnetFromEnv(readSubnetEnv(settings.subnetFile) ?? {}),
   });
   const lease = await leases.acquire(abort.signal);
+  if (config.enableIpv6)
+    log.warn({ ipv6Subnet: ipv6Status(config, lease, underlay.publicIpv6)?.subnet }, ipv6NotForwarded(config));
   log.info(
     {
       subnet: formatIp4Net(lease.subnet),
@@ -236,14 +268,16 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   const l2 = config.backend.directRouting
     ? await underlaySubnet(extras.ports.link, underlay.iface, underlay.publicIp, log)
     : undefined;
-  const network = createNetwork(
-    config,
-    lease.subnet,
-    { ...underlay, subnet: l2 },
-    log.child({ component: config.backend.type }),
-    vtepMac,
-    extras,
-  );
+  const network = !config.enableIpv4
+    ? new HeldLeaseNetwork(config, underlay.mtu)
+    : createNetwork(
+        config,
+        lease.subnet,
+        { ...underlay, subnet: l2 },
+        log.child({ component: config.backend.type }),
+        vtepMac,
+        extras,
+      );
   await network.start();
   const firewall = new NodeFirewall({
     firewall: extras.ports.firewall,
@@ -252,7 +286,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     ...firewallFlags(settings),
     log: log.child({ component: 'firewall' }),
   });
-  await firewall.start();
+  if (config.enableIpv4) await firewall.start(); // IPv6 only: no IPv4 subnet to masquerade or forward
   let applying = Promise.resolve();
   const source = extras.routes.name;
   const limiter = new PeerLimiter(
@@ -299,7 +333,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
       await runLoop;
       await applying;
       await network.stop();
-      await firewall.stop();
+      if (config.enableIpv4) await firewall.stop();
       await store.close();
     })());
   const status = (): AgentStatus => {
@@ -322,6 +356,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
       counters: n.counters ?? {},
       drops: n.drops ?? {},
       ...(n.sendPath ? { sendPath: n.sendPath } : {}),
+      ...(config.enableIpv6 ? { ipv6: ipv6Status(config, l, underlay.publicIpv6) } : {}),
     };
   };
   const running: RunningAgent = {

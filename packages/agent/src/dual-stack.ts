@@ -1,0 +1,83 @@
+// What the agent does with EnableIPv6 while the IPv6 forwarding dataplane is not built: it leases the IPv6 subnet
+// (dual stack: beside the IPv4 one, in one flannel lease), writes it to subnet.env, advertises PublicIPv6 and the
+// IPv6 VTEP's BackendV6Data, and says plainly, once in the log and always in /status, that no backend forwards IPv6
+// pod traffic yet. IPv6 only has no IPv4 subnet, so the IPv4 dataplane does not start at all (HeldLeaseNetwork:
+// no device, no route, no masquerade rule for a 0.0.0.0/0 "subnet"); never a silent half-working state.
+import { createHash } from 'node:crypto';
+import { formatIpv6Prefix } from '@weft/netaddr';
+import { ConfigError, type NetConfig } from './config.ts';
+import type { Families } from './iface-select-v6.ts';
+import type { Lease } from './lease.ts';
+import type { DataplaneNetwork, NetworkStatus } from './backends/types.ts';
+
+/** The families a config enables. */
+export function familiesOf(config: NetConfig): Families {
+  return { ipv4: config.enableIpv4, ipv6: config.enableIpv6 };
+}
+
+export const sameFamilies = (a: Families, b: Families): boolean => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
+
+/** The IPv6 VTEP's MAC (flannel's flannel-v6.<VNI> has its own): like vtepMacFor, from the node name, stable. */
+export function vtepMacV6For(nodeName: string): string {
+  const h = createHash('sha256').update(`weft-vtep6:${nodeName}`).digest();
+  return [0x0a, 0x58, h[0]!, h[1]!, h[2]!, h[3]!].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** LeaseAttrs.BackendV6Data as flanneld's vxlan writes it (VNI and the IPv6 VTEP MAC); none for other backends. */
+export function backendV6Data(config: NetConfig, nodeName: string): unknown {
+  if (!config.enableIpv6 || config.backend.type !== 'vxlan') return undefined;
+  return { VNI: config.backend.vni, VtepMAC: vtepMacV6For(nodeName) };
+}
+
+/** Why IPv6 pod traffic is not forwarded, naming the backend: the one line the log and /status carry. */
+export function ipv6NotForwarded(config: NetConfig): string {
+  return `IPv6 pod traffic is not forwarded yet by backend ${config.backend.type}: the IPv6 subnet is leased and written to subnet.env, but no IPv6 route or device is installed`;
+}
+
+/** The `ipv6` part of /status: the IPv6 lease and whether it is forwarded (never yet). */
+export function ipv6Status(
+  config: NetConfig,
+  lease: Lease | null,
+  publicIpv6: string | undefined,
+): { subnet: string; publicIp: string; forwarded: boolean; reason: string } | undefined {
+  if (!config.enableIpv6 || !lease?.ipv6Subnet) return undefined;
+  return {
+    subnet: formatIpv6Prefix(lease.ipv6Subnet),
+    publicIp: publicIpv6 ?? '',
+    forwarded: false,
+    reason: ipv6NotForwarded(config),
+  };
+}
+
+/** Refuses what IPv6 only cannot do yet: BGP advertises the node's IPv4 subnet, which an IPv6-only lease lacks. */
+export function checkIpv6OnlySupported(config: NetConfig, routeSync: string): void {
+  if (!config.enableIpv4 && routeSync === 'bgp')
+    throw new ConfigError(
+      '--route-sync',
+      'EnableIPv4 false (IPv6 only) has no IPv4 subnet to advertise, and IPv6 unicast BGP is not built yet; use --route-sync=lease',
+    );
+}
+
+/** IPv6 encapsulation overheads: vxlan 70 (flannel's: 40 IPv6 + 8 UDP + 8 VXLAN + 14 Ethernet), udp 48, native 0. */
+const IPV6_OVERHEAD: Readonly<Record<string, number>> = { vxlan: 70, udp: 48, native: 0 };
+
+/**
+ * The dataplane of an IPv6-only node until IPv6 forwarding exists: holds the lease, installs nothing, routes nothing
+ * (peer changes are IPv4 routes, and an IPv6-only cluster has none). `mtu` is what the backend would give IPv6 pods.
+ */
+export class HeldLeaseNetwork implements DataplaneNetwork {
+  readonly backend: string;
+  readonly mtu: number;
+
+  constructor(config: NetConfig, underlayMtu: number) {
+    this.backend = config.backend.type;
+    this.mtu = underlayMtu - (IPV6_OVERHEAD[config.backend.type] ?? 0);
+  }
+
+  async start(): Promise<void> {}
+  async apply(): Promise<void> {}
+  status(): NetworkStatus {
+    return { backend: this.backend, mtu: this.mtu, routes: [] };
+  }
+  async stop(): Promise<void> {}
+}

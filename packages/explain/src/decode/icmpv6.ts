@@ -1,15 +1,21 @@
 // ICMPv6 (RFC 4443) with neighbour discovery (RFC 4861): echo, the errors (quoting the packet they are about),
 // router and neighbour solicitations and advertisements, redirect, and the ND options. The checksum is verified
-// with @weft/encap's ipv6UpperLayerChecksum, the function weft's own ICMPv6 errors are built with.
+// with @weft/encap's ipv6UpperLayerChecksum, the function weft's own ICMPv6 errors are built with. The neighbour
+// discovery messages and their options are decode/nd.ts.
 import { ICMPV6_HEADER_LENGTH, Icmpv6Type, ipv6UpperLayerChecksum } from '@weft/encap';
-import { formatIpv6Bytes } from '@weft/netaddr';
 import type { LayerBuilder } from '../layer.ts';
 import { beginLayer, depthLabel, type DecodeContext } from './context.ts';
 import { decodeQuoted } from './transport.ts';
-import { ndOptions } from './nd-options.ts';
+import {
+  ndChecks,
+  neighborAdvertisement,
+  neighborSolicitation,
+  redirect,
+  routerAdvertisement,
+  routerSolicitation,
+} from './nd.ts';
 
 const RFC = 'RFC 4443 §2.1';
-const ND = 'RFC 4861 §4';
 
 const TYPES: Record<number, string> = {
   1: 'destination unreachable',
@@ -109,26 +115,9 @@ function checksumField(ctx: DecodeContext, b: LayerBuilder, offset: number, end:
     });
 }
 
-/** RFC 4861 §6.1.1, §7.1.1: ND messages must arrive with hop limit 255 (so they came from this link) and code 0. */
-function ndChecks(ctx: DecodeContext, b: LayerBuilder, offset: number, code: number): void {
-  const ip = ctx.ipv6;
-  const hlim = ip ? ctx.buf[ip.offset + 7]! : 255;
-  const act = 'the receiving host silently discards it';
-  if (hlim !== 255 && !ctx.quoted)
-    b.problem({
-      field: 'ipv6.hlim',
-      offset: ip!.offset + 7,
-      message: `neighbour discovery with hop limit ${hlim}, not 255: it may come from off-link`,
-      action: act,
-    });
-  if (code !== 0)
-    b.problem({ field: 'icmpv6.code', offset: offset + 1, message: `ND code ${code}, must be 0`, action: act });
-}
-
 type RestDecoder = (ctx: DecodeContext, b: LayerBuilder, o: number, end: number, depth: number) => void;
 
 const u32 = (buf: Buffer, o: number) => buf.readUInt32BE(o);
-const addr = (buf: Buffer, o: number) => formatIpv6Bytes(buf, o);
 
 function quoting(name: string, meaning: string, rfc: string): RestDecoder {
   return (ctx, b, o, end, depth) => {
@@ -170,130 +159,6 @@ function echo(ctx: DecodeContext, b: LayerBuilder, o: number, end: number, depth
     'RFC 4443 §4.1',
   );
   if (end > o + 8) ctx.decoders.data(ctx, o + 8, end, depth);
-}
-
-function routerSolicitation(ctx: DecodeContext, b: LayerBuilder, o: number, end: number): void {
-  b.field(
-    'icmpv6.reserved',
-    o + 4,
-    4,
-    `0x${u32(ctx.buf, o + 4)
-      .toString(16)
-      .padStart(8, '0')}`,
-    'reserved',
-    `${ND}.1`,
-  );
-  ndOptions(ctx, b, o + 8, end);
-}
-
-function routerAdvertisement(ctx: DecodeContext, b: LayerBuilder, o: number, end: number): void {
-  const buf = ctx.buf;
-  const rfc = `${ND}.2`;
-  b.field('icmpv6.nd.ra.cur_hop_limit', o + 4, 1, buf[o + 4]!, 'hop limit hosts should use (0: unspecified)', rfc);
-  const f = buf[o + 5]!;
-  b.field(
-    'icmpv6.nd.ra.flag.m',
-    o + 5,
-    1,
-    (f & 0x80) !== 0,
-    f & 0x80 ? 'M: addresses come from DHCPv6' : 'M clear: no DHCPv6 addresses',
-    rfc,
-  );
-  b.field(
-    'icmpv6.nd.ra.flag.o',
-    o + 5,
-    1,
-    (f & 0x40) !== 0,
-    f & 0x40 ? 'O: other configuration from DHCPv6' : 'O clear',
-    rfc,
-  );
-  const life = buf.readUInt16BE(o + 6);
-  b.field(
-    'icmpv6.nd.ra.router_lifetime',
-    o + 6,
-    2,
-    life,
-    life ? `default router for ${life} s` : 'not a default router',
-    rfc,
-  );
-  b.field(
-    'icmpv6.nd.ra.reachable_time',
-    o + 8,
-    4,
-    u32(buf, o + 8),
-    'ms a neighbour counts as reachable after a confirmation (0: unspecified)',
-    rfc,
-  );
-  b.field(
-    'icmpv6.nd.ra.retrans_timer',
-    o + 12,
-    4,
-    u32(buf, o + 12),
-    'ms between neighbour solicitations (0: unspecified)',
-    rfc,
-  );
-  ndOptions(ctx, b, o + 16, end);
-}
-
-function neighborSolicitation(ctx: DecodeContext, b: LayerBuilder, o: number, end: number): void {
-  const rfc = `${ND}.3`;
-  b.field(
-    'icmpv6.reserved',
-    o + 4,
-    4,
-    `0x${u32(ctx.buf, o + 4)
-      .toString(16)
-      .padStart(8, '0')}`,
-    'reserved',
-    rfc,
-  );
-  b.field(
-    'icmpv6.nd.ns.target_address',
-    o + 8,
-    16,
-    addr(ctx.buf, o + 8),
-    'target: the address whose link-layer address is asked for',
-    rfc,
-  );
-  ndOptions(ctx, b, o + 24, end);
-}
-
-function neighborAdvertisement(ctx: DecodeContext, b: LayerBuilder, o: number, end: number): void {
-  const rfc = `${ND}.4`;
-  const f = ctx.buf[o + 4]!;
-  b.field(
-    'icmpv6.nd.na.flag.r',
-    o + 4,
-    1,
-    (f & 0x80) !== 0,
-    f & 0x80 ? 'R: the sender is a router' : 'R clear: a host',
-    rfc,
-  );
-  b.field(
-    'icmpv6.nd.na.flag.s',
-    o + 4,
-    1,
-    (f & 0x40) !== 0,
-    f & 0x40 ? 'S: an answer to a solicitation' : 'S clear: unsolicited',
-    rfc,
-  );
-  b.field(
-    'icmpv6.nd.na.flag.o',
-    o + 4,
-    1,
-    (f & 0x20) !== 0,
-    f & 0x20 ? 'O: override the cached link-layer address' : 'O clear: do not override',
-    rfc,
-  );
-  b.field('icmpv6.nd.na.target_address', o + 8, 16, addr(ctx.buf, o + 8), 'target: the address being advertised', rfc);
-  ndOptions(ctx, b, o + 24, end);
-}
-
-function redirect(ctx: DecodeContext, b: LayerBuilder, o: number, end: number): void {
-  const rfc = `${ND}.5`;
-  b.field('icmpv6.nd.rd.target_address', o + 8, 16, addr(ctx.buf, o + 8), 'target: the better first hop', rfc);
-  b.field('icmpv6.nd.rd.destination_address', o + 24, 16, addr(ctx.buf, o + 24), 'destination being redirected', rfc);
-  ndOptions(ctx, b, o + 40, end);
 }
 
 /** Per type: the decoder of everything after the checksum, and the bytes it needs after the 8-byte header. */

@@ -57,15 +57,20 @@ export class PingProbe {
     return out;
   }
 
-  /** Sequence numbers between the first and last reply inside [t0, t1] that got no reply. */
+  /**
+   * Sequence numbers that got no reply between the last reply before t0 (the anchor, so an outage that starts at
+   * t0 counts in full) and the last reply up to t1, and the longest gap between replies there.
+   */
   window(t0: number, t1: number): ProbeWindow {
-    const rs = this.replies().filter((r) => r.t >= t0 && r.t <= t1);
-    if (rs.length === 0) return { sent: 0, lost: 0, stallMs: t1 - t0 };
+    const all = this.replies();
+    const anchor = all.filter((r) => r.t < t0).at(-1);
+    const rs = [...(anchor ? [anchor] : []), ...all.filter((r) => r.t >= t0 && r.t <= t1)];
+    if (rs.length < 2) return { sent: 0, lost: 0, stallMs: t1 - t0 };
     const seqs = rs.map((r) => r.seq);
-    const sent = Math.max(...seqs) - Math.min(...seqs) + 1;
+    const sent = Math.max(...seqs) - Math.min(...seqs) + (anchor ? 0 : 1);
     let stallMs = 0;
     for (let i = 1; i < rs.length; i++) stallMs = Math.max(stallMs, rs[i]!.t - rs[i - 1]!.t - this.intervalS * 1000);
-    return { sent, lost: sent - rs.length, stallMs: Math.max(0, Math.round(stallMs)) };
+    return { sent, lost: sent - (rs.length - (anchor ? 1 : 0)), stallMs: Math.max(0, Math.round(stallMs)) };
   }
 
   /** Arrival of the last reply, or 0. */
@@ -147,7 +152,8 @@ export async function netSnapshot(ns: Netns): Promise<NetSnapshot> {
       rules.push(`${table}: ${line.replace(/ \[\d+:\d+\]$/, '')}`);
   }
   return {
-    routes: lines(routes),
+    // IPv6 link-local routes follow the kernel's random interface ids, new with every TUN device: not ours.
+    routes: lines(routes).filter((l) => !/^(local )?fe80:/.test(l)),
     rules,
     links: lines(links).map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? l),
   };

@@ -5,8 +5,9 @@
 // in its node's lease and host-local reserved it for that container; containers ping each other across nodes
 // (`podman exec`, and a `podman run --rm` container); a `--rm` container that ended and `podman rm` of the others
 // leave no veth on cni0, no reservation, no saved weft state, no libcni result and no netns file behind.
-// The launcher runs weft from its sources (tsx), so no build is needed first; test/cni.test.ts covers the compiled
-// form. How podman runs on a node (and why not under `ip netns exec`) is in test/support/podman.ts.
+// `podman restart` (DEL then ADD for the same container) keeps one veth, one reservation and one saved state. The
+// plugin runs as `weft cni install` set it up, as an operator's would. How podman runs on a node (and why not
+// under `ip netns exec`) is in test/support/podman.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -118,6 +119,17 @@ async function runSleepers(a: PodmanNode, b: PodmanNode, leaseOf: (n: PodmanNode
   return { a1, b1 };
 }
 
+/** `podman restart` of `name`: DEL then ADD with the same container id; one veth, reservation and saved state. */
+async function restartAndCheck(node: PodmanNode, name: string, lease: string): Promise<{ ip: string; id: string }> {
+  await podman(node, ['restart', '-t', '0', name]);
+  const c = await addressOf(node, name);
+  assert.ok(inLease(c.ip, lease), `${name} ${c.ip} after restart in ${node.name}'s lease ${lease}`);
+  assert.equal(reservations(node), [c.ip], `${node.name}: only the restarted container's address is reserved`);
+  assert.equal(filesIn(node, '/var/lib/cni/flannel'), [c.id], `${node.name}: one saved state`);
+  assert.is((await cni0Ports(node)).length, 1, `${node.name}: one veth on cni0 after restart`);
+  return c;
+}
+
 /**
  * A container that lives for one command on `a`: its address and MTU (subnet.env's), then its ping to `toIp`
  * across nodes; then it is gone.
@@ -181,7 +193,8 @@ if (
       const [a, b] = nodes as [PodmanNode, PodmanNode];
       const envOf = (node: PodmanNode) => subnetEnvOf(run!, run!.lab.node(node.name));
       const leaseOf = (node: PodmanNode) => envOf(node).FLANNEL_SUBNET!;
-      const { a1, b1 } = await runSleepers(a, b, leaseOf);
+      const { a1 } = await runSleepers(a, b, leaseOf);
+      const b1 = await restartAndCheck(b, 'pd-b1', leaseOf(b));
       assert.is(await pingFrom(a, 'pd-a1', b1.ip), 3, 'pd-a1 -> pd-b1 across nodes');
       assert.is(await pingFrom(b, 'pd-b1', a1.ip), 3, 'pd-b1 -> pd-a1 across nodes');
       await runOnce(a, b1.ip, a1.ip, envOf(a));

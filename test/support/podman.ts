@@ -4,9 +4,10 @@
 //   (`nsenter --target HOLDER --mount --net`), so all of a node's podman calls share one file-system view.
 // - Why not `ip netns exec NODE podman`: it unmounts /sys and mounts a fresh sysfs for the node, which drops the
 //   cgroup mounts under /sys/fs/cgroup, and runc then refuses to create any container ("no cgroup mount found in
-//   mountinfo"); and its mount namespace lives for one command only, so the netns bind mount that `podman run -d`
-//   makes under /run/netns would be gone for a later `podman rm`. The holder mounts the node's sysfs too (the CNI
-//   plugins read /sys/class/net of the node) but moves the cgroup mounts onto it first.
+//   mountinfo"). With the cgroups mounted back, its mount namespace still lives for one command only: the netns
+//   bind mount `podman run -d` makes under /run/netns is not there for a later `podman rm`, which finds a plain
+//   file ("unknown FS magic"), skips CNI DEL and leaves the host-local reservation and libcni's cache entry
+//   behind. The holder mounts the node's sysfs too (the plugins read /sys/class/net) after moving the cgroups.
 // - In the holder's namespace /run and /var/lib are tmpfs of their own (nothing in them leaks to the machine and
 //   they vanish with the holder): podman's netns files and runc's state (/run), libcni's result cache and the
 //   weft/host-local state (/var/lib/cni) stay per node, and the node's agent's subnet.env directory is bind-mounted

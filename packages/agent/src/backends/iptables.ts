@@ -6,13 +6,11 @@
 // chain. iptables is also where operators look for flanneld's rules. Ownership stays clean: weft's rules live
 // in its own chains, rewritten whole by one iptables-restore --noflush transaction (declaring a user chain
 // there empties it), reached by one jump each that is checked (-C) before it is appended.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { FirewallRuleset, OwnChain } from '../firewall.ts';
 import type { FirewallProgrammer } from '../ports.ts';
+import { CommandShell } from './command-shell.ts';
 
-const execFileP = promisify(execFile);
 /** Bound on removing duplicate jumps (someone else's copies of ours, an older agent's). */
 const MAX_JUMP_DELETES = 16;
 
@@ -30,11 +28,10 @@ export class FirewallCommandError extends Error {
 /** Runs argv (`iptables ...`, `iptables-restore ...`) with `input` on stdin; rejects when it exits non-zero. */
 export type CommandRunner = (argv: readonly string[], input: string) => Promise<unknown>;
 
-async function execRunner(argv: readonly string[], input: string): Promise<void> {
-  const child = execFileP(argv[0]!, argv.slice(1), { timeout: 20_000 });
-  child.child.stdin!.on('error', () => {}); // iptables without input exits unread: EPIPE is not a failure
-  child.child.stdin!.end(input);
-  await child;
+/** The default runner: one long-lived shell (command-shell.ts), so a resync does not fork the agent itself. */
+function shellRunner(): CommandRunner {
+  const shell = new CommandShell();
+  return (argv, input) => shell.run(argv, input);
 }
 
 const ok = (p: Promise<void>) =>
@@ -65,7 +62,7 @@ function quote(arg: string): string {
  * The real firewall port; needs CAP_NET_ADMIN and acts on the caller's network namespace. `run` executes the
  * commands (default: directly; tests pass one that runs them inside a namespace).
  */
-export function iptablesFirewall(run: CommandRunner = execRunner): FirewallProgrammer {
+export function iptablesFirewall(run: CommandRunner = shellRunner()): FirewallProgrammer {
   const iptables = async (args: readonly string[], input = '', cmd = 'iptables'): Promise<void> => {
     try {
       await run([cmd, '-w', '5', ...args], input);

@@ -82,7 +82,7 @@ if (canRunWith('vxlan DirectRouting across two segments', ['ip', 'ping'])) {
       const a2 = await startAgentNode(scope, 'a2', a2ns, conf, '192.0.2.12');
       const b1 = await startAgentNode(scope, 'b1', b1ns, conf, '198.51.100.11');
       const nodes = [a1, a2, b1];
-      for (const field of ['Backend.MTU', 'EnableIPv6']) {
+      for (const field of ['Backend.MTU']) {
         assert.match(
           a1.proc.log(),
           new RegExp(`"level":40[^\\n]*"field":"${field}"`),

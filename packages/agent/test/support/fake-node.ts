@@ -75,9 +75,9 @@ function sharedView(s: LeaseStore): LeaseStore {
     getConfig: () => s.getConfig(),
     putConfig: (json) => s.putConfig(json),
     listLeases: () => s.listLeases(),
-    createLease: (subnet, attrs, ttlMs) => s.createLease(subnet, attrs, ttlMs),
-    renewLease: (subnet, attrs, ttlMs) => s.renewLease(subnet, attrs, ttlMs),
-    deleteLease: (subnet) => s.deleteLease(subnet),
+    createLease: (subnet, attrs, ttlMs, ipv6Subnet) => s.createLease(subnet, attrs, ttlMs, ipv6Subnet),
+    renewLease: (subnet, attrs, ttlMs, ipv6Subnet) => s.renewLease(subnet, attrs, ttlMs, ipv6Subnet),
+    deleteLease: (subnet, ipv6Subnet) => s.deleteLease(subnet, ipv6Subnet),
     watchLeases: (after, onBatch, signal) => s.watchLeases(after, onBatch, signal),
     close: async () => {},
   };

@@ -136,7 +136,7 @@ test('a missing or malformed subnet.env: exit 1, one line naming the file (and t
       ]),
       /v6\.env: no IPv4 FLANNEL_SUBNET/,
     ],
-    [subnetEnv('empty.env', []), /empty\.env: FLANNEL_NETWORK and FLANNEL_SUBNET are missing/],
+    [subnetEnv('empty.env', []), /empty\.env: FLANNEL_NETWORK and FLANNEL_SUBNET .*missing/],
   ];
   for (const [file, why] of cases) {
     const dest = join(dir, 'never.env');

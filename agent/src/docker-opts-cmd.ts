@@ -3,7 +3,7 @@
 // at any moment), or to stdout with `-d -`.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { cliProgram, parseCli } from '@weft/agent';
+import { parseArgs } from 'node:util';
 import {
   DEFAULT_COMBINED_KEY,
   DEFAULT_DOCKER_ENV_FILE,
@@ -16,57 +16,70 @@ import {
   parseSubnetEnvForDocker,
 } from './docker-opts.ts';
 
-interface DockerOptsFlags {
-  subnetFile: string;
-  destFile?: string;
-  individual?: boolean;
-  combined?: boolean;
-  key: string;
-  ipMasq: boolean;
-  daemonJson?: boolean;
-}
+const USAGE = `usage: weft docker-opts [-f SUBNET_FILE] [-d DEST_FILE|-] [-i] [-c] [-m] [-k KEY] [--daemon-json]
 
-function dockerOptsProgram() {
-  return cliProgram(
-    'docker-opts',
-    "Docker's network options (--bip, --mtu, --ip-masq) from this node's subnet.env, as flannel's mk-docker-opts.sh " +
-      'writes them: DOCKER_OPT_* variables and the combined DOCKER_OPTS, for EnvironmentFile= in docker.service. ' +
-      'Without -i or -c both forms are written. --ip-masq is the opposite of FLANNEL_IPMASQ.',
-  )
-    .usage('[-f SUBNET_FILE] [-d DEST_FILE|-] [-i] [-c] [-m] [-k KEY] [--daemon-json]')
-    .option('-f, --subnet-file <file>', 'the subnet.env to read', DEFAULT_SUBNET_FILE)
-    .option('-d, --dest-file <file>', `where to write (- for stdout; default ${DEFAULT_DOCKER_ENV_FILE})`)
-    .option('-i, --individual', 'each option as its own variable (DOCKER_OPT_BIP, DOCKER_OPT_IPMASQ, DOCKER_OPT_MTU)')
-    .option('-c, --combined', 'all options in one variable (named by -k)')
-    .option('-k, --key <name>', 'the combined variable, e.g. DOCKER_NETWORK_OPTIONS', DEFAULT_COMBINED_KEY)
-    .option('-m, --no-ip-masq', 'leave --ip-masq out')
-    .option('--daemon-json', 'a daemon.json fragment {"bip", "mtu", "ip-masq"} instead (stdout unless -d)');
+Docker's network options (--bip, --mtu, --ip-masq) from this node's subnet.env, as flannel's mk-docker-opts.sh
+writes them: DOCKER_OPT_* variables and the combined DOCKER_OPTS, for EnvironmentFile= in docker.service.
+Without -i or -c both forms are written. --ip-masq is the opposite of FLANNEL_IPMASQ: Docker masquerades only
+when the agent does not.
+
+options:
+  -f, --subnet-file FILE   the subnet.env to read (default ${DEFAULT_SUBNET_FILE})
+  -d, --dest-file FILE     where to write, - for stdout (default ${DEFAULT_DOCKER_ENV_FILE}; stdout with --daemon-json)
+  -i, --individual         each option as its own variable (DOCKER_OPT_BIP, DOCKER_OPT_IPMASQ, DOCKER_OPT_MTU)
+  -c, --combined           all options in one variable, named by -k
+  -k, --key NAME           the combined variable (default ${DEFAULT_COMBINED_KEY}; e.g. DOCKER_NETWORK_OPTIONS)
+  -m, --no-ip-masq         leave --ip-masq out
+      --daemon-json        a daemon.json fragment {"bip", "mtu", "ip-masq"} instead
+  -h, --help               this text
+`;
+
+// node:util's parseArgs, not the agent's commander program: docker.service runs this on every start, and loading
+// @weft/agent would more than double its start-up time.
+const OPTIONS = {
+  'subnet-file': { type: 'string', short: 'f', default: DEFAULT_SUBNET_FILE },
+  'dest-file': { type: 'string', short: 'd' },
+  individual: { type: 'boolean', short: 'i' },
+  combined: { type: 'boolean', short: 'c' },
+  key: { type: 'string', short: 'k', default: DEFAULT_COMBINED_KEY },
+  'no-ip-masq': { type: 'boolean', short: 'm' },
+  'daemon-json': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usageError(msg: string): number {
+  process.stderr.write(`weft docker-opts: ${msg} (--help lists the flags)\n`);
+  return 2;
 }
 
 /** The `weft docker-opts` command: 0 when written, 2 for a usage error, 1 when subnet.env or the output fails. */
 export async function dockerOptsCommand(argv: string[]): Promise<number> {
-  const program = dockerOptsProgram();
-  const parsed = parseCli(program, argv);
-  if (!parsed.ok) return parsed.code;
-  const flags = parsed.opts as unknown as DockerOptsFlags;
-  const usageError = (msg: string) => {
-    process.stderr.write(`weft docker-opts: ${msg} (--help lists the flags)\n`);
-    return 2;
-  };
-  if (parsed.args.length) return usageError(`unexpected argument ${JSON.stringify(parsed.args[0])}`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    return usageError((e as Error).message.split('\n')[0]!);
+  }
+  const flags = parsed.values;
+  if (flags.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (parsed.positionals.length) return usageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
   if (!isEnvKey(flags.key)) return usageError(`-k ${JSON.stringify(flags.key)} is not a variable name`);
   try {
-    const env = parseSubnetEnvForDocker(readSubnetFile(flags.subnetFile), flags.subnetFile);
-    const opts = dockerNetworkOptions(env, flags.ipMasq);
+    const file = flags['subnet-file'];
+    const env = parseSubnetEnvForDocker(readSubnetFile(file), file);
+    const opts = dockerNetworkOptions(env, !flags['no-ip-masq']);
     const both = !flags.individual && !flags.combined;
-    const text = flags.daemonJson
+    const text = flags['daemon-json']
       ? formatDaemonJson(opts)
       : formatDockerEnv(opts, {
           individual: both || !!flags.individual,
           combined: both || !!flags.combined,
           key: flags.key,
         });
-    const dest = flags.destFile ?? (flags.daemonJson ? '-' : DEFAULT_DOCKER_ENV_FILE);
+    const dest = flags['dest-file'] ?? (flags['daemon-json'] ? '-' : DEFAULT_DOCKER_ENV_FILE);
     if (dest === '-') process.stdout.write(text);
     else writeAtomically(dest, text);
     return 0;

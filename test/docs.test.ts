@@ -1,7 +1,8 @@
 // `npm run docs` still runs: it brings up its labs, writes every lesson into a temporary directory, and tears the
 // labs down. The lessons hold this run's values, and the sources agree with each other: the subnets in the lab
 // table are the ones in the trace and in the bytes of the captured packets, the VNI and bytes added are the
-// backend's, the BGP UPDATE announces the node's own subnet.
+// backend's, the BGP UPDATE announces the node's own subnet; in the control-plane lesson the etcd key, subnet.env,
+// host-local's reservation and the CNI result agree with the lab table, and the masquerade rule counted the ping out.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -55,18 +56,45 @@ function checkOverlay(md: string, vni: boolean, added: number, port: number): vo
   }
 }
 
-if (canRunWith('npm run docs', ['tcpdump', 'npm'])) {
+/** The control-plane lesson's sources agree: etcd key, subnet.env, the CNI result and reservation, the masquerade. */
+function checkControlPlane(md: string): void {
+  const row = md.split('\n').find((l) => l.startsWith('| n1 | 192.0.2.11 |'));
+  assert.ok(row, 'lab table row for n1');
+  const subnet = row!.split('|')[3]!.trim();
+  assert.match(subnet, /^10\.244\.\d+\.0\/24$/);
+  const base = subnet.replace(/\.0\/24$/, '');
+  assert.ok(md.includes(`| /coreos.com/network/subnets/${base}.0-24 | `), "n1's key in etcd names its subnet");
+  assert.ok(md.includes('"PublicIP":"192.0.2.11","BackendType":"vxlan"'), "the key's value is flannel's lease attrs");
+  assert.match(md, /granted with TTL\(86400s\)/, 'etcdctl lease timetolive: flannel 24 h');
+  assert.ok(md.includes(`FLANNEL_SUBNET=${base}.1/24`), 'subnet.env holds the lease and its first address');
+  assert.ok(md.includes('FLANNEL_IPMASQ=true'));
+  const result = /"address": "([\d.]+)\/24"/.exec(md);
+  assert.ok(result && result[1]!.startsWith(`${base}.`), `the CNI result's address is in n1's lease: ${result?.[1]}`);
+  assert.ok(md.includes(`/ipam/cbr0/${result![1]} | n1c1`), "host-local's reservation file names the container");
+  assert.match(md, /"ipMasq": false/, 'the agent masquerades, so bridge does not');
+  const renewals = md.split('\n').filter((l) => /^\| \d+ \| [0-9a-f]+ \| \d+ \|$/.test(l));
+  assert.ok(new Set(renewals.map((l) => l.split('|')[2])).size >= 2, 'the short-TTL lease was renewed (new lease ID)');
+  assert.match(md, /-A WEFT-POSTRTG -s 10\.244\.0\.0\/16 ! -d 224\.0\.0\.0\/4 .*-j MASQUERADE/);
+  assert.match(
+    md,
+    /\n\s+[1-9]\d*\s+\d+ MASQUERADE .* 10\.244\.0\.0\/16\s+!224\.0\.0\.0\/4/,
+    'the masquerade counted the ping out',
+  );
+}
+
+if (canRunWith('npm run docs', ['tcpdump', 'npm', 'etcd', 'iptables-save', '/usr/lib/cni/bridge'])) {
   test('npm run docs writes every lesson from live labs and removes them', async () => {
     const out = mkdtempSync(join(tmpdir(), 'doct-'));
     try {
       const r = await run(['npm', 'run', '--silent', 'docs', '--', '--out', out, '--lab-prefix', PREFIX], {
         allowFailure: true,
-        timeoutMs: 180_000,
+        timeoutMs: 600_000,
       });
       assert.is(r.code, 0, r.stderr.slice(-3000));
       assert.equal(readdirSync(out).sort(), [
         'README.md',
         'bgp-sessions.md',
+        'control-plane.md',
         'native-bgp.md',
         'native.md',
         'udp.md',
@@ -101,10 +129,12 @@ if (canRunWith('npm run docs', ['tcpdump', 'npm'])) {
       assert.match(bgp, /BGP NOTIFICATION: Cease/);
       assert.match(bgp, /\| n1 \| 192\.0\.2\.12 \| 64512 \| Established \| 1 \|/);
       assert.match(md('README.md'), /\[The vxlan backend.*\]\(vxlan\.md\)/);
+      assert.match(md('README.md'), /\[The control plane.*\]\(control-plane\.md\)/);
+      checkControlPlane(md('control-plane.md'));
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-    for (const lab of ['udp', 'vx', 'nat', 'bgp'])
+    for (const lab of ['udp', 'vx', 'nat', 'bgp', 'ctl'])
       assert.equal(await listLabNamespaces(`${PREFIX}${lab}`), [], `lab ${PREFIX}${lab} removed`);
   });
 }

@@ -8,6 +8,7 @@ commands:
   explain HEX|FILE     decode packets layer by layer, with RFC sections (--json for machines)
   trace SRC_POD DST_POD [--lab NAME]   one ping between lab pods, hop by hop (routes, counters, captures)
   cni install [--bin-dir D] [--conf-dir D]   install weft as the node's CNI plugin (runs as one with CNI_COMMAND set)
+  cni add|check|del --netns P --container-id I   run the node's CNI chain for one container, as a runtime does
   docker-opts [-f FILE] [-d FILE] [-i] [-c] [-m] [-k KEY] [--daemon-json]   Docker's --bip/--mtu/--ip-masq from subnet.env
   help                 this text
   version              print the version (also --version)
@@ -21,7 +22,10 @@ const commands: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./status-cmd.ts')).statusCommand,
   explain: async () => (await import('./explain-cli.ts')).explainCommand,
   trace: async () => (await import('./trace-cmd.ts')).traceCommand,
-  cni: async () => (await import('./cni-cmd.ts')).cniCommand,
+  cni: async () => async (argv: string[]) =>
+    ['add', 'check', 'del'].includes(argv[0] ?? '')
+      ? (await import('./cni-runtime-cmd.ts')).cniRuntimeCommand(argv)
+      : (await import('./cni-cmd.ts')).cniCommand(argv),
   'docker-opts': async () => (await import('./docker-opts-cmd.ts')).dockerOptsCommand,
   version: async () => async () => {
     console.log('weft 0.1.0');

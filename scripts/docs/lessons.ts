@@ -259,8 +259,12 @@ export function bgpLesson(c: LessonCapture, when: Date, diagram: string): string
   ].join('\n');
 }
 
-/** docs/README.md: the index. */
-export function indexPage(specs: LessonSpec[], when: Date): string {
+/** docs/README.md: the index; `extra` lessons (the control plane) come after the packet lessons. */
+export function indexPage(
+  specs: LessonSpec[],
+  when: Date,
+  extra: { file: string; title: string; summary: string }[] = [],
+): string {
   return [
     banner('weft lessons', when),
     '',
@@ -268,6 +272,7 @@ export function indexPage(specs: LessonSpec[], when: Date): string {
     '',
     ...specs.map((s, i) => `${i + 1}. [${s.title}](${s.file}): ${s.summary}`),
     `${specs.length + 1}. [BGP sessions between weft agents](bgp-sessions.md): OPEN, KEEPALIVE, UPDATE and NOTIFICATION bytes of a session between two agents.`,
+    ...extra.map((e, i) => `${specs.length + 2 + i}. [${e.title}](${e.file}): ${e.summary}`),
     '',
     'Tools used along the way: `weft lab up --name NAME --pcap DIR`, `weft trace POD POD --lab NAME`, `weft explain FILE.pcapng`.',
     '',

@@ -1,5 +1,7 @@
-// `npm run docs [-- --out DIR] [--only udp,vxlan,native,native-bgp] [--lab-prefix doc]`: brings up one two-node lab per lesson, traces a ping,
-// captures, and writes the lessons (docs/*.md and docs/README.md). Needs root (network namespaces). Labs are named
+// `npm run docs [-- --out DIR] [--only udp,vxlan,native,native-bgp,control-plane] [--lab-prefix doc]`: brings up one
+// two-node lab per lesson, traces a ping (or, for the control plane, records the store, subnet.env, a CNI ADD and
+// the masquerade rules), captures, and writes the lessons (docs/*.md and docs/README.md). Needs root (network
+// namespaces). Labs are named
 // doc* and torn down as each lesson is done, also on failure (and by the lab's exit handlers on SIGINT/SIGTERM).
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -7,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { captureLesson } from './capture.ts';
 import { backendLesson, bgpLesson, indexPage, type LessonSpec } from './lessons.ts';
 import { DIAGRAMS, BGP_DIAGRAM } from './diagrams.ts';
+import { captureControlPlane } from './control-capture.ts';
+import { CONTROL_FILE, CONTROL_SUMMARY, CONTROL_TITLE, controlLesson } from './control-lesson.ts';
 
 const SPECS: LessonSpec[] = [
   {
@@ -79,7 +83,15 @@ async function main(): Promise<number> {
     if (c.bgp) writeFileSync(join(out, 'bgp-sessions.md'), bgpLesson(c, when, BGP_DIAGRAM));
     log(`${s.file}: written`);
   }
-  writeFileSync(join(out, 'README.md'), indexPage(specs, when));
+  const control = !only || only.includes('control-plane');
+  if (control) {
+    const lab = `${values['lab-prefix']}ctl`;
+    log(`${CONTROL_FILE}: lab ${lab} (vxlan, etcd store, --ip-masq)`);
+    writeFileSync(join(out, CONTROL_FILE), controlLesson(await captureControlPlane(lab, log), when));
+    log(`${CONTROL_FILE}: written`);
+  }
+  const extra = control ? [{ file: CONTROL_FILE, title: CONTROL_TITLE, summary: CONTROL_SUMMARY }] : [];
+  writeFileSync(join(out, 'README.md'), indexPage(specs, when, extra));
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${out}`);
   return 0;
 }

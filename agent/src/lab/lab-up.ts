@@ -7,6 +7,8 @@ import { Lab, type LabNode, type BackgroundProcess, type Netns } from '@weft/lab
 import { readSubnetEnv } from '@weft/agent';
 import { attachPods, installNodeCni, type NodeCni, type PodAttachment } from './lab-cni.ts';
 
+export { nodeRuntime, type NodeCni, type PodAttachment } from './lab-cni.ts';
+
 export type BackendType = 'udp' | 'vxlan' | 'native';
 export type RouteSync = 'lease' | 'bgp';
 export type StoreKind = 'embedded' | 'etcd';

@@ -2,9 +2,11 @@
 // same ADD+DEL sent to Debian's `bridge` directly with the configuration weft delegates. The difference is weft's
 // own share of a container's attach and detach.   npm run bench:cni -- [--json FILE] [--quick]
 // Cases, interleaved in each round so machine load falls on all alike (median of 50 rounds, 5 with --quick):
-// - weft-dist: the launcher `weft cni install` writes, running the compiled dist/ (WEFT_RUN=dist): what a VM runs;
+// - weft: the launcher `weft cni install` writes (node running the one-file CommonJS bundle): what a VM runs;
 // - bridge-direct: /usr/lib/cni/bridge (and host-local below it) with weft's delegated configuration;
-// - weft-share: weft-dist minus bridge-direct, per round;
+// - weft-share: weft minus bridge-direct, per round (the target: <= 100 ms);
+// - weft-esm: the launcher running bin/weft.mjs on the compiled ES modules of dist/ (WEFT_RUN=dist), the form
+//   before the bundle, and its share (weft-esm-share);
 // - node-start: `node -e ''` twice (two process starts: the floor of any Node plugin's share).
 // Every call runs in a lab node namespace through `ip netns exec`, the same for every case. Needs root.
 // Two metrics per case: wall time, and CPU time (user + system of every process the call started, from this
@@ -13,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { LabScope, canRunWith, type Netns } from '@weft/lab';
@@ -25,6 +27,7 @@ const ROUNDS = quick ? 5 : 50;
 const STD = '/usr/lib/cni';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WEFT = join(ROOT, 'agent', 'bin', 'weft.mjs');
+const CASES = ['weft', 'bridge-direct', 'weft-share', 'weft-esm', 'weft-esm-share', 'node-start'];
 const TICKS_PER_SECOND = 100; // USER_HZ: the unit of the times in /proc/<pid>/stat
 const SUBNET_ENV =
   'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.11.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n';
@@ -71,21 +74,26 @@ function addDel(node: Netns, file: string, ctr: Netns, id: string, config: objec
   );
 }
 
+const minus = (a: Cost, b: Cost): Cost => ({ wall: a.wall - b.wall, cpu: a.cpu - b.cpu });
+
 function rounds(
   node: Netns,
   ctr: Netns,
-  launcher: string,
+  launchers: { weft: string; esm: string },
   weftConf: object,
   bridgeConf: object,
 ): Record<string, Cost[]> {
-  const cases: Record<string, Cost[]> = { 'weft-dist': [], 'bridge-direct': [], 'weft-share': [], 'node-start': [] };
+  const cases: Record<string, Cost[]> = Object.fromEntries(CASES.map((c) => [c, []]));
   const nodeEnv = { PATH: process.env.PATH, NODE_OPTIONS: '' };
   for (let i = 0; i < ROUNDS; i++) {
-    const w = addDel(node, launcher, ctr, `w${i}`, weftConf, { WEFT_RUN: 'dist' });
+    const w = addDel(node, launchers.weft, ctr, `w${i}`, weftConf, {});
     const b = addDel(node, join(STD, 'bridge'), ctr, `b${i}`, bridgeConf, {});
-    cases['weft-dist']!.push(w);
+    const e = addDel(node, launchers.esm, ctr, `e${i}`, weftConf, { WEFT_RUN: 'dist' });
+    cases.weft!.push(w);
     cases['bridge-direct']!.push(b);
-    cases['weft-share']!.push({ wall: w.wall - b.wall, cpu: w.cpu - b.cpu });
+    cases['weft-share']!.push(minus(w, b));
+    cases['weft-esm']!.push(e);
+    cases['weft-esm-share']!.push(minus(e, b));
     cases['node-start']!.push(
       sum(measured(node, [process.execPath, '-e', ''], nodeEnv), measured(node, [process.execPath, '-e', ''], nodeEnv)),
     );
@@ -94,7 +102,7 @@ function rounds(
 }
 
 /**
- * Compiles the plugin's production form: @weft/cni must build; the agent's shim (dist/cni-plugin.js) is rebuilt
+ * Compiles the ES module form (weft-esm): @weft/cni must build; the agent's shim (dist/cni-plugin.js) is rebuilt
  * with the agent when that compiles and must otherwise be no older than its source (others' work in progress).
  */
 function buildProductionForm(): void {
@@ -112,6 +120,16 @@ function buildProductionForm(): void {
   console.log('note: the agent does not compile (work in progress elsewhere); its dist/cni-plugin.js is current');
 }
 
+/** `weft cni install` as an operator runs it (it bundles the plugin); the launcher it wrote. */
+function weftCniInstall(binDir: string, confDir: string): string {
+  const r = spawnSync(process.execPath, [WEFT, 'cni', 'install', '--bin-dir', binDir, '--conf-dir', confDir], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`weft cni install failed:\n${r.stdout}${r.stderr}`);
+  return join(binDir, 'weft');
+}
+
 async function main(): Promise<void> {
   if (!canRunWith('bench:cni', [join(STD, 'bridge'), join(STD, 'host-local')])) return;
   buildProductionForm();
@@ -122,12 +140,8 @@ async function main(): Promise<void> {
     const ctr = await scope.netns('c');
     const subnetFile = join(tmp, 'subnet.env');
     writeFileSync(subnetFile, SUBNET_ENV);
-    const { launcher } = installCni({
-      binDir: join(tmp, 'bin'),
-      confDir: join(tmp, 'net.d'),
-      node: process.execPath,
-      weftScript: WEFT,
-    });
+    const launchers = { weft: weftCniInstall(join(tmp, 'bin'), join(tmp, 'net.d')), esm: join(tmp, 'esm', 'weft') };
+    installCni({ binDir: dirname(launchers.esm), confDir: join(tmp, 'esm'), node: process.execPath, weftScript: WEFT });
     const weftConf = {
       cniVersion: '1.0.0',
       name: 'h10bench',
@@ -140,7 +154,7 @@ async function main(): Promise<void> {
       parseNetConf(JSON.stringify(weftConf)),
       parseFlannelSubnetEnv(SUBNET_ENV, subnetFile),
     );
-    const cases = rounds(node, ctr, launcher, weftConf, bridgeConf);
+    const cases = rounds(node, ctr, launchers, weftConf, bridgeConf);
     const r1 = (x: number) => Math.round(x * 10) / 10;
     const rows = Object.entries(cases).flatMap(([name, costs]) => {
       const what = name === 'node-start' ? 'two starts' : 'add+del';

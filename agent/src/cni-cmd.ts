@@ -1,17 +1,14 @@
 // `weft cni install [--bin-dir DIR] [--conf-dir DIR]`: makes this install the node's CNI plugin (see @weft/cni).
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONFLIST_NAME, STANDARD_PLUGINS, installCni } from '@weft/cni';
+import { currentCniBundle } from './cni-bundle.ts';
 
 const USAGE = `usage: weft cni install [--bin-dir /opt/cni/bin] [--conf-dir /etc/cni/net.d]
 
-Writes an executable named weft into the bin dir (a launcher for this install) and ${CONFLIST_NAME}
-(weft, then portmap) into the conf dir, and says where the standard plugins (${STANDARD_PLUGINS.join(', ')}) are:
-the bin dir, /opt/cni/bin or /usr/lib/cni (Debian's containernetworking-plugins).
+Writes an executable named weft into the bin dir (a launcher running this install's one-file plugin, rebuilt
+first) and ${CONFLIST_NAME} (weft, then portmap) into the conf dir, and says where the standard plugins
+(${STANDARD_PLUGINS.join(', ')}) are: the bin dir, /opt/cni/bin or /usr/lib/cni (Debian's containernetworking-plugins).
 `;
-// src/cni-cmd.ts and dist/cni-cmd.js both sit one level below the package, beside bin/.
-const WEFT_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'weft.mjs');
 
 /** The `weft cni` command; 0 on success, 2 for a usage error, 1 when the files cannot be written. */
 export async function cniCommand(argv: string[]): Promise<number> {
@@ -39,13 +36,14 @@ export async function cniCommand(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    const script = await currentCniBundle();
     const r = installCni({
       binDir: parsed.values['bin-dir'],
       confDir: parsed.values['conf-dir'],
       node: process.execPath,
-      weftScript: WEFT_SCRIPT,
+      weftScript: script,
     });
-    console.log(`installed ${r.launcher} (runs ${WEFT_SCRIPT})`);
+    console.log(`installed ${r.launcher} (runs ${script})`);
     console.log(`installed ${r.conflist}`);
     if (r.pluginDir)
       console.log(`standard plugins: ${r.pluginDir}${r.missing.length ? ` (missing: ${r.missing.join(', ')})` : ''}`);

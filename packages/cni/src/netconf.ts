@@ -2,7 +2,8 @@
 // - The merge is flannel's: `name` and `cniVersion` always come from the network; `type` (bridge), `ipMasq`
 //   (the opposite of FLANNEL_IPMASQ), `mtu` (FLANNEL_MTU) and, for bridge, `isGateway` (true) only fill keys the
 //   user's `delegate` left out; `ipam` starts from the user's `ipam` (type host-local unless set), and its ranges
-//   (this node's subnets) and routes (the user's, then one per cluster network) are always ours.
+//   (this node's subnets, IPv4 then IPv6: one range set each, so host-local gives a dual-stack container one
+//   address per family) and routes (the user's, then one per cluster network, IPv4 then IPv6) are always ours.
 // - With bridge as the delegate, the route to the cluster network names its gateway (the bridge's address, which
 //   is host-local's default gateway). The kernel route is the one flannel's gets, but bridge's CHECK before
 //   plugins v1.3.0 (Debian's is 1.1.1) only matches routes that carry a gateway (containernetworking/plugins#886).
@@ -72,16 +73,17 @@ export function parseNetConf(text: string): WeftNetConf {
   };
 }
 
+const isIpv6 = (prefix: string): boolean => prefix.includes(':');
+
 /** The delegate's IPAM section: the user's base, host-local by default, this node's ranges and the cluster routes. */
 function delegateIpam(conf: WeftNetConf, env: FlannelSubnetEnv, bridgeGateway: boolean): Json {
   const ipam: Json = { ...conf.ipam };
   if (!('type' in ipam)) ipam.type = 'host-local';
   const userRoutes = Array.isArray(conf.ipam?.routes) ? conf.ipam.routes : [];
   ipam.ranges = env.subnets.map((subnet) => [{ subnet }]);
-  ipam.routes = [
-    ...userRoutes,
-    ...env.networks.map((dst, i) => (bridgeGateway ? { dst, gw: env.gateways[i] } : { dst })),
-  ];
+  // a route's gateway is the bridge's address of the route's family (the first address of that family's subnet)
+  const gatewayFor = (dst: string) => env.gateways[env.subnets.findIndex((s) => isIpv6(s) === isIpv6(dst))];
+  ipam.routes = [...userRoutes, ...env.networks.map((dst) => (bridgeGateway ? { dst, gw: gatewayFor(dst) } : { dst }))];
   return ipam;
 }
 

@@ -1,10 +1,13 @@
 // The node's side of the contract: flannel's /run/flannel/subnet.env as flanneld and `weft agent` write it.
-//   FLANNEL_NETWORK=10.244.0.0/16   the cluster network (a route to it goes into every container)
+//   FLANNEL_NETWORK=10.244.0.0/16   the cluster network (a route to it goes into every container); flannel's
+//                                   plugin also takes a comma-separated list (one route each, duplicates once)
 //   FLANNEL_SUBNET=10.244.1.1/24    this node's lease, written as its first host address (the bridge's)
 //   FLANNEL_MTU=1450                the overlay MTU
 //   FLANNEL_IPMASQ=false            true when the agent masquerades itself (so the bridge must not)
-//   FLANNEL_IPV6_NETWORK / FLANNEL_IPV6_SUBNET: the same for IPv6, when the cluster has it
-// Parsed strictly: a missing key or a value that does not parse is an error naming it, never a default.
+//   FLANNEL_IPV6_NETWORK / FLANNEL_IPV6_SUBNET: the same for IPv6 in a dual-stack or IPv6-only cluster; either
+//                                   family alone is a valid file (flannel's EnableIPv4: false writes no IPv4 keys)
+// Parsed strictly: a missing key or a value that does not parse is an error naming it, never a default. Stricter
+// than flannel's plugin: a family's network and subnet come as a pair, and the subnet lies inside a network.
 import {
   formatIp,
   formatPrefix,
@@ -16,9 +19,9 @@ import {
 import { CniError, CniErrorCode } from './errors.ts';
 
 export interface FlannelSubnetEnv {
-  /** Cluster networks, IPv4 first (`10.244.0.0/16`). */
+  /** Cluster networks, IPv4 first (`10.244.0.0/16`, then `fd00:10::/48`); several per family when listed. */
   networks: string[];
-  /** This node's subnets in network form (`10.244.1.0/24`), in the order of `networks`. */
+  /** This node's subnets in network form (`10.244.1.0/24`), one per family, IPv4 first. */
   subnets: string[];
   /** Each subnet's first address (`10.244.1.1`): the bridge's, and host-local's default gateway. */
   gateways: string[];
@@ -44,12 +47,26 @@ function invalid(path: string, why: string): CniError {
   );
 }
 
-function prefixOf(path: string, env: Map<string, string>, key: string, family: 4 | 6): IpPrefix {
-  const text = env.get(key);
-  if (text === undefined) throw invalid(path, `${key} is missing`);
-  const p = tryParsePrefix(text, { strict: false });
+function prefixOf(path: string, key: string, text: string, family: 4 | 6): IpPrefix {
+  const p = tryParsePrefix(text.trim(), { strict: false });
   if (!p || p.family !== family) throw invalid(path, `${key}=${text} is not an IPv${family} prefix`);
   return p;
+}
+
+function required(path: string, env: Map<string, string>, key: string): string {
+  const text = env.get(key);
+  if (text === undefined) throw invalid(path, `${key} is missing`);
+  return text;
+}
+
+/** A comma-separated list of networks in network form, each once (flannel's plugin drops repeats). */
+function networkList(path: string, key: string, text: string, family: 4 | 6): IpPrefix[] {
+  const out = new Map<string, IpPrefix>();
+  for (const item of text.split(',')) {
+    const p = prefixOf(path, key, item, family);
+    out.set(formatPrefix(p), p);
+  }
+  return [...out.values()];
 }
 
 function covers(outer: IpPrefix, inner: IpPrefix): boolean {
@@ -62,18 +79,19 @@ function familyPair(
   path: string,
   env: Map<string, string>,
   family: 4 | 6,
-): { network: string; subnet: string; gateway: string } | null {
+): { networks: string[]; subnet: string; gateway: string } | null {
   const [netKey, subKey] =
     family === 4 ? ['FLANNEL_NETWORK', 'FLANNEL_SUBNET'] : ['FLANNEL_IPV6_NETWORK', 'FLANNEL_IPV6_SUBNET'];
   if (!env.has(netKey) && !env.has(subKey)) return null;
-  const network = prefixOf(path, env, netKey, family);
-  const subnet = prefixOf(path, env, subKey, family);
-  if (!covers(network, subnet)) throw invalid(path, `${subKey} is not inside ${netKey}=${formatPrefix(network)}`);
+  const networks = networkList(path, netKey, required(path, env, netKey), family);
+  const subnet = prefixOf(path, subKey, required(path, env, subKey), family);
+  if (!networks.some((n) => covers(n, subnet)))
+    throw invalid(path, `${subKey} is not inside ${netKey}=${networks.map(formatPrefix).join(',')}`);
   const gateway =
     subnet.family === 4
       ? formatIp({ family: 4, ip: (subnet.ip + 1) >>> 0 })
       : formatIp({ family: 6, ip: subnet.ip + 1n });
-  return { network: formatPrefix(network), subnet: formatPrefix(subnet), gateway };
+  return { networks: networks.map(formatPrefix), subnet: formatPrefix(subnet), gateway };
 }
 
 /**
@@ -84,7 +102,11 @@ function familyPair(
 export function parseFlannelSubnetEnv(text: string, path: string): FlannelSubnetEnv {
   const env = parseEnvLines(text);
   const pairs = [familyPair(path, env, 4), familyPair(path, env, 6)].filter((p) => p !== null);
-  if (pairs.length === 0) throw invalid(path, 'FLANNEL_NETWORK and FLANNEL_SUBNET are missing');
+  if (pairs.length === 0)
+    throw invalid(
+      path,
+      'FLANNEL_NETWORK and FLANNEL_SUBNET are missing (IPv6: FLANNEL_IPV6_NETWORK and FLANNEL_IPV6_SUBNET)',
+    );
   const mtuText = env.get('FLANNEL_MTU');
   if (mtuText === undefined) throw invalid(path, 'FLANNEL_MTU is missing');
   const mtu = /^\d{1,5}$/.test(mtuText) ? Number(mtuText) : Number.NaN;
@@ -93,7 +115,7 @@ export function parseFlannelSubnetEnv(text: string, path: string): FlannelSubnet
   if (masq === undefined) throw invalid(path, 'FLANNEL_IPMASQ is missing');
   if (masq !== 'true' && masq !== 'false') throw invalid(path, `FLANNEL_IPMASQ=${masq} is not true or false`);
   return {
-    networks: pairs.map((p) => p.network),
+    networks: pairs.flatMap((p) => p.networks),
     subnets: pairs.map((p) => p.subnet),
     gateways: pairs.map((p) => p.gateway),
     mtu,

@@ -1,0 +1,41 @@
+// The soak's short CI version: `test/support/soak.ts --minutes 1` run as `npm run soak` runs it (its own process),
+// on a lab of its own name. It must exit 0 (every fault followed by consistent leases and routes, no two nodes
+// ever on one subnet) and print both tables: one row per fault with its figures, one row per agent process with
+// RSS and CPU over time and a memory verdict. The figures are printed, not bounded.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { canRunWith, run } from '@weft/lab';
+
+if (canRunWith('the soak (short)', ['ip', 'ping', 'etcd', 'etcdctl', 'iptables-save', 'curl'])) {
+  test('npm run soak -- --minutes 1: faults injected, consistent after each, both tables printed', async () => {
+    const argv = [
+      process.execPath,
+      '--import',
+      'tsx',
+      'test/support/soak.ts',
+      '--minutes',
+      '1',
+      '--quiet-seconds',
+      '5',
+    ];
+    const r = await run([...argv, '--name', 'ft-soakq'], { allowFailure: true, timeoutMs: 8 * 60_000 });
+    console.log(r.stdout);
+    if (r.code !== 0) console.log(r.stderr.slice(-6000));
+    assert.is(r.code, 0, 'the soak exits 0 (everything consistent)');
+    const faultRows = r.stdout.split('\n').filter((l) => /^\| \d+ \| [\d.]+ \| /.test(l));
+    assert.ok(faultRows.length >= 2, `at least two faults in a minute (${faultRows.length})`);
+    for (const row of faultRows) assert.match(row, /\| consistent \|$/, row);
+    assert.match(r.stdout, /\| kill -9 agent n2 \|/);
+    assert.match(r.stdout, /\| etcd stopped 7\.5 s \|/);
+    const agentRows = r.stdout.split('\n').filter((l) => /^\| n\d \(\d+\) \|/.test(l));
+    for (const n of ['n1', 'n2', 'n3'])
+      assert.ok(
+        agentRows.some((l) => l.startsWith(`| ${n} (`)),
+        `usage row for ${n}`,
+      );
+    for (const row of agentRows) assert.match(row, /\d+ MB \/ /, `RSS figures in ${row}`);
+    assert.match(r.stdout, /subnet guard: no two nodes ever held one subnet/);
+  });
+}
+
+test.run();

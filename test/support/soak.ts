@@ -1,0 +1,220 @@
+// `npm run soak -- [--minutes N] [--quiet-seconds S] [--name LAB]`: a three-node vxlan lab on a real etcd (10 s lease TTL)
+// under mixed traffic (pings in a ring between the pods, one TCP stream), with issue 16's lease-side faults
+// injected in turn until the time is up: SIGKILL of an agent, etcd stopped past the renew margin, etcd restored
+// from a snapshot, a node gone past its lease TTL, etcd wiped. After each fault it waits (bounded) for the lab to
+// be consistent again (labConsistency) and prints one table row: packets lost, longest stall, time to recover,
+// consistent or what is not. Every 5 s it samples each agent's RSS and CPU; a second table shows them over time
+// and says whether memory stayed flat. Exit status 1 when anything was inconsistent. The BGP fault needs a
+// BGP-mode lab and is test/faults-bgp.test.ts. Fault code and probes: fault-inject.ts and faults.ts.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { LabNode, LabPod } from '@weft/lab';
+import { labUp, type RunningLab } from 'weft/lab';
+import {
+  etcdOutage,
+  etcdSnapshot,
+  etcdWipe,
+  etcdWipeAndRestore,
+  killAndRestartAgent,
+  nodeGonePastTtl,
+  waitConsistent,
+} from './fault-inject.ts';
+import { PingProbe, StreamProbe, SubnetGuard, procUsage, subnetOf } from './faults.ts';
+import { usageTable, type UsageSample } from './soak-usage.ts';
+
+export const SOAK_TTL_S = 10;
+
+export interface SoakRow {
+  fault: string;
+  /** Seconds since the soak's traffic started. */
+  at: number;
+  /** How long the fault itself lasted (agent away, etcd away), seconds. */
+  lastedS: number;
+  /** From the end of the fault until the lab was consistent again, seconds. */
+  recoverS: number;
+  pingLost: number;
+  pingSent: number;
+  longestGapS: number;
+  streamStallS: number;
+  /** Empty when consistent. */
+  problems: string[];
+}
+
+export interface SoakResult {
+  rows: SoakRow[];
+  usage: UsageSample[];
+  guardProblems: string[];
+  table: string;
+}
+
+interface Ctx {
+  run: RunningLab;
+  snapshot: string;
+  subnets: Map<string, string>;
+  counter: number;
+}
+
+type Fault = { name: string; inject: (c: Ctx) => Promise<void> };
+
+const FAULTS: Fault[] = [
+  {
+    name: 'kill -9 agent n2',
+    inject: (c) => killAndRestartAgent(c.run, c.run.lab.node('n2'), `agent-n2-${c.counter}`),
+  },
+  { name: 'etcd stopped 7.5 s', inject: (c) => etcdOutage(c.run, SOAK_TTL_S * 750, `etcd-${c.counter}`) },
+  { name: 'etcd restored from snapshot', inject: (c) => etcdWipeAndRestore(c.run, c.snapshot, `etcd-${c.counter}`) },
+  {
+    name: 'n3 gone past its TTL',
+    inject: async (c) => {
+      const n3 = c.run.lab.node('n3');
+      await nodeGonePastTtl(c.run, n3, c.subnets.get('n3')!, SOAK_TTL_S * 4000, `agent-n3-${c.counter}`);
+    },
+  },
+  { name: 'etcd wiped (config only)', inject: (c) => etcdWipe(c.run, `etcd-${c.counter}`) },
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the soak on lab `name` for `minutes` (faults keep starting until then; the last one is finished). */
+export async function runSoak(opts: {
+  name: string;
+  minutes: number;
+  quietSeconds?: number;
+  log?: (m: string) => void;
+}): Promise<SoakResult> {
+  const log = opts.log ?? (() => {});
+  const run = await labUp(
+    {
+      name: opts.name,
+      nodes: 3,
+      pods: 1,
+      backend: 'vxlan',
+      routeSync: 'lease',
+      store: 'etcd',
+      persistent: false,
+      agentArgs: ['--subnet-lease-ttl', String(SOAK_TTL_S)],
+    },
+    log,
+  );
+  const usage: UsageSample[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  let guard: SubnetGuard | undefined;
+  try {
+    const scope = run.lab.scope;
+    const budgetS = opts.minutes * 60 + 600;
+    const pods = run.lab.nodes.map((n) => n.pods[0]!) as [LabPod, LabPod, LabPod];
+    const pings = pods.map((p, i) => PingProbe.start(scope, p, pods[(i + 1) % 3]!.ip, `ping-${i + 1}`, budgetS));
+    const stream = await StreamProbe.start(scope, pods[0], pods[1], 5201, 'stream', budgetS);
+    const ctx: Ctx = { run, snapshot: join(scope.dir, 'etcd.snapshot'), subnets: new Map(), counter: 0 };
+    for (const n of run.lab.nodes) ctx.subnets.set(n.name, subnetOf(run, n)!);
+    await etcdSnapshot(run, ctx.snapshot);
+    guard = new SubnetGuard(run);
+    const t0 = Date.now();
+    const sample = () => sampleUsage(run, t0, usage);
+    sample();
+    sampler = setInterval(sample, 5000);
+    const rows: SoakRow[] = [];
+    const endAt = t0 + opts.minutes * 60_000;
+    await sleep((opts.quietSeconds ?? 10) * 1000);
+    while (Date.now() < endAt) {
+      const fault = FAULTS[ctx.counter % FAULTS.length]!;
+      ctx.counter++;
+      log(`fault ${ctx.counter}: ${fault.name}`);
+      rows.push(await oneFault(ctx, fault, t0, pings, stream));
+      log(`fault ${ctx.counter}: ${rowText(rows.at(-1)!)}`);
+      await sleep((opts.quietSeconds ?? 10) * 1000);
+    }
+    clearInterval(sampler);
+    sample();
+    const guardProblems = guard.stop();
+    return { rows, usage, guardProblems, table: `${faultTable(rows)}\n\n${usageTable(usage)}` };
+  } finally {
+    clearInterval(sampler);
+    guard?.stop();
+    await run.lab.teardown();
+  }
+}
+
+async function oneFault(ctx: Ctx, fault: Fault, t0: number, pings: PingProbe[], stream: StreamProbe) {
+  const start = Date.now();
+  let problems: string[] = [];
+  await fault.inject(ctx).catch((e: Error) => problems.push(`fault did not complete: ${e.message.split('\n')[0]}`));
+  const end = Date.now();
+  if (!problems.length)
+    await waitConsistent(ctx.run, 60_000).catch((e: Error) => (problems = e.message.split('\n').slice(1)));
+  // Traffic counts only once every ping flows again (bounded): the window then covers the whole outage.
+  const deadline = Date.now() + 30_000;
+  while (pings.some((p) => p.lastReplyAt() < end) && Date.now() < deadline) await sleep(200);
+  const recovered = Date.now();
+  await sleep(1000);
+  const windows = pings.map((p) => p.window(start - 1000, Date.now()));
+  return {
+    fault: fault.name,
+    at: (start - t0) / 1000,
+    lastedS: (end - start) / 1000,
+    recoverS: (recovered - end) / 1000,
+    pingLost: windows.reduce((s, w) => s + w.lost, 0),
+    pingSent: windows.reduce((s, w) => s + w.sent, 0),
+    longestGapS: Math.max(...windows.map((w) => w.stallMs)) / 1000,
+    streamStallS: stream.window(start - 1000, Date.now()).stallMs / 1000,
+    problems,
+  };
+}
+
+function sampleUsage(run: RunningLab, t0: number, out: UsageSample[]): void {
+  for (const node of run.lab.nodes as LabNode[]) {
+    const proc = run.agents.get(node.name);
+    const u = proc?.running ? procUsage(proc.pid) : null;
+    if (u) out.push({ t: (Date.now() - t0) / 1000, node: node.name, pid: proc!.pid, ...u });
+  }
+}
+
+const f1 = (x: number) => x.toFixed(1);
+
+function rowText(r: SoakRow): string {
+  const state = r.problems.length ? `INCONSISTENT: ${r.problems.join('; ')}` : 'consistent';
+  return `lasted ${f1(r.lastedS)} s, recovered ${f1(r.recoverS)} s later, pings lost ${r.pingLost}/${r.pingSent}, ${state}`;
+}
+
+/** The per-fault markdown table. */
+export function faultTable(rows: readonly SoakRow[]): string {
+  const head = [
+    '| # | at (s) | fault | lasted (s) | recovered after (s) | pings lost | longest ping gap (s) | stream stall (s) | leases and routes |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  const body = rows.map(
+    (r, i) =>
+      `| ${i + 1} | ${f1(r.at)} | ${r.fault} | ${f1(r.lastedS)} | ${f1(r.recoverS)} | ${r.pingLost}/${r.pingSent} | ${f1(r.longestGapS)} | ${f1(r.streamStallS)} | ${r.problems.length ? `NO: ${r.problems.join('; ')}` : 'consistent'} |`,
+  );
+  return [...head, ...body].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const num = (flag: string, fallback: number) => {
+    const i = argv.indexOf(flag);
+    const v = i >= 0 ? Number(argv[i + 1]) : fallback;
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`${flag}: expected a positive number, got ${argv[i + 1]}`);
+    return v;
+  };
+  const minutes = num('--minutes', 10);
+  const started = Date.now();
+  const log = (m: string) => console.error(`[soak +${f1((Date.now() - started) / 1000)}s] ${m}`);
+  const name = argv.includes('--name') ? argv[argv.indexOf('--name') + 1]! : 'ft-soak';
+  const r = await runSoak({ name, minutes, quietSeconds: num('--quiet-seconds', 10), log });
+  console.log(`soak: ${minutes} min, ${r.rows.length} faults\n\n${r.table}\n`);
+  console.log(
+    `subnet guard: ${r.guardProblems.length ? r.guardProblems.join('; ') : 'no two nodes ever held one subnet, no node moved'}`,
+  );
+  const bad = r.rows.filter((x) => x.problems.length).length + r.guardProblems.length;
+  return bad ? 1 : 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -76,73 +76,72 @@ const SAME = [
   'icmpv6.opt.target_linkaddr',
 ];
 
+/** Two namespaces, the underlay up, tcpdump on A's eth0, then the VTEPs and two marked pings. Returns the pcap. */
+async function capture(scope: LabScope): Promise<string> {
+  const a = await scope.netns('a');
+  const b = await scope.netns('b');
+  await scope.veth(a, 'eth0', b, 'eth0');
+  await a.ip(['addr', 'add', `${UL.a}/64`, 'dev', 'eth0', 'nodad']);
+  await b.ip(['addr', 'add', `${UL.b}/64`, 'dev', 'eth0', 'nodad']);
+  const pcap = join(scope.dir, 'gbp.pcap');
+  const argv = ['tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-s', '0', '-w', pcap, 'udp port 8472'];
+  const dump = scope.spawn('tcpdump', a, argv);
+  await waitFor('tcpdump', 40, () => dump.log().includes('listening on'));
+  // Devices come up under capture: their duplicate address detection, MLD reports (behind a hop-by-hop router
+  // alert) and router solicitations cross the tunnel too.
+  await vtep(a, 'a', 'b');
+  await vtep(b, 'b', 'a');
+  await new Promise((r) => setTimeout(r, 2500));
+  await a.exec(['ping', '-6', '-c', '2', '-i', '0.2', '-W', '2', '-m', String(MARK), POD.b], { timeoutMs: 15_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  await dump.stop();
+  return pcap;
+}
+
+/** Packet `i` field by field against tshark's layers; returns the fields it had. */
+function compare(pkt: ExplainedPacket, layers: unknown, i: number): string[] {
+  const gbp = ours(pkt, 'vxlan.flag_g').length > 0;
+  // tshark shows G, D, A and the group ID on every VXLAN header; we show them only when G says they are there.
+  if (!gbp) assert.equal(tsharkValues(layers, 'vxlan.flag_g'), ['0'], `packet ${i + 1}: G clear`);
+  const had: string[] = [];
+  for (const name of SAME) {
+    if (!gbp && GBP_FIELDS.includes(name)) continue;
+    const v = ours(pkt, name);
+    if (v.length) had.push(name);
+    assert.equal(v, tsharkValues(layers, name), `packet ${i + 1}: ${name}`);
+  }
+  const sums = pkt.flatMap((l) => l.fields).filter((f) => f.name === 'icmpv6.checksum');
+  assert.ok(
+    sums.every((f) => f.meaning.endsWith('correct')),
+    `packet ${i + 1}: the kernel's ICMPv6 checksums verify`,
+  );
+  assert.equal(
+    pkt.flatMap((l) => l.problems),
+    [],
+    `packet ${i + 1}: nothing wrong`,
+  );
+  return had;
+}
+
 if (canRunWith('weft explain vs tshark on a kernel VXLAN-GBP capture over IPv6', ['tshark', 'tcpdump'])) {
   test('kernel neighbour discovery and marked pings over VXLAN-GBP on IPv6 match tshark', async () => {
     const scope = new LabScope('v6p-gbp');
     try {
-      const a = await scope.netns('a');
-      const b = await scope.netns('b');
-      await scope.veth(a, 'eth0', b, 'eth0');
-      await a.ip(['addr', 'add', `${UL.a}/64`, 'dev', 'eth0', 'nodad']);
-      await b.ip(['addr', 'add', `${UL.b}/64`, 'dev', 'eth0', 'nodad']);
-      const pcap = join(scope.dir, 'gbp.pcap');
-      const dump = scope.spawn('tcpdump', a, [
-        'tcpdump',
-        '-i',
-        'eth0',
-        '--immediate-mode',
-        '-U',
-        '-s',
-        '0',
-        '-w',
-        pcap,
-        'udp port 8472',
-      ]);
-      await waitFor('tcpdump', 40, () => dump.log().includes('listening on'));
-      // Devices come up under capture: their duplicate address detection, MLD reports (behind a hop-by-hop
-      // router alert) and router solicitations cross the tunnel too.
-      await vtep(a, 'a', 'b');
-      await vtep(b, 'b', 'a');
-      await new Promise((r) => setTimeout(r, 2500));
-      await a.exec(['ping', '-6', '-c', '2', '-i', '0.2', '-W', '2', '-m', String(MARK), POD.b], { timeoutMs: 15_000 });
-      await new Promise((r) => setTimeout(r, 300));
-      await dump.stop();
-
+      const pcap = await capture(scope);
       const packets = readCapture(readFileSync(pcap));
       const ex = new Explainer();
       const mine = packets.map((p, i) => ex.explain(p.data, { ...p, number: i + 1 }));
       const t = await tsharkJson(pcap);
       assert.is(t.code, 0, t.stderr);
       assert.is(t.layers.length, mine.length);
-      const seen = new Set<string>();
-      mine.forEach((pkt, i) => {
-        const gbp = ours(pkt, 'vxlan.flag_g').length > 0;
-        // tshark shows G, D, A and the group ID on every VXLAN header; we show them only when G says they are there.
-        if (!gbp) assert.equal(tsharkValues(t.layers[i], 'vxlan.flag_g'), ['0'], `packet ${i + 1}: G clear`);
-        for (const name of SAME) {
-          if (!gbp && GBP_FIELDS.includes(name)) continue;
-          const v = ours(pkt, name);
-          if (v.length) seen.add(name);
-          assert.equal(v, tsharkValues(t.layers[i], name), `packet ${i + 1}: ${name}`);
-        }
-        const sums = pkt.flatMap((l) => l.fields).filter((f) => f.name === 'icmpv6.checksum');
-        assert.ok(
-          sums.every((f) => f.meaning.endsWith('correct')),
-          `packet ${i + 1}: the kernel's ICMPv6 checksums verify`,
-        );
-        assert.equal(
-          pkt.flatMap((l) => l.problems),
-          [],
-          `packet ${i + 1}: nothing wrong`,
-        );
-      });
+      const seen = new Set(mine.flatMap((pkt, i) => compare(pkt, t.layers[i], i)));
       for (const name of ['icmpv6.nd.ns.target_address', 'icmpv6.nd.na.target_address', 'vxlan.gbp'])
         assert.ok(seen.has(name), `the capture has ${name}`);
       const requests = mine.filter((p) => ours(p, 'icmpv6.type').includes('128'));
       assert.is(requests.length, 2, 'both echo requests');
       for (const r of requests)
         assert.equal(
-          ['vxlan.flag_g', 'vxlan.flag_d', 'vxlan.flag_a', 'vxlan.gbp'].map((n) => ours(r, n)[0]),
+          GBP_FIELDS.map((n) => ours(r, n)[0]),
           ['1', '1', '1', String(MARK & 0xffff)],
           'the mark in the GBP header: group 0x1234, D and A set',
         );

@@ -104,6 +104,8 @@ export interface FakeNodeOptions {
   /** Scratch directory for the node's subnet.env. */
   dir: string;
   routes?: RouteSource;
+  /** More `weft agent` flags (for example --max-peers). */
+  args?: string[];
 }
 
 /** Starts the real agent (startAgent) on fake ports; the store must already hold the net-conf. */
@@ -132,6 +134,7 @@ export async function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
         `embedded:${join(dir, 'unused.db')}`,
         '--metrics-port',
         '0',
+        ...(o.args ?? []),
       ],
       { hostname: o.name },
     ),

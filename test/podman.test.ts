@@ -5,9 +5,10 @@
 // in its node's lease and host-local reserved it for that container; containers ping each other across nodes
 // (`podman exec`, and a `podman run --rm` container); a `--rm` container that ended and `podman rm` of the others
 // leave no veth on cni0, no reservation, no saved weft state, no libcni result and no netns file behind.
-// `podman restart` (DEL then ADD for the same container) keeps one veth, one reservation and one saved state. The
-// plugin runs as `weft cni install` set it up, as an operator's would. How podman runs on a node (and why not
-// under `ip netns exec`) is in test/support/podman.ts.
+// `podman run -p` publishes a port through portmap (reached from the other node, rules gone after rm); `podman
+// restart` (DEL then ADD for the same container) keeps one veth, one reservation and one saved state. The plugin
+// runs as `weft cni install` set it up, as an operator's would. How podman runs on a node (and why not under
+// `ip netns exec`) is in test/support/podman.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -149,6 +150,31 @@ async function runOnce(a: PodmanNode, toIp: string, a1Ip: string, env: Record<st
   assert.is((await cni0Ports(a)).length, 1, "pd-a2's veth is gone");
 }
 
+/** The node's nat table (`iptables -t nat -S`), where portmap puts its DNAT rules. */
+async function natRules(node: PodmanNode): Promise<string> {
+  return (await node.ns.exec(['iptables', '-t', 'nat', '-S'])).stdout;
+}
+
+/**
+ * `podman run -p 8080:80` on `a` (busybox httpd): portmap, chained after weft, forwards `a`'s underlay address
+ * to it, reached from `b`'s namespace; `podman rm` takes portmap's rules away again.
+ */
+async function publishAndCheck(a: PodmanNode, b: PodmanNode, aUnderlayIp: string): Promise<void> {
+  const token = `weft-pd-${process.pid}`;
+  const serve = `echo ${token} > /tmp/index.html && exec /bin/busybox httpd -f -p 80 -h /tmp`;
+  await podman(a, ['run', '-d', '--name', 'pd-a3', '-p', '8080:80', ...runFlags(a), IMAGE, '/bin/sh', '-c', serve]);
+  assert.match(await natRules(a), /--dport 8080 /, 'portmap wrote its DNAT rule');
+  let body = '';
+  for (let i = 0; i < 20 && !body.includes(token); i++) {
+    const url = `http://${aUnderlayIp}:8080/`;
+    body = (await b.ns.exec(['curl', '-s', '-m', '2', url], { allowFailure: true })).stdout;
+    if (!body.includes(token)) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.match(body, token, `${b.name} -> ${aUnderlayIp}:8080 reaches pd-a3 through portmap`);
+  await podman(a, ['rm', '-f', '-t', '0', 'pd-a3']);
+  assert.not.match(await natRules(a), /--dport 8080 /, "portmap's rule went with the container");
+}
+
 /** `podman rm -f` of the node's container `name`, then nothing of it is left on the node. */
 async function removeAndCheck(node: PodmanNode, name: string): Promise<void> {
   await podman(node, ['rm', '-f', '-t', '0', name]);
@@ -171,11 +197,14 @@ if (
     join(STD, 'bridge'),
     join(STD, 'host-local'),
     join(STD, 'portmap'),
+    'busybox',
+    'iptables',
+    'curl',
   ])
 ) {
   test('podman (CNI backend) on two weft nodes: leases, ping across nodes, run --rm and rm leave nothing behind', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'pd-podman-'));
-    const tar = buildRootfsTar(tmp, ['sh', 'ping', 'sleep', 'ip', 'cat']);
+    const tar = buildRootfsTar(tmp, ['sh', 'ping', 'sleep', 'ip', 'busybox']);
     let run: RunningLab | undefined;
     const nodes: PodmanNode[] = [];
     let passed = false;
@@ -198,6 +227,7 @@ if (
       assert.is(await pingFrom(a, 'pd-a1', b1.ip), 3, 'pd-a1 -> pd-b1 across nodes');
       assert.is(await pingFrom(b, 'pd-b1', a1.ip), 3, 'pd-b1 -> pd-a1 across nodes');
       await runOnce(a, b1.ip, a1.ip, envOf(a));
+      await publishAndCheck(a, b, run.lab.node(a.name).underlayIp);
       await removeAndCheck(a, 'pd-a1');
       await removeAndCheck(b, 'pd-b1');
       passed = true;

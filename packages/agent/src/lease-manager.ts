@@ -74,6 +74,9 @@ export class LeaseManager {
   /** Set when the store shows another node on our subnet: renewing would hijack it, so claim anew. */
   private lostToOther = false;
   private handlers: LeaseHandlers | null = null;
+  /** While a store that lost our own lease is relearning (withHeldPeers), and when that last began. */
+  private holding = false;
+  private holdStartedAt = -Infinity;
   /** Receives peer lease events when watchPeers runs the watch (instead of run). */
   private peerEvents: ((events: LeaseEvent[]) => void) | null = null;
   private wakeRenew: () => void = () => {};
@@ -295,7 +298,7 @@ export class LeaseManager {
         const snap = await this.opts.store.listLeases();
         this.setReachable(true);
         backoff.reset();
-        this.emit(this.watcher.reset(snap.leases));
+        this.emit(this.watcher.reset(this.withHeldPeers(snap.leases)));
         this.checkOwn(
           snap.leases.filter((l) => this.isOwnSubnet(l)).map((lease) => ({ type: 'added', lease })),
           true,
@@ -312,6 +315,27 @@ export class LeaseManager {
         signal.removeEventListener('abort', onAbort);
       }
     }
+  }
+
+  /**
+   * A listing without our own lease means the store lost state (wiped, restored from an old snapshot), not only
+   * that peers left: for one TTL, peers missing from it are kept (their routes stay) so they can lease again, then
+   * the watch lists again and those still missing go. A hold starts at most once per two TTLs.
+   */
+  private withHeldPeers(listed: readonly Lease[]): readonly Lease[] {
+    const ownMissing = this.current !== null && !listed.some((l) => this.isOwnSubnet(l));
+    if (ownMissing && !this.holding && this.now() - this.holdStartedAt > 2 * this.ttlMs) {
+      this.holding = true;
+      this.holdStartedAt = this.now();
+      this.log.warn({ holdMs: this.ttlMs }, 'the store lost our lease: keeping peers it lacks for one lease TTL');
+      setTimeout(() => {
+        this.holding = false;
+        this.restartWatch();
+      }, this.ttlMs).unref();
+    }
+    if (!this.holding) return listed;
+    const keys = new Set(listed.map((l) => leaseKey(l.subnet, l.ipv6Subnet)));
+    return [...listed, ...this.watcher.leases().filter((l) => !keys.has(leaseKey(l.subnet, l.ipv6Subnet)))];
   }
 
   private onBatch(events: readonly LeaseEvent[]): void {

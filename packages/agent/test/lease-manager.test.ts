@@ -205,4 +205,33 @@ test('lost lease: re-acquired on the same subnet when free, another one when tak
   await r.stop();
 });
 
+test('store wiped (our own lease gone too): peers keep their routes one TTL to lease again, then the missing go', async () => {
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  const ttl = { ttlMs: 600 };
+  const a = manager(store, 'a', '192.0.2.1', { ...ttl, previousSubnet: tryParseIpv4Prefix('10.244.1.0/24') });
+  const own = await a.acquire(new AbortController().signal);
+  const attrsOf = (ip: string, name: string) => ({ PublicIP: ip, BackendType: 'vxlan', NodeName: name });
+  const b = await store.createLease(tryParseIpv4Prefix('10.244.7.0/24')!, attrsOf('192.0.2.2', 'b'), 60_000);
+  const c = await store.createLease(tryParseIpv4Prefix('10.244.8.0/24')!, attrsOf('192.0.2.3', 'c'), 60_000);
+  const r = start(a);
+  assert.ok(await waitFor(() => r.events.length === 2), JSON.stringify(r));
+  store.setAvailable(false);
+  assert.ok(await waitFor(() => r.reach.includes(false)));
+  // etcd comes back empty: every lease, ours included, is gone. b leases its subnet again at once; c never does.
+  store.setAvailable(true);
+  for (const l of [own, b!, c!]) await store.deleteLease(l.subnet);
+  await store.createLease(b!.subnet, attrsOf('192.0.2.2', 'b'), 60_000);
+  const ownBack = async () =>
+    (await store.listLeases()).leases.some(
+      (l) => l.attrs.NodeName === 'a' && subnetKey(l.subnet) === subnetKey(own.subnet),
+    );
+  for (let i = 0; i < 100 && !(await ownBack()); i++) await new Promise((res) => setTimeout(res, 20));
+  assert.ok(await ownBack(), 'our own lease is back on its subnet');
+  await new Promise((res) => setTimeout(res, 200));
+  assert.equal(r.events.slice(2), [], 'no route goes while the peers may still be leasing again');
+  assert.ok(await waitFor(() => r.events.length > 2, 3000), 'the hold ends');
+  assert.equal(r.events.slice(2), [`removed ${subnetKey(c!.subnet)}`], 'after it, only the peer that never came back');
+  await r.stop();
+});
+
 test.run();

@@ -34,6 +34,8 @@ const WEFT = fileURLToPath(new URL('../agent/bin/weft.mjs', import.meta.url));
 const STD = '/usr/lib/cni';
 const IMAGE = 'localhost/weft-pd-rootfs:1';
 const NETWORK = 'cbr0'; // the name in the conflist `weft cni install` writes
+/** Where podman, runc and libcni write when not kept in a node's own /run and /var/lib: must not appear here. */
+const MACHINE_PATHS = ['/var/lib/cni', '/var/lib/containers', '/run/runc', '/run/libpod', '/run/containers'];
 
 /** The address podman reports for `name` on the weft network. */
 async function addressOf(node: PodmanNode, name: string): Promise<{ ip: string; id: string }> {
@@ -205,6 +207,7 @@ if (
   test('podman (CNI backend) on two weft nodes: leases, ping across nodes, run --rm and rm leave nothing behind', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'pd-podman-'));
     const tar = buildRootfsTar(tmp, ['sh', 'ping', 'sleep', 'ip', 'busybox']);
+    const absentBefore = MACHINE_PATHS.filter((p) => !existsSync(p));
     let run: RunningLab | undefined;
     const nodes: PodmanNode[] = [];
     let passed = false;
@@ -236,6 +239,7 @@ if (
       for (const node of nodes) problems.push(...(await stopPodmanNode(node)));
       await run?.lab.teardown();
       rmSync(tmp, { recursive: true, force: true });
+      for (const p of absentBefore) if (existsSync(p)) problems.push(`${p} appeared on the machine`);
       if (passed) assert.equal(problems, [], 'clean-up');
       else if (problems.length) console.error(`clean-up: ${problems.join('\n')}`);
     }

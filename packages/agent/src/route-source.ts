@@ -2,10 +2,11 @@
 // other nodes' leases) and BGP (Calico: the best routes a speaker learns). Either emits batches of PeerChange
 // that the agent applies to its backend; the command line only chooses which one runs.
 import type { Logger } from 'pino';
-import type { Ipv4Prefix as Ip4Net } from '@weft/netaddr';
+import type { Ipv4Prefix as Ip4Net, Ipv6Prefix } from '@weft/netaddr';
 import type { LeaseEvent } from './lease.ts';
 import type { LeaseManager } from './lease-manager.ts';
 import type { PeerChange } from './backends/types.ts';
+import type { Ipv6PeerChange } from './backends/ipv6-routes.ts';
 import { hasIpv4Subnet } from './subnet-key.ts';
 
 /** What a route source may use once the node holds its lease. */
@@ -18,6 +19,9 @@ export interface RouteSourceContext {
   publicIp: string;
   /** vxlan only: this node's VTEP MAC, carried in BGP's Router's MAC community. */
   vtepMac?: string;
+  /** Dual stack: the node's IPv6 subnet (advertised by BGP as IPv6 unicast) and IPv6 underlay address. */
+  ipv6Subnet?: Ipv6Prefix;
+  publicIpv6?: string;
   log: Logger;
 }
 
@@ -27,9 +31,10 @@ export interface RouteSource {
   readonly name: 'lease' | 'bgp';
   /**
    * Starts delivering peer changes to `apply`, in order, in batches that are never empty; resolves once running.
-   * Rejects when the source cannot start (for example a BGP port in use); then nothing is delivered.
+   * IPv6 routes that are not the IPv6 side of a lease (BGP's IPv6 unicast) come as `ipv6`, possibly beside an
+   * empty `changes`. Rejects when the source cannot start (for example a BGP port in use); then nothing is delivered.
    */
-  start(ctx: RouteSourceContext, apply: (changes: PeerChange[]) => void): Promise<void>;
+  start(ctx: RouteSourceContext, apply: (changes: PeerChange[], ipv6?: Ipv6PeerChange[]) => void): Promise<void>;
   /** Stops delivering; resolves when no further batch will come. Safe to call more than once. */
   stop(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // `weft cni install`: a `weft` executable in the runtime's plugin directory and a conflist that chains weft and
 // portmap, as kube-flannel chains flannel and portmap. The executable is a two-line launcher that runs this
-// install's weft.mjs with the Node that ran the install (a symlink would need Node on the runtime's PATH).
+// install's plugin script (the agent passes its one-file bundle) with the Node that ran the install, by absolute
+// paths (a symlink would need Node on the runtime's PATH).
 import { accessSync, constants, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,7 +14,7 @@ export const CONFLIST_NAME = '10-weft.conflist';
 export interface InstallOptions {
   binDir: string;
   confDir: string;
-  /** The Node executable and the weft.mjs the launcher runs. */
+  /** The Node executable and the script the launcher runs with it (the plugin bundle, or a weft.mjs). */
   node: string;
   weftScript: string;
   /** Directories searched for the standard plugins after binDir; default STANDARD_PLUGIN_DIRS. */

@@ -17,6 +17,8 @@ export interface RunFigures {
   fullSeconds: number;
   fullCpuSeconds: number;
   rssFullMiB: number;
+  /** RSS at the end of the IDLE_SECONDS at rest (V8 gives back the start-up's heap by then). */
+  rssIdleMiB: number;
   /** CPU share over IDLE_SECONDS with the full table and nothing changing (no polling either). */
   idleCpuPercent: number;
   /** Seconds from the last churn write to a table equal to the store's, and the churn's lease events. */
@@ -32,7 +34,7 @@ const WEFT = join(ROOT, 'agent', 'bin', 'weft.mjs');
 const ETCD = 'http://127.0.0.1:2379';
 const METRICS = 'http://127.0.0.1:9100';
 const TICKS_PER_SECOND = 100;
-const IDLE_SECONDS = 10;
+const IDLE_SECONDS = 20;
 const TIMEOUT_MS = 300_000;
 const say = (m: string) => console.log(`  [scale] ${m}`);
 
@@ -152,6 +154,8 @@ async function measure(size: number, dir: string, writer: LeaseWriter, scope: La
   const idle0 = cpuSeconds(agent.pid);
   await sleep(IDLE_SECONDS * 1000);
   const idleCpuPercent = ((cpuSeconds(agent.pid) - idle0) / IDLE_SECONDS) * 100;
+  const rssIdleMiB = rssMiB(agent.pid);
+  say(`after ${IDLE_SECONDS} s at rest: RSS ${rssIdleMiB.toFixed(1)} MiB, CPU ${idleCpuPercent.toFixed(2)}%`);
   // Churn: 30% of the nodes leave and as many new ones join, written together.
   const n = Math.round(size * 0.3);
   const leaving = ids.slice(0, n);
@@ -167,6 +171,7 @@ async function measure(size: number, dir: string, writer: LeaseWriter, scope: La
     fullSeconds: (full - start) / 1000,
     fullCpuSeconds,
     rssFullMiB,
+    rssIdleMiB,
     idleCpuPercent,
     churnSeconds: Math.max(0, done - lastWrite) / 1000,
     churnEvents: 2 * n,

@@ -18,6 +18,7 @@ import type { AgentSettings } from '../settings.ts';
 import { IPV4_ONLY, selectUnderlay, type IfaceFacts } from '../iface-select.ts';
 import {
   HeldLeaseNetwork,
+  NATIVE_IPV6_FORWARDING,
   backendV6Data,
   checkIpv6OnlySupported,
   familiesOf,
@@ -34,6 +35,7 @@ import { NodeFirewall } from './node-firewall.ts';
 import { OverlayNetwork } from '../backends/overlay.ts';
 import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
 import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
+import { routesIpv6, type Ipv6PeerChange } from '../backends/ipv6-routes.ts';
 import { PEER_INDEX_LIMIT } from '../backends/peers.ts';
 import { PeerLimiter, defaultPeerLimit } from '../backends/peer-limit.ts';
 import { summarizeChanges } from '../backends/change-summary.ts';
@@ -142,6 +144,8 @@ export interface RunningAgent {
   leases: LeaseManager;
   config: NetConfig;
   publicIp: string;
+  /** The IPv6 underlay address (EnableIPv6). */
+  publicIpv6?: string;
   vtepMac?: string;
   storeReachable: () => boolean;
   /** Everything `/status` and the metrics report (BGP sessions are added by the caller). */
@@ -254,8 +258,6 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     previousIpv6Subnet: previousIpv6SubnetFromEnv(readSubnetEnv(settings.subnetFile) ?? {}),
   });
   const lease = await leases.acquire(abort.signal);
-  if (config.enableIpv6)
-    log.warn({ ipv6Subnet: ipv6Status(config, lease, underlay.publicIpv6)?.subnet }, ipv6NotForwarded(config));
   log.info(
     {
       subnet: formatIp4Net(lease.subnet),
@@ -268,17 +270,26 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   const l2 = config.backend.directRouting
     ? await underlaySubnet(extras.ports.link, underlay.iface, underlay.publicIp, log)
     : undefined;
-  const network = !config.enableIpv4
-    ? new HeldLeaseNetwork(config, underlay.mtu)
-    : createNetwork(
-        config,
-        lease.subnet,
-        { ...underlay, subnet: l2 },
-        log.child({ component: config.backend.type }),
-        vtepMac,
-        extras,
-      );
+  // IPv6 only: native routes IPv6 leases alone; the overlays hold the lease without an IPv4 device.
+  const network =
+    !config.enableIpv4 && config.backend.type !== 'native'
+      ? new HeldLeaseNetwork(config, underlay.mtu)
+      : createNetwork(
+          config,
+          lease.subnet,
+          { ...underlay, subnet: l2 },
+          log.child({ component: config.backend.type }),
+          vtepMac,
+          extras,
+        );
   await network.start();
+  const ipv6Forwarding = (): string | undefined => {
+    if (routesIpv6(network)) return NATIVE_IPV6_FORWARDING;
+    const n6 = network.status().ipv6;
+    return n6?.forwarded ? n6.reason : undefined;
+  };
+  if (config.enableIpv6 && ipv6Forwarding() === undefined)
+    log.warn({ ipv6Subnet: ipv6Status(config, lease, underlay.publicIpv6)?.subnet }, ipv6NotForwarded(config));
   const firewall = new NodeFirewall({
     firewall: extras.ports.firewall,
     network: config.network,
@@ -292,14 +303,20 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   const limiter = new PeerLimiter(
     settings.weft.maxPeers || defaultPeerLimit(config.network.prefixLen, config.subnetLen, PEER_INDEX_LIMIT),
   );
-  const applyRoutes = (changes: PeerChange[]) => {
-    log.info({ source, ...summarizeChanges(changes) }, 'peer routes');
+  const applyRoutes = (changes: PeerChange[], ipv6: Ipv6PeerChange[] = []) => {
+    if (changes.length) log.info({ source, ...summarizeChanges(changes) }, 'peer routes');
     const wasWaiting = limiter.state().waiting;
     const admitted = limiter.filter(changes);
     reportPeerLimit(log, limiter, wasWaiting);
-    if (admitted.length === 0) return;
+    // IPv6 routes on their own (BGP) go to a backend that installs them; the others leave them out (logged).
+    const v6 = routesIpv6(network) ? ipv6 : [];
+    if (ipv6.length) log.info({ source, ipv6Routes: ipv6.length, installed: v6.length > 0 }, 'IPv6 peer routes');
+    if (admitted.length === 0 && v6.length === 0) return;
     applying = applying
-      .then(() => network.apply(admitted))
+      .then(async () => {
+        if (admitted.length) await network.apply(admitted);
+        if (v6.length && routesIpv6(network)) await network.applyIpv6(v6);
+      })
       .catch((e) => log.error({ err: (e as Error).message }, 'applying peer changes failed'));
   };
   // The lease manager renews our lease; peers come from the route source (the lease source watches the store).
@@ -356,7 +373,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
       counters: n.counters ?? {},
       drops: n.drops ?? {},
       ...(n.sendPath ? { sendPath: n.sendPath } : {}),
-      ...(config.enableIpv6 ? { ipv6: ipv6Status(config, l, underlay.publicIpv6) } : {}),
+      ...(config.enableIpv6 ? { ipv6: ipv6Status(config, l, underlay.publicIpv6, ipv6Forwarding()) } : {}),
     };
   };
   const running: RunningAgent = {
@@ -370,6 +387,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     leases,
     config,
     publicIp: underlay.publicIp,
+    ...(underlay.publicIpv6 ? { publicIpv6: underlay.publicIpv6 } : {}),
     vtepMac: config.backend.type === 'vxlan' ? vtepMac : undefined,
     storeReachable: () => leases.storeReachable,
     done: runLoop.then(() => stopped ?? undefined),
@@ -405,12 +423,13 @@ async function startRouteSource(
   agent: RunningAgent,
   routes: RouteSource,
   log: Logger,
-  apply: (changes: PeerChange[]) => void,
+  apply: (changes: PeerChange[], ipv6?: Ipv6PeerChange[]) => void,
 ): Promise<void> {
   const lease = agent.lease()!;
+  const v6 = lease.ipv6Subnet && agent.publicIpv6 ? { ipv6Subnet: lease.ipv6Subnet, publicIpv6: agent.publicIpv6 } : {};
   try {
     await routes.start(
-      { leases: agent.leases, subnet: lease.subnet, publicIp: agent.publicIp, vtepMac: agent.vtepMac, log },
+      { leases: agent.leases, subnet: lease.subnet, publicIp: agent.publicIp, vtepMac: agent.vtepMac, log, ...v6 },
       apply,
     );
   } catch (e) {

@@ -3,10 +3,14 @@
 // and the best routes it learns drive the backend instead of lease watching. Peers: the other nodes given with
 // --bgp-peer (an iBGP full mesh when their AS is ours: the node whose address compares greater connects, the
 // other listens), route reflectors (--route-reflector), and external routers (--bgp-peer with another AS).
+// Dual stack: the node's IPv6 subnet is advertised as IPv6 unicast with its IPv6 underlay address as next hop, on
+// IPv4 sessions (as Calico carries IPv6) and on IPv6 sessions (a --bgp-peer with an IPv6 address); learned IPv6
+// routes come out as Ipv6PeerChange. A session only ever carries the families both sides offered (route-sync).
 // The speaker module (and @weft/route-sync with it) is loaded on start, so lease-mode agents never load it.
 import type { PeerStatus, Speaker, Transport } from '@weft/route-sync';
-import { formatIpv4Prefix as formatIp4Net } from '@weft/netaddr';
+import { formatIpv4Prefix as formatIp4Net, formatIpv6Prefix } from '@weft/netaddr';
 import type { PeerChange } from './backends/types.ts';
+import type { Ipv6PeerChange } from './backends/ipv6-routes.ts';
 import type { RouteSource, RouteSourceContext } from './route-source.ts';
 
 export interface BgpSourceOptions {
@@ -28,11 +32,18 @@ export class BgpRouteSource implements RouteSource {
 
   constructor(private readonly opts: BgpSourceOptions) {}
 
-  async start(ctx: RouteSourceContext, apply: (changes: PeerChange[]) => void): Promise<void> {
+  async start(ctx: RouteSourceContext, apply: (changes: PeerChange[], ipv6?: Ipv6PeerChange[]) => void): Promise<void> {
     const { startSpeaker } = await import('./bgp-speaker.ts');
     const log = ctx.log.child({ component: 'bgp' });
     const subnet = formatIp4Net(ctx.subnet);
-    this.speaker = await startSpeaker({ ...this.opts, me: ctx.publicIp, subnet, vtepMac: ctx.vtepMac, log }, apply);
+    const v6 =
+      ctx.ipv6Subnet && ctx.publicIpv6
+        ? { ipv6: { subnet: formatIpv6Prefix(ctx.ipv6Subnet), me: ctx.publicIpv6 } }
+        : {};
+    this.speaker = await startSpeaker(
+      { ...this.opts, me: ctx.publicIp, subnet, vtepMac: ctx.vtepMac, log, ...v6 },
+      apply,
+    );
   }
 
   /** The sessions, for `/status` and metrics; empty before start. */

@@ -1,5 +1,5 @@
 // The BGP speaker of BgpRouteSource (see bgp-source.ts): peers set up from the flags, our subnet advertised, and
-// Loc-RIB best-route changes turned into backend peer changes.
+// Loc-RIB best-route changes turned into backend peer changes (IPv4) and IPv6 route changes (dual stack).
 import type { Logger } from 'pino';
 import {
   Speaker,
@@ -12,8 +12,9 @@ import {
   type PeerStatus,
   type Route,
 } from '@weft/route-sync';
-import { tryParseIpv4Prefix as parseIp4Net } from '@weft/netaddr';
+import { tryParseIpv4Prefix as parseIp4Net, tryParseIpv6Prefix } from '@weft/netaddr';
 import type { PeerChange } from './backends/types.ts';
+import type { Ipv6PeerChange } from './backends/ipv6-routes.ts';
 import type { BgpSourceOptions } from './bgp-source.ts';
 
 const learned = (r: Route | null): r is Route => r !== null && r.source.id !== LOCAL_SOURCE;
@@ -39,36 +40,74 @@ export function bestChangesToPeerChanges(batch: readonly BestChange[], ownSubnet
   return out;
 }
 
+/** Best-route changes of IPv6 prefixes as IPv6 route changes (next hop: the global IPv6 one); ours skipped. */
+export function bestChangesToIpv6Changes(
+  batch: readonly BestChange[],
+  ownSubnet: string | undefined,
+): Ipv6PeerChange[] {
+  const out: Ipv6PeerChange[] = [];
+  for (const c of batch) {
+    const text = `${c.prefix.addr}/${c.prefix.length}`;
+    const subnet = c.prefix.afi === 2 ? tryParseIpv6Prefix(text) : null;
+    if (!subnet || text === ownSubnet) continue;
+    if (learned(c.best)) out.push({ type: 'added', subnet, publicIp: c.best.nextHop });
+    else if (learned(c.previous)) out.push({ type: 'removed', subnet, publicIp: c.previous.nextHop });
+  }
+  return out;
+}
+
 export interface SpeakerSetup extends BgpSourceOptions {
   /** Our underlay address: router ID, listen and local address, next hop. */
   me: string;
   /** Our subnet as CIDR text, advertised. */
   subnet: string;
   vtepMac?: string;
+  /** Dual stack: our IPv6 subnet (CIDR text, advertised) and IPv6 underlay address (its next hop). */
+  ipv6?: { subnet: string; me: string };
   log: Logger;
 }
 
-/** Starts a speaker with the peers of `s`, advertises our subnet, and hands learned changes to `apply`. */
-export async function startSpeaker(s: SpeakerSetup, apply: (changes: PeerChange[]) => void): Promise<Speaker> {
+/**
+ * Our side of a session with `address`: the local address of its family and the next hop of the other family
+ * (an IPv4 session carries our IPv6 subnet with our IPv6 next hop, and the reverse). Null for an IPv6 neighbour
+ * when we have no IPv6 address.
+ */
+function sessionSide(
+  s: SpeakerSetup,
+  address: string,
+): { localAddress: string; nextHops?: { ipv4?: string; ipv6?: string } } | null {
+  if (!address.includes(':')) return { localAddress: s.me, ...(s.ipv6 ? { nextHops: { ipv6: s.ipv6.me } } : {}) };
+  return s.ipv6 ? { localAddress: s.ipv6.me, nextHops: { ipv4: s.me } } : null;
+}
+
+/** Starts a speaker with the peers of `s`, advertises our subnet(s), and hands learned changes to `apply`. */
+export async function startSpeaker(
+  s: SpeakerSetup,
+  apply: (changes: PeerChange[], ipv6?: Ipv6PeerChange[]) => void,
+): Promise<Speaker> {
   const { me, log } = s;
-  const transport = s.transport ?? new TcpTransport({ listenAddress: me, port: s.port });
+  const own = new Set([me, s.ipv6?.me]);
+  const anyIpv6 = [...s.routeReflectors, ...s.peers.map((p) => p.address)].some((a) => a.includes(':'));
+  // IPv6 neighbours connect to our IPv6 address: listen on every address (IPv4 ones too) then.
+  const listenAddress = anyIpv6 && s.ipv6 ? '::' : me;
+  const transport = s.transport ?? new TcpTransport({ listenAddress, port: s.port });
   const speaker = new Speaker({ routerId: me, localAs: s.as, transport });
   const reflectors = new Set(s.routeReflectors);
-  for (const rr of reflectors) speaker.addPeer({ address: rr, as: s.as, port: s.port, localAddress: me });
+  const add = (address: string, as: number, passive: boolean) => {
+    const side = sessionSide(s, address);
+    if (side) speaker.addPeer({ address, as, port: s.port, ...side, passive });
+    else log.error({ peer: address }, 'IPv6 BGP neighbour left out: this node has no IPv6 address (EnableIPv6)');
+  };
+  for (const rr of reflectors) add(rr, s.as, false);
   for (const p of s.peers) {
-    if (reflectors.has(p.address) || p.address === me) continue;
-    const ibgp = p.as === s.as;
-    speaker.addPeer({
-      address: p.address,
-      as: p.as,
-      port: s.port,
-      localAddress: me,
-      passive: ibgp && isPassiveInMesh(me, p.address),
-    });
+    if (reflectors.has(p.address) || own.has(p.address)) continue;
+    const local = sessionSide(s, p.address)?.localAddress ?? me;
+    add(p.address, p.as, p.as === s.as && isPassiveInMesh(local, p.address));
   }
   speaker.on('routes', (batch: BestChange[]) => {
     const changes = bestChangesToPeerChanges(batch, s.subnet);
-    if (changes.length) apply(changes);
+    const ipv6 = s.ipv6 ? bestChangesToIpv6Changes(batch, s.ipv6.subnet) : [];
+    if (changes.length || ipv6.length) apply(changes, ipv6);
   });
   speaker.on('peer', (p: PeerStatus) =>
     log.info({ peer: p.address, as: p.as, state: p.state, lastError: p.lastError }, 'bgp peer'),
@@ -78,8 +117,16 @@ export async function startSpeaker(s: SpeakerSetup, apply: (changes: PeerChange[
     nextHop: me,
     ...(s.vtepMac ? { extendedCommunities: [routerMacCommunity(s.vtepMac)] } : {}),
   });
+  if (s.ipv6) speaker.advertise(s.ipv6.subnet, { nextHop: s.ipv6.me });
   log.info(
-    { as: s.as, routerId: me, port: s.port, advertised: s.subnet, peers: speaker.status().length },
+    {
+      as: s.as,
+      routerId: me,
+      port: s.port,
+      listen: listenAddress,
+      advertised: [s.subnet, ...(s.ipv6 ? [s.ipv6.subnet] : [])],
+      peers: speaker.status().length,
+    },
     'bgp speaker started',
   );
   return speaker;

@@ -34,27 +34,38 @@ export function ipv6NotForwarded(config: NetConfig): string {
   return `IPv6 pod traffic is not forwarded yet by backend ${config.backend.type}: the IPv6 subnet is leased and written to subnet.env, but no IPv6 route or device is installed`;
 }
 
-/** The `ipv6` part of /status: the IPv6 lease and whether it is forwarded (never yet). */
+/**
+ * The `ipv6` part of /status: the IPv6 lease and whether it is forwarded. `forwarding` says how, for a backend that
+ * forwards IPv6 pod traffic; without it the reason is ipv6NotForwarded's.
+ */
 export function ipv6Status(
   config: NetConfig,
   lease: Lease | null,
   publicIpv6: string | undefined,
+  forwarding?: string,
 ): { subnet: string; publicIp: string; forwarded: boolean; reason: string } | undefined {
   if (!config.enableIpv6 || !lease?.ipv6Subnet) return undefined;
   return {
     subnet: formatIpv6Prefix(lease.ipv6Subnet),
     publicIp: publicIpv6 ?? '',
-    forwarded: false,
-    reason: ipv6NotForwarded(config),
+    forwarded: forwarding !== undefined,
+    reason: forwarding ?? ipv6NotForwarded(config),
   };
 }
 
-/** Refuses what IPv6 only cannot do yet: BGP advertises the node's IPv4 subnet, which an IPv6-only lease lacks. */
+/** How the native backend forwards IPv6 (flannel's host-gw): the /status reason. */
+export const NATIVE_IPV6_FORWARDING =
+  "kernel routes to the peers' IPv6 subnets via their IPv6 underlay addresses (host-gw; BGP: IPv6 unicast routes)";
+
+/**
+ * Refuses what IPv6 only cannot do yet: the BGP speaker's router ID and sessions are the node's IPv4 address, which
+ * an IPv6-only node lacks (dual stack carries IPv6 unicast routes; see bgp-source.ts).
+ */
 export function checkIpv6OnlySupported(config: NetConfig, routeSync: string): void {
   if (!config.enableIpv4 && routeSync === 'bgp')
     throw new ConfigError(
       '--route-sync',
-      'EnableIPv4 false (IPv6 only) has no IPv4 subnet to advertise, and IPv6 unicast BGP is not built yet; use --route-sync=lease',
+      'EnableIPv4 false (IPv6 only) leaves no IPv4 address for the BGP router ID and sessions; use dual stack or --route-sync=lease',
     );
 }
 

@@ -1,5 +1,5 @@
 // weft's own flags of `weft agent` (route sync, BGP, capture, offloads), validated from the parsed flag values.
-import { tryParseIpv4 } from '@weft/netaddr';
+import { formatIp, tryParseIp } from '@weft/netaddr';
 import { ConfigError } from './config.ts';
 import type { FlagValues } from './flags.ts';
 
@@ -28,16 +28,18 @@ function asNumber(field: string, text: string): number {
   return n;
 }
 
-function address(field: string, text: string): string {
-  if (tryParseIpv4(text) === null) throw new ConfigError(field, `expected an IPv4 address, got "${text}"`);
-  return text;
+/** A BGP neighbour of either family (an IPv6 one is an IPv6 session: dual stack), in canonical text. */
+function peerAddress(field: string, text: string): string {
+  const ip = tryParseIp(text);
+  if (ip === null) throw new ConfigError(field, `expected an IPv4 or IPv6 address, got "${text}"`);
+  return formatIp(ip);
 }
 
 function bgpPeer(text: string): { address: string; as: number } {
   const [addr, as, more] = text.split(',');
   if (!addr || !as || more !== undefined)
-    throw new ConfigError('--bgp-peer', 'expected ADDR,AS such as 192.0.2.1,64512');
-  return { address: address('--bgp-peer', addr), as: asNumber('--bgp-peer', as) };
+    throw new ConfigError('--bgp-peer', 'expected ADDR,AS such as 192.0.2.1,64512 or 2001:db8::1,64512');
+  return { address: peerAddress('--bgp-peer', addr), as: asNumber('--bgp-peer', as) };
 }
 
 /** weft's settings from the flag values (by flag name). Throws ConfigError naming the flag. */
@@ -61,7 +63,7 @@ export function weftSettings(values: FlagValues): WeftSettings {
     bgpPort: Number(port),
     bgpPeers: ((values['bgp-peer'] as string[] | undefined) ?? []).map(bgpPeer),
     routeReflectors: ((values['route-reflector'] as string[] | undefined) ?? []).map((a) =>
-      address('--route-reflector', a),
+      peerAddress('--route-reflector', a),
     ),
   };
 }

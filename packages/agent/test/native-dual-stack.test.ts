@@ -1,0 +1,192 @@
+// The native backend with both families, root-free: real agents (startAgent) on fake ports and interface facts.
+// host-gw (leases): a dual-stack peer lease gives two kernel routes (its IPv4 subnet via PublicIP, its IPv6 subnet
+// via PublicIPv6) in one batch, both removed when the lease goes and at stop; /status says IPv6 is forwarded.
+// BGP: the IPv6 subnet is advertised as IPv6 unicast on IPv4 sessions and on IPv6 sessions, and the learned IPv6
+// route becomes an `ip route` line via the peer's IPv6 address.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryNetwork, type Transport } from '@weft/route-sync';
+import { formatIpv4Prefix, formatIpv6Prefix } from '@weft/netaddr';
+import {
+  BgpRouteSource,
+  LeaseRouteSource,
+  MemoryLeaseStore,
+  createLogger,
+  parseAgentArgs,
+  startAgent,
+  type AgentPorts,
+  type IfaceFacts,
+  type LeaseStore,
+  type RouteSource,
+} from './support/internals.ts';
+import { RecordingLink, until } from './support/fake-node.ts';
+
+const CONF = {
+  Network: '10.244.0.0/16',
+  EnableIPv6: true,
+  IPv6Network: 'fd00:10:244::/56',
+  Backend: { Type: 'native' },
+};
+const NODES = [
+  { name: 'a', ip: '192.0.2.1', ip6: '2001:db8::1' },
+  { name: 'b', ip: '192.0.2.2', ip6: '2001:db8::2' },
+];
+type Node = (typeof NODES)[number];
+
+const factsOf = (n: Node): IfaceFacts => ({
+  links: async () => [{ name: 'eth0', mtu: 1500, addresses: [n.ip] }],
+  routeDevice: async () => 'eth0',
+  defaultRouteDevice: async () => 'eth0',
+  links6: async () => [{ name: 'eth0', mtu: 1500, addresses: [n.ip6, 'fe80::1'] }],
+  defaultRouteDevice6: async () => 'eth0',
+});
+
+/** The test's store for one agent: every call goes to `store`, but the agent's stop does not close it. */
+function sharedStore(store: LeaseStore): LeaseStore {
+  return {
+    getConfig: () => store.getConfig(),
+    putConfig: (json) => store.putConfig(json),
+    listLeases: () => store.listLeases(),
+    createLease: (...a) => store.createLease(...a),
+    renewLease: (...a) => store.renewLease(...a),
+    deleteLease: (...a) => store.deleteLease(...a),
+    watchLeases: (...a) => store.watchLeases(...a),
+    close: async () => {},
+  };
+}
+
+async function startNode(n: Node, store: MemoryLeaseStore, dir: string, routes: RouteSource) {
+  const confFile = join(dir, 'net-conf.json');
+  writeFileSync(confFile, JSON.stringify(CONF));
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const link = new RecordingLink(n.ip);
+  const ports = {
+    openTun: () => assert.unreachable('native opens no TUN'),
+    openUdp: () => assert.unreachable('native opens no socket'),
+    link,
+    firewall: { apply: async () => {}, remove: async () => {} },
+  } as unknown as AgentPorts;
+  const args = ['--net-config-path', confFile, '--subnet-file', join(dir, `${n.name}.env`), '--metrics-port', '0'];
+  const settings = parseAgentArgs(args, { hostname: n.name });
+  const agent = await startAgent(settings, createLogger({ level: 'info', destination }), {
+    ports,
+    offloads: false,
+    routes,
+    openStore: () => sharedStore(store),
+    ifaceFacts: factsOf(n),
+  });
+  const lease = agent.lease()!;
+  return { agent, link, lines, v4: formatIpv4Prefix(lease.subnet), v6: formatIpv6Prefix(lease.ipv6Subnet!) };
+}
+
+async function withDir(fn: (dir: string, store: MemoryLeaseStore) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'v6n-native-'));
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  try {
+    await fn(dir, store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const replace = (subnet: string, via: string) => `route replace ${subnet} via ${via} dev eth0 proto static`;
+
+test('host-gw dual stack: routes to both subnets of a peer lease, removed with the lease and at stop', () =>
+  withDir(async (dir, store) => {
+    const a = await startNode(NODES[0]!, store, dir, new LeaseRouteSource());
+    const b = await startNode(NODES[1]!, store, dir, new LeaseRouteSource());
+    try {
+      await until(
+        () => a.link.lines.length >= 2 && b.link.lines.length >= 2,
+        `routes on both: ${a.link.lines} | ${b.link.lines}`,
+        5000,
+      );
+      assert.equal(a.link.lines, [replace(b.v4, '192.0.2.2'), replace(b.v6, '2001:db8::2')]);
+      assert.equal(b.link.lines, [replace(a.v4, '192.0.2.1'), replace(a.v6, '2001:db8::1')]);
+      const s = a.agent.status();
+      assert.equal(s.routes, [
+        { subnet: b.v4, via: '192.0.2.2' },
+        { subnet: b.v6, via: '2001:db8::2' },
+      ]);
+      assert.is(s.ipv6!.forwarded, true);
+      assert.match(s.ipv6!.reason, /IPv6 subnets via their IPv6 underlay addresses/);
+      assert.not.ok(
+        a.lines.some((l) => l.includes('not forwarded')),
+        'no "not forwarded" line for native',
+      );
+      const bLease = b.agent.lease()!;
+      await b.agent.stop();
+      await store.deleteLease(bLease.subnet, bLease.ipv6Subnet); // the lease expires
+      await until(() => a.link.lines.length >= 4, 'the removal', 5000);
+      assert.equal(a.link.lines.slice(2), [`route del ${b.v4}`, `route del ${b.v6}`]);
+      assert.equal(b.link.lines.slice(2), [`route del ${a.v4}`, `route del ${a.v6}`], 'b removed both at stop');
+    } finally {
+      await a.agent.stop();
+      await b.agent.stop();
+    }
+  }));
+
+/** A transport on `bgp` answering on both of a node's addresses, connecting from the remote's family. */
+function dualTransport(bgp: MemoryNetwork, n: Node): Transport {
+  return {
+    listen: async (accept) => {
+      bgp.listeners.set(n.ip, accept);
+      bgp.listeners.set(n.ip6, accept);
+    },
+    connect: (remote, port, local) => bgp.transport(remote.includes(':') ? n.ip6 : n.ip).connect(remote, port, local),
+    close: async () => {
+      bgp.listeners.delete(n.ip);
+      bgp.listeners.delete(n.ip6);
+    },
+  };
+}
+
+async function bgpPair(peerFamily: 'ipv4' | 'ipv6') {
+  await withDir(async (dir, store) => {
+    const bgp = new MemoryNetwork();
+    const started = [];
+    try {
+      for (const n of NODES) {
+        const other = NODES.find((o) => o !== n)!;
+        const address = peerFamily === 'ipv4' ? other.ip : other.ip6;
+        const routes = new BgpRouteSource({
+          as: 64512,
+          port: 179,
+          peers: [{ address, as: 64512 }],
+          routeReflectors: [],
+          transport: dualTransport(bgp, n),
+        });
+        started.push(await startNode(n, store, dir, routes));
+      }
+      const [a, b] = started as [Awaited<ReturnType<typeof startNode>>, Awaited<ReturnType<typeof startNode>>];
+      await until(() => a.link.lines.length >= 2 && b.link.lines.length >= 2, 'routes over BGP', 10_000);
+      assert.equal([...a.link.lines].sort(), [replace(b.v4, '192.0.2.2'), replace(b.v6, '2001:db8::2')].sort());
+      assert.equal([...b.link.lines].sort(), [replace(a.v4, '192.0.2.1'), replace(a.v6, '2001:db8::1')].sort());
+      assert.is(a.agent.status().ipv6!.forwarded, true);
+      await b.agent.stop();
+      await until(() => a.link.lines.length >= 4, 'the withdrawal of both', 10_000);
+      assert.equal(a.link.lines.slice(2).sort(), [`route del ${b.v4}`, `route del ${b.v6}`].sort());
+    } finally {
+      for (const n of started) await n.agent.stop();
+    }
+  });
+}
+
+test('BGP dual stack over IPv4 sessions: the IPv6 subnet travels as IPv6 unicast with the IPv6 next hop', () =>
+  bgpPair('ipv4'));
+
+test('BGP dual stack over IPv6 sessions: both subnets travel, each with a next hop of its family', () =>
+  bgpPair('ipv6'));
+
+test.run();

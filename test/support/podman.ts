@@ -6,7 +6,7 @@
 //   cgroup mounts under /sys/fs/cgroup, and runc then refuses to create any container ("no cgroup mount found in
 //   mountinfo"). With the cgroups mounted back, its mount namespace still lives for one command only: the netns
 //   bind mount `podman run -d` makes under /run/netns is not there for a later `podman rm`, which finds a plain
-//   file ("unknown FS magic"), skips CNI DEL and leaves the host-local reservation and libcni's cache entry
+//   file ("unknown FS magic"); no CNI DEL completes, and the host-local reservation and libcni's cache entry stay
 //   behind. The holder mounts the node's sysfs too (the plugins read /sys/class/net) after moving the cgroups.
 // - In the holder's namespace /run and /var/lib are tmpfs of their own (nothing in them leaks to the machine and
 //   they vanish with the holder): podman's netns files and runc's state (/run), libcni's result cache and the

@@ -137,7 +137,7 @@ export async function startPodmanNode(
   return { name, ns, holder, dir, cgroupParent: `/weft-${scope.name}-${name}`, env };
 }
 
-/** Runs `podman ARGS` in the node's namespaces (bounded to `timeoutMs`, default 60 s); throws on failure unless allowed. */
+/** Runs `podman ARGS` in the node's namespaces, bounded to `timeoutMs` (60 s); throws on failure unless allowed. */
 export function podman(
   node: PodmanNode,
   args: readonly string[],

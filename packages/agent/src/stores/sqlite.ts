@@ -8,7 +8,8 @@
 // - Expiry is stored as a time; whoever notices expired rows (list, claim, a watcher's poll) deletes them
 //   in a transaction and logs `removed` events, so expiries reach watchers like other changes.
 // better-sqlite3 is synchronous: each call blocks the event loop for at most busy_timeout.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Ipv4Prefix, Ipv6Prefix } from '@weft/netaddr';
@@ -230,11 +231,19 @@ function toLease(row: LeaseRow): Lease | null {
  * WAL needs it to itself, and SQLite answers SQLITE_BUSY at once instead of waiting (the busy timeout does not
  * cover that step), so a busy open is retried for up to `busyTimeoutMs`.
  */
+/**
+ * better-sqlite3, loaded on the first open: an agent on etcd never needs it (a few MB of RSS it keeps at rest).
+ * It is a CommonJS addon, so a synchronous require suits the synchronous constructor.
+ */
+function openDriver(): typeof Database {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+}
+
 function openWithRetry(path: string, busyTimeoutMs: number): Database.Database {
   mkdirSync(dirname(path), { recursive: true });
   const deadline = Date.now() + busyTimeoutMs;
   for (;;) {
-    const db = new Database(path);
+    const db = new (openDriver())(path);
     try {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       db.pragma('journal_mode = WAL');

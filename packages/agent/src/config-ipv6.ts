@@ -6,7 +6,8 @@
 //   network's prefix + 2 (four subnets); a network smaller than a /124 is refused.
 // - A given IPv6SubnetLen is at most 126 and at least the network's prefix + 2.
 // - IPv6SubnetMin defaults to the second subnet (the first is skipped, as for IPv4), IPv6SubnetMax to the last;
-//   given ones must lie in IPv6Network on an IPv6SubnetLen boundary. weft also refuses Min above Max.
+//   given ones must lie in IPv6Network on an IPv6SubnetLen boundary. weft also refuses Min above Max, and an
+//   IPv4-mapped IPv6Network (its subnets would have no key flannel can parse).
 // - EnableIPv4 false (IPv6 only) leaves the IPv4 keys unread; both families off is an error (flanneld: "none
 //   defined stack"). Keys of a family that is off are warnings, never silently dropped.
 import {
@@ -82,6 +83,9 @@ function readIpv6Network(v: unknown): Ipv6Prefix {
   if (!loose) throw new ConfigError('IPv6Network', `"${v}" is not ${example}`);
   if (!tryParseIpv6Prefix(v))
     throw new ConfigError('IPv6Network', `"${v}" has host bits set; did you mean "${formatIpv6Prefix(loose)}"?`);
+  // Go prints these addresses dotted (::ffff:10.0.0.0 as 10.0.0.0), which flannel's lease keys cannot hold.
+  if (loose.ip >> 32n === 0xffffn)
+    throw new ConfigError('IPv6Network', `"${v}" is IPv4-mapped (::ffff:0:0/96); use an IPv6 prefix such as fd00::/56`);
   return loose;
 }
 

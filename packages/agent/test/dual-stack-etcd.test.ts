@@ -137,6 +137,16 @@ if (canRunWith('etcd dual-stack leases', ['etcd', 'etcdctl'])) {
       });
       const leaseId = JSON.parse(await E('get', mine, '-w', 'json')).kvs[0].lease as number;
       assert.ok(leaseId > 0, 'on an etcd lease, as flanneld expects (its TTL is the lease expiry)');
+      // weft restarted (here with new addresses): its NodeName finds the same dual-stack lease, both families.
+      const restarted = await new LeaseManager({
+        store,
+        config: parseNetConfig(CONF),
+        identity: { nodeName: 'weft-a', publicIp: '192.0.2.61', publicIpv6: '2001:db8::61' },
+        backendType: 'vxlan',
+        ttlMs: 600_000,
+      }).acquire(ac.signal);
+      assert.is(leaseKey(restarted.subnet, restarted.ipv6Subnet), '10.5.53.0-24&fd00:5:0:35::-64');
+      assert.is(restarted.attrs.PublicIPv6, '2001:db8::61', 'renewed with the new address');
       // flanneld's own rule after a restart: a lease of this PublicIP is ours again (here flanneld's, no NodeName).
       const again = new LeaseManager({
         store,

@@ -72,6 +72,34 @@ test('keys parse back in every form flanneld writes; malformed ones are refused'
   }
 });
 
+test('keys: 2000 random dual-stack and IPv6-only leases round-trip through the key, one key per pair', () => {
+  let seed = 0x5eed;
+  const rand = (bits: number) => {
+    let v = 0n;
+    for (let i = 0; i < bits; i += 16) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      v = (v << 16n) | BigInt(seed >>> 16);
+    }
+    return v & ((1n << BigInt(bits)) - 1n);
+  };
+  const seen = new Map<string, string>();
+  for (let i = 0; i < 2000; i++) {
+    const len6 = 1 + Number(rand(7) % 126n);
+    const ipv6Subnet = { ip: rand(128) & ~((1n << BigInt(128 - len6)) - 1n), prefixLen: len6 };
+    const len4 = Number(rand(5)) + 1;
+    const ip4 = Number(rand(32) & ((0xffffffffn << BigInt(32 - len4)) & 0xffffffffn));
+    const subnet = i % 4 === 0 ? NO_IPV4_SUBNET : { ip: ip4, prefixLen: len4 };
+    const key = leaseKey(subnet, ipv6Subnet);
+    const back = parseLeaseKey(key);
+    assert.ok(back, key);
+    assert.equal([back!.subnet, back!.ipv6Subnet], [subnet, ipv6Subnet], key);
+    const pair = `${subnet.ip}/${subnet.prefixLen} ${ipv6Subnet.ip}/${ipv6Subnet.prefixLen}`;
+    assert.is(seen.get(key) ?? pair, pair, `one pair per key: ${key}`);
+    seen.set(key, pair);
+  }
+  assert.ok(seen.size > 1000, `${seen.size} distinct keys`);
+});
+
 test("values: flanneld's dual-stack LeaseAttrs JSON reads back; PublicIPv6 null or absent; bad ones skipped", () => {
   const flannel =
     '{"PublicIP":"192.0.2.1","PublicIPv6":"2001:db8::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"82:4b:b6:2f:54:4e"},"BackendV6Data":{"VNI":1,"VtepMAC":"9e:0c:51:3c:7a:01"}}';
@@ -132,6 +160,7 @@ test('net-conf: bad IPv6 values are ConfigErrors naming the key', () => {
   refused({ ...base }, 'IPv6Network', /missing/);
   refused({ ...base, IPv6Network: '10.1.0.0/16' }, 'IPv6Network', /not an IPv6 CIDR/);
   refused({ ...base, IPv6Network: 'fd00::1/64' }, 'IPv6Network', /host bits.*fd00::\/64/);
+  refused({ ...base, IPv6Network: '::ffff:10.0.0.0/104' }, 'IPv6Network', /IPv4-mapped/);
   refused({ ...base, IPv6Network: 'fd00::/125' }, 'IPv6Network', /smallest useful IPv6Network is a \/124/);
   refused({ ...base, IPv6Network: 'fd00::/56', IPv6SubnetLen: 57 }, 'IPv6SubnetLen', /58\.\.126/);
   refused({ ...base, IPv6Network: 'fd00::/56', IPv6SubnetLen: 127 }, 'IPv6SubnetLen', /out of range/);

@@ -204,14 +204,14 @@ if (
     'curl',
   ])
 ) {
-  test('podman (CNI backend) on two weft nodes: leases, ping across nodes, run --rm and rm leave nothing behind', async () => {
+  test('podman (CNI backend) on two weft nodes: leases, ping across nodes, restart, run --rm, -p; rm leaves nothing', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'pd-podman-'));
-    const tar = buildRootfsTar(tmp, ['sh', 'ping', 'sleep', 'ip', 'busybox']);
     const absentBefore = MACHINE_PATHS.filter((p) => !existsSync(p));
     let run: RunningLab | undefined;
     const nodes: PodmanNode[] = [];
     let passed = false;
     try {
+      const tar = buildRootfsTar(tmp, ['sh', 'ping', 'sleep', 'ip', 'busybox']);
       run = await labUp({
         name: 'pd-podman',
         nodes: 2,

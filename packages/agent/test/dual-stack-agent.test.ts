@@ -55,7 +55,13 @@ function saysWhetherForwarded(lines: string[], ipv6: { forwarded: boolean; reaso
   assert.match(ipv6.reason, new RegExp(`not forwarded yet by backend ${backend}`));
 }
 
-async function start(conf: object, store: LeaseStore, extraArgs: string[] = []) {
+/** `fromStore`: no net-conf file, the config read from the store (as with etcd), so the families come late. */
+async function start(
+  conf: object,
+  store: LeaseStore,
+  extraArgs: string[] = [],
+  opts: { fromStore?: boolean; facts?: IfaceFacts } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'v6c-agent-'));
   const confFile = join(dir, 'net-conf.json');
   writeFileSync(confFile, JSON.stringify(conf));
@@ -79,17 +85,21 @@ async function start(conf: object, store: LeaseStore, extraArgs: string[] = []) 
   };
   const settings = {
     ...parseAgentArgs(
-      ['--net-config-path', confFile, '--subnet-file', join(dir, 'subnet.env'), '--metrics-port', '0', ...extraArgs],
+      [
+        ...(opts.fromStore ? ['--etcd-endpoints', 'http://127.0.0.1:27799'] : ['--net-config-path', confFile]),
+        ...['--subnet-file', join(dir, 'subnet.env'), '--metrics-port', '0', ...extraArgs],
+      ],
       { hostname: 'node-a' },
     ),
   };
+  if (opts.fromStore) await store.putConfig(JSON.stringify(conf));
   try {
     const agent = await startAgent(settings, createLogger({ level: 'info', destination }), {
       ports,
       offloads: false,
       routes: new LeaseRouteSource(),
       openStore: () => store,
-      ifaceFacts: facts,
+      ifaceFacts: opts.facts ?? facts,
     });
     return { agent, lines, opened, link, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {
@@ -175,6 +185,35 @@ test('IPv6 only: an IPv6-only lease, no IPv4 device, route or rule; status and t
     cleanup();
   }
   assert.is(opened.firewall, 0, 'and none removed at stop');
+});
+
+test('config from the store (no file): the underlay is chosen again for its families, also on an IPv6-only host', async () => {
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  const dual = await start(DUAL, store, [], { fromStore: true });
+  try {
+    const [stored] = (await store.listLeases()).leases;
+    assert.is(stored!.attrs.PublicIPv6, '2001:db8::1', 'selected after the store said EnableIPv6');
+    assert.ok(dual.agent.lease()!.ipv6Subnet);
+  } finally {
+    await dual.agent.stop();
+    dual.cleanup();
+  }
+  const v6host: IfaceFacts = { ...facts, links: async () => [{ name: 'eth0', mtu: 1500, addresses: [] }] };
+  const only6 = await start(ONLY6, new MemoryLeaseStore(), [], { fromStore: true, facts: v6host });
+  try {
+    assert.is(only6.agent.publicIp, '0.0.0.0', 'the failed IPv4 selection did not matter: IPv6 only');
+    assert.is(only6.agent.status().ipv6!.publicIp, '2001:db8::1');
+  } finally {
+    await only6.agent.stop();
+    only6.cleanup();
+  }
+  try {
+    await start({ Network: '10.244.0.0/16' }, new MemoryLeaseStore(), [], { fromStore: true, facts: v6host });
+    assert.unreachable('an IPv4 network on a host without IPv4 started');
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    assert.match((e as Error).message, /no IPv4 address/);
+  }
 });
 
 test('IPv6 only refuses BGP route sync (it advertises an IPv4 subnet), before any lease', async () => {

@@ -3,7 +3,8 @@
 // that the agent applies to its backend; the command line only chooses which one runs.
 import type { Logger } from 'pino';
 import type { Ipv4Prefix as Ip4Net, Ipv6Prefix } from '@weft/netaddr';
-import type { LeaseEvent } from './lease.ts';
+import { leasePublicIpv6, type Lease, type LeaseEvent } from './lease.ts';
+import type { PeerIpv6 } from './backends/peers.ts';
 import type { LeaseManager } from './lease-manager.ts';
 import type { PeerChange } from './backends/types.ts';
 import type { Ipv6PeerChange } from './backends/ipv6-routes.ts';
@@ -49,8 +50,21 @@ export function leaseEventsToChanges(events: readonly LeaseEvent[]): PeerChange[
     .map((e) => {
       const data = e.lease.attrs.BackendData as { VtepMAC?: unknown } | undefined;
       const vtepMac = typeof data?.VtepMAC === 'string' ? data.VtepMAC : undefined;
-      return { type: e.type, subnet: e.lease.subnet, publicIp: e.lease.attrs.PublicIP, vtepMac };
+      const ipv6 = leaseIpv6(e.lease);
+      return { type: e.type, subnet: e.lease.subnet, publicIp: e.lease.attrs.PublicIP, vtepMac, ...(ipv6 && { ipv6 }) };
     });
+}
+
+/** A dual-stack lease's IPv6 side: its IPv6 subnet, PublicIPv6 and BackendV6Data's VtepMAC; undefined without one. */
+function leaseIpv6(lease: Lease): PeerIpv6 | undefined {
+  if (!lease.ipv6Subnet) return undefined;
+  const data = lease.attrs.BackendV6Data as { VtepMAC?: unknown } | undefined;
+  const publicIp = leasePublicIpv6(lease.attrs) ?? undefined;
+  return {
+    subnet: lease.ipv6Subnet,
+    ...(publicIp && { publicIp }),
+    ...(typeof data?.VtepMAC === 'string' && { vtepMac: data.VtepMAC }),
+  };
 }
 
 /** flannel's way: watch the store's leases; every other node's lease is a peer route. */

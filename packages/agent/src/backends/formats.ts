@@ -24,11 +24,16 @@ export interface EncapFormat {
   readonly port: number;
   /** Bytes the encapsulation adds on the wire (outer IPv4 + UDP + format headers): TUN MTU = underlay - this. */
   readonly overhead: number;
+  /** The same over an IPv6 underlay (outer IPv6 is 40 bytes, 20 more): the IPv6 pod MTU is underlay - this. */
+  readonly overheadV6: number;
   /** Answer packets with no route with ICMP net unreachable, as flanneld's udp proxy does. */
   readonly icmpOnNoRoute: boolean;
   /** Learns what encapsulating for peer `index` needs (the vxlan template). */
   setPeer(index: number, change: PeerChange): void;
-  /** See encapsulateVxlan / encapsulateFlannelUdp: the new offset, or -DropReason. */
+  /**
+   * See encapsulateVxlan / encapsulateFlannelUdp: the new offset, or -DropReason. An IPv6 packet is framed for the
+   * peer's IPv6 VTEP (vxlan: its own MACs, as flannel-v6.<VNI> has), an IPv4 packet for its IPv4 VTEP.
+   */
   encapsulate(buf: Uint8Array, offset: number, length: number, peer: number): number;
   decapsulate(buf: Uint8Array, offset: number, length: number, out: PacketSpan): DropReason;
   /**
@@ -51,6 +56,7 @@ export function flannelUdpFormat(port = FLANNEL_UDP_PORT): EncapFormat {
     name: 'udp',
     port,
     overhead: ENCAP_OVERHEAD_UDP,
+    overheadV6: ENCAP_OVERHEAD_UDP + IPV6_EXTRA,
     icmpOnNoRoute: true,
     setPeer() {},
     encapsulate: (buf, offset, length) => encapsulateFlannelUdp(buf, offset, length),
@@ -65,23 +71,36 @@ export interface VxlanFormatOptions {
   localMac: string;
   /** Our VTEP address (the subnet's .0, uint32): the one ARP target we answer for. */
   vtepAddress: number;
+  /** Dual stack: our IPv6 VTEP MAC (BackendV6Data.VtepMAC), the inner source of IPv6 frames. */
+  localMacV6?: string;
 }
+
+/** The IPv6 outer header is 40 bytes, IPv4's 20: every overhead is 20 bytes more over an IPv6 underlay. */
+const IPV6_EXTRA = 20;
 
 /** VXLAN as flannel's vxlan backend has the kernel do it: inner Ethernet between the two VTEP MACs. */
 export function vxlanFormat(o: VxlanFormatOptions): EncapFormat {
   const localMac = parseMac(o.localMac);
+  const localMacV6 = o.localMacV6 ? parseMac(o.localMacV6) : undefined;
   const templates: (VxlanTemplate | undefined)[] = []; // by peer index; grows with the peer table
+  const templatesV6: (VxlanTemplate | undefined)[] = []; // the same for IPv6 VTEPs
   return {
     name: 'vxlan',
     port: o.port ?? VXLAN_PORT_FLANNEL,
     overhead: ENCAP_OVERHEAD_VXLAN_IPV4,
+    overheadV6: ENCAP_OVERHEAD_VXLAN_IPV4 + IPV6_EXTRA,
     icmpOnNoRoute: true,
     setPeer(index, change) {
       if (!change.vtepMac) throw new Error(`vxlan peer ${change.publicIp} has no VtepMAC in its lease`);
       templates[index] = new VxlanTemplate({ vni: o.vni, localMac, peerMac: parseMac(change.vtepMac) });
+      const mac6 = change.ipv6?.vtepMac;
+      templatesV6[index] =
+        localMacV6 && mac6
+          ? new VxlanTemplate({ vni: o.vni, localMac: localMacV6, peerMac: parseMac(mac6) })
+          : undefined;
     },
     encapsulate(buf, offset, length, peer) {
-      const t = templates[peer];
+      const t = length > 0 && buf[offset]! >> 4 === 6 ? templatesV6[peer] : templates[peer];
       return t ? encapsulateVxlan(buf, offset, length, t) : -DropReason.NotIp;
     },
     decapsulate: (buf, offset, length, out) => decapsulateVxlan(buf, offset, length, o.vni, out),

@@ -19,10 +19,15 @@ import {
   Icmpv4UnreachableCode,
   vxlanSourcePort,
 } from '@weft/encap';
-import { forward, TCP_OFFLOADS, type Forwarder } from '@weft/tunnel';
+import { forward, TCP_OFFLOADS, TunOffload, type Forwarder } from '@weft/tunnel';
 import { CaptureSide, CaptureDirection, type PacketCapture } from '../capture.ts';
 import type { AgentPorts, SuperPacketPort, TunPort, UdpPort } from '../ports.ts';
-import { formatIpv4 as formatIp4, formatIpv4Prefix as formatIp4Net, type Ipv4Prefix as Ip4Net } from '@weft/netaddr';
+import {
+  formatIpv4 as formatIp4,
+  formatIpv4Prefix as formatIp4Net,
+  formatIpv6Prefix,
+  type Ipv4Prefix as Ip4Net,
+} from '@weft/netaddr';
 import { Fib } from '../fib.ts';
 import { PeerTable } from './peers.ts';
 import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
@@ -32,6 +37,7 @@ import { receiveCounters, receiveDrops } from './receive-stats.ts';
 import { chooseSendPath, sendCounters, sendDrops, type SendPath } from './send-path.ts';
 import { openFlowSpread } from './socket-pool.ts';
 import { SplitSender } from './split-sender.ts';
+import { FamilySender, OverlayIpv6, PeerPath6, type OverlayIpv6Options } from './overlay-v6.ts';
 
 /** Drop reasons the agent adds to encap's: numbered after them so one counter array holds all. */
 export enum AgentDrop {
@@ -39,10 +45,13 @@ export enum AgentDrop {
   SpoofedSource = 9,
   NoRoute = 10,
   NotIpv4 = 11,
+  /** IPv6 bigger than the IPv6 pod MTU (answered with Packet Too Big), or with a broken extension-header chain. */
+  PacketTooBig = 12,
+  BadIpv6Chain = 13,
 }
 if (AgentDrop.UnknownPeer !== DROP_REASON_COUNT)
   throw new Error('AgentDrop must start right after encap DropReason codes');
-const AGENT_DROP_NAMES = ['unknown_peer', 'spoofed_source', 'no_route', 'not_ipv4'];
+const AGENT_DROP_NAMES = ['unknown_peer', 'spoofed_source', 'no_route', 'not_ipv4', 'packet_too_big', 'bad_ipv6_chain'];
 export const DROP_NAMES: readonly string[] = [...DROP_REASON_NAMES, ...AGENT_DROP_NAMES];
 
 export interface OverlayOptions {
@@ -61,6 +70,8 @@ export interface OverlayOptions {
   offloads: boolean;
   /** Records both sides of each packet when capturing (`--pcap`); absent, it costs one check per packet. */
   capture?: PacketCapture;
+  /** Dual stack: IPv6 pod traffic is forwarded too (overlay-v6.ts). */
+  ipv6?: OverlayIpv6Options;
 }
 
 const HEADROOM = 80;
@@ -89,6 +100,11 @@ export class OverlayNetwork implements DataplaneNetwork {
   private readonly span = new PacketSpan();
   private readonly icmpScratch = new Uint8Array(128);
   private readonly tunAddress: number;
+  private readonly v6?: OverlayIpv6;
+  private udp6?: UdpPort;
+  private ingress6?: Forwarder;
+  private family?: FamilySender;
+  private egressSlotSize = 0;
   private tun?: TunPort;
   private udp?: UdpPort;
   private egress?: Forwarder;
@@ -103,6 +119,10 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.backend = opts.format.name;
     this.mtu = opts.underlayMtu - opts.format.overhead;
     this.tunAddress = opts.subnet.ip;
+    if (opts.ipv6) {
+      const f = opts.format;
+      this.v6 = new OverlayIpv6(opts.ipv6, opts.underlayMtu, f.overhead, f.overheadV6, f.name === 'vxlan');
+    }
   }
 
   async start(): Promise<void> {
@@ -118,10 +138,12 @@ export class OverlayNetwork implements DataplaneNetwork {
     });
     const whole = this.sendPath.port !== undefined;
     const egressBatch = whole ? WHOLE_BATCH_SIZE : BATCH_SIZE;
+    // Whole super-packets go to the TAP, which writes IPv4 outer headers only: IPv6 TCP must come cut to the MTU.
+    const noTso6 = whole && this.v6?.underlay === 'ipv6';
     this.tun = o.ports.openTun({
       name,
       mtu: this.mtu,
-      offloads: o.offloads ? TCP_OFFLOADS : 0,
+      offloads: o.offloads ? (noTso6 ? TCP_OFFLOADS & ~TunOffload.TSO6 : TCP_OFFLOADS) : 0,
       batchSize: egressBatch,
       whole,
     });
@@ -139,6 +161,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       addresses: [address],
       routes: [route],
     });
+    if (this.v6) await o.ports.link.ipBatch(o.log, this.v6.linkLines(name));
     // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
     this.udp = o.ports.openUdp({
       address: o.publicIp,
@@ -154,9 +177,22 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.sender = tap && pool ? new SplitSender(tap, pool, egressBatch) : (tap ?? pool);
     this.sourcePorts = this.sender?.sourcePorts;
     const egressSlot = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : slotSize;
+    this.egressSlotSize = egressSlot;
+    const v6pub = this.v6?.opts.publicIp;
+    if (v6pub) {
+      this.udp6 = o.ports.openUdp({
+        address: v6pub,
+        port: o.format.port,
+        peerByAddress: true,
+        batchSize: BATCH_SIZE,
+        sendBuffer: SOCKET_BUFFER,
+        receiveBuffer: SOCKET_BUFFER,
+      });
+      this.family = new FamilySender(this.sender ?? this.udp, this.udp6, egressBatch);
+    }
     this.egress = forward({
       from: this.tun,
-      to: this.sender ?? this.udp,
+      to: this.family ?? this.sender ?? this.udp,
       onBatch: this.onEgress,
       headroom: HEADROOM,
       slotSize: egressSlot,
@@ -170,6 +206,19 @@ export class OverlayNetwork implements DataplaneNetwork {
       slotSize: INGRESS_SLOT_SIZE,
       batchSize: BATCH_SIZE,
     });
+    if (this.udp6)
+      this.ingress6 = forward({
+        from: this.udp6,
+        to: this.tun,
+        onBatch: this.onIngress,
+        headroom: HEADROOM,
+        slotSize: INGRESS_SLOT_SIZE,
+        batchSize: BATCH_SIZE,
+      });
+    if (this.v6) {
+      const st = this.v6.status(this.sendPath.superPackets ? 'super-packet path' : 'socket path');
+      o.log.info({ ipv6: { ...st, network: formatIpv6Prefix(this.v6.opts.network) } }, 'IPv6 pod traffic forwarded');
+    }
     o.log.info(
       {
         tun: name,
@@ -195,10 +244,16 @@ export class OverlayNetwork implements DataplaneNetwork {
   ): void => {
     const { format, capture } = this.opts;
     const sourcePorts = this.sourcePorts;
+    const via6 = this.family?.viaV6;
     for (let i = 0; i < count; i++) {
       const off = offsets[i]!;
       const len = lengths[i]!;
       if (capture) capture.record(CaptureSide.Tun, slab, off, len, CaptureDirection.Outbound);
+      if (via6) via6[i] = 0;
+      if (this.v6 && len > 0 && slab[off]! >> 4 === 6) {
+        this.egressV6(slab, off, len, offsets, lengths, peers, replies, i);
+        continue;
+      }
       if (len < 20 || slab[off]! >> 4 !== 4) {
         peers[i] = this.drop(AgentDrop.NotIpv4);
         continue;
@@ -272,8 +327,14 @@ export class OverlayNetwork implements DataplaneNetwork {
         peers[i] = this.drop(reason);
         continue;
       }
-      if (span.ipVersion !== 4 || !this.peers.ownsSource(peer, readU32(slab, span.offset + 12))) {
-        peers[i] = this.drop(span.ipVersion !== 4 ? AgentDrop.NotIpv4 : AgentDrop.SpoofedSource);
+      if (span.ipVersion !== 4) {
+        const reason = this.checkIngressV6(slab, span.offset, span.length, peer);
+        if (reason !== 0) {
+          peers[i] = this.drop(reason);
+          continue;
+        }
+      } else if (!this.peers.ownsSource(peer, readU32(slab, span.offset + 12))) {
+        peers[i] = this.drop(AgentDrop.SpoofedSource);
         continue;
       }
       offsets[i] = span.offset;
@@ -282,6 +343,67 @@ export class OverlayNetwork implements DataplaneNetwork {
       if (capture) capture.record(CaptureSide.Tun, slab, span.offset, span.length, CaptureDirection.Inbound);
     }
   };
+
+  /** TUN -> UDP for one IPv6 packet: route by its four destination words, encapsulate, pick socket and peer. */
+  private egressV6(
+    slab: Uint8Array,
+    off: number,
+    len: number,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    peers: Int32Array,
+    replies: Uint8Array,
+    i: number,
+  ): void {
+    const v6 = this.v6!;
+    if (len < 40) {
+      peers[i] = this.drop(DropReason.TooShort);
+      return;
+    }
+    const peer = v6.fib.lookup(
+      readU32(slab, off + 24),
+      readU32(slab, off + 28),
+      readU32(slab, off + 32),
+      readU32(slab, off + 36),
+    );
+    const tooBig = peer >= 0 && len > v6.mtu;
+    if (peer < 0 || tooBig) {
+      peers[i] = this.drop(tooBig ? AgentDrop.PacketTooBig : AgentDrop.NoRoute);
+      if (tooBig || this.opts.format.icmpOnNoRoute) {
+        const slotStart = off - (off % this.egressSlotSize);
+        if (v6.replyError(slab, off, len, slotStart, this.egressSlotSize, offsets, lengths, i, tooBig ? v6.mtu : 0)) {
+          replies[i] = 1;
+          peers[i] = 0;
+        }
+      }
+      return;
+    }
+    const start = this.opts.format.encapsulate(slab, off, len, peer);
+    if (start < 0) {
+      peers[i] = this.drop(-start);
+      return;
+    }
+    offsets[i] = start;
+    lengths[i] = len + (off - start);
+    peers[i] = peer;
+    if (v6.path[peer] === PeerPath6.Ipv6Underlay) this.family!.viaV6[i] = 1;
+    else if (this.sourcePorts) this.sourcePorts[i] = vxlanSourcePort(slab, off, len);
+  }
+
+  /** An inner IPv6 packet from peer `peer`: 0 to deliver it, else the drop reason. */
+  private checkIngressV6(slab: Uint8Array, off: number, len: number, peer: number): number {
+    if (!this.v6) return AgentDrop.NotIpv4;
+    if (!this.v6.chainValid(slab, off, len)) return AgentDrop.BadIpv6Chain;
+    const src = off + 8;
+    const owns = this.peers.ownsSource6(
+      peer,
+      readU32(slab, src),
+      readU32(slab, src + 4),
+      readU32(slab, src + 8),
+      readU32(slab, src + 12),
+    );
+    return owns && this.v6.path[peer] !== PeerPath6.None ? 0 : AgentDrop.SpoofedSource;
+  }
 
   private drop(reason: number): number {
     this.drops[reason]!++;
@@ -321,16 +443,20 @@ export class OverlayNetwork implements DataplaneNetwork {
     const each = changes.length <= LISTED_CHANGES ? log.info.bind(log) : log.debug.bind(log);
     for (const c of changes) {
       if (c.type === 'added') {
-        const slot = this.peers.upsert(c.subnet, c.publicIp, c.vtepMac);
+        const before = this.peers.get(c.subnet)?.ipv6;
+        const routed6 = c.ipv6 && this.v6?.pathFor(c.ipv6, c.ipv6.vtepMac !== undefined) ? c.ipv6 : undefined;
+        const slot = this.peers.upsert(c.subnet, c.publicIp, c.vtepMac, routed6);
         this.opts.format.setPeer(slot.index, c);
         this.udp!.addPeer(slot.index, c.publicIp, this.opts.format.port);
         this.sender?.addPeer(slot.index, c.publicIp, this.opts.format.port);
         this.fib.set(c.subnet, slot.index);
+        if (this.v6) this.applyV6(slot.index, before, c);
         each({ subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
       } else {
         const slot = this.peers.remove(c.subnet);
         if (!slot) continue;
         this.fib.delete(c.subnet);
+        if (this.v6) this.applyV6(slot.index, slot.ipv6, undefined);
         this.udp!.removePeer(slot.index);
         this.sender?.removePeer(slot.index);
         each({ subnet: formatIp4Net(c.subnet), via: slot.publicIp }, 'peer removed');
@@ -338,6 +464,25 @@ export class OverlayNetwork implements DataplaneNetwork {
     }
     if (changes.length > LISTED_CHANGES)
       log.info({ ...summarizeChanges(changes), peers: this.peers.size }, 'peers updated');
+  }
+
+  /** A peer's IPv6 side changed (`after` undefined: the peer left): FIB6 entry, IPv6 socket peer, path. */
+  private applyV6(index: number, before: PeerChange['ipv6'], after: PeerChange | undefined): void {
+    const v6 = this.v6!;
+    if (before) v6.fib.delete(before.subnet);
+    this.udp6?.removePeer(index);
+    const path = v6.pathFor(after?.ipv6, after?.ipv6?.vtepMac !== undefined);
+    v6.path[index] = path;
+    if (!after?.ipv6) return;
+    if (path === PeerPath6.None) {
+      this.opts.log.warn(
+        { subnet: formatIpv6Prefix(after.ipv6.subnet), via: after.publicIp },
+        `no IPv6 route to this peer: ${this.backend} needs ${this.backend === 'vxlan' ? 'PublicIPv6 on both nodes and the IPv6 VTEP MAC' : 'an underlay'}`,
+      );
+      return;
+    }
+    if (path === PeerPath6.Ipv6Underlay) this.udp6!.addPeer(index, after.ipv6.publicIp!, this.opts.format.port);
+    v6.fib.set(after.ipv6.subnet, index);
   }
 
   counters(): Record<string, number> {
@@ -375,19 +520,27 @@ export class OverlayNetwork implements DataplaneNetwork {
       counters: this.counters(),
       drops: this.dropCounts(),
       sendPath: { superPackets, reason },
+      ...(this.v6 && { ipv6: this.v6.status(superPackets ? 'super-packet path' : 'socket path') }),
     };
   }
 
   async stop(): Promise<void> {
     this.egress?.stop();
     this.ingress?.stop();
+    this.ingress6?.stop();
     this.udp?.close();
+    this.udp6?.close();
     this.sender?.close();
     this.tun?.close(); // a non-persistent TUN disappears with its routes
     this.opts.capture?.close();
     await this.opts.ports.link.ipBatch(
       this.opts.log,
-      [`route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`],
+      [
+        `route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`,
+        ...(this.v6
+          ? [`-6 route del ${formatIpv6Prefix(this.v6.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`]
+          : []),
+      ],
       { force: true },
     );
   }

@@ -7,9 +7,14 @@
 // (PEER_INDEX_LIMIT); the agent's --max-peers sits at or below it, so upsert never meets it in practice.
 import {
   formatIpv4Prefix as formatIp4Net,
+  formatIpv6Prefix,
   ipv4Mask as maskOf,
+  ipv6RowContains,
+  IPV6_ROW_WORDS,
   tryParseIpv4 as parseIp4,
+  writeIpv6PrefixRow,
   type Ipv4Prefix as Ip4Net,
+  type Ipv6Prefix,
 } from '@weft/netaddr';
 import { subnetKey } from '../subnet-key.ts';
 
@@ -22,6 +27,15 @@ export interface PeerSlot {
   subnet: Ip4Net;
   publicIp: string;
   vtepMac?: string;
+  /** Dual stack: the peer's IPv6 subnet, its PublicIPv6 (absent: IPv4 underlay only), its IPv6 VTEP MAC (vxlan). */
+  ipv6?: PeerIpv6;
+}
+
+/** A peer's IPv6 side, from its lease (ipv6Subnet, PublicIPv6, BackendV6Data.VtepMAC). */
+export interface PeerIpv6 {
+  subnet: Ipv6Prefix;
+  publicIp?: string;
+  vtepMac?: string;
 }
 
 /** More peers than the addon can index (PEER_INDEX_LIMIT). */
@@ -32,6 +46,14 @@ export class PeerTableFullError extends RangeError {
   }
 }
 
+/** One route of /status: a peer subnet of either family, its underlay next hop, its VTEP MAC (vxlan). */
+export interface PeerRoute {
+  subnet: string;
+  via: string;
+  vtepMac?: string;
+  index: number;
+}
+
 export class PeerTable {
   /** Per peer index: subnet network address and mask, for "inner source lies in the sender's subnet". */
   subnetIp = new Uint32Array(INITIAL_CAPACITY);
@@ -40,6 +62,9 @@ export class PeerTable {
   address = new Uint32Array(INITIAL_CAPACITY);
   /** 1 when the index is in use. */
   live = new Uint8Array(INITIAL_CAPACITY);
+  /** Per peer index: its IPv6 subnet as a packed row (4 network words, 4 mask words), when has6 is 1. */
+  subnet6 = new Uint32Array(INITIAL_CAPACITY * IPV6_ROW_WORDS);
+  has6 = new Uint8Array(INITIAL_CAPACITY);
   private readonly bySubnet = new Map<string, PeerSlot>();
   private readonly free: number[] = [];
   private next = 0;
@@ -61,7 +86,7 @@ export class PeerTable {
    * Adds or updates the peer owning `subnet`; returns its slot (the index is stable across updates).
    * Throws PeerTableFullError past PEER_INDEX_LIMIT peers.
    */
-  upsert(subnet: Ip4Net, publicIp: string, vtepMac?: string): PeerSlot {
+  upsert(subnet: Ip4Net, publicIp: string, vtepMac?: string, ipv6?: PeerIpv6): PeerSlot {
     const key = subnetKey(subnet);
     let slot = this.bySubnet.get(key);
     if (!slot) {
@@ -74,6 +99,9 @@ export class PeerTable {
     }
     slot.publicIp = publicIp;
     slot.vtepMac = vtepMac;
+    slot.ipv6 = ipv6;
+    this.has6[slot.index] = ipv6 ? 1 : 0;
+    if (ipv6) writeIpv6PrefixRow(ipv6.subnet, this.subnet6, slot.index);
     this.subnetIp[slot.index] = subnet.ip;
     this.subnetMask[slot.index] = maskOf(subnet.prefixLen);
     this.address[slot.index] = parseIp4(publicIp) ?? 0;
@@ -88,6 +116,7 @@ export class PeerTable {
     if (!slot) return undefined;
     this.bySubnet.delete(key);
     this.live[slot.index] = 0;
+    this.has6[slot.index] = 0;
     this.free.push(slot.index);
     return slot;
   }
@@ -102,10 +131,29 @@ export class PeerTable {
     );
   }
 
-  list(): { subnet: string; via: string; vtepMac?: string; index: number }[] {
-    const out: { subnet: string; via: string; vtepMac?: string; index: number }[] = [];
-    for (const s of this.bySubnet.values())
+  /** True when the IPv6 address w0..w3 is inside the IPv6 subnet of live peer `index`. No allocation. */
+  ownsSource6(index: number, w0: number, w1: number, w2: number, w3: number): boolean {
+    return (
+      index >= 0 &&
+      index < this.live.length &&
+      this.live[index] === 1 &&
+      this.has6[index] === 1 &&
+      ipv6RowContains(this.subnet6, index, w0, w1, w2, w3)
+    );
+  }
+
+  list(): PeerRoute[] {
+    const out: PeerRoute[] = [];
+    for (const s of this.bySubnet.values()) {
       out.push({ subnet: formatIp4Net(s.subnet), via: s.publicIp, vtepMac: s.vtepMac, index: s.index });
+      if (s.ipv6)
+        out.push({
+          subnet: formatIpv6Prefix(s.ipv6.subnet),
+          via: s.ipv6.publicIp ?? s.publicIp,
+          vtepMac: s.ipv6.vtepMac,
+          index: s.index,
+        });
+    }
     return out;
   }
 
@@ -122,5 +170,9 @@ export class PeerTable {
     this.subnetMask = widen(this.subnetMask, (n) => new Uint32Array(n));
     this.address = widen(this.address, (n) => new Uint32Array(n));
     this.live = widen(this.live, (n) => new Uint8Array(n));
+    this.has6 = widen(this.has6, (n) => new Uint8Array(n));
+    const rows = new Uint32Array(capacity * IPV6_ROW_WORDS);
+    rows.set(this.subnet6);
+    this.subnet6 = rows;
   }
 }

@@ -2,6 +2,7 @@
 // agent runs (lease watching or BGP); the backend turns them into dataplane state (kernel routes, or the
 // userspace forwarding table). The control plane never touches packets.
 import type { Ipv4Prefix as Ip4Net } from '@weft/netaddr';
+import type { PeerIpv6 } from './peers.ts';
 
 /** One peer node's subnet appearing or disappearing. */
 export interface PeerChange {
@@ -11,6 +12,8 @@ export interface PeerChange {
   publicIp: string;
   /** vxlan only: the peer's VTEP MAC, `aa:bb:cc:dd:ee:ff`. */
   vtepMac?: string;
+  /** A dual-stack lease's IPv6 side (subnet, PublicIPv6, the IPv6 VTEP MAC); IPv4-only leases have none. */
+  ipv6?: PeerIpv6;
 }
 
 export interface NetworkStatus {
@@ -21,6 +24,20 @@ export interface NetworkStatus {
   drops?: Record<string, number>;
   /** Overlay backends: whether encapsulated super-packets go to the kernel whole, and if not, why. */
   sendPath?: { superPackets: boolean; reason: string };
+  /** Overlay backends with EnableIPv6: how IPv6 pod traffic is forwarded (see overlay-v6.ts). */
+  ipv6?: Ipv6Forwarding;
+}
+
+/** What /status says about IPv6 pod traffic on a backend that forwards it. */
+export interface Ipv6Forwarding {
+  forwarded: boolean;
+  /** The underlay family IPv6 packets cross: 'ipv6' (PublicIPv6 on both ends) or 'ipv4'. */
+  underlay: 'ipv6' | 'ipv4';
+  /** MTU for IPv6 pod traffic (the IPv6 outer header is 20 bytes longer than IPv4's). */
+  mtu: number;
+  /** The egress path of IPv6 packets and why (the TAP super-packet path writes IPv4 outer headers only). */
+  sendPath: string;
+  reason: string;
 }
 
 /** A running backend network (flannel's backend.Network). */

@@ -11,6 +11,7 @@ import {
   ipv4Mask as maskOf,
   tryParseIpv4 as parseIp4,
   type Ipv4Prefix as Ip4Net,
+  type Ipv6Prefix,
 } from '@weft/netaddr';
 import { StoreUnavailableError, type Lease, type LeaseStore } from '../lease.ts';
 import { LeaseManager } from '../lease-manager.ts';
@@ -25,6 +26,7 @@ import {
   ipv6NotForwarded,
   ipv6Status,
   sameFamilies,
+  vtepMacV6For,
 } from '../dual-stack.ts';
 import { SqliteLeaseStore } from '../stores/sqlite.ts';
 import { EtcdLeaseStore } from '../stores/etcd.ts';
@@ -33,6 +35,7 @@ import { NativeNetwork } from '../backends/native.ts';
 import { DirectRoutingNetwork } from '../backends/direct-routing.ts';
 import { NodeFirewall } from './node-firewall.ts';
 import { OverlayNetwork } from '../backends/overlay.ts';
+import { overlayIpv6 } from '../backends/overlay-v6.ts';
 import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
 import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
 import { routesIpv6, type Ipv6PeerChange } from '../backends/ipv6-routes.ts';
@@ -163,6 +166,8 @@ export interface UnderlayInfo {
   iface: string;
   mtu: number;
   subnet?: Ip4Net;
+  /** The node's PublicIPv6 (dual stack): the IPv6 underlay address of the overlay backends. */
+  publicIpv6?: string;
 }
 
 export function createNetwork(
@@ -172,6 +177,8 @@ export function createNetwork(
   log: Logger,
   vtepMac: string,
   extras: DaemonExtras,
+  /** Dual stack: the lease's IPv6 subnet and the IPv6 VTEP MAC; the overlay backends then forward IPv6 too. */
+  ipv6?: { subnet: Ipv6Prefix; vtepMacV6: string },
 ): DataplaneNetwork {
   const b = config.backend;
   const native = () =>
@@ -180,7 +187,13 @@ export function createNetwork(
   const format =
     b.type === 'udp'
       ? flannelUdpFormat(b.port)
-      : vxlanFormat({ vni: b.vni, port: b.port, localMac: vtepMac, vtepAddress: subnet.ip });
+      : vxlanFormat({
+          vni: b.vni,
+          port: b.port,
+          localMac: vtepMac,
+          vtepAddress: subnet.ip,
+          ...(ipv6 && { localMacV6: ipv6.vtepMacV6 }),
+        });
   const capture = extras.openCapture?.({ localAddress: parseIp4(underlay.publicIp) ?? 0, localPort: format.port });
   const overlay = new OverlayNetwork({
     log,
@@ -192,6 +205,7 @@ export function createNetwork(
     underlayMtu: underlay.mtu,
     offloads: extras.offloads,
     capture,
+    ipv6: overlayIpv6(config.ipv6?.network, ipv6?.subnet, underlay.publicIpv6),
   });
   if (!b.directRouting || !underlay.subnet) return overlay;
   return new DirectRoutingNetwork({ log, overlay, direct: native(), underlaySubnet: underlay.subnet });
@@ -281,6 +295,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
           log.child({ component: config.backend.type }),
           vtepMac,
           extras,
+          lease.ipv6Subnet ? { subnet: lease.ipv6Subnet, vtepMacV6: vtepMacV6For(settings.nodeName) } : undefined,
         );
   await network.start();
   const ipv6Forwarding = (): string | undefined => {

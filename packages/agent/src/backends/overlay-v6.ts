@@ -1,0 +1,217 @@
+// IPv6 pod traffic on the overlay backends (flannel's dual stack): the IPv6 forwarding table, which underlay each
+// peer's IPv6 packets cross, the IPv6 pod MTU, ICMPv6 errors back into flannel0, and the egress port that sends
+// IPv6-underlay datagrams from the IPv6 socket and everything else from the IPv4 sender.
+//
+// Design notes: vxlan sends IPv6 the way flannel's flannel-v6.<VNI> device does: VXLAN between the nodes'
+// PublicIPv6 addresses, inner Ethernet between the IPv6 VTEP MACs (formats.ts keeps a second template per peer);
+// a peer without PublicIPv6 or an IPv6 VTEP MAC gets no IPv6 route. udp sends IPv6 in flannel-udp over IPv6 when
+// both nodes have PublicIPv6, over IPv4 otherwise (per peer). The TAP super-packet path writes IPv4 outer headers
+// only, so IPv6-underlay datagrams always leave from the plain IPv6 socket (batched sendmmsg, GSO where the kernel
+// has it); a whole-mode flannel0 then gets no TSO6, so IPv6 TCP arrives cut to the MTU. One flannel0 carries both
+// families: its MTU is IPv4's, and the IPv6 cluster route carries the (20 bytes smaller) IPv6 MTU, so the kernel
+// sends pods Packet Too Big; a packet that still comes through too big is dropped here with one.
+import {
+  buildIcmpv6DestUnreachable,
+  buildIcmpv6PacketTooBig,
+  Icmpv6UnreachableCode,
+  Ipv6Chain,
+  walkIpv6Chain,
+} from '@weft/encap';
+import { formatIpv6, writeIpv6Bytes, type Ipv6Prefix } from '@weft/netaddr';
+import type { PacketBatch } from '@weft/tunnel';
+import { Fib6 } from '../fib6.ts';
+import type { PacketPort } from '@weft/tunnel';
+import type { UdpPort } from '../ports.ts';
+import type { PeerIpv6 } from './peers.ts';
+import type { Ipv6Forwarding } from './types.ts';
+
+/** The overlay's IPv6 side as the agent configures it (dual-stack lease). */
+export interface OverlayIpv6Options {
+  /** The cluster's IPv6 network (IPv6Network): routed into flannel0. */
+  network: Ipv6Prefix;
+  /** This node's IPv6 subnet: its first address goes on flannel0 (/128), the ICMPv6 errors' source. */
+  subnet: Ipv6Prefix;
+  /** This node's PublicIPv6; absent, IPv6 packets cross the IPv4 underlay (udp) or are not forwarded (vxlan). */
+  publicIp?: string;
+}
+
+/** How IPv6 packets for a peer leave: not at all, from the IPv6 socket, or inside the IPv4 underlay. */
+export const enum PeerPath6 {
+  None = 0,
+  Ipv6Underlay = 1,
+  Ipv4Underlay = 2,
+}
+
+const ICMPV6_SCRATCH = 1280;
+
+/** The IPv6 state of one overlay network: FIB, per-peer path, MTU, the error builders' scratch. */
+export class OverlayIpv6 {
+  readonly fib = new Fib6();
+  /** Per peer index: PeerPath6. */
+  readonly path: number[] = [];
+  readonly mtu: number;
+  /** This node's flannel0 IPv6 address (the subnet's first address), as bytes for the ICMPv6 builders. */
+  readonly tunAddress = new Uint8Array(16);
+  private readonly scratch = new Uint8Array(ICMPV6_SCRATCH);
+  private readonly chain = new Ipv6Chain();
+
+  /**
+   * `overhead` / `overheadV6`: the format's bytes over an IPv4 / IPv6 underlay. vxlan needs `requireV6Underlay`
+   * (the kernel's flannel-v6 device speaks only IPv6 underlay).
+   */
+  constructor(
+    readonly opts: OverlayIpv6Options,
+    underlayMtu: number,
+    overhead: number,
+    overheadV6: number,
+    private readonly requireV6Underlay: boolean,
+  ) {
+    this.mtu = underlayMtu - (opts.publicIp ? overheadV6 : overhead);
+    writeIpv6Bytes(opts.subnet.ip, this.tunAddress, 0);
+  }
+
+  get underlay(): 'ipv6' | 'ipv4' {
+    return this.opts.publicIp ? 'ipv6' : 'ipv4';
+  }
+
+  /** The path a peer's IPv6 packets take, given its lease's IPv6 side (or none). */
+  pathFor(peer: PeerIpv6 | undefined, vxlanMacKnown: boolean): PeerPath6 {
+    if (!peer) return PeerPath6.None;
+    if (this.requireV6Underlay && !vxlanMacKnown) return PeerPath6.None;
+    if (this.opts.publicIp && peer.publicIp) return PeerPath6.Ipv6Underlay;
+    return this.requireV6Underlay ? PeerPath6.None : PeerPath6.Ipv4Underlay;
+  }
+
+  /** flannel0's IPv6 address and the IPv6 cluster route with the IPv6 MTU, as `ip` batch lines. */
+  linkLines(dev: string): string[] {
+    const n = this.opts.network;
+    return [
+      `-6 addr replace ${formatIpv6(this.opts.subnet.ip)}/128 dev ${dev}`,
+      `-6 route replace ${formatIpv6(n.ip)}/${n.prefixLen} dev ${dev} mtu ${this.mtu}`,
+    ];
+  }
+
+  /** False when the IPv6 packet's extension-header chain is cut short, too long or misordered. No allocation. */
+  chainValid(buf: Uint8Array, offset: number, length: number): boolean {
+    return walkIpv6Chain(buf, offset, length, this.chain) === 0;
+  }
+
+  /**
+   * Replaces packet i (read from flannel0) with an ICMPv6 error for its sender: Destination Unreachable (no route)
+   * when `tooBigMtu` is 0, else Packet Too Big carrying it. The error starts at the slot's start (`slotStart`);
+   * returns false when none may be sent (an error about an error, a multicast source: the builders' rules).
+   */
+  replyError(
+    slab: Uint8Array,
+    off: number,
+    len: number,
+    slotStart: number,
+    slotSize: number,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    i: number,
+    tooBigMtu: number,
+  ): boolean {
+    const maxLength = Math.min(ICMPV6_SCRATCH, slotSize);
+    const opts = { hopLimit: 64, maxLength };
+    const n =
+      tooBigMtu > 0
+        ? buildIcmpv6PacketTooBig(slab, off, len, tooBigMtu, this.tunAddress, this.scratch, 0, opts)
+        : buildIcmpv6DestUnreachable(
+            slab,
+            off,
+            len,
+            Icmpv6UnreachableCode.NoRoute,
+            this.tunAddress,
+            this.scratch,
+            0,
+            opts,
+          );
+    if (n === 0) return false;
+    slab.set(this.scratch.subarray(0, n), slotStart);
+    offsets[i] = slotStart;
+    lengths[i] = n;
+    return true;
+  }
+
+  status(sendPathIpv4: string): Ipv6Forwarding {
+    const v6 = this.underlay === 'ipv6';
+    return {
+      forwarded: true,
+      underlay: this.underlay,
+      mtu: this.mtu,
+      sendPath: v6
+        ? `plain UDP socket from [${this.opts.publicIp}] (the TAP super-packet path writes IPv4 outer headers only)`
+        : `inside the IPv4 underlay (${sendPathIpv4})`,
+      reason: v6
+        ? `IPv6 pod traffic crosses the IPv6 underlay between PublicIPv6 addresses (IPv6 MTU ${this.mtu}), sent from a plain UDP socket: the TAP super-packet path writes IPv4 outer headers only`
+        : `this node has no PublicIPv6: IPv6 pod traffic crosses the IPv4 underlay (IPv6 MTU ${this.mtu})`,
+    };
+  }
+}
+
+/**
+ * Egress port of a dual-stack overlay: packet i goes out of the IPv6 socket when `viaV6[i]` is 1 (the caller sets
+ * it per packet), otherwise out of the IPv4 sender. Order is kept per run, as SplitSender does.
+ */
+export class FamilySender implements PacketPort {
+  readonly batchSize: number;
+  readonly pending = false;
+  readonly viaV6: Uint8Array;
+  private readonly gate: Int32Array;
+  private blocked: PacketPort | null = null;
+
+  constructor(
+    private readonly v4: PacketPort,
+    private readonly v6: UdpPort,
+    batchSize: number,
+  ) {
+    this.batchSize = batchSize;
+    this.viaV6 = new Uint8Array(batchSize);
+    this.gate = new Int32Array(batchSize);
+  }
+
+  read(_batch: PacketBatch, _headroom: number): number {
+    return 0;
+  }
+
+  write(batch: PacketBatch, start = 0, peers: Int32Array = batch.peers): number {
+    const { count } = batch;
+    const via = this.viaV6;
+    for (let i = start; i < count; ) {
+      const kind = via[i]!;
+      let j = i;
+      while (j < count && via[j] === kind) j++;
+      this.gate.fill(-1, 0, count);
+      this.gate.set(peers.subarray(i, j), i);
+      const port = kind === 1 ? this.v6 : this.v4;
+      const done = port.write(batch, i, this.gate);
+      if (done < j) {
+        this.blocked = port;
+        return done;
+      }
+      i = j;
+    }
+    this.blocked = null;
+    return count;
+  }
+
+  onReadable(_cb: (() => void) | null): void {}
+
+  onWritable(cb: (() => void) | null): void {
+    this.v4.onWritable(cb && this.blocked === this.v4 ? cb : null);
+    this.v6.onWritable(cb && this.blocked === this.v6 ? cb : null);
+  }
+
+  close(): void {}
+}
+
+/** The overlay's IPv6 options for a dual-stack lease; undefined without an IPv6 subnet or IPv6Network. */
+export function overlayIpv6(
+  network: Ipv6Prefix | undefined,
+  subnet: Ipv6Prefix | undefined,
+  publicIpv6: string | undefined,
+): OverlayIpv6Options | undefined {
+  if (!subnet || !network) return undefined;
+  return { network, subnet, ...(publicIpv6 && { publicIp: publicIpv6 }) };
+}

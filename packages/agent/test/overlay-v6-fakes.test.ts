@@ -1,0 +1,355 @@
+// IPv6 pod traffic through two real dual-stack agents (startAgent, vxlan and udp) on fake ports, without root:
+// flannel0 is a ChannelTun, the IPv4 and IPv6 underlays share one ChannelNetwork, the store a MemoryLeaseStore.
+// Two bare "nodes" hold dual-stack leases written straight into the store: C with PublicIPv6 and an IPv6 VTEP MAC,
+// D without PublicIPv6 (udp then carries its IPv6 over IPv4; vxlan gives it no IPv6 route). Every assertion is about
+// exact bytes or named drop counters.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isIP } from 'node:net';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { encodeIpv6Header, parseMac } from '@weft/encap';
+import { formatIpv6, parseIpv6, parseIpv6Prefix, tryParseIpv4Prefix, writeIpv6Bytes } from '@weft/netaddr';
+import { ChannelNetwork, ChannelTun, type ChannelBind } from '@weft/tunnel';
+import {
+  LeaseRouteSource,
+  MemoryLeaseStore,
+  createLogger,
+  parseAgentArgs,
+  startAgent,
+  vtepMacFor,
+  type AgentPorts,
+  type IfaceFacts,
+  type LeaseAttrs,
+  type RunningAgent,
+} from './support/internals.ts';
+import { RecordingLink, drain, sendFrom, until } from './support/fake-node.ts';
+import { vtepMacV6For } from '../src/dual-stack.ts';
+
+const C_MAC = '0a:58:00:00:00:0c';
+const C_MAC6 = '0a:58:00:00:06:0c';
+const D_MAC = '0a:58:00:00:00:0d';
+const D_MAC6 = '0a:58:00:00:06:0d';
+const NET6 = 'fd00:10:244::/56';
+const C6 = 'fd00:10:244:c::/64';
+const D6 = 'fd00:10:244:d::/64';
+const VXLAN_VNI1 = Buffer.from('0800000000000100', 'hex');
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** An IPv6/UDP packet (ports 1000 -> 2000, UDP checksum left 0: the dataplane never reads it). */
+function ipv6(src: string, dst: string, hop: number, payload: string | number, ext?: Uint8Array): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.alloc(payload, 0x61);
+  const e = ext ?? Buffer.alloc(0);
+  const b = Buffer.alloc(48 + e.length + body.length);
+  const bytes = (a: string) => {
+    const out = Buffer.alloc(16);
+    writeIpv6Bytes(parseIpv6(a), out, 0);
+    return out;
+  };
+  encodeIpv6Header(
+    {
+      trafficClass: 0,
+      flowLabel: 0x12345,
+      payloadLength: e.length + 8 + body.length,
+      nextHeader: e.length ? 60 : 17,
+      hopLimit: hop,
+      src: bytes(src),
+      dst: bytes(dst),
+    },
+    b,
+    0,
+  );
+  b.set(e, 40);
+  b.writeUInt16BE(1000, 40 + e.length);
+  b.writeUInt16BE(2000, 42 + e.length);
+  b.writeUInt16BE(8 + body.length, 44 + e.length);
+  b.set(body, 48 + e.length);
+  return b;
+}
+
+/** A VXLAN datagram as a kernel flannel-v6 VTEP sends it: VXLAN, inner Ethernet (dst, src, 0x86dd), the packet. */
+const vxlan6 = (dstMac: string, srcMac: string, inner: Uint8Array, head: Uint8Array = VXLAN_VNI1) =>
+  Buffer.concat([head, parseMac(dstMac), parseMac(srcMac), Buffer.from('86dd', 'hex'), inner]);
+
+interface Node {
+  name: string;
+  agent: RunningAgent;
+  link: RecordingLink;
+  tun: ChannelTun;
+  /** The agent's IPv6 subnet's first address + `host`. */
+  addr(host: number): string;
+}
+
+async function startNode(
+  name: string,
+  ip4: string,
+  ip6: string,
+  store: MemoryLeaseStore,
+  net: ChannelNetwork,
+  dir0: string,
+) {
+  const dir = join(dir0, name);
+  mkdirSync(dir, { recursive: true });
+  const link = new RecordingLink(ip4);
+  const handles: { tun?: ChannelTun } = {};
+  const ports: AgentPorts = {
+    openTun: (t) => (handles.tun = new ChannelTun({ batchSize: t.batchSize, mtu: 1500 })),
+    openUdp: (u) => net.bind(isIP(u.address) === 6 ? formatIpv6(parseIpv6(u.address)) : u.address, u.port),
+    link,
+  };
+  const facts: IfaceFacts = {
+    links: async () => [{ name: 'eth0', mtu: 1500, addresses: [ip4] }],
+    routeDevice: async () => 'eth0',
+    defaultRouteDevice: async () => 'eth0',
+    links6: async () => [{ name: 'eth0', mtu: 1500, addresses: [ip6] }],
+    defaultRouteDevice6: async () => 'eth0',
+  };
+  const settings = {
+    ...parseAgentArgs(['--iface', 'eth0', '--subnet-file', join(dir, 'subnet.env'), '--metrics-port', '0'], {
+      hostname: name,
+    }),
+    netConfigFile: null,
+    leaseTtlSeconds: 3600,
+    renewMarginSeconds: 600,
+  };
+  const agent = await startAgent(settings, createLogger({ level: 'silent' }), {
+    ports,
+    offloads: false,
+    routes: new LeaseRouteSource(),
+    openStore: () => ({ ...sharedStore(store) }),
+    ifaceFacts: facts,
+  });
+  const sub6 = agent.lease()!.ipv6Subnet!;
+  return {
+    name,
+    agent,
+    link,
+    tun: handles.tun!,
+    addr: (host: number) => formatIpv6(sub6.ip + BigInt(host)),
+  } satisfies Node;
+}
+
+/** One agent's view of the shared store: stop() must not close it for the others. */
+function sharedStore(s: MemoryLeaseStore) {
+  return {
+    getConfig: () => s.getConfig(),
+    putConfig: (json: string) => s.putConfig(json),
+    listLeases: () => s.listLeases(),
+    createLease: (...a: Parameters<MemoryLeaseStore['createLease']>) => s.createLease(...a),
+    renewLease: (...a: Parameters<MemoryLeaseStore['renewLease']>) => s.renewLease(...a),
+    deleteLease: (...a: Parameters<MemoryLeaseStore['deleteLease']>) => s.deleteLease(...a),
+    watchLeases: (...a: Parameters<MemoryLeaseStore['watchLeases']>) => s.watchLeases(...a),
+    close: async () => {},
+  };
+}
+
+const routesOf = (n: Node) =>
+  n.agent.network
+    .status()
+    .routes.map((r) => `${r.subnet} via ${r.via}`)
+    .sort();
+const dropsOf = (n: Node) => n.agent.network.status().drops!;
+
+interface World {
+  backend: 'udp' | 'vxlan';
+  port: number;
+  store: MemoryLeaseStore;
+  dir: string;
+  a: Node;
+  b: Node;
+  c4: ChannelBind;
+  c6: ChannelBind;
+  d4: ChannelBind;
+}
+
+async function setUp(backend: 'udp' | 'vxlan'): Promise<World> {
+  const port = backend === 'udp' ? 8285 : 8472;
+  const net = new ChannelNetwork();
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  await store.putConfig(
+    JSON.stringify({ Network: '10.244.0.0/16', EnableIPv6: true, IPv6Network: NET6, Backend: { Type: backend } }),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'v6d-fakes-'));
+  writeFileSync(join(dir, 'unused'), '');
+  const c4 = net.bind('192.0.2.3', port);
+  const c6 = net.bind('2001:db8::3', port);
+  const d4 = net.bind('192.0.2.4', port);
+  const lease = (ip4: string, ip6: string | null, mac: string, mac6: string, name: string): LeaseAttrs => ({
+    PublicIP: ip4,
+    PublicIPv6: ip6,
+    BackendType: backend,
+    ...(backend === 'vxlan' ? { BackendData: { VNI: 1, VtepMAC: mac }, BackendV6Data: { VNI: 1, VtepMAC: mac6 } } : {}),
+    NodeName: name,
+  });
+  await store.createLease(
+    tryParseIpv4Prefix('10.244.3.0/24')!,
+    lease('192.0.2.3', '2001:db8::3', C_MAC, C_MAC6, 'c'),
+    3600_000,
+    parseIpv6Prefix(C6),
+  );
+  await store.createLease(
+    tryParseIpv4Prefix('10.244.4.0/24')!,
+    lease('192.0.2.4', null, D_MAC, D_MAC6, 'd'),
+    3600_000,
+    parseIpv6Prefix(D6),
+  );
+  const a = await startNode('a', '192.0.2.1', '2001:db8::1', store, net, dir);
+  const b = await startNode('b', '192.0.2.2', '2001:db8::2', store, net, dir);
+  const want = backend === 'udp' ? 6 : 5; // 3 IPv4 + 3 IPv6 peers; vxlan: no IPv6 route to D (no PublicIPv6)
+  await until(() => routesOf(a).length === want && routesOf(b).length === want, 'both agents to learn the peers');
+  return { backend, port, store, dir, a, b, c4, c6, d4 };
+}
+
+async function wire(bind: ChannelBind): Promise<Uint8Array> {
+  const got: Uint8Array[] = [];
+  await until(() => (got.push(...drain(bind)), got.length >= 1), `a datagram at ${bind.address}`);
+  return got[0]!;
+}
+
+async function fromTun(node: Node): Promise<Uint8Array> {
+  const got: Uint8Array[] = [];
+  await until(() => (got.push(...node.tun.take()), got.length >= 1), `a packet on ${node.name}'s flannel0`);
+  return got[0]!;
+}
+
+for (const backend of ['vxlan', 'udp'] as const) {
+  const t = suite<{ w: World }>(`${backend}: IPv6 pod traffic on fakes`);
+  t.before(async (ctx) => {
+    ctx.w = await setUp(backend);
+  });
+  t.after(async ({ w }) => {
+    if (!w) return; // setUp failed: its error is the report
+    await w.a.agent.stop();
+    await w.b.agent.stop();
+    await w.store.close();
+    rmSync(w.dir, { recursive: true, force: true });
+  });
+
+  t('flannel0 gets the IPv6 address and the IPv6 cluster route with the IPv6 MTU; /status says how', ({ w }) => {
+    const mtu6 = backend === 'udp' ? 1452 : 1430; // 1500 - 48 (IPv6 + UDP) or - 70 (+ VXLAN + inner Ethernet)
+    assert.equal(w.a.link.lines.slice(0, 2), [
+      `-6 addr replace ${w.a.addr(0)}/128 dev flannel0`,
+      `-6 route replace ${NET6} dev flannel0 mtu ${mtu6}`,
+    ]);
+    const st = w.a.agent.status().ipv6!;
+    assert.ok(st.forwarded, 'forwarded');
+    assert.match(st.reason, /IPv6 underlay/);
+    assert.match(st.reason, /TAP super-packet path writes IPv4 outer headers only/);
+    assert.ok(routesOf(w.a).includes(`${C6} via 2001:db8::3`), 'C by its PublicIPv6');
+  });
+
+  t('A -> C: IPv6 over the IPv6 underlay, byte-exact (vxlan: the IPv6 VTEP MACs, 0x86dd)', async ({ w }) => {
+    const pkt = ipv6(w.a.addr(5), 'fd00:10:244:c::9', 64, 'to C over IPv6');
+    w.a.tun.inject(pkt);
+    const got = await wire(w.c6);
+    const expect =
+      backend === 'udp'
+        ? ipv6(w.a.addr(5), 'fd00:10:244:c::9', 63, 'to C over IPv6')
+        : vxlan6(C_MAC6, vtepMacV6For('a'), pkt);
+    assert.is(hex(got), hex(expect));
+    assert.equal(drain(w.c4), [], 'nothing on the IPv4 underlay');
+  });
+
+  t('C -> A: decapsulated byte-exact onto flannel0', async ({ w }) => {
+    const inner = ipv6('fd00:10:244:c::9', w.a.addr(5), 30, 'from C');
+    sendFrom(w.c6, '2001:db8::1', w.port, backend === 'udp' ? inner : vxlan6(vtepMacV6For('a'), C_MAC6, inner));
+    const got = await fromTun(w.a);
+    assert.is(hex(got), hex(backend === 'udp' ? ipv6('fd00:10:244:c::9', w.a.addr(5), 29, 'from C') : inner));
+  });
+
+  t('A <-> B: agent to agent both ways over IPv6', async ({ w }) => {
+    const hop = backend === 'udp' ? 62 : 64;
+    w.a.tun.inject(ipv6(w.a.addr(5), w.b.addr(7), 64, 'a to b'));
+    assert.is(hex(await fromTun(w.b)), hex(ipv6(w.a.addr(5), w.b.addr(7), hop, 'a to b')));
+    w.b.tun.inject(ipv6(w.b.addr(7), w.a.addr(5), 64, 'b to a'));
+    assert.is(hex(await fromTun(w.a)), hex(ipv6(w.b.addr(7), w.a.addr(5), hop, 'b to a')));
+  });
+
+  t('D has no PublicIPv6: udp carries its IPv6 over IPv4, vxlan has no IPv6 route to it', async ({ w }) => {
+    const pkt = ipv6(w.a.addr(5), 'fd00:10:244:d::9', 64, 'to D');
+    const noRoute = dropsOf(w.a).no_route!;
+    w.a.tun.inject(pkt);
+    if (backend === 'udp') {
+      assert.is(hex(await wire(w.d4)), hex(ipv6(w.a.addr(5), 'fd00:10:244:d::9', 63, 'to D')));
+    } else {
+      const err = Buffer.from(await fromTun(w.a));
+      assert.is(err[6], 58, 'ICMPv6');
+      assert.equal([err[40], err[41]], [1, 0], 'destination unreachable, no route');
+      assert.is(dropsOf(w.a).no_route, noRoute + 1);
+      assert.equal(drain(w.d4), []);
+    }
+  });
+
+  t('ICMPv6 destination unreachable for an IPv6 destination no peer owns; none for an ICMPv6 error', async ({ w }) => {
+    const before = dropsOf(w.a).no_route!;
+    const lost = ipv6(w.a.addr(5), 'fd00:10:244:99::1', 64, 'nowhere');
+    w.a.tun.inject(lost);
+    const p = Buffer.from(await fromTun(w.a));
+    assert.is(p[6], 58, 'next header ICMPv6');
+    assert.is(formatIpv6(ipv6From(p, 8)), w.a.addr(0), "from flannel0's IPv6 address");
+    assert.is(formatIpv6(ipv6From(p, 24)), w.a.addr(5), 'to the sender');
+    assert.equal([p[40], p[41]], [1, 0], 'destination unreachable, no route');
+    assert.is(hex(p.subarray(48)), hex(lost), 'quotes the packet');
+    assert.is(dropsOf(w.a).no_route, before + 1);
+    w.a.tun.inject(Buffer.from(p).fill(0, 8, 24).fill(0xfd, 8, 9)); // an ICMPv6 error bound nowhere (fd00::)
+    await until(() => dropsOf(w.a).no_route === before + 2, 'the error to be dropped');
+    assert.equal(w.a.tun.take(), [], 'no error about an error');
+  });
+
+  t('Packet Too Big with the IPv6 MTU for a packet over it', async ({ w }) => {
+    const mtu6 = backend === 'udp' ? 1452 : 1430;
+    const big = ipv6(w.a.addr(5), 'fd00:10:244:c::9', 64, mtu6 + 1 - 48);
+    w.a.tun.inject(big);
+    const p = Buffer.from(await fromTun(w.a));
+    assert.equal([p[40], p[41]], [2, 0], 'packet too big');
+    assert.is(p.readUInt32BE(44), mtu6);
+    assert.is(dropsOf(w.a).packet_too_big, 1);
+    w.a.tun.inject(ipv6(w.a.addr(5), 'fd00:10:244:c::9', 64, mtu6 - 48));
+    assert.is((await wire(w.c6)).length, mtu6 + (backend === 'vxlan' ? 22 : 0), 'exactly the MTU passes');
+  });
+
+  t('hostile IPv6 from C: nothing reaches flannel0, every drop counted by name', async ({ w }) => {
+    const aMac6 = vtepMacV6For('a');
+    const frame = (inner: Uint8Array, head?: Uint8Array) =>
+      backend === 'udp' ? Buffer.from(inner) : vxlan6(aMac6, C_MAC6, inner, head);
+    const d0 = { ...dropsOf(w.a) };
+    const send = (b: Uint8Array) => sendFrom(w.c6, '2001:db8::1', w.port, b);
+    send(frame(ipv6(w.b.addr(9), w.a.addr(5), 30, 'spoofed: B')));
+    send(frame(ipv6('fd00:10:244:99::9', w.a.addr(5), 30, 'spoofed: nobody')));
+    send(frame(ipv6('2001:db8::77', w.a.addr(5), 30, 'spoofed: outside')));
+    // Destination Options header claiming 64 bytes where 8 are left: truncated.
+    send(frame(ipv6('fd00:10:244:c::9', w.a.addr(5), 30, '', Buffer.from([17, 7, 0, 0, 0, 0, 0, 0]))));
+    let expect = { spoofed_source: 3, bad_ipv6_chain: 1 } as Record<string, number>;
+    if (backend === 'vxlan') {
+      send(
+        vxlan6(
+          aMac6,
+          C_MAC6,
+          ipv6('fd00:10:244:c::9', w.a.addr(5), 30, 'vni 2'),
+          Buffer.from('0800000000000200', 'hex'),
+        ),
+      );
+      expect = { ...expect, wrong_vni: 1 };
+    }
+    // Random bytes behind a valid outer header (seeded, so a failure repeats).
+    let seed = 0x6d2b79f5;
+    const rand = () => (seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e37) >>> 0) & 0xff;
+    for (let i = 0; i < 50; i++) {
+      const junk = Buffer.from(Array.from({ length: 1 + (rand() << 2) }, rand));
+      junk[0] = (junk[0]! & 0x0f) | 0x60; // version 6, so it is judged as IPv6
+      send(frame(junk));
+    }
+    const total = (d: Record<string, number>) => Object.values(d).reduce((x, y) => x + y, 0);
+    const sent = 4 + (backend === 'vxlan' ? 1 : 0) + 50;
+    await until(() => total(dropsOf(w.a)) - total(d0) === sent, `${sent} drops counted`);
+    for (const [k, v] of Object.entries(expect)) assert.is(dropsOf(w.a)[k]! - d0[k]!, v, k);
+    assert.equal(w.a.tun.take(), [], 'nothing reached flannel0');
+  });
+
+  t.run();
+}
+
+function ipv6From(b: Buffer, off: number): bigint {
+  return (b.readBigUInt64BE(off) << 64n) | b.readBigUInt64BE(off + 8);
+}

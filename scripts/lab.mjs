@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run lab`, the main job: installs what is missing (npm packages; iproute2, iperf3, ping, iptables and the
 // standard CNI plugins the lab's pods attach through, from Debian), builds, then runs a three-node weft lab, shows
-// its leases and routes, sends traffic across it and tears it down.
+// its leases and routes, sends traffic across it and tears it down. Flags go to `weft lab demo` as given, e.g.
+// `npm run lab -- --dual-stack` (pods with IPv4 and IPv6 addresses) or `npm run lab -- --ipv6-only`.
 import { spawnSync } from 'node:child_process';
 import { ensureNpmDeps, ensureDebianPackages, root, sh } from './setup.mjs';
 

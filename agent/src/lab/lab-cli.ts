@@ -10,17 +10,18 @@ import {
   METRICS_PORT,
   weftArgv,
   type BackendType,
+  type LabFamilies,
   type RouteSync,
   type StoreKind,
 } from './lab-up.ts';
 
 const USAGE = `usage:
   weft lab up --name NAME [--nodes 3] [--pods 1] [--backend udp|vxlan|native] [--route-sync lease|bgp]
-              [--store embedded|etcd] [--mtu 1500] [--pcap DIR]
+              [--store embedded|etcd] [--mtu 1500] [--pcap DIR] [--dual-stack | --ipv6-only]
   weft lab exec NAME NODE_OR_POD -- CMD...
   weft lab status NAME
   weft lab down NAME | --all
-  weft lab demo [--backend B] [--route-sync R] [--nodes N]   (what npm run lab runs)
+  weft lab demo [--backend B] [--route-sync R] [--nodes N] [--dual-stack | --ipv6-only]   (what npm run lab runs)
 `;
 
 interface LabState {
@@ -68,13 +69,22 @@ function upProgram() {
     .option('--route-sync <R>', 'lease or bgp', 'lease')
     .option('--store <S>', 'embedded or etcd', 'embedded')
     .option('--mtu <BYTES>', 'underlay MTU', '1500')
-    .option('--pcap <DIR>', "the agents' pcapng captures (weft trace reads them)");
+    .option('--pcap <DIR>', "the agents' pcapng captures (weft trace reads them)")
+    .option('--dual-stack', 'pods get an IPv4 and an IPv6 address (EnableIPv6, IPv6 underlay)')
+    .option('--ipv6-only', 'pods get an IPv6 address only (EnableIPv4 false)');
+}
+
+/** --dual-stack / --ipv6-only (one of them at most) as the lab's families. */
+export function labFamilies(o: { dualStack?: boolean; ipv6Only?: boolean }): LabFamilies {
+  if (o.dualStack && o.ipv6Only) throw new UsageError('--dual-stack and --ipv6-only exclude each other');
+  return o.dualStack ? 'dual-stack' : o.ipv6Only ? 'ipv6-only' : 'ipv4';
 }
 
 async function up(argv: string[]): Promise<number> {
   const parsed = parseCli(upProgram(), argv);
   if (!parsed.ok) return parsed.code;
   const o = parsed.opts as { name: string; routeSync: string } & Record<string, string>;
+  const families = labFamilies(parsed.opts as { dualStack?: boolean; ipv6Only?: boolean });
   const values: Record<string, string | undefined> & { name: string } = { ...o, 'route-sync': o.routeSync };
   if (!values.name) throw new UsageError('--name is required');
   if (existsSync(stateFile(values.name)))
@@ -90,6 +100,7 @@ async function up(argv: string[]): Promise<number> {
       underlayMtu: positiveInt('mtu', values.mtu!, 9000),
       pcapDir: values.pcap,
       persistent: true,
+      ...(families !== 'ipv4' ? { families } : {}),
     },
     (m) => console.error(`lab: ${m}`),
   );
@@ -120,9 +131,29 @@ function alive(pid: number, expect: string): boolean {
   }
 }
 
+interface LabNodeDescription {
+  name: string;
+  namespace: string;
+  agentPid: number;
+  underlayIp: string;
+  underlayIp6?: string;
+  subnet: string | null;
+  subnet6?: string | null;
+  pods: { name: string; ip: string; ip6?: string }[];
+}
+
+/** A dual-stack or IPv6-only lab's node: both families' underlay addresses, subnets and pod addresses. */
+function addressesOf(n: LabNodeDescription): object {
+  return {
+    underlay: [n.underlayIp, n.underlayIp6],
+    subnets: [n.subnet, n.subnet6].filter((s, i, all) => s && all.indexOf(s) === i),
+    pods: n.pods.map((p) => ({ name: p.name, ips: p.ip6 && p.ip6 !== p.ip ? [p.ip, p.ip6] : [p.ip] })),
+  };
+}
+
 async function status(argv: string[]): Promise<number> {
   const state = loadState(argv[0] ?? '');
-  const nodes = (state.description as { nodes: { name: string; namespace: string; agentPid: number }[] }).nodes;
+  const nodes = (state.description as { nodes: LabNodeDescription[] }).nodes;
   const out = [];
   for (const n of nodes) {
     const r = await run(
@@ -133,6 +164,7 @@ async function status(argv: string[]): Promise<number> {
       node: n.name,
       agentPid: n.agentPid,
       running: alive(n.agentPid, 'weft'),
+      ...(n.underlayIp6 ? { addresses: addressesOf(n) } : {}),
       status: r.code === 0 ? JSON.parse(r.stdout) : r.stderr.trim(),
     });
   }

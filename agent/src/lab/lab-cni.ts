@@ -86,11 +86,13 @@ export function nodeRuntime(node: LabNode, cni: NodeCni, list: ConfList = loadCo
   });
 }
 
-function addressOf(result: Record<string, unknown>, what: string): string {
-  const ips = result.ips as { address?: string }[] | undefined;
-  const ip = ips?.[0]?.address?.split('/')[0];
+/** The pod's addresses from a CNI result: the first one (IPv4 unless IPv6 only) and the IPv6 one, if any. */
+function addressesOf(result: Record<string, unknown>, what: string): { ip: string; ip6?: string } {
+  const ips = ((result.ips as { address?: string }[] | undefined) ?? []).map((i) => i.address?.split('/')[0] ?? '');
+  const ip = ips[0];
   if (!ip) throw new Error(`${what}: the CNI result has no address: ${JSON.stringify(result)}`);
-  return ip;
+  const ip6 = ips.find((a) => a.includes(':'));
+  return ip6 ? { ip, ip6 } : { ip };
 }
 
 /**
@@ -116,8 +118,9 @@ export async function attachPods(
     const l = lo.add({ ...at, ifName: 'lo' });
     if ('failed' in l)
       throw new Error(`CNI ADD of pod ${name} (lo): ${l.failed} failed: ${l.run.stdout}${l.run.stderr}`);
-    const pod = { name, ns, ip: addressOf(r.result, name) };
-    log(`pod ${name}: ${pod.ip} on ${node.name} (CNI ADD: weft -> bridge + host-local)`);
+    const pod: LabPod = { name, ns, ...addressesOf(r.result, name) };
+    const both = pod.ip6 && pod.ip6 !== pod.ip ? ` and ${pod.ip6}` : '';
+    log(`pod ${name}: ${pod.ip}${both} on ${node.name} (CNI ADD: weft -> bridge + host-local)`);
     node.pods.push(pod);
     out.push({ pod, attachment: { ...at, result: r.result } });
   }

@@ -12,6 +12,8 @@ export { nodeRuntime, type NodeCni, type PodAttachment } from './lab-cni.ts';
 export type BackendType = 'udp' | 'vxlan' | 'native';
 export type RouteSync = 'lease' | 'bgp';
 export type StoreKind = 'embedded' | 'etcd';
+/** The pod address families: IPv4 (the default lab), dual stack, or IPv6 only (flannel's EnableIPv4 false). */
+export type LabFamilies = 'ipv4' | 'dual-stack' | 'ipv6-only';
 
 export interface LabOptions {
   name: string;
@@ -29,9 +31,13 @@ export interface LabOptions {
   agentArgs?: string[];
   /** Agents masquerade pod traffic leaving the cluster network (`--ip-masq=true`); default false. */
   ipMasq?: boolean;
+  /** Pod address families (default ipv4); IPv6 needs an IPv6 underlay, which the lab then adds. */
+  families?: LabFamilies;
 }
 
 export const CLUSTER_NETWORK = '10.244.0.0/16';
+/** The IPv6 cluster network of dual-stack and IPv6-only labs: /64 node subnets (flannel's default for a /56). */
+export const CLUSTER_NETWORK6 = 'fd00:10:244::/56';
 export const METRICS_PORT = 9100;
 export const ETCD_ADDRESS = '192.0.2.1';
 const WEFT_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'weft.mjs');
@@ -60,12 +66,16 @@ export function agentArgs(run: RunningLab, node: LabNode): string[] {
   const dir = join(run.lab.scope.dir, node.name);
   mkdirSync(dir, { recursive: true });
   const store = o.store === 'etcd' ? `etcd://${ETCD_ADDRESS}:2379` : `embedded:${join(run.lab.scope.dir, 'leases.db')}`;
+  const families = o.families ?? 'ipv4';
+  // IPv6 only: PublicIP is 0.0.0.0, as flanneld writes it; the IPv6 address is the node's public one.
+  const publicIp = families === 'ipv6-only' ? [] : ['--public-ip', node.underlayIp];
+  const publicIp6 = node.underlayIp6 ? ['--public-ipv6', node.underlayIp6] : [];
   const args = [
     'agent',
     '--config',
     run.netConf,
-    '--public-ip',
-    node.underlayIp,
+    ...publicIp,
+    ...publicIp6,
     '--iface',
     'eth0',
     '--store',
@@ -153,14 +163,24 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 }
 
+/** The lab's net-conf.json: flannel's keys for the families (IPv6: EnableIPv6, IPv6Network; IPv6 only: EnableIPv4 false). */
+export function netConfFor(backend: BackendType, families: LabFamilies): object {
+  const v4 = { Network: CLUSTER_NETWORK, SubnetLen: 24 };
+  const v6 = { EnableIPv6: true, IPv6Network: CLUSTER_NETWORK6 };
+  const nets = families === 'ipv4' ? v4 : families === 'dual-stack' ? { ...v4, ...v6 } : { EnableIPv4: false, ...v6 };
+  return { ...nets, Backend: { Type: backend } };
+}
+
 /** Creates the topology, starts the agents, waits for their leases and readiness, then adds the pods. */
 export async function labUp(options: LabOptions, log: (m: string) => void = () => {}): Promise<RunningLab> {
-  const lab = await Lab.create({ name: options.name, nodes: options.nodes, underlayMtu: options.underlayMtu }, log);
+  const families = options.families ?? 'ipv4';
+  if (families === 'ipv6-only' && options.routeSync === 'bgp')
+    throw new Error('an IPv6-only lab has no BGP route sync (the speaker needs an IPv4 router ID); use --dual-stack');
+  const ipv6 = families !== 'ipv4';
+  const spec = { name: options.name, nodes: options.nodes, underlayMtu: options.underlayMtu };
+  const lab = await Lab.create(ipv6 ? { ...spec, ipv6 } : spec, log);
   const netConf = join(lab.scope.dir, 'net-conf.json');
-  writeFileSync(
-    netConf,
-    JSON.stringify({ Network: CLUSTER_NETWORK, SubnetLen: 24, Backend: { Type: options.backend } }, null, 2),
-  );
+  writeFileSync(netConf, JSON.stringify(netConfFor(options.backend, families), null, 2));
   const run: RunningLab = { lab, options, agents: new Map(), netConf, cni: new Map(), attachments: new Map() };
   try {
     if (options.store === 'etcd') await startEtcd(run, log);
@@ -208,15 +228,19 @@ async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => 
     `agent ${node.name} to write ${envFile}`,
   );
   const env = readSubnetEnv(envFile) ?? {};
-  const [first, len] = (env.FLANNEL_SUBNET ?? '').split('/');
+  const v6 = env.FLANNEL_IPV6_SUBNET;
+  const [first, len] = (env.FLANNEL_SUBNET ?? v6 ?? '').split('/');
   if (!first || !len) throw new Error(`${envFile}: no FLANNEL_SUBNET`);
-  const network = first.replace(/\.\d+$/, '.0');
+  // flannel writes the subnet's first address (10.244.3.1/24, fd00:10:244:3::1/64); the network is the lab's name for it.
+  const network = env.FLANNEL_SUBNET ? first.replace(/\.\d+$/, '.0') : first.replace(/1$/, '');
   await waitFor(
     async () => (await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/readyz`)) !== null,
     READY_TIMEOUT_MS,
     `agent ${node.name} /readyz`,
   );
-  log(`agent ${node.name}: ready, subnet ${network}/${len}, MTU ${env.FLANNEL_MTU}`);
+  if (v6) node.subnet6 = `${v6.split('/')[0]!.replace(/1$/, '')}/${v6.split('/')[1]}`;
+  const also6 = env.FLANNEL_SUBNET && node.subnet6 ? ` and ${node.subnet6}` : '';
+  log(`agent ${node.name}: ready, subnet ${network}/${len}${also6}, MTU ${env.FLANNEL_MTU}`);
   node.subnet = `${network}/${len}`;
   node.gateway = first;
   const cni = run.cni.get(node.name)!;
@@ -224,13 +248,22 @@ async function waitForAgent(run: RunningLab, node: LabNode, log: (m: string) => 
   for (const a of attached) run.attachments.set(a.pod.name, a.attachment);
 }
 
-/** Waits until the agent on `node` routes to `expected` peer subnets (leases watched, or BGP converged). */
+/**
+ * Waits until the agent on `node` routes to `expected` peer subnets (leases watched, or BGP converged): of each
+ * family the lab has, IPv6 ones only where the backend forwards IPv6 (/status ipv6.forwarded).
+ */
 async function waitForPeers(run: RunningLab, node: LabNode, expected: number, log: (m: string) => void): Promise<void> {
   let seen = -1;
+  const families = run.options.families ?? 'ipv4';
   await waitFor(
     async () => {
       const body = await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`);
-      seen = body ? (JSON.parse(body) as { routes: unknown[] }).routes.length : -1;
+      const s = body
+        ? (JSON.parse(body) as { routes: { subnet: string }[]; ipv6?: { forwarded: boolean } })
+        : { routes: [] };
+      const v6 = s.routes.filter((r) => r.subnet.includes(':')).length;
+      const v4 = s.routes.length - v6;
+      seen = body ? Math.min(families === 'ipv6-only' ? expected : v4, s.ipv6?.forwarded ? v6 : expected) : -1;
       return seen >= expected;
     },
     READY_TIMEOUT_MS,
@@ -246,6 +279,7 @@ export function describeLab(run: RunningLab): object {
     ...base,
     backend: run.options.backend,
     routeSync: run.options.routeSync,
+    ...(run.options.families && run.options.families !== 'ipv4' ? { families: run.options.families } : {}),
     store: run.options.store,
     dir: run.lab.scope.dir,
     nodes: base.nodes.map((n) => ({ ...n, agentPid: run.agents.get(n.name)?.pid ?? null, metricsPort: METRICS_PORT })),

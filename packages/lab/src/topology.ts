@@ -6,11 +6,16 @@
 //   pod ns "wl-LAB-nIpJ":    eth0 = the node subnet's (J+2)th address, default route via cni0's address.
 //
 // Pods are added after the node's agent has leased its subnet, as a CNI plugin would do it.
+// With `ipv6` (dual-stack and IPv6-only labs) each node's eth0 also gets 2001:db8::(10+I)/64 (no DAD: the lab's
+// addresses are unique by construction) and forwards IPv6; the IPv4 underlay stays (etcd and BGP sessions use it).
 import { formatIpv4, parseIpv4 } from '@weft/netaddr';
 import { LabScope, Netns } from './netns.ts';
 
 export const UNDERLAY_PREFIX = '192.0.2.';
 export const UNDERLAY_PREFIX_LEN = 24;
+/** The IPv6 underlay of dual-stack labs (documentation prefix, RFC 3849). */
+export const UNDERLAY6_PREFIX = '2001:db8::';
+export const UNDERLAY6_PREFIX_LEN = 64;
 
 export interface TopologySpec {
   /** Lab name: part of every namespace name, so parallel labs never collide. */
@@ -20,12 +25,17 @@ export interface TopologySpec {
   underlayMtu?: number;
   /** Where PID files, logs and the state file live; default /tmp/weft-lab-NAME. */
   dir?: string;
+  /** Give the underlay IPv6 addresses too (dual-stack and IPv6-only labs). */
+  ipv6?: boolean;
 }
 
 export interface LabPod {
   name: string;
   ns: Netns;
+  /** The pod's first address: IPv4, or IPv6 in an IPv6-only lab. */
   ip: string;
+  /** The pod's IPv6 address, when its node leases an IPv6 subnet. */
+  ip6?: string;
 }
 
 export interface LabNode {
@@ -33,7 +43,11 @@ export interface LabNode {
   name: string;
   ns: Netns;
   underlayIp: string;
+  /** The IPv6 underlay address (labs with `ipv6`). */
+  underlayIp6?: string;
   subnet?: string;
+  /** The node's IPv6 pod subnet, once leased. */
+  subnet6?: string;
   gateway?: string;
   pods: LabPod[];
 }
@@ -84,7 +98,13 @@ export class Lab {
     await this.underlay.ip(['link', 'set', name, 'master', 'br0']);
     await ns.ip(['addr', 'add', `${underlayIp}/${UNDERLAY_PREFIX_LEN}`, 'dev', 'eth0']);
     await ns.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    this.nodes.push({ index, name, ns, underlayIp, pods: [] });
+    const node: LabNode = { index, name, ns, underlayIp, pods: [] };
+    if (this.spec.ipv6) {
+      node.underlayIp6 = `${UNDERLAY6_PREFIX}${10 + index}`;
+      await ns.ip(['addr', 'add', `${node.underlayIp6}/${UNDERLAY6_PREFIX_LEN}`, 'dev', 'eth0', 'nodad']);
+      await ns.exec(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+    }
+    this.nodes.push(node);
   }
 
   node(name: string): LabNode {
@@ -137,12 +157,15 @@ export class Lab {
     return {
       name: this.spec.name,
       underlay: { namespace: this.underlay.name, bridge: 'br0', cidr: `${UNDERLAY_PREFIX}0/${UNDERLAY_PREFIX_LEN}` },
+      ...(this.spec.ipv6 ? { underlay6: { cidr: `${UNDERLAY6_PREFIX}/${UNDERLAY6_PREFIX_LEN}` } } : {}),
       nodes: this.nodes.map((n) => ({
         name: n.name,
         namespace: n.ns.name,
         underlayIp: n.underlayIp,
+        ...(n.underlayIp6 ? { underlayIp6: n.underlayIp6 } : {}),
         subnet: n.subnet ?? null,
-        pods: n.pods.map((p) => ({ name: p.name, namespace: p.ns.name, ip: p.ip })),
+        ...(n.underlayIp6 ? { subnet6: n.subnet6 ?? null } : {}),
+        pods: n.pods.map((p) => ({ name: p.name, namespace: p.ns.name, ip: p.ip, ...(p.ip6 ? { ip6: p.ip6 } : {}) })),
       })),
     };
   }

@@ -67,15 +67,29 @@ function leaseIpv6(lease: Lease): PeerIpv6 | undefined {
   };
 }
 
+/**
+ * IPv6-only leases (flannel's 0.0.0.0-0&... keys) as IPv6 routes via their PublicIPv6: what an IPv6-only cluster's
+ * native backend installs. A dual-stack lease's IPv6 side travels in its PeerChange (`ipv6`) instead.
+ */
+export function ipv6OnlyLeaseChanges(events: readonly LeaseEvent[]): Ipv6PeerChange[] {
+  const out: Ipv6PeerChange[] = [];
+  for (const e of events) {
+    const via = leasePublicIpv6(e.lease.attrs);
+    if (!hasIpv4Subnet(e.lease.subnet) && e.lease.ipv6Subnet && via)
+      out.push({ type: e.type, subnet: e.lease.ipv6Subnet, publicIp: via });
+  }
+  return out;
+}
+
 /** flannel's way: watch the store's leases; every other node's lease is a peer route. */
 export class LeaseRouteSource implements RouteSource {
   readonly name = 'lease';
   private readonly abort = new AbortController();
   private loop: Promise<void> = Promise.resolve();
 
-  async start(ctx: RouteSourceContext, apply: (changes: PeerChange[]) => void): Promise<void> {
+  async start(ctx: RouteSourceContext, apply: (changes: PeerChange[], ipv6?: Ipv6PeerChange[]) => void): Promise<void> {
     this.loop = ctx.leases
-      .watchPeers((events) => apply(leaseEventsToChanges(events)), this.abort.signal)
+      .watchPeers((events) => apply(leaseEventsToChanges(events), ipv6OnlyLeaseChanges(events)), this.abort.signal)
       .catch((e) => {
         if (!this.abort.signal.aborted) ctx.log.error({ err: (e as Error).message }, 'lease watch stopped');
       });

@@ -59,9 +59,9 @@ function sharedStore(store: LeaseStore): LeaseStore {
   };
 }
 
-async function startNode(n: Node, store: MemoryLeaseStore, dir: string, routes: RouteSource) {
+async function startNode(n: Node, store: MemoryLeaseStore, dir: string, routes: RouteSource, conf: object = CONF) {
   const confFile = join(dir, 'net-conf.json');
-  writeFileSync(confFile, JSON.stringify(CONF));
+  writeFileSync(confFile, JSON.stringify(conf));
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {
@@ -86,7 +86,7 @@ async function startNode(n: Node, store: MemoryLeaseStore, dir: string, routes: 
     ifaceFacts: factsOf(n),
   });
   const lease = agent.lease()!;
-  return { agent, link, lines, v4: formatIpv4Prefix(lease.subnet), v6: formatIpv6Prefix(lease.ipv6Subnet!) };
+  return { agent, link, lines, v4: formatIpv4Prefix(lease.subnet), v6: formatIpv6Prefix(lease.ipv6Subnet!), lease };
 }
 
 async function withDir(fn: (dir: string, store: MemoryLeaseStore) => Promise<void>): Promise<void> {
@@ -131,6 +131,27 @@ test('host-gw dual stack: routes to both subnets of a peer lease, removed with t
       await until(() => a.link.lines.length >= 4, 'the removal', 5000);
       assert.equal(a.link.lines.slice(2), [`route del ${b.v4}`, `route del ${b.v6}`]);
       assert.equal(b.link.lines.slice(2), [`route del ${a.v4}`, `route del ${a.v6}`], 'b removed both at stop');
+    } finally {
+      await a.agent.stop();
+      await b.agent.stop();
+    }
+  }));
+
+test('host-gw IPv6 only: IPv6-only leases become IPv6 routes via PublicIPv6, nothing else', () =>
+  withDir(async (dir, store) => {
+    const only6 = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'native' } };
+    const a = await startNode(NODES[0]!, store, dir, new LeaseRouteSource(), only6);
+    const b = await startNode(NODES[1]!, store, dir, new LeaseRouteSource(), only6);
+    try {
+      await until(() => a.link.lines.length >= 1 && b.link.lines.length >= 1, 'IPv6 routes on both', 5000);
+      assert.equal(a.link.lines, [replace(b.v6, '2001:db8::2')]);
+      assert.equal(b.link.lines, [replace(a.v6, '2001:db8::1')]);
+      assert.equal(a.agent.status().routes, [{ subnet: b.v6, via: '2001:db8::2' }]);
+      assert.is(a.agent.status().ipv6!.forwarded, true);
+      await b.agent.stop();
+      await store.deleteLease(b.lease.subnet, b.lease.ipv6Subnet);
+      await until(() => a.link.lines.length >= 2, 'the removal', 5000);
+      assert.equal(a.link.lines.slice(1), [`route del ${b.v6}`]);
     } finally {
       await a.agent.stop();
       await b.agent.stop();

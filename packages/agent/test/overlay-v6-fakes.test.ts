@@ -229,8 +229,8 @@ for (const backend of ['vxlan', 'udp'] as const) {
   t('flannel0 gets the IPv6 address and the IPv6 cluster route with the IPv6 MTU; /status says how', ({ w }) => {
     const mtu6 = backend === 'udp' ? 1452 : 1430; // 1500 - 48 (IPv6 + UDP) or - 70 (+ VXLAN + inner Ethernet)
     assert.equal(w.a.link.lines.slice(0, 2), [
-      `-6 addr replace ${w.a.addr(0)}/128 dev flannel0`,
-      `-6 route replace ${NET6} dev flannel0 mtu ${mtu6}`,
+      `addr replace ${w.a.addr(0)}/128 dev flannel0`,
+      `route replace ${NET6} dev flannel0 mtu ${mtu6}`,
     ]);
     const st = w.a.agent.status().ipv6!;
     assert.ok(st.forwarded, 'forwarded');

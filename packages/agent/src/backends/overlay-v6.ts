@@ -86,8 +86,8 @@ export class OverlayIpv6 {
   linkLines(dev: string): string[] {
     const n = this.opts.network;
     return [
-      `-6 addr replace ${formatIpv6(this.opts.subnet.ip)}/128 dev ${dev}`,
-      `-6 route replace ${formatIpv6(n.ip)}/${n.prefixLen} dev ${dev} mtu ${this.mtu}`,
+      `addr replace ${formatIpv6(this.opts.subnet.ip)}/128 dev ${dev}`,
+      `route replace ${formatIpv6(n.ip)}/${n.prefixLen} dev ${dev} mtu ${this.mtu}`,
     ];
   }
 

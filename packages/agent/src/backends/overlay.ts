@@ -538,7 +538,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       [
         `route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`,
         ...(this.v6
-          ? [`-6 route del ${formatIpv6Prefix(this.v6.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`]
+          ? [`route del ${formatIpv6Prefix(this.v6.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`]
           : []),
       ],
       { force: true },

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { ConfigError, leaseBackendType, parseNetConfig, type NetConfig } from '../config.ts';
 import {
   formatIpv4Prefix as formatIp4Net,
+  formatIpv6Prefix,
   ipv4Mask as maskOf,
   tryParseIpv4 as parseIp4,
   type Ipv4Prefix as Ip4Net,
@@ -274,8 +275,9 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   const lease = await leases.acquire(abort.signal);
   log.info(
     {
-      subnet: formatIp4Net(lease.subnet),
+      subnet: config.enableIpv4 ? formatIp4Net(lease.subnet) : null, // IPv6 only: flannel's empty 0.0.0.0/0
       publicIp: underlay.publicIp,
+      ...(lease.ipv6Subnet && { ipv6Subnet: formatIpv6Prefix(lease.ipv6Subnet), publicIpv6: underlay.publicIpv6 }),
       iface: underlay.iface,
       backend: config.backend.type,
     },

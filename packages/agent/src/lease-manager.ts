@@ -251,7 +251,7 @@ export class LeaseManager {
       } catch (e) {
         if (e instanceof StoreUnavailableError) this.storeFailed('renew', e);
         else this.log.error({ err: e }, 'lease renewal failed');
-        await abortableSleep(backoff.next(), signal);
+        await abortableSleep(this.renewRetryDelay(backoff), signal);
       }
     }
   }
@@ -275,6 +275,15 @@ export class LeaseManager {
       this.log.warn({ subnet: describe(subnetsOf(lease)) }, 'lease lost; acquiring again');
       this.adopt(await this.claim(subnetsOf(lease)));
     }
+  }
+
+  /**
+   * Back-off after a failed renewal, cut to half the time our lease has left and to the minimum once it is past
+   * expiry: etcd keeps a lease alive for one TTL after it restarts, so retries must not sleep through that.
+   */
+  private renewRetryDelay(backoff: Backoff): number {
+    const left = this.current!.expiresAt - this.now();
+    return Math.min(backoff.next(), Math.max(this.opts.retryMinMs ?? 1000, left / 2));
   }
 
   /** Sleeps until the renew margin before expiry, or until woken because our lease vanished. */

@@ -234,4 +234,20 @@ test('store wiped (our own lease gone too): peers keep their routes one TTL to l
   await r.stop();
 });
 
+test('renewal retries never back off past our lease expiry: a store back after a long outage sees us at once', async () => {
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  // Deterministic back-off at its ceiling (50 ms doubling to 10 s); the lease lives 2 s, renewed 1 s before expiry.
+  const a = manager(store, 'a', '192.0.2.1', { ttlMs: 2000, retryMinMs: 50, retryMaxMs: 10_000, rng: () => 0.999 });
+  await a.acquire(new AbortController().signal);
+  const r = start(a);
+  store.setAvailable(false);
+  // Renewal fails from 1 s on, backing off 50, 100, ... 1600 ms, then 3200 ms from about 2.55 s: without a cap
+  // the next try would be near 5.75 s.
+  await new Promise((res) => setTimeout(res, 2700));
+  const before = r.leases.length;
+  store.setAvailable(true);
+  assert.ok(await waitFor(() => r.leases.length > before, 1000), 'renewed (or re-acquired) within a second');
+  await r.stop();
+});
+
 test.run();

@@ -1,17 +1,31 @@
 // A weft vxlan node beside a kernel flannel node, for the interop tests and the `mixed-vxlan` bench case. The
 // kernel node has no agent: its lease is put into the store as its flanneld would have put it, and flannel.1 is
 // programmed by hand the way flanneld's vxlan backend programs it (VNI 1, port 8472, nolearning, then per remote
-// node a neighbour, an FDB entry and an onlink route). Every offload stays at its default.
+// node a neighbour, an FDB entry and an onlink route). Every offload stays at its default. Dual stack adds the
+// IPv6 half as flanneld does: the lease's IPv6 subnet, PublicIPv6 and BackendV6Data, and flannel-v6.1 (its own MAC,
+// VXLAN over the IPv6 underlay, the same static neighbour/FDB/onlink route in IPv6).
 import { join } from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Lab, LabNode } from '@weft/lab';
 import { SqliteLeaseStore } from '@weft/agent';
-import { tryParseIpv4Prefix } from '@weft/netaddr';
+import { formatIpv6, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
 import { weftArgv, waitFor, httpGetIn, METRICS_PORT } from './lab-up.ts';
 
 /** The kernel node's lease: its subnet, its VTEP address (the subnet's first address) and flannel.1's MAC. */
 export const KERNEL_FLANNEL = { subnet: '10.244.200.0/24', vtepIp: '10.244.200.0', vtepMac: '02:00:0a:f4:c8:00' };
+/** The kernel node's IPv6 side (dual stack): subnet, flannel-v6.1's address (the subnet's first) and MAC. */
+export const KERNEL_FLANNEL6 = {
+  subnet: 'fd00:10:244:c8::/64',
+  vtepIp: 'fd00:10:244:c8::',
+  vtepMac: '02:00:0a:f4:c8:06',
+};
 const NET_CONF = JSON.stringify({ Network: '10.244.0.0/16', Backend: { Type: 'vxlan' } });
+const NET_CONF_DUAL = JSON.stringify({
+  Network: '10.244.0.0/16',
+  EnableIPv6: true,
+  IPv6Network: 'fd00:10:244::/56',
+  Backend: { Type: 'vxlan' },
+});
 
 /** What the kernel node needs to know of the weft node: its lease and its VTEP. */
 export interface WeftVtep {
@@ -19,6 +33,8 @@ export interface WeftVtep {
   vtepIp: string;
   vtepMac: string;
   underlayIp: string;
+  /** Dual stack: the weft node's IPv6 subnet, IPv6 VTEP address and MAC, and IPv6 underlay address. */
+  v6?: { subnet: string; vtepIp: string; vtepMac: string; underlayIp: string };
   /** The agent's /status, parsed. */
   status(): Promise<unknown>;
 }
@@ -36,16 +52,20 @@ export async function startWeftBesideKernel(
   const dir = lab.scope.dir;
   const db = join(dir, 'leases.db');
   const netConf = join(dir, 'net-conf.json');
-  writeFileSync(netConf, NET_CONF);
+  const dual = node.underlayIp6 !== undefined && kernel.underlayIp6 !== undefined;
+  const conf = dual ? NET_CONF_DUAL : NET_CONF;
+  writeFileSync(netConf, conf);
   const store = new SqliteLeaseStore(db);
   try {
-    await store.putConfig(NET_CONF);
+    await store.putConfig(conf);
     const attrs = {
       PublicIP: kernel.underlayIp,
       BackendType: 'vxlan',
       BackendData: { VNI: 1, VtepMAC: KERNEL_FLANNEL.vtepMac },
+      ...(dual && { PublicIPv6: kernel.underlayIp6, BackendV6Data: { VNI: 1, VtepMAC: KERNEL_FLANNEL6.vtepMac } }),
     };
-    if (!(await store.createLease(tryParseIpv4Prefix(KERNEL_FLANNEL.subnet)!, attrs, 3600_000)))
+    const v6 = dual ? parseIpv6Prefix(KERNEL_FLANNEL6.subnet) : undefined;
+    if (!(await store.createLease(tryParseIpv4Prefix(KERNEL_FLANNEL.subnet)!, attrs, 3600_000, v6)))
       throw new Error(`the kernel node's lease ${KERNEL_FLANNEL.subnet} is already taken in ${db}`);
   } finally {
     await store.close();
@@ -53,6 +73,7 @@ export async function startWeftBesideKernel(
   const envFile = join(dir, `${node.name}-subnet.env`);
   const argv = ['--net-config', netConf, '--public-ip', node.underlayIp, '--store', `embedded:${db}`];
   argv.push('--subnet-file', envFile, '--metrics-port', String(METRICS_PORT), '--node-name', node.name);
+  if (dual) argv.push('--public-ipv6', node.underlayIp6!);
   const agent = lab.scope.spawn(`agent-${node.name}`, node.ns, weftArgv('agent', ...argv, ...extraArgs));
   await waitFor(
     () => {
@@ -66,7 +87,67 @@ export async function startWeftBesideKernel(
     JSON.parse((await httpGetIn(node.ns, `http://127.0.0.1:${METRICS_PORT}/status`))!);
   const lease = ((await status()) as { lease: { subnet: string; vtepMac: string } }).lease;
   const vtepIp = lease.subnet.split('/')[0]!;
-  return { subnet: lease.subnet, vtepIp, vtepMac: lease.vtepMac, underlayIp: node.underlayIp, status };
+  const v6 = dual ? await weftIpv6Vtep(db, node) : undefined;
+  return { subnet: lease.subnet, vtepIp, vtepMac: lease.vtepMac, underlayIp: node.underlayIp, status, v6 };
+}
+
+/** The weft node's IPv6 side as its lease has it (IPv6 subnet, BackendV6Data.VtepMAC), read back from the store. */
+async function weftIpv6Vtep(db: string, node: LabNode): Promise<WeftVtep['v6']> {
+  const store = new SqliteLeaseStore(db);
+  try {
+    const mine = (await store.listLeases()).leases.find((l) => l.attrs.NodeName === node.name);
+    const data = mine?.attrs.BackendV6Data as { VtepMAC?: string } | undefined;
+    if (!mine?.ipv6Subnet || !data?.VtepMAC) throw new Error(`${node.name}: no dual-stack lease with BackendV6Data`);
+    const vtepIp = formatIpv6(mine.ipv6Subnet.ip);
+    const subnet = `${vtepIp}/${mine.ipv6Subnet.prefixLen}`;
+    return { subnet, vtepIp, vtepMac: data.VtepMAC, underlayIp: node.underlayIp6! };
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * flannel-v6.1 on `kernel`, programmed for the weft node's IPv6 side as flanneld's vxlan backend does it: VNI 1,
+ * port 8472, the IPv6 underlay, nolearning, MTU 20 bytes under flannel.1's; a permanent neighbour for weft's IPv6
+ * VTEP, an FDB entry to weft's IPv6 underlay address, an onlink route to weft's IPv6 subnet.
+ */
+export async function programKernelFlannel6(kernel: LabNode, weft: WeftVtep): Promise<void> {
+  const v6 = weft.v6;
+  if (!v6 || !kernel.underlayIp6) throw new Error('programKernelFlannel6 needs a dual-stack lab and weft node');
+  await kernel.ns.ipBatch([
+    `link add flannel-v6.1 type vxlan id 1 dstport 8472 local ${kernel.underlayIp6} dev eth0 nolearning`,
+    `link set flannel-v6.1 address ${KERNEL_FLANNEL6.vtepMac} mtu 1430 up`,
+    `addr add ${KERNEL_FLANNEL6.vtepIp}/128 dev flannel-v6.1 nodad`,
+    `neigh replace ${v6.vtepIp} lladdr ${v6.vtepMac} dev flannel-v6.1 nud permanent`,
+    `route replace ${v6.subnet} via ${v6.vtepIp} dev flannel-v6.1 onlink`,
+  ]);
+  await kernel.ns.exec([
+    'bridge',
+    'fdb',
+    'append',
+    v6.vtepMac,
+    'dev',
+    'flannel-v6.1',
+    'dst',
+    v6.underlayIp,
+    'self',
+    'permanent',
+  ]);
+}
+
+/**
+ * IPv6 for the pods lab.addPods gave `node`: cni0 gets the IPv6 subnet's ::1, pod J its ::(J+1), with an IPv6
+ * default route via cni0 (what the CNI chain would do for a dual-stack subnet.env). Sets each pod's `ip6`.
+ */
+export async function addPodsIpv6(node: LabNode, subnet6: string): Promise<void> {
+  const [base, len] = subnet6.split('/') as [string, string];
+  const gw = `${base}1`;
+  node.subnet6 = subnet6;
+  await node.ns.ip(['addr', 'add', `${gw}/${len}`, 'dev', 'cni0', 'nodad']);
+  for (const [j, pod] of node.pods.entries()) {
+    pod.ip6 = `${base}${(j + 2).toString(16)}`;
+    await pod.ns.ipBatch([`addr add ${pod.ip6}/${len} dev eth0 nodad`, `route add ::/0 via ${gw}`]);
+  }
 }
 
 /**

@@ -49,8 +49,10 @@ export class PingProbe {
   replies(): { seq: number; t: number }[] {
     const seen = new Set<number>();
     const out: { seq: number; t: number }[] = [];
+    let wraps = 0; // icmp_seq is 16 bits: at 10 a second it wraps after 109 minutes of soak
     for (const m of this.proc.log().matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/gm)) {
-      const seq = Number(m[2]);
+      if (out.length && Number(m[2]) + wraps * 65536 < out.at(-1)!.seq - 32768) wraps++;
+      const seq = Number(m[2]) + wraps * 65536;
       if (!seen.has(seq)) out.push({ seq, t: Number(m[1]) * 1000 });
       seen.add(seq);
     }

@@ -4,6 +4,12 @@
 // that runs once per container. A development checkout, where tsx is installed, runs the TypeScript sources through
 // tsx instead (tsconfig `paths` map `@weft/*` to each package's src/), so an edit takes effect without a build.
 // WEFT_RUN=dist forces the compiled form in a checkout (tests of the production path, start-up measurements).
+
+// `weft agent` runs for months: its young generation stays at V8's initial size instead of growing with the
+// start-up's allocations (the listing of every lease) and keeping the grown size resident for good: an idle
+// agent's RSS 84 -> 73 MB, the same start-up CPU (bench:scale). Set before anything else allocates.
+if (process.argv[2] === 'agent') (await import('node:v8')).setFlagsFromString('--semi-space-growth-factor=1');
+
 function tsxApi() {
   if (process.env.WEFT_RUN === 'dist') return null;
   try {

@@ -17,9 +17,9 @@ export interface RunFigures {
   fullSeconds: number;
   fullCpuSeconds: number;
   rssFullMiB: number;
-  /** RSS at the end of the IDLE_SECONDS at rest (V8 gives back the start-up's heap by then). */
+  /** RSS at the end of the rest (V8 has given back the start-up's heap by then). */
   rssIdleMiB: number;
-  /** CPU share over IDLE_SECONDS with the full table and nothing changing (no polling either). */
+  /** CPU share over IDLE_SECONDS at the end of the rest: full table, nothing changing, nothing polling. */
   idleCpuPercent: number;
   /** Seconds from the last churn write to a table equal to the store's, and the churn's lease events. */
   churnSeconds: number;
@@ -34,7 +34,9 @@ const WEFT = join(ROOT, 'agent', 'bin', 'weft.mjs');
 const ETCD = 'http://127.0.0.1:2379';
 const METRICS = 'http://127.0.0.1:9100';
 const TICKS_PER_SECOND = 100;
-const IDLE_SECONDS = 20;
+/** At rest: RSS after 3 s (rss-full); CPU over IDLE_SECONDS after SETTLE_SECONDS more, and RSS then (rss-idle). */
+const SETTLE_SECONDS = 15;
+const IDLE_SECONDS = 15;
 const TIMEOUT_MS = 300_000;
 const say = (m: string) => console.log(`  [scale] ${m}`);
 
@@ -151,11 +153,14 @@ async function measure(size: number, dir: string, writer: LeaseWriter, scope: La
   await sleep(3000);
   const rssFullMiB = rssMiB(agent.pid);
   say(`memory at rest: ${await memoryBreakdown()} (RSS ${rssFullMiB.toFixed(1)} MiB)`);
+  await sleep(SETTLE_SECONDS * 1000); // V8's memory reducer gives back the start-up's heap, once
   const idle0 = cpuSeconds(agent.pid);
   await sleep(IDLE_SECONDS * 1000);
   const idleCpuPercent = ((cpuSeconds(agent.pid) - idle0) / IDLE_SECONDS) * 100;
   const rssIdleMiB = rssMiB(agent.pid);
-  say(`after ${IDLE_SECONDS} s at rest: RSS ${rssIdleMiB.toFixed(1)} MiB, CPU ${idleCpuPercent.toFixed(2)}%`);
+  say(
+    `after ${3 + SETTLE_SECONDS + IDLE_SECONDS} s at rest: RSS ${rssIdleMiB.toFixed(1)} MiB, CPU ${idleCpuPercent.toFixed(2)}%`,
+  );
   // Churn: 30% of the nodes leave and as many new ones join, written together.
   const n = Math.round(size * 0.3);
   const leaving = ids.slice(0, n);

@@ -272,6 +272,8 @@ for (const backend of ['vxlan', 'udp'] as const) {
     w.a.tun.inject(pkt);
     if (backend === 'udp') {
       assert.is(hex(await wire(w.d4)), hex(ipv6(w.a.addr(5), 'fd00:10:244:d::9', 63, 'to D')));
+      sendFrom(w.d4, '192.0.2.1', w.port, ipv6('fd00:10:244:d::9', w.a.addr(5), 30, 'from D inside IPv4'));
+      assert.is(hex(await fromTun(w.a)), hex(ipv6('fd00:10:244:d::9', w.a.addr(5), 29, 'from D inside IPv4')));
     } else {
       const err = Buffer.from(await fromTun(w.a));
       assert.is(err[6], 58, 'ICMPv6');

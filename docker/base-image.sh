@@ -14,8 +14,10 @@ set -eu
 
 SUITE=bookworm
 # iproute2: the agent configures its TUN device and routes; ping/iperf3: pod traffic checks; etcd-server and
-# etcd-client: the compose topology's lease store and its health check; libstdc++6: Node and the addons.
-PACKAGES="iproute2,iputils-ping,iperf3,ca-certificates,libstdc++6,procps,etcd-server,etcd-client"
+# etcd-client: the compose topology's lease store and its health check; libstdc++6: Node and the addons;
+# containernetworking-plugins: bridge, host-local, portmap and loopback, which weft's CNI plugin drives to attach
+# the pods; iptables: the agent's masquerade and forward rules (--ip-masq).
+PACKAGES="iproute2,iputils-ping,iperf3,ca-certificates,libstdc++6,procps,etcd-server,etcd-client,containernetworking-plugins,iptables"
 TAG="${WEFT_BASE_TAG:-weft-base:bookworm}"
 CACHE_DIR="${WEFT_CACHE_DIR:-/var/cache/weft}"
 DOCKER="${DOCKER:-docker}"

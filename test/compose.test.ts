@@ -1,7 +1,8 @@
 // docker-compose.yml for real: a private dockerd inside a network namespace of this test (nothing on the host
 // changes), the base image built offline (docker/base-image.sh: debootstrap + this machine's Node, cached in
 // /var/cache/weft), the weft image built from this checkout, the compose topology up on internal networks,
-// pod-to-pod traffic across nodes through weft's vxlan backend with the etcd store, and a teardown that must
+// each pod attached by its node's CNI chain (weft -> Debian's bridge + host-local; the reservation and the result
+// are checked), pod-to-pod traffic across nodes through weft's vxlan backend with the etcd store, and a teardown that must
 // leave no namespace, process, cgroup, mount or file behind. Installs Debian's docker.io, docker-compose and
 // debootstrap when they are missing (as root). The slowest test file: ~40 s with a warm cache on a quiet
 // machine, ~105 s cold (debootstrap), up to twice that on a loaded one.
@@ -31,7 +32,7 @@ const SCOPE = `${SCOPE_PREFIX}${process.pid}`;
 const PROJECT = 'wldock';
 const NODES = ['node1', 'node2', 'node3'] as const;
 const PODS = ['pod1', 'pod2', 'pod3'] as const;
-const NETWORKS = ['underlay', 'pods1', 'pods2', 'pods3'];
+const NETWORKS = ['underlay'];
 const TOOLS: Record<string, string> = {
   dockerd: 'docker.io',
   'docker-compose': 'docker-compose',
@@ -195,7 +196,7 @@ async function checkIsolation(linksBefore: string[]): Promise<void> {
 async function leases(): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const node of NODES) {
-    const subnet = await waitFor(`${node}'s subnet.env`, 120_000, async () => {
+    const subnet = await waitFor(`${node}'s subnet.env`, 240_000, async () => {
       if (!(await serviceRunning(node))) await failWithLogs(node, 'container stopped before leasing a subnet');
       const r = await exec(node, ['cat', '/run/flannel/subnet.env'], { allowFailure: true });
       return /^FLANNEL_MTU=/m.test(r.stdout) ? (/^FLANNEL_SUBNET=(\S+)/m.exec(r.stdout)?.[1] ?? null) : null;
@@ -251,6 +252,28 @@ async function podAddresses(): Promise<Map<string, string>> {
   return out;
 }
 
+/**
+ * Each pod came through its node's CNI chain: host-local's reservation file for its address names the pod, the
+ * result the node kept says that address, the pod's eth0 has the lease's MTU, and its peer is a port of cni0.
+ */
+async function checkCniAttachments(subnets: Map<string, string>, pods: Map<string, string>): Promise<void> {
+  for (const [i, pod] of PODS.entries()) {
+    const node = NODES[i]!;
+    const ip = pods.get(pod)!;
+    const lease = subnets.get(node)!;
+    assert.ok(ip.startsWith(lease.replace(/\.\d+\/24$/, '.')), `${pod}'s ${ip} is in ${node}'s lease ${lease}`);
+    const reservation = await exec(node, ['cat', `/var/lib/cni/networks/cbr0/${ip}`], { allowFailure: true });
+    assert.is(reservation.stdout.split('\n')[0], pod, `host-local on ${node} reserved ${ip} for ${pod}`);
+    const result = JSON.parse((await exec(node, ['cat', '/run/weft-pod/result.json'])).stdout) as {
+      ips: { address: string }[];
+    };
+    assert.is(result.ips[0]?.address.split('/')[0], ip, `the CNI result on ${node} names ${pod}'s address`);
+    const ports = (await exec(node, ['ip', '-o', 'link', 'show', 'master', 'cni0'])).stdout;
+    assert.match(ports, /veth/, `${node}'s cni0 has the pod's veth as a port`);
+    say(`${pod}: ${ip} reserved by host-local on ${node}, veth on cni0`);
+  }
+}
+
 async function udpOut(node: string): Promise<number> {
   const snmp = (await exec(node, ['cat', '/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
   const [names, values] = snmp.map((l) => l.split(/\s+/));
@@ -283,7 +306,7 @@ async function checkPodTraffic(subnets: Map<string, string>, pods: Map<string, s
     say(`${from} -> ${to}: ${/(\d+) received/.exec(r.stdout)?.[0] ?? '?'}`);
   }
   // Full-size packets with DF set: the pods' MTU (from subnet.env) must fit in the VXLAN overhead.
-  const mtu = Number((await exec('pod1', ['cat', '/run/flannel/subnet.env'])).stdout.match(/FLANNEL_MTU=(\d+)/)![1]);
+  const mtu = Number((await exec('node1', ['cat', '/run/flannel/subnet.env'])).stdout.match(/FLANNEL_MTU=(\d+)/)![1]);
   const big = await exec('pod1', ['ping', '-c', '2', '-W', '2', '-M', 'do', '-s', String(mtu - 28), c!], {
     allowFailure: true,
   });
@@ -357,6 +380,7 @@ if (canRunPrivileged(WHAT) && ensureTools() && canRunWith(WHAT, [...Object.keys(
       const subnets = await leases();
       await checkAgents(subnets);
       const pods = await podAddresses();
+      await checkCniAttachments(subnets, pods);
       await checkPodTraffic(subnets, pods);
     } finally {
       left = await tearDown();

@@ -316,6 +316,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   });
   if (config.enableIpv4) await firewall.start(); // IPv6 only: no IPv4 subnet to masquerade or forward
   let applying = Promise.resolve();
+  let queued: { v4: PeerChange[]; v6: Ipv6PeerChange[] } | null = null;
   const source = extras.routes.name;
   const limiter = new PeerLimiter(
     settings.weft.maxPeers || defaultPeerLimit(config.network.prefixLen, config.subnetLen, PEER_INDEX_LIMIT),
@@ -329,10 +330,19 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     const v6 = routesIpv6(network) ? ipv6 : [];
     if (ipv6.length) log.info({ source, ipv6Routes: ipv6.length, installed: v6.length > 0 }, 'IPv6 peer routes');
     if (admitted.length === 0 && v6.length === 0) return;
+    // Batches arriving while one is applied join the next one: a churn of 3,000 single-event watch responses is
+    // then a few backend applies (a few `ip -batch` runs for native routes), not 3,000. Order is kept.
+    if (queued) {
+      for (const c of admitted) queued.v4.push(c);
+      for (const c of v6) queued.v6.push(c);
+      return;
+    }
+    const batch = (queued = { v4: admitted, v6 });
     applying = applying
       .then(async () => {
-        if (admitted.length) await network.apply(admitted);
-        if (v6.length && routesIpv6(network)) await network.applyIpv6(v6);
+        queued = null; // changes from now on start the next batch
+        if (batch.v4.length) await network.apply(batch.v4);
+        if (batch.v6.length && routesIpv6(network)) await network.applyIpv6(batch.v6);
       })
       .catch((e) => log.error({ err: (e as Error).message }, 'applying peer changes failed'));
   };

@@ -4,6 +4,9 @@ import { Lab, type LabNode } from '@weft/lab';
 import { labUp } from 'weft/lab';
 import type { Endpoints } from './measure.ts';
 import { mixedVxlan } from './mixed.ts';
+import { IPV6_CASE_NAMES, prepareIpv6Case, type Ipv6CaseName } from './ipv6.ts';
+
+export { CaseUnavailableError, IPV4_TWIN, IPV6_CASE_NAMES } from './ipv6.ts';
 
 export interface PreparedCase {
   name: string;
@@ -23,8 +26,16 @@ export const CASE_NAMES = [
   'mixed-vxlan',
   'plain',
   'openvpn',
+  ...IPV6_CASE_NAMES,
 ] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
+
+/** Labs are named PREFIX-CASE (default prefix `bench`; `--lab-prefix` keeps parallel runs apart). */
+let labPrefix = 'bench';
+export function setLabPrefix(prefix: string): void {
+  labPrefix = prefix;
+}
+const labName = (name: string) => `${labPrefix}-${name}`;
 
 const SUBNET = (n: LabNode) => `10.244.${n.index}.0/24`;
 
@@ -38,7 +49,7 @@ async function handBuilt(
   mtu: number,
   wire: (lab: Lab, a: LabNode, b: LabNode) => Promise<void>,
 ): Promise<PreparedCase> {
-  const lab = await Lab.create({ name: `bench-${name}`, nodes: 2 });
+  const lab = await Lab.create({ name: labName(name), nodes: 2 });
   try {
     const [a, b] = lab.nodes as [LabNode, LabNode];
     await wire(lab, a, b);
@@ -153,7 +164,7 @@ async function weft(
   agentArgs: string[] = [],
 ): Promise<PreparedCase> {
   const run = await labUp({
-    name: `bench-${name}`,
+    name: labName(name),
     nodes: 2,
     pods: 1,
     backend,
@@ -172,7 +183,7 @@ export function prepareCase(name: CaseName): Promise<PreparedCase> {
     case 'kernel-vxlan':
       return kernelVxlan();
     case 'mixed-vxlan':
-      return mixedVxlan();
+      return mixedVxlan(labName(name));
     case 'openvpn':
       return openvpn();
     case 'weft-udp':
@@ -186,5 +197,7 @@ export function prepareCase(name: CaseName): Promise<PreparedCase> {
       return weft(name, 'native', 'lease');
     case 'weft-native-bgp':
       return weft(name, 'native', 'bgp');
+    default:
+      return prepareIpv6Case(name as Ipv6CaseName, labName(name));
   }
 }

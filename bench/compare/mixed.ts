@@ -5,8 +5,8 @@ import { Lab, type LabNode } from '@weft/lab';
 import { KERNEL_FLANNEL, programKernelFlannel, startWeftBesideKernel } from 'weft/lab/kernel-flannel';
 import type { PreparedCase } from './cases.ts';
 
-export async function mixedVxlan(): Promise<PreparedCase> {
-  const lab = await Lab.create({ name: 'bench-mixed-vxlan', nodes: 2 });
+export async function mixedVxlan(labName = 'bench-mixed-vxlan'): Promise<PreparedCase> {
+  const lab = await Lab.create({ name: labName, nodes: 2 });
   try {
     const [a, b] = lab.nodes as [LabNode, LabNode];
     const weft = await startWeftBesideKernel(lab, a, b);

@@ -1,0 +1,143 @@
+// The IPv6 twins of the pod-traffic cases: the same two-node topology, with an IPv6 underlay beside the IPv4 one
+// (2001:db8::1N/64 on each node's eth0, as dual-stack labs have it) and dual-stack pods, measured over IPv6.
+//   kernel-vxlan-v6: no weft; flannel.1 and flannel-v6.1 programmed by hand the way flanneld's vxlan backend
+//                    programs a dual-stack node (an IPv6 VTEP over the IPv6 underlay, static neighbour, FDB entry
+//                    and onlink route per peer); pods at flannel-v6.1's MTU (1430: the IPv6 outer header is 20
+//                    bytes longer than IPv4's).
+//   weft-native-v6:  weft agents on a dual-stack lab, host-gw routes of both families.
+//   weft-vxlan-v6:   the same with the vxlan backend; unavailable (not a failure) while the agent reports that it
+//                    does not forward IPv6 (/status ipv6.forwarded false).
+import { Lab, type LabNode } from '@weft/lab';
+import { httpGetIn, labUp, METRICS_PORT } from 'weft/lab';
+import type { Endpoints } from './measure.ts';
+
+export const IPV6_CASE_NAMES = ['kernel-vxlan-v6', 'weft-native-v6', 'weft-vxlan-v6'] as const;
+export type Ipv6CaseName = (typeof IPV6_CASE_NAMES)[number];
+
+/** The IPv4 case each IPv6 case is the twin of. */
+export const IPV4_TWIN: Record<Ipv6CaseName, string> = {
+  'kernel-vxlan-v6': 'kernel-vxlan',
+  'weft-native-v6': 'weft-native',
+  'weft-vxlan-v6': 'weft-vxlan',
+};
+
+/** A case that cannot be measured on this build (a dataplane not there yet): reported, not a failure. */
+export class CaseUnavailableError extends Error {
+  override name = 'CaseUnavailableError';
+}
+
+export interface PreparedIpv6Case {
+  name: string;
+  endpoints: Endpoints;
+  mtu: number;
+  lab: Lab;
+}
+
+const SUBNET = (n: LabNode) => `10.244.${n.index}.0/24`;
+const SUBNET6 = (n: LabNode) => `fd00:10:244:${n.index.toString(16)}::/64`;
+/** The subnet's first address (IPv6 VTEP), as flanneld gives flannel-v6.1. */
+const VTEP6 = (n: LabNode) => `fd00:10:244:${n.index.toString(16)}::`;
+const UNDERLAY6 = (n: LabNode) => `2001:db8::${10 + n.index}`;
+const vtepMac = (n: LabNode) => `02:00:0a:f4:${n.index.toString(16).padStart(2, '0')}:00`;
+const vtepMac6 = (n: LabNode) => `02:00:fd:00:${n.index.toString(16).padStart(2, '0')}:06`;
+const KERNEL_MTU6 = 1430;
+
+function endpoints6(lab: Lab): Endpoints {
+  const server = lab.nodes[1]!.pods[0]!;
+  if (!server.ip6) throw new Error(`pod ${server.name} has no IPv6 address`);
+  return { client: lab.nodes[0]!.pods[0]!.ns, server: server.ns, serverIp: server.ip6 };
+}
+
+/** flannel.1 (IPv4) and flannel-v6.1 (IPv6) on `self` towards `peer`, as flanneld programs a dual-stack node. */
+async function programDualStackVxlan(self: LabNode, peer: LabNode): Promise<void> {
+  await self.ns.ipBatch([
+    `link add flannel.1 type vxlan id 1 dstport 8472 local ${self.underlayIp} dev eth0 nolearning`,
+    `link set flannel.1 address ${vtepMac(self)} mtu 1450 up`,
+    `addr add 10.244.${self.index}.0/32 dev flannel.1`,
+    `neigh replace 10.244.${peer.index}.0 lladdr ${vtepMac(peer)} dev flannel.1 nud permanent`,
+    `route replace ${SUBNET(peer)} via 10.244.${peer.index}.0 dev flannel.1 onlink`,
+    `link add flannel-v6.1 type vxlan id 1 dstport 8472 local ${UNDERLAY6(self)} dev eth0 nolearning`,
+    `link set flannel-v6.1 address ${vtepMac6(self)} mtu ${KERNEL_MTU6} up`,
+    `addr add ${VTEP6(self)}/128 dev flannel-v6.1 nodad`,
+    `neigh replace ${VTEP6(peer)} lladdr ${vtepMac6(peer)} dev flannel-v6.1 nud permanent`,
+    `route replace ${SUBNET6(peer)} via ${VTEP6(peer)} dev flannel-v6.1 onlink`,
+  ]);
+  for (const [dev, mac, dst] of [
+    ['flannel.1', vtepMac(peer), peer.underlayIp],
+    ['flannel-v6.1', vtepMac6(peer), UNDERLAY6(peer)],
+  ] as const)
+    await self.ns.exec(['bridge', 'fdb', 'append', mac, 'dev', dev, 'dst', dst, 'self', 'permanent']);
+}
+
+/** Gives the node's cni0 and its first pod their IPv6 addresses (the bridge holds the subnet's ::1). */
+async function addPodIpv6(node: LabNode): Promise<void> {
+  const base = VTEP6(node);
+  await node.ns.ip(['addr', 'add', `${base}1/64`, 'dev', 'cni0', 'nodad']);
+  const pod = node.pods[0]!;
+  await pod.ns.ipBatch([`addr add ${base}2/64 dev eth0 nodad`, `route add default via ${base}1`]);
+  pod.ip6 = `${base}2`;
+  node.subnet6 = SUBNET6(node);
+}
+
+/** The kernel's vxlan driver, dual stack the flannel way; measured over flannel-v6.1. */
+async function kernelVxlan6(labName: string): Promise<PreparedIpv6Case> {
+  const lab = await Lab.create({ name: labName, nodes: 2 });
+  try {
+    const [a, b] = lab.nodes as [LabNode, LabNode];
+    for (const n of [a, b]) {
+      await n.ns.ip(['addr', 'add', `${UNDERLAY6(n)}/64`, 'dev', 'eth0', 'nodad']);
+      await n.ns.exec(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+      n.underlayIp6 = UNDERLAY6(n);
+    }
+    await programDualStackVxlan(a, b);
+    await programDualStackVxlan(b, a);
+    for (const n of [a, b]) {
+      await lab.addPods(n, SUBNET(n), 1, KERNEL_MTU6);
+      await addPodIpv6(n);
+    }
+    return { name: 'kernel-vxlan-v6', endpoints: endpoints6(lab), mtu: KERNEL_MTU6, lab };
+  } catch (e) {
+    await lab.teardown();
+    throw e;
+  }
+}
+
+/** weft agents on a dual-stack lab; throws CaseUnavailableError when the backend does not forward IPv6. */
+async function weft6(name: Ipv6CaseName, labName: string, backend: 'vxlan' | 'native'): Promise<PreparedIpv6Case> {
+  const run = await labUp({
+    name: labName,
+    nodes: 2,
+    pods: 1,
+    backend,
+    routeSync: 'lease',
+    store: 'embedded',
+    families: 'dual-stack',
+  });
+  try {
+    const body = await httpGetIn(run.lab.nodes[0]!.ns, `http://127.0.0.1:${METRICS_PORT}/status`);
+    const ipv6 = body ? (JSON.parse(body) as { ipv6?: { forwarded?: boolean; reason?: string } }).ipv6 : undefined;
+    if (!ipv6?.forwarded)
+      throw new CaseUnavailableError(
+        `weft's ${backend} backend does not forward IPv6 pod traffic on this build (/status ipv6: ${JSON.stringify(ipv6 ?? null)})`,
+      );
+    const client = run.lab.nodes[0]!.pods[0]!;
+    const link = (await client.ns.ip(['-json', 'link', 'show', 'eth0'])).stdout;
+    const mtu = (JSON.parse(link) as { mtu: number }[])[0]!.mtu;
+    return { name, endpoints: endpoints6(run.lab), mtu, lab: run.lab };
+  } catch (e) {
+    await run.lab.teardown();
+    throw e;
+  }
+}
+
+/** Sets up the IPv6 case `name` in a lab called `labName`. */
+export function prepareIpv6Case(name: Ipv6CaseName, labName: string): Promise<PreparedIpv6Case> {
+  switch (name) {
+    case 'kernel-vxlan-v6':
+      return kernelVxlan6(labName);
+    case 'weft-native-v6':
+      return weft6(name, labName, 'native');
+    case 'weft-vxlan-v6':
+      return weft6(name, labName, 'vxlan');
+  }
+}

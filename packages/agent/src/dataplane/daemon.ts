@@ -322,7 +322,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     settings.weft.maxPeers || defaultPeerLimit(config.network.prefixLen, config.subnetLen, PEER_INDEX_LIMIT),
   );
   const applyRoutes = (changes: PeerChange[], ipv6: Ipv6PeerChange[] = []) => {
-    if (changes.length) log.info({ source, ...summarizeChanges(changes) }, 'peer routes');
+    if (changes.length) log.debug({ source, ...summarizeChanges(changes) }, 'peer routes received');
     const wasWaiting = limiter.state().waiting;
     const admitted = limiter.filter(changes);
     reportPeerLimit(log, limiter, wasWaiting);
@@ -341,6 +341,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     applying = applying
       .then(async () => {
         queued = null; // changes from now on start the next batch
+        if (batch.v4.length) log.info({ source, ...summarizeChanges(batch.v4) }, 'peer routes');
         if (batch.v4.length) await network.apply(batch.v4);
         if (batch.v6.length && routesIpv6(network)) await network.applyIpv6(batch.v6);
       })

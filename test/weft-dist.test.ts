@@ -5,6 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -40,6 +43,30 @@ for (const [args, usage] of [
     assert.not.match(r.stderr, /Error|tsx/);
   });
 }
+
+test("the CNI plugin's one-file bundle builds from dist (prepare's second step) and runs alone", () => {
+  const built = spawnSync(process.execPath, ['scripts/cni-bundle.mjs'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.is(built.status, 0, built.stdout + built.stderr);
+  // copied away from the repo, with no node_modules in reach: everything it needs is inside it
+  const dir = mkdtempSync(join(tmpdir(), 'weft-cni-bundle-'));
+  try {
+    copyFileSync(join(ROOT, 'agent/dist/cni-plugin.cjs'), join(dir, 'plugin.cjs'));
+    const r = spawnSync(process.execPath, [join(dir, 'plugin.cjs')], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.is(r.status, 0, r.stdout + r.stderr);
+    assert.ok(JSON.parse(r.stdout).supportedVersions.includes('1.0.0'), r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('compiled weft --version', () => {
   const r = weft(['--version']);

@@ -1,7 +1,7 @@
 // The weft CNI plugin driven exactly as a container runtime drives it (test/support/cni-runtime.ts: CNI_* in the
 // environment, the configuration on stdin, the result on stdout), in its production form (the launcher that
-// `weft cni install` writes, running dist/ with WEFT_RUN=dist), with Debian's bridge, host-local, portmap and
-// loopback (containernetworking-plugins, /usr/lib/cni):
+// `weft cni install` writes, running the one-file bundle that the install builds), with Debian's bridge,
+// host-local, portmap and loopback (containernetworking-plugins, /usr/lib/cni):
 // - install: the launcher and conflist land in temp dirs, the standard plugins are found and named;
 // - every error case returns its CNI error object (code, msg) with a non-zero exit;
 // - one node with a hand-written subnet.env: addresses in the lease, a ping within the node, CHECK, results in

@@ -6,8 +6,9 @@
 // PublicIPv6 addresses, inner Ethernet between the IPv6 VTEP MACs (formats.ts keeps a second template per peer);
 // a peer without PublicIPv6 or an IPv6 VTEP MAC gets no IPv6 route. udp sends IPv6 in flannel-udp over IPv6 when
 // both nodes have PublicIPv6, over IPv4 otherwise (per peer). The TAP super-packet path writes IPv4 outer headers
-// only, so IPv6-underlay datagrams always leave from the plain IPv6 socket (batched sendmmsg, GSO where the kernel
-// has it); a whole-mode flannel0 then gets no TSO6, so IPv6 TCP arrives cut to the MTU. One flannel0 carries both
+// only, so IPv6-underlay datagrams always leave from plain IPv6 sockets (batched sendmmsg, GSO where the kernel has
+// it; a pool of them for per-flow source ports, as on IPv4's socket path); a whole-mode flannel0 then gets no TSO6,
+// so IPv6 TCP arrives cut to the MTU. One flannel0 carries both
 // families: its MTU is IPv4's, and the IPv6 cluster route carries the (20 bytes smaller) IPv6 MTU, so the kernel
 // sends pods Packet Too Big; a packet that still comes through too big is dropped here with one.
 import {
@@ -141,10 +142,10 @@ export class OverlayIpv6 {
       underlay: this.underlay,
       mtu: this.mtu,
       sendPath: v6
-        ? `plain UDP socket from [${this.opts.publicIp}] (the TAP super-packet path writes IPv4 outer headers only)`
+        ? `plain UDP sockets from [${this.opts.publicIp}] (the TAP super-packet path writes IPv4 outer headers only)`
         : `inside the IPv4 underlay (${sendPathIpv4})`,
       reason: v6
-        ? `IPv6 pod traffic crosses the IPv6 underlay between PublicIPv6 addresses (IPv6 MTU ${this.mtu}), sent from a plain UDP socket: the TAP super-packet path writes IPv4 outer headers only`
+        ? `IPv6 pod traffic crosses the IPv6 underlay between PublicIPv6 addresses (IPv6 MTU ${this.mtu}), sent from plain UDP sockets: the TAP super-packet path writes IPv4 outer headers only`
         : `this node has no PublicIPv6: IPv6 pod traffic crosses the IPv4 underlay (IPv6 MTU ${this.mtu})`,
     };
   }

@@ -35,7 +35,7 @@ import type { EncapFormat } from './formats.ts';
 import { LISTED_CHANGES, summarizeChanges } from './change-summary.ts';
 import { receiveCounters, receiveDrops } from './receive-stats.ts';
 import { chooseSendPath, sendCounters, sendDrops, type SendPath } from './send-path.ts';
-import { openFlowSpread } from './socket-pool.ts';
+import { openFlowSpread, type FlowSpreadSender } from './socket-pool.ts';
 import { SplitSender } from './split-sender.ts';
 import { FamilySender, OverlayIpv6, PeerPath6, type OverlayIpv6Options } from './overlay-v6.ts';
 
@@ -102,6 +102,8 @@ export class OverlayNetwork implements DataplaneNetwork {
   private readonly tunAddress: number;
   private readonly v6?: OverlayIpv6;
   private udp6?: UdpPort;
+  /** IPv6 egress with per-flow outer source ports (a pool on the IPv6 address), when the ports can open one. */
+  private pool6?: FlowSpreadSender;
   private ingress6?: Forwarder;
   private family?: FamilySender;
   private egressSlotSize = 0;
@@ -188,7 +190,8 @@ export class OverlayNetwork implements DataplaneNetwork {
         sendBuffer: SOCKET_BUFFER,
         receiveBuffer: SOCKET_BUFFER,
       });
-      this.family = new FamilySender(this.sender ?? this.udp, this.udp6, egressBatch);
+      this.pool6 = openFlowSpread(o.ports, v6pub, BATCH_SIZE, SOCKET_BUFFER);
+      this.family = new FamilySender(this.sender ?? this.udp, this.pool6 ?? this.udp6, egressBatch);
     }
     this.egress = forward({
       from: this.tun,
@@ -386,8 +389,10 @@ export class OverlayNetwork implements DataplaneNetwork {
     offsets[i] = start;
     lengths[i] = len + (off - start);
     peers[i] = peer;
-    if (v6.path[peer] === PeerPath6.Ipv6Underlay) this.family!.viaV6[i] = 1;
-    else if (this.sourcePorts) this.sourcePorts[i] = vxlanSourcePort(slab, off, len);
+    const over6 = v6.path[peer] === PeerPath6.Ipv6Underlay;
+    if (over6) this.family!.viaV6[i] = 1;
+    const ports = over6 ? this.pool6?.sourcePorts : this.sourcePorts;
+    if (ports) ports[i] = vxlanSourcePort(slab, off, len);
   }
 
   /** An inner IPv6 packet from peer `peer`: 0 to deliver it, else the drop reason. */
@@ -471,6 +476,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     const v6 = this.v6!;
     if (before) v6.fib.delete(before.subnet);
     this.udp6?.removePeer(index);
+    this.pool6?.removePeer(index);
     const path = v6.pathFor(after?.ipv6, after?.ipv6?.vtepMac !== undefined);
     v6.path[index] = path;
     if (!after?.ipv6) return;
@@ -481,7 +487,10 @@ export class OverlayNetwork implements DataplaneNetwork {
       );
       return;
     }
-    if (path === PeerPath6.Ipv6Underlay) this.udp6!.addPeer(index, after.ipv6.publicIp!, this.opts.format.port);
+    if (path === PeerPath6.Ipv6Underlay) {
+      this.udp6!.addPeer(index, after.ipv6.publicIp!, this.opts.format.port);
+      this.pool6?.addPeer(index, after.ipv6.publicIp!, this.opts.format.port);
+    }
     v6.fib.set(after.ipv6.subnet, index);
   }
 
@@ -530,6 +539,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.ingress6?.stop();
     this.udp?.close();
     this.udp6?.close();
+    this.pool6?.close();
     this.sender?.close();
     this.tun?.close(); // a non-persistent TUN disappears with its routes
     this.opts.capture?.close();

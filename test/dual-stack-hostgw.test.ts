@@ -4,32 +4,13 @@
 // SHA-256 compared end to end; then an IPv6-only lab (EnableIPv4 false) does the same over IPv6.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canRunWith, type LabNode, type LabPod } from '@weft/lab';
+import { canRunWith, type LabNode } from '@weft/lab';
 import { labUp, type LabFamilies } from 'weft/lab';
-import { tcpTransfer } from './support/transfer.ts';
+import { kernelRoute, pingAll, transferChecked } from './support/dual-stack.ts';
 import { mustStatus } from './support/agent-lab.ts';
 
-const MB = 1024 * 1024;
 const t0 = Date.now();
 const say = (m: string) => console.log(`[dual-stack-hostgw +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
-
-/** Three pings from `from` to `ip`; true when all came back. */
-export async function pingAll(from: LabPod, ip: string): Promise<boolean> {
-  const r = await from.ns.exec(['ping', '-c', '3', '-i', '0.2', '-W', '2', ip], { allowFailure: true });
-  return / 3 received/.test(r.stdout);
-}
-
-/** 50 MB from `from` to `ip` in `to`, checked byte for byte (SHA-256 on both ends). */
-export async function transferChecked(from: LabPod, to: LabPod, ip: string, port: number): Promise<void> {
-  const t = await tcpTransfer(from.ns, to.ns, ip, 50 * MB, port);
-  assert.is(t.received.bytes, 50 * MB, `every byte to ${ip} arrived`);
-  assert.is(t.received.sha256, t.sent.sha256, `and unchanged (${ip})`);
-}
-
-/** The kernel's route to `subnet` on `node` (either family). */
-async function kernelRoute(node: LabNode, subnet: string): Promise<string> {
-  return (await node.ns.ip([subnet.includes(':') ? '-6' : '-4', 'route', 'show', subnet])).stdout.trim();
-}
 
 async function hostGw(name: string, families: LabFamilies): Promise<void> {
   const run = await labUp(

@@ -5,7 +5,9 @@
 //                            pod subnet; ip_forward on. The agent runs here.
 //   pod ns "wl-LAB-nIpJ":    eth0 = the node subnet's (J+2)th address, default route via cni0's address.
 //
-// Pods are added after the node's agent has leased its subnet, as a CNI plugin would do it.
+// Pods are added after the node's agent has leased its subnet. `weft lab` attaches them through weft's CNI plugin
+// (agent/src/lab/lab-cni.ts: bridge makes cni0, host-local picks the address) and records them in `node.pods`;
+// `addPods` wires the same shape by hand, for nodes that run no weft agent (the kernel vxlan peers in tests).
 // With `ipv6` (dual-stack and IPv6-only labs) each node's eth0 also gets 2001:db8::(10+I)/64 (no DAD: the lab's
 // addresses are unique by construction) and forwards IPv6; the IPv4 underlay stays (etcd and BGP sessions use it).
 import { formatIpv4, parseIpv4 } from '@weft/netaddr';

@@ -1,7 +1,8 @@
-// What the agent does with EnableIPv6 while the IPv6 forwarding dataplane is not built: it leases the IPv6 subnet
-// (dual stack: beside the IPv4 one, in one flannel lease), writes it to subnet.env, advertises PublicIPv6 and the
-// IPv6 VTEP's BackendV6Data, and says plainly, once in the log and always in /status, that no backend forwards IPv6
-// pod traffic yet. IPv6 only has no IPv4 subnet, so the IPv4 dataplane does not start at all (HeldLeaseNetwork:
+// What the agent does with EnableIPv6 beside the backends: it leases the IPv6 subnet (dual stack: beside the IPv4
+// one, in one flannel lease), writes it to subnet.env, advertises PublicIPv6 and the IPv6 VTEP's BackendV6Data.
+// Dual stack is forwarded by the overlay backends (backends/overlay-v6.ts) and by native; where IPv6 pod traffic is
+// not forwarded (an IPv6-only node on an overlay backend) the agent says so plainly, once in the log and always in
+// /status. IPv6 only has no IPv4 subnet, so the overlay's IPv4 dataplane does not start at all (HeldLeaseNetwork:
 // no device, no route, no masquerade rule for a 0.0.0.0/0 "subnet"); never a silent half-working state.
 import { createHash } from 'node:crypto';
 import { formatIpv6Prefix } from '@weft/netaddr';

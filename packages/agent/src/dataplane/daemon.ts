@@ -425,7 +425,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   return running;
 }
 
-/** Logs when peers start waiting for room under --max-peers (an error: the agent turns not ready) and when they fit again. */
+/** Logs when peers start waiting under --max-peers (an error: the agent turns not ready) and when all fit again. */
 function reportPeerLimit(log: Logger, limiter: PeerLimiter, wasWaiting: number): void {
   const { limit, admitted, waiting } = limiter.state();
   if (waiting > 0 && wasWaiting === 0)

@@ -140,8 +140,9 @@ export class OverlayNetwork implements DataplaneNetwork {
     });
     const whole = this.sendPath.port !== undefined;
     const egressBatch = whole ? WHOLE_BATCH_SIZE : BATCH_SIZE;
-    // Whole super-packets go to the TAP, which writes IPv4 outer headers only: IPv6 TCP must come cut to the MTU.
-    const noTso6 = whole && this.v6?.underlay === 'ipv6';
+    // Whole super-packets go to the TAP, which writes IPv4 outer headers only, and IPv6 is checked against its MTU
+    // per packet: with IPv6 forwarded, IPv6 TCP must come from flannel0 cut to the MTU (no TSO6).
+    const noTso6 = whole && this.v6 !== undefined;
     this.tun = o.ports.openTun({
       name,
       mtu: this.mtu,

@@ -107,6 +107,8 @@ export class OverlayNetwork implements DataplaneNetwork {
   private ingress6?: Forwarder;
   private family?: FamilySender;
   private egressSlotSize = 0;
+  /** True while onIngress6 runs (the batch came from the IPv6 socket). */
+  private fromV6 = false;
   private tun?: TunPort;
   private udp?: UdpPort;
   private egress?: Forwarder;
@@ -214,7 +216,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       this.ingress6 = forward({
         from: this.udp6,
         to: this.tun,
-        onBatch: this.onIngress,
+        onBatch: this.onIngress6,
         headroom: HEADROOM,
         slotSize: INGRESS_SLOT_SIZE,
         batchSize: BATCH_SIZE,
@@ -308,7 +310,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       const peer = peers[i]!;
       const off = offsets[i]!;
       const len = lengths[i]!;
-      if (capture)
+      if (capture && !this.fromV6)
         capture.record(
           CaptureSide.Wire,
           slab,
@@ -345,6 +347,26 @@ export class OverlayNetwork implements DataplaneNetwork {
       lengths[i] = span.length;
       peers[i] = 0;
       if (capture) capture.record(CaptureSide.Tun, slab, span.offset, span.length, CaptureDirection.Inbound);
+    }
+  };
+
+  /**
+   * UDP -> TUN from the IPv6 socket: onIngress, minus the wire side of a capture (its synthesized outer headers
+   * are IPv4; the TUN side is still recorded). Runs synchronously, so the flag never leaks to the IPv4 loop.
+   */
+  private readonly onIngress6 = (
+    slab: Uint8Array,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    peers: Int32Array,
+    count: number,
+    replies: Uint8Array,
+  ): void => {
+    this.fromV6 = true;
+    try {
+      this.onIngress(slab, offsets, lengths, peers, count, replies);
+    } finally {
+      this.fromV6 = false;
     }
   };
 

@@ -120,11 +120,11 @@ function cniSection(c: ControlCapture): string[] {
     '',
     fence(x.podView),
     '',
-    "host-local keeps one file per reserved address, named after the address and holding the container ID and interface, and remembers the last address it gave out; the node's IPAM directory after the ADD:",
+    "host-local keeps one file per reserved address, named after the address and holding the container ID and interface (two lines, CRLF: \u23ce below), and remembers the last address it gave out; the node's IPAM directory after the ADD:",
     '',
     table(
       ['file', 'content'],
-      res.map((f) => [f.file, f.content.replace(/\n/g, ' \u23ce ').trim()]),
+      res.map((f) => [f.file, f.content.replace(/\r?\n/g, ' \u23ce ').trim()]),
     ),
     '',
     "The result weft printed for the runtime (bridge's, converted to the configuration's version; the runtime hands it to the next plugin, portmap, as prevResult):",

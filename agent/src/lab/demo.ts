@@ -47,11 +47,17 @@ async function ping(from: LabPod, toIp: string): Promise<Result['ping']> {
   return { sent: Number(counts?.[1] ?? 5), received: Number(counts?.[2] ?? 0), avgMs: Number(avg?.[1] ?? NaN) };
 }
 
-async function iperf(run: RunningLab, from: LabPod, to: LabPod, seconds: number): Promise<number> {
-  const server = run.lab.scope.spawn(`iperf3-${to.name}`, to.ns, ['iperf3', '-s', '-1', '-B', to.ip]);
+async function iperf(run: RunningLab, from: LabPod, to: LabPod, seconds: number, toIp = to.ip): Promise<number> {
+  const server = run.lab.scope.spawn(`iperf3-${to.name}${toIp === to.ip ? '' : '-v6'}`, to.ns, [
+    'iperf3',
+    '-s',
+    '-1',
+    '-B',
+    toIp,
+  ]);
   try {
     await new Promise((r) => setTimeout(r, 500));
-    const r = await from.ns.exec(['iperf3', '-c', to.ip, '-t', String(seconds), '-J'], {
+    const r = await from.ns.exec(['iperf3', '-c', toIp, '-t', String(seconds), '-J'], {
       timeoutMs: (seconds + 20) * 1000,
     });
     return (
@@ -110,6 +116,9 @@ export async function demo(argv: string[]): Promise<number> {
         results.push({ from: `${from.name} ${from.ip6}`, to: `${to.name} ${to.ip6}`, ping: await ping(from, to.ip6) });
     }
     results[0]!.tcpGbps = await iperf(run, pods[0]!, pods[1]!, Number(values.seconds));
+    const first6 = results[pods.length]; // dual stack: the IPv6 ring follows the IPv4 one
+    if (first6 && pods[1]!.ip6)
+      first6.tcpGbps = await iperf(run, pods[0]!, pods[1]!, Number(values.seconds), pods[1]!.ip6);
     say('\n== result: pod to pod across nodes');
     for (const r of results) {
       const tcp = r.tcpGbps !== undefined ? `, iperf3 TCP ${r.tcpGbps.toFixed(2)} Gbit/s` : '';

@@ -468,7 +468,9 @@ export class OverlayNetwork implements DataplaneNetwork {
   /** Applies a batch to the peer table and FIB: work per change, logged per peer at debug and as a summary. */
   async apply(changes: readonly PeerChange[]): Promise<void> {
     const { log } = this.opts;
-    const each = changes.length <= LISTED_CHANGES ? log.info.bind(log) : log.debug.bind(log);
+    // Per peer: info for a small batch, debug for a large one, and nothing built at all when debug is off.
+    const small = changes.length <= LISTED_CHANGES;
+    const each = small ? log.info.bind(log) : log.isLevelEnabled('debug') ? log.debug.bind(log) : null;
     for (const c of changes) {
       if (c.type === 'added') {
         const before = this.peers.get(c.subnet)?.ipv6;
@@ -479,7 +481,7 @@ export class OverlayNetwork implements DataplaneNetwork {
         this.sender?.addPeer(slot.index, c.publicIp, this.opts.format.port);
         this.fib.set(c.subnet, slot.index);
         if (this.v6) this.applyV6(slot.index, before, c);
-        each({ subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
+        each?.({ subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
       } else {
         const slot = this.peers.remove(c.subnet);
         if (!slot) continue;
@@ -487,7 +489,7 @@ export class OverlayNetwork implements DataplaneNetwork {
         if (this.v6) this.applyV6(slot.index, slot.ipv6, undefined);
         this.udp!.removePeer(slot.index);
         this.sender?.removePeer(slot.index);
-        each({ subnet: formatIp4Net(c.subnet), via: slot.publicIp }, 'peer removed');
+        each?.({ subnet: formatIp4Net(c.subnet), via: slot.publicIp }, 'peer removed');
       }
     }
     if (changes.length > LISTED_CHANGES)

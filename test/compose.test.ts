@@ -263,7 +263,8 @@ async function checkCniAttachments(subnets: Map<string, string>, pods: Map<strin
     const lease = subnets.get(node)!;
     assert.ok(ip.startsWith(lease.replace(/\.\d+\/24$/, '.')), `${pod}'s ${ip} is in ${node}'s lease ${lease}`);
     const reservation = await exec(node, ['cat', `/var/lib/cni/networks/cbr0/${ip}`], { allowFailure: true });
-    assert.is(reservation.stdout.split('\n')[0], pod, `host-local on ${node} reserved ${ip} for ${pod}`);
+    // host-local writes the container ID and the interface name on two lines, with CRLF
+    assert.is(reservation.stdout.split(/\r?\n/)[0], pod, `host-local on ${node} reserved ${ip} for ${pod}`);
     const result = JSON.parse((await exec(node, ['cat', '/run/weft-pod/result.json'])).stdout) as {
       ips: { address: string }[];
     };

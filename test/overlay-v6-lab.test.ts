@@ -54,6 +54,10 @@ async function dualStack(backend: 'vxlan' | 'udp'): Promise<void> {
     assert.ok(st.counters.tx_bytes! >= 50 * MB, `the userspace dataplane carried it (${st.counters.tx_bytes} bytes)`);
     for (const reason of ['unknown_peer', 'spoofed_source', 'wrong_vni', 'bad_ipv6_chain'])
       assert.is(st.drops[reason], 0, `no ${reason} drops in clean traffic`);
+    for (const [name, agent] of run.agents) {
+      assert.match(agent.log(), /IPv6 pod traffic forwarded/, `${name} logs how IPv6 is forwarded`);
+      assert.not.match(agent.log(), /not forwarded yet/, `${name} no longer says IPv6 is not forwarded`);
+    }
     // The underlay really is IPv6: the agent's IPv6 socket is bound to the node's IPv6 address.
     const ss = await run.lab.nodes[0]!.ns.exec(['ss', '-uanp']);
     assert.match(ss.stdout, new RegExp(`\\[${run.lab.nodes[0]!.underlayIp6}\\]:${backend === 'udp' ? 8285 : 8472}`));

@@ -89,6 +89,46 @@ if (canRunWith('iptables rules in a namespace', ['iptables', 'iptables-restore',
       await scope.cleanup();
     }
   });
+
+  test('iptables port: a resync with nothing changed only reads (one iptables-save per table); lost rules come back', async () => {
+    const scope = new LabScope('st-fw');
+    try {
+      const ns = await scope.netns('n');
+      const save = async () => (await ns.exec(['iptables-save'])).stdout;
+      const ran: string[] = [];
+      const runner = (argv: readonly string[], input: string) => {
+        ran.push(argv[0]!);
+        return ns.exec(argv, { input });
+      };
+      const fw = iptablesFirewall(runner);
+      const rs = flannelRuleset(NET, POD, { ipMasq: true, forward: true });
+      await fw.apply(log, rs);
+      const rules = async () => (await save()).replace(/^#.*\n/gm, ''); // without the dated comment lines
+      const full = await rules();
+      assert.ok(ran.includes('iptables-restore'), ran.join(' '));
+      ran.length = 0;
+      await fw.apply(log, rs);
+      assert.equal(ran, ['iptables-save', 'iptables-save'], 'a resync that finds our rules as written writes nothing');
+      assert.is(await rules(), full);
+      await ns.exec(['iptables', '-F', 'WEFT-FWD']); // someone flushes our chain
+      ran.length = 0;
+      await fw.apply(log, rs);
+      assert.ok(ran.includes('iptables-restore'), ran.join(' '));
+      assert.is((await save()).match(/-A WEFT-FWD /g)?.length, 2);
+      const jump = (await save()).split('\n').find((l) => l.endsWith('-j WEFT-POSTRTG'))!;
+      await ns.exec(['sh', '-c', `iptables -t nat ${jump.replace(/^-A /, '-D ')}`]); // and deletes our jump
+      const s0 = await save();
+      assert.not.match(s0, /-j WEFT-POSTRTG/);
+      await fw.apply(log, rs);
+      const s1 = await save();
+      assert.is(s1.match(/-j WEFT-POSTRTG/g)?.length, 1, `${s0}\n---\n${s1}`);
+      assert.is(s1.match(/-A WEFT-POSTRTG /g)?.length, 6, s1);
+      await fw.remove(log, rs);
+      assert.not.match(await save(), /WEFT/);
+    } finally {
+      await scope.cleanup();
+    }
+  });
 }
 
 test.run();

@@ -6,6 +6,12 @@
 // chain. iptables is also where operators look for flanneld's rules. Ownership stays clean: weft's rules live
 // in its own chains, rewritten whole by one iptables-restore --noflush transaction (declaring a user chain
 // there empties it), reached by one jump each that is checked (-C) before it is appended.
+//
+// A resync (every --iptables-resync seconds) that finds nothing changed costs one `iptables-save -t TABLE` per
+// table: after each full apply we keep iptables' own rendering of our lines (our chains, their rules, the jumps
+// to them), and a later apply of the same rule set rewrites only when that rendering differs. Comparing with
+// iptables' output rather than our input spares us from re-implementing how it normalises rules; a write (a
+// restore, which on nf_tables commits a new ruleset generation) then only happens when something was lost.
 import type { Logger } from 'pino';
 import type { FirewallRuleset, OwnChain } from '../firewall.ts';
 import type { FirewallProgrammer } from '../ports.ts';
@@ -25,8 +31,22 @@ export class FirewallCommandError extends Error {
   }
 }
 
-/** Runs argv (`iptables ...`, `iptables-restore ...`) with `input` on stdin; rejects when it exits non-zero. */
+/**
+ * Runs argv (`iptables ...`, `iptables-restore ...`) with `input` on stdin; resolves with its output (a string or
+ * an object with `stdout`), rejects when it exits non-zero.
+ */
 export type CommandRunner = (argv: readonly string[], input: string) => Promise<unknown>;
+
+const outputOf = (r: unknown): string =>
+  typeof r === 'string' ? r : String((r as { stdout?: unknown } | null)?.stdout ?? '');
+
+/** The lines of `iptables-save` output that are ours: our chains' declarations and rules, and jumps to them. */
+export function ownLines(saved: string, ruleset: FirewallRuleset): string {
+  const names = ruleset.map((c) => c.chain);
+  const ours = (line: string) =>
+    names.some((n) => line.startsWith(`:${n} `) || line.startsWith(`-A ${n} `) || line.endsWith(`-j ${n}`));
+  return saved.split('\n').filter(ours).join('\n');
+}
 
 /** The default runner: one long-lived shell (command-shell.ts), so a resync does not fork the agent itself. */
 function shellRunner(): CommandRunner {
@@ -34,7 +54,7 @@ function shellRunner(): CommandRunner {
   return (argv, input) => shell.run(argv, input);
 }
 
-const ok = (p: Promise<void>) =>
+const ok = (p: Promise<unknown>) =>
   p.then(
     () => true,
     () => false,
@@ -63,24 +83,38 @@ function quote(arg: string): string {
  * commands (default: directly; tests pass one that runs them inside a namespace).
  */
 export function iptablesFirewall(run: CommandRunner = shellRunner()): FirewallProgrammer {
-  const iptables = async (args: readonly string[], input = '', cmd = 'iptables'): Promise<void> => {
+  const iptables = async (args: readonly string[], input = '', cmd = 'iptables'): Promise<string> => {
     try {
-      await run([cmd, '-w', '5', ...args], input);
+      return outputOf(await run([cmd, ...(cmd === 'iptables-save' ? [] : ['-w', '5']), ...args], input));
     } catch (e) {
       throw new FirewallCommandError(`${cmd} ${args.join(' ')}`, (e as { stderr?: string }).stderr ?? String(e));
     }
   };
+  /** Our lines as iptables renders them now, table by table (one iptables-save per table). */
+  const current = async (ruleset: FirewallRuleset): Promise<string> => {
+    const tables = [...new Set(ruleset.map((c) => c.table))];
+    const parts: string[] = [];
+    for (const t of tables) parts.push(`*${t}\n${ownLines(await iptables(['-t', t], '', 'iptables-save'), ruleset)}`);
+    return parts.join('\n');
+  };
+  // What the last full apply wrote (its restore text) and how iptables rendered it afterwards.
+  let last: { text: string; rendered: string } | null = null;
   return {
     async apply(log: Logger, ruleset: FirewallRuleset): Promise<void> {
       if (!ruleset.length) return;
-      await iptables(['--noflush'], restoreText(ruleset), 'iptables-restore');
+      const text = restoreText(ruleset);
+      if (last?.text === text && (await current(ruleset)) === last.rendered) return; // nothing changed
+      last = null;
+      await iptables(['--noflush'], text, 'iptables-restore');
       for (const c of ruleset) {
         if (await ok(iptables(['-t', c.table, '-C', ...jumpArgs(c)]))) continue;
         await iptables(['-t', c.table, '-A', ...jumpArgs(c)]);
         log.info({ cmd: `iptables -t ${c.table} -A ${jumpArgs(c).join(' ')}`, rules: c.rules.length }, 'iptables');
       }
+      last = { text, rendered: await current(ruleset) };
     },
     async remove(log: Logger, ruleset: FirewallRuleset): Promise<void> {
+      last = null;
       for (const c of ruleset) {
         for (let i = 0; i < MAX_JUMP_DELETES; i++)
           if (!(await ok(iptables(['-t', c.table, '-D', ...jumpArgs(c)])))) break;

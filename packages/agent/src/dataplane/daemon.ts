@@ -299,14 +299,6 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
           extras,
           lease.ipv6Subnet ? { subnet: lease.ipv6Subnet, vtepMacV6: vtepMacV6For(settings.nodeName) } : undefined,
         );
-  await network.start();
-  const ipv6Forwarding = (): string | undefined => {
-    if (routesIpv6(network)) return NATIVE_IPV6_FORWARDING;
-    const n6 = network.status().ipv6;
-    return n6?.forwarded ? n6.reason : undefined;
-  };
-  if (config.enableIpv6 && ipv6Forwarding() === undefined)
-    log.warn({ ipv6Subnet: ipv6Status(config, lease, underlay.publicIpv6)?.subnet }, ipv6NotForwarded(config));
   const firewall = new NodeFirewall({
     firewall: extras.ports.firewall,
     network: config.network,
@@ -314,7 +306,21 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     ...firewallFlags(settings),
     log: log.child({ component: 'firewall' }),
   });
-  if (config.enableIpv4) await firewall.start(); // IPv6 only: no IPv4 subnet to masquerade or forward
+  // The rules do not need the device: installed while the backend starts (iptables and ip are separate forks, and
+  // a restart after a crash forwards nothing until both are done). Never rejects; taken back if the backend fails.
+  const firewallUp = config.enableIpv4 ? firewall.start() : null; // IPv6 only: no IPv4 subnet to masquerade
+  await network.start().catch(async (e: unknown) => {
+    if (firewallUp) await firewallUp.then(() => firewall.stop()).catch(() => {});
+    throw e;
+  });
+  await firewallUp;
+  const ipv6Forwarding = (): string | undefined => {
+    if (routesIpv6(network)) return NATIVE_IPV6_FORWARDING;
+    const n6 = network.status().ipv6;
+    return n6?.forwarded ? n6.reason : undefined;
+  };
+  if (config.enableIpv6 && ipv6Forwarding() === undefined)
+    log.warn({ ipv6Subnet: ipv6Status(config, lease, underlay.publicIpv6)?.subnet }, ipv6NotForwarded(config));
   let applying = Promise.resolve();
   let queued: { v4: PeerChange[]; v6: Ipv6PeerChange[] } | null = null;
   const source = extras.routes.name;

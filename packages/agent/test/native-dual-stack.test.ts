@@ -210,4 +210,19 @@ test('BGP dual stack over IPv4 sessions: the IPv6 subnet travels as IPv6 unicast
 test('BGP dual stack over IPv6 sessions: both subnets travel, each with a next hop of its family', () =>
   bgpPair('ipv6'));
 
+test('--bgp-peer and --route-reflector take IPv6 addresses (canonical text); a bad address names the flag', () => {
+  const s = parseAgentArgs(['--bgp-peer', '2001:DB8::0001,64513', '--route-reflector', '2001:db8:0::7'], {
+    hostname: 'x',
+  });
+  assert.equal(s.weft.bgpPeers, [{ address: '2001:db8::1', as: 64513 }]);
+  assert.equal(s.weft.routeReflectors, ['2001:db8::7']);
+  try {
+    parseAgentArgs(['--bgp-peer', '2001:db8::g,64512'], { hostname: 'x' });
+    assert.unreachable('accepted');
+  } catch (e) {
+    assert.is((e as { field?: string }).field, '--bgp-peer');
+    assert.match((e as Error).message, /IPv4 or IPv6 address/);
+  }
+});
+
 test.run();

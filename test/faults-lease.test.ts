@@ -30,6 +30,7 @@ import {
   etcdWipeAndRestore,
   killAndRestartAgent,
   nodeGonePastTtl,
+  runAgentsAsInstalled,
   waitConsistent,
 } from './support/fault-inject.ts';
 
@@ -59,6 +60,7 @@ if (canRunWith('faults under traffic (etcd, iptables)', ['ip', 'ping', 'etcd', '
   }
 
   test.before(async () => {
+    runAgentsAsInstalled(); // compiled dist/, plain Node: recovery times as on an installed node
     run = await labUp(
       {
         name: 'ft-lease',
@@ -114,9 +116,10 @@ if (canRunWith('faults under traffic (etcd, iptables)', ['ip', 'ping', 'etcd', '
       30_000,
       'every ping to be answered after the restart',
     );
-    const resumed = Math.max(...pings.map((p) => p.probe.replies().find((r) => r.t > t0 + ready)!.t)) - t0;
+    // The reply that ended each ping's outage (/readyz is polled, so `ready` comes late by up to a poll).
+    const resumed = Math.max(...pings.map((p) => p.probe.resumedAfter(t0) ?? Number.POSITIVE_INFINITY));
     say(
-      `kill -9 n2: ready again after ${sec(ready)}, lab consistent ${sec(settled)} later, pings resumed ${sec(resumed)} after the kill`,
+      `kill -9 n2: /readyz answered after ${sec(ready)}, lab consistent ${sec(settled)} later, pings resumed ${sec(resumed)} after the kill (issue 16's target: 5 s)`,
     );
     assert.is((await statusOf(n2))?.lease?.subnet, subnets.get('n2'), 'n2 leased its subnet again');
     let diff: string[] = [];

@@ -3,8 +3,10 @@
 // restarted, etcd wiped and restored from a snapshot, and a node whose agent stays away past its lease TTL.
 // Each returns once the fault is over and the agent or etcd it touched is back (not yet once everything has
 // reconverged: callers wait for that with their own checks, and time it).
+import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LabNode } from '@weft/lab';
 import { waitFor, type RunningLab } from 'weft/lab';
 import { ETCD_URL, etcdctl, etcdGetPrefix, restartAgent, restartEtcd } from './agent-lab.ts';
@@ -12,6 +14,23 @@ import { labConsistency } from './faults.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PEER_URL = ETCD_URL.replace(':2379', ':2380');
+
+/**
+ * The lab's agents run as a production install runs them (issue 16 measures recovery that way): builds dist/
+ * (`tsc -b tsconfig.build.json`, incremental) and sets WEFT_RUN=dist for every process spawned from here on, so
+ * agent/bin/weft.mjs runs the compiled JavaScript with plain Node instead of loading the sources through tsx.
+ */
+export function runAgentsAsInstalled(): void {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (r.status !== 0) throw new Error(`tsc -b tsconfig.build.json failed:\n${r.stdout}${r.stderr}`);
+  process.env.WEFT_RUN = 'dist';
+}
 
 /** SIGKILL to `node`'s agent (no cleanup runs), then the same argv again; resolves once it is ready. */
 export async function killAndRestartAgent(run: RunningLab, node: LabNode, label: string): Promise<void> {

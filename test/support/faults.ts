@@ -75,6 +75,22 @@ export class PingProbe {
     return { sent, lost: sent - (rs.length - (anchor ? 1 : 0)), stallMs: Math.max(0, Math.round(stallMs)) };
   }
 
+  /**
+   * Milliseconds from `t0` to the reply that ended the longest gap ending after `t0` (the outage a fault at `t0`
+   * caused), or 0 when no gap there was longer than three intervals (forwarding never stopped); null while no
+   * reply has arrived after the gap.
+   */
+  resumedAfter(t0: number): number | null {
+    const rs = this.replies().filter((r) => r.t >= t0 - 1000);
+    let best = { gap: 3 * this.intervalS * 1000, end: 0 };
+    for (let i = 1; i < rs.length; i++) {
+      const gap = rs[i]!.t - rs[i - 1]!.t;
+      if (rs[i]!.t > t0 && gap > best.gap) best = { gap, end: rs[i]!.t };
+    }
+    if (best.end === 0) return rs.some((r) => r.t > t0) ? 0 : null;
+    return Math.max(0, best.end - t0);
+  }
+
   /** Arrival of the last reply, or 0. */
   lastReplyAt(): number {
     return this.replies().at(-1)?.t ?? 0;

@@ -10,11 +10,12 @@ import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryNetwork, type Transport } from '@weft/route-sync';
-import { formatIpv4Prefix, formatIpv6Prefix } from '@weft/netaddr';
+import { formatIpv4Prefix, formatIpv6Prefix, parseIpv4Prefix, parseIpv6Prefix } from '@weft/netaddr';
 import {
   BgpRouteSource,
   LeaseRouteSource,
   MemoryLeaseStore,
+  NativeNetwork,
   createLogger,
   parseAgentArgs,
   startAgent,
@@ -209,6 +210,25 @@ test('BGP dual stack over IPv4 sessions: the IPv6 subnet travels as IPv6 unicast
 
 test('BGP dual stack over IPv6 sessions: both subnets travel, each with a next hop of its family', () =>
   bgpPair('ipv6'));
+
+test('NativeNetwork: IPv6-only leases given as peer changes (0.0.0.0/0) are told apart by their IPv6 subnets', async () => {
+  const link = new RecordingLink('192.0.2.1');
+  const net = new NativeNetwork({ log: createLogger({ level: 'silent' }), link, iface: 'eth0', underlayMtu: 1500 });
+  const none = parseIpv4Prefix('0.0.0.0/0');
+  const peer = (n: number) => ({ subnet: parseIpv6Prefix(`fd00:10:244:${n}::/64`), publicIp: `2001:db8::${n}` });
+  await net.apply([
+    { type: 'added', subnet: none, publicIp: '0.0.0.0', ipv6: peer(2) },
+    { type: 'added', subnet: none, publicIp: '0.0.0.0', ipv6: peer(3) },
+  ]);
+  await net.apply([{ type: 'removed', subnet: none, publicIp: '0.0.0.0', ipv6: peer(2) }]);
+  assert.equal(link.lines, [
+    replace('fd00:10:244:2::/64', '2001:db8::2'),
+    replace('fd00:10:244:3::/64', '2001:db8::3'),
+    'route del fd00:10:244:2::/64',
+  ]);
+  await net.stop();
+  assert.equal(link.lines.slice(3), ['route del fd00:10:244:3::/64']);
+});
 
 test('--bgp-peer and --route-reflector take IPv6 addresses (canonical text); a bad address names the flag', () => {
   const s = parseAgentArgs(['--bgp-peer', '2001:DB8::0001,64513', '--route-reflector', '2001:db8:0::7'], {

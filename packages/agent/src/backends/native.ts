@@ -52,12 +52,14 @@ export class NativeNetwork implements DataplaneNetwork, Ipv6RouteTarget {
       const subnet = formatIp4Net(c.subnet);
       const add = c.type === 'added';
       if (c.subnet.prefixLen > 0) edits.push({ add, subnet, via: c.publicIp }); // IPv6-only leases: 0.0.0.0/0
-      const had6 = this.leaseIpv6.get(subnet);
+      // An IPv6-only lease as a peer change (0.0.0.0/0) is known by its IPv6 subnet; the others by their IPv4 one.
+      const key = c.subnet.prefixLen > 0 || !c.ipv6 ? subnet : formatIpv6Prefix(c.ipv6.subnet);
+      const had6 = this.leaseIpv6.get(key);
       const now6 = add && c.ipv6?.publicIp ? formatIpv6Prefix(c.ipv6.subnet) : undefined;
       if (had6 !== undefined && had6 !== now6) edits.push({ add: false, subnet: had6, via: '' });
       if (now6) edits.push({ add: true, subnet: now6, via: c.ipv6!.publicIp! });
-      if (now6) this.leaseIpv6.set(subnet, now6);
-      else this.leaseIpv6.delete(subnet);
+      if (now6) this.leaseIpv6.set(key, now6);
+      else this.leaseIpv6.delete(key);
     }
     await this.program(edits);
   }

@@ -19,6 +19,8 @@ export interface UdpPort extends PacketPort {
   readonly gro?: boolean;
   /** The bound local port (UdpBatchSocket has it; fakes may not). */
   readonly port?: number;
+  /** Makes this socket use `other`'s peer table (same family; real sockets only): one copy for a pool. */
+  sharePeers?(other: UdpPort): void;
 }
 
 /**

@@ -12,6 +12,8 @@
 
 namespace weft {
 
+// Marks objects made by NativeUdp, so sharePeers never treats another class's object as a socket.
+static const napi_type_tag kUdpTag = {0x7765667475647021ULL, 0x70656572732d3031ULL};
 
 Napi::Function NativeUdp::Init(Napi::Env env) {
   return DefineClass(
@@ -23,6 +25,7 @@ Napi::Function NativeUdp::Init(Napi::Env env) {
        InstanceMethod<&NativeUdp::SourceOf>("sourceOf"), InstanceMethod<&NativeUdp::Poll>("poll"),
        InstanceMethod<&NativeUdp::StopPoll>("stopPoll"), InstanceMethod<&NativeUdp::Close>("close"),
        InstanceMethod<&NativeUdp::Stats>("stats"), InstanceMethod<&NativeUdp::SetPeerByAddress>("setPeerByAddress"),
+       InstanceMethod<&NativeUdp::SharePeers>("sharePeers"),
        InstanceAccessor<&NativeUdp::GetPending>("pending")});
 }
 
@@ -35,6 +38,7 @@ NativeUdp::NativeUdp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeUd
   if (a.ok() && family == 5) Napi::RangeError::New(env, "NativeUdp: option family must be 4 or 6 (got 5)").ThrowAsJavaScriptException();
   if (!a.ok() || family == 5) return;
   family_ = family == 6 ? AF_INET6 : AF_INET;
+  info.This().As<Napi::Object>().TypeTag(&kUdpTag);
   NetnsGuard guard(netns);
   if (guard.error()) {
     errnoError(env, guard.error(), guard.step(), netns).ThrowAsJavaScriptException();
@@ -97,11 +101,11 @@ static PeerKey keyOf(const sockaddr_storage& sa) {
 // kernel's vxlan driver send from a port hashed per flow (RFC 7348 section 5), not from the port we send to.
 int NativeUdp::lookup(const sockaddr_storage& sa) {
   PeerKey k = keyOf(sa);
-  auto it = peerIndex_.find(k);
-  if (it != peerIndex_.end() || !peerByAddress_) return it == peerIndex_.end() ? -1 : it->second;
+  auto it = peers_->index.find(k);
+  if (it != peers_->index.end() || !peerByAddress_) return it == peers_->index.end() ? -1 : it->second;
   k.port = 0;
-  it = peerIndex_.find(k);
-  return it == peerIndex_.end() ? -1 : it->second;
+  it = peers_->index.find(k);
+  return it == peers_->index.end() ? -1 : it->second;
 }
 
 /** The address-only key of a peer (port 0), under which lookup finds it whatever its source port. */
@@ -151,32 +155,49 @@ Napi::Value NativeUdp::AddPeer(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "addPeer: address " + addr + " is not an IP address of this socket's family").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (size_t(index) >= peerAddr_.size()) {
-    peerAddr_.resize(size_t(index) + 1);
-    peerLen_.resize(size_t(index) + 1, 0);
+  if (size_t(index) >= peers_->addr.size()) {
+    peers_->addr.resize(size_t(index) + 1);
+    peers_->len.resize(size_t(index) + 1, 0);
   }
-  if (peerLen_[index]) {
-    peerIndex_.erase(keyOf(peerAddr_[index]));
-    auto old = peerIndex_.find(addressKey(peerAddr_[index]));
-    if (old != peerIndex_.end() && old->second == index) peerIndex_.erase(old);
+  if (peers_->len[index]) {
+    peers_->index.erase(keyOf(peers_->addr[index]));
+    auto old = peers_->index.find(addressKey(peers_->addr[index]));
+    if (old != peers_->index.end() && old->second == index) peers_->index.erase(old);
   }
-  peerAddr_[index] = sa;
-  peerLen_[index] = len;
-  peerIndex_[keyOf(sa)] = index;
-  peerIndex_[addressKey(sa)] = index;  // the latest peer at an address answers for its other ports
+  peers_->addr[index] = sa;
+  peers_->len[index] = len;
+  peers_->index[keyOf(sa)] = index;
+  peers_->index[addressKey(sa)] = index;  // the latest peer at an address answers for its other ports
   return env.Undefined();
 }
 
 Napi::Value NativeUdp::RemovePeer(const Napi::CallbackInfo& info) {
   Args a(info, "removePeer");
   int index = int(a.integer(0, "index", 0, kMaxPeerIndex));
-  if (a.ok() && size_t(index) < peerLen_.size() && peerLen_[index]) {
-    peerIndex_.erase(keyOf(peerAddr_[index]));
-    auto old = peerIndex_.find(addressKey(peerAddr_[index]));
-    if (old != peerIndex_.end() && old->second == index) peerIndex_.erase(old);
-    peerLen_[index] = 0;
+  if (a.ok() && size_t(index) < peers_->len.size() && peers_->len[index]) {
+    peers_->index.erase(keyOf(peers_->addr[index]));
+    auto old = peers_->index.find(addressKey(peers_->addr[index]));
+    if (old != peers_->index.end() && old->second == index) peers_->index.erase(old);
+    peers_->len[index] = 0;
   }
   return info.Env().Undefined();
+}
+
+// sharePeers(other): this socket uses other's peer table from now on (its own peers are dropped); same family
+Napi::Value NativeUdp::SharePeers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info.Length() > 0 ? info[0] : env.Undefined();
+  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kUdpTag)) {
+    Napi::TypeError::New(env, "sharePeers: argument 0 (other) must be a NativeUdp").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  NativeUdp* other = NativeUdp::Unwrap(v.As<Napi::Object>());
+  if (other->family_ != family_) {
+    Napi::RangeError::New(env, "sharePeers: the sockets' families differ").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  peers_ = other->peers_;
+  return env.Undefined();
 }
 
 // setBuffers(send, receive) -> { send, receive } as the kernel reports them (it doubles the request); 0 = keep

@@ -31,7 +31,7 @@ Napi::Value NativeUdp::Send(const Napi::CallbackInfo& info) {
     int m = 0, iv = 0, j = i;
     while (j < count) {
       int p = peers[j];
-      if (p < 0 || size_t(p) >= peerLen_.size() || !peerLen_[p]) {
+      if (p < 0 || size_t(p) >= peers_->len.size() || !peers_->len[p]) {
         if (p >= 0) txErrors_++;  // an index that was never registered
         j++;
         continue;
@@ -48,8 +48,8 @@ Napi::Value NativeUdp::Send(const Napi::CallbackInfo& info) {
       }
       msghdr& h = msgs_[m].msg_hdr;
       memset(&h, 0, sizeof h);
-      h.msg_name = &peerAddr_[p];
-      h.msg_namelen = peerLen_[p];
+      h.msg_name = &peers_->addr[p];
+      h.msg_namelen = peers_->len[p];
       h.msg_iov = &iovs_[iv];
       h.msg_iovlen = size_t(k);
       for (int q = 0; q < k; q++) iovs_[iv + q] = iovec{slab + offsets[j + q], size_t(lengths[j + q])};

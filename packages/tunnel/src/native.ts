@@ -45,6 +45,7 @@ export interface NativeUdp {
   setGso(on: boolean): boolean;
   setGro(on: boolean): boolean;
   setPeerByAddress(on: boolean): void;
+  sharePeers(other: NativeUdp): void;
   send(
     slab: Uint8Array,
     offsets: Int32Array,

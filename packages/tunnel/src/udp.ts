@@ -96,6 +96,16 @@ export class UdpBatchSocket implements PacketPort {
     this.native.removePeer(index);
   }
 
+  /**
+   * From now on this socket sends to (and recognises) the peers registered on `other`, a socket of the same
+   * family: one peer table for both instead of a copy each (a pool of send sockets). Peers added to this socket
+   * before are dropped; addPeer on either changes both. Throws TunnelError EAFNOSUPPORT across families.
+   */
+  sharePeers(other: UdpBatchSocket): void {
+    if (other.family !== this.family) throw new TunnelError("sharePeers: the sockets' families differ", 'EAFNOSUPPORT');
+    this.native.sharePeers(other.native);
+  }
+
   /** See PacketPort.read: peers[i] is the source peer index, or -1 (then sourceOf(i) tells the address). */
   read(batch: PacketBatch, headroom: number): number {
     const max = Math.min(batch.capacity, this.batchSize);

@@ -8,6 +8,8 @@
 // sendmmsg/GSO grouping per socket: one write() makes at most N sendmmsg calls. Backpressure: when socket k
 // would block, write() returns the first packet socket k did not send; packets already sent by the other
 // sockets are remembered (`sent`) and skipped when the forwarding loop resumes from there, so nothing goes twice.
+// Where the sockets can share one peer table (real sockets: sharePeers), the others use the first one's, and
+// peers are registered once; otherwise (fakes) each socket gets every peer.
 import type { PacketBatch } from '@weft/tunnel';
 import type { AgentPorts, UdpPort } from '../ports.ts';
 
@@ -23,6 +25,8 @@ export class FlowSpreadSender implements UdpPort {
   private readonly sent: Uint8Array;
   private readonly blocked: boolean[];
   private holding = false;
+  /** Whether the sockets share the first one's peer table (then peers go to it alone). */
+  private readonly shared: boolean;
 
   /** Takes ownership of `sockets` (send-only, bound to the node's address, ephemeral ports). */
   constructor(
@@ -35,6 +39,9 @@ export class FlowSpreadSender implements UdpPort {
     this.gates = sockets.map(() => new Int32Array(batchSize));
     this.sent = new Uint8Array(batchSize);
     this.blocked = sockets.map(() => false);
+    const first = sockets[0]!;
+    this.shared = sockets.every((s) => s.sharePeers);
+    if (this.shared) for (const s of sockets.slice(1)) s.sharePeers!(first);
   }
 
   /** The pool's local ports, socket k's at k: a flow with hash h leaves from boundPorts[h mod N]. */
@@ -72,11 +79,15 @@ export class FlowSpreadSender implements UdpPort {
   }
 
   addPeer(index: number, address: string, port: number): void {
-    for (const s of this.sockets) s.addPeer(index, address, port);
+    for (const s of this.peerHolders()) s.addPeer(index, address, port);
   }
 
   removePeer(index: number): void {
-    for (const s of this.sockets) s.removePeer(index);
+    for (const s of this.peerHolders()) s.removePeer(index);
+  }
+
+  private peerHolders(): readonly UdpPort[] {
+    return this.shared ? this.sockets.slice(0, 1) : this.sockets;
   }
 
   onReadable(_cb: (() => void) | null): void {}

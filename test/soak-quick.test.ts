@@ -1,12 +1,13 @@
 // The soak's short CI version: `test/support/soak.ts --minutes 1` run as `npm run soak` runs it (its own process),
-// on a lab of its own name. It must exit 0 (every fault followed by consistent leases and routes, no two nodes
-// ever on one subnet) and print both tables: one row per fault with its figures, one row per agent process with
-// RSS and CPU over time and a memory verdict. The figures are printed, not bounded.
+// on labs of its own name. It must exit 0 (every fault followed by consistent leases and routes, no two nodes
+// ever on one subnet, the kernel route to BIRD's subnet at every look through BIRD's graceful restart) and print
+// both tables: one row per fault with its figures (the BIRD restart among them), one row per agent process of
+// both labs with RSS and CPU over time and a memory verdict. The figures are printed, not bounded.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canRunWith, run } from '@weft/lab';
 
-if (canRunWith('the soak (short)', ['ip', 'ping', 'etcd', 'etcdctl', 'iptables-save', 'curl'])) {
+if (canRunWith('the soak (short)', ['ip', 'ping', 'etcd', 'etcdctl', 'iptables-save', 'curl', 'bird', 'birdc'])) {
   test('npm run soak -- --minutes 1: faults injected, consistent after each, both tables printed', async () => {
     const argv = [
       process.execPath,
@@ -27,8 +28,12 @@ if (canRunWith('the soak (short)', ['ip', 'ping', 'etcd', 'etcdctl', 'iptables-s
     for (const row of faultRows) assert.match(row, /\| consistent \|$/, row);
     assert.match(r.stdout, /\| kill -9 agent n2 \|/);
     assert.match(r.stdout, /\| etcd stopped 7\.5 s \|/);
-    const agentRows = r.stdout.split('\n').filter((l) => /^\| n\d \(\d+\) \|/.test(l));
-    for (const n of ['n1', 'n2', 'n3'])
+    const bird = faultRows.find((l) => l.includes('| BIRD graceful restart |'));
+    assert.ok(bird, 'a BIRD graceful restart row');
+    const looks = /\| (\d+)\/(\d+) looks \|/.exec(bird);
+    assert.ok(looks && Number(looks[2]) > 0 && looks[1] === looks[2], `kernel route at every look: ${bird}`);
+    const agentRows = r.stdout.split('\n').filter((l) => /^\| (bgp-)?n\d \(\d+\) \|/.test(l));
+    for (const n of ['n1', 'n2', 'n3', 'bgp-n1', 'bgp-n2'])
       assert.ok(
         agentRows.some((l) => l.startsWith(`| ${n} (`)),
         `usage row for ${n}`,

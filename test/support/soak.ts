@@ -1,11 +1,15 @@
-// `npm run soak -- [--minutes N] [--quiet-seconds S] [--name LAB]`: a three-node vxlan lab on a real etcd (10 s lease TTL)
-// under mixed traffic (pings in a ring between the pods, one TCP stream), with issue 16's lease-side faults
-// injected in turn until the time is up: SIGKILL of an agent, etcd stopped past the renew margin, etcd restored
-// from a snapshot, a node gone past its lease TTL, etcd wiped. After each fault it waits (bounded) for the lab to
-// be consistent again (labConsistency) and prints one table row: packets lost, longest stall, time to recover,
-// consistent or what is not. Every 5 s it samples each agent's RSS and CPU; a second table shows them over time
-// and says whether memory stayed flat. Exit status 1 when anything was inconsistent. The BGP fault needs a
-// BGP-mode lab and is test/faults-bgp.test.ts. Fault code and probes: fault-inject.ts and faults.ts.
+// `npm run soak -- [--minutes N] [--quiet-seconds S] [--name LAB]`: two labs side by side, brought up together,
+// under traffic throughout: a three-node vxlan lab on a real etcd (10 s lease TTL) with pings in a ring between
+// the pods and one TCP stream, and a two-node BGP lab (native, --route-sync bgp, `LAB-b`) peering a BIRD 2
+// router with graceful restart on (bgp-fault.ts), its pods pinging the host behind BIRD. Issue 16's faults are
+// injected in turn until the time is up: SIGKILL of an agent, BIRD restarted gracefully, etcd stopped past the
+// renew margin, etcd restored from a snapshot, a node gone past its lease TTL, etcd wiped. After each it waits
+// (bounded) for the lab it hit to be consistent again (labConsistency; for BGP, every agent's session back with
+// nothing stale) and prints one table row: packets lost in that lab, longest stall, time to recover, for BIRD
+// how often the kernel route was looked at and found, consistent or what is not. Every 5 s it samples each
+// agent's RSS and CPU (both labs; BGP agents as bgp-nN); a second table shows them over time and says whether
+// memory stayed flat. Exit status 1 when anything was inconsistent. Fault code and probes: fault-inject.ts,
+// bgp-fault.ts and faults.ts.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LabNode, LabPod } from '@weft/lab';
@@ -17,10 +21,12 @@ import {
   etcdWipeAndRestore,
   killAndRestartAgent,
   nodeGonePastTtl,
+  runAgentsAsInstalled,
   waitConsistent,
 } from './fault-inject.ts';
 import { PingProbe, StreamProbe, SubnetGuard, procUsage, subnetOf } from './faults.ts';
 import { usageTable, type UsageSample } from './soak-usage.ts';
+import { bgpLabDown, bgpLabUp, birdGracefulRestart, type BgpLab } from './bgp-fault.ts';
 
 export const SOAK_TTL_S = 10;
 
@@ -35,7 +41,10 @@ export interface SoakRow {
   pingLost: number;
   pingSent: number;
   longestGapS: number;
-  streamStallS: number;
+  /** null: no stream in the lab the fault hit. */
+  streamStallS: number | null;
+  /** BGP faults: looks at the nodes' kernel routes to BIRD's subnet, and how many found one missing. */
+  routeLooks?: { looks: number; missing: number };
   /** Empty when consistent. */
   problems: string[];
 }
@@ -49,18 +58,23 @@ export interface SoakResult {
 
 interface Ctx {
   run: RunningLab;
+  bgp: BgpLab;
   snapshot: string;
   subnets: Map<string, string>;
   counter: number;
 }
 
-type Fault = { name: string; inject: (c: Ctx) => Promise<void> };
+/** A lease-lab fault injects itself; the BGP lab's one fault is oneBgpFault (second, so a 1-minute soak has it). */
+type Fault = { name: string; inject: (c: Ctx) => Promise<void> } | { name: typeof BIRD_FAULT; inject?: undefined };
+
+const BIRD_FAULT = 'BIRD graceful restart';
 
 const FAULTS: Fault[] = [
   {
     name: 'kill -9 agent n2',
     inject: (c) => killAndRestartAgent(c.run, c.run.lab.node('n2'), `agent-n2-${c.counter}`),
   },
+  { name: BIRD_FAULT },
   { name: 'etcd stopped 7.5 s', inject: (c) => etcdOutage(c.run, SOAK_TTL_S * 750, `etcd-${c.counter}`) },
   { name: 'etcd restored from snapshot', inject: (c) => etcdWipeAndRestore(c.run, c.snapshot, `etcd-${c.counter}`) },
   {
@@ -83,19 +97,7 @@ export async function runSoak(opts: {
   log?: (m: string) => void;
 }): Promise<SoakResult> {
   const log = opts.log ?? (() => {});
-  const run = await labUp(
-    {
-      name: opts.name,
-      nodes: 3,
-      pods: 1,
-      backend: 'vxlan',
-      routeSync: 'lease',
-      store: 'etcd',
-      persistent: false,
-      agentArgs: ['--subnet-lease-ttl', String(SOAK_TTL_S)],
-    },
-    log,
-  );
+  const { run, bgp: b } = await labsUp(opts.name, log);
   const usage: UsageSample[] = [];
   let sampler: NodeJS.Timeout | undefined;
   let guard: SubnetGuard | undefined;
@@ -105,12 +107,18 @@ export async function runSoak(opts: {
     const pods = run.lab.nodes.map((n) => n.pods[0]!) as [LabPod, LabPod, LabPod];
     const pings = pods.map((p, i) => PingProbe.start(scope, p, pods[(i + 1) % 3]!.ip, `ping-${i + 1}`, budgetS));
     const stream = await StreamProbe.start(scope, pods[0], pods[1], 5201, 'stream', budgetS);
-    const ctx: Ctx = { run, snapshot: join(scope.dir, 'etcd.snapshot'), subnets: new Map(), counter: 0 };
+    const bgpPings = b.run.lab.nodes.map((n) =>
+      PingProbe.start(b.run.lab.scope, n.pods[0]!, b.bird.host.ip, `ping-${n.name}-bird`, budgetS),
+    );
+    const ctx: Ctx = { run, bgp: b, snapshot: join(scope.dir, 'etcd.snapshot'), subnets: new Map(), counter: 0 };
     for (const n of run.lab.nodes) ctx.subnets.set(n.name, subnetOf(run, n)!);
     await etcdSnapshot(run, ctx.snapshot);
     guard = new SubnetGuard(run);
     const t0 = Date.now();
-    const sample = () => sampleUsage(run, t0, usage);
+    const sample = () => {
+      sampleUsage(run, '', t0, usage);
+      sampleUsage(b.run, 'bgp-', t0, usage);
+    };
     sample();
     sampler = setInterval(sample, 5000);
     const rows: SoakRow[] = [];
@@ -120,8 +128,11 @@ export async function runSoak(opts: {
       const fault = FAULTS[ctx.counter % FAULTS.length]!;
       ctx.counter++;
       log(`fault ${ctx.counter}: ${fault.name}`);
-      rows.push(await oneFault(ctx, fault, t0, pings, stream));
-      log(`fault ${ctx.counter}: ${rowText(rows.at(-1)!)}`);
+      const row = fault.inject
+        ? await oneFault(ctx, fault.name, fault.inject, t0, pings, stream)
+        : await oneBgpFault(ctx, t0, bgpPings);
+      rows.push(row);
+      log(`fault ${ctx.counter}: ${rowText(row)}`);
       await sleep((opts.quietSeconds ?? 10) * 1000);
     }
     clearInterval(sampler);
@@ -131,14 +142,84 @@ export async function runSoak(opts: {
   } finally {
     clearInterval(sampler);
     guard?.stop();
-    await run.lab.teardown();
+    await Promise.all([run.lab.teardown(), bgpLabDown(b)]);
   }
 }
 
-async function oneFault(ctx: Ctx, fault: Fault, t0: number, pings: PingProbe[], stream: StreamProbe) {
+/** The lease lab and the BGP lab, brought up at the same time; neither is left behind when one fails. */
+async function labsUp(name: string, log: (m: string) => void): Promise<{ run: RunningLab; bgp: BgpLab }> {
+  const [lease, bgp] = await Promise.allSettled([
+    labUp(
+      {
+        name,
+        nodes: 3,
+        pods: 1,
+        backend: 'vxlan',
+        routeSync: 'lease',
+        store: 'etcd',
+        persistent: false,
+        agentArgs: ['--subnet-lease-ttl', String(SOAK_TTL_S)],
+      },
+      (m) => log(`lease lab: ${m}`),
+    ),
+    bgpLabUp(`${name}-b`, (m) => log(`bgp lab: ${m}`)),
+  ]);
+  if (lease.status === 'fulfilled' && bgp.status === 'fulfilled') return { run: lease.value, bgp: bgp.value };
+  if (lease.status === 'fulfilled') await lease.value.lab.teardown();
+  if (bgp.status === 'fulfilled') await bgpLabDown(bgp.value);
+  throw lease.status === 'rejected' ? lease.reason : (bgp as PromiseRejectedResult).reason;
+}
+
+/** BIRD restarted gracefully in the BGP lab: its pings, the kernel-route looks, recovery after BIRD is back. */
+async function oneBgpFault(ctx: Ctx, t0: number, pings: PingProbe[]): Promise<SoakRow> {
+  const start = Date.now();
+  const problems: string[] = [];
+  try {
+    const f = await birdGracefulRestart(ctx.bgp);
+    if (f.missing.length) problems.push(`kernel route to BIRD's subnet missing: ${f.missing.slice(0, 4).join(', ')}`);
+    problems.push(...f.notRecovered);
+    await sleep(1000);
+    const windows = pings.map((p) => p.window(start - 1000, Date.now()));
+    return {
+      fault: BIRD_FAULT,
+      at: (start - t0) / 1000,
+      lastedS: (f.upAt - start) / 1000,
+      recoverS: (f.recoveredAt - f.upAt) / 1000,
+      pingLost: windows.reduce((s, w) => s + w.lost, 0),
+      pingSent: windows.reduce((s, w) => s + w.sent, 0),
+      longestGapS: Math.max(...windows.map((w) => w.stallMs)) / 1000,
+      streamStallS: null,
+      routeLooks: { looks: f.looks * ctx.bgp.run.lab.nodes.length, missing: f.missing.length },
+      problems,
+    };
+  } catch (e) {
+    const at = (start - t0) / 1000;
+    const failed = [`fault did not complete: ${(e as Error).message.split('\n')[0]}`];
+    return {
+      fault: BIRD_FAULT,
+      at,
+      lastedS: 0,
+      recoverS: 0,
+      pingLost: 0,
+      pingSent: 0,
+      longestGapS: 0,
+      streamStallS: null,
+      problems: failed,
+    };
+  }
+}
+
+async function oneFault(
+  ctx: Ctx,
+  name: string,
+  inject: (c: Ctx) => Promise<void>,
+  t0: number,
+  pings: PingProbe[],
+  stream: StreamProbe,
+): Promise<SoakRow> {
   const start = Date.now();
   let problems: string[] = [];
-  await fault.inject(ctx).catch((e: Error) => problems.push(`fault did not complete: ${e.message.split('\n')[0]}`));
+  await inject(ctx).catch((e: Error) => problems.push(`fault did not complete: ${e.message.split('\n')[0]}`));
   const end = Date.now();
   if (!problems.length)
     await waitConsistent(ctx.run, 60_000).catch((e: Error) => (problems = e.message.split('\n').slice(1)));
@@ -149,7 +230,7 @@ async function oneFault(ctx: Ctx, fault: Fault, t0: number, pings: PingProbe[], 
   await sleep(1000);
   const windows = pings.map((p) => p.window(start - 1000, Date.now()));
   return {
-    fault: fault.name,
+    fault: name,
     at: (start - t0) / 1000,
     lastedS: (end - start) / 1000,
     recoverS: (recovered - end) / 1000,
@@ -161,11 +242,11 @@ async function oneFault(ctx: Ctx, fault: Fault, t0: number, pings: PingProbe[], 
   };
 }
 
-function sampleUsage(run: RunningLab, t0: number, out: UsageSample[]): void {
+function sampleUsage(run: RunningLab, prefix: string, t0: number, out: UsageSample[]): void {
   for (const node of run.lab.nodes as LabNode[]) {
     const proc = run.agents.get(node.name);
     const u = proc?.running ? procUsage(proc.pid) : null;
-    if (u) out.push({ t: (Date.now() - t0) / 1000, node: node.name, pid: proc!.pid, ...u });
+    if (u) out.push({ t: (Date.now() - t0) / 1000, node: `${prefix}${node.name}`, pid: proc!.pid, ...u });
   }
 }
 
@@ -179,13 +260,15 @@ function rowText(r: SoakRow): string {
 /** The per-fault markdown table. */
 export function faultTable(rows: readonly SoakRow[]): string {
   const head = [
-    '| # | at (s) | fault | lasted (s) | recovered after (s) | pings lost | longest ping gap (s) | stream stall (s) | leases and routes |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| # | at (s) | fault | lasted (s) | recovered after (s) | pings lost | longest ping gap (s) | stream stall (s) | kernel route to BIRD | leases and routes |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
-  const body = rows.map(
-    (r, i) =>
-      `| ${i + 1} | ${f1(r.at)} | ${r.fault} | ${f1(r.lastedS)} | ${f1(r.recoverS)} | ${r.pingLost}/${r.pingSent} | ${f1(r.longestGapS)} | ${f1(r.streamStallS)} | ${r.problems.length ? `NO: ${r.problems.join('; ')}` : 'consistent'} |`,
-  );
+  const body = rows.map((r, i) => {
+    const stall = r.streamStallS === null ? '-' : f1(r.streamStallS);
+    const looks = r.routeLooks ? `${r.routeLooks.looks - r.routeLooks.missing}/${r.routeLooks.looks} looks` : '-';
+    const state = r.problems.length ? `NO: ${r.problems.join('; ')}` : 'consistent';
+    return `| ${i + 1} | ${f1(r.at)} | ${r.fault} | ${f1(r.lastedS)} | ${f1(r.recoverS)} | ${r.pingLost}/${r.pingSent} | ${f1(r.longestGapS)} | ${stall} | ${looks} | ${state} |`;
+  });
   return [...head, ...body].join('\n');
 }
 
@@ -200,6 +283,7 @@ async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   const log = (m: string) => console.error(`[soak +${f1((Date.now() - started) / 1000)}s] ${m}`);
   const name = argv.includes('--name') ? argv[argv.indexOf('--name') + 1]! : 'ft-soak';
+  runAgentsAsInstalled(); // RSS and CPU of agents as installed (dist/, plain Node), not of tsx loading sources
   const r = await runSoak({ name, minutes, quietSeconds: num('--quiet-seconds', 10), log });
   console.log(`soak: ${minutes} min, ${r.rows.length} faults\n\n${r.table}\n`);
   console.log(

@@ -1,7 +1,8 @@
 // `weft trace` on labs made by `weft lab up` (vxlan and udp with captures, native without): the hop lines name the
 // right subnets, peer, VTEP MAC and bytes added, and the reply is seen on the way back. Then the agents' pcapng
 // files, closed by `weft lab down`, open in tshark without a word on stderr and hold both interfaces and the
-// ping's request and reply on both sides.
+// ping's request and reply on both sides. In dual-stack labs (native, vxlan) `weft trace --ipv6` follows the IPv6 ping:
+// IPv6 subnets, routes via the peers' IPv6 underlay addresses, and (vxlan) 70 bytes added over the IPv6 underlay.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -16,11 +17,13 @@ interface UpNode {
   name: string;
   namespace: string;
   underlayIp: string;
+  underlayIp6?: string;
   subnet: string;
-  pods: { ip: string }[];
+  subnet6?: string;
+  pods: { ip: string; ip6?: string }[];
 }
 
-async function labUp(name: string, backend: string, pcapDir?: string): Promise<UpNode[]> {
+async function labUp(name: string, backend: string, pcapDir?: string, ...more: string[]): Promise<UpNode[]> {
   const up = await weft(
     'lab',
     'up',
@@ -31,6 +34,7 @@ async function labUp(name: string, backend: string, pcapDir?: string): Promise<U
     '--backend',
     backend,
     ...(pcapDir ? ['--pcap', pcapDir] : []),
+    ...more,
   );
   assert.is(up.code, 0, up.stderr);
   return (JSON.parse(up.stdout) as { nodes: UpNode[] }).nodes;
@@ -227,6 +231,78 @@ if (canRunWith('weft trace in labs', ['tshark', 'tcpdump', 'setpriv'])) {
       assert.match(result, /^reply received.*reply seen on the way back at: n1 eth0/);
     } finally {
       await weft('lab', 'down', name);
+    }
+  });
+
+  test('dual-stack native: --ipv6 follows the IPv6 ping via the peer IPv6 underlay address', async () => {
+    const name = 'v6b-trn';
+    try {
+      const [n1, n2] = (await labUp(name, 'native', undefined, '--dual-stack')) as [UpNode, UpNode];
+      const [a, b] = [n1.pods[0]!.ip6!, n2.pods[0]!.ip6!];
+      assert.ok(a && b && n1.underlayIp6 && n2.subnet6, 'the lab gives pods and nodes IPv6');
+      const t = await weft('trace', 'n1p1', 'n2p1', '--lab', name, '--ipv6', '--json');
+      assert.is(t.code, 0, t.stdout + t.stderr);
+      const j = JSON.parse(t.stdout) as { lines: string[]; family: number; bytesAdded: number };
+      assert.is(j.family, 6);
+      assert.is(j.bytesAdded, 0);
+      const { request, reply, result } = split(j.lines.join('\n'));
+      assert.ok(request.startsWith(`trace n1p1 (${a} on n1, subnet ${n1.subnet6}) -> n2p1 (${b} on n2`), request);
+      assert.ok(line(request, 'kernel route').includes(`${b} via ${n2.underlayIp6} dev eth0`), request);
+      assert.ok(line(request, 'forwarding decision').includes(`${n2.subnet6} -> peer ${n2.underlayIp6}`), request);
+      assert.ok(line(request, 'forwarding decision').includes(`lease ${n2.subnet6} of n2`), request);
+      assert.ok(line(request, 'underlay').includes(`${a} -> ${b}, the pod packet itself`), request);
+      assert.ok(line(reply, 'kernel route').includes(`${a} via ${n1.underlayIp6} dev eth0`), reply);
+      assert.ok(line(reply, 'underlay').includes(`${b} -> ${a}, the pod packet itself`), reply);
+      assert.match(result, /^reply received.*reply seen on the way back at: n1 eth0/);
+      // Named by its IPv6 address, the pod is pinged over IPv6 without the flag; IPv4 stays the default.
+      const byAddr = await weft('trace', 'n1p1', b, '--lab', name, '--json');
+      assert.is((JSON.parse(byAddr.stdout) as { family: number }).family, 6, byAddr.stderr);
+      const v4 = await weft('trace', 'n1p1', 'n2p1', '--lab', name, '--json');
+      assert.is((JSON.parse(v4.stdout) as { family: number }).family, 4, v4.stderr);
+    } finally {
+      await weft('lab', 'down', name);
+    }
+  });
+
+  test('dual-stack vxlan: --ipv6 measures 70 bytes added over the IPv6 underlay (TUN capture, eth0 tcpdump)', async () => {
+    const name = 'v6b-trv';
+    const dir = mkdtempSync(join(tmpdir(), 'trc6-'));
+    chmodSync(dir, 0o755);
+    try {
+      const [n1, n2] = (await labUp(name, 'vxlan', dir, '--dual-stack')) as [UpNode, UpNode];
+      const [a, b] = [n1.pods[0]!.ip6!, n2.pods[0]!.ip6!];
+      const t = await weft('trace', 'n1p1', 'n2p1', '--lab', name, '--ipv6');
+      assert.is(t.code, 0, t.stdout + t.stderr);
+      const { request, reply, result } = split(t.stdout);
+      assert.match(
+        t.stdout,
+        /evidence: routes, counters, the agents' TUN captures .* and a tcpdump on the source node eth0/,
+      );
+      assert.match(line(request, 'kernel route'), /dev flannel0/);
+      // 64 bytes of ICMPv6 echo behind a 40-byte IPv6 header, read from flannel0.
+      assert.match(line(request, 'flannel0 (TUN)'), /weft read 104 bytes from the TUN \(tx_packets \+[1-9]/);
+      const decision = line(request, 'forwarding decision');
+      assert.ok(decision.includes(`${n2.subnet6} -> peer ${n2.underlayIp6}`), decision);
+      assert.match(decision, /VTEP MAC [0-9a-f:]{17}/);
+      assert.match(
+        line(request, 'bytes added'),
+        /bytes added\s+70, measured: eth0 minus TUN length \(VXLAN header 8 \+ inner Ethernet 14 written by weft, UDP 8 \+ IPv6 40/,
+      );
+      assert.ok(
+        line(request, 'n1 eth0 -> n2 eth0').includes(
+          `${n1.underlayIp6} -> ${n2.underlayIp6}, UDP to port 8472, VNI 1, 188 bytes captured on eth0`,
+        ),
+        request,
+      );
+      assert.match(line(request, 'UDP socket'), /decapsulated, 174 bytes captured on "eth0"/);
+      assert.ok(line(reply, 'forwarding decision').includes(`${n1.subnet6} -> peer ${n1.underlayIp6}`), reply);
+      assert.match(line(reply, 'bytes added'), /bytes added\s+70, measured/);
+      assert.ok(lastLine(reply, 'kernel route').includes(`${a} dev cni0`), reply);
+      assert.match(result, /^reply received.*reply seen on the way back at: .*n1 eth0/);
+      assert.ok(request.includes(b));
+    } finally {
+      await weft('lab', 'down', name);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 }

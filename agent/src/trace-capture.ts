@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readCapture, Explainer, type CapturedPacket, type ExplainedPacket } from '@weft/explain';
+import { echoFields } from './trace-family.ts';
 
 /** One sighting of the traced ping in a capture. */
 export interface PingLeg {
@@ -24,31 +25,39 @@ const fieldsNamed = (p: ExplainedPacket, name: string) => p.flatMap((l) => l.fie
 /** The innermost value of a field (the pod's packet when it is encapsulated). */
 export const innermost = (p: ExplainedPacket, name: string) => fieldsNamed(p, name).at(-1)?.value;
 export const outermost = (p: ExplainedPacket, name: string) => fieldsNamed(p, name)[0]?.value;
+/** The outermost IP header's source or destination, IPv4 or IPv6 (an overlay's outer header, else the pod's). */
+export const outerAddress = (p: ExplainedPacket, end: 'src' | 'dst') =>
+  p.flatMap((l) => l.fields).find((f) => f.name === `ip.${end}` || f.name === `ipv6.${end}`)?.value;
 
 /**
- * Reads `file` and returns the ICMP echo requests from `src` to `dst` and replies back, captured at or after
- * `since` (seconds since the epoch). A file the agent is still writing may end mid-block: the reader then fails
+ * Reads `file` and returns the ICMP (or, for IPv6 `src`, ICMPv6) echo requests from `src` to `dst` and replies
+ * back, captured at or after `since` (seconds since the epoch). A file the agent is still writing may end mid-block: the reader then fails
  * and the caller retries after the next flush, so errors propagate.
  */
 export function pingLegs(file: string, since: number, src: string, dst: string): PingLeg[] {
   if (!existsSync(file)) return [];
   const ex = new Explainer();
   const legs: PingLeg[] = [];
+  const f = echoFields(src.includes(':') ? 6 : 4);
   for (const raw of readCapture(readFileSync(file))) {
     if (raw.timestamp < since) continue;
     const packet = ex.explain(raw.data, raw);
-    const type = innermost(packet, 'icmp.type');
-    const [s, d] = [innermost(packet, 'ip.src'), innermost(packet, 'ip.dst')];
+    const type = innermost(packet, f.type);
+    const [s, d] = [innermost(packet, f.src), innermost(packet, f.dst)];
     const kind =
-      type === 8 && s === src && d === dst ? 'request' : type === 0 && s === dst && d === src ? 'reply' : null;
+      type === f.request && s === src && d === dst
+        ? 'request'
+        : type === f.reply && s === dst && d === src
+          ? 'reply'
+          : null;
     if (!kind) continue;
     legs.push({
       iface: raw.interfaceName ?? `if${raw.interfaceId}`,
       direction: raw.direction,
       kind,
       length: raw.data.length,
-      ident: Number(innermost(packet, 'icmp.ident')),
-      seq: Number(innermost(packet, 'icmp.seq')),
+      ident: Number(innermost(packet, f.ident)),
+      seq: Number(innermost(packet, f.seq)),
       timestamp: raw.timestamp,
       packet,
       raw,

@@ -11,6 +11,7 @@ import { canRunWith } from '@weft/lab';
 import { waitFor } from 'weft/lab';
 import { BIRD_IP, BIRD_SUBNET } from './support/bird-peer.ts';
 import { bgpLabDown, bgpLabUp, birdGracefulRestart, type BgpLab } from './support/bgp-fault.ts';
+import { runAgentsAsInstalled } from './support/fault-inject.ts';
 import { PingProbe, statusOf } from './support/faults.ts';
 
 const started = Date.now();
@@ -19,6 +20,7 @@ const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 if (canRunWith('BGP graceful restart with BIRD', ['ip', 'ping', 'bird', 'birdc', 'curl'])) {
   test('BIRD restarted gracefully: the agents keep forwarding to its routes throughout', async () => {
+    runAgentsAsInstalled(); // compiled dist/, plain Node, as faults-lease: agents start in seconds, not tens
     const l: BgpLab = await bgpLabUp('ft-bgp', say);
     const { run, bird } = l;
     try {

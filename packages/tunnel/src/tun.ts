@@ -232,6 +232,7 @@ function runWithInput(file: string, args: string[], input: string): Promise<void
     const child = execFile(file, args, (err, _stdout, stderr) =>
       err ? reject(new Error(`${file} ${args.join(' ')}: ${String(stderr).trim() || err.message}`)) : resolve(),
     );
+    child.stdin?.on('error', () => {}); // EPIPE when ip exits early: its exit status says why
     child.stdin?.end(input);
   });
 }

@@ -22,6 +22,7 @@ import {
   type Lease,
   type LeaseAttrs,
   type LeaseEvent,
+  type LeaseSnapshot,
   type LeaseStore,
   type NodeIdentity,
 } from './lease.ts';
@@ -81,6 +82,12 @@ export class LeaseManager {
   private peerEvents: ((events: LeaseEvent[]) => void) | null = null;
   private wakeRenew: () => void = () => {};
   private restartWatch: () => void = () => {};
+  /**
+   * The claim's listing, which the first watch round starts from instead of listing again (at 20,000 leases a
+   * listing is megabytes from the store and as many objects here); the watch replays what changed since.
+   */
+  private claimListing: LeaseSnapshot | null = null;
+  private watchStarted = false;
   private readonly log: NonNullable<LeaseManagerOptions['log']>;
   private readonly now: () => number;
   private readonly ttlMs: number;
@@ -176,6 +183,7 @@ export class LeaseManager {
   private async claim(preferred: LeaseSubnets | null): Promise<Lease> {
     const { store, config, identity } = this.opts;
     const snap = await store.listLeases();
+    if (!this.watchStarted) this.claimListing = snap;
     const mine = snap.leases.find((l) => isOwnLease(l.attrs, identity) && fitsConfig(config, l.subnet, l.ipv6Subnet));
     if (mine) {
       const renewed = await store
@@ -304,7 +312,8 @@ export class LeaseManager {
       signal.addEventListener('abort', onAbort, { once: true });
       this.restartWatch = onAbort;
       try {
-        const snap = await this.opts.store.listLeases();
+        this.watchStarted = true;
+        const snap = this.takeClaimListing() ?? (await this.opts.store.listLeases());
         this.setReachable(true);
         backoff.reset();
         this.emit(this.watcher.reset(this.withHeldPeers(snap.leases)));
@@ -324,6 +333,17 @@ export class LeaseManager {
         signal.removeEventListener('abort', onAbort);
       }
     }
+  }
+
+  /**
+   * The claim's listing once, with our lease as claimed in place of what the listing held for it (a lease created
+   * after the listing is not in it, and a listing without ours would read as a wiped store); null afterwards.
+   */
+  private takeClaimListing(): LeaseSnapshot | null {
+    const snap = this.claimListing;
+    this.claimListing = null;
+    if (!snap || !this.current) return null;
+    return { revision: snap.revision, leases: [...snap.leases.filter((l) => !this.isOwnSubnet(l)), this.current] };
   }
 
   /**

@@ -250,4 +250,28 @@ test('renewal retries never back off past our lease expiry: a store back after a
   await r.stop();
 });
 
+test('start lists the leases once: the watch starts from the claim listing and replays what changed since', async () => {
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  const c = await manager(store, 'c', '192.0.2.3').acquire(new AbortController().signal);
+  let lists = 0;
+  const list = store.listLeases.bind(store);
+  store.listLeases = () => {
+    lists++;
+    return list();
+  };
+  const a = manager(store, 'a', '192.0.2.1');
+  const own = await a.acquire(new AbortController().signal); // created after the claim listing
+  const d = await manager(store, 'd', '192.0.2.4').acquire(new AbortController().signal); // between claim and run
+  assert.is(lists, 2, "a's claim and d's");
+  const r = start(a);
+  assert.ok(await waitFor(() => r.events.length >= 2), r.events.join());
+  assert.equal(r.events.sort(), [`added ${subnetKey(c.subnet)}`, `added ${subnetKey(d.subnet)}`].sort());
+  await store.deleteLease(c.subnet);
+  assert.ok(await waitFor(() => r.events.length >= 3), r.events.join());
+  assert.is(r.events[2], `removed ${subnetKey(c.subnet)}`);
+  assert.not.ok(r.events.some((e) => e.endsWith(subnetKey(own.subnet))));
+  assert.is(lists, 2, "a's watch did not list again");
+  await r.stop();
+});
+
 test.run();

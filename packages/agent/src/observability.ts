@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { WEFT_VERSION } from './version.ts';
 
 /** Resolution of the event-loop delay histogram (weft_nodejs_eventloop_lag_*), in ms. */
-const LAG_SAMPLE_MS = 500;
+const LAG_SAMPLE_MS = 2000;
 
 /** What the agent reports; built on demand by the status source. */
 export interface AgentStatus {
@@ -82,7 +82,8 @@ export function createMetrics(fresh: () => AgentStatus): Registry {
   const registry = new Registry();
   // prom-client's names already start with process_/nodejs_: the prefix is only `weft_`.
   // The event-loop delay histogram samples on a timer: prom-client's 10 ms default woke an idle agent 100 times
-  // a second (most of its idle CPU); every 500 ms still shows a stalled loop.
+  // a second (most of its idle CPU), 500 ms still twice (four in five of its wake-ups); every 2 s, a stall of
+  // 2 s or more always shows and a shorter one of S ms with odds S/2000.
   collectDefaultMetrics({ register: registry, prefix: 'weft_', eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
   new Gauge({
     name: 'weft_build_info',

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { run, canRunWith, listLabNamespaces } from '@weft/lab';
+import { checkDualStack } from './support/dual-stack-doc.ts';
 
 const PREFIX = 'doct';
 
@@ -95,6 +96,7 @@ if (canRunWith('npm run docs', ['tcpdump', 'npm', 'etcd', 'iptables-save', '/usr
         'README.md',
         'bgp-sessions.md',
         'control-plane.md',
+        'dual-stack.md',
         'native-bgp.md',
         'native.md',
         'udp.md',
@@ -131,10 +133,11 @@ if (canRunWith('npm run docs', ['tcpdump', 'npm', 'etcd', 'iptables-save', '/usr
       assert.match(md('README.md'), /\[The vxlan backend.*\]\(vxlan\.md\)/);
       assert.match(md('README.md'), /\[The control plane.*\]\(control-plane\.md\)/);
       checkControlPlane(md('control-plane.md'));
+      checkDualStack(md('dual-stack.md'));
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-    for (const lab of ['udp', 'vx', 'nat', 'bgp', 'ctl'])
+    for (const lab of ['udp', 'vx', 'nat', 'bgp', 'ctl', 'ds'])
       assert.equal(await listLabNamespaces(`${PREFIX}${lab}`), [], `lab ${PREFIX}${lab} removed`);
   });
 }

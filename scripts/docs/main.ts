@@ -1,4 +1,5 @@
-// `npm run docs [-- --out DIR] [--only udp,vxlan,native,native-bgp,control-plane] [--lab-prefix doc]`: brings up one
+// `npm run docs [-- --out DIR] [--only udp,vxlan,native,native-bgp,control-plane,dual-stack] [--lab-prefix doc]`:
+// brings up one
 // two-node lab per lesson, traces a ping (or, for the control plane, records the store, subnet.env, a CNI ADD and
 // the masquerade rules), captures, and writes the lessons (docs/*.md and docs/README.md). Needs root (network
 // namespaces). Labs are named doc* and torn down as each lesson is done, also on failure (and by the lab's exit
@@ -11,6 +12,8 @@ import { backendLesson, bgpLesson, indexPage, type LessonSpec } from './lessons.
 import { DIAGRAMS, BGP_DIAGRAM } from './diagrams.ts';
 import { captureControlPlane } from './control-capture.ts';
 import { CONTROL_FILE, CONTROL_SUMMARY, CONTROL_TITLE, controlLesson } from './control-lesson.ts';
+import { captureDualStack } from './dual-stack-capture.ts';
+import { DUAL_STACK_FILE, DUAL_STACK_SUMMARY, DUAL_STACK_TITLE, dualStackLesson } from './dual-stack-lesson.ts';
 
 const SPECS: LessonSpec[] = [
   {
@@ -90,7 +93,17 @@ async function main(): Promise<number> {
     writeFileSync(join(out, CONTROL_FILE), controlLesson(await captureControlPlane(lab, log), when));
     log(`${CONTROL_FILE}: written`);
   }
-  const extra = control ? [{ file: CONTROL_FILE, title: CONTROL_TITLE, summary: CONTROL_SUMMARY }] : [];
+  const dualStack = !only || only.includes('dual-stack');
+  if (dualStack) {
+    const lab = `${values['lab-prefix']}ds`;
+    log(`${DUAL_STACK_FILE}: lab ${lab} (vxlan, dual stack, etcd store)`);
+    writeFileSync(join(out, DUAL_STACK_FILE), dualStackLesson(await captureDualStack(lab, 'vxlan', log), when));
+    log(`${DUAL_STACK_FILE}: written`);
+  }
+  const extra = [
+    ...(control ? [{ file: CONTROL_FILE, title: CONTROL_TITLE, summary: CONTROL_SUMMARY }] : []),
+    ...(dualStack ? [{ file: DUAL_STACK_FILE, title: DUAL_STACK_TITLE, summary: DUAL_STACK_SUMMARY }] : []),
+  ];
   writeFileSync(join(out, 'README.md'), indexPage(specs, when, extra));
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${out}`);
   return 0;

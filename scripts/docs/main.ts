@@ -1,8 +1,8 @@
 // `npm run docs [-- --out DIR] [--only udp,vxlan,native,native-bgp,control-plane,dual-stack] [--lab-prefix doc]`:
 // brings up one two-node lab per lesson, traces a ping (or, for the control plane, records the store, subnet.env,
 // a CNI ADD and the masquerade rules; for dual stack, the leases, both families' routes and a ping per family),
-// captures, and writes the lessons (docs/*.md and docs/README.md). Needs root (network namespaces). Labs are named doc* and torn down as each lesson is done, also on failure (and by the lab's exit
-// handlers on SIGINT/SIGTERM).
+// captures, and writes the lessons (docs/*.md and docs/README.md). Needs root (network namespaces). Labs are
+// named doc* and torn down as each lesson is done, also on failure (and by the lab's exit handlers on SIGINT/SIGTERM).
 import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

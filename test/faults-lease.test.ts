@@ -131,8 +131,7 @@ if (canRunWith('faults under traffic (etcd, iptables)', ['ip', 'ping', 'etcd', '
     ).catch((e) => assert.unreachable(`${(e as Error).message}:\n${diff.join('\n')}`));
     for (const part of ['routes', 'rules', 'links'] as const)
       assert.equal(duplicateLines(after[part]), [], `no ${part} twice after the restart`);
-    await new Promise((r) => setTimeout(r, 2000));
-    figures('kill -9 n2', t0 - 1000);
+    figures('kill -9 n2', t0 - 1000); // every ping was answered after the restart: the window holds the outage
     assert.ok(resumed < 60_000, `traffic resumed (after ${sec(resumed)})`);
   });
 

@@ -133,7 +133,7 @@ export async function runSoak(opts: {
         : await oneBgpFault(ctx, t0, bgpPings);
       rows.push(row);
       log(`fault ${ctx.counter}: ${rowText(row)}`);
-      await sleep((opts.quietSeconds ?? 10) * 1000);
+      if (Date.now() < endAt) await sleep((opts.quietSeconds ?? 10) * 1000); // none after the last fault
     }
     clearInterval(sampler);
     sample();

@@ -1,9 +1,9 @@
 // What the agent does with EnableIPv6 beside the backends: it leases the IPv6 subnet (dual stack: beside the IPv4
 // one, in one flannel lease), writes it to subnet.env, advertises PublicIPv6 and the IPv6 VTEP's BackendV6Data.
-// Dual stack is forwarded by the overlay backends (backends/overlay-v6.ts) and by native; where IPv6 pod traffic is
-// not forwarded (an IPv6-only node on an overlay backend) the agent says so plainly, once in the log and always in
-// /status. IPv6 only has no IPv4 subnet, so the overlay's IPv4 dataplane does not start at all (HeldLeaseNetwork:
-// no device, no route, no masquerade rule for a 0.0.0.0/0 "subnet"); never a silent half-working state.
+// Dual stack and IPv6 only are forwarded by the overlay backends (backends/overlay-v6.ts; IPv6 only runs flannel0
+// for IPv6 alone, peers known by lease key) and by native. Where IPv6 pod traffic is not forwarded (an IPv6-only
+// overlay node without PublicIPv6) the agent says so plainly, once in the log and always in /status, and only holds
+// the lease (HeldLeaseNetwork: no device, no route, no masquerade rule for a 0.0.0.0/0 "subnet").
 import { createHash } from 'node:crypto';
 import { formatIpv6Prefix } from '@weft/netaddr';
 import { ConfigError, type NetConfig } from './config.ts';

@@ -8,7 +8,7 @@ import type { PeerIpv6 } from './backends/peers.ts';
 import type { LeaseManager } from './lease-manager.ts';
 import type { PeerChange } from './backends/types.ts';
 import type { Ipv6PeerChange } from './backends/ipv6-routes.ts';
-import { hasIpv4Subnet } from './subnet-key.ts';
+import { hasIpv4Subnet, leaseKey } from './subnet-key.ts';
 
 /** What a route source may use once the node holds its lease. */
 export interface RouteSourceContext {
@@ -23,6 +23,11 @@ export interface RouteSourceContext {
   /** Dual stack: the node's IPv6 subnet (advertised by BGP as IPv6 unicast) and IPv6 underlay address. */
   ipv6Subnet?: Ipv6Prefix;
   publicIpv6?: string;
+  /**
+   * An overlay backend in IPv6-only mode: IPv6-only leases come as peer changes too (NO_IPV4_SUBNET, their lease
+   * key, their IPv6 side), since the overlay needs their VTEP MAC; otherwise they come as IPv6 routes (native).
+   */
+  ipv6OnlyPeers?: boolean;
   log: Logger;
 }
 
@@ -41,17 +46,25 @@ export interface RouteSource {
 }
 
 /**
- * Lease events as backend peer changes (the VTEP MAC from BackendData for vxlan). Peer changes are IPv4 routes:
- * an IPv6-only lease (flannel's 0.0.0.0-0&... key) has no IPv4 subnet and gives none.
+ * Lease events as backend peer changes (the VTEP MAC from BackendData for vxlan), each keyed by its lease key. An
+ * IPv6-only lease (flannel's 0.0.0.0-0&... key) has no IPv4 subnet and gives none, unless `ipv6OnlyPeers` (an
+ * overlay in IPv6-only mode): then it is a peer with NO_IPV4_SUBNET and its IPv6 side only.
  */
-export function leaseEventsToChanges(events: readonly LeaseEvent[]): PeerChange[] {
+export function leaseEventsToChanges(events: readonly LeaseEvent[], ipv6OnlyPeers = false): PeerChange[] {
   return events
-    .filter((e) => hasIpv4Subnet(e.lease.subnet))
+    .filter((e) => hasIpv4Subnet(e.lease.subnet) || (ipv6OnlyPeers && e.lease.ipv6Subnet))
     .map((e) => {
       const data = e.lease.attrs.BackendData as { VtepMAC?: unknown } | undefined;
       const vtepMac = typeof data?.VtepMAC === 'string' ? data.VtepMAC : undefined;
       const ipv6 = leaseIpv6(e.lease);
-      return { type: e.type, subnet: e.lease.subnet, publicIp: e.lease.attrs.PublicIP, vtepMac, ...(ipv6 && { ipv6 }) };
+      return {
+        type: e.type,
+        key: leaseKey(e.lease.subnet, e.lease.ipv6Subnet),
+        subnet: e.lease.subnet,
+        publicIp: e.lease.attrs.PublicIP,
+        vtepMac,
+        ...(ipv6 && { ipv6 }),
+      };
     });
 }
 
@@ -89,7 +102,13 @@ export class LeaseRouteSource implements RouteSource {
 
   async start(ctx: RouteSourceContext, apply: (changes: PeerChange[], ipv6?: Ipv6PeerChange[]) => void): Promise<void> {
     this.loop = ctx.leases
-      .watchPeers((events) => apply(leaseEventsToChanges(events), ipv6OnlyLeaseChanges(events)), this.abort.signal)
+      .watchPeers(
+        (events) =>
+          ctx.ipv6OnlyPeers
+            ? apply(leaseEventsToChanges(events, true))
+            : apply(leaseEventsToChanges(events), ipv6OnlyLeaseChanges(events)),
+        this.abort.signal,
+      )
       .catch((e) => {
         if (!this.abort.signal.aborted) ctx.log.error({ err: (e as Error).message }, 'lease watch stopped');
       });

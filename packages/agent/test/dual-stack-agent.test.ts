@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { ChannelNetwork, ChannelTun } from '@weft/tunnel';
+import { formatIpv6 } from '@weft/netaddr';
 import {
   ConfigError,
   LeaseRouteSource,
@@ -162,7 +163,7 @@ test('dual stack on udp: the lease, and the log and /status agree on whether IPv
   }
 });
 
-test('IPv6 only: an IPv6-only lease, no IPv4 device, route or rule; status and the log say so', async () => {
+test('IPv6 only: an IPv6-only lease, flannel0 for IPv6 alone (no IPv4 address, route or rule), forwarded', async () => {
   const store = new MemoryLeaseStore({ pollMs: 5 });
   const { agent, lines, opened, link, cleanup } = await start(ONLY6, store);
   try {
@@ -172,12 +173,17 @@ test('IPv6 only: an IPv6-only lease, no IPv4 device, route or rule; status and t
     assert.is(stored!.attrs.PublicIP, '0.0.0.0');
     assert.is(stored!.attrs.PublicIPv6, '2001:db8::1');
     assert.not.ok('BackendData' in stored!.attrs);
-    assert.is(opened.tun, 0, 'no flannel device');
+    assert.is(opened.tun, 1, 'flannel0');
     assert.is(opened.firewall, 0, 'no masquerade or forward rule for a 0.0.0.0/0 "subnet"');
-    assert.equal(link.lines, [], 'no route');
+    assert.equal(link.links[0]!.cfg.addresses, [], 'no IPv4 address');
+    assert.equal(link.links[0]!.cfg.routes, [], 'no IPv4 route');
+    assert.equal(link.lines, [
+      `addr replace ${formatIpv6(lease.ipv6Subnet!.ip)}/128 dev flannel0`,
+      'route replace fd00:10:244::/56 dev flannel0 mtu 1430',
+    ]);
     assert.is(agent.network.mtu, 1430, "vxlan over IPv6: flannel's 70 bytes");
-    assert.is(agent.status().ipv6!.forwarded, false);
-    assert.ok(lines.some((l) => l.includes('IPv6 pod traffic is not forwarded yet by backend vxlan')));
+    saysWhetherForwarded(lines, agent.status().ipv6!, 'vxlan');
+    assert.ok(agent.status().ipv6!.forwarded);
     const env = subnetEnvValues(agent.config, lease.subnet, agent.network.mtu, false, lease.ipv6Subnet);
     assert.equal(Object.keys(env), ['FLANNEL_IPV6_NETWORK', 'FLANNEL_IPV6_SUBNET', 'FLANNEL_MTU', 'FLANNEL_IPMASQ']);
   } finally {

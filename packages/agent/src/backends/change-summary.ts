@@ -1,7 +1,8 @@
 // Log lines for batches of peer changes: a batch at start or after a store outage can carry every lease of a
 // 5,000-node cluster, and one log line listing them all helps nobody. Small batches are listed in full; large
 // ones as counts and a few examples.
-import { formatIpv4Prefix as formatIp4Net } from '@weft/netaddr';
+import { formatIpv4Prefix as formatIp4Net, formatIpv6Prefix } from '@weft/netaddr';
+import { hasIpv4Subnet } from '../subnet-key.ts';
 import type { PeerChange } from './types.ts';
 
 /** Batches up to this many changes are listed in full. */
@@ -20,6 +21,7 @@ export interface ChangeSummary {
 
 /** One change as an operator reads it. */
 export function describeChange(c: PeerChange): string {
+  if (!hasIpv4Subnet(c.subnet) && c.ipv6) return `${c.type} ${formatIpv6Prefix(c.ipv6.subnet)} via ${c.ipv6.publicIp}`;
   return `${c.type} ${formatIp4Net(c.subnet)} via ${c.publicIp}`;
 }
 

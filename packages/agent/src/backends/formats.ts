@@ -18,6 +18,7 @@ import {
   VXLAN_PORT_FLANNEL,
 } from '@weft/encap';
 import type { PeerChange } from './types.ts';
+import { hasIpv4Subnet } from '../subnet-key.ts';
 
 export interface EncapFormat {
   readonly name: 'udp' | 'vxlan';
@@ -91,8 +92,13 @@ export function vxlanFormat(o: VxlanFormatOptions): EncapFormat {
     overheadV6: ENCAP_OVERHEAD_VXLAN_IPV4 + IPV6_EXTRA,
     icmpOnNoRoute: true,
     setPeer(index, change) {
-      if (!change.vtepMac) throw new Error(`vxlan peer ${change.publicIp} has no VtepMAC in its lease`);
-      templates[index] = new VxlanTemplate({ vni: o.vni, localMac, peerMac: parseMac(change.vtepMac) });
+      // An IPv6-only peer (no IPv4 subnet) has only BackendV6Data's MAC, as flannel's IPv6-only lease has.
+      const v4 = hasIpv4Subnet(change.subnet);
+      if (v4 && !change.vtepMac) throw new Error(`vxlan peer ${change.publicIp} has no VtepMAC in its lease`);
+      templates[index] =
+        v4 && change.vtepMac
+          ? new VxlanTemplate({ vni: o.vni, localMac, peerMac: parseMac(change.vtepMac) })
+          : undefined;
       const mac6 = change.ipv6?.vtepMac;
       templatesV6[index] =
         localMacV6 && mac6

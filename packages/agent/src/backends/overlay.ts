@@ -8,6 +8,8 @@
 //   UDP -> TUN: per packet, the source must be a known peer, the format checks and strips its headers (VNI,
 //               flags, lengths), and the inner source must lie in that peer's subnet; then TUN write.
 // Everything dropped is counted by reason; nothing is thrown or logged per packet.
+// IPv6 only (the lease's subnet is NO_IPV4_SUBNET): flannel0 gets the IPv6 address, MTU and cluster route alone,
+// no IPv4 socket, sender or route; every datagram goes through the IPv6 sockets.
 import type { Logger } from 'pino';
 import {
   DROP_REASON_COUNT,
@@ -27,10 +29,12 @@ import {
   formatIpv4Prefix as formatIp4Net,
   formatIpv6Prefix,
   type Ipv4Prefix as Ip4Net,
+  type Ipv6Prefix,
 } from '@weft/netaddr';
 import { Fib } from '../fib.ts';
 import { PeerTable } from './peers.ts';
-import type { DataplaneNetwork, NetworkStatus, PeerChange } from './types.ts';
+import { peerKey, type DataplaneNetwork, type NetworkStatus, type PeerChange } from './types.ts';
+import { hasIpv4Subnet } from '../subnet-key.ts';
 import type { EncapFormat } from './formats.ts';
 import { LISTED_CHANGES, summarizeChanges } from './change-summary.ts';
 import { receiveCounters, receiveDrops } from './receive-stats.ts';
@@ -61,7 +65,7 @@ export interface OverlayOptions {
   format: EncapFormat;
   /** The cluster network (routed into the TUN device). */
   network: Ip4Net;
-  /** This node's subnet; its first address (x.x.x.0) goes on the TUN device, as flannel does. */
+  /** This node's subnet; its first address (x.x.x.0) goes on the TUN device, as flannel does. NO_IPV4_SUBNET: IPv6 only. */
   subnet: Ip4Net;
   publicIp: string;
   underlayMtu: number;
@@ -101,6 +105,8 @@ export class OverlayNetwork implements DataplaneNetwork {
   private readonly icmpScratch = new Uint8Array(128);
   private readonly tunAddress: number;
   private readonly v6?: OverlayIpv6;
+  /** No IPv4 subnet: flannel0, sockets and routes for IPv6 alone. */
+  private readonly ipv6Only: boolean;
   private udp6?: UdpPort;
   /** IPv6 egress with per-flow outer source ports (a pool on the IPv6 address), when the ports can open one. */
   private pool6?: FlowSpreadSender;
@@ -121,17 +127,21 @@ export class OverlayNetwork implements DataplaneNetwork {
 
   constructor(private readonly opts: OverlayOptions) {
     this.backend = opts.format.name;
-    this.mtu = opts.underlayMtu - opts.format.overhead;
     this.tunAddress = opts.subnet.ip;
+    this.ipv6Only = !hasIpv4Subnet(opts.subnet);
     if (opts.ipv6) {
       const f = opts.format;
       this.v6 = new OverlayIpv6(opts.ipv6, opts.underlayMtu, f.overhead, f.overheadV6, f.name === 'vxlan');
     }
+    if (this.ipv6Only && !this.v6?.opts.publicIp)
+      throw new Error(`${this.backend}: IPv6 only needs the node's IPv6 subnet and PublicIPv6`);
+    this.mtu = this.ipv6Only ? this.v6!.mtu : opts.underlayMtu - opts.format.overhead;
   }
 
   async start(): Promise<void> {
     const o = this.opts;
     const name = o.tunName ?? 'flannel0';
+    if (this.ipv6Only) return this.startIpv6Only(name);
     this.sendPath = await chooseSendPath({
       log: o.log,
       ports: o.ports,
@@ -167,15 +177,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       routes: [route],
     });
     if (this.v6) await o.ports.link.ipBatch(o.log, this.v6.linkLines(name));
-    // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
-    this.udp = o.ports.openUdp({
-      address: o.publicIp,
-      port: o.format.port,
-      peerByAddress: true,
-      batchSize: BATCH_SIZE,
-      sendBuffer: SOCKET_BUFFER,
-      receiveBuffer: SOCKET_BUFFER,
-    });
+    this.udp = this.openSocket(o.publicIp);
     const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
     const pool = openFlowSpread(o.ports, o.publicIp, BATCH_SIZE, SOCKET_BUFFER);
     const tap = this.sendPath.port;
@@ -185,14 +187,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.egressSlotSize = egressSlot;
     const v6pub = this.v6?.opts.publicIp;
     if (v6pub) {
-      this.udp6 = o.ports.openUdp({
-        address: v6pub,
-        port: o.format.port,
-        peerByAddress: true,
-        batchSize: BATCH_SIZE,
-        sendBuffer: SOCKET_BUFFER,
-        receiveBuffer: SOCKET_BUFFER,
-      });
+      this.udp6 = this.openSocket(v6pub);
       this.pool6 = openFlowSpread(o.ports, v6pub, BATCH_SIZE, SOCKET_BUFFER);
       this.family = new FamilySender(this.sender ?? this.udp, this.pool6 ?? this.udp6, egressBatch);
     }
@@ -221,19 +216,69 @@ export class OverlayNetwork implements DataplaneNetwork {
         slotSize: INGRESS_SLOT_SIZE,
         batchSize: BATCH_SIZE,
       });
+    this.logStarted(name);
+  }
+
+  /** IPv6 only: flannel0 with the IPv6 address and cluster route alone, the IPv6 socket (and pool) both ways. */
+  private async startIpv6Only(name: string): Promise<void> {
+    const o = this.opts;
+    this.sendPath = { superPackets: false, reason: 'IPv6 only: datagrams leave from IPv6 sockets' };
+    this.tun = o.ports.openTun({ name, mtu: this.mtu, offloads: 0, batchSize: BATCH_SIZE, whole: false });
+    o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} txqueuelen ${TUN_TX_QUEUE} up` }, 'ip');
+    await o.ports.link.configureLink(name, { mtu: this.mtu, txQueueLength: TUN_TX_QUEUE, addresses: [], routes: [] });
+    await o.ports.link.ipBatch(o.log, this.v6!.linkLines(name));
+    const pub = this.v6!.opts.publicIp!;
+    this.udp6 = this.openSocket(pub);
+    this.pool6 = openFlowSpread(o.ports, pub, BATCH_SIZE, SOCKET_BUFFER);
+    this.egressSlotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
+    this.egress = forward({
+      from: this.tun,
+      to: this.pool6 ?? this.udp6,
+      onBatch: this.onEgress,
+      headroom: HEADROOM,
+      slotSize: this.egressSlotSize,
+      batchSize: BATCH_SIZE,
+    });
+    this.ingress6 = forward({
+      from: this.udp6,
+      to: this.tun,
+      onBatch: this.onIngress6,
+      headroom: HEADROOM,
+      slotSize: INGRESS_SLOT_SIZE,
+      batchSize: BATCH_SIZE,
+    });
+    this.logStarted(name);
+  }
+
+  private openSocket(address: string): UdpPort {
+    // Peers are known by address: the kernel's vxlan driver sends from a per-flow source port.
+    return this.opts.ports.openUdp({
+      address,
+      port: this.opts.format.port,
+      peerByAddress: true,
+      batchSize: BATCH_SIZE,
+      sendBuffer: SOCKET_BUFFER,
+      receiveBuffer: SOCKET_BUFFER,
+    });
+  }
+
+  private logStarted(name: string): void {
+    const o = this.opts;
     if (this.v6) {
       const st = this.v6.status(this.sendPath.superPackets ? 'super-packet path' : 'socket path');
       o.log.info({ ipv6: { ...st, network: formatIpv6Prefix(this.v6.opts.network) } }, 'IPv6 pod traffic forwarded');
     }
+    const sock = this.udp ?? this.udp6!;
     o.log.info(
       {
         tun: name,
         mtu: this.mtu,
         port: o.format.port,
         offloads: o.offloads,
-        superPackets: whole,
-        gso: this.udp.gso ?? false,
-        gro: this.udp.gro ?? false,
+        superPackets: this.sendPath.superPackets,
+        ipv6Only: this.ipv6Only,
+        gso: sock.gso ?? false,
+        gro: sock.gro ?? false,
       },
       `${this.backend} backend forwarding`,
     );
@@ -260,7 +305,7 @@ export class OverlayNetwork implements DataplaneNetwork {
         this.egressV6(slab, off, len, offsets, lengths, peers, replies, i);
         continue;
       }
-      if (len < 20 || slab[off]! >> 4 !== 4) {
+      if (len < 20 || slab[off]! >> 4 !== 4 || this.ipv6Only) {
         peers[i] = this.drop(AgentDrop.NotIpv4);
         continue;
       }
@@ -413,7 +458,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     lengths[i] = len + (off - start);
     peers[i] = peer;
     const over6 = v6.path[peer] === PeerPath6.Ipv6Underlay;
-    if (over6) this.family!.viaV6[i] = 1;
+    if (over6 && this.family) this.family.viaV6[i] = 1;
     const ports = over6 ? this.pool6?.sourcePorts : this.sourcePorts;
     if (ports) ports[i] = vxlanSourcePort(slab, off, len);
   }
@@ -472,28 +517,40 @@ export class OverlayNetwork implements DataplaneNetwork {
     const small = changes.length <= LISTED_CHANGES;
     const each = small ? log.info.bind(log) : log.isLevelEnabled('debug') ? log.debug.bind(log) : null;
     for (const c of changes) {
+      const key = peerKey(c);
       if (c.type === 'added') {
-        const before = this.peers.get(c.subnet)?.ipv6;
+        const old = this.peers.get(key);
         const routed6 = c.ipv6 && this.v6?.pathFor(c.ipv6, c.ipv6.vtepMac !== undefined) ? c.ipv6 : undefined;
-        const slot = this.peers.upsert(c.subnet, c.publicIp, c.vtepMac, routed6);
+        const slot = this.peers.upsert(c.subnet, c.publicIp, c.vtepMac, routed6, key);
         this.opts.format.setPeer(slot.index, c);
-        this.udp!.addPeer(slot.index, c.publicIp, this.opts.format.port);
-        this.sender?.addPeer(slot.index, c.publicIp, this.opts.format.port);
-        this.fib.set(c.subnet, slot.index);
-        if (this.v6) this.applyV6(slot.index, before, c);
-        each?.({ subnet: formatIp4Net(c.subnet), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
+        if (old && hasIpv4Subnet(old.subnet)) this.fib.delete(old.subnet);
+        this.setPeer4(slot.index, c);
+        if (this.v6) this.applyV6(slot.index, old?.ipv6, c);
+        each?.({ subnet: peerSubnet(c), via: c.publicIp, vtepMac: c.vtepMac, peer: slot.index }, 'peer added');
       } else {
-        const slot = this.peers.remove(c.subnet);
+        const slot = this.peers.remove(key);
         if (!slot) continue;
-        this.fib.delete(c.subnet);
+        if (hasIpv4Subnet(slot.subnet)) this.fib.delete(slot.subnet);
         if (this.v6) this.applyV6(slot.index, slot.ipv6, undefined);
-        this.udp!.removePeer(slot.index);
+        this.udp?.removePeer(slot.index);
         this.sender?.removePeer(slot.index);
-        each?.({ subnet: formatIp4Net(c.subnet), via: slot.publicIp }, 'peer removed');
+        each?.({ subnet: peerSubnet(slot), via: slot.publicIp }, 'peer removed');
       }
     }
     if (changes.length > LISTED_CHANGES)
       log.info({ ...summarizeChanges(changes), peers: this.peers.size }, 'peers updated');
+  }
+
+  /** A peer's IPv4 side: FIB entry and IPv4 socket peer, when it has an IPv4 subnet and this node an IPv4 socket. */
+  private setPeer4(index: number, c: PeerChange): void {
+    if (!this.udp || !hasIpv4Subnet(c.subnet)) {
+      this.udp?.removePeer(index);
+      this.sender?.removePeer(index);
+      return;
+    }
+    this.udp.addPeer(index, c.publicIp, this.opts.format.port);
+    this.sender?.addPeer(index, c.publicIp, this.opts.format.port);
+    this.fib.set(c.subnet, index);
   }
 
   /** A peer's IPv6 side changed (`after` undefined: the peer left): FIB6 entry, IPv6 socket peer, path. */
@@ -521,7 +578,7 @@ export class OverlayNetwork implements DataplaneNetwork {
 
   counters(): Record<string, number> {
     const e = this.egress?.counters;
-    const g = this.ingress?.counters;
+    const g = this.ingress?.counters ?? this.ingress6?.counters;
     return {
       tx_packets: e?.packetsOut ?? 0,
       tx_bytes: e?.bytesIn ?? 0,
@@ -542,7 +599,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     DROP_NAMES.forEach((name, i) => {
       if (i > 0) out[name] = this.drops[i]!;
     });
-    return Object.assign(out, receiveDrops(this.tun, this.udp), sendDrops(this.sendPath.port));
+    return Object.assign(out, receiveDrops(this.tun, this.udp ?? this.udp6), sendDrops(this.sendPath.port));
   }
 
   status(): NetworkStatus {
@@ -571,7 +628,9 @@ export class OverlayNetwork implements DataplaneNetwork {
     await this.opts.ports.link.ipBatch(
       this.opts.log,
       [
-        `route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`,
+        ...(this.ipv6Only
+          ? []
+          : [`route del ${formatIp4Net(this.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`]),
         ...(this.v6
           ? [`route del ${formatIpv6Prefix(this.v6.opts.network)} dev ${this.opts.tunName ?? 'flannel0'}`]
           : []),
@@ -579,4 +638,9 @@ export class OverlayNetwork implements DataplaneNetwork {
       { force: true },
     );
   }
+}
+
+/** A peer's subnet for the log: its IPv4 subnet, or its IPv6 one when it has only that. */
+function peerSubnet(p: { subnet: Ip4Net; ipv6?: { subnet: Ipv6Prefix } }): string {
+  return hasIpv4Subnet(p.subnet) || !p.ipv6 ? formatIp4Net(p.subnet) : formatIpv6Prefix(p.ipv6.subnet);
 }

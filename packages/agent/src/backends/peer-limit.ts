@@ -3,10 +3,9 @@
 // soon as others leave; while any wait, the agent reports itself not ready (a partial table is never silent).
 //
 // Design notes: a pure core (no I/O, no logging): `filter` returns the changes the backend must apply and
-// `state` what /status, the metrics and the readiness check report. Keys are subnet texts, so an update of an
+// `state` what /status, the metrics and the readiness check report. Keys are lease keys (or subnet texts), so an update of an
 // admitted peer passes straight through and an update of a waiting one replaces its queued change.
-import { subnetKey } from '../subnet-key.ts';
-import type { PeerChange } from './types.ts';
+import { peerKey, type PeerChange } from './types.ts';
 
 export interface PeerLimitState {
   /** The most peers the backend holds. */
@@ -31,7 +30,7 @@ export class PeerLimiter {
   filter(changes: readonly PeerChange[]): PeerChange[] {
     const out: PeerChange[] = [];
     for (const c of changes) {
-      const key = subnetKey(c.subnet);
+      const key = peerKey(c);
       if (c.type === 'removed') {
         if (this.waiting.delete(key)) continue;
         if (this.admitted.delete(key)) out.push(c);

@@ -1,6 +1,7 @@
 // The overlay backends' peer table: small integer peer indexes (what the UDP socket sends to) with, per index,
-// the peer's subnet (for the receive-side source check) and its VXLAN template. Typed arrays indexed by peer,
-// so the per-packet checks are array reads, not map lookups or allocations.
+// the peer's subnets (for the receive-side source check) and its VXLAN template. Typed arrays indexed by peer,
+// so the per-packet checks are array reads, not map lookups or allocations. Peers are known by their lease key
+// (or IPv4 subnet text, for BGP routes), so an IPv6-only lease is a peer with an IPv6 subnet only (has4 0).
 //
 // Design notes: the arrays start small and double when an index outgrows them (freed indexes are reused
 // first, so the highest index stays below the peer count). The one bound left is the addon's peer index range
@@ -16,7 +17,7 @@ import {
   type Ipv4Prefix as Ip4Net,
   type Ipv6Prefix,
 } from '@weft/netaddr';
-import { subnetKey } from '../subnet-key.ts';
+import { hasIpv4Subnet, subnetKey } from '../subnet-key.ts';
 
 /** Peer indexes the native UDP and TAP senders accept: 0 .. 2^20 (tunnel/native/args.h, kMaxPeerIndex). */
 export const PEER_INDEX_LIMIT = 1 << 20;
@@ -24,6 +25,7 @@ const INITIAL_CAPACITY = 64;
 
 export interface PeerSlot {
   index: number;
+  /** NO_IPV4_SUBNET for an IPv6-only peer. */
   subnet: Ip4Net;
   publicIp: string;
   vtepMac?: string;
@@ -65,6 +67,8 @@ export class PeerTable {
   /** Per peer index: its IPv6 subnet as a packed row (4 network words, 4 mask words), when has6 is 1. */
   subnet6 = new Uint32Array(INITIAL_CAPACITY * IPV6_ROW_WORDS);
   has6 = new Uint8Array(INITIAL_CAPACITY);
+  /** 1 when the peer has an IPv4 subnet (0: IPv6-only lease, no IPv4 source is its own). */
+  has4 = new Uint8Array(INITIAL_CAPACITY);
   private readonly bySubnet = new Map<string, PeerSlot>();
   private readonly free: number[] = [];
   private next = 0;
@@ -78,16 +82,17 @@ export class PeerTable {
     return this.live.length;
   }
 
-  get(subnet: Ip4Net): PeerSlot | undefined {
-    return this.bySubnet.get(subnetKey(subnet));
+  /** The peer known by `key` (a lease key, or an IPv4 subnet whose key text is used). */
+  get(key: string | Ip4Net): PeerSlot | undefined {
+    return this.bySubnet.get(typeof key === 'string' ? key : subnetKey(key));
   }
 
   /**
-   * Adds or updates the peer owning `subnet`; returns its slot (the index is stable across updates).
-   * Throws PeerTableFullError past PEER_INDEX_LIMIT peers.
+   * Adds or updates the peer known by `key` (default: the subnet's key text), owning `subnet` (NO_IPV4_SUBNET for
+   * an IPv6-only peer); returns its slot (the index is stable across updates). Throws PeerTableFullError past
+   * PEER_INDEX_LIMIT peers.
    */
-  upsert(subnet: Ip4Net, publicIp: string, vtepMac?: string, ipv6?: PeerIpv6): PeerSlot {
-    const key = subnetKey(subnet);
+  upsert(subnet: Ip4Net, publicIp: string, vtepMac?: string, ipv6?: PeerIpv6, key = subnetKey(subnet)): PeerSlot {
     let slot = this.bySubnet.get(key);
     if (!slot) {
       const index = this.free.pop() ?? this.next;
@@ -97,11 +102,13 @@ export class PeerTable {
       slot = { index, subnet, publicIp, vtepMac };
       this.bySubnet.set(key, slot);
     }
+    slot.subnet = subnet;
     slot.publicIp = publicIp;
     slot.vtepMac = vtepMac;
     slot.ipv6 = ipv6;
     this.has6[slot.index] = ipv6 ? 1 : 0;
     if (ipv6) writeIpv6PrefixRow(ipv6.subnet, this.subnet6, slot.index);
+    this.has4[slot.index] = hasIpv4Subnet(subnet) ? 1 : 0;
     this.subnetIp[slot.index] = subnet.ip;
     this.subnetMask[slot.index] = maskOf(subnet.prefixLen);
     this.address[slot.index] = parseIp4(publicIp) ?? 0;
@@ -109,14 +116,15 @@ export class PeerTable {
     return slot;
   }
 
-  /** Removes the peer owning `subnet`; returns its old slot. */
-  remove(subnet: Ip4Net): PeerSlot | undefined {
-    const key = subnetKey(subnet);
+  /** Removes the peer known by `key` (or owning that IPv4 subnet); returns its old slot. */
+  remove(key: string | Ip4Net): PeerSlot | undefined {
+    if (typeof key !== 'string') key = subnetKey(key);
     const slot = this.bySubnet.get(key);
     if (!slot) return undefined;
     this.bySubnet.delete(key);
     this.live[slot.index] = 0;
     this.has6[slot.index] = 0;
+    this.has4[slot.index] = 0;
     this.free.push(slot.index);
     return slot;
   }
@@ -127,6 +135,7 @@ export class PeerTable {
       index >= 0 &&
       index < this.live.length &&
       this.live[index] === 1 &&
+      this.has4[index] === 1 &&
       (src & this.subnetMask[index]!) >>> 0 === this.subnetIp[index]
     );
   }
@@ -145,7 +154,8 @@ export class PeerTable {
   list(): PeerRoute[] {
     const out: PeerRoute[] = [];
     for (const s of this.bySubnet.values()) {
-      out.push({ subnet: formatIp4Net(s.subnet), via: s.publicIp, vtepMac: s.vtepMac, index: s.index });
+      if (hasIpv4Subnet(s.subnet))
+        out.push({ subnet: formatIp4Net(s.subnet), via: s.publicIp, vtepMac: s.vtepMac, index: s.index });
       if (s.ipv6)
         out.push({
           subnet: formatIpv6Prefix(s.ipv6.subnet),
@@ -171,6 +181,7 @@ export class PeerTable {
     this.address = widen(this.address, (n) => new Uint32Array(n));
     this.live = widen(this.live, (n) => new Uint8Array(n));
     this.has6 = widen(this.has6, (n) => new Uint8Array(n));
+    this.has4 = widen(this.has4, (n) => new Uint8Array(n));
     const rows = new Uint32Array(capacity * IPV6_ROW_WORDS);
     rows.set(this.subnet6);
     this.subnet6 = rows;

@@ -3,10 +3,17 @@
 // userspace forwarding table). The control plane never touches packets.
 import type { Ipv4Prefix as Ip4Net } from '@weft/netaddr';
 import type { PeerIpv6 } from './peers.ts';
+import { subnetKey } from '../subnet-key.ts';
 
 /** One peer node's subnet appearing or disappearing. */
 export interface PeerChange {
   type: 'added' | 'removed';
+  /**
+   * The peer's identity: its lease's store key (flannel's `V4NET-LEN&V6NET-LEN`) when it comes from a lease, so an
+   * IPv6-only lease (no IPv4 subnet) is a peer too; absent (BGP routes), the IPv4 subnet names the peer.
+   */
+  key?: string;
+  /** The peer's IPv4 subnet; NO_IPV4_SUBNET (0.0.0.0/0) for an IPv6-only lease. */
   subnet: Ip4Net;
   /** The peer's underlay address (next hop, UDP destination). */
   publicIp: string;
@@ -14,6 +21,11 @@ export interface PeerChange {
   vtepMac?: string;
   /** A dual-stack lease's IPv6 side (subnet, PublicIPv6, the IPv6 VTEP MAC); IPv4-only leases have none. */
   ipv6?: PeerIpv6;
+}
+
+/** The key a peer change is known by: its lease key, else its IPv4 subnet's key text. */
+export function peerKey(c: Pick<PeerChange, 'key' | 'subnet'>): string {
+  return c.key ?? subnetKey(c.subnet);
 }
 
 export interface NetworkStatus {

@@ -286,9 +286,10 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   const l2 = config.backend.directRouting
     ? await underlaySubnet(extras.ports.link, underlay.iface, underlay.publicIp, log)
     : undefined;
-  // IPv6 only: native routes IPv6 leases alone; the overlays hold the lease without an IPv4 device.
+  // IPv6 only: native routes IPv6 leases alone; the overlays run flannel0 for IPv6 alone (NO_IPV4_SUBNET), given
+  // the IPv6 subnet and PublicIPv6, and otherwise only hold the lease.
   const network =
-    !config.enableIpv4 && config.backend.type !== 'native'
+    !config.enableIpv4 && config.backend.type !== 'native' && !(lease.ipv6Subnet && underlay.publicIpv6)
       ? new HeldLeaseNetwork(config, underlay.mtu)
       : createNetwork(
           config,
@@ -324,8 +325,10 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   let applying = Promise.resolve();
   let queued: { v4: PeerChange[]; v6: Ipv6PeerChange[] } | null = null;
   const source = extras.routes.name;
+  // IPv6 only: the IPv6 network's subnets bound the peers (the IPv4 network is flannel's empty one).
+  const sizing = config.enableIpv4 || !config.ipv6 ? config : config.ipv6;
   const limiter = new PeerLimiter(
-    settings.weft.maxPeers || defaultPeerLimit(config.network.prefixLen, config.subnetLen, PEER_INDEX_LIMIT),
+    settings.weft.maxPeers || defaultPeerLimit(sizing.network.prefixLen, sizing.subnetLen, PEER_INDEX_LIMIT),
   );
   const applyRoutes = (changes: PeerChange[], ipv6: Ipv6PeerChange[] = []) => {
     if (changes.length) log.debug({ source, ...summarizeChanges(changes) }, 'peer routes received');
@@ -463,7 +466,16 @@ async function startRouteSource(
   const v6 = lease.ipv6Subnet && agent.publicIpv6 ? { ipv6Subnet: lease.ipv6Subnet, publicIpv6: agent.publicIpv6 } : {};
   try {
     await routes.start(
-      { leases: agent.leases, subnet: lease.subnet, publicIp: agent.publicIp, vtepMac: agent.vtepMac, log, ...v6 },
+      {
+        leases: agent.leases,
+        subnet: lease.subnet,
+        publicIp: agent.publicIp,
+        vtepMac: agent.vtepMac,
+        log,
+        ...v6,
+        // An IPv6-only overlay takes IPv6-only leases as peers (it needs their VTEP MACs), native as IPv6 routes.
+        ipv6OnlyPeers: !agent.config.enableIpv4 && !routesIpv6(agent.network),
+      },
       apply,
     );
   } catch (e) {

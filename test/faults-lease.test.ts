@@ -59,7 +59,18 @@ if (canRunWith('faults under traffic (etcd, iptables)', ['ip', 'ping', 'etcd', '
     return rows.map((r) => r.lost);
   }
 
+  // uvu 0.5 drops an error thrown by a before hook (its finally returns): say it and fail the process instead.
   test.before(async () => {
+    try {
+      await labWithTraffic();
+    } catch (e) {
+      console.error(`[faults-lease] the lab did not come up: ${(e as Error).stack}`);
+      process.once('exit', () => void (process.exitCode = 1)); // uvu sets its own code when done
+      throw e;
+    }
+  });
+
+  async function labWithTraffic(): Promise<void> {
     runAgentsAsInstalled(); // compiled dist/, plain Node: recovery times as on an installed node
     run = await labUp(
       {
@@ -88,7 +99,7 @@ if (canRunWith('faults under traffic (etcd, iptables)', ['ip', 'ping', 'etcd', '
     await etcdSnapshot(run, snapshotFile);
     await waitFor(() => pings.every((p) => p.probe.replies().length > 5), 20_000, 'pings to flow');
     say(`lab up: ${[...subnets].map(([n, s]) => `${n} ${s}`).join(', ')}; snapshot taken`);
-  });
+  }
 
   test.after(async () => {
     guard?.stop();

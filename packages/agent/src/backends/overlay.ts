@@ -7,22 +7,12 @@
 //               segment and the rest through a socket pool (split-sender.ts); one outer source port per flow.
 //   UDP -> TUN: per packet, the source must be a known peer, the format checks and strips its headers (VNI,
 //               flags, lengths), and the inner source must lie in that peer's subnet; then TUN write.
-// Everything dropped is counted by reason; nothing is thrown or logged per packet.
+// The per-packet callbacks live in overlay-packets.ts; this module owns the device, sockets, peers and status.
 // IPv6 only (the lease's subnet is NO_IPV4_SUBNET): flannel0 gets the IPv6 address, MTU and cluster route alone,
 // no IPv4 socket, sender or route; every datagram goes through the IPv6 sockets.
 import type { Logger } from 'pino';
-import {
-  DROP_REASON_COUNT,
-  DROP_REASON_NAMES,
-  DropReason,
-  PacketSpan,
-  readU32,
-  buildIcmpv4DestUnreachable,
-  Icmpv4UnreachableCode,
-  vxlanSourcePort,
-} from '@weft/encap';
 import { forward, TCP_OFFLOADS, TunOffload, type Forwarder } from '@weft/tunnel';
-import { CaptureSide, CaptureDirection, type PacketCapture } from '../capture.ts';
+import type { PacketCapture } from '../capture.ts';
 import type { AgentPorts, SuperPacketPort, TunPort, UdpPort } from '../ports.ts';
 import {
   formatIpv4 as formatIp4,
@@ -31,8 +21,9 @@ import {
   type Ipv4Prefix as Ip4Net,
   type Ipv6Prefix,
 } from '@weft/netaddr';
-import { Fib } from '../fib.ts';
-import { PeerTable } from './peers.ts';
+import type { Fib } from '../fib.ts';
+import type { PeerTable } from './peers.ts';
+import { DROP_NAMES, HEADROOM, OverlayPackets } from './overlay-packets.ts';
 import { peerKey, type DataplaneNetwork, type NetworkStatus, type PeerChange } from './types.ts';
 import { hasIpv4Subnet } from '../subnet-key.ts';
 import type { EncapFormat } from './formats.ts';
@@ -43,20 +34,7 @@ import { openFlowSpread, type FlowSpreadSender } from './socket-pool.ts';
 import { SplitSender } from './split-sender.ts';
 import { FamilySender, OverlayIpv6, PeerPath6, type OverlayIpv6Options } from './overlay-v6.ts';
 
-/** Drop reasons the agent adds to encap's: numbered after them so one counter array holds all. */
-export enum AgentDrop {
-  UnknownPeer = 8, // = DROP_REASON_COUNT (checked below): enums need literal initializers here
-  SpoofedSource = 9,
-  NoRoute = 10,
-  NotIpv4 = 11,
-  /** IPv6 bigger than the IPv6 pod MTU (answered with Packet Too Big), or with a broken extension-header chain. */
-  PacketTooBig = 12,
-  BadIpv6Chain = 13,
-}
-if (AgentDrop.UnknownPeer !== DROP_REASON_COUNT)
-  throw new Error('AgentDrop must start right after encap DropReason codes');
-const AGENT_DROP_NAMES = ['unknown_peer', 'spoofed_source', 'no_route', 'not_ipv4', 'packet_too_big', 'bad_ipv6_chain'];
-export const DROP_NAMES: readonly string[] = [...DROP_REASON_NAMES, ...AGENT_DROP_NAMES];
+export { AgentDrop, DROP_NAMES } from './overlay-packets.ts';
 
 export interface OverlayOptions {
   log: Logger;
@@ -78,7 +56,6 @@ export interface OverlayOptions {
   ipv6?: OverlayIpv6Options;
 }
 
-const HEADROOM = 80;
 /** Packets per batch (wireguard-go's IdealBatchSize): one TSO batch then holds a few 64 KB super-packets. */
 const BATCH_SIZE = 128;
 /**
@@ -98,12 +75,9 @@ const SOCKET_BUFFER = 8 << 20;
 export class OverlayNetwork implements DataplaneNetwork {
   readonly backend: string;
   readonly mtu: number;
-  readonly drops = new Float64Array(DROP_NAMES.length);
-  private readonly peers = new PeerTable();
-  private readonly fib = new Fib();
-  private readonly span = new PacketSpan();
-  private readonly icmpScratch = new Uint8Array(128);
-  private readonly tunAddress: number;
+  private readonly packets: OverlayPackets;
+  private readonly peers: PeerTable;
+  private readonly fib: Fib;
   private readonly v6?: OverlayIpv6;
   /** No IPv4 subnet: flannel0, sockets and routes for IPv6 alone. */
   private readonly ipv6Only: boolean;
@@ -112,9 +86,6 @@ export class OverlayNetwork implements DataplaneNetwork {
   private pool6?: FlowSpreadSender;
   private ingress6?: Forwarder;
   private family?: FamilySender;
-  private egressSlotSize = 0;
-  /** True while onIngress6 runs (the batch came from the IPv6 socket). */
-  private fromV6 = false;
   private tun?: TunPort;
   private udp?: UdpPort;
   private egress?: Forwarder;
@@ -122,12 +93,9 @@ export class OverlayNetwork implements DataplaneNetwork {
   private sendPath: SendPath = { superPackets: false, reason: 'not started' };
   /** Egress sender with per-flow source ports: the super-packet port, or the socket pool; absent, this.udp sends. */
   private sender?: SuperPacketPort;
-  /** The sender's per-packet outer source ports (flow hashes), filled by onEgress. */
-  private sourcePorts?: Int32Array;
 
   constructor(private readonly opts: OverlayOptions) {
     this.backend = opts.format.name;
-    this.tunAddress = opts.subnet.ip;
     this.ipv6Only = !hasIpv4Subnet(opts.subnet);
     if (opts.ipv6) {
       const f = opts.format;
@@ -136,6 +104,20 @@ export class OverlayNetwork implements DataplaneNetwork {
     if (this.ipv6Only && !this.v6?.opts.publicIp)
       throw new Error(`${this.backend}: IPv6 only needs the node's IPv6 subnet and PublicIPv6`);
     this.mtu = this.ipv6Only ? this.v6!.mtu : opts.underlayMtu - opts.format.overhead;
+    const { format, capture } = opts;
+    this.packets = new OverlayPackets({
+      format,
+      capture,
+      tunAddress: opts.subnet.ip,
+      v6: this.v6,
+      ipv6Only: this.ipv6Only,
+    });
+    this.peers = this.packets.peers;
+    this.fib = this.packets.fib;
+  }
+
+  get drops(): Float64Array {
+    return this.packets.drops;
   }
 
   async start(): Promise<void> {
@@ -162,7 +144,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       batchSize: egressBatch,
       whole,
     });
-    const address = `${formatIp4(this.tunAddress)}/32`;
+    const address = `${formatIp4(o.subnet.ip)}/32`;
     const route = formatIp4Net(o.network);
     o.log.info(
       {
@@ -182,19 +164,23 @@ export class OverlayNetwork implements DataplaneNetwork {
     const pool = openFlowSpread(o.ports, o.publicIp, BATCH_SIZE, SOCKET_BUFFER);
     const tap = this.sendPath.port;
     this.sender = tap && pool ? new SplitSender(tap, pool, egressBatch) : (tap ?? pool);
-    this.sourcePorts = this.sender?.sourcePorts;
     const egressSlot = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : slotSize;
-    this.egressSlotSize = egressSlot;
     const v6pub = this.v6?.opts.publicIp;
     if (v6pub) {
       this.udp6 = this.openSocket(v6pub);
       this.pool6 = openFlowSpread(o.ports, v6pub, BATCH_SIZE, SOCKET_BUFFER);
       this.family = new FamilySender(this.sender ?? this.udp, this.pool6 ?? this.udp6, egressBatch);
     }
+    this.packets.setSend({
+      family: this.family,
+      egressSlotSize: egressSlot,
+      sourcePorts: this.sender?.sourcePorts,
+      sourcePorts6: this.pool6?.sourcePorts,
+    });
     this.egress = forward({
       from: this.tun,
       to: this.family ?? this.sender ?? this.udp,
-      onBatch: this.onEgress,
+      onBatch: this.packets.onEgress,
       headroom: HEADROOM,
       slotSize: egressSlot,
       batchSize: egressBatch,
@@ -202,7 +188,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.ingress = forward({
       from: this.udp,
       to: this.tun,
-      onBatch: this.onIngress,
+      onBatch: this.packets.onIngress,
       headroom: HEADROOM,
       slotSize: INGRESS_SLOT_SIZE,
       batchSize: BATCH_SIZE,
@@ -211,7 +197,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       this.ingress6 = forward({
         from: this.udp6,
         to: this.tun,
-        onBatch: this.onIngress6,
+        onBatch: this.packets.onIngress6,
         headroom: HEADROOM,
         slotSize: INGRESS_SLOT_SIZE,
         batchSize: BATCH_SIZE,
@@ -230,19 +216,20 @@ export class OverlayNetwork implements DataplaneNetwork {
     const pub = this.v6!.opts.publicIp!;
     this.udp6 = this.openSocket(pub);
     this.pool6 = openFlowSpread(o.ports, pub, BATCH_SIZE, SOCKET_BUFFER);
-    this.egressSlotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
+    const egressSlotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
+    this.packets.setSend({ egressSlotSize, sourcePorts6: this.pool6?.sourcePorts });
     this.egress = forward({
       from: this.tun,
       to: this.pool6 ?? this.udp6,
-      onBatch: this.onEgress,
+      onBatch: this.packets.onEgress,
       headroom: HEADROOM,
-      slotSize: this.egressSlotSize,
+      slotSize: egressSlotSize,
       batchSize: BATCH_SIZE,
     });
     this.ingress6 = forward({
       from: this.udp6,
       to: this.tun,
-      onBatch: this.onIngress6,
+      onBatch: this.packets.onIngress6,
       headroom: HEADROOM,
       slotSize: INGRESS_SLOT_SIZE,
       batchSize: BATCH_SIZE,
@@ -282,232 +269,6 @@ export class OverlayNetwork implements DataplaneNetwork {
       },
       `${this.backend} backend forwarding`,
     );
-  }
-
-  /** TUN -> UDP: route, encapsulate in place, pick the peer. */
-  private readonly onEgress = (
-    slab: Uint8Array,
-    offsets: Int32Array,
-    lengths: Int32Array,
-    peers: Int32Array,
-    count: number,
-    replies: Uint8Array,
-  ): void => {
-    const { format, capture } = this.opts;
-    const sourcePorts = this.sourcePorts;
-    const via6 = this.family?.viaV6;
-    for (let i = 0; i < count; i++) {
-      const off = offsets[i]!;
-      const len = lengths[i]!;
-      if (capture) capture.record(CaptureSide.Tun, slab, off, len, CaptureDirection.Outbound);
-      if (via6) via6[i] = 0;
-      if (this.v6 && len > 0 && slab[off]! >> 4 === 6) {
-        this.egressV6(slab, off, len, offsets, lengths, peers, replies, i);
-        continue;
-      }
-      if (len < 20 || slab[off]! >> 4 !== 4 || this.ipv6Only) {
-        peers[i] = this.drop(AgentDrop.NotIpv4);
-        continue;
-      }
-      const peer = this.fib.lookup(readU32(slab, off + 16));
-      if (peer < 0) {
-        peers[i] = this.drop(AgentDrop.NoRoute);
-        if (format.icmpOnNoRoute && this.icmpUnreachable(slab, off, len, offsets, lengths, i)) {
-          replies[i] = 1;
-          peers[i] = 0;
-        }
-        continue;
-      }
-      const start = format.encapsulate(slab, off, len, peer);
-      if (start < 0) {
-        peers[i] = this.drop(-start);
-        continue;
-      }
-      offsets[i] = start;
-      lengths[i] = len + (off - start);
-      peers[i] = peer;
-      if (sourcePorts) sourcePorts[i] = vxlanSourcePort(slab, off, len); // RFC 7348 section 5: entropy for ECMP and RSS
-      if (capture)
-        capture.record(
-          CaptureSide.Wire,
-          slab,
-          start,
-          lengths[i]!,
-          CaptureDirection.Outbound,
-          this.peers.address[peer]!,
-          format.port,
-        );
-    }
-  };
-
-  /** UDP -> TUN: known peer, valid encapsulation, inner source inside that peer's subnet. */
-  private readonly onIngress = (
-    slab: Uint8Array,
-    offsets: Int32Array,
-    lengths: Int32Array,
-    peers: Int32Array,
-    count: number,
-    replies: Uint8Array,
-  ): void => {
-    const { format, capture } = this.opts;
-    const span = this.span;
-    for (let i = 0; i < count; i++) {
-      const peer = peers[i]!;
-      const off = offsets[i]!;
-      const len = lengths[i]!;
-      if (capture && !this.fromV6)
-        capture.record(
-          CaptureSide.Wire,
-          slab,
-          off,
-          len,
-          CaptureDirection.Inbound,
-          peer >= 0 ? this.peers.address[peer]! : 0,
-          format.port,
-        );
-      if (peer < 0 || !this.peers.live[peer]) {
-        peers[i] = this.drop(AgentDrop.UnknownPeer);
-        continue;
-      }
-      const reason = format.decapsulate(slab, off, len, span);
-      if (reason !== DropReason.None) {
-        if (reason === DropReason.NotIp && format.answerControl?.(slab, off, len, offsets, lengths, i)) {
-          replies[i] = 1; // an ARP reply to the asking peer
-          continue;
-        }
-        peers[i] = this.drop(reason);
-        continue;
-      }
-      if (span.ipVersion !== 4) {
-        const reason = this.checkIngressV6(slab, span.offset, span.length, peer);
-        if (reason !== 0) {
-          peers[i] = this.drop(reason);
-          continue;
-        }
-      } else if (!this.peers.ownsSource(peer, readU32(slab, span.offset + 12))) {
-        peers[i] = this.drop(AgentDrop.SpoofedSource);
-        continue;
-      }
-      offsets[i] = span.offset;
-      lengths[i] = span.length;
-      peers[i] = 0;
-      if (capture) capture.record(CaptureSide.Tun, slab, span.offset, span.length, CaptureDirection.Inbound);
-    }
-  };
-
-  /**
-   * UDP -> TUN from the IPv6 socket: onIngress, minus the wire side of a capture (its synthesized outer headers
-   * are IPv4; the TUN side is still recorded). Runs synchronously, so the flag never leaks to the IPv4 loop.
-   */
-  private readonly onIngress6 = (
-    slab: Uint8Array,
-    offsets: Int32Array,
-    lengths: Int32Array,
-    peers: Int32Array,
-    count: number,
-    replies: Uint8Array,
-  ): void => {
-    this.fromV6 = true;
-    try {
-      this.onIngress(slab, offsets, lengths, peers, count, replies);
-    } finally {
-      this.fromV6 = false;
-    }
-  };
-
-  /** TUN -> UDP for one IPv6 packet: route by its four destination words, encapsulate, pick socket and peer. */
-  private egressV6(
-    slab: Uint8Array,
-    off: number,
-    len: number,
-    offsets: Int32Array,
-    lengths: Int32Array,
-    peers: Int32Array,
-    replies: Uint8Array,
-    i: number,
-  ): void {
-    const v6 = this.v6!;
-    if (len < 40) {
-      peers[i] = this.drop(DropReason.TooShort);
-      return;
-    }
-    const peer = v6.fib.lookup(
-      readU32(slab, off + 24),
-      readU32(slab, off + 28),
-      readU32(slab, off + 32),
-      readU32(slab, off + 36),
-    );
-    const tooBig = peer >= 0 && len > v6.mtu;
-    if (peer < 0 || tooBig) {
-      peers[i] = this.drop(tooBig ? AgentDrop.PacketTooBig : AgentDrop.NoRoute);
-      if (tooBig || this.opts.format.icmpOnNoRoute) {
-        const slotStart = off - (off % this.egressSlotSize);
-        if (v6.replyError(slab, off, len, slotStart, this.egressSlotSize, offsets, lengths, i, tooBig ? v6.mtu : 0)) {
-          replies[i] = 1;
-          peers[i] = 0;
-        }
-      }
-      return;
-    }
-    const start = this.opts.format.encapsulate(slab, off, len, peer);
-    if (start < 0) {
-      peers[i] = this.drop(-start);
-      return;
-    }
-    offsets[i] = start;
-    lengths[i] = len + (off - start);
-    peers[i] = peer;
-    const over6 = v6.path[peer] === PeerPath6.Ipv6Underlay;
-    if (over6 && this.family) this.family.viaV6[i] = 1;
-    const ports = over6 ? this.pool6?.sourcePorts : this.sourcePorts;
-    if (ports) ports[i] = vxlanSourcePort(slab, off, len);
-  }
-
-  /** An inner IPv6 packet from peer `peer`: 0 to deliver it, else the drop reason. */
-  private checkIngressV6(slab: Uint8Array, off: number, len: number, peer: number): number {
-    if (!this.v6) return AgentDrop.NotIpv4;
-    if (!this.v6.chainValid(slab, off, len)) return AgentDrop.BadIpv6Chain;
-    const src = off + 8;
-    const owns = this.peers.ownsSource6(
-      peer,
-      readU32(slab, src),
-      readU32(slab, src + 4),
-      readU32(slab, src + 8),
-      readU32(slab, src + 12),
-    );
-    return owns && this.v6.path[peer] !== PeerPath6.None ? 0 : AgentDrop.SpoofedSource;
-  }
-
-  private drop(reason: number): number {
-    this.drops[reason]!++;
-    return -1;
-  }
-
-  /** flanneld answers unroutable packets with ICMP net unreachable back into the TUN; so does the udp backend. */
-  private icmpUnreachable(
-    slab: Uint8Array,
-    off: number,
-    len: number,
-    offsets: Int32Array,
-    lengths: Int32Array,
-    i: number,
-  ): boolean {
-    const n = buildIcmpv4DestUnreachable(
-      slab,
-      off,
-      len,
-      Icmpv4UnreachableCode.Net,
-      this.tunAddress,
-      this.icmpScratch,
-      0,
-      { ttl: 8 },
-    );
-    if (n === 0) return false;
-    const start = off - HEADROOM; // the slot's start: the error (<= 96 bytes) fits the slot from there
-    slab.set(this.icmpScratch.subarray(0, n), start);
-    offsets[i] = start;
-    lengths[i] = n;
-    return true;
   }
 
   /** Applies a batch to the peer table and FIB: work per change, logged per peer at debug and as a summary. */

@@ -95,6 +95,7 @@ function ratios(rows: Row[]): string[] {
     for (const metric of ['tcp1', 'udp64', 'ping-p99', 'cpu-per-gb']) ratio(v6, IPV4_TWIN[v6], metric);
   ratio('weft-native-v6', 'kernel-vxlan-v6', 'tcp1');
   ratio('weft-vxlan-v6', 'kernel-vxlan-v6', 'tcp1');
+  ratio('weft-udp-v6', 'kernel-vxlan-v6', 'tcp1');
   return out;
 }
 

@@ -1,11 +1,11 @@
-// The IPv6 twins of the comparison (kernel-vxlan-v6, weft-native-v6, weft-vxlan-v6) set up, measure over IPv6
-// and tear down in a short run beside one IPv4 twin; the figures themselves are not judged (no timed tests).
+// The IPv6 twins of the comparison (kernel-vxlan-v6, weft-native-v6, weft-vxlan-v6, weft-udp-v6) set up, measure
+// over IPv6 and tear down in a short run beside one IPv4 twin; the figures themselves are not judged (no timed tests).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canRunWith, listLabNamespaces } from '@weft/lab';
 import { withBenchReport } from './support/bench.ts';
 
-const V6_CASES = ['kernel-vxlan-v6', 'weft-native-v6', 'weft-vxlan-v6'];
+const V6_CASES = ['kernel-vxlan-v6', 'weft-native-v6', 'weft-vxlan-v6', 'weft-udp-v6'];
 const METRICS: Record<string, string> = {
   tcp1: 'Gbit/s',
   tcp4: 'Gbit/s',

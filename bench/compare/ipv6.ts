@@ -5,13 +5,15 @@
 //                    and onlink route per peer); pods at flannel-v6.1's MTU (1430: the IPv6 outer header is 20
 //                    bytes longer than IPv4's).
 //   weft-native-v6:  weft agents on a dual-stack lab, host-gw routes of both families.
-//   weft-vxlan-v6:   the same with the vxlan backend; unavailable (not a failure) while the agent reports that it
-//                    does not forward IPv6 (/status ipv6.forwarded false).
+//   weft-vxlan-v6:   the same with the vxlan backend (VXLAN over the IPv6 underlay, as flannel-v6.1 sends it).
+//   weft-udp-v6:     the same with the udp backend (flannel-udp over the IPv6 underlay).
+// A weft case is unavailable (not a failure) while the agent reports that it does not forward IPv6
+// (/status ipv6.forwarded false).
 import { Lab, type LabNode } from '@weft/lab';
 import { httpGetIn, labUp, METRICS_PORT } from 'weft/lab';
 import type { Endpoints } from './measure.ts';
 
-export const IPV6_CASE_NAMES = ['kernel-vxlan-v6', 'weft-native-v6', 'weft-vxlan-v6'] as const;
+export const IPV6_CASE_NAMES = ['kernel-vxlan-v6', 'weft-native-v6', 'weft-vxlan-v6', 'weft-udp-v6'] as const;
 export type Ipv6CaseName = (typeof IPV6_CASE_NAMES)[number];
 
 /** The IPv4 case each IPv6 case is the twin of. */
@@ -19,6 +21,7 @@ export const IPV4_TWIN: Record<Ipv6CaseName, string> = {
   'kernel-vxlan-v6': 'kernel-vxlan',
   'weft-native-v6': 'weft-native',
   'weft-vxlan-v6': 'weft-vxlan',
+  'weft-udp-v6': 'weft-udp',
 };
 
 /** A case that cannot be measured on this build (a dataplane not there yet): reported, not a failure. */
@@ -103,7 +106,11 @@ async function kernelVxlan6(labName: string): Promise<PreparedIpv6Case> {
 }
 
 /** weft agents on a dual-stack lab; throws CaseUnavailableError when the backend does not forward IPv6. */
-async function weft6(name: Ipv6CaseName, labName: string, backend: 'vxlan' | 'native'): Promise<PreparedIpv6Case> {
+async function weft6(
+  name: Ipv6CaseName,
+  labName: string,
+  backend: 'vxlan' | 'udp' | 'native',
+): Promise<PreparedIpv6Case> {
   const run = await labUp({
     name: labName,
     nodes: 2,
@@ -139,5 +146,7 @@ export function prepareIpv6Case(name: Ipv6CaseName, labName: string): Promise<Pr
       return weft6(name, labName, 'native');
     case 'weft-vxlan-v6':
       return weft6(name, labName, 'vxlan');
+    case 'weft-udp-v6':
+      return weft6(name, labName, 'udp');
   }
 }

@@ -98,7 +98,7 @@ if (canRunWith('frr interop', ['vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra
     await lab.cleanup();
   });
 
-  test('IPv4-only session (FRR default): up through 30 s of keepalives and End-of-RIB, IPv4 routes both ways, nothing IPv6 sent', async () => {
+  test('IPv4-only session (FRR default): up for 2 minutes of keepalives, End-of-RIB and route changes, IPv4 routes both ways, nothing IPv6 sent', async () => {
     const o: FrrOptions = { neighbor: WEFT_IP, families: ['ipv4'], networks: NETWORKS };
     await scenario(o, { address: FRR_IP, localAddress: WEFT_IP, nextHops: { ipv6: WEFT_IP6 } }, async (addr) => {
       await lab.weft({ cmd: 'advertise', prefix: '10.244.2.0/24' });
@@ -109,7 +109,14 @@ if (canRunWith('frr interop', ['vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra
         async () => (await weftRoutes()).some((r) => r.key === '10.244.201.0/24' && r.nextHop === FRR_IP),
         20_000,
       );
-      await staysUp(addr, 30);
+      // Minutes, with routes flowing: an announcement and a withdrawal in the middle; every IPv4 UPDATE is answered,
+      // and the IPv6 prefix weft holds is never sent.
+      await staysUp(addr, 60);
+      await lab.weft({ cmd: 'advertise', prefix: '10.244.3.0/24' });
+      await waitFor('FRR installs the new route', () => inKernel('10.244.3.0/24', WEFT_IP), 20_000);
+      await lab.weft({ cmd: 'withdraw', prefix: '10.244.2.0/24' });
+      await waitFor('FRR removes the withdrawn route', async () => !(await inKernel('10.244.2.0/24', WEFT_IP)), 20_000);
+      await staysUp(addr, 60);
       assert.equal((await peer()).families, ['ipv4']);
       const sent = await lab.weft<Record<string, number>>({ cmd: 'sent' });
       assert.equal(

@@ -4,10 +4,11 @@
 // of each family (198.51.100.0/24, 2001:db8:100::/64) with itself as next hop and imports what the agents say.
 // Short timers (hold 9 s, keepalive 3 s) so a test sees several keepalives pass in seconds. BIRD daemonizes; it
 // is signalled only through its own PID file.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run as runCmd, type Netns } from '@weft/lab';
-import { waitFor, type RunningLab } from 'weft/lab';
+import type { RunningLab } from 'weft/lab';
+import { BirdProcess } from './bird-process.ts';
 
 export const BIRD4 = '192.0.2.100';
 export const BIRD6 = '2001:db8::100';
@@ -15,8 +16,7 @@ export const BIRD_NET4 = '198.51.100.0/24';
 export const BIRD_NET6 = '2001:db8:100::/64';
 
 export class DualStackBird {
-  readonly ctl: string;
-  private readonly pidFile: string;
+  private readonly daemon: BirdProcess;
   private readonly conf: string;
 
   private constructor(
@@ -24,8 +24,7 @@ export class DualStackBird {
     readonly ns: Netns,
   ) {
     const dir = run.lab.scope.dir;
-    this.ctl = join(dir, 'bird-dual.ctl');
-    this.pidFile = join(dir, 'bird-dual.pid');
+    this.daemon = new BirdProcess(join(dir, 'bird-dual.ctl'), join(dir, 'bird-dual.pid'));
     this.conf = join(dir, 'bird-dual.conf');
   }
 
@@ -39,7 +38,7 @@ export class DualStackBird {
     const bird = new DualStackBird(run, ns);
     writeFileSync(bird.conf, bird.config());
     await runCmd(['bird', '-p', '-c', bird.conf]);
-    await ns.exec(['bird', '-c', bird.conf, '-s', bird.ctl, '-P', bird.pidFile]);
+    await ns.exec(['bird', '-c', bird.conf, '-s', bird.daemon.ctl, '-P', bird.daemon.pidFile]);
     return bird;
   }
 
@@ -68,8 +67,8 @@ ${sessions.join('\n')}
 `;
   }
 
-  async birdc(args: string[]): Promise<string> {
-    return (await runCmd(['birdc', '-s', this.ctl, ...args], { timeoutMs: 20_000, allowFailure: true })).stdout;
+  birdc(args: string[]): Promise<string> {
+    return this.daemon.birdc(args);
   }
 
   /** The names of BIRD's BGP sessions that are Established. */
@@ -82,26 +81,8 @@ ${sessions.join('\n')}
     return this.birdc(['show', 'route', 'protocol', protocol]);
   }
 
-  private pid(): number {
-    return existsSync(this.pidFile) ? Number(readFileSync(this.pidFile, 'utf8').trim()) : 0;
-  }
-
-  private alive(): boolean {
-    const pid = this.pid();
-    try {
-      return pid > 0 && process.kill(pid, 0);
-    } catch {
-      return false;
-    }
-  }
-
   /** Stops BIRD by its PID (SIGTERM, then SIGKILL); for cleanup. */
-  async stop(): Promise<void> {
-    const pid = this.pid();
-    if (!this.alive()) return;
-    process.kill(pid, 'SIGTERM');
-    await waitFor(() => !this.alive(), 10_000, 'BIRD to stop').catch(
-      () => this.alive() && process.kill(pid, 'SIGKILL'),
-    );
+  stop(): Promise<void> {
+    return this.daemon.stop();
   }
 }

@@ -3,17 +3,17 @@
 // of 198.51.100.0/24, reached through BIRD's namespace, which routes back to each node's pod subnet statically.
 // So forwarding to BIRD's subnet needs only the agents' kernel routes, never the BIRD process: what a graceful
 // restart must preserve. BIRD daemonizes; it is signalled only through its own PID file.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run as runCmd, type LabPod, type Netns } from '@weft/lab';
 import { waitFor, type RunningLab } from 'weft/lab';
+import { BirdProcess } from './bird-process.ts';
 
 export const BIRD_IP = '192.0.2.100';
 export const BIRD_SUBNET = '198.51.100.0/24';
 
 export class BirdPeer {
-  readonly ctl: string;
-  readonly pidFile: string;
+  private readonly daemon: BirdProcess;
   private readonly conf: string;
 
   private constructor(
@@ -23,8 +23,7 @@ export class BirdPeer {
     readonly host: LabPod,
   ) {
     const dir = run.lab.scope.dir;
-    this.ctl = join(dir, 'bird.ctl');
-    this.pidFile = join(dir, 'bird.pid');
+    this.daemon = new BirdProcess(join(dir, 'bird.ctl'), join(dir, 'bird.pid'));
     this.conf = join(dir, 'bird.conf');
   }
 
@@ -69,11 +68,12 @@ ${neighbors.join('\n')}
 
   /** Starts BIRD in its namespace (it daemonizes); `recovery` is `-R`, BIRD's graceful-restart recovery mode. */
   async startBird(recovery: boolean): Promise<void> {
-    await this.ns.exec(['bird', '-c', this.conf, '-s', this.ctl, '-P', this.pidFile, ...(recovery ? ['-R'] : [])]);
+    const { ctl, pidFile } = this.daemon;
+    await this.ns.exec(['bird', '-c', this.conf, '-s', ctl, '-P', pidFile, ...(recovery ? ['-R'] : [])]);
   }
 
-  async birdc(args: string[]): Promise<string> {
-    return (await runCmd(['birdc', '-s', this.ctl, ...args], { timeoutMs: 20_000, allowFailure: true })).stdout;
+  birdc(args: string[]): Promise<string> {
+    return this.daemon.birdc(args);
   }
 
   /** How many of BIRD's sessions (one per node) are Established. */
@@ -81,33 +81,20 @@ ${neighbors.join('\n')}
     return [...(await this.birdc(['show', 'protocols'])).matchAll(/\sBGP\s.*Established/g)].length;
   }
 
+  /** BIRD's PID from its PID file, 0 when it is not running. */
   pid(): number {
-    return existsSync(this.pidFile) ? Number(readFileSync(this.pidFile, 'utf8').trim()) : 0;
-  }
-
-  private alive(): boolean {
-    const pid = this.pid();
-    try {
-      return pid > 0 && process.kill(pid, 0);
-    } catch {
-      return false;
-    }
+    return this.daemon.pid();
   }
 
   /** `birdc graceful restart` (BIRD exits without a NOTIFICATION, forwarding state kept), then waits for it to go. */
   async gracefulStop(): Promise<void> {
     await this.birdc(['graceful', 'restart']);
-    await waitFor(() => !this.alive(), 15_000, 'BIRD to exit for its graceful restart');
-    rmSync(this.pidFile, { force: true });
+    await waitFor(() => !this.daemon.alive(), 15_000, 'BIRD to exit for its graceful restart');
+    rmSync(this.daemon.pidFile, { force: true });
   }
 
   /** Stops BIRD by its PID (SIGTERM, then SIGKILL); for cleanup. */
-  async stop(): Promise<void> {
-    const pid = this.pid();
-    if (!this.alive()) return;
-    process.kill(pid, 'SIGTERM');
-    await waitFor(() => !this.alive(), 10_000, 'BIRD to stop').catch(
-      () => this.alive() && process.kill(pid, 'SIGKILL'),
-    );
+  stop(): Promise<void> {
+    return this.daemon.stop();
   }
 }

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeIpv6Header, parseMac } from '@weft/encap';
-import { formatIpv6, parseIpv6, parseIpv6Prefix, tryParseIpv4Prefix, writeIpv6Bytes } from '@weft/netaddr';
+import { formatIpv6, parseIpv6, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
 import { ChannelNetwork, ChannelTun, type ChannelBind } from '@weft/tunnel';
 import {
   LeaseRouteSource,
@@ -18,13 +17,13 @@ import {
   createLogger,
   parseAgentArgs,
   startAgent,
-  vtepMacFor,
   type AgentPorts,
   type IfaceFacts,
   type LeaseAttrs,
   type RunningAgent,
 } from './support/internals.ts';
 import { RecordingLink, drain, sendFrom, until } from './support/fake-node.ts';
+import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 
 const C_MAC = '0a:58:00:00:00:0c';
@@ -34,43 +33,7 @@ const D_MAC6 = '0a:58:00:00:06:0d';
 const NET6 = 'fd00:10:244::/56';
 const C6 = 'fd00:10:244:c::/64';
 const D6 = 'fd00:10:244:d::/64';
-const VXLAN_VNI1 = Buffer.from('0800000000000100', 'hex');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
-/** An IPv6/UDP packet (ports 1000 -> 2000, UDP checksum left 0: the dataplane never reads it). */
-function ipv6(src: string, dst: string, hop: number, payload: string | number, ext?: Uint8Array): Buffer {
-  const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.alloc(payload, 0x61);
-  const e = ext ?? Buffer.alloc(0);
-  const b = Buffer.alloc(48 + e.length + body.length);
-  const bytes = (a: string) => {
-    const out = Buffer.alloc(16);
-    writeIpv6Bytes(parseIpv6(a), out, 0);
-    return out;
-  };
-  encodeIpv6Header(
-    {
-      trafficClass: 0,
-      flowLabel: 0x12345,
-      payloadLength: e.length + 8 + body.length,
-      nextHeader: e.length ? 60 : 17,
-      hopLimit: hop,
-      src: bytes(src),
-      dst: bytes(dst),
-    },
-    b,
-    0,
-  );
-  b.set(e, 40);
-  b.writeUInt16BE(1000, 40 + e.length);
-  b.writeUInt16BE(2000, 42 + e.length);
-  b.writeUInt16BE(8 + body.length, 44 + e.length);
-  b.set(body, 48 + e.length);
-  return b;
-}
-
-/** A VXLAN datagram as a kernel flannel-v6 VTEP sends it: VXLAN, inner Ethernet (dst, src, 0x86dd), the packet. */
-const vxlan6 = (dstMac: string, srcMac: string, inner: Uint8Array, head: Uint8Array = VXLAN_VNI1) =>
-  Buffer.concat([head, parseMac(dstMac), parseMac(srcMac), Buffer.from('86dd', 'hex'), inner]);
 
 interface Node {
   name: string;

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeIpv6Header, parseMac } from '@weft/encap';
-import { formatIpv6, parseIpv6, parseIpv6Prefix, writeIpv6Bytes } from '@weft/netaddr';
+import { parseMac } from '@weft/encap';
+import { formatIpv6, parseIpv6, parseIpv6Prefix } from '@weft/netaddr';
 import { ChannelNetwork, ChannelTun, type ChannelBind } from '@weft/tunnel';
 import {
   LeaseRouteSource,
@@ -21,35 +21,14 @@ import {
   type RunningAgent,
 } from './support/internals.ts';
 import { RecordingLink, drain, sendFrom, until } from './support/fake-node.ts';
+import { VXLAN_VNI1, ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 import { NO_IPV4_SUBNET } from '../src/subnet-key.ts';
 
 const NET6 = 'fd00:10:244::/56';
 const C6 = 'fd00:10:244:c::/64';
 const C_MAC6 = '0a:58:00:00:06:0c';
-const VNI1 = Buffer.from('0800000000000100', 'hex');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-
-/** An IPv6/UDP packet (ports 1000 -> 2000, checksum 0: the dataplane never reads it). */
-function ipv6(src: string, dst: string, hop: number, payload: string): Buffer {
-  const body = Buffer.from(payload);
-  const b = Buffer.alloc(48 + body.length);
-  const bytes = (a: string) => {
-    const out = Buffer.alloc(16);
-    writeIpv6Bytes(parseIpv6(a), out, 0);
-    return out;
-  };
-  const h = { trafficClass: 0, flowLabel: 7, payloadLength: 8 + body.length, nextHeader: 17, hopLimit: hop };
-  encodeIpv6Header({ ...h, src: bytes(src), dst: bytes(dst) }, b, 0);
-  b.writeUInt16BE(1000, 40);
-  b.writeUInt16BE(2000, 42);
-  b.writeUInt16BE(8 + body.length, 44);
-  b.set(body, 48);
-  return b;
-}
-
-const vxlan6 = (dstMac: string, srcMac: string, inner: Uint8Array) =>
-  Buffer.concat([VNI1, parseMac(dstMac), parseMac(srcMac), Buffer.from('86dd', 'hex'), inner]);
 
 interface Node {
   name: string;
@@ -220,7 +199,9 @@ for (const backend of ['vxlan', 'udp'] as const) {
     while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
     v4.writeUInt16BE(~sum & 0xffff, 10);
     send(
-      backend === 'udp' ? v4 : Buffer.concat([VNI1, parseMac(aMac6), parseMac(C_MAC6), Buffer.from('0800', 'hex'), v4]),
+      backend === 'udp'
+        ? v4
+        : Buffer.concat([VXLAN_VNI1, parseMac(aMac6), parseMac(C_MAC6), Buffer.from('0800', 'hex'), v4]),
     );
     const total = (d: Record<string, number>) => Object.values(d).reduce((x, y) => x + y, 0);
     await until(() => total(dropsOf(a)) - total(d0) === 4, '4 drops counted');

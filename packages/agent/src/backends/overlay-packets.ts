@@ -12,6 +12,7 @@ import {
   Icmpv4UnreachableCode,
   vxlanSourcePort,
 } from '@weft/encap';
+import type { OnBatch } from '@weft/tunnel';
 import { CaptureSide, CaptureDirection, type PacketCapture } from '../capture.ts';
 import { Fib } from '../fib.ts';
 import { PeerTable } from './peers.ts';
@@ -84,14 +85,7 @@ export class OverlayPackets {
   }
 
   /** TUN -> UDP: route, encapsulate in place, pick the peer. */
-  readonly onEgress = (
-    slab: Uint8Array,
-    offsets: Int32Array,
-    lengths: Int32Array,
-    peers: Int32Array,
-    count: number,
-    replies: Uint8Array,
-  ): void => {
+  readonly onEgress: OnBatch = (slab, offsets, lengths, peers, count, replies) => {
     const { format, capture } = this.opts;
     const sourcePorts = this.send.sourcePorts;
     const via6 = this.send.family?.viaV6;
@@ -117,14 +111,8 @@ export class OverlayPackets {
         }
         continue;
       }
-      const start = format.encapsulate(slab, off, len, peer);
-      if (start < 0) {
-        peers[i] = this.drop(-start);
-        continue;
-      }
-      offsets[i] = start;
-      lengths[i] = len + (off - start);
-      peers[i] = peer;
+      const start = this.encapsulate(slab, off, len, peer, offsets, lengths, peers, i);
+      if (start < 0) continue;
       if (sourcePorts) sourcePorts[i] = vxlanSourcePort(slab, off, len); // RFC 7348 section 5: entropy for ECMP and RSS
       if (capture)
         capture.record(
@@ -140,14 +128,7 @@ export class OverlayPackets {
   };
 
   /** UDP -> TUN: known peer, valid encapsulation, inner source inside that peer's subnet. */
-  readonly onIngress = (
-    slab: Uint8Array,
-    offsets: Int32Array,
-    lengths: Int32Array,
-    peers: Int32Array,
-    count: number,
-    replies: Uint8Array,
-  ): void => {
+  readonly onIngress: OnBatch = (slab, offsets, lengths, peers, count, replies) => {
     const { format, capture } = this.opts;
     const span = this.span;
     for (let i = 0; i < count; i++) {
@@ -198,14 +179,7 @@ export class OverlayPackets {
    * UDP -> TUN from the IPv6 socket: onIngress, minus the wire side of a capture (its synthesized outer headers
    * are IPv4; the TUN side is still recorded). Runs synchronously, so the flag never leaks to the IPv4 loop.
    */
-  readonly onIngress6 = (
-    slab: Uint8Array,
-    offsets: Int32Array,
-    lengths: Int32Array,
-    peers: Int32Array,
-    count: number,
-    replies: Uint8Array,
-  ): void => {
+  readonly onIngress6: OnBatch = (slab, offsets, lengths, peers, count, replies) => {
     this.fromV6 = true;
     try {
       this.onIngress(slab, offsets, lengths, peers, count, replies);
@@ -250,14 +224,7 @@ export class OverlayPackets {
       }
       return;
     }
-    const start = this.opts.format.encapsulate(slab, off, len, peer);
-    if (start < 0) {
-      peers[i] = this.drop(-start);
-      return;
-    }
-    offsets[i] = start;
-    lengths[i] = len + (off - start);
-    peers[i] = peer;
+    if (this.encapsulate(slab, off, len, peer, offsets, lengths, peers, i) < 0) return;
     const over6 = v6.path[peer] === PeerPath6.Ipv6Underlay;
     if (over6 && this.send.family) this.send.family.viaV6[i] = 1;
     const ports = over6 ? this.send.sourcePorts6 : this.send.sourcePorts;
@@ -277,6 +244,31 @@ export class OverlayPackets {
       readU32(slab, src + 12),
     );
     return owns && this.v6.path[peer] !== PeerPath6.None ? 0 : AgentDrop.SpoofedSource;
+  }
+
+  /**
+   * Encapsulates packet i in place for `peer` and points offsets/lengths/peers at the result; returns the new
+   * start, or -1 with the format's drop reason counted (peers[i] = -1).
+   */
+  private encapsulate(
+    slab: Uint8Array,
+    off: number,
+    len: number,
+    peer: number,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    peers: Int32Array,
+    i: number,
+  ): number {
+    const start = this.opts.format.encapsulate(slab, off, len, peer);
+    if (start < 0) {
+      peers[i] = this.drop(-start);
+      return -1;
+    }
+    offsets[i] = start;
+    lengths[i] = len + (off - start);
+    peers[i] = peer;
+    return start;
   }
 
   private drop(reason: number): number {

@@ -35,23 +35,7 @@ function prefixInformation(b: LayerBuilder, buf: Buffer, o: number, len: number)
   const rfc = `${RFC}.2`;
   if (len < 32) return;
   b.field('icmpv6.opt.prefix.length', o + 2, 1, buf[o + 2]!, 'prefix length in bits (64 for SLAAC)', rfc);
-  const f = buf[o + 3]!;
-  b.field(
-    'icmpv6.opt.prefix.flag.l',
-    o + 3,
-    1,
-    (f & 0x80) !== 0,
-    f & 0x80 ? 'L: the prefix is on-link' : 'L clear: on-link not implied',
-    rfc,
-  );
-  b.field(
-    'icmpv6.opt.prefix.flag.a',
-    o + 3,
-    1,
-    (f & 0x40) !== 0,
-    f & 0x40 ? 'A: hosts may form addresses in it (SLAAC)' : 'A clear: no SLAAC',
-    rfc,
-  );
+  flags(b, buf, o + 3, PREFIX_FLAGS, rfc);
   const lifetime = (v: number) => (v === 0xffffffff ? 'infinite' : `${v} s`);
   b.field(
     'icmpv6.opt.prefix.valid_lifetime',
@@ -89,6 +73,38 @@ function rdnss(b: LayerBuilder, buf: Buffer, o: number, len: number): void {
   );
   for (let p = o + 8; p + 16 <= o + len; p += 16)
     b.field('icmpv6.opt.rdnss', p, 16, formatIpv6Bytes(buf, p), 'a recursive DNS server', 'RFC 8106 §5.1');
+}
+
+/** A one-bit flag: field name, mask in its byte, meaning when set, meaning when clear. */
+type Flag = readonly [name: string, mask: number, set: string, clear: string];
+
+const PREFIX_FLAGS: readonly Flag[] = [
+  ['icmpv6.opt.prefix.flag.l', 0x80, 'L: the prefix is on-link', 'L clear: on-link not implied'],
+  ['icmpv6.opt.prefix.flag.a', 0x40, 'A: hosts may form addresses in it (SLAAC)', 'A clear: no SLAAC'],
+];
+
+const RA_FLAGS: readonly Flag[] = [
+  ['icmpv6.nd.ra.flag.m', 0x80, 'M: addresses come from DHCPv6', 'M clear: no DHCPv6 addresses'],
+  ['icmpv6.nd.ra.flag.o', 0x40, 'O: other configuration from DHCPv6', 'O clear'],
+];
+
+const NA_FLAGS: readonly Flag[] = [
+  ['icmpv6.nd.na.flag.r', 0x80, 'R: the sender is a router', 'R clear: a host'],
+  ['icmpv6.nd.na.flag.s', 0x40, 'S: an answer to a solicitation', 'S clear: unsolicited'],
+  ['icmpv6.nd.na.flag.o', 0x20, 'O: override the cached link-layer address', 'O clear: do not override'],
+];
+
+/** The flags of the byte at `o`, one field each. */
+function flags(b: LayerBuilder, buf: Buffer, o: number, list: readonly Flag[], rfc: string): void {
+  for (const [name, mask, set, clear] of list) {
+    const on = (buf[o]! & mask) !== 0;
+    b.field(name, o, 1, on, on ? set : clear, rfc);
+  }
+}
+
+/** The 4 reserved bytes at `o`, shown as hex (senders zero them, receivers ignore them). */
+function reserved(b: LayerBuilder, buf: Buffer, o: number, rfc: string): void {
+  b.field('icmpv6.reserved', o, 4, `0x${u32(buf, o).toString(16).padStart(8, '0')}`, 'reserved', rfc);
 }
 
 const DECODERS: Record<number, OptionDecoder> = {
@@ -141,16 +157,7 @@ export function ndChecks(ctx: DecodeContext, b: LayerBuilder, offset: number, co
 }
 
 export function routerSolicitation(ctx: DecodeContext, b: LayerBuilder, o: number, end: number): void {
-  b.field(
-    'icmpv6.reserved',
-    o + 4,
-    4,
-    `0x${u32(ctx.buf, o + 4)
-      .toString(16)
-      .padStart(8, '0')}`,
-    'reserved',
-    `${ND}.1`,
-  );
+  reserved(b, ctx.buf, o + 4, `${ND}.1`);
   ndOptions(ctx, b, o + 8, end);
 }
 
@@ -158,23 +165,7 @@ export function routerAdvertisement(ctx: DecodeContext, b: LayerBuilder, o: numb
   const buf = ctx.buf;
   const rfc = `${ND}.2`;
   b.field('icmpv6.nd.ra.cur_hop_limit', o + 4, 1, buf[o + 4]!, 'hop limit hosts should use (0: unspecified)', rfc);
-  const f = buf[o + 5]!;
-  b.field(
-    'icmpv6.nd.ra.flag.m',
-    o + 5,
-    1,
-    (f & 0x80) !== 0,
-    f & 0x80 ? 'M: addresses come from DHCPv6' : 'M clear: no DHCPv6 addresses',
-    rfc,
-  );
-  b.field(
-    'icmpv6.nd.ra.flag.o',
-    o + 5,
-    1,
-    (f & 0x40) !== 0,
-    f & 0x40 ? 'O: other configuration from DHCPv6' : 'O clear',
-    rfc,
-  );
+  flags(b, buf, o + 5, RA_FLAGS, rfc);
   const life = buf.readUInt16BE(o + 6);
   b.field(
     'icmpv6.nd.ra.router_lifetime',
@@ -205,16 +196,7 @@ export function routerAdvertisement(ctx: DecodeContext, b: LayerBuilder, o: numb
 
 export function neighborSolicitation(ctx: DecodeContext, b: LayerBuilder, o: number, end: number): void {
   const rfc = `${ND}.3`;
-  b.field(
-    'icmpv6.reserved',
-    o + 4,
-    4,
-    `0x${u32(ctx.buf, o + 4)
-      .toString(16)
-      .padStart(8, '0')}`,
-    'reserved',
-    rfc,
-  );
+  reserved(b, ctx.buf, o + 4, rfc);
   b.field(
     'icmpv6.nd.ns.target_address',
     o + 8,
@@ -228,31 +210,7 @@ export function neighborSolicitation(ctx: DecodeContext, b: LayerBuilder, o: num
 
 export function neighborAdvertisement(ctx: DecodeContext, b: LayerBuilder, o: number, end: number): void {
   const rfc = `${ND}.4`;
-  const f = ctx.buf[o + 4]!;
-  b.field(
-    'icmpv6.nd.na.flag.r',
-    o + 4,
-    1,
-    (f & 0x80) !== 0,
-    f & 0x80 ? 'R: the sender is a router' : 'R clear: a host',
-    rfc,
-  );
-  b.field(
-    'icmpv6.nd.na.flag.s',
-    o + 4,
-    1,
-    (f & 0x40) !== 0,
-    f & 0x40 ? 'S: an answer to a solicitation' : 'S clear: unsolicited',
-    rfc,
-  );
-  b.field(
-    'icmpv6.nd.na.flag.o',
-    o + 4,
-    1,
-    (f & 0x20) !== 0,
-    f & 0x20 ? 'O: override the cached link-layer address' : 'O clear: do not override',
-    rfc,
-  );
+  flags(b, ctx.buf, o + 4, NA_FLAGS, rfc);
   b.field('icmpv6.nd.na.target_address', o + 8, 16, addr(ctx.buf, o + 8), 'target: the address being advertised', rfc);
   ndOptions(ctx, b, o + 24, end);
 }

@@ -5,7 +5,12 @@
 // Design notes: a pure core (no I/O, no logging): `filter` returns the changes the backend must apply and
 // `state` what /status, the metrics and the readiness check report. Keys are lease keys (or subnet texts), so an update of an
 // admitted peer passes straight through and an update of a waiting one replaces its queued change.
+// IPv6 routes that come on their own (BGP's IPv6 unicast, IPv6-only leases on native) have a limiter of their own
+// (FamilyPeerLimits): a dual-stack peer is one route of each family, so each family may hold `limit` routes, and
+// a peer counts once in the state (the larger family's count).
+import { formatIpv6Prefix } from '@weft/netaddr';
 import { peerKey, type PeerChange } from './types.ts';
+import type { Ipv6PeerChange } from './ipv6-routes.ts';
 
 export interface PeerLimitState {
   /** The most peers the backend holds. */
@@ -16,21 +21,32 @@ export interface PeerLimitState {
   waiting: number;
 }
 
-export class PeerLimiter {
+/** A change the limiter orders: a peer (or route) appearing or leaving. */
+interface LimitedChange {
+  type: 'added' | 'removed';
+}
+
+export class PeerLimiter<C extends LimitedChange = PeerChange> {
   private readonly admitted = new Set<string>();
   /** Insertion-ordered: the longest waiting is admitted first. */
-  private readonly waiting = new Map<string, PeerChange>();
+  private readonly waiting = new Map<string, C>();
 
-  /** `limit` >= 0: the most peers the backend may hold. */
-  constructor(readonly limit: number) {
+  /**
+   * `limit` >= 0: the most peers the backend may hold. `keyOf` names a change's peer (default: the lease key or
+   * IPv4 subnet of a PeerChange).
+   */
+  constructor(
+    readonly limit: number,
+    private readonly keyOf: (c: C) => string = peerKey as unknown as (c: C) => string,
+  ) {
     if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`peer limit ${limit}: use an integer >= 0`);
   }
 
   /** The changes to apply, in order: what fits, and waiting peers admitted into room made by removals. */
-  filter(changes: readonly PeerChange[]): PeerChange[] {
-    const out: PeerChange[] = [];
+  filter(changes: readonly C[]): C[] {
+    const out: C[] = [];
     for (const c of changes) {
-      const key = peerKey(c);
+      const key = this.keyOf(c);
       if (c.type === 'removed') {
         if (this.waiting.delete(key)) continue;
         if (this.admitted.delete(key)) out.push(c);
@@ -65,6 +81,41 @@ export class PeerLimiter {
       out.push(key);
     }
     return out;
+  }
+}
+
+/**
+ * The peer limit of both kinds of change: peer changes (IPv4 subnets, leases) and IPv6 routes on their own, each
+ * kind held to its limit. The state counts a peer once (the larger kind) and everything that waits.
+ */
+export class FamilyPeerLimits {
+  readonly peers: PeerLimiter;
+  readonly ipv6: PeerLimiter<Ipv6PeerChange>;
+
+  /** `limit`: for peer changes; `limit6`: for IPv6 routes on their own (the IPv6 network's subnet count). */
+  constructor(limit: number, limit6: number) {
+    this.peers = new PeerLimiter(limit);
+    this.ipv6 = new PeerLimiter<Ipv6PeerChange>(limit6, (c) => formatIpv6Prefix(c.subnet));
+  }
+
+  /** The changes of each kind to apply, in order (see PeerLimiter.filter). */
+  filter(changes: readonly PeerChange[], ipv6: readonly Ipv6PeerChange[]): { v4: PeerChange[]; v6: Ipv6PeerChange[] } {
+    return { v4: this.peers.filter(changes), v6: ipv6.length ? this.ipv6.filter(ipv6) : [] };
+  }
+
+  state(): PeerLimitState {
+    const a = this.peers.state();
+    const b = this.ipv6.state();
+    const ipv6Only = a.admitted === 0 && a.waiting === 0;
+    return {
+      limit: ipv6Only ? b.limit : a.limit,
+      admitted: Math.max(a.admitted, b.admitted),
+      waiting: a.waiting + b.waiting,
+    };
+  }
+
+  waitingExamples(count = 3): string[] {
+    return [...this.peers.waitingExamples(count), ...this.ipv6.waitingExamples(count)].slice(0, count);
   }
 }
 

@@ -41,7 +41,7 @@ import { flannelUdpFormat, vxlanFormat } from '../backends/formats.ts';
 import type { DataplaneNetwork, PeerChange } from '../backends/types.ts';
 import { routesIpv6, type Ipv6PeerChange } from '../backends/ipv6-routes.ts';
 import { PEER_INDEX_LIMIT } from '../backends/peers.ts';
-import { PeerLimiter, defaultPeerLimit } from '../backends/peer-limit.ts';
+import { FamilyPeerLimits, defaultPeerLimit } from '../backends/peer-limit.ts';
 import { summarizeChanges } from '../backends/change-summary.ts';
 import type { PacketCapture } from '../capture.ts';
 import type { RouteSource } from '../route-source.ts';
@@ -327,17 +327,18 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
   const source = extras.routes.name;
   // IPv6 only: the IPv6 network's subnets bound the peers (the IPv4 network is flannel's empty one).
   const sizing = config.enableIpv4 || !config.ipv6 ? config : config.ipv6;
-  const limiter = new PeerLimiter(
-    settings.weft.maxPeers || defaultPeerLimit(sizing.network.prefixLen, sizing.subnetLen, PEER_INDEX_LIMIT),
-  );
+  const limitOf = (c: { network: Ip4Net | Ipv6Prefix; subnetLen: number }) =>
+    settings.weft.maxPeers || defaultPeerLimit(c.network.prefixLen, c.subnetLen, PEER_INDEX_LIMIT);
+  // IPv6 routes on their own (BGP, IPv6-only leases) are held to --max-peers too, by a limiter of their own.
+  const limiter = new FamilyPeerLimits(limitOf(sizing), limitOf(config.ipv6 ?? sizing));
   const applyRoutes = (changes: PeerChange[], ipv6: Ipv6PeerChange[] = []) => {
     if (changes.length) log.debug({ source, ...summarizeChanges(changes) }, 'peer routes received');
     const wasWaiting = limiter.state().waiting;
-    const admitted = limiter.filter(changes);
+    // IPv6 routes on their own go to a backend that installs them; the others leave them out (logged).
+    const limited = limiter.filter(changes, routesIpv6(network) ? ipv6 : []);
+    const { v4: admitted, v6 } = limited;
     reportPeerLimit(log, limiter, wasWaiting);
-    // IPv6 routes on their own (BGP) go to a backend that installs them; the others leave them out (logged).
-    const v6 = routesIpv6(network) ? ipv6 : [];
-    if (ipv6.length) log.info({ source, ipv6Routes: ipv6.length, installed: v6.length > 0 }, 'IPv6 peer routes');
+    if (ipv6.length) log.info({ source, ipv6Routes: ipv6.length, installed: v6.length }, 'IPv6 peer routes');
     if (admitted.length === 0 && v6.length === 0) return;
     // Batches arriving while one is applied join the next one: a churn of 3,000 single-event watch responses is
     // then a few backend applies (a few `ip -batch` runs for native routes), not 3,000. Order is kept.
@@ -435,7 +436,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
 }
 
 /** Logs when peers start waiting under --max-peers (an error: the agent turns not ready) and when all fit again. */
-function reportPeerLimit(log: Logger, limiter: PeerLimiter, wasWaiting: number): void {
+function reportPeerLimit(log: Logger, limiter: FamilyPeerLimits, wasWaiting: number): void {
   const { limit, admitted, waiting } = limiter.state();
   if (waiting > 0 && wasWaiting === 0)
     log.error(

@@ -1,0 +1,182 @@
+// --max-peers holds IPv6 routes back too, not only IPv4 peers: real agents (startAgent, native backend) on fake
+// ports. BGP dual stack: node a with --max-peers 1 meshes with b and c over IPv4 sessions carrying IPv6 unicast;
+// it installs one route of each family, reports the rest waiting (not ready), and once c leaves holds exactly b's
+// two. Lease mode, IPv6 only: IPv6-only leases (IPv6 routes on their own) wait the same way.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MemoryNetwork, type Transport } from '@weft/route-sync';
+import { formatIpv4Prefix, formatIpv6Prefix } from '@weft/netaddr';
+import {
+  BgpRouteSource,
+  LeaseRouteSource,
+  MemoryLeaseStore,
+  createLogger,
+  parseAgentArgs,
+  startAgent,
+  type AgentPorts,
+  type IfaceFacts,
+  type LeaseStore,
+  type RouteSource,
+} from './support/internals.ts';
+import { RecordingLink, until } from './support/fake-node.ts';
+
+const DUAL = {
+  Network: '10.244.0.0/16',
+  EnableIPv6: true,
+  IPv6Network: 'fd00:10:244::/56',
+  Backend: { Type: 'native' },
+};
+const ONLY6 = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'native' } };
+const NODES = [
+  { name: 'a', ip: '192.0.2.1', ip6: '2001:db8::1' },
+  { name: 'b', ip: '192.0.2.2', ip6: '2001:db8::2' },
+  { name: 'c', ip: '192.0.2.3', ip6: '2001:db8::3' },
+];
+type Node = (typeof NODES)[number];
+
+const factsOf = (n: Node): IfaceFacts => ({
+  links: async () => [{ name: 'eth0', mtu: 1500, addresses: [n.ip] }],
+  routeDevice: async () => 'eth0',
+  defaultRouteDevice: async () => 'eth0',
+  links6: async () => [{ name: 'eth0', mtu: 1500, addresses: [n.ip6, 'fe80::1'] }],
+  defaultRouteDevice6: async () => 'eth0',
+});
+
+/** `store` for one agent, left open when the agent stops (the test closes it). */
+function sharedStore(store: LeaseStore): LeaseStore {
+  return { ...bind(store), close: async () => {} };
+}
+function bind(s: LeaseStore): LeaseStore {
+  return {
+    getConfig: () => s.getConfig(),
+    putConfig: (json) => s.putConfig(json),
+    listLeases: () => s.listLeases(),
+    createLease: (...a) => s.createLease(...a),
+    renewLease: (...a) => s.renewLease(...a),
+    deleteLease: (...a) => s.deleteLease(...a),
+    watchLeases: (...a) => s.watchLeases(...a),
+    close: () => s.close(),
+  };
+}
+
+async function startNode(n: Node, dir: string, store: LeaseStore, routes: RouteSource, conf: object, extra: string[]) {
+  const confFile = join(dir, `${n.name}-net-conf.json`);
+  writeFileSync(confFile, JSON.stringify(conf));
+  const link = new RecordingLink(n.ip);
+  const ports = {
+    openTun: () => assert.unreachable('native opens no TUN'),
+    openUdp: () => assert.unreachable('native opens no socket'),
+    link,
+    firewall: { apply: async () => {}, remove: async () => {} },
+  } as unknown as AgentPorts;
+  const args = ['--net-config-path', confFile, '--subnet-file', join(dir, `${n.name}.env`), '--metrics-port', '0'];
+  const settings = parseAgentArgs([...args, ...extra], { hostname: n.name });
+  const agent = await startAgent(settings, createLogger({ level: 'silent' }), {
+    ports,
+    offloads: false,
+    routes,
+    openStore: () => sharedStore(store),
+    ifaceFacts: factsOf(n),
+  });
+  const lease = agent.lease()!;
+  const v4 = lease.subnet.prefixLen > 0 ? formatIpv4Prefix(lease.subnet) : null;
+  return { agent, link, v4, v6: formatIpv6Prefix(lease.ipv6Subnet!) };
+}
+type Started = Awaited<ReturnType<typeof startNode>>;
+
+/** A transport on `bgp` answering on both of a node's addresses. */
+function dualTransport(bgp: MemoryNetwork, n: Node): Transport {
+  return {
+    listen: async (accept) => {
+      bgp.listeners.set(n.ip, accept);
+      bgp.listeners.set(n.ip6, accept);
+    },
+    connect: (remote, port, local) => bgp.transport(remote.includes(':') ? n.ip6 : n.ip).connect(remote, port, local),
+    close: async () => {
+      bgp.listeners.delete(n.ip);
+      bgp.listeners.delete(n.ip6);
+    },
+  };
+}
+
+const routesOf = (s: Started) => s.agent.status().routes.map((r) => r.subnet);
+const v6Routes = (s: Started) => routesOf(s).filter((r) => r.includes(':'));
+
+async function withDir(fn: (dir: string, store: MemoryLeaseStore) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fx-limit6-'));
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  try {
+    await fn(dir, store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('BGP dual stack, --max-peers 1: one IPv4 and one IPv6 route, the others wait; after a peer leaves, the other', () =>
+  withDir(async (dir, store) => {
+    const bgp = new MemoryNetwork();
+    const started: Started[] = [];
+    try {
+      for (const n of NODES) {
+        const peers = NODES.filter((o) => o !== n).map((o) => ({ address: o.ip, as: 64512 }));
+        const routes = new BgpRouteSource({
+          as: 64512,
+          port: 179,
+          peers,
+          routeReflectors: [],
+          transport: dualTransport(bgp, n),
+        });
+        started.push(await startNode(n, dir, store, routes, DUAL, n.name === 'a' ? ['--max-peers', '1'] : []));
+      }
+      const [a, b, c] = started as [Started, Started, Started];
+      await until(
+        () => a.agent.status().peerLimit?.waiting === 2,
+        `2 waiting on a: ${JSON.stringify(a.agent.status().peerLimit)}`,
+        10_000,
+      );
+      assert.equal(a.agent.status().peerLimit, { limit: 1, admitted: 1, waiting: 2 });
+      assert.is(v6Routes(a).length, 1, `one IPv6 route only: ${routesOf(a)}`);
+      assert.is(routesOf(a).length, 2, `one route of each family: ${routesOf(a)}`);
+      assert.is(a.link.lines.filter((l) => l.includes(':')).length, 1, 'one IPv6 route programmed');
+      assert.match(a.agent.notReady() ?? '', /2 peers left out: more than --max-peers=1/);
+      assert.is(routesOf(b).length, 4, 'b has no limit: both subnets of a and c');
+      await c.agent.stop();
+      await until(
+        () => routesOf(a).sort().join() === [b.v4!, b.v6].sort().join() && a.agent.notReady() === null,
+        `a holds b's two routes: ${routesOf(a)}`,
+        10_000,
+      );
+      assert.equal(a.agent.status().peerLimit, { limit: 1, admitted: 1, waiting: 0 });
+      assert.not.ok(routesOf(a).includes(c.v6), "c's IPv6 route is gone");
+    } finally {
+      for (const s of started) await s.agent.stop();
+    }
+  }));
+
+test('lease mode, IPv6 only, --max-peers 1: IPv6-only leases wait as well', () =>
+  withDir(async (dir, store) => {
+    const started: Started[] = [];
+    try {
+      for (const n of NODES) {
+        const extra = n.name === 'a' ? ['--max-peers', '1'] : [];
+        started.push(await startNode(n, dir, store, new LeaseRouteSource(), ONLY6, extra));
+      }
+      const [a] = started as [Started];
+      await until(
+        () => a.agent.status().peerLimit?.waiting === 1,
+        `1 waiting: ${JSON.stringify(a.agent.status().peerLimit)}`,
+        10_000,
+      );
+      assert.equal(a.agent.status().peerLimit, { limit: 1, admitted: 1, waiting: 1 });
+      assert.is(v6Routes(a).length, 1, `one IPv6 route: ${routesOf(a)}`);
+      assert.match(a.agent.notReady() ?? '', /1 peers left out/);
+    } finally {
+      for (const s of started) await s.agent.stop();
+    }
+  }));
+
+test.run();

@@ -22,13 +22,9 @@ export function findAttribute<T extends PathAttribute['type']>(
   return attrs.find((a) => a.type === type) as Extract<PathAttribute, { type: T }> | undefined;
 }
 
-/**
- * Resolves the attributes of an UPDATE received under `ctx`. On a 2-octet session AS4_PATH/AS4_AGGREGATOR are
- * merged into AS_PATH/AGGREGATOR; on a 4-octet session they are ignored (RFC 6793 §4.1). Unrecognized optional
- * transitive attributes are returned with Partial set; unrecognized non-transitive ones are dropped (RFC 4271 §5).
- */
-export function resolveAttributes(attrs: readonly PathAttribute[], ctx: CodecContext): RouteAttributes {
-  const out: RouteAttributes = {
+/** Attributes with every list empty and nothing optional set: what an UPDATE without attributes resolves to. */
+export function emptyAttributes(): RouteAttributes {
+  return {
     asPath: [],
     atomicAggregate: false,
     communities: [],
@@ -37,6 +33,15 @@ export function resolveAttributes(attrs: readonly PathAttribute[], ctx: CodecCon
     clusterList: [],
     unrecognized: [],
   };
+}
+
+/**
+ * Resolves the attributes of an UPDATE received under `ctx`. On a 2-octet session AS4_PATH/AS4_AGGREGATOR are
+ * merged into AS_PATH/AGGREGATOR; on a 4-octet session they are ignored (RFC 6793 §4.1). Unrecognized optional
+ * transitive attributes are returned with Partial set; unrecognized non-transitive ones are dropped (RFC 4271 §5).
+ */
+export function resolveAttributes(attrs: readonly PathAttribute[], ctx: CodecContext): RouteAttributes {
+  const out = emptyAttributes();
   for (const a of attrs) {
     switch (a.type) {
       case AttrType.Origin:

@@ -38,18 +38,8 @@ export function routeKey(p: Prefix): string {
   return `${p.addr}/${p.length}`;
 }
 
-/** Empty attributes, to spread defaults over. */
-export function emptyAttributes(): RouteAttributes {
-  return {
-    asPath: [],
-    atomicAggregate: false,
-    communities: [],
-    extendedCommunities: [],
-    largeCommunities: [],
-    clusterList: [],
-    unrecognized: [],
-  };
-}
+/** Empty attributes, to spread defaults over (the codec's, which resolves UPDATEs starting from them). */
+export { emptyAttributes } from '../codec/resolve.ts';
 
 /** §9.1.2.2 a: AS_PATH length, where an AS_SET counts as 1 however many ASes it holds (confederation segments count 0, RFC 5065 §5.3). */
 export function asPathLength(segments: readonly AsPathSegment[]): number {

@@ -7,6 +7,7 @@
         "native/args.cc",
         "native/common.cc",
         "native/inner.cc",
+        "native/netlink_gen.cc",
         "native/offload.cc",
         "native/offload_js.cc",
         "native/tap.cc",

@@ -34,3 +34,4 @@ export {
   TunnelIoError,
 } from './errors.ts';
 export { AddonNotBuiltError } from './native.ts';
+export { nftGeneration, RulesetGenerationError } from './nft-generation.ts';

@@ -91,6 +91,14 @@ export interface NativeTap {
   stopPoll(): void;
   close(): void;
   stats(): TapStats;
+  frameHeaders(
+    slab: Uint8Array,
+    offset: number,
+    length: number,
+    slotSize: number,
+    peer: number,
+    port: number,
+  ): Uint8Array | null;
 }
 
 export interface Addon {
@@ -103,7 +111,7 @@ export interface Addon {
     whole?: boolean;
     mtu?: number;
   }) => NativeTun;
-  NativeTap: new (opts: { name: string; netns?: string; encapLength: number }) => NativeTap;
+  NativeTap: new (opts: { name: string; netns?: string; encapLength: number; family?: 4 | 6 }) => NativeTap;
   NativeUdp: new (opts: { family: 4 | 6; netns?: string }) => NativeUdp;
   splitSuperPacket(
     pkt: Uint8Array,
@@ -138,6 +146,8 @@ export interface Addon {
     superPacket: boolean;
     segments: number;
   };
+  /** nf_tables ruleset generation of the namespace (netlink_gen.cc); throws an errno error. */
+  nftGeneration(netns?: string): number;
 }
 
 /** Thrown when build/Release/weft_tunnel.node is missing: the message says how to build it. */

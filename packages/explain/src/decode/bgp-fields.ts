@@ -40,6 +40,11 @@ const ATTR_RFC: Record<number, string> = {
 const AFI: Record<number, string> = { 1: 'IPv4', 2: 'IPv6' };
 const SAFI: Record<number, string> = { 1: 'unicast', 2: 'multicast', 128: 'MPLS VPN' };
 
+/** "IPv6 unicast": an AFI/SAFI pair in words, '?' for one not in the tables. */
+function familyName(afi: number, safi: number): string {
+  return `${AFI[afi] ?? '?'} ${SAFI[safi] ?? '?'}`;
+}
+
 /** What the walker needs from the session: AS number size on the wire (RFC 6793). */
 export interface WalkContext {
   fourOctetAs: boolean;
@@ -182,7 +187,7 @@ function capabilityValue(b: LayerBuilder, buf: Buffer, code: number, v: number, 
       v,
       4,
       `${buf.readUInt16BE(v)}/${buf[v + 3]}`,
-      `will exchange ${AFI[buf.readUInt16BE(v)] ?? '?'} ${SAFI[buf[v + 3]!] ?? '?'} routes`,
+      `will exchange ${familyName(buf.readUInt16BE(v), buf[v + 3]!)} routes`,
       rfc,
     );
   } else if (code === CapabilityCode.FourOctetAs && len === 4) {
@@ -210,7 +215,7 @@ function capabilityValue(b: LayerBuilder, buf: Buffer, code: number, v: number, 
         f,
         4,
         `${buf.readUInt16BE(f)}/${buf[f + 2]} F=${buf[f + 3]! >> 7}`,
-        `${AFI[buf.readUInt16BE(f)] ?? '?'} ${SAFI[buf[f + 2]!] ?? '?'}: forwarding state ${buf[f + 3]! & 0x80 ? 'preserved' : 'not preserved'}`,
+        `${familyName(buf.readUInt16BE(f), buf[f + 2]!)}: forwarding state ${buf[f + 3]! & 0x80 ? 'preserved' : 'not preserved'}`,
         rfc,
       );
     }
@@ -378,6 +383,25 @@ function asPath(b: LayerBuilder, buf: Buffer, v: number, len: number, asn: 2 | 4
   }
 }
 
+/** An attribute whose value is one 32-bit word: field name, how the word prints, what it means. */
+type WordAttribute = readonly [field: string, show: (w: number) => string | number, meaning: string];
+
+/** NEXT_HOP, MED, LOCAL_PREF, ORIGINATOR_ID: a value of another length prints nothing (the verdict says why). */
+const WORD_ATTRIBUTES: Record<number, WordAttribute> = {
+  [AttrType.NextHop]: ['next_hop', formatIpv4, 'next hop: forward packets for these prefixes to this address'],
+  [AttrType.MultiExitDisc]: [
+    'multi_exit_disc',
+    Number,
+    'MED: lower is preferred among entries from one neighbouring AS',
+  ],
+  [AttrType.LocalPref]: ['local_pref', Number, 'LOCAL_PREF: higher is preferred inside the AS'],
+  [AttrType.OriginatorId]: [
+    'originator_id',
+    formatIpv4,
+    "router ID of the route's originator (route reflection loop guard)",
+  ],
+};
+
 function attributeValue(
   b: LayerBuilder,
   buf: Buffer,
@@ -388,6 +412,12 @@ function attributeValue(
   wc: WalkContext,
 ): void {
   const u32 = (o: number) => buf.readUInt32BE(o);
+  const word = WORD_ATTRIBUTES[code];
+  if (word) {
+    const [field, show, meaning] = word;
+    if (len === 4) b.field(`bgp.update.path_attribute.${field}`, v, 4, show(u32(v)), meaning, rfc);
+    return;
+  }
   switch (code) {
     case AttrType.Origin:
       b.field(
@@ -414,39 +444,6 @@ function attributeValue(
     case AttrType.As4Path:
       asPath(b, buf, v, len, 4, rfc);
       return;
-    case AttrType.NextHop:
-      if (len === 4)
-        b.field(
-          'bgp.update.path_attribute.next_hop',
-          v,
-          4,
-          formatIpv4(u32(v)),
-          'next hop: forward packets for these prefixes to this address',
-          rfc,
-        );
-      return;
-    case AttrType.MultiExitDisc:
-      if (len === 4)
-        b.field(
-          'bgp.update.path_attribute.multi_exit_disc',
-          v,
-          4,
-          u32(v),
-          'MED: lower is preferred among entries from one neighbouring AS',
-          rfc,
-        );
-      return;
-    case AttrType.LocalPref:
-      if (len === 4)
-        b.field(
-          'bgp.update.path_attribute.local_pref',
-          v,
-          4,
-          u32(v),
-          'LOCAL_PREF: higher is preferred inside the AS',
-          rfc,
-        );
-      return;
     case AttrType.AtomicAggregate:
       b.field(
         'bgp.update.path_attribute.atomic_aggregate',
@@ -456,17 +453,6 @@ function attributeValue(
         'a less specific route was chosen over more specific ones',
         rfc,
       );
-      return;
-    case AttrType.OriginatorId:
-      if (len === 4)
-        b.field(
-          'bgp.update.path_attribute.originator_id',
-          v,
-          4,
-          formatIpv4(u32(v)),
-          "router ID of the route's originator (route reflection loop guard)",
-          rfc,
-        );
       return;
     case AttrType.Communities:
       for (let c = v; c + 4 <= v + len; c += 4)
@@ -538,7 +524,7 @@ function attributeValue(
         v,
         3,
         `${buf.readUInt16BE(v)}/${buf[v + 2]}`,
-        `withdrawing ${AFI[buf.readUInt16BE(v)] ?? '?'} ${SAFI[buf[v + 2]!] ?? '?'} routes${len === 3 ? ': none listed, so this is End-of-RIB for the family (RFC 4724 §2)' : ''}`,
+        `withdrawing ${familyName(buf.readUInt16BE(v), buf[v + 2]!)} routes${len === 3 ? ': none listed, so this is End-of-RIB for the family (RFC 4724 §2)' : ''}`,
         rfc,
       );
       walkPrefixes(
@@ -575,7 +561,7 @@ function mpReach(b: LayerBuilder, buf: Buffer, v: number, len: number, rfc: stri
     v,
     3,
     `${afi}/${buf[v + 2]}`,
-    `announcing ${AFI[afi] ?? '?'} ${SAFI[buf[v + 2]!] ?? '?'} routes`,
+    `announcing ${familyName(afi, buf[v + 2]!)} routes`,
     rfc,
   );
   const nhl = buf[v + 3]!;

@@ -44,18 +44,27 @@ Napi::Function NativeTap::Init(Napi::Env env) {
                       InstanceMethod<&NativeTap::RemovePeer>("removePeer"), InstanceMethod<&NativeTap::Send>("send"),
                       InstanceMethod<&NativeTap::Poll>("poll"), InstanceMethod<&NativeTap::StopPoll>("stopPoll"),
                       InstanceMethod<&NativeTap::Close>("close"), InstanceMethod<&NativeTap::Stats>("stats"),
+                      InstanceMethod<&NativeTap::FrameHeaders>("frameHeaders"),
                       InstanceAccessor<&NativeTap::GetName>("name"),
                       InstanceAccessor<&NativeTap::GetOuterChecksum>("outerChecksum")});
 }
 
-// new NativeTap({ name, netns, encapLength }): throws with code EINVAL when the kernel lacks UDP-tunnel GSO
+// new NativeTap({ name, netns, encapLength, family }): throws with code EINVAL when the kernel lacks UDP-tunnel
+// GSO, EPROTONOSUPPORT (syscall TUNSETOFFLOAD) when family 6 lacks the outer checksum offload
 NativeTap::NativeTap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTap>(info) {
   Napi::Env env = info.Env();
   Args a(info, "NativeTap");
   Napi::Object o = a.options(0, "options");
   std::string name = a.fieldString(o, "name"), netns = a.fieldString(o, "netns");
   encapLen_ = size_t(a.fieldInteger(o, "encapLength", 0, 256, 0));
+  family_ = int(a.fieldInteger(o, "family", 4, 6, 4));
   if (!a.ok()) return;
+  if (family_ == 5) {
+    Napi::RangeError::New(env, "NativeTap: family must be 4 or 6").ThrowAsJavaScriptException();
+    return;
+  }
+  outerLen_ = family_ == 4 ? kOuterHdrLen : kOuterHdrLen6;
+  addrLen_ = family_ == 4 ? 4 : 16;
   auto fail = [&](int err, const char* call, const std::string& detail) {
     errnoError(env, err, call, detail).ThrowAsJavaScriptException();
   };
@@ -75,8 +84,9 @@ NativeTap::NativeTap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTa
   else if (ioctl(fd_, TUNSETOFFLOAD, (unsigned long)(kBaseOffloads | kTunFUdpTunnelGsoCsum)) == 0) outerCsum_ = true;
   else if (ioctl(fd_, TUNSETOFFLOAD, (unsigned long)kBaseOffloads) != 0) failed = "TUNSETOFFLOAD";
   if (!failed && ioctl(fd_, SIOCGIFHWADDR, &ifr) != 0) failed = "SIOCGIFHWADDR";
+  int err = errno;
+  if (!failed && family_ == 6 && !outerCsum_) failed = "TUNSETOFFLOAD", err = EPROTONOSUPPORT;
   if (failed) {
-    int err = errno;
     ::close(fd_);
     fd_ = -1;
     { fail(err, failed, name); return; }
@@ -90,29 +100,31 @@ NativeTap::~NativeTap() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-// setSource(ipv4): the outer source address (this node's underlay address)
+// setSource(address): the outer source address (this node's underlay address, of the TAP's family)
 Napi::Value NativeTap::SetSource(const Napi::CallbackInfo& info) {
   Args a(info, "setSource");
   std::string text = a.string(0, "address");
-  if (a.ok() && inet_pton(AF_INET, text.c_str(), source_) != 1) {
-    Napi::RangeError::New(info.Env(), "setSource: not an IPv4 address: " + text).ThrowAsJavaScriptException();
+  if (a.ok() && inet_pton(family_ == 4 ? AF_INET : AF_INET6, text.c_str(), source_) != 1) {
+    std::string what = family_ == 4 ? "IPv4" : "IPv6";
+    Napi::RangeError::New(info.Env(), "setSource: not an " + what + " address: " + text).ThrowAsJavaScriptException();
   }
   return info.Env().Undefined();
 }
 
-// addPeer(index, ipv4, port)
+// addPeer(index, address, port): the address of the TAP's family
 Napi::Value NativeTap::AddPeer(const Napi::CallbackInfo& info) {
   Args a(info, "addPeer");
   size_t index = size_t(a.integer(0, "index", 0, kMaxPeerIndex));
   std::string text = a.string(1, "address");
   uint16_t port = uint16_t(a.integer(2, "port", 1, 65535));
   if (!a.ok()) return info.Env().Undefined();
-  std::array<uint8_t, 6> dst;
-  if (inet_pton(AF_INET, text.c_str(), dst.data()) != 1) {
-    Napi::RangeError::New(info.Env(), "addPeer: not an IPv4 address: " + text).ThrowAsJavaScriptException();
+  std::array<uint8_t, 18> dst;
+  if (inet_pton(family_ == 4 ? AF_INET : AF_INET6, text.c_str(), dst.data()) != 1) {
+    std::string what = family_ == 4 ? "IPv4" : "IPv6";
+    Napi::RangeError::New(info.Env(), "addPeer: not an " + what + " address: " + text).ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  wr16(dst.data() + 4, port);
+  wr16(dst.data() + addrLen_, port);
   if (index >= peerDst_.size()) {
     peerDst_.resize(index + 1);
     peerLive_.resize(index + 1, 0);
@@ -130,13 +142,15 @@ Napi::Value NativeTap::RemovePeer(const Napi::CallbackInfo& info) {
 }
 
 bool NativeTap::prepare(uint8_t* slot, uint8_t* pkt, size_t len, int peer, uint16_t sport) {
-  if (len < encapLen_ + 20 || kOuterHdrLen - 14 + len > kMaxIpLen) {
+  // IPv4's total length counts its 20-byte header, IPv6's payload length only what follows the 40.
+  size_t maxLen = kMaxIpLen - 8 - (family_ == 4 ? 20 : 0);
+  if (len < encapLen_ + 20 || len > maxLen) {
     (len < encapLen_ + 20 ? txMalformed_ : txTooBig_)++;
     return false;
   }
   VnetHdr in = decodeVnetHdr(slot);
   uint8_t* inner = pkt + encapLen_;
-  size_t innerLen = len - encapLen_, udpLen = 8 + len, base = kOuterHdrLen + encapLen_;
+  size_t innerLen = len - encapLen_, udpLen = 8 + len, base = outerLen_ + encapLen_;
   bool gso = in.gsoType != kGsoNone;
   uint8_t gsoBase = in.gsoType & uint8_t(~kGsoEcn);
   if (gso && (in.gsoSize == 0 || in.hdrLen > innerLen || (gsoBase != kGsoTcpV4 && gsoBase != kGsoTcpV6) ||
@@ -153,44 +167,61 @@ bool NativeTap::prepare(uint8_t* slot, uint8_t* pkt, size_t len, int peer, uint1
   memcpy(e, mac_, 6);
   static const uint8_t kSrcMac[6] = {0x02, 0x77, 0x65, 0x66, 0x74, 0x00};  // locally administered: "weft"
   memcpy(e + 6, kSrcMac, 6);
-  wr16(e + 12, 0x0800);
+  wr16(e + 12, family_ == 4 ? 0x0800 : 0x86dd);
   uint8_t* ip = e + 14;
-  ip[0] = 0x45, ip[1] = 0;
-  wr16(ip + 2, uint16_t(20 + udpLen));
-  wr16(ip + 4, ipId_);
-  ipId_ = uint16_t(ipId_ + (gso ? (innerLen - in.hdrLen + in.gsoSize - 1) / in.gsoSize : 1));
-  wr16(ip + 6, 0);  // no DF, as the kernel's vxlan sends by default
-  ip[8] = kOuterTtl, ip[9] = 17;
-  memcpy(ip + 12, source_, 4);
-  memcpy(ip + 16, peerDst_[size_t(peer)].data(), 4);
-  ipv4HeaderChecksum(ip, 20);
-  uint8_t* udp = ip + 20;
+  size_t ids = gso ? (innerLen - in.hdrLen + in.gsoSize - 1) / in.gsoSize : 1;
+  uint8_t* udp = writeOuterIp(ip, peer, udpLen, uint16_t(ids));
   wr16(udp, sport);
-  memcpy(udp + 2, peerDst_[size_t(peer)].data() + 4, 2);
-  wr16(udp + 4, uint16_t(udpLen));
-  wr16(udp + 6, 0);
   memset(vnet_, 0, sizeof vnet_);
   if (gso) {
     vnet_[0] = kVnetNeedsCsum | (outerCsum_ ? kVnetUdpTunnelCsum : 0);
-    vnet_[1] = in.gsoType | kGsoUdpTunnelIpv4;
+    vnet_[1] = in.gsoType | (family_ == 4 ? kGsoUdpTunnelIpv4 : kGsoUdpTunnelIpv6);
     le16w(vnet_ + 2, uint16_t(base + in.hdrLen));
     le16w(vnet_ + 4, in.gsoSize);
     le16w(vnet_ + 6, uint16_t(base + in.csumStart));
     le16w(vnet_ + 8, in.csumOffset);
-    le16w(vnet_ + 20, uint16_t(14 + 20));  // outer_th_offset
+    le16w(vnet_ + 20, uint16_t(udp - outer_));  // outer_th_offset
     le16w(vnet_ + 22, uint16_t(base));     // inner_nh_offset
     // The segmenter adds each segment's length to this pseudo-header sum (0 = no checksum, IPv4 allows it).
-    if (outerCsum_) wr16(udp + 6, csumFold(pseudoHeaderSum(ip, 4, 17, uint32_t(udpLen))));
+    if (outerCsum_) wr16(udp + 6, csumFold(pseudoHeaderSum(ip, family_, 17, uint32_t(udpLen))));
     txSuper_++;
   } else {
-    uint16_t c = uint16_t(~csumFold(csumAdd(pkt, len, csumAdd(udp, 8, pseudoHeaderSum(ip, 4, 17, uint32_t(udpLen))))));
+    uint64_t pseudo = pseudoHeaderSum(ip, family_, 17, uint32_t(udpLen));
+    uint16_t c = uint16_t(~csumFold(csumAdd(pkt, len, csumAdd(udp, 8, pseudo))));
     wr16(udp + 6, c == 0 ? 0xffff : c);  // RFC 768: a computed 0 is sent as all ones
   }
   return true;
 }
 
+uint8_t* NativeTap::writeOuterIp(uint8_t* ip, int peer, size_t udpLen, uint16_t ids) {
+  const uint8_t* dst = peerDst_[size_t(peer)].data();
+  size_t ipLen = family_ == 4 ? 20 : 40;
+  if (family_ == 4) {
+    ip[0] = 0x45, ip[1] = 0;
+    wr16(ip + 2, uint16_t(20 + udpLen));
+    wr16(ip + 4, ipId_);
+    ipId_ = uint16_t(ipId_ + ids);  // one ID per segment the kernel will cut
+    wr16(ip + 6, 0);                // no DF, as the kernel's vxlan sends by default
+    ip[8] = kOuterTtl, ip[9] = 17;
+    memcpy(ip + 12, source_, 4);
+    memcpy(ip + 16, dst, 4);
+    ipv4HeaderChecksum(ip, 20);
+  } else {
+    wr32(ip, 0x60000000u);  // traffic class 0, flow label 0: the kernel's vxlan default
+    wr16(ip + 4, uint16_t(udpLen));
+    ip[6] = 17, ip[7] = kOuterTtl;
+    memcpy(ip + 8, source_, 16);
+    memcpy(ip + 24, dst, 16);
+  }
+  uint8_t* udp = ip + ipLen;
+  memcpy(udp + 2, dst + addrLen_, 2);
+  wr16(udp + 4, uint16_t(udpLen));
+  wr16(udp + 6, 0);
+  return udp;
+}
+
 bool NativeTap::writeFrame(const uint8_t* pkt, size_t len) {
-  struct iovec iov[3] = {{vnet_, sizeof vnet_}, {outer_, sizeof outer_}, {const_cast<uint8_t*>(pkt), len}};
+  struct iovec iov[3] = {{vnet_, sizeof vnet_}, {outer_, outerLen_}, {const_cast<uint8_t*>(pkt), len}};
   for (;;) {
     if (::writev(fd_, iov, 3) >= 0) return true;
     if (errno == EINTR) continue;
@@ -235,6 +266,38 @@ Napi::Value NativeTap::Send(const Napi::CallbackInfo& info) {
     txPackets_++;
   }
   return Napi::Number::New(env, i);
+}
+
+// frameHeaders(slab, offset, length, slotSize, peer, port) -> the virtio and outer headers send() would write
+// for that packet (a copy; null when it would be dropped); completes a partial inner checksum as send() does.
+// Counters and the IPv4 ID sequence are left as they were.
+Napi::Value NativeTap::FrameHeaders(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args a(info, "frameHeaders");
+  size_t slabLen;
+  uint8_t* slab = a.bytes(0, "slab", &slabLen);
+  size_t offset = size_t(a.integer(1, "offset", 0, kMaxSlots * kMaxSlotSize));
+  size_t len = size_t(a.integer(2, "length", 1, 65535));
+  size_t slotSize = size_t(a.integer(3, "slotSize", 64, kMaxSlotSize));
+  int peer = int(a.integer(4, "peer", 0, kMaxPeerIndex));
+  uint16_t port = uint16_t(a.integer(5, "port", 0, 65535));
+  if (!a.ok()) return env.Undefined();
+  size_t slotStart = offset - offset % slotSize;
+  if (offset + len > slabLen || offset < slotStart + kVnetHdrLen) {
+    Napi::RangeError::New(env, "frameHeaders: packet outside the slab or over its slot's header")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (size_t(peer) >= peerLive_.size() || !peerLive_[size_t(peer)]) return env.Null();
+  double saved[3] = {txSuper_, txMalformed_, txTooBig_};
+  uint16_t id = ipId_;
+  bool ok = prepare(slab + slotStart, slab + offset, len, peer, port);
+  txSuper_ = saved[0], txMalformed_ = saved[1], txTooBig_ = saved[2], ipId_ = id;
+  if (!ok) return env.Null();
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, sizeof vnet_ + outerLen_);
+  memcpy(out.Data(), vnet_, sizeof vnet_);
+  memcpy(out.Data() + sizeof vnet_, outer_, outerLen_);
+  return out;
 }
 
 Napi::Value NativeTap::Poll(const Napi::CallbackInfo& info) { return pollEntry(info, poll_, fd_); }

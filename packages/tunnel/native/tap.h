@@ -9,6 +9,9 @@
 //   must be the TAP's (read once here with SIOCGIFHWADDR), and the TAP needs forwarding, accept_local (the
 //   outer source is our own address) and rp_filter 0; the TypeScript side sets those sysctls on this device
 //   only. Forwarding decrements the TTL, so frames leave here with TTL 65 and reach the wire with 64.
+// - One TAP carries one outer family (`family` 4 or 6): IPv6 outer headers are 14 + 40 + 8 bytes, hop limit 65
+//   for the same reason. IPv6 receivers drop zero UDP checksums by default (the kernel's vxlan has
+//   udp6zerocsumrx off), so an IPv6 TAP needs TUN_F_UDP_TUNNEL_GSO_CSUM and the open fails without it.
 // - Per packet the slot's first kVnetHdrLen bytes hold the virtio header the TUN read returned for the inner
 //   packet (TunDevice whole mode): it gives the inner GSO type, size and checksum offsets, which are shifted
 //   by the outer headers into a 24-byte virtio_net_hdr_v1_hash_tunnel.
@@ -29,10 +32,11 @@ namespace weft {
 // Linux 6.17 values (include/uapi/linux/if_tun.h, virtio_net.h); Debian's headers are older.
 constexpr unsigned kTunFCsum = 0x01, kTunFTso4 = 0x02, kTunFTso6 = 0x04, kTunFUso4 = 0x20, kTunFUso6 = 0x40;
 constexpr unsigned kTunFUdpTunnelGso = 0x80, kTunFUdpTunnelGsoCsum = 0x100;
-constexpr uint8_t kGsoUdpTunnelIpv4 = 0x20;
+constexpr uint8_t kGsoUdpTunnelIpv4 = 0x20, kGsoUdpTunnelIpv6 = 0x40;
 constexpr uint8_t kVnetUdpTunnelCsum = 0x08;     // VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM: outer UDP checksum wanted
 constexpr size_t kTunnelVnetHdrLen = 24;         // 12 (virtio_net_hdr_v1) + 8 (hash) + outer_th + inner_nh
 constexpr size_t kOuterHdrLen = 42;              // 14 Ethernet + 20 IPv4 + 8 UDP
+constexpr size_t kOuterHdrLen6 = 62;             // 14 Ethernet + 40 IPv6 + 8 UDP
 constexpr uint8_t kOuterTtl = 65;                // one less after the kernel forwards it out of the underlay
 
 class NativeTap : public Napi::ObjectWrap<NativeTap> {
@@ -52,23 +56,29 @@ class NativeTap : public Napi::ObjectWrap<NativeTap> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value GetName(const Napi::CallbackInfo& info);
   Napi::Value GetOuterChecksum(const Napi::CallbackInfo& info);
+  Napi::Value FrameHeaders(const Napi::CallbackInfo& info);
 
   /** Fills vnet_/outer_ for one packet; false when it must be dropped (counted). */
   bool prepare(uint8_t* slot, uint8_t* pkt, size_t len, int peer, uint16_t sport);
+  /** Writes the outer IPv4 or IPv6 header and the UDP header (checksum 0) at ip; returns the UDP header. */
+  uint8_t* writeOuterIp(uint8_t* ip, int peer, size_t udpLen, uint16_t ids);
   /** writev of vnet_, outer_ and the packet: false when the kernel would block. */
   bool writeFrame(const uint8_t* pkt, size_t len);
 
   int fd_ = -1;
   bool outerCsum_ = false;  // TUN_F_UDP_TUNNEL_GSO_CSUM accepted: the kernel fills outer UDP checksums
   size_t encapLen_ = 0;     // bytes between the outer UDP header and the inner IP header (VXLAN: 8 + 14)
+  int family_ = 4;          // outer IP version
+  size_t outerLen_ = kOuterHdrLen;
+  size_t addrLen_ = 4;
   std::string name_;
   uint8_t mac_[6] = {0};
-  uint8_t source_[4] = {0};
+  uint8_t source_[16] = {0};
   uint16_t ipId_ = 0;
-  std::vector<std::array<uint8_t, 6>> peerDst_;  // per peer: IPv4 address (4) and UDP port (2), network order
+  std::vector<std::array<uint8_t, 18>> peerDst_;  // per peer: address (4 or 16) and UDP port (2), network order
   std::vector<uint8_t> peerLive_;
   uint8_t vnet_[kTunnelVnetHdrLen];
-  uint8_t outer_[kOuterHdrLen];
+  uint8_t outer_[kOuterHdrLen6];
   FdPoll poll_;
   double txPackets_ = 0, txSuper_ = 0, txErrors_ = 0, txTooBig_ = 0, txMalformed_ = 0, txUnknownPeer_ = 0;
 };

@@ -10,7 +10,13 @@
 // net.ipv4.conf.all.rp_filter would still drop the frames (the effective value is the larger one): the open
 // fails with TunnelGsoUnavailableError then, as it does on kernels without the feature, and callers keep their
 // socket path. Packets come from a TunDevice in whole mode (the inner virtio header at each slot's start).
+// An IPv6 source makes an IPv6 TAP (outer IPv6 headers): the kernel forwards what enters it when
+// net.ipv6.conf.all.forwarding is 1 (a node routing IPv6 pods has it) or, since Linux 6.17, when the TAP's own
+// force_forwarding is 1 (set here; the open fails where neither holds). IPv6 is on for that TAP but it gets no
+// address (addrgenmode none), no router solicitations or DAD and no forwarding role of its own, so the kernel
+// has nothing to send into it. It needs the outer UDP checksum offload (IPv6 receivers drop zero checksums).
 import { execFile } from 'node:child_process';
+import { isIPv6 } from 'node:net';
 import { promisify } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import { addon, type NativeTap } from './native.ts';
@@ -26,7 +32,7 @@ export interface TapSenderOptions {
   name?: string;
   /** Network namespace (a name under /run/netns) to create it in and configure. @default current */
   netns?: string;
-  /** Outer IPv4 source: this node's underlay address. */
+  /** Outer source: this node's underlay address; an IPv6 one makes the TAP write IPv6 outer headers. */
   source: string;
   /** Bytes of the format's own headers in front of the inner IP packet: VXLAN 22 (8 + inner Ethernet 14), flannel-udp 0. */
   encapLength: number;
@@ -41,7 +47,7 @@ export interface TapStats {
   txSuperPackets: number;
   /** Writes the kernel refused (counted, the batch went on). */
   txErrors: number;
-  /** Packets whose outer IPv4 length would pass 65535 (dropped). */
+  /** Packets whose outer IPv4 total length (IPv6 payload length) would pass 65535 (dropped). */
   txTooBig: number;
   /** Packets with inconsistent virtio metadata or too short (dropped). */
   txMalformed: number;
@@ -59,6 +65,8 @@ export class TapSender implements PacketPort {
   readonly name: string;
   readonly batchSize: number;
   readonly pending = false;
+  /** The outer IP version this TAP writes. */
+  readonly family: 4 | 6;
   /**
    * The outer UDP source port of packet i of the batch being written: the caller fills it (a hash of the inner
    * flow, e.g. encap's vxlanSourcePort) before write(); read at write time only.
@@ -70,7 +78,9 @@ export class TapSender implements PacketPort {
   constructor(
     private readonly native: NativeTap,
     batchSize: number,
+    family: 4 | 6 = 4,
   ) {
+    this.family = family;
     this.name = native.name;
     this.batchSize = batchSize;
     this.sourcePorts = new Int32Array(batchSize);
@@ -104,7 +114,16 @@ export class TapSender implements PacketPort {
     );
   }
 
-  /** Registers (or replaces) peer `index`: its underlay IPv4 address and UDP port. */
+  /**
+   * The virtio header (24 bytes) and outer Ethernet + IP + UDP headers write() would put in front of packet `i`
+   * of `batch` for `peer` with source port `port` (a copy), or null when write() would drop it. Like write(),
+   * it completes a partial inner checksum in place; counters are not touched. For inspection and tests.
+   */
+  frameHeaders(batch: PacketBatch, i: number, peer: number, port: number): Uint8Array | null {
+    return this.native.frameHeaders(batch.slab, batch.offsets[i]!, batch.lengths[i]!, batch.slotSize, peer, port);
+  }
+
+  /** Registers (or replaces) peer `index`: its underlay address (of the TAP's family) and UDP port. */
   addPeer(index: number, address: string, port: number): void {
     this.native.addPeer(index, address, port);
   }
@@ -150,46 +169,89 @@ async function readSysctl(netns: string | undefined, key: string): Promise<strin
   return String(stdout).trim();
 }
 
-/**
- * Creates the TAP, checks that the kernel takes UDP-tunnel GSO writes and that reverse-path filtering lets them
- * through, and configures the TAP (up; forwarding, accept_local, rp_filter 0; IPv6 off). Throws
- * TunnelGsoUnavailableError when the path cannot work here (the message says why), NotPermittedError without
- * CAP_NET_ADMIN, and the TUN errors of openTun() for the device itself.
- */
-export async function openTapSender(opts: TapSenderOptions): Promise<TapSender> {
-  const name = opts.name ?? 'weft-gso0';
-  checkInterfaceName(name);
-  const rpAll = await readSysctl(opts.netns, 'net/ipv4/conf/all/rp_filter');
-  if (rpAll !== '0') {
+/** Throws TunnelGsoUnavailableError when the namespace's settings would drop what a TAP of `family` injects. */
+async function checkHost(netns: string | undefined, name: string, family: 4 | 6): Promise<void> {
+  if (family === 4) {
+    const rpAll = await readSysctl(netns, 'net/ipv4/conf/all/rp_filter');
+    if (rpAll === '0') return;
     throw new TunnelGsoUnavailableError(
       `net.ipv4.conf.all.rp_filter is ${rpAll}: reverse-path filtering would drop the frames weft injects on ${name}`,
       'EINVAL',
     );
   }
-  let native: NativeTap;
+  const all = await readSysctl(netns, 'net/ipv6/conf/all/forwarding').catch(() => 'absent');
+  if (all === '1') return;
+  const force = await readSysctl(netns, 'net/ipv6/conf/default/force_forwarding').catch(() => 'absent');
+  if (force !== 'absent') return; // set on the TAP below (Linux >= 6.17)
+  throw new TunnelGsoUnavailableError(
+    `net.ipv6.conf.all.forwarding is ${all} and the kernel has no per-interface force_forwarding: it would not forward the frames weft injects on ${name}`,
+    'EINVAL',
+  );
+}
+
+function openNative(name: string, opts: TapSenderOptions, family: 4 | 6): NativeTap {
   try {
-    native = new (addon().NativeTap)({ name, netns: netnsPath(opts.netns), encapLength: opts.encapLength });
+    return new (addon().NativeTap)({ name, netns: netnsPath(opts.netns), encapLength: opts.encapLength, family });
   } catch (e) {
     const err = mapSystemError(e, `tap ${name}`);
     const code = (e as { code?: string }).code;
-    if ((e as { syscall?: string }).syscall === 'TUNSETOFFLOAD' && code === 'EINVAL') {
+    if ((e as { syscall?: string }).syscall !== 'TUNSETOFFLOAD') throw err;
+    if (code === 'EINVAL')
       throw new TunnelGsoUnavailableError(
         `${err.message}: the kernel has no UDP-tunnel GSO on TUN/TAP (Linux >= 6.17)`,
         code,
       );
-    }
+    if (code === 'EPROTONOSUPPORT')
+      throw new TunnelGsoUnavailableError(
+        `${err.message}: the kernel does not fill outer UDP checksums (TUN_F_UDP_TUNNEL_GSO_CSUM), which IPv6 receivers need`,
+        code,
+      );
     throw err;
   }
-  try {
-    native.setSource(opts.source);
-    const ns = opts.netns ? ['-n', opts.netns] : [];
+}
+
+/** IPv4: forward, accept the local source, no rp_filter; IPv6 off. IPv6: forward, send nothing into the TAP. */
+async function configure(netns: string | undefined, name: string, family: 4 | 6): Promise<void> {
+  const ns = netns ? ['-n', netns] : [];
+  if (family === 4) {
     await run('ip', [...ns, 'link', 'set', 'dev', name, 'up']);
     const conf = `net/ipv4/conf/${name}`;
-    await sysctl(opts.netns, [`${conf}/forwarding=1`, `${conf}/accept_local=1`, `${conf}/rp_filter=0`]);
-    await sysctl(opts.netns, [`net/ipv6/conf/${name}/disable_ipv6=1`]).catch(() => undefined); // no IPv6: nothing to turn off
+    await sysctl(netns, [`${conf}/forwarding=1`, `${conf}/accept_local=1`, `${conf}/rp_filter=0`]);
+    await sysctl(netns, [`net/ipv6/conf/${name}/disable_ipv6=1`]).catch(() => undefined); // no IPv6: nothing to turn off
+    return;
+  }
+  const conf = `net/ipv6/conf/${name}`;
+  // Before IPv6 comes up on it: no link-local address (so no DAD, ND or MLD from one), no RS, no router role.
+  await run('ip', [...ns, 'link', 'set', 'dev', name, 'addrgenmode', 'none']);
+  await sysctl(netns, [
+    `${conf}/accept_ra=0`,
+    `${conf}/router_solicitations=0`,
+    `${conf}/dad_transmits=0`,
+    `${conf}/forwarding=0`,
+    `${conf}/disable_ipv6=0`,
+  ]);
+  await sysctl(netns, [`${conf}/force_forwarding=1`]).catch(() => undefined); // Linux < 6.17: all.forwarding checked
+  await run('ip', [...ns, 'link', 'set', 'dev', name, 'up']);
+}
+
+/**
+ * Creates the TAP (IPv4 or IPv6 outer headers, by the family of `source`), checks that the kernel takes
+ * UDP-tunnel GSO writes and that its settings let them through, and configures the TAP (see configure()).
+ * Throws TunnelGsoUnavailableError when the path cannot work here (the message says why), NotPermittedError
+ * without CAP_NET_ADMIN, and the TUN errors of openTun() for the device itself.
+ */
+export async function openTapSender(opts: TapSenderOptions): Promise<TapSender> {
+  const name = opts.name ?? 'weft-gso0';
+  checkInterfaceName(name);
+  const family = isIPv6(opts.source) ? 6 : 4;
+  await checkHost(opts.netns, name, family);
+  const native = openNative(name, opts, family);
+  try {
+    native.setSource(opts.source);
+    await configure(opts.netns, name, family);
   } catch (e) {
     native.close();
     throw mapSystemError(e, `tap ${name}`);
   }
-  return new TapSender(native, opts.batchSize ?? DEFAULT_BATCH_SIZE);
+  return new TapSender(native, opts.batchSize ?? DEFAULT_BATCH_SIZE, family);
 }

@@ -11,7 +11,7 @@ import {
   type LeaseAttrs,
   type LeaseStore,
 } from './support/internals.ts';
-import { collect } from './store-contract.ts';
+import { collect, storeTests } from './store-contract.ts';
 
 export interface DualContractOptions {
   open(): Promise<LeaseStore>;
@@ -38,15 +38,7 @@ const keyOf = (l: Lease) => leaseKey(l.subnet, l.ipv6Subnet);
 
 /** Registers the dual-stack contract tests on `suite`, prefixed with `label`. */
 export function dualStackContract(suite: Test, label: string, opts: DualContractOptions): void {
-  const withStore = (name: string, fn: (s: LeaseStore) => Promise<void>) =>
-    suite(`${label}: ${name}`, async () => {
-      const store = await opts.open();
-      try {
-        await fn(store);
-      } finally {
-        await store.close();
-      }
-    });
+  const withStore = storeTests(suite, label, () => opts.open());
 
   withStore('a dual-stack lease: one key, both subnets, the IPv6 attrs, create-if-absent', async (s) => {
     const a = await s.createLease(v4('10.244.1.0/24'), dualAttrs(1), HOUR, v6('fd00:0:0:1::/64'));

@@ -55,17 +55,25 @@ export async function collect(
   return events;
 }
 
-/** Registers the contract tests on `suite`, prefixed with `label`. */
-export function leaseStoreContract(suite: Test, label: string, opts: ContractOptions): void {
-  const withStore = (name: string, fn: (s: LeaseStore) => Promise<void>) =>
+/** A test on `suite` named `label: name`, with a fresh store from `open` that is closed however the test ends. */
+export type StoreTest = (name: string, fn: (s: LeaseStore) => Promise<void>) => void;
+
+/** Registers store tests on `suite` (for the contract suites): each opens its own store and closes it. */
+export function storeTests(suite: Test, label: string, open: () => Promise<LeaseStore>): StoreTest {
+  return (name, fn) =>
     suite(`${label}: ${name}`, async () => {
-      const store = await opts.open();
+      const store = await open();
       try {
         await fn(store);
       } finally {
         await store.close();
       }
     });
+}
+
+/** Registers the contract tests on `suite`, prefixed with `label`. */
+export function leaseStoreContract(suite: Test, label: string, opts: ContractOptions): void {
+  const withStore = storeTests(suite, label, () => opts.open());
 
   withStore('config round trip', async (s) => {
     assert.is(await s.getConfig(), null);

@@ -12,10 +12,14 @@
 // to them), and a later apply of the same rule set rewrites only when that rendering differs. Comparing with
 // iptables' output rather than our input spares us from re-implementing how it normalises rules; a write (a
 // restore, which on nf_tables commits a new ruleset generation) then only happens when something was lost.
+// On nf_tables even that read is skipped while the namespace's ruleset generation (ruleset-generation.ts, read over
+// netlink without a fork) equals the one seen just before our rules were last verified: nothing changed anywhere.
 import type { Logger } from 'pino';
 import type { FirewallRuleset, OwnChain } from '../firewall.ts';
 import type { FirewallProgrammer } from '../ports.ts';
+import { nftGeneration } from '@weft/tunnel';
 import { CommandShell } from './command-shell.ts';
+import { type GenerationReader, RulesetGeneration } from './ruleset-generation.ts';
 
 /** Bound on removing duplicate jumps (someone else's copies of ours, an older agent's). */
 const MAX_JUMP_DELETES = 16;
@@ -80,12 +84,19 @@ function quote(arg: string): string {
 
 /**
  * The real firewall port; needs CAP_NET_ADMIN and acts on the caller's network namespace. `run` executes the
- * commands (default: directly; tests pass one that runs them inside a namespace).
+ * commands (default: through one long-lived shell; tests pass one that runs them inside a namespace).
+ * `generation` reads the nf_tables ruleset generation of the namespace `run` acts on; by default the agent's own
+ * when `run` is the default, none otherwise (a generation of another namespace would prove nothing). Without one,
+ * or on iptables-legacy, each resync reads the rules back.
  */
-export function iptablesFirewall(run: CommandRunner = shellRunner()): FirewallProgrammer {
+export function iptablesFirewall(
+  run?: CommandRunner,
+  generation: GenerationReader | undefined = run ? undefined : () => nftGeneration(),
+): FirewallProgrammer {
+  const exec = run ?? shellRunner();
   const iptables = async (args: readonly string[], input = '', cmd = 'iptables'): Promise<string> => {
     try {
-      return outputOf(await run([cmd, ...(cmd === 'iptables-save' ? [] : ['-w', '5']), ...args], input));
+      return outputOf(await exec([cmd, ...(cmd === 'iptables-save' ? [] : ['-w', '5']), ...args], input));
     } catch (e) {
       throw new FirewallCommandError(`${cmd} ${args.join(' ')}`, (e as { stderr?: string }).stderr ?? String(e));
     }
@@ -97,13 +108,24 @@ export function iptablesFirewall(run: CommandRunner = shellRunner()): FirewallPr
     for (const t of tables) parts.push(`*${t}\n${ownLines(await iptables(['-t', t], '', 'iptables-save'), ruleset)}`);
     return parts.join('\n');
   };
-  // What the last full apply wrote (its restore text) and how iptables rendered it afterwards.
-  let last: { text: string; rendered: string } | null = null;
+  const generations = new RulesetGeneration(generation, async () =>
+    outputOf(await exec(['iptables', '--version'], '')),
+  );
+  // What the last full apply wrote (its restore text), how iptables rendered it afterwards, and the ruleset
+  // generation read just before that rendering was last found intact (null: none covers iptables' rules).
+  let last: { text: string; rendered: string; generation: number | null } | null = null;
   return {
     async apply(log: Logger, ruleset: FirewallRuleset): Promise<void> {
       if (!ruleset.length) return;
       const text = restoreText(ruleset);
-      if (last?.text === text && (await current(ruleset)) === last.rendered) return; // nothing changed
+      if (last?.text === text) {
+        const generation = await generations.now(log);
+        if (generation !== null && generation === last.generation) return; // no write anywhere since verified
+        if ((await current(ruleset)) === last.rendered) {
+          last.generation = generation;
+          return; // something else changed, not ours
+        }
+      }
       last = null;
       await iptables(['--noflush'], text, 'iptables-restore');
       for (const c of ruleset) {
@@ -111,7 +133,8 @@ export function iptablesFirewall(run: CommandRunner = shellRunner()): FirewallPr
         await iptables(['-t', c.table, '-A', ...jumpArgs(c)]);
         log.info({ cmd: `iptables -t ${c.table} -A ${jumpArgs(c).join(' ')}`, rules: c.rules.length }, 'iptables');
       }
-      last = { text, rendered: await current(ruleset) };
+      const generation = await generations.now(log);
+      last = { text, rendered: await current(ruleset), generation };
     },
     async remove(log: Logger, ruleset: FirewallRuleset): Promise<void> {
       last = null;

@@ -58,10 +58,11 @@ function warnEmbedded(settings: AgentSettings, argv: string[], log: Logger): voi
 }
 
 /** The route source is the one thing that differs between flannel mode and Calico mode: BGP, or null for leases. */
-function bgpSource(extra: WeftSettings): BgpRouteSource | null {
+function bgpSource(extra: WeftSettings, nodeName: string): BgpRouteSource | null {
   if (extra.routeSync !== 'bgp') return null;
-  const { bgpAs: as, bgpPort: port, bgpPeers, routeReflectors } = extra;
-  return new BgpRouteSource({ as, port, peers: [...bgpPeers], routeReflectors: [...routeReflectors] });
+  const { bgpAs: as, bgpPort: port, bgpPeers, routeReflectors, bgpRouterId: routerId } = extra;
+  const peers = [...bgpPeers];
+  return new BgpRouteSource({ as, port, peers, routeReflectors: [...routeReflectors], routerId, nodeName });
 }
 
 /** /readyz answers 200 from now on, and systemd hears READY=1 (Type=notify). */
@@ -79,7 +80,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   let agent: RunningAgent | undefined;
   let http: HttpHandle | undefined;
   let healthz: HttpHandle | undefined;
-  const bgp = bgpSource(extra);
+  const bgp = bgpSource(extra, settings.nodeName);
   const routes = bgp ?? new LeaseRouteSource();
   // The pcapng writer (@weft/explain) loads only with --pcap.
   const openCapture = extra.pcap ? (await import('./pcap-capture.ts')).pcapCapture(extra.pcap, log) : undefined;

@@ -2,6 +2,7 @@
 // Loc-RIB best-route changes turned into backend peer changes (IPv4) and IPv6 route changes (dual stack).
 import type { Logger } from 'pino';
 import {
+  Afi,
   Speaker,
   TcpTransport,
   LOCAL_SOURCE,
@@ -16,6 +17,7 @@ import { tryParseIpv4Prefix as parseIp4Net, tryParseIpv6Prefix } from '@weft/net
 import type { PeerChange } from './backends/types.ts';
 import type { Ipv6PeerChange } from './backends/ipv6-routes.ts';
 import type { BgpSourceOptions } from './bgp-source.ts';
+import type { RouterIdSource } from './bgp-router-id.ts';
 
 const learned = (r: Route | null): r is Route => r !== null && r.source.id !== LOCAL_SOURCE;
 
@@ -57,10 +59,13 @@ export function bestChangesToIpv6Changes(
 }
 
 export interface SpeakerSetup extends BgpSourceOptions {
-  /** Our underlay address: router ID, listen and local address, next hop. */
+  /** Our IPv4 underlay address: listen and local address, next hop; 0.0.0.0 on an IPv6-only node. */
   me: string;
-  /** Our subnet as CIDR text, advertised. */
-  subnet: string;
+  /** The BGP identifier (bgp-router-id.ts) and how it was chosen, for the log. */
+  routerId: string;
+  source: RouterIdSource;
+  /** Our IPv4 subnet as CIDR text, advertised; null on an IPv6-only node. */
+  subnet: string | null;
   vtepMac?: string;
   /** Dual stack: our IPv6 subnet (CIDR text, advertised) and IPv6 underlay address (its next hop). */
   ipv6?: { subnet: string; me: string };
@@ -75,9 +80,18 @@ export interface SpeakerSetup extends BgpSourceOptions {
 function sessionSide(
   s: SpeakerSetup,
   address: string,
-): { localAddress: string; nextHops?: { ipv4?: string; ipv6?: string } } | null {
-  if (!address.includes(':')) return { localAddress: s.me, ...(s.ipv6 ? { nextHops: { ipv6: s.ipv6.me } } : {}) };
-  return s.ipv6 ? { localAddress: s.ipv6.me, nextHops: { ipv4: s.me } } : null;
+): { localAddress: string; nextHops?: { ipv4?: string; ipv6?: string }; families?: Afi[] } | null {
+  if (!address.includes(':'))
+    return s.subnet ? { localAddress: s.me, ...(s.ipv6 ? { nextHops: { ipv6: s.ipv6.me } } : {}) } : null;
+  if (!s.ipv6) return null;
+  // IPv6 only: IPv6 unicast alone is offered (no IPv4 route to send, no IPv4 next hop to install one via).
+  return { localAddress: s.ipv6.me, ...(s.subnet ? { nextHops: { ipv4: s.me } } : { families: [Afi.Ipv6] }) };
+}
+
+/** Where the speaker listens: our IPv4 address, every address when IPv6 neighbours come too, IPv6 only ours. */
+function listenAddressOf(s: SpeakerSetup, anyIpv6: boolean): string {
+  if (!s.subnet && s.ipv6) return s.ipv6.me;
+  return anyIpv6 && s.ipv6 ? '::' : s.me;
 }
 
 /** Starts a speaker with the peers of `s`, advertises our subnet(s), and hands learned changes to `apply`. */
@@ -89,14 +103,16 @@ export async function startSpeaker(
   const own = new Set([me, s.ipv6?.me]);
   const anyIpv6 = [...s.routeReflectors, ...s.peers.map((p) => p.address)].some((a) => a.includes(':'));
   // IPv6 neighbours connect to our IPv6 address: listen on every address (IPv4 ones too) then.
-  const listenAddress = anyIpv6 && s.ipv6 ? '::' : me;
+  const listenAddress = listenAddressOf(s, anyIpv6);
   const transport = s.transport ?? new TcpTransport({ listenAddress, port: s.port });
-  const speaker = new Speaker({ routerId: me, localAs: s.as, transport });
+  const speaker = new Speaker({ routerId: s.routerId, localAs: s.as, transport });
   const reflectors = new Set(s.routeReflectors);
   const add = (address: string, as: number, passive: boolean) => {
     const side = sessionSide(s, address);
     if (side) speaker.addPeer({ address, as, port: s.port, ...side, passive });
-    else log.error({ peer: address }, 'IPv6 BGP neighbour left out: this node has no IPv6 address (EnableIPv6)');
+    else if (address.includes(':'))
+      log.error({ peer: address }, 'IPv6 BGP neighbour left out: this node has no IPv6 address (EnableIPv6)');
+    else log.error({ peer: address }, 'IPv4 BGP neighbour left out: this node is IPv6 only (EnableIPv4 false)');
   };
   for (const rr of reflectors) add(rr, s.as, false);
   for (const p of s.peers) {
@@ -105,7 +121,7 @@ export async function startSpeaker(
     add(p.address, p.as, p.as === s.as && isPassiveInMesh(local, p.address));
   }
   speaker.on('routes', (batch: BestChange[]) => {
-    const changes = bestChangesToPeerChanges(batch, s.subnet);
+    const changes = bestChangesToPeerChanges(batch, s.subnet ?? '');
     const ipv6 = s.ipv6 ? bestChangesToIpv6Changes(batch, s.ipv6.subnet) : [];
     if (changes.length || ipv6.length) apply(changes, ipv6);
   });
@@ -113,18 +129,20 @@ export async function startSpeaker(
     log.info({ peer: p.address, as: p.as, state: p.state, lastError: p.lastError }, 'bgp peer'),
   );
   await speaker.start();
-  speaker.advertise(s.subnet, {
-    nextHop: me,
-    ...(s.vtepMac ? { extendedCommunities: [routerMacCommunity(s.vtepMac)] } : {}),
-  });
+  if (s.subnet)
+    speaker.advertise(s.subnet, {
+      nextHop: me,
+      ...(s.vtepMac ? { extendedCommunities: [routerMacCommunity(s.vtepMac)] } : {}),
+    });
   if (s.ipv6) speaker.advertise(s.ipv6.subnet, { nextHop: s.ipv6.me });
   log.info(
     {
       as: s.as,
-      routerId: me,
+      routerId: s.routerId,
+      routerIdFrom: s.source,
       port: s.port,
       listen: listenAddress,
-      advertised: [s.subnet, ...(s.ipv6 ? [s.ipv6.subnet] : [])],
+      advertised: [...(s.subnet ? [s.subnet] : []), ...(s.ipv6 ? [s.ipv6.subnet] : [])],
       peers: speaker.status().length,
     },
     'bgp speaker started',

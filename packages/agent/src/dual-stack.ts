@@ -59,14 +59,15 @@ export const NATIVE_IPV6_FORWARDING =
   "kernel routes to the peers' IPv6 subnets via their IPv6 underlay addresses (host-gw; BGP: IPv6 unicast routes)";
 
 /**
- * Refuses what IPv6 only cannot do yet: the BGP speaker's router ID and sessions are the node's IPv4 address, which
- * an IPv6-only node lacks (dual stack carries IPv6 unicast routes; see bgp-source.ts).
+ * Refuses what IPv6 only cannot do yet: BGP with an overlay backend (its peers need VTEP MACs that IPv6 unicast
+ * routes do not carry). Native with BGP works: IPv6 sessions, IPv6 unicast routes, a router ID from
+ * --bgp-router-id or the node name's hash (bgp-router-id.ts).
  */
 export function checkIpv6OnlySupported(config: NetConfig, routeSync: string): void {
-  if (!config.enableIpv4 && routeSync === 'bgp')
+  if (!config.enableIpv4 && routeSync === 'bgp' && config.backend.type !== 'native')
     throw new ConfigError(
       '--route-sync',
-      'EnableIPv4 false (IPv6 only) leaves no IPv4 address for the BGP router ID and sessions; use dual stack or --route-sync=lease',
+      `EnableIPv4 false (IPv6 only) with BGP routes IPv6 unicast as kernel routes: use Backend.Type native (not ${config.backend.type}), dual stack, or --route-sync=lease`,
     );
 }
 

@@ -112,6 +112,10 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   w('bgp-as', 'string', "this node's AS number", { arg: 'AS', shown: '64512' }),
   w('bgp-port', 'string', 'BGP port', { arg: 'PORT', shown: '179' }),
   w('bgp-peer', 'list', 'BGP peer as ADDR,AS; repeatable', { arg: 'ADDR,AS' }),
+  w('bgp-router-id', 'string', 'BGP router ID: an IPv4 address, or hash (SHA-256 of the node name, as Calico)', {
+    arg: 'ID',
+    shown: 'the IPv4 address; IPv6 only: hash',
+  }),
   w('route-reflector', 'list', 'route reflector address; repeatable', { arg: 'ADDR' }),
   w('pcap', 'string', 'record both sides of the encapsulation as pcapng (bounded)', { arg: 'FILE' }),
   w('max-peers', 'string', 'most peer subnets to route; past it the agent is not ready (0: every subnet)', {

@@ -1,5 +1,5 @@
 // weft's own flags of `weft agent` (route sync, BGP, capture, offloads), validated from the parsed flag values.
-import { formatIp, tryParseIp } from '@weft/netaddr';
+import { formatIp, formatIpv4, tryParseIp, tryParseIpv4 } from '@weft/netaddr';
 import { ConfigError } from './config.ts';
 import type { FlagValues } from './flags.ts';
 
@@ -14,6 +14,8 @@ export interface WeftSettings {
   readonly bgpPort: number;
   readonly bgpPeers: readonly { readonly address: string; readonly as: number }[];
   readonly routeReflectors: readonly string[];
+  /** --bgp-router-id: a non-zero dotted quad or `hash` (of the node name); null for the default (bgp-router-id.ts). */
+  readonly bgpRouterId?: string | null;
   /** --max-peers: the most peers routed; 0 (or absent) for the network's subnet count (daemon.ts). */
   readonly maxPeers?: number;
 }
@@ -42,6 +44,19 @@ function bgpPeer(text: string): { address: string; as: number } {
   return { address: peerAddress('--bgp-peer', addr), as: asNumber('--bgp-peer', as) };
 }
 
+/** --bgp-router-id: `hash`, or a non-zero IPv4 address in canonical text (RFC 6286 §2.1: never 0.0.0.0). */
+function routerIdFlag(text: string | undefined): string | null {
+  if (text === undefined || text === '') return null;
+  if (text === 'hash') return text;
+  const v4 = tryParseIpv4(text);
+  if (v4 === null || v4 === 0)
+    throw new ConfigError(
+      '--bgp-router-id',
+      `expected a non-zero IPv4 address such as 192.0.2.1, or hash, got "${text}"`,
+    );
+  return formatIpv4(v4);
+}
+
 /** weft's settings from the flag values (by flag name). Throws ConfigError naming the flag. */
 export function weftSettings(values: FlagValues): WeftSettings {
   const routeSync = (values['route-sync'] as string | undefined) ?? 'lease';
@@ -61,6 +76,7 @@ export function weftSettings(values: FlagValues): WeftSettings {
     superPackets: (values['super-packets'] as boolean | undefined) ?? true,
     bgpAs: asNumber('--bgp-as', (values['bgp-as'] as string | undefined) ?? '64512'),
     bgpPort: Number(port),
+    bgpRouterId: routerIdFlag(values['bgp-router-id'] as string | undefined),
     bgpPeers: ((values['bgp-peer'] as string[] | undefined) ?? []).map(bgpPeer),
     routeReflectors: ((values['route-reflector'] as string[] | undefined) ?? []).map((a) =>
       peerAddress('--route-reflector', a),

@@ -12,7 +12,7 @@ import { parseIpv4 } from '@weft/netaddr';
 import { ChannelNetwork, type ChannelBind } from '@weft/tunnel';
 import { tryParseIpv4Prefix } from '@weft/netaddr';
 import { CaptureDirection, CaptureSide, MemoryLeaseStore, vtepMacFor, type LeaseAttrs } from './support/internals.ts';
-import { drain, sendFrom, startFakeNode, until, type FakeNode } from './support/fake-node.ts';
+import { drain, dropsOf, routesOf, sendFrom, startFakeNode, until, type FakeNode } from './support/fake-node.ts';
 
 const C_MAC = '0a:58:00:00:00:0c';
 const D_MAC = '0a:58:00:00:00:0d';
@@ -88,13 +88,6 @@ const attrs = (backend: string, ip: string, mac: string, name: string): LeaseAtt
   ...(backend === 'vxlan' ? { BackendData: { VNI: 1, VtepMAC: mac } } : {}),
   NodeName: name,
 });
-
-const routesOf = (n: FakeNode) =>
-  n.agent.network
-    .status()
-    .routes.map((r) => `${r.subnet} via ${r.via}`)
-    .sort();
-const dropsOf = (n: FakeNode) => n.agent.network.status().drops!;
 
 async function setUp(backend: 'udp' | 'vxlan'): Promise<World> {
   const port = backend === 'udp' ? 8285 : 8472;

@@ -3,26 +3,16 @@
 // Two bare "nodes" hold dual-stack leases written straight into the store: C with PublicIPv6 and an IPv6 VTEP MAC,
 // D without PublicIPv6 (udp then carries its IPv6 over IPv4; vxlan gives it no IPv6 route). Every assertion is about
 // exact bytes or named drop counters.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isIP } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatIpv6, parseIpv6, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
-import { ChannelNetwork, ChannelTun, type ChannelBind } from '@weft/tunnel';
-import {
-  LeaseRouteSource,
-  MemoryLeaseStore,
-  createLogger,
-  parseAgentArgs,
-  startAgent,
-  type AgentPorts,
-  type IfaceFacts,
-  type LeaseAttrs,
-  type RunningAgent,
-} from './support/internals.ts';
-import { RecordingLink, drain, sendFrom, until } from './support/fake-node.ts';
+import { formatIpv6, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
+import { ChannelNetwork, type ChannelBind } from '@weft/tunnel';
+import { MemoryLeaseStore, type LeaseAttrs } from './support/internals.ts';
+import { dropsOf, drain, routesOf, sendFrom, until } from './support/fake-node.ts';
+import { startFakeNode6, type FakeNode6 } from './support/fake-node6.ts';
 import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 
@@ -35,84 +25,7 @@ const C6 = 'fd00:10:244:c::/64';
 const D6 = 'fd00:10:244:d::/64';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-interface Node {
-  name: string;
-  agent: RunningAgent;
-  link: RecordingLink;
-  tun: ChannelTun;
-  /** The agent's IPv6 subnet's first address + `host`. */
-  addr(host: number): string;
-}
-
-async function startNode(
-  name: string,
-  ip4: string,
-  ip6: string,
-  store: MemoryLeaseStore,
-  net: ChannelNetwork,
-  dir0: string,
-) {
-  const dir = join(dir0, name);
-  mkdirSync(dir, { recursive: true });
-  const link = new RecordingLink(ip4);
-  const handles: { tun?: ChannelTun } = {};
-  const ports: AgentPorts = {
-    openTun: (t) => (handles.tun = new ChannelTun({ batchSize: t.batchSize, mtu: 1500 })),
-    openUdp: (u) => net.bind(isIP(u.address) === 6 ? formatIpv6(parseIpv6(u.address)) : u.address, u.port),
-    link,
-  };
-  const facts: IfaceFacts = {
-    links: async () => [{ name: 'eth0', mtu: 1500, addresses: [ip4] }],
-    routeDevice: async () => 'eth0',
-    defaultRouteDevice: async () => 'eth0',
-    links6: async () => [{ name: 'eth0', mtu: 1500, addresses: [ip6] }],
-    defaultRouteDevice6: async () => 'eth0',
-  };
-  const settings = {
-    ...parseAgentArgs(['--iface', 'eth0', '--subnet-file', join(dir, 'subnet.env'), '--metrics-port', '0'], {
-      hostname: name,
-    }),
-    netConfigFile: null,
-    leaseTtlSeconds: 3600,
-    renewMarginSeconds: 600,
-  };
-  const agent = await startAgent(settings, createLogger({ level: 'silent' }), {
-    ports,
-    offloads: false,
-    routes: new LeaseRouteSource(),
-    openStore: () => ({ ...sharedStore(store) }),
-    ifaceFacts: facts,
-  });
-  const sub6 = agent.lease()!.ipv6Subnet!;
-  return {
-    name,
-    agent,
-    link,
-    tun: handles.tun!,
-    addr: (host: number) => formatIpv6(sub6.ip + BigInt(host)),
-  } satisfies Node;
-}
-
-/** One agent's view of the shared store: stop() must not close it for the others. */
-function sharedStore(s: MemoryLeaseStore) {
-  return {
-    getConfig: () => s.getConfig(),
-    putConfig: (json: string) => s.putConfig(json),
-    listLeases: () => s.listLeases(),
-    createLease: (...a: Parameters<MemoryLeaseStore['createLease']>) => s.createLease(...a),
-    renewLease: (...a: Parameters<MemoryLeaseStore['renewLease']>) => s.renewLease(...a),
-    deleteLease: (...a: Parameters<MemoryLeaseStore['deleteLease']>) => s.deleteLease(...a),
-    watchLeases: (...a: Parameters<MemoryLeaseStore['watchLeases']>) => s.watchLeases(...a),
-    close: async () => {},
-  };
-}
-
-const routesOf = (n: Node) =>
-  n.agent.network
-    .status()
-    .routes.map((r) => `${r.subnet} via ${r.via}`)
-    .sort();
-const dropsOf = (n: Node) => n.agent.network.status().drops!;
+type Node = FakeNode6;
 
 interface World {
   backend: 'udp' | 'vxlan';
@@ -157,8 +70,8 @@ async function setUp(backend: 'udp' | 'vxlan'): Promise<World> {
     3600_000,
     parseIpv6Prefix(D6),
   );
-  const a = await startNode('a', '192.0.2.1', '2001:db8::1', store, net, dir);
-  const b = await startNode('b', '192.0.2.2', '2001:db8::2', store, net, dir);
+  const a = await startFakeNode6({ name: 'a', ip4: '192.0.2.1', ip6: '2001:db8::1', store, net, dir });
+  const b = await startFakeNode6({ name: 'b', ip4: '192.0.2.2', ip6: '2001:db8::2', store, net, dir });
   const want = backend === 'udp' ? 6 : 5; // 3 IPv4 + 3 IPv6 peers; vxlan: no IPv6 route to D (no PublicIPv6)
   await until(() => routesOf(a).length === want && routesOf(b).length === want, 'both agents to learn the peers');
   return { backend, port, store, dir, a, b, c4, c6, d4 };

@@ -2,25 +2,17 @@
 // flannel0 is a ChannelTun, the IPv6 underlay a ChannelNetwork, the store a MemoryLeaseStore. A bare node C holds an
 // IPv6-only lease (flannel's 0.0.0.0-0&V6NET-LEN key) written straight into the store. Each agent must know the
 // others as peers by their lease (no IPv4 subnet), configure flannel0 for IPv6 alone and move exact bytes both ways.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseMac } from '@weft/encap';
-import { formatIpv6, parseIpv6, parseIpv6Prefix } from '@weft/netaddr';
-import { ChannelNetwork, ChannelTun, type ChannelBind } from '@weft/tunnel';
-import {
-  LeaseRouteSource,
-  MemoryLeaseStore,
-  createLogger,
-  parseAgentArgs,
-  startAgent,
-  type AgentPorts,
-  type IfaceFacts,
-  type RunningAgent,
-} from './support/internals.ts';
-import { RecordingLink, drain, sendFrom, until } from './support/fake-node.ts';
+import { parseIpv6Prefix } from '@weft/netaddr';
+import { ChannelNetwork, type ChannelBind } from '@weft/tunnel';
+import { MemoryLeaseStore } from './support/internals.ts';
+import { dropsOf, drain, routesOf, sendFrom, until } from './support/fake-node.ts';
+import { startFakeNode6, type FakeNode6 } from './support/fake-node6.ts';
 import { VXLAN_VNI1, ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 import { NO_IPV4_SUBNET } from '../src/subnet-key.ts';
@@ -30,69 +22,7 @@ const C6 = 'fd00:10:244:c::/64';
 const C_MAC6 = '0a:58:00:00:06:0c';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-interface Node {
-  name: string;
-  agent: RunningAgent;
-  link: RecordingLink;
-  tun: ChannelTun;
-  udpOpened: string[];
-  addr(host: number): string;
-}
-
-async function startNode(name: string, ip6: string, store: MemoryLeaseStore, net: ChannelNetwork, dir0: string) {
-  const dir = join(dir0, name);
-  mkdirSync(dir, { recursive: true });
-  const link = new RecordingLink('0.0.0.0');
-  const handles: { tun?: ChannelTun } = {};
-  const udpOpened: string[] = [];
-  const ports: AgentPorts = {
-    openTun: (t) => (handles.tun = new ChannelTun({ batchSize: t.batchSize, mtu: 1500 })),
-    openUdp: (u) => (udpOpened.push(u.address), net.bind(formatIpv6(parseIpv6(u.address)), u.port)),
-    link,
-  };
-  const facts: IfaceFacts = {
-    links: async () => [{ name: 'eth0', mtu: 1500, addresses: [] }],
-    routeDevice: async () => 'eth0',
-    defaultRouteDevice: async () => 'eth0',
-    links6: async () => [{ name: 'eth0', mtu: 1500, addresses: [ip6] }],
-    defaultRouteDevice6: async () => 'eth0',
-  };
-  const args = ['--iface', 'eth0', '--subnet-file', join(dir, 'subnet.env'), '--metrics-port', '0'];
-  const settings = {
-    ...parseAgentArgs(args, { hostname: name }),
-    netConfigFile: null,
-    leaseTtlSeconds: 3600,
-    renewMarginSeconds: 600,
-  };
-  // One agent's view of the shared store: its stop() must not close it for the others.
-  const kept = {
-    getConfig: () => store.getConfig(),
-    putConfig: (json: string) => store.putConfig(json),
-    listLeases: () => store.listLeases(),
-    createLease: (...x: Parameters<MemoryLeaseStore['createLease']>) => store.createLease(...x),
-    renewLease: (...x: Parameters<MemoryLeaseStore['renewLease']>) => store.renewLease(...x),
-    deleteLease: (...x: Parameters<MemoryLeaseStore['deleteLease']>) => store.deleteLease(...x),
-    watchLeases: (...x: Parameters<MemoryLeaseStore['watchLeases']>) => store.watchLeases(...x),
-    close: async () => {},
-  };
-  const agent = await startAgent(settings, createLogger({ level: 'silent' }), {
-    ports,
-    offloads: false,
-    routes: new LeaseRouteSource(),
-    openStore: () => kept,
-    ifaceFacts: facts,
-  });
-  const sub6 = agent.lease()!.ipv6Subnet!;
-  const addr = (host: number) => formatIpv6(sub6.ip + BigInt(host));
-  return { name, agent, link, tun: handles.tun!, udpOpened, addr } satisfies Node;
-}
-
-const routesOf = (n: Node) =>
-  n.agent.network
-    .status()
-    .routes.map((r) => `${r.subnet} via ${r.via}`)
-    .sort();
-const dropsOf = (n: Node) => n.agent.network.status().drops!;
+type Node = FakeNode6;
 
 async function one(take: () => Uint8Array[], what: string): Promise<Uint8Array> {
   const got: Uint8Array[] = [];
@@ -128,8 +58,8 @@ for (const backend of ['vxlan', 'udp'] as const) {
       NodeName: 'c',
     };
     await store.createLease(NO_IPV4_SUBNET, attrs, 3600_000, parseIpv6Prefix(C6));
-    const a = await startNode('a', '2001:db8::1', store, net, dir);
-    const b = await startNode('b', '2001:db8::2', store, net, dir);
+    const a = await startFakeNode6({ name: 'a', ip6: '2001:db8::1', store, net, dir });
+    const b = await startFakeNode6({ name: 'b', ip6: '2001:db8::2', store, net, dir });
     await until(() => routesOf(a).length === 2 && routesOf(b).length === 2, 'both agents to learn two IPv6 peers');
     ctx.w = { port, store, dir, a, b, c6 };
   });

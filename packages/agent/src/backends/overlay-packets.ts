@@ -16,6 +16,7 @@ import type { OnBatch } from '@weft/tunnel';
 import { CaptureSide, CaptureDirection, type PacketCapture } from '../capture.ts';
 import { Fib } from '../fib.ts';
 import { PeerTable } from './peers.ts';
+import { FamilyStats } from './family-stats.ts';
 import type { EncapFormat } from './formats.ts';
 import { PeerPath6, type FamilySender, type OverlayIpv6 } from './overlay-v6.ts';
 
@@ -33,6 +34,9 @@ if (AgentDrop.UnknownPeer !== DROP_REASON_COUNT)
   throw new Error('AgentDrop must start right after encap DropReason codes');
 const AGENT_DROP_NAMES = ['unknown_peer', 'spoofed_source', 'no_route', 'not_ipv4', 'packet_too_big', 'bad_ipv6_chain'];
 export const DROP_NAMES: readonly string[] = [...DROP_REASON_NAMES, ...AGENT_DROP_NAMES];
+
+/** The peer address a capture shows for a datagram from an unknown IPv6 source (::). */
+const UNKNOWN_ADDRESS6 = new Uint8Array(16);
 
 /** Bytes kept free before each packet in a slot: room for the outer headers and ICMP errors. */
 export const HEADROOM = 80;
@@ -62,6 +66,8 @@ export interface OverlayPacketsOptions {
 /** The forwarding loops' callbacks with the tables they read (peers, FIB, FIB6) and the drop counters. */
 export class OverlayPackets {
   readonly drops = new Float64Array(DROP_NAMES.length);
+  /** The same traffic by IP family: pod packets and bytes each way, IPv6 drops by reason. */
+  readonly family = new FamilyStats(DROP_NAMES.length);
   readonly peers = new PeerTable();
   readonly fib = new Fib();
   private readonly span = new PacketSpan();
@@ -99,7 +105,7 @@ export class OverlayPackets {
         continue;
       }
       if (len < 20 || slab[off]! >> 4 !== 4 || this.ipv6Only) {
-        peers[i] = this.drop(AgentDrop.NotIpv4);
+        peers[i] = this.drop(AgentDrop.NotIpv4, len > 0 && slab[off]! >> 4 === 6);
         continue;
       }
       const peer = this.fib.lookup(readU32(slab, off + 16));
@@ -114,6 +120,7 @@ export class OverlayPackets {
       const start = this.encapsulate(slab, off, len, peer, offsets, lengths, peers, i);
       if (start < 0) continue;
       if (sourcePorts) sourcePorts[i] = vxlanSourcePort(slab, off, len); // RFC 7348 section 5: entropy for ECMP and RSS
+      this.family.tx(false, len);
       if (capture)
         capture.record(
           CaptureSide.Wire,
@@ -135,18 +142,9 @@ export class OverlayPackets {
       const peer = peers[i]!;
       const off = offsets[i]!;
       const len = lengths[i]!;
-      if (capture && !this.fromV6)
-        capture.record(
-          CaptureSide.Wire,
-          slab,
-          off,
-          len,
-          CaptureDirection.Inbound,
-          peer >= 0 ? this.peers.address[peer]! : 0,
-          format.port,
-        );
+      if (capture) this.captureWire(slab, off, len, CaptureDirection.Inbound, peer, this.fromV6);
       if (peer < 0 || !this.peers.live[peer]) {
-        peers[i] = this.drop(AgentDrop.UnknownPeer);
+        peers[i] = this.drop(AgentDrop.UnknownPeer, this.fromV6);
         continue;
       }
       const reason = format.decapsulate(slab, off, len, span);
@@ -155,13 +153,13 @@ export class OverlayPackets {
           replies[i] = 1; // an ARP reply to the asking peer
           continue;
         }
-        peers[i] = this.drop(reason);
+        peers[i] = this.drop(reason, this.fromV6);
         continue;
       }
       if (span.ipVersion !== 4) {
         const reason = this.checkIngressV6(slab, span.offset, span.length, peer);
         if (reason !== 0) {
-          peers[i] = this.drop(reason);
+          peers[i] = this.drop(reason, true);
           continue;
         }
       } else if (!this.peers.ownsSource(peer, readU32(slab, span.offset + 12))) {
@@ -171,13 +169,14 @@ export class OverlayPackets {
       offsets[i] = span.offset;
       lengths[i] = span.length;
       peers[i] = 0;
+      this.family.rx(span.ipVersion !== 4, span.length);
       if (capture) capture.record(CaptureSide.Tun, slab, span.offset, span.length, CaptureDirection.Inbound);
     }
   };
 
   /**
-   * UDP -> TUN from the IPv6 socket: onIngress, minus the wire side of a capture (its synthesized outer headers
-   * are IPv4; the TUN side is still recorded). Runs synchronously, so the flag never leaks to the IPv4 loop.
+   * UDP -> TUN from the IPv6 socket: onIngress, with captures and drops on the IPv6 underlay. Runs synchronously,
+   * so the flag never leaks to the IPv4 loop.
    */
   readonly onIngress6: OnBatch = (slab, offsets, lengths, peers, count, replies) => {
     this.fromV6 = true;
@@ -201,7 +200,7 @@ export class OverlayPackets {
   ): void {
     const v6 = this.v6!;
     if (len < 40) {
-      peers[i] = this.drop(DropReason.TooShort);
+      peers[i] = this.drop(DropReason.TooShort, true);
       return;
     }
     const peer = v6.fib.lookup(
@@ -212,7 +211,7 @@ export class OverlayPackets {
     );
     const tooBig = peer >= 0 && len > v6.mtu;
     if (peer < 0 || tooBig) {
-      peers[i] = this.drop(tooBig ? AgentDrop.PacketTooBig : AgentDrop.NoRoute);
+      peers[i] = this.drop(tooBig ? AgentDrop.PacketTooBig : AgentDrop.NoRoute, true);
       if (tooBig || this.opts.format.icmpOnNoRoute) {
         const slotStart = off - (off % this.send.egressSlotSize);
         if (
@@ -224,8 +223,10 @@ export class OverlayPackets {
       }
       return;
     }
-    if (this.encapsulate(slab, off, len, peer, offsets, lengths, peers, i) < 0) return;
+    if (this.encapsulate(slab, off, len, peer, offsets, lengths, peers, i, true) < 0) return;
     const over6 = v6.path[peer] === PeerPath6.Ipv6Underlay;
+    this.family.tx(true, len);
+    if (this.opts.capture) this.captureWire(slab, offsets[i]!, lengths[i]!, CaptureDirection.Outbound, peer, over6);
     if (over6 && this.send.family) this.send.family.viaV6[i] = 1;
     const ports = over6 ? this.send.sourcePorts6 : this.send.sourcePorts;
     if (ports) ports[i] = vxlanSourcePort(slab, off, len);
@@ -259,10 +260,11 @@ export class OverlayPackets {
     lengths: Int32Array,
     peers: Int32Array,
     i: number,
+    ipv6 = false,
   ): number {
     const start = this.opts.format.encapsulate(slab, off, len, peer);
     if (start < 0) {
-      peers[i] = this.drop(-start);
+      peers[i] = this.drop(-start, ipv6);
       return -1;
     }
     offsets[i] = start;
@@ -271,9 +273,38 @@ export class OverlayPackets {
     return start;
   }
 
-  private drop(reason: number): number {
+  /** Counts a drop (`ipv6`: of an IPv6 pod packet, or over the IPv6 underlay); returns -1 for peers[i]. */
+  private drop(reason: number, ipv6 = false): number {
     this.drops[reason]!++;
+    if (ipv6) this.family.drops6[reason]!++;
     return -1;
+  }
+
+  /** The wire side of a capture: the UDP payload exchanged with `peer` over the IPv6 underlay when `over6`. */
+  private captureWire(
+    slab: Uint8Array,
+    off: number,
+    len: number,
+    direction: CaptureDirection,
+    peer: number,
+    over6: boolean,
+  ): void {
+    const known = peer >= 0 && this.peers.live[peer] === 1;
+    const port = this.opts.format.port;
+    if (!over6) {
+      this.opts.capture!.record(
+        CaptureSide.Wire,
+        slab,
+        off,
+        len,
+        direction,
+        known ? this.peers.address[peer]! : 0,
+        port,
+      );
+      return;
+    }
+    const address6 = (known && this.peers.address6.get(peer)) || UNKNOWN_ADDRESS6;
+    this.opts.capture!.record(CaptureSide.Wire, slab, off, len, direction, 0, port, address6);
   }
 
   /** flanneld answers unroutable packets with ICMP net unreachable back into the TUN; so does the udp backend. */

@@ -339,17 +339,20 @@ export class OverlayNetwork implements DataplaneNetwork {
 
   counters(): Record<string, number> {
     const e = this.egress?.counters;
-    const g = this.ingress?.counters ?? this.ingress6?.counters;
+    // Received: from the IPv4 socket and the IPv6 one (dual stack), or the IPv6 one alone (IPv6 only).
+    const rx = (k: 'packetsOut' | 'bytesIn' | 'packetsIn' | 'replies' | 'backpressure' | 'errors') =>
+      (this.ingress?.counters[k] ?? 0) + (this.ingress6?.counters[k] ?? 0);
     return {
       tx_packets: e?.packetsOut ?? 0,
       tx_bytes: e?.bytesIn ?? 0,
       tun_read_packets: e?.packetsIn ?? 0,
-      rx_packets: g?.packetsOut ?? 0,
-      rx_bytes: g?.bytesIn ?? 0,
-      udp_read_packets: g?.packetsIn ?? 0,
-      replies: (e?.replies ?? 0) + (g?.replies ?? 0),
-      backpressure: (e?.backpressure ?? 0) + (g?.backpressure ?? 0),
-      errors: (e?.errors ?? 0) + (g?.errors ?? 0),
+      rx_packets: rx('packetsOut'),
+      rx_bytes: rx('bytesIn'),
+      udp_read_packets: rx('packetsIn'),
+      replies: (e?.replies ?? 0) + rx('replies'),
+      backpressure: (e?.backpressure ?? 0) + rx('backpressure'),
+      errors: (e?.errors ?? 0) + rx('errors'),
+      ...this.packets.family.counters(),
       ...receiveCounters(this.tun),
       ...sendCounters(this.sendPath.port),
     };
@@ -360,7 +363,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     DROP_NAMES.forEach((name, i) => {
       if (i > 0) out[name] = this.drops[i]!;
     });
-    return Object.assign(out, receiveDrops(this.tun, this.udp ?? this.udp6), sendDrops(this.sendPath.port));
+    return Object.assign(out, receiveDrops(this.tun, [this.udp, this.udp6]), sendDrops(this.sendPath.port));
   }
 
   status(): NetworkStatus {
@@ -371,6 +374,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       routes: this.peers.list(),
       counters: this.counters(),
       drops: this.dropCounts(),
+      dropsByFamily: this.packets.family.dropsByFamily(this.drops, DROP_NAMES),
       sendPath: { superPackets, reason },
       ...(this.v6 && { ipv6: this.v6.status(superPackets ? 'super-packet path' : 'socket path') }),
     };

@@ -3,6 +3,7 @@
 // userspace forwarding table). The control plane never touches packets.
 import type { Ipv4Prefix as Ip4Net } from '@weft/netaddr';
 import type { PeerIpv6 } from './peers.ts';
+import type { DropsByFamily } from './family-stats.ts';
 import { subnetKey } from '../subnet-key.ts';
 
 /** One peer node's subnet appearing or disappearing. */
@@ -34,6 +35,8 @@ export interface NetworkStatus {
   routes: { subnet: string; via: string; vtepMac?: string }[];
   counters?: Record<string, number>;
   drops?: Record<string, number>;
+  /** Overlay backends: the drops' split by family (family-stats.ts; the ports' own drops are in `drops` only). */
+  dropsByFamily?: DropsByFamily;
   /** Overlay backends: whether encapsulated super-packets go to the kernel whole, and if not, why. */
   sendPath?: { superPackets: boolean; reason: string };
   /** Overlay backends with EnableIPv6: how IPv6 pod traffic is forwarded (see overlay-v6.ts). */

@@ -70,7 +70,7 @@ export class RecordingCapture implements PacketCapture {
 }
 
 /** The store seen by one agent: shared with the others, so one agent's stop() must not close it. */
-function sharedView(s: LeaseStore): LeaseStore {
+export function sharedView(s: LeaseStore): LeaseStore {
   return {
     getConfig: () => s.getConfig(),
     putConfig: (json) => s.putConfig(json),
@@ -154,6 +154,16 @@ export async function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
   });
   return { name: o.name, agent, link, capture, tun: handles.tun!, udp: handles.udp! };
 }
+
+/** A node's routes as "subnet via next hop", sorted. */
+export const routesOf = (n: { agent: RunningAgent }): string[] =>
+  n.agent.network
+    .status()
+    .routes.map((r) => `${r.subnet} via ${r.via}`)
+    .sort();
+
+/** A node's drop counters by name. */
+export const dropsOf = (n: { agent: RunningAgent }) => n.agent.network.status().drops!;
 
 const scratch = new PacketBatch(64, 2048);
 

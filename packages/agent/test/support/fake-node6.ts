@@ -1,0 +1,85 @@
+// In-process IPv6 nodes for the root-free IPv6 overlay tests (dual stack and IPv6 only): the real startAgent on
+// fake ports, like fake-node.ts, but with the interface facts of one underlay interface `eth0` holding an IPv6
+// address (and an IPv4 one for dual stack), the net-conf's IPv6 network and a node name as its only identity.
+import { mkdirSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { formatIpv6, parseIpv6 } from '@weft/netaddr';
+import { ChannelTun, type ChannelNetwork } from '@weft/tunnel';
+import {
+  LeaseRouteSource,
+  createLogger,
+  parseAgentArgs,
+  startAgent,
+  type AgentPorts,
+  type IfaceFacts,
+  type LeaseStore,
+  type RunningAgent,
+} from '../../src/index.ts';
+import { RecordingLink, sharedView } from './fake-node.ts';
+
+export interface FakeNode6 {
+  name: string;
+  agent: RunningAgent;
+  link: RecordingLink;
+  /** flannel0 (set once the backend started). */
+  tun: ChannelTun;
+  /** The addresses the agent opened underlay sockets on, in order. */
+  udpOpened: string[];
+  /** The agent's IPv6 subnet's first address + `host`. */
+  addr(host: number): string;
+}
+
+export interface FakeNode6Options {
+  name: string;
+  /** eth0's IPv6 address. */
+  ip6: string;
+  /** eth0's IPv4 address; none for an IPv6-only node. */
+  ip4?: string;
+  net: ChannelNetwork;
+  /** Shared with the other nodes: one node's stop() does not close it. It must already hold the net-conf. */
+  store: LeaseStore;
+  /** Scratch directory for the node's subnet.env. */
+  dir: string;
+}
+
+/** Starts the real agent on fake ports with eth0 holding `ip6` (and `ip4`); it takes an IPv6 lease. */
+export async function startFakeNode6(o: FakeNode6Options): Promise<FakeNode6> {
+  const dir = join(o.dir, o.name);
+  mkdirSync(dir, { recursive: true });
+  const link = new RecordingLink(o.ip4 ?? '0.0.0.0');
+  const handles: { tun?: ChannelTun } = {};
+  const udpOpened: string[] = [];
+  const ports: AgentPorts = {
+    openTun: (t) => (handles.tun = new ChannelTun({ batchSize: t.batchSize, mtu: 1500 })),
+    openUdp: (u) => {
+      udpOpened.push(u.address);
+      return o.net.bind(isIP(u.address) === 6 ? formatIpv6(parseIpv6(u.address)) : u.address, u.port);
+    },
+    link,
+  };
+  const facts: IfaceFacts = {
+    links: async () => [{ name: 'eth0', mtu: 1500, addresses: o.ip4 ? [o.ip4] : [] }],
+    routeDevice: async () => 'eth0',
+    defaultRouteDevice: async () => 'eth0',
+    links6: async () => [{ name: 'eth0', mtu: 1500, addresses: [o.ip6] }],
+    defaultRouteDevice6: async () => 'eth0',
+  };
+  const args = ['--iface', 'eth0', '--subnet-file', join(dir, 'subnet.env'), '--metrics-port', '0'];
+  const settings = {
+    ...parseAgentArgs(args, { hostname: o.name }),
+    netConfigFile: null,
+    leaseTtlSeconds: 3600,
+    renewMarginSeconds: 600,
+  };
+  const agent = await startAgent(settings, createLogger({ level: 'silent' }), {
+    ports,
+    offloads: false,
+    routes: new LeaseRouteSource(),
+    openStore: () => sharedView(o.store),
+    ifaceFacts: facts,
+  });
+  const sub6 = agent.lease()!.ipv6Subnet!;
+  const addr = (host: number) => formatIpv6(sub6.ip + BigInt(host));
+  return { name: o.name, agent, link, tun: handles.tun!, udpOpened, addr };
+}

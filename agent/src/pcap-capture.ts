@@ -20,14 +20,14 @@ const DIRECTIONS: Record<CaptureDirection, PcapDirection> = {
 export function pcapCapture(
   path: string,
   log: Logger,
-): (local: { localAddress: number; localPort: number }) => PacketCapture {
+): (local: { localAddress: number; localPort: number; localAddress6?: Uint8Array }) => PacketCapture {
   return (local) => {
     mkdirSync(dirname(path), { recursive: true });
     const writer = PcapngWriter.open(path, local);
     log.info({ file: path }, 'capturing both sides of the encapsulation (pcapng, bounded to 64 MiB)');
     return {
-      record: (side, buf, offset, length, direction, peerAddress = 0, peerPort = 0) => {
-        writer.record(SIDES[side], buf, offset, length, DIRECTIONS[direction], peerAddress, peerPort);
+      record: (side, buf, offset, length, direction, peerAddress = 0, peerPort = 0, peerAddress6) => {
+        writer.record(SIDES[side], buf, offset, length, DIRECTIONS[direction], peerAddress, peerPort, peerAddress6);
       },
       close: () => writer.close(),
     };

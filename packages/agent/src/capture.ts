@@ -18,7 +18,8 @@ export enum CaptureDirection {
 export interface PacketCapture {
   /**
    * Records the bytes `[offset, offset + length)` of `buf`. The buffer is the dataplane's slab: copy what you keep
-   * before returning. Wire side: `peerAddress` (uint32 IPv4) and `peerPort` name the other end (0 when unknown).
+   * before returning. Wire side: `peerAddress` (uint32 IPv4) and `peerPort` name the other end (0 when unknown);
+   * over the IPv6 underlay, `peerAddress6` (16 bytes, :: when unknown) names it instead and `peerAddress` is 0.
    * Must not throw for packet content.
    */
   record(
@@ -29,6 +30,7 @@ export interface PacketCapture {
     direction: CaptureDirection,
     peerAddress?: number,
     peerPort?: number,
+    peerAddress6?: Uint8Array,
   ): void;
   /** Flushes and releases the sink; called once when the backend stops. */
   close(): void;

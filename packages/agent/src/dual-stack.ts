@@ -5,7 +5,7 @@
 // overlay node without PublicIPv6) the agent says so plainly, once in the log and always in /status, and only holds
 // the lease (HeldLeaseNetwork: no device, no route, no masquerade rule for a 0.0.0.0/0 "subnet").
 import { createHash } from 'node:crypto';
-import { formatIpv6Prefix } from '@weft/netaddr';
+import { formatIpv4Prefix, formatIpv6Prefix } from '@weft/netaddr';
 import { ConfigError, type NetConfig } from './config.ts';
 import type { Families } from './iface-select-v6.ts';
 import type { Lease } from './lease.ts';
@@ -51,6 +51,46 @@ export function ipv6Status(
     publicIp: publicIpv6 ?? '',
     forwarded: forwarding !== undefined,
     reason: forwarding ?? ipv6NotForwarded(config),
+  };
+}
+
+/** The `lease` part of /status (AgentStatus.lease). */
+export interface LeaseStatus {
+  /** The IPv4 subnet; absent on an IPv6-only node (flannel writes no FLANNEL_SUBNET there either). */
+  subnet?: string;
+  /** The IPv6 subnet, with EnableIPv6 (FLANNEL_IPV6_SUBNET's network). */
+  ipv6Subnet?: string;
+  publicIp: string;
+  publicIpv6?: string;
+  expiresAt: number;
+  /** vxlan: the IPv4 VTEP's MAC (BackendData), with IPv4. */
+  vtepMac?: string;
+  /** vxlan: the IPv6 VTEP's MAC (BackendV6Data), with IPv6. */
+  vtepMacV6?: string;
+}
+
+/**
+ * The lease as /status shows it: per family only what the config enables, so an IPv6-only node shows its IPv6
+ * subnet and no IPv4 one (not the lease key's 0.0.0.0/0 placeholder). `vtepMac`: the IPv4 VTEP's (vxlan).
+ */
+export function leaseStatus(
+  config: NetConfig,
+  lease: Lease,
+  publicIp: string,
+  publicIpv6: string | undefined,
+  vtepMac: string,
+  nodeName: string,
+): LeaseStatus {
+  const vxlan = config.backend.type === 'vxlan';
+  const v6 = config.enableIpv6 && lease.ipv6Subnet;
+  return {
+    ...(config.enableIpv4 && { subnet: formatIpv4Prefix(lease.subnet) }),
+    ...(v6 && { ipv6Subnet: formatIpv6Prefix(v6) }),
+    publicIp,
+    ...(config.enableIpv6 && publicIpv6 && { publicIpv6 }),
+    expiresAt: lease.expiresAt,
+    ...(vxlan && config.enableIpv4 && { vtepMac }),
+    ...(vxlan && v6 && { vtepMacV6: vtepMacV6For(nodeName) }),
   };
 }
 

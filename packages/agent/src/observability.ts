@@ -1,7 +1,7 @@
 // Metrics, health and status over HTTP on --metrics-ip:--metrics-port (127.0.0.1 unless told otherwise: /status
 // shows topology and leases):
-//   /metrics  Prometheus text (prom-client): packets and bytes per direction, drops by reason, peers, lease
-//             expiry, store reachability, BGP sessions. Values are read from the dataplane's plain counters at
+//   /metrics  Prometheus text (prom-client): packets and bytes per direction, drops by reason (and, on the overlays,
+//             the same split by IP family: weft_family_*), peers, lease expiry, store reachability, BGP sessions. Values are read from the dataplane's plain counters at
 //             scrape time, so the packet path never calls into the metrics library.
 //   /healthz  200 while the process runs.   /readyz  200 once routes are in place and subnet.env is written,
 //             and 503 with the reason while the agent cannot route every peer (more than --max-peers).
@@ -11,6 +11,8 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import { WEFT_VERSION } from './version.ts';
+import type { LeaseStatus } from './dual-stack.ts';
+import type { DropsByFamily } from './backends/family-stats.ts';
 
 /** Resolution of the event-loop delay histogram (weft_nodejs_eventloop_lag_*), in ms. */
 const LAG_SAMPLE_MS = 2000;
@@ -21,7 +23,8 @@ export interface AgentStatus {
   backend: string;
   routeSync: 'lease' | 'bgp';
   mtu: number;
-  lease: { subnet: string; publicIp: string; expiresAt: number; vtepMac?: string } | null;
+  /** The node's lease per enabled family (an IPv6-only node has no `subnet`, only `ipv6Subnet`). */
+  lease: LeaseStatus | null;
   storeReachable: boolean;
   /** --max-peers and how many peers are routed (`admitted`) or left out for want of room (`waiting`). */
   peerLimit?: { limit: number; admitted: number; waiting: number };
@@ -29,6 +32,8 @@ export interface AgentStatus {
   /** Monotonic counters: tx_packets, tx_bytes, rx_packets, rx_bytes, ... */
   counters: Record<string, number>;
   drops: Record<string, number>;
+  /** Overlay backends: `drops` split by family (the pod packet's, else the underlay's); the ports' own drops have none. */
+  dropsByFamily?: DropsByFamily;
   /** Overlay backends: super-packets handed to the kernel whole (UDP-tunnel GSO through a TAP), or why not. */
   sendPath?: { superPackets: boolean; reason: string };
   /** EnableIPv6: the node's IPv6 lease and whether the backend forwards IPv6 pod traffic (not yet: `reason`). */
@@ -76,6 +81,76 @@ function mirroredCounter(
   });
 }
 
+/**
+ * A Prometheus counter over several labels mirroring monotonic numbers read at scrape time: `read` returns
+ * [label values, value] pairs.
+ */
+function mirroredLabelledCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => [Record<string, string>, number][],
+): void {
+  const seen = new Map<string, number>();
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const [labels, value] of read()) {
+        const key = labelNames.map((l) => labels[l]).join('\0');
+        const delta = value - (seen.get(key) ?? 0);
+        if (delta > 0) this.inc(labels, delta);
+        seen.set(key, value);
+      }
+    },
+  });
+}
+
+const FAMILIES = ['ipv4', 'ipv6'] as const;
+
+/** weft_family_* series from /status: pod packets or bytes by direction and family, drops by reason and family. */
+function familyMetrics(registry: Registry, status: () => AgentStatus): void {
+  const byFamily = (what: 'packets' | 'bytes') => (): [Record<string, string>, number][] => {
+    const c = status().counters;
+    const out: [Record<string, string>, number][] = [];
+    for (const family of FAMILIES)
+      for (const direction of ['tx', 'rx'])
+        if (c[`${direction}_${what}_${family}`] !== undefined)
+          out.push([{ direction, family }, c[`${direction}_${what}_${family}`]!]);
+    return out;
+  };
+  mirroredLabelledCounter(
+    registry,
+    'weft_family_packets_total',
+    'Pod packets forwarded by the overlay, by direction and IP family of the pod packet (sums to weft_packets_total but for write errors)',
+    ['direction', 'family'],
+    byFamily('packets'),
+  );
+  mirroredLabelledCounter(
+    registry,
+    'weft_family_bytes_total',
+    'Bytes of the pod packets (inner IP packets) forwarded by the overlay, by direction and IP family',
+    ['direction', 'family'],
+    byFamily('bytes'),
+  );
+  mirroredLabelledCounter(
+    registry,
+    'weft_family_dropped_packets_total',
+    "Packets dropped by the overlay, by reason and IP family (the pod packet's, else the underlay's); the ports' own drops are in weft_dropped_packets_total only",
+    ['reason', 'family'],
+    () => {
+      const d = status().dropsByFamily;
+      if (!d) return [];
+      return FAMILIES.flatMap((family) =>
+        Object.entries(d[family]).map(([reason, v]): [Record<string, string>, number] => [{ reason, family }, v]),
+      );
+    },
+  );
+}
+
 /** The registry with every weft metric, fed by `status()` at scrape time. */
 export function createMetrics(fresh: () => AgentStatus): Registry {
   const status = oncePerTurn(fresh);
@@ -111,6 +186,7 @@ export function createMetrics(fresh: () => AgentStatus): Registry {
     pick('tx_bytes', 'rx_bytes'),
   );
   mirroredCounter(registry, 'weft_dropped_packets_total', 'Packets dropped, by reason', 'reason', () => status().drops);
+  familyMetrics(registry, status);
   const gauge = (name: string, help: string, value: (s: AgentStatus) => number) =>
     new Gauge({
       name,

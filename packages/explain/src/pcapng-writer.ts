@@ -5,9 +5,12 @@
 // Design notes
 // - Interface 0 "tun": LINKTYPE_RAW (101), the IP packet as read from or written to the TUN device.
 // - Interface 1 "wire": also LINKTYPE_RAW. The dataplane only sees the UDP payload (the kernel's socket adds the
-//   outer IP and UDP headers), so the writer synthesizes an outer IPv4 + UDP header (28 bytes, valid IP checksum,
-//   UDP checksum 0) from the node's underlay address/port and the peer's. tshark then decodes VXLAN with
-//   `-d udp.port==8472,vxlan` (4789 is built in) and flannel-udp with `-d udp.port==8285,ip`.
+//   outer IP and UDP headers), so the writer synthesizes the outer header of the underlay the datagram crossed
+//   from the node's underlay address/port and the peer's: IPv4 + UDP (28 bytes, valid IP checksum, UDP checksum 0,
+//   which IPv4 allows) or, given the peer's IPv6 address, IPv6 + UDP (48 bytes, with the UDP checksum IPv6 requires,
+//   RFC 8200 section 8.1). LINKTYPE_RAW carries both families (the version nibble tells them apart), so one file
+//   holds a dual-stack node's traffic. tshark then decodes VXLAN with `-d udp.port==8472,vxlan` (4789 is built in)
+//   and flannel-udp with `-d udp.port==8285,ip` (its IP dissector reads IPv6 packets too).
 // - Direction rides in each Enhanced Packet Block's epb_flags option (inbound/outbound), as Wireshark shows it.
 // - Hot path: `record` copies the packet into one preallocated buffer (no allocation per packet); the buffer goes
 //   to the sink when full, on a timer and on close. When the writer is off the agent holds no writer at all, so
@@ -16,7 +19,7 @@
 //   close() appends one Interface Statistics Block per side (isb_ifdrop = skipped packets), which fits in a
 //   reserve kept below the bound.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { internetChecksum } from '@weft/encap';
+import { internetChecksum, ipv6UpperLayerChecksum } from '@weft/encap';
 
 /** Which side of the encapsulation a packet was seen on; also its interface ID in the file. */
 export enum CaptureSide {
@@ -40,6 +43,8 @@ export interface PcapngWriterOptions {
   /** This node's underlay IPv4 address (uint32) and the backend's UDP port: one end of the synthesized header. */
   localAddress: number;
   localPort: number;
+  /** This node's underlay IPv6 address (16 bytes), the local end of datagrams over the IPv6 underlay. Default ::. */
+  localAddress6?: Uint8Array;
   /** File size bound in bytes. Default 64 MiB. */
   maxBytes?: number;
   /** Bytes kept of each packet (the rest is counted in its original length). Default 65535. */
@@ -55,6 +60,9 @@ export interface PcapngWriterOptions {
 
 /** Synthesized outer header on the wire side: 20 IPv4 + 8 UDP. */
 export const CAPTURE_OUTER_HEADER_LENGTH = 28;
+/** The same over the IPv6 underlay: 40 IPv6 + 8 UDP. */
+export const CAPTURE_OUTER_HEADER_LENGTH_V6 = 48;
+const NO_ADDRESS6 = new Uint8Array(16);
 const LINKTYPE_RAW = 101;
 const EPB_HEADER = 28; // type, length, interface, ts high, ts low, captured, original
 const EPB_TRAILER = 16; // epb_flags option (4 + 4), opt_endofopt (4), length (4)
@@ -121,8 +129,9 @@ export class PcapngWriter {
   /**
    * Records the packet at `[offset, offset + length)` of `buf` (copied; the caller keeps its buffer). Tun side: an
    * IP packet. Wire side: a UDP payload (VXLAN header + inner frame, or the flannel-udp IP packet) exchanged with
-   * `peerAddress`:`peerPort` (uint32 IPv4, UDP port), outbound unless said otherwise. Returns false when the size
-   * bound made it skip the packet (counted in stats.skipped), or after close. Never throws for packet content.
+   * `peerAddress`:`peerPort` (uint32 IPv4, UDP port), outbound unless said otherwise; over the IPv6 underlay
+   * `peerAddress6` (16 bytes) names the peer instead. Returns false when the size bound made it skip the packet
+   * (counted in stats.skipped), or after close. Never throws for packet content.
    */
   record(
     side: CaptureSide,
@@ -132,9 +141,11 @@ export class PcapngWriter {
     direction = CaptureDirection.Outbound,
     peerAddress = 0,
     peerPort = 0,
+    peerAddress6?: Uint8Array,
   ): boolean {
     if (this.closed) return false;
-    const outer = side === CaptureSide.Wire ? CAPTURE_OUTER_HEADER_LENGTH : 0;
+    const v6 = side === CaptureSide.Wire && peerAddress6 !== undefined;
+    const outer = side !== CaptureSide.Wire ? 0 : v6 ? CAPTURE_OUTER_HEADER_LENGTH_V6 : CAPTURE_OUTER_HEADER_LENGTH;
     const captured = Math.min(outer + length, this.snap);
     const block = EPB_HEADER + pad4(captured) + EPB_TRAILER;
     if (this.stats.bytes + block + 2 * ISB_LENGTH > this.maxBytes) {
@@ -153,8 +164,10 @@ export class PcapngWriter {
     dv.setUint32(o + 20, captured, true);
     dv.setUint32(o + 24, outer + length, true);
     o += EPB_HEADER;
-    if (outer) this.outerHeader(o, length, direction, peerAddress, peerPort);
+    if (v6) this.outerHeader6(o, length, direction, peerAddress6, peerPort);
+    else if (outer) this.outerHeader(o, length, direction, peerAddress, peerPort);
     this.copyIn(buf, offset, captured - outer, o + outer);
+    if (v6 && captured === outer + length) this.udpChecksum6(o, length);
     o += captured;
     for (const end = o + pad4(captured) - captured; o < end; o++) this.buf[o] = 0;
     dv.setUint32(o, 2 | (4 << 16), true); // epb_flags, 4 bytes
@@ -203,6 +216,38 @@ export class PcapngWriter {
     dv.setUint16(o + 20, out ? this.opts.localPort : peerPort);
     dv.setUint16(o + 22, out ? peerPort : this.opts.localPort);
     dv.setUint32(o + 24, (Math.min(8 + length, 0xffff) << 16) >>> 0); // length, checksum 0 (none)
+  }
+
+  /** IPv6 (RFC 8200) + UDP around a wire-side payload of `length` bytes; the UDP checksum comes after the copy. */
+  private outerHeader6(
+    o: number,
+    length: number,
+    direction: CaptureDirection,
+    peer: Uint8Array,
+    peerPort: number,
+  ): void {
+    const dv = this.dv;
+    const out = direction !== CaptureDirection.Inbound;
+    const udpLength = Math.min(8 + length, 0xffff);
+    dv.setUint32(o, 0x60000000); // version 6, traffic class 0, flow label 0
+    dv.setUint16(o + 4, udpLength); // payload length: the UDP datagram
+    dv.setUint16(o + 6, (17 << 8) | 64); // next header UDP, hop limit 64
+    const local = this.opts.localAddress6 ?? NO_ADDRESS6;
+    const src = out ? local : peer;
+    const dst = out ? peer : local;
+    for (let k = 0; k < 16; k++) {
+      this.buf[o + 8 + k] = src[k] ?? 0; // a byte loop: no view object per packet
+      this.buf[o + 24 + k] = dst[k] ?? 0;
+    }
+    dv.setUint16(o + 40, out ? this.opts.localPort : peerPort);
+    dv.setUint16(o + 42, out ? peerPort : this.opts.localPort);
+    dv.setUint32(o + 44, (udpLength << 16) >>> 0); // length, checksum 0 until computed
+  }
+
+  /** The UDP checksum of the IPv6 datagram at `o` (pseudo-header included); 0 is sent as 0xffff (RFC 768). */
+  private udpChecksum6(o: number, length: number): void {
+    const sum = ipv6UpperLayerChecksum(this.buf, o, o + 40, 8 + length, 17);
+    this.dv.setUint16(o + 46, sum === 0 ? 0xffff : sum);
   }
 
   private header(): void {

@@ -13,6 +13,8 @@ import {
   ipv6RowContains,
   IPV6_ROW_WORDS,
   tryParseIpv4 as parseIp4,
+  tryParseIpv6,
+  writeIpv6Bytes,
   writeIpv6PrefixRow,
   type Ipv4Prefix as Ip4Net,
   type Ipv6Prefix,
@@ -62,6 +64,8 @@ export class PeerTable {
   subnetMask = new Uint32Array(INITIAL_CAPACITY);
   /** Per peer index: underlay address as uint32 (for captures). */
   address = new Uint32Array(INITIAL_CAPACITY);
+  /** Per peer index: its PublicIPv6 as 16 bytes, when its lease has one (for captures over the IPv6 underlay). */
+  readonly address6 = new Map<number, Uint8Array>();
   /** 1 when the index is in use. */
   live = new Uint8Array(INITIAL_CAPACITY);
   /** Per peer index: its IPv6 subnet as a packed row (4 network words, 4 mask words), when has6 is 1. */
@@ -112,6 +116,7 @@ export class PeerTable {
     this.subnetIp[slot.index] = subnet.ip;
     this.subnetMask[slot.index] = maskOf(subnet.prefixLen);
     this.address[slot.index] = parseIp4(publicIp) ?? 0;
+    this.setAddress6(slot.index, ipv6?.publicIp);
     this.live[slot.index] = 1;
     return slot;
   }
@@ -125,8 +130,20 @@ export class PeerTable {
     this.live[slot.index] = 0;
     this.has6[slot.index] = 0;
     this.has4[slot.index] = 0;
+    this.address6.delete(slot.index);
     this.free.push(slot.index);
     return slot;
+  }
+
+  private setAddress6(index: number, publicIpv6: string | undefined): void {
+    const ip = publicIpv6 === undefined ? null : tryParseIpv6(publicIpv6);
+    if (ip === null) {
+      this.address6.delete(index);
+      return;
+    }
+    const bytes = new Uint8Array(16);
+    writeIpv6Bytes(ip, bytes, 0);
+    this.address6.set(index, bytes);
   }
 
   /** True when `src` (uint32) is inside the subnet of live peer `index`. */

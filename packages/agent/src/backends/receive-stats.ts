@@ -12,17 +12,19 @@ function statsOf<T>(port: unknown): Partial<T> {
 /**
  * Drops counted by the ports on the way from the wire to flannel0, by reason (metric label): an inner checksum
  * that is complete and wrong, inner headers that contradict their bytes, a super-packet with too many segments,
- * a UDP GSO super-packet whose datagram boundaries were lost, a datagram larger than a receive slot.
+ * a UDP GSO super-packet whose datagram boundaries were lost, a datagram larger than a receive slot (summed over
+ * the receiving sockets: IPv4 and IPv6 in dual stack).
  */
-export function receiveDrops(tun: unknown, udp: unknown): Record<string, number> {
+export function receiveDrops(tun: unknown, udp: readonly unknown[]): Record<string, number> {
   const t = statsOf<TunStats>(tun);
-  const u = statsOf<UdpStats>(udp);
+  let truncated = 0;
+  for (const socket of udp) truncated += statsOf<UdpStats>(socket).rxTruncated ?? 0;
   return {
     inner_bad_checksum: t.txChecksumDrops ?? 0,
     inner_malformed: t.txMalformed ?? 0,
     inner_too_many_segments: t.txTooManySegments ?? 0,
     inner_udp_super_packet: t.txUdpSuperPackets ?? 0,
-    udp_truncated: u.rxTruncated ?? 0,
+    udp_truncated: truncated,
   };
 }
 

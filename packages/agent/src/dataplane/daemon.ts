@@ -11,6 +11,8 @@ import {
   formatIpv6Prefix,
   ipv4Mask as maskOf,
   tryParseIpv4 as parseIp4,
+  parseIpv6,
+  writeIpv6Bytes,
   type Ipv4Prefix as Ip4Net,
   type Ipv6Prefix,
 } from '@weft/netaddr';
@@ -26,6 +28,7 @@ import {
   familiesOf,
   ipv6NotForwarded,
   ipv6Status,
+  leaseStatus,
   sameFamilies,
   vtepMacV6For,
 } from '../dual-stack.ts';
@@ -58,9 +61,10 @@ export interface DaemonExtras {
   ports: AgentPorts;
   /**
    * Opens a capture of both sides of the encapsulation (overlay backends; `--pcap`), given this node's underlay
-   * address (uint32) and the backend's UDP port, which a capture file needs for its synthesized outer headers.
+   * address (uint32) and the backend's UDP port, which a capture file needs for its synthesized outer headers;
+   * `localAddress6`: the node's PublicIPv6 as 16 bytes, when it has one (the IPv6 underlay's end).
    */
-  openCapture?: (local: { localAddress: number; localPort: number }) => PacketCapture;
+  openCapture?: (local: { localAddress: number; localPort: number; localAddress6?: Uint8Array }) => PacketCapture;
   /** Opens the lease store; default: the one --store names (SQLite file or etcd). Tests pass a MemoryLeaseStore. */
   openStore?: (settings: AgentSettings) => LeaseStore;
   /** The host's interfaces and routes for underlay selection; default `ip` in this namespace. Tests pass fakes. */
@@ -195,7 +199,11 @@ export function createNetwork(
           vtepAddress: subnet.ip,
           ...(ipv6 && { localMacV6: ipv6.vtepMacV6 }),
         });
-  const capture = extras.openCapture?.({ localAddress: parseIp4(underlay.publicIp) ?? 0, localPort: format.port });
+  const capture = extras.openCapture?.({
+    localAddress: parseIp4(underlay.publicIp) ?? 0,
+    localPort: format.port,
+    ...(underlay.publicIpv6 && { localAddress6: ipv6Bytes(underlay.publicIpv6) }),
+  });
   const overlay = new OverlayNetwork({
     log,
     ports: extras.ports,
@@ -210,6 +218,13 @@ export function createNetwork(
   });
   if (!b.directRouting || !underlay.subnet) return overlay;
   return new DirectRoutingNetwork({ log, overlay, direct: native(), underlaySubnet: underlay.subnet });
+}
+
+/** An IPv6 address as its 16 bytes. */
+function ipv6Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(16);
+  writeIpv6Bytes(parseIpv6(text), out, 0);
+  return out;
 }
 
 /** The underlay interface's L2 subnet (publicIp under the interface's prefix length), for DirectRouting. */
@@ -399,17 +414,13 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
       backend: n.backend,
       routeSync: source,
       mtu: n.mtu,
-      lease: l && {
-        subnet: formatIp4Net(l.subnet),
-        publicIp: underlay.publicIp,
-        expiresAt: l.expiresAt,
-        ...(config.backend.type === 'vxlan' ? { vtepMac } : {}),
-      },
+      lease: l && leaseStatus(config, l, underlay.publicIp, underlay.publicIpv6, vtepMac, settings.nodeName),
       storeReachable: leases.storeReachable,
       peerLimit: limiter.state(),
       routes: n.routes,
       counters: n.counters ?? {},
       drops: n.drops ?? {},
+      ...(n.dropsByFamily && { dropsByFamily: n.dropsByFamily }),
       ...(n.sendPath ? { sendPath: n.sendPath } : {}),
       ...(config.enableIpv6 ? { ipv6: ipv6Status(config, l, underlay.publicIpv6, ipv6Forwarding()) } : {}),
     };

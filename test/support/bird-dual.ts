@@ -24,7 +24,7 @@ export class DualStackBird {
     readonly ns: Netns,
   ) {
     const dir = run.lab.scope.dir;
-    this.daemon = new BirdProcess(join(dir, 'bird-dual.ctl'), join(dir, 'bird-dual.pid'));
+    this.daemon = new BirdProcess(join(dir, 'bird-dual.ctl'), join(dir, 'bird-dual.pid'), run.lab.scope);
     this.conf = join(dir, 'bird-dual.conf');
   }
 

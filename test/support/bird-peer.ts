@@ -23,7 +23,7 @@ export class BirdPeer {
     readonly host: LabPod,
   ) {
     const dir = run.lab.scope.dir;
-    this.daemon = new BirdProcess(join(dir, 'bird.ctl'), join(dir, 'bird.pid'));
+    this.daemon = new BirdProcess(join(dir, 'bird.ctl'), join(dir, 'bird.pid'), run.lab.scope);
     this.conf = join(dir, 'bird.conf');
   }
 
@@ -79,6 +79,11 @@ ${neighbors.join('\n')}
   /** How many of BIRD's sessions (one per node) are Established. */
   async established(): Promise<number> {
     return [...(await this.birdc(['show', 'protocols'])).matchAll(/\sBGP\s.*Established/g)].length;
+  }
+
+  /** Whether the PID in BIRD's PID file is alive. */
+  alive(): boolean {
+    return this.daemon.alive();
   }
 
   /** BIRD's PID from its PID file, 0 when it is not running. */

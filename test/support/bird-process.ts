@@ -1,14 +1,18 @@
 // One BIRD daemon as the tests drive it: birdc on its control socket, and its PID read from its own PID file
 // (BIRD daemonizes, so the PID file is the only handle on it). Shared by the BIRD routers in test/support.
 import { existsSync, readFileSync } from 'node:fs';
-import { run as runCmd } from '@weft/lab';
+import { run as runCmd, type LabScope } from '@weft/lab';
 import { waitFor } from 'weft/lab';
 
 export class BirdProcess {
+  /** `scope` ends BIRD with the lab, on Ctrl-C too (a daemon is out of reach of the lab's own signal handling). */
   constructor(
     readonly ctl: string,
     readonly pidFile: string,
-  ) {}
+    scope: LabScope,
+  ) {
+    scope.adoptDaemon(pidFile, 'bird');
+  }
 
   /** birdc's output for `args`; BIRD's own errors come back as text, not exceptions. */
   async birdc(args: string[]): Promise<string> {

@@ -102,6 +102,8 @@ function installExitHandlers(): void {
 export class LabScope {
   readonly namespaces: Netns[] = [];
   readonly processes: BackgroundProcess[] = [];
+  /** Daemons this scope started that fork away (BIRD): known only by their own PID files. */
+  private readonly daemons: { pidFile: string; command: string }[] = [];
   readonly dir: string;
 
   constructor(
@@ -192,22 +194,62 @@ export class LabScope {
     };
   }
 
+  /**
+   * Registers a daemon started in this scope that detaches itself (so it is no child, and a terminal's Ctrl-C
+   * does not reach it): cleanup and the exit and signal handlers end it through the PID in `pidFile`, read when
+   * they run (a daemon restarted since writes a new one), and only while that PID still runs `command`.
+   */
+  adoptDaemon(pidFile: string, command: string): void {
+    this.daemons.push({ pidFile, command });
+  }
+
   /** Stops every process this scope started (by PID), then deletes its namespaces. */
   async cleanup(): Promise<void> {
     await Promise.all(this.processes.map((p) => p.stop(3000)));
+    await Promise.all(this.daemons.map((d) => stopDaemon(d.pidFile, d.command)));
     for (const ns of this.namespaces.splice(0)) await run(['ip', 'netns', 'del', ns.name], { allowFailure: true });
     liveScopes.delete(this);
   }
 
   /** Last-resort teardown from exit and signal handlers: synchronous, kills by PID, deletes namespaces. */
   cleanupSync(): void {
-    for (const p of this.processes) if (p.running) p.child.kill('SIGKILL');
+    for (const p of this.processes) {
+      if (p.running) p.child.kill('SIGKILL');
+      rmSync(p.pidFile, { force: true }); // its exit event never comes: the process exits first
+    }
+    for (const d of this.daemons) killDaemonNow(d.pidFile, d.command);
     for (const ns of this.namespaces.splice(0)) runSync(['ip', 'netns', 'del', ns.name]);
     liveScopes.delete(this);
   }
 }
 
 const OWNER_FILE = 'owner.pid';
+
+/** The PID in `pidFile` while that process runs `command` (argv[0]'s base name), else null. */
+function daemonPid(pidFile: string, command: string): number | null {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return Number.isInteger(pid) && pid > 0 && argv0.split('/').at(-1) === command ? pid : null;
+  } catch {
+    return null; // no PID file, or no such process
+  }
+}
+
+function killDaemonNow(pidFile: string, command: string): void {
+  const pid = daemonPid(pidFile, command);
+  if (pid) process.kill(pid, 'SIGKILL');
+  rmSync(pidFile, { force: true });
+}
+
+/** SIGTERM to the daemon, SIGKILL if it still runs after 5 s; its PID file is removed. */
+async function stopDaemon(pidFile: string, command: string): Promise<void> {
+  const pid = daemonPid(pidFile, command);
+  if (pid) process.kill(pid, 'SIGTERM');
+  for (let i = 0; pid && i < 50 && daemonPid(pidFile, command) === pid; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  killDaemonNow(pidFile, command);
+}
 
 /** The PID of the live process that owns lab `name` (an in-process LabScope), or null when there is none. */
 export function labOwner(name: string, dir = join('/tmp', `weft-lab-${name}`)): number | null {

@@ -7,7 +7,8 @@
 // - churn: 30% of the nodes leave and as many join (2 x 0.3 N lease events, written together, 64 in flight):
 //   seconds from the last write until /status lists exactly the store's peers;
 // - rss-full (3 s after the full table), rss-idle (30 s later), rss-churn (MiB); cpu-start / cpu-churn
-//   (CPU-seconds of the agent); idle-cpu (% over the last 15 s of that rest: full table, nothing polling);
+//   (CPU-seconds of the agent); idle-cpu (% over the last 15 s of that rest: full table, nothing polling; the
+//   agent with the commands it runs, bench/lib/proc-cpu.ts), idle-cpu-self (its own threads), idle-wakeups (1/s);
 // - lookup: ns per forwarding-table lookup with N-1 /24 routes (in this process, random destinations that hit).
 // Targets (issue 16): 5,000 nodes full table <= 10 s, churn <= 5 s after the last write, RSS <= 150 MB.
 // Needs root, etcd and iproute2. The cluster network is 10.0.0.0/9 (20,000 /24 subnets do not fit a /16), the
@@ -95,6 +96,8 @@ const METRICS: [string, string, (r: RunFigures) => number][] = [
   ['cpu-start', 'cpu-s', (r) => r.fullCpuSeconds],
   ['cpu-churn', 'cpu-s', (r) => r.churnCpuSeconds],
   ['idle-cpu', '%', (r) => r.idleCpuPercent],
+  ['idle-cpu-self', '%', (r) => r.idleCpuSelfPercent],
+  ['idle-wakeups', '1/s', (r) => r.idleWakeupsPerSecond],
 ];
 
 function rowsOf(size: number, runs: RunFigures[], lookups: number[]): Row[] {

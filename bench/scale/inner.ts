@@ -3,12 +3,13 @@
 // installed), and its figures read from outside the agent: /metrics and /status over HTTP, RSS and CPU time
 // from /proc/<pid>. Writes one JSON object (RunFigures) to --out.
 //   node --import tsx bench/scale/inner.ts --size N --dir DIR --out FILE
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { LabScope, type BackgroundProcess } from '@weft/lab';
 import { flagValue } from '../lib/report.ts';
+import { sampleCpu } from '../lib/proc-cpu.ts';
 import { LeaseWriter, MAX_NODE, NETWORK, PREFIX, UNDERLAY_AGENT, subnetOf } from './leases.ts';
 
 export interface RunFigures {
@@ -19,8 +20,15 @@ export interface RunFigures {
   rssFullMiB: number;
   /** RSS at the end of the rest (V8 has given back the start-up's heap by then). */
   rssIdleMiB: number;
-  /** CPU share over IDLE_SECONDS at the end of the rest: full table, nothing changing, nothing polling. */
+  /**
+   * CPU share over IDLE_SECONDS at the end of the rest (full table, nothing changing, nothing polling), of the
+   * agent and every process it started (its command shell and the iptables commands that runs): proc-cpu.ts.
+   */
   idleCpuPercent: number;
+  /** The same, of the agent's own threads only. */
+  idleCpuSelfPercent: number;
+  /** The agent's threads scheduled onto a CPU per second over that window. */
+  idleWakeupsPerSecond: number;
   /** Seconds from the last churn write to a table equal to the store's, and the churn's lease events. */
   churnSeconds: number;
   churnEvents: number;
@@ -45,20 +53,6 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
-/**
- * Seconds on a CPU of the process's live threads, from the scheduler's nanosecond counters (schedstat): the
- * idle figure needs them, since /proc/PID/stat counts 10 ms ticks (one tick in a 15 s window is 0.067%).
- */
-function onCpuSeconds(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {} // a thread that ended meanwhile
-  }
-  return ns / 1e9;
 }
 
 function rssMiB(pid: number): number {
@@ -147,6 +141,27 @@ function agentArgv(dir: string): string[] {
   ];
 }
 
+type IdleFigures = Pick<RunFigures, 'idleCpuPercent' | 'idleCpuSelfPercent' | 'idleWakeupsPerSecond' | 'rssIdleMiB'>;
+
+/** CPU over IDLE_SECONDS from schedstat's nanoseconds (/proc/PID/stat's 10 ms ticks: 0.067% per tick in 15 s). */
+async function measureIdle(pid: number): Promise<IdleFigures> {
+  const idle0 = sampleCpu(pid);
+  await sleep(IDLE_SECONDS * 1000);
+  const idle1 = sampleCpu(pid);
+  const f: IdleFigures = {
+    idleCpuPercent: ((idle1.tree - idle0.tree) / IDLE_SECONDS) * 100,
+    idleCpuSelfPercent: ((idle1.self - idle0.self) / IDLE_SECONDS) * 100,
+    idleWakeupsPerSecond: (idle1.wakeups - idle0.wakeups) / IDLE_SECONDS,
+    rssIdleMiB: rssMiB(pid),
+  };
+  say(
+    `after ${3 + SETTLE_SECONDS + IDLE_SECONDS} s at rest: RSS ${f.rssIdleMiB.toFixed(1)} MiB, ` +
+      `CPU ${f.idleCpuPercent.toFixed(3)}% with its children (${f.idleCpuSelfPercent.toFixed(3)}% its own), ` +
+      `${f.idleWakeupsPerSecond.toFixed(1)} wake-ups/s`,
+  );
+  return f;
+}
+
 async function measure(size: number, dir: string, writer: LeaseWriter, scope: LabScope): Promise<RunFigures> {
   const ids = Array.from({ length: size - 1 }, (_, k) => k + 1); // the agent is node number `size`
   let t = performance.now();
@@ -168,13 +183,7 @@ async function measure(size: number, dir: string, writer: LeaseWriter, scope: La
   const rssFullMiB = rssMiB(agent.pid);
   say(`memory at rest: ${await memoryBreakdown()} (RSS ${rssFullMiB.toFixed(1)} MiB)`);
   await sleep(SETTLE_SECONDS * 1000); // V8's memory reducer gives back the start-up's heap, once
-  const idle0 = onCpuSeconds(agent.pid);
-  await sleep(IDLE_SECONDS * 1000);
-  const idleCpuPercent = ((onCpuSeconds(agent.pid) - idle0) / IDLE_SECONDS) * 100;
-  const rssIdleMiB = rssMiB(agent.pid);
-  say(
-    `after ${3 + SETTLE_SECONDS + IDLE_SECONDS} s at rest: RSS ${rssIdleMiB.toFixed(1)} MiB, CPU ${idleCpuPercent.toFixed(2)}%`,
-  );
+  const idle = await measureIdle(agent.pid);
   // Churn: 30% of the nodes leave and as many new ones join, written together.
   const n = Math.round(size * 0.3);
   const leaving = ids.slice(0, n);
@@ -190,8 +199,7 @@ async function measure(size: number, dir: string, writer: LeaseWriter, scope: La
     fullSeconds: (full - start) / 1000,
     fullCpuSeconds,
     rssFullMiB,
-    rssIdleMiB,
-    idleCpuPercent,
+    ...idle,
     churnSeconds: Math.max(0, done - lastWrite) / 1000,
     churnEvents: 2 * n,
     churnWriteSeconds: (lastWrite - t) / 1000,

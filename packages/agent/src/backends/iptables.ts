@@ -58,6 +58,8 @@ function shellRunner(): CommandRunner {
   return (argv, input) => shell.run(argv, input);
 }
 
+const ownGeneration: GenerationReader = () => nftGeneration();
+
 const ok = (p: Promise<unknown>) =>
   p.then(
     () => true,
@@ -87,11 +89,14 @@ function quote(arg: string): string {
  * commands (default: through one long-lived shell; tests pass one that runs them inside a namespace).
  * `generation` reads the nf_tables ruleset generation of the namespace `run` acts on; by default the agent's own
  * when `run` is the default, none otherwise (a generation of another namespace would prove nothing). Without one,
- * or on iptables-legacy, each resync reads the rules back.
+ * or on iptables-legacy, each resync reads the rules back; WEFT_NFT_GENERATION=off in the environment asks for
+ * that too (a kernel whose generation misbehaves; before/after measurements).
  */
 export function iptablesFirewall(
   run?: CommandRunner,
-  generation: GenerationReader | undefined = run ? undefined : () => nftGeneration(),
+  generation: GenerationReader | undefined = run || process.env.WEFT_NFT_GENERATION === 'off'
+    ? undefined
+    : ownGeneration,
 ): FirewallProgrammer {
   const exec = run ?? shellRunner();
   const iptables = async (args: readonly string[], input = '', cmd = 'iptables'): Promise<string> => {

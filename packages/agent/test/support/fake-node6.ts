@@ -14,6 +14,7 @@ import {
   type AgentPorts,
   type IfaceFacts,
   type LeaseStore,
+  type PacketCapture,
   type RunningAgent,
 } from '../../src/index.ts';
 import { RecordingLink, sharedView } from './fake-node.ts';
@@ -41,6 +42,8 @@ export interface FakeNode6Options {
   store: LeaseStore;
   /** Scratch directory for the node's subnet.env. */
   dir: string;
+  /** Records both sides of the encapsulation (the agent's --pcap hook), given the node's underlay ends. */
+  openCapture?: (local: { localAddress: number; localPort: number; localAddress6?: Uint8Array }) => PacketCapture;
 }
 
 /** Starts the real agent on fake ports with eth0 holding `ip6` (and `ip4`); it takes an IPv6 lease. */
@@ -78,6 +81,7 @@ export async function startFakeNode6(o: FakeNode6Options): Promise<FakeNode6> {
     routes: new LeaseRouteSource(),
     openStore: () => sharedView(o.store),
     ifaceFacts: facts,
+    ...(o.openCapture && { openCapture: o.openCapture }),
   });
   const sub6 = agent.lease()!.ipv6Subnet!;
   const addr = (host: number) => formatIpv6(sub6.ip + BigInt(host));

@@ -11,18 +11,17 @@ import { readSubnetEnv } from '@weft/agent';
 import type { RunningLab } from 'weft/lab';
 import { METRICS_PORT } from 'weft/lab';
 import { etcdGetPrefix, type AgentStatusJson } from './agent-lab.ts';
+import { pingEvents, pingReplies, pingWindow, type ProbeWindow } from './ping-log.ts';
+
+export type { ProbeWindow } from './ping-log.ts';
 
 const SUBNETS_PREFIX = '/coreos.com/network/subnets/';
 
-/** Packets lost and the longest forwarding stall seen by a probe between two instants (ms since the epoch). */
-export interface ProbeWindow {
-  sent: number;
-  lost: number;
-  /** Longest time without progress (ping: between replies, minus one interval; stream: between byte counts). */
-  stallMs: number;
-}
-
-/** `ping -D` from a pod, one packet every `intervalS`, for at most `maxSeconds`; the log is parsed by window(). */
+/**
+ * `ping -D -O` from a pod, one packet every `intervalS`, for at most `maxSeconds`; the log is parsed by window().
+ * -O makes ping log every sequence number that got no reply in time ("no answer yet"), so packets sent during
+ * an outage that has not ended yet are counted too, not only the gaps between replies.
+ */
 export class PingProbe {
   private constructor(
     readonly proc: BackgroundProcess,
@@ -38,6 +37,7 @@ export class PingProbe {
       '-oL',
       'ping',
       '-D',
+      '-O',
       '-n',
       '-i',
       String(intervalS),
@@ -47,32 +47,12 @@ export class PingProbe {
 
   /** Replies as (sequence number, arrival ms), in log order, duplicates dropped. */
   replies(): { seq: number; t: number }[] {
-    const seen = new Set<number>();
-    const out: { seq: number; t: number }[] = [];
-    let wraps = 0; // icmp_seq is 16 bits: at 10 a second it wraps after 109 minutes of soak
-    for (const m of this.proc.log().matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/gm)) {
-      if (out.length && Number(m[2]) + wraps * 65536 < out.at(-1)!.seq - 32768) wraps++;
-      const seq = Number(m[2]) + wraps * 65536;
-      if (!seen.has(seq)) out.push({ seq, t: Number(m[1]) * 1000 });
-      seen.add(seq);
-    }
-    return out;
+    return pingReplies(pingEvents(this.proc.log()));
   }
 
-  /**
-   * Sequence numbers that got no reply between the last reply before t0 (the anchor, so an outage that starts at
-   * t0 counts in full) and the last reply up to t1, and the longest gap between replies there.
-   */
+  /** pingWindow over this probe's log so far. */
   window(t0: number, t1: number): ProbeWindow {
-    const all = this.replies();
-    const anchor = all.filter((r) => r.t < t0).at(-1);
-    const rs = [...(anchor ? [anchor] : []), ...all.filter((r) => r.t >= t0 && r.t <= t1)];
-    if (rs.length < 2) return { sent: 0, lost: 0, stallMs: t1 - t0 };
-    const seqs = rs.map((r) => r.seq);
-    const sent = Math.max(...seqs) - Math.min(...seqs) + (anchor ? 0 : 1);
-    let stallMs = 0;
-    for (let i = 1; i < rs.length; i++) stallMs = Math.max(stallMs, rs[i]!.t - rs[i - 1]!.t - this.intervalS * 1000);
-    return { sent, lost: sent - (rs.length - (anchor ? 1 : 0)), stallMs: Math.max(0, Math.round(stallMs)) };
+    return pingWindow(pingEvents(this.proc.log()), t0, t1, this.intervalS * 1000);
   }
 
   /**

@@ -35,6 +35,19 @@ function nextHopLength(a: MpReachAttribute): number {
   return a.linkLocalNextHop !== undefined ? 32 : 16;
 }
 
+/**
+ * Writes the AFI (2 bytes) and SAFI (1) at `offset`, then, for a family we do not decode, the rest of the value
+ * as it was received (`raw`). Returns the bytes written: 3, plus raw's length.
+ */
+function encodeFamily(a: MpReachAttribute | MpUnreachAttribute, buf: Uint8Array, offset: number): number {
+  buf[offset] = a.afi >> 8;
+  buf[offset + 1] = a.afi & 0xff;
+  buf[offset + 2] = a.safi;
+  if (!a.raw) return 3;
+  buf.set(a.raw, offset + 3);
+  return 3 + a.raw.length;
+}
+
 /** Bytes of the MP_REACH_NLRI value. */
 export function mpReachValueLength(a: MpReachAttribute): number {
   if (a.raw) return 3 + a.raw.length;
@@ -45,13 +58,8 @@ export function mpReachValueLength(a: MpReachAttribute): number {
 
 /** Encodes the MP_REACH_NLRI value at `offset`; returns bytes written. Throws TypeError on a bad next hop text. */
 export function encodeMpReachValue(a: MpReachAttribute, buf: Uint8Array, offset: number): number {
-  buf[offset] = a.afi >> 8;
-  buf[offset + 1] = a.afi & 0xff;
-  buf[offset + 2] = a.safi;
-  if (a.raw) {
-    buf.set(a.raw, offset + 3);
-    return 3 + a.raw.length;
-  }
+  const head = encodeFamily(a, buf, offset);
+  if (a.raw) return head;
   const afi = a.afi as Afi;
   const nhLen = nextHopLength(a);
   buf[offset + 3] = nhLen;
@@ -96,15 +104,8 @@ export function mpUnreachValueLength(a: MpUnreachAttribute): number {
 
 /** Encodes the MP_UNREACH_NLRI value at `offset`; returns bytes written. */
 export function encodeMpUnreachValue(a: MpUnreachAttribute, buf: Uint8Array, offset: number): number {
-  buf[offset] = a.afi >> 8;
-  buf[offset + 1] = a.afi & 0xff;
-  buf[offset + 2] = a.safi;
-  if (a.raw) {
-    buf.set(a.raw, offset + 3);
-    return 3 + a.raw.length;
-  }
-  let off = offset + 3;
-  for (const p of a.withdrawn) off += encodePrefix(p, buf, off);
+  let off = offset + encodeFamily(a, buf, offset);
+  if (!a.raw) for (const p of a.withdrawn) off += encodePrefix(p, buf, off);
   return off - offset;
 }
 

@@ -29,10 +29,16 @@ export interface LabOptions {
   persistent?: boolean;
   /** Extra flags for every agent. */
   agentArgs?: string[];
+  /** Extra flags for one node's agent (after agentArgs). */
+  nodeArgs?: (node: LabNode) => string[];
   /** Agents masquerade pod traffic leaving the cluster network (`--ip-masq=true`); default false. */
   ipMasq?: boolean;
   /** Pod address families (default ipv4); IPv6 needs an IPv6 underlay, which the lab then adds. */
   families?: LabFamilies;
+  /** BGP labs: the nodes peer with each other (Calico's node-to-node mesh); default true. */
+  bgpMesh?: boolean;
+  /** Runs once the namespaces exist, before any agent starts (a router the agents peer with, for example). */
+  beforeAgents?: (lab: Lab) => Promise<void>;
 }
 
 export const CLUSTER_NETWORK = '10.244.0.0/16';
@@ -89,12 +95,15 @@ export function agentArgs(run: RunningLab, node: LabNode): string[] {
   ];
   if (o.routeSync === 'bgp') {
     // Calico's node-to-node mesh: every other node is an iBGP peer (AS 64512); routes come from BGP, not leases.
+    // IPv6 only: the sessions run over the nodes' IPv6 addresses.
     args.push('--route-sync', 'bgp');
-    for (const other of run.lab.nodes) if (other !== node) args.push('--bgp-peer', `${other.underlayIp},64512`);
+    const meshAddress = (n: LabNode) => (families === 'ipv6-only' ? n.underlayIp6! : n.underlayIp);
+    if (o.bgpMesh !== false)
+      for (const other of run.lab.nodes) if (other !== node) args.push('--bgp-peer', `${meshAddress(other)},64512`);
   }
   if (o.pcapDir) args.push('--pcap', join(o.pcapDir, `${node.name}.pcapng`));
   if (o.ipMasq) args.push('--ip-masq=true');
-  return [...args, ...(o.agentArgs ?? [])];
+  return [...args, ...(o.agentArgs ?? []), ...(o.nodeArgs?.(node) ?? [])];
 }
 
 async function startEtcd(run: RunningLab, log: (m: string) => void): Promise<void> {
@@ -174,8 +183,10 @@ export function netConfFor(backend: BackendType, families: LabFamilies): object 
 /** Creates the topology, starts the agents, waits for their leases and readiness, then adds the pods. */
 export async function labUp(options: LabOptions, log: (m: string) => void = () => {}): Promise<RunningLab> {
   const families = options.families ?? 'ipv4';
-  if (families === 'ipv6-only' && options.routeSync === 'bgp')
-    throw new Error('an IPv6-only lab has no BGP route sync (the speaker needs an IPv4 router ID); use --dual-stack');
+  if (families === 'ipv6-only' && options.routeSync === 'bgp' && options.backend !== 'native')
+    throw new Error(
+      'an IPv6-only lab routes with BGP only on the native backend (IPv6 unicast routes carry no VTEP MAC)',
+    );
   const ipv6 = families !== 'ipv4';
   const spec = { name: options.name, nodes: options.nodes, underlayMtu: options.underlayMtu };
   const lab = await Lab.create(ipv6 ? { ...spec, ipv6 } : spec, log);
@@ -184,6 +195,7 @@ export async function labUp(options: LabOptions, log: (m: string) => void = () =
   const run: RunningLab = { lab, options, agents: new Map(), netConf, cni: new Map(), attachments: new Map() };
   try {
     if (options.store === 'etcd') await startEtcd(run, log);
+    await options.beforeAgents?.(lab);
     for (const node of lab.nodes) {
       const cni = installNodeCni(
         join(lab.scope.dir, node.name),

@@ -13,6 +13,7 @@ import {
   waitFor,
   METRICS_PORT,
   type BackendType,
+  type LabOptions,
   type RouteSync,
   type RunningLab,
 } from 'weft/lab';
@@ -46,6 +47,29 @@ export async function agentStatus(ns: Netns): Promise<AgentStatus> {
   return JSON.parse(body) as AgentStatus;
 }
 
+/**
+ * Runs `record` on a lab brought up with `options` (its agents capturing into `pcapDir`, except native), with a fresh
+ * scratch directory `dir` holding `pcapDir`; then tears the lab down and removes its files and `dir`, also on failure.
+ */
+export async function withLessonLab<T>(
+  options: LabOptions,
+  log: (m: string) => void,
+  record: (run: RunningLab, dir: string, pcapDir: string) => Promise<T>,
+): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), `weft-${options.name}-`));
+  const pcapDir = join(dir, 'pcap');
+  mkdirSync(pcapDir);
+  let run: RunningLab | undefined;
+  try {
+    run = await labUp({ ...options, pcapDir: options.backend === 'native' ? undefined : pcapDir }, log);
+    return await record(run, dir, pcapDir);
+  } finally {
+    await run?.lab.teardown();
+    if (run) rmSync(run.lab.scope.dir, { recursive: true, force: true }); // agent logs and leases of a finished lab
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Brings a lab up, records what the lesson shows, tears it down. */
 export async function captureLesson(
   name: string,
@@ -53,23 +77,8 @@ export async function captureLesson(
   routeSync: RouteSync,
   log: (m: string) => void,
 ): Promise<LessonCapture> {
-  const dir = mkdtempSync(join(tmpdir(), `weft-${name}-`));
-  const pcapDir = join(dir, 'pcap');
-  mkdirSync(pcapDir);
-  let run: RunningLab | undefined;
-  try {
-    run = await labUp(
-      {
-        name,
-        nodes: 2,
-        pods: 1,
-        backend,
-        routeSync,
-        store: 'embedded',
-        pcapDir: backend === 'native' ? undefined : pcapDir,
-      },
-      log,
-    );
+  const options: LabOptions = { name, nodes: 2, pods: 1, backend, routeSync, store: 'embedded' };
+  return withLessonLab(options, log, async (run, dir, pcapDir) => {
     const lab = describeLab(run) as TraceLab;
     const bgp = routeSync === 'bgp' ? await captureBgp(run, dir, log) : undefined;
     const kernelRoutes: Record<string, string> = {};
@@ -79,11 +88,7 @@ export async function captureLesson(
     if (!traced.replied) throw new Error(`${name}: the traced ping got no reply:\n${traced.lines.join('\n')}`);
     const statuses = await Promise.all(run.lab.nodes.map((n) => agentStatus(n.ns)));
     return { lab, statuses, kernelRoutes, trace: traced, bgp };
-  } finally {
-    await run?.lab.teardown();
-    if (run) rmSync(run.lab.scope.dir, { recursive: true, force: true }); // agent logs and leases of a finished lab
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /**

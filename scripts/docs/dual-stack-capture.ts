@@ -2,12 +2,11 @@
 // it leaves behind in both families: the config and lease keys in etcd (flannel's `V4NET-LEN&V6NET-LEN` keys), n1's
 // subnet.env, the kernel routes of each family, each agent's /status, and one traced ping per family (IPv4 with
 // the agents' captures, IPv6 with those and a tcpdump on n1's eth0). The lab is torn down before this returns.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { labUp, describeLab, ETCD_ADDRESS, type BackendType, type RunningLab } from 'weft/lab';
+import { describeLab, ETCD_ADDRESS, type BackendType, type LabOptions, type RunningLab } from 'weft/lab';
 import { trace, type TraceLab, type TraceResult } from 'weft/trace';
-import { agentStatus, type AgentStatus } from './capture.ts';
+import { agentStatus, withLessonLab, type AgentStatus } from './capture.ts';
 
 export interface DualStackStatus extends AgentStatus {
   ipv6?: { subnet: string; publicIp: string; forwarded: boolean; reason: string };
@@ -48,24 +47,17 @@ export async function captureDualStack(
   backend: BackendType,
   log: (m: string) => void,
 ): Promise<DualStackCapture> {
-  const dir = mkdtempSync(join(tmpdir(), `weft-${name}-`));
-  const pcapDir = join(dir, 'pcap');
-  for (const d of [pcapDir, join(dir, 'v4'), join(dir, 'v6')]) mkdirSync(d);
-  let run: RunningLab | undefined;
-  try {
-    run = await labUp(
-      {
-        name,
-        nodes: 2,
-        pods: 1,
-        backend,
-        routeSync: 'lease',
-        store: 'etcd',
-        families: 'dual-stack',
-        pcapDir: backend === 'native' ? undefined : pcapDir,
-      },
-      log,
-    );
+  const options: LabOptions = {
+    name,
+    nodes: 2,
+    pods: 1,
+    backend,
+    routeSync: 'lease',
+    store: 'etcd',
+    families: 'dual-stack',
+  };
+  return withLessonLab(options, log, async (run, dir, pcapDir) => {
+    for (const family of ['v4', 'v6']) mkdirSync(join(dir, family));
     const lab = describeLab(run) as DualStackCapture['lab'];
     const routes: DualStackCapture['routes'] = {};
     for (const n of run.lab.nodes) {
@@ -86,9 +78,5 @@ export async function captureDualStack(
       if (!t.replied) throw new Error(`${name}: the traced ${f} ping got no reply:\n${t.lines.join('\n')}`);
     const statuses = (await Promise.all(run.lab.nodes.map((n) => agentStatus(n.ns)))) as DualStackStatus[];
     return { backend, lab, statuses, config: config?.value ?? '', leases, subnetEnv, routes, trace4, trace6 };
-  } finally {
-    await run?.lab.teardown();
-    if (run) rmSync(run.lab.scope.dir, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

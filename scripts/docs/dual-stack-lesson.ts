@@ -1,7 +1,4 @@
-// The dual-stack lesson's text: hand-written prose around what dual-stack-capture.ts recorded. What flanneld would
-// program for the same leases (flannel.1 and flannel-v6.1) is derived from the lease values read from etcd.
-import type { PingLeg } from 'weft/trace-capture';
-import { banner, explained, fence, hexDump, layerTable, oneLine, table } from './format.ts';
+import { banner, fence, packetSection, table } from './format.ts';
 import type { DualStackCapture } from './dual-stack-capture.ts';
 
 export const DUAL_STACK_FILE = 'dual-stack.md';
@@ -81,21 +78,6 @@ function forwardingTable(c: DualStackCapture): string {
   return table(['on node', 'family', 'peer subnet', 'via (peer underlay)', 'peer VTEP MAC'], rows);
 }
 
-function packetSection(heading: string, p: PingLeg | undefined, what: string): string[] {
-  if (!p) return [`### ${heading}`, '', `(not captured in this run: ${what})`];
-  return [
-    `### ${heading}`,
-    '',
-    `${what} ${p.length} bytes, in one line: \`${oneLine(p.packet)}\``,
-    '',
-    layerTable(p.packet),
-    '',
-    fence(hexDump(p.raw.data)),
-    '',
-    explained(p.packet),
-  ];
-}
-
 const legOf = (t: DualStackCapture['trace4'], iface: string) =>
   t.legs.find((l) => (l.node === 'n1' || iface === 'eth0') && l.leg.iface === iface && l.leg.kind === 'request')?.leg;
 
@@ -154,12 +136,14 @@ function pingSection(c: DualStackCapture): string[] {
       'The IPv4 request on the wire',
       wire4,
       'The capture\'s "wire" side of n1\'s agent (outer IPv4 and UDP as the kernel sends them) has',
+      false,
     ),
     '',
     ...packetSection(
       'The IPv6 request on the underlay',
       eth6,
       "The IPv6 ping leaves over the IPv6 underlay; tcpdump on n1's eth0 saw the Ethernet frame:",
+      false,
     ),
     '',
     `Bytes added: IPv4 **${c.trace4.bytesAdded}** (VXLAN 8 and inner Ethernet 14 written by weft, UDP 8 and IPv4 20 by the kernel); IPv6 ${eth6 ? `${eth6.length} - 14 (Ethernet) - ${tun6?.length ?? '?'} (the packet read from flannel0) = ` : ''}**${c.trace6.bytesAdded}** (the same 22 from weft, UDP 8 and IPv6 40 from the kernel). The inner Ethernet header's type says which family follows (0x0800 or 0x86dd) and its addresses are that family's VTEP MACs, as on flannel.1 and flannel-v6.1.`,

@@ -1,6 +1,7 @@
 // Markdown pieces for the generated lessons: fenced blocks, tables, a hex dump, the per-layer byte accounting
 // of an explained packet, and the "how to regenerate" banner every generated file starts with.
 import { renderText, summarize, type ExplainedPacket } from '@weft/explain';
+import type { PingLeg } from 'weft/trace-capture';
 
 export const fence = (text: string, lang = 'text') => `\`\`\`${lang}\n${text.trimEnd()}\n\`\`\``;
 
@@ -59,4 +60,25 @@ export function banner(title: string, when: Date): string {
     '> address and byte below comes from that run; only the prose and the diagram are written by hand.',
     `> Last run: ${when.toISOString().replace(/\.\d+Z$/, 'Z')}.`,
   ].join('\n');
+}
+
+/**
+ * A lesson's section on one captured packet: its one-line summary, byte accounting, hex dump and decoded fields
+ * (`captions` puts a sentence before the last two), or a note that the run did not capture it.
+ */
+export function packetSection(heading: string, p: PingLeg | undefined, what: string, captions = true): string[] {
+  if (!p) return [`### ${heading}`, '', `(not captured in this run: ${what})`];
+  return [
+    `### ${heading}`,
+    '',
+    `${what} ${p.length} bytes, in one line: \`${oneLine(p.packet)}\``,
+    '',
+    layerTable(p.packet),
+    '',
+    ...(captions ? ['The raw bytes:', ''] : []),
+    fence(hexDump(p.raw.data)),
+    '',
+    ...(captions ? ['Every field, as `weft explain` decodes it:', ''] : []),
+    explained(p.packet),
+  ];
 }

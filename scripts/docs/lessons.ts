@@ -1,7 +1,7 @@
 // The lessons' text: hand-written prose and diagrams around the tables, routes and bytes of a LessonCapture.
 import type { ExplainedPacket } from '@weft/explain';
 import type { PingLeg } from 'weft/trace-capture';
-import { banner, explained, fence, hexDump, layerTable, oneLine, table } from './format.ts';
+import { banner, explained, fence, oneLine, packetSection, table } from './format.ts';
 import type { LessonCapture } from './capture.ts';
 
 export interface LessonSpec {
@@ -47,25 +47,6 @@ function counterTable(c: LessonCapture): string {
     ['counter', ...c.statuses.map((s) => s.node)],
     keys.map((k) => [k, ...c.statuses.map((s) => s.counters[k] ?? 0)]),
   );
-}
-
-function packetSection(heading: string, p: PingLeg | undefined, what: string): string[] {
-  if (!p) return [`### ${heading}`, '', `(not captured in this run: ${what})`];
-  return [
-    `### ${heading}`,
-    '',
-    `${what} ${p.length} bytes, in one line: \`${oneLine(p.packet)}\``,
-    '',
-    layerTable(p.packet),
-    '',
-    'The raw bytes:',
-    '',
-    fence(hexDump(p.raw.data)),
-    '',
-    'Every field, as `weft explain` decodes it:',
-    '',
-    explained(p.packet),
-  ];
 }
 
 function bytesSection(s: LessonSpec, c: LessonCapture): string[] {

@@ -1,9 +1,10 @@
 // Wire compatibility in both families: a dual-stack weft vxlan node beside a dual-stack kernel flannel node
 // (flannel.1 and flannel-v6.1 programmed as flanneld programs them: static neighbour, FDB and onlink route per
 // family), every offload at its default. Pods ping each other in both families both ways, 1400-byte IPv6 packets
-// cross with DF, 50 MB over TCP/IPv6 goes both ways checksummed. Then the kernel node sends hostile IPv6 to weft's
-// IPv6 VTEP (spoofed inner sources, a wrong VNI, a truncated extension header, random bytes behind valid outer
-// headers): every one is dropped and counted, and nothing is written to flannel0.
+// cross with DF, 50 MB over TCP/IPv6 goes both ways checksummed (weft sending it as super-packets through its
+// IPv6 TAP). Then the kernel node sends hostile IPv6 to weft's IPv6 VTEP (spoofed inner sources, a wrong VNI, a
+// truncated extension header, random bytes behind valid outer headers): every one is dropped and counted, and
+// nothing is written to flannel0.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Lab, canRunWith, type LabNode, type LabPod } from '@weft/lab';
@@ -126,6 +127,12 @@ if (canRunWith('weft dual-stack vxlan <-> kernel dual-stack flannel', ['ip', 'br
       const there = await tcpTransfer(weftPod.ns, kernelPod.ns, kernelPod.ip6!, 50 * MB, 15071);
       assert.is(there.received.bytes, 50 * MB, 'weft -> kernel over IPv6: every byte arrived');
       assert.is(there.received.sha256, there.sent.sha256, 'and unchanged');
+      const sent = (await weft.status()) as Counted;
+      assert.ok(
+        sent.counters.tx_super_packets_whole_ipv6! > 0,
+        `weft sent IPv6 as super-packets through weft-gso6: ${sent.counters.tx_super_packets_whole_ipv6}`,
+      );
+      assert.is(sent.counters.tx_tap_errors_ipv6, 0, 'no write refused');
       const back = await tcpTransfer(kernelPod.ns, weftPod.ns, weftPod.ip6!, 50 * MB, 15072);
       assert.is(back.received.bytes, 50 * MB, 'kernel -> weft over IPv6: every byte arrived');
       assert.is(back.received.sha256, back.sent.sha256, 'and unchanged');

@@ -52,6 +52,13 @@ async function dualStack(backend: 'vxlan' | 'udp'): Promise<void> {
       'an IPv6 route via the IPv6 underlay',
     );
     assert.ok(st.counters.tx_bytes! >= 50 * MB, `the userspace dataplane carried it (${st.counters.tx_bytes} bytes)`);
+    // IPv6 TCP left this node as super-packets through the IPv6 TAP, the kernel cutting them on the underlay.
+    assert.match(st.ipv6!.reason, /super-packets sent whole through weft-gso6/);
+    assert.ok(
+      st.counters.tx_super_packets_whole_ipv6! > 0,
+      `IPv6 super-packets handed to the kernel whole: ${st.counters.tx_super_packets_whole_ipv6}`,
+    );
+    assert.is(st.counters.tx_tap_errors_ipv6, 0, 'no write refused');
     for (const reason of ['unknown_peer', 'spoofed_source', 'wrong_vni', 'bad_ipv6_chain'])
       assert.is(st.drops[reason], 0, `no ${reason} drops in clean traffic`);
     for (const [name, agent] of run.agents) {

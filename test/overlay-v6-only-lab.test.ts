@@ -52,6 +52,13 @@ async function ipv6Only(backend: 'vxlan' | 'udp'): Promise<void> {
       `only IPv6 routes via the IPv6 underlay: ${JSON.stringify(st.routes)}`,
     );
     assert.ok(st.counters.tx_bytes! >= 50 * MB, `the userspace dataplane carried it (${st.counters.tx_bytes} bytes)`);
+    // IPv6 TCP left this node as super-packets through the IPv6 TAP, the kernel cutting them on the underlay.
+    assert.match(st.ipv6!.reason, /super-packets sent whole through weft-gso6/);
+    assert.ok(
+      st.counters.tx_super_packets_whole_ipv6! > 0,
+      `IPv6 super-packets handed to the kernel whole: ${st.counters.tx_super_packets_whole_ipv6}`,
+    );
+    assert.is(st.counters.tx_tap_errors_ipv6, 0, 'no write refused');
     for (const reason of ['unknown_peer', 'spoofed_source', 'wrong_vni', 'bad_ipv6_chain'])
       assert.is(st.drops[reason], 0, `no ${reason} drops in clean traffic`);
     const v4 = await node.ns.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'flannel0']);

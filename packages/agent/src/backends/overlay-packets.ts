@@ -51,6 +51,8 @@ export interface SendState {
   sourcePorts?: Int32Array;
   /** The same for the IPv6 sender. */
   sourcePorts6?: Int32Array;
+  /** Whole-mode flannel0: each egress slot starts with the packet's virtio header (super-packets stay whole). */
+  whole?: boolean;
 }
 
 export interface OverlayPacketsOptions {
@@ -209,7 +211,8 @@ export class OverlayPackets {
       readU32(slab, off + 32),
       readU32(slab, off + 36),
     );
-    const tooBig = peer >= 0 && len > v6.mtu;
+    const slot = this.send.whole ? off - (off % this.send.egressSlotSize) : -1;
+    const tooBig = peer >= 0 && v6.exceedsMtu(slab, off, len, slot);
     if (peer < 0 || tooBig) {
       peers[i] = this.drop(tooBig ? AgentDrop.PacketTooBig : AgentDrop.NoRoute, true);
       if (tooBig || this.opts.format.icmpOnNoRoute) {

@@ -5,12 +5,12 @@
 // Design notes: vxlan sends IPv6 the way flannel's flannel-v6.<VNI> device does: VXLAN between the nodes'
 // PublicIPv6 addresses, inner Ethernet between the IPv6 VTEP MACs (formats.ts keeps a second template per peer);
 // a peer without PublicIPv6 or an IPv6 VTEP MAC gets no IPv6 route. udp sends IPv6 in flannel-udp over IPv6 when
-// both nodes have PublicIPv6, over IPv4 otherwise (per peer). The TAP super-packet path writes IPv4 outer headers
-// only, so IPv6-underlay datagrams always leave from plain IPv6 sockets (batched sendmmsg, GSO where the kernel has
-// it; a pool of them for per-flow source ports, as on IPv4's socket path); a whole-mode flannel0 then gets no TSO6,
-// so IPv6 TCP arrives cut to the MTU. One flannel0 carries both
-// families: its MTU is IPv4's, and the IPv6 cluster route carries the (20 bytes smaller) IPv6 MTU, so the kernel
-// sends pods Packet Too Big; a packet that still comes through too big is dropped here with one.
+// both nodes have PublicIPv6, over IPv4 otherwise (per peer). IPv6-underlay datagrams take their own send path,
+// chosen as IPv4's is: super-packets whole through an IPv6 TAP (weft-gso6, IPv6 outer headers) and the rest from a
+// pool of IPv6 sockets, or the sockets alone; flannel0 offers TSO6 only when every IPv6 super-packet has a TAP to
+// go to, else IPv6 TCP arrives cut to the MTU. One flannel0 carries both families: its MTU is IPv4's, and the
+// IPv6 cluster route carries the (20 bytes smaller) IPv6 MTU, so the kernel sends pods Packet Too Big; a packet
+// that still comes through too big (a super-packet: its segments) is dropped here with one.
 import {
   buildIcmpv6DestUnreachable,
   buildIcmpv6PacketTooBig,
@@ -22,7 +22,7 @@ import { formatIpv6, writeIpv6Bytes, type Ipv6Prefix } from '@weft/netaddr';
 import type { PacketBatch } from '@weft/tunnel';
 import { Fib6 } from '../fib6.ts';
 import type { PacketPort } from '@weft/tunnel';
-import type { UdpPort } from '../ports.ts';
+import type { SendPath } from './send-path.ts';
 import type { PeerIpv6 } from './peers.ts';
 import type { Ipv6Forwarding } from './types.ts';
 
@@ -92,6 +92,18 @@ export class OverlayIpv6 {
     ];
   }
 
+  /**
+   * Whether the IPv6 packet at `off` is over the IPv6 MTU. In a whole-mode slot (`slotStart` >= 0, its virtio
+   * header there) a super-packet is judged by its segments: TCP header plus gso_size (TSO6 output has no
+   * extension headers; anything else by its whole length).
+   */
+  exceedsMtu(slab: Uint8Array, off: number, len: number, slotStart: number): boolean {
+    if (len <= this.mtu) return false;
+    if (slotStart < 0 || slab[slotStart + 1] === 0 || len < 60 || slab[off + 6] !== 6) return true;
+    const gsoSize = slab[slotStart + 4]! | (slab[slotStart + 5]! << 8);
+    return 40 + (slab[off + 52]! >> 4) * 4 + gsoSize > this.mtu;
+  }
+
   /** False when the IPv6 packet's extension-header chain is cut short, too long or misordered. No allocation. */
   chainValid(buf: Uint8Array, offset: number, length: number): boolean {
     return walkIpv6Chain(buf, offset, length, this.chain) === 0;
@@ -135,18 +147,32 @@ export class OverlayIpv6 {
     return true;
   }
 
-  status(sendPathIpv4: string): Ipv6Forwarding {
-    const v6 = this.underlay === 'ipv6';
+  /** For /status: `path4` is the IPv4 underlay's send path, `path6` the IPv6 underlay's (absent without one). */
+  status(path4: SendPath, path6: SendPath | undefined): Ipv6Forwarding {
+    const name = (p: SendPath) => (p.superPackets ? 'super-packet path' : 'socket path');
+    if (this.underlay === 'ipv4' || !path6)
+      return {
+        forwarded: true,
+        underlay: 'ipv4',
+        mtu: this.mtu,
+        superPackets: path4.superPackets,
+        sendPath: `inside the IPv4 underlay (${name(path4)})`,
+        reason: `this node has no PublicIPv6: IPv6 pod traffic crosses the IPv4 underlay (IPv6 MTU ${this.mtu})`,
+      };
+    const from = `[${this.opts.publicIp}]`;
     return {
       forwarded: true,
-      underlay: this.underlay,
+      underlay: 'ipv6',
       mtu: this.mtu,
-      sendPath: v6
-        ? `plain UDP sockets from [${this.opts.publicIp}] (the TAP super-packet path writes IPv4 outer headers only)`
-        : `inside the IPv4 underlay (${sendPathIpv4})`,
-      reason: v6
-        ? `IPv6 pod traffic crosses the IPv6 underlay between PublicIPv6 addresses (IPv6 MTU ${this.mtu}), sent from plain UDP sockets: the TAP super-packet path writes IPv4 outer headers only`
-        : `this node has no PublicIPv6: IPv6 pod traffic crosses the IPv4 underlay (IPv6 MTU ${this.mtu})`,
+      superPackets: path6.superPackets,
+      sendPath: path6.superPackets
+        ? `super-packets whole through weft-gso6 (IPv6 outer headers from ${from}), the rest from IPv6 UDP sockets`
+        : `plain UDP sockets from ${from} (${path6.reason})`,
+      reason: `IPv6 pod traffic crosses the IPv6 underlay between PublicIPv6 addresses (IPv6 MTU ${this.mtu}), ${
+        path6.superPackets
+          ? 'super-packets sent whole through weft-gso6 for the kernel to segment'
+          : `sent from plain UDP sockets: ${path6.reason}`
+      }`,
     };
   }
 }
@@ -164,7 +190,7 @@ export class FamilySender implements PacketPort {
 
   constructor(
     private readonly v4: PacketPort,
-    private readonly v6: UdpPort,
+    private readonly v6: PacketPort,
     batchSize: number,
   ) {
     this.batchSize = batchSize;

@@ -9,7 +9,9 @@
 //               flags, lengths), and the inner source must lie in that peer's subnet; then TUN write.
 // The per-packet callbacks live in overlay-packets.ts; this module owns the device, sockets, peers and status.
 // IPv6 only (the lease's subnet is NO_IPV4_SUBNET): flannel0 gets the IPv6 address, MTU and cluster route alone,
-// no IPv4 socket, sender or route; every datagram goes through the IPv6 sockets.
+// no IPv4 socket, sender or route; every datagram goes through the IPv6 sockets (super-packets through weft-gso6).
+// Each underlay family chooses its send path on its own (send-path.ts); flannel0 offers TSO for a family only
+// when that family's super-packets have a TAP to go to.
 import type { Logger } from 'pino';
 import { forward, TCP_OFFLOADS, TunOffload, type Forwarder } from '@weft/tunnel';
 import type { PacketCapture } from '../capture.ts';
@@ -91,6 +93,10 @@ export class OverlayNetwork implements DataplaneNetwork {
   private egress?: Forwarder;
   private ingress?: Forwarder;
   private sendPath: SendPath = { superPackets: false, reason: 'not started' };
+  /** The IPv6 underlay's send path (dual stack or IPv6 only with PublicIPv6). */
+  private sendPath6?: SendPath;
+  /** IPv6 egress sender: super-packets to the IPv6 TAP and the rest to pool6, or one of them. */
+  private sender6?: SuperPacketPort;
   /** Egress sender with per-flow source ports: the super-packet port, or the socket pool; absent, this.udp sends. */
   private sender?: SuperPacketPort;
 
@@ -124,23 +130,17 @@ export class OverlayNetwork implements DataplaneNetwork {
     const o = this.opts;
     const name = o.tunName ?? 'flannel0';
     if (this.ipv6Only) return this.startIpv6Only(name);
-    this.sendPath = await chooseSendPath({
-      log: o.log,
-      ports: o.ports,
-      offloads: o.offloads,
-      publicIp: o.publicIp,
-      overhead: o.format.overhead,
-      batchSize: WHOLE_BATCH_SIZE,
-    });
-    const whole = this.sendPath.port !== undefined;
+    this.sendPath = await this.choosePath(o.publicIp, o.format.overhead);
+    const v6pub = this.v6?.opts.publicIp;
+    if (v6pub) this.sendPath6 = await this.choosePath(v6pub, o.format.overheadV6);
+    const tap4 = this.sendPath.port !== undefined;
+    const tap6 = this.sendPath6?.port !== undefined;
+    const whole = tap4 || tap6;
     const egressBatch = whole ? WHOLE_BATCH_SIZE : BATCH_SIZE;
-    // Whole super-packets go to the TAP, which writes IPv4 outer headers only, and IPv6 is checked against its MTU
-    // per packet: with IPv6 forwarded, IPv6 TCP must come from flannel0 cut to the MTU (no TSO6).
-    const noTso6 = whole && this.v6 !== undefined;
     this.tun = o.ports.openTun({
       name,
       mtu: this.mtu,
-      offloads: o.offloads ? (noTso6 ? TCP_OFFLOADS & ~TunOffload.TSO6 : TCP_OFFLOADS) : 0,
+      offloads: o.offloads ? this.tunOffloads(tap4, tap6) : 0,
       batchSize: egressBatch,
       whole,
     });
@@ -165,17 +165,19 @@ export class OverlayNetwork implements DataplaneNetwork {
     const tap = this.sendPath.port;
     this.sender = tap && pool ? new SplitSender(tap, pool, egressBatch) : (tap ?? pool);
     const egressSlot = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : slotSize;
-    const v6pub = this.v6?.opts.publicIp;
     if (v6pub) {
       this.udp6 = this.openSocket(v6pub);
       this.pool6 = openFlowSpread(o.ports, v6pub, BATCH_SIZE, SOCKET_BUFFER);
-      this.family = new FamilySender(this.sender ?? this.udp, this.pool6 ?? this.udp6, egressBatch);
+      const tap = this.sendPath6?.port;
+      this.sender6 = tap && this.pool6 ? new SplitSender(tap, this.pool6, egressBatch) : (tap ?? this.pool6);
+      this.family = new FamilySender(this.sender ?? this.udp, this.sender6 ?? this.udp6, egressBatch);
     }
     this.packets.setSend({
       family: this.family,
       egressSlotSize: egressSlot,
       sourcePorts: this.sender?.sourcePorts,
-      sourcePorts6: this.pool6?.sourcePorts,
+      sourcePorts6: this.sender6?.sourcePorts,
+      whole,
     });
     this.egress = forward({
       from: this.tun,
@@ -205,26 +207,35 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.logStarted(name);
   }
 
-  /** IPv6 only: flannel0 with the IPv6 address and cluster route alone, the IPv6 socket (and pool) both ways. */
+  /**
+   * IPv6 only: flannel0 with the IPv6 address and cluster route alone, the IPv6 socket (and pool) both ways;
+   * super-packets through the IPv6 TAP when it opens (TSO6 then, as TSO on IPv4's path).
+   */
   private async startIpv6Only(name: string): Promise<void> {
     const o = this.opts;
-    this.sendPath = { superPackets: false, reason: 'IPv6 only: datagrams leave from IPv6 sockets' };
-    this.tun = o.ports.openTun({ name, mtu: this.mtu, offloads: 0, batchSize: BATCH_SIZE, whole: false });
+    const pub = this.v6!.opts.publicIp!;
+    this.sendPath = { superPackets: false, reason: 'IPv6 only: no IPv4 underlay' };
+    this.sendPath6 = await this.choosePath(pub, o.format.overheadV6);
+    const whole = this.sendPath6.port !== undefined;
+    const batchSize = whole ? WHOLE_BATCH_SIZE : BATCH_SIZE;
+    const offloads = whole ? TunOffload.CSUM | TunOffload.TSO6 : 0;
+    this.tun = o.ports.openTun({ name, mtu: this.mtu, offloads, batchSize, whole });
     o.log.info({ cmd: `ip link set dev ${name} mtu ${this.mtu} txqueuelen ${TUN_TX_QUEUE} up` }, 'ip');
     await o.ports.link.configureLink(name, { mtu: this.mtu, txQueueLength: TUN_TX_QUEUE, addresses: [], routes: [] });
     await o.ports.link.ipBatch(o.log, this.v6!.linkLines(name));
-    const pub = this.v6!.opts.publicIp!;
     this.udp6 = this.openSocket(pub);
     this.pool6 = openFlowSpread(o.ports, pub, BATCH_SIZE, SOCKET_BUFFER);
-    const egressSlotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
-    this.packets.setSend({ egressSlotSize, sourcePorts6: this.pool6?.sourcePorts });
+    const tap = this.sendPath6.port;
+    this.sender6 = tap && this.pool6 ? new SplitSender(tap, this.pool6, batchSize) : (tap ?? this.pool6);
+    const egressSlotSize = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
+    this.packets.setSend({ egressSlotSize, sourcePorts6: this.sender6?.sourcePorts, whole });
     this.egress = forward({
       from: this.tun,
-      to: this.pool6 ?? this.udp6,
+      to: this.sender6 ?? this.udp6,
       onBatch: this.packets.onEgress,
       headroom: HEADROOM,
       slotSize: egressSlotSize,
-      batchSize: BATCH_SIZE,
+      batchSize,
     });
     this.ingress6 = forward({
       from: this.udp6,
@@ -235,6 +246,24 @@ export class OverlayNetwork implements DataplaneNetwork {
       batchSize: BATCH_SIZE,
     });
     this.logStarted(name);
+  }
+
+  /** The send path of the underlay `publicIp` belongs to (its family picks the TAP). */
+  private choosePath(publicIp: string, overhead: number): Promise<SendPath> {
+    const { log, ports, offloads } = this.opts;
+    return chooseSendPath({ log, ports, offloads, publicIp, overhead, batchSize: WHOLE_BATCH_SIZE });
+  }
+
+  /**
+   * flannel0's offloads in dual stack: TSO for a family only where its super-packets have a TAP to go to
+   * (whole mode), since the sockets send no super-packets whole. IPv6 leaves by the IPv6 TAP over the IPv6
+   * underlay (udp sends a peer without PublicIPv6 inside IPv4, so it needs both TAPs) or by the IPv4 one.
+   */
+  private tunOffloads(tap4: boolean, tap6: boolean): number {
+    if (!tap4 && !tap6) return TCP_OFFLOADS; // not whole: the TUN read cuts super-packets itself
+    const v6 = this.v6;
+    const tso6 = !v6 || (v6.underlay === 'ipv6' ? tap6 && (tap4 || this.backend === 'vxlan') : tap4);
+    return TCP_OFFLOADS & ~(tap4 ? 0 : TunOffload.TSO4) & ~(tso6 ? 0 : TunOffload.TSO6);
   }
 
   private openSocket(address: string): UdpPort {
@@ -252,7 +281,7 @@ export class OverlayNetwork implements DataplaneNetwork {
   private logStarted(name: string): void {
     const o = this.opts;
     if (this.v6) {
-      const st = this.v6.status(this.sendPath.superPackets ? 'super-packet path' : 'socket path');
+      const st = this.v6.status(this.sendPath, this.sendPath6);
       o.log.info({ ipv6: { ...st, network: formatIpv6Prefix(this.v6.opts.network) } }, 'IPv6 pod traffic forwarded');
     }
     const sock = this.udp ?? this.udp6!;
@@ -319,7 +348,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     const v6 = this.v6!;
     if (before) v6.fib.delete(before.subnet);
     this.udp6?.removePeer(index);
-    this.pool6?.removePeer(index);
+    this.sender6?.removePeer(index);
     const path = v6.pathFor(after?.ipv6, after?.ipv6?.vtepMac !== undefined);
     v6.path[index] = path;
     if (!after?.ipv6) return;
@@ -332,7 +361,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     }
     if (path === PeerPath6.Ipv6Underlay) {
       this.udp6!.addPeer(index, after.ipv6.publicIp!, this.opts.format.port);
-      this.pool6?.addPeer(index, after.ipv6.publicIp!, this.opts.format.port);
+      this.sender6?.addPeer(index, after.ipv6.publicIp!, this.opts.format.port);
     }
     v6.fib.set(after.ipv6.subnet, index);
   }
@@ -355,6 +384,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       ...this.packets.family.counters(),
       ...receiveCounters(this.tun),
       ...sendCounters(this.sendPath.port),
+      ...sendCounters(this.sendPath6?.port, '_ipv6'),
     };
   }
 
@@ -363,7 +393,11 @@ export class OverlayNetwork implements DataplaneNetwork {
     DROP_NAMES.forEach((name, i) => {
       if (i > 0) out[name] = this.drops[i]!;
     });
-    return Object.assign(out, receiveDrops(this.tun, [this.udp, this.udp6]), sendDrops(this.sendPath.port));
+    return Object.assign(
+      out,
+      receiveDrops(this.tun, [this.udp, this.udp6]),
+      sendDrops(this.sendPath.port, this.sendPath6?.port),
+    );
   }
 
   status(): NetworkStatus {
@@ -376,7 +410,7 @@ export class OverlayNetwork implements DataplaneNetwork {
       drops: this.dropCounts(),
       dropsByFamily: this.packets.family.dropsByFamily(this.drops, DROP_NAMES),
       sendPath: { superPackets, reason },
-      ...(this.v6 && { ipv6: this.v6.status(superPackets ? 'super-packet path' : 'socket path') }),
+      ...(this.v6 && { ipv6: this.v6.status(this.sendPath, this.sendPath6) }),
     };
   }
 
@@ -386,7 +420,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.ingress6?.stop();
     this.udp?.close();
     this.udp6?.close();
-    this.pool6?.close();
+    this.sender6?.close(); // pool6 with it
     this.sender?.close();
     this.tun?.close(); // a non-persistent TUN disappears with its routes
     this.opts.capture?.close();

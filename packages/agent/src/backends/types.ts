@@ -50,7 +50,9 @@ export interface Ipv6Forwarding {
   underlay: 'ipv6' | 'ipv4';
   /** MTU for IPv6 pod traffic (the IPv6 outer header is 20 bytes longer than IPv4's). */
   mtu: number;
-  /** The egress path of IPv6 packets and why (the TAP super-packet path writes IPv4 outer headers only). */
+  /** Whether IPv6 super-packets go to the kernel whole (through weft-gso6, or weft-gso0 over the IPv4 underlay). */
+  superPackets: boolean;
+  /** The egress path of IPv6 packets, in words (and why the socket path, when it is that). */
   sendPath: string;
   reason: string;
 }

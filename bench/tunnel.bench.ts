@@ -13,6 +13,7 @@ import { PacketBatch, TCP_OFFLOADS, configureLink, forward, openTun, openUdp, ty
 import { splitSuperPacket, splitSuperPacketTs } from '@weft/tunnel/bench';
 import { flagValue, medianOf, publish, row, type Row } from './lib/report.ts';
 import { iperf3, type Iperf3Report } from './lib/iperf.ts';
+import { OPENVPN_FAST, openvpnArgv } from './lib/openvpn.ts';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -223,38 +224,14 @@ function weftCase(scope: LabScope, a: Netns, b: Netns, v: Variant): Case {
  * comparison does not rest on tuning only one side.
  */
 function openvpnCase(scope: LabScope, a: Netns, b: Netns, name: string, tuned: boolean): Case {
-  const vpn = (me: number, peer: number) => [
-    'openvpn',
-    '--dev',
-    'tun0',
-    '--dev-type',
-    'tun',
-    '--proto',
-    'udp',
-    '--local',
-    `192.0.2.${me}`,
-    '--lport',
-    '1194',
-    '--remote',
-    `192.0.2.${peer}`,
-    '--rport',
-    '1194',
-    '--ifconfig',
-    `10.8.0.${me}`,
-    `10.8.0.${peer}`,
-    '--cipher',
-    'none',
-    '--auth',
-    'none',
-    '--tun-mtu',
-    String(TUN_MTU),
-    '--mssfix',
-    '0',
-    '--disable-dco',
-    '--verb',
-    '3',
-    ...(tuned ? ['--fast-io', '--sndbuf', '4194304', '--rcvbuf', '4194304', '--txqueuelen', String(TXQUEUELEN)] : []),
-  ];
+  const tuning = tuned ? [...OPENVPN_FAST, '--txqueuelen', String(TXQUEUELEN)] : [];
+  const vpn = (me: number, peer: number) =>
+    openvpnArgv(
+      { local: `192.0.2.${me}`, remote: `192.0.2.${peer}`, tunLocal: `10.8.0.${me}`, tunRemote: `10.8.0.${peer}` },
+      TUN_MTU,
+      3,
+      tuning,
+    );
   return {
     name,
     start() {

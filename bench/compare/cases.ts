@@ -2,6 +2,7 @@
 // weft's backends through real agents, and three references built by hand the way their users build them.
 import { Lab, type LabNode } from '@weft/lab';
 import { labUp } from 'weft/lab';
+import { OPENVPN_FAST, openvpnArgv } from '../lib/openvpn.ts';
 import type { Endpoints } from './measure.ts';
 import { mixedVxlan } from './mixed.ts';
 import { IPV6_CASE_NAMES, prepareIpv6Case, type Ipv6CaseName } from './ipv6.ts';
@@ -106,42 +107,8 @@ const openvpn = () =>
       [a, b, '10.8.0.1', '10.8.0.2'],
       [b, a, '10.8.0.2', '10.8.0.1'],
     ] as const) {
-      lab.scope.spawn(`openvpn-${self.name}`, self.ns, [
-        'openvpn',
-        '--dev',
-        'tun0',
-        '--dev-type',
-        'tun',
-        '--proto',
-        'udp',
-        '--local',
-        self.underlayIp,
-        '--lport',
-        '1194',
-        '--remote',
-        peer.underlayIp,
-        '--rport',
-        '1194',
-        '--ifconfig',
-        local,
-        remote,
-        '--cipher',
-        'none',
-        '--auth',
-        'none',
-        '--tun-mtu',
-        '1472',
-        '--mssfix',
-        '0',
-        '--disable-dco',
-        '--fast-io',
-        '--sndbuf',
-        '4194304',
-        '--rcvbuf',
-        '4194304',
-        '--verb',
-        '1',
-      ]);
+      const peerOf = { local: self.underlayIp, remote: peer.underlayIp, tunLocal: local, tunRemote: remote };
+      lab.scope.spawn(`openvpn-${self.name}`, self.ns, openvpnArgv(peerOf, 1472, 1, OPENVPN_FAST));
     }
     for (const [self, peer] of [
       [a, b],

@@ -18,7 +18,13 @@ test('growth in the first third only is warm-up', () => {
 
 test('growth that goes on to the end is growth, with when it was still growing', () => {
   const v = memoryVerdict(series(900, (t) => 70 + t / 20));
-  assert.match(v, /^GREW \d+ -> \d+ -> \d+ MB over \d+ s \(still growing after t=\d+ s\)$/);
+  assert.match(v, /^GREW \d+ -> \d+ -> \d+ MB over \d+ s \(still growing after t=\d+ s, ~\d+ MB\/h\)$/);
+});
+
+test('slow growth third after third is growth, though under the bounds of a jump', () => {
+  // n1 in a 15-minute soak: 77 -> 80 -> 83 MB (RSS)
+  const v = memoryVerdict(series(900, (t) => 77 + t / 150 + ((t / 5) % 2)));
+  assert.match(v, /^GREW steadily \d+ -> \d+ -> \d+ MB over \d+ s \(~\d+ MB\/h\)$/);
 });
 
 test('a short life is not judged', () => {

@@ -21,6 +21,9 @@ const WARMUP_S = 10;
 /** Growth beyond both of these counts as growth, not noise (GC timing moves RSS by a few MB). */
 const GROWTH_MB = 8;
 const GROWTH_RATIO = 0.15;
+/** Rising by at least this from third to third, and by STEADY_TOTAL_MB or more in all, is steady growth. */
+const STEADY_STEP_MB = 1.5;
+const STEADY_TOTAL_MB = 3;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
@@ -49,8 +52,13 @@ export function memoryVerdict(series: readonly { t: number; mb: number }[]): str
   const [a, b, c] = parts.map((p) => median(p.map((s) => s.mb))) as [number, number, number];
   const grew = (x: number, y: number) => y - x > GROWTH_MB && y > x * (1 + GROWTH_RATIO);
   const span = `${a.toFixed(0)} -> ${b.toFixed(0)} -> ${c.toFixed(0)} MB over ${(steady.at(-1)!.t - steady[0]!.t).toFixed(0)} s`;
+  const hours = (steady.at(-1)!.t - steady[0]!.t) / 3600;
+  const rate = `${((c - a) / hours / (2 / 3)).toFixed(0)} MB/h`; // a and c: medians two thirds apart
   if (grew(b, c) || (grew(a, c) && c - b > GROWTH_MB / 2))
-    return `GREW ${span} (still growing after t=${parts[2]![0]!.t.toFixed(0)} s)`;
+    return `GREW ${span} (still growing after t=${parts[2]![0]!.t.toFixed(0)} s, ~${rate})`;
+  // Slow, steady growth (a leak of a few bytes per packet) stays under the bounds but rises third after third.
+  if (b - a >= STEADY_STEP_MB && c - b >= STEADY_STEP_MB && c - a >= STEADY_TOTAL_MB)
+    return `GREW steadily ${span} (~${rate})`;
   if (grew(a, b)) return `warm-up, then flat (${span})`;
   return `flat (${span})`;
 }

@@ -14,6 +14,8 @@
 //   +---------------------------------------+
 //
 // IPv6 next hop (RFC 2545 §3): 16 bytes global, or 32 bytes global + link-local (BIRD sends 32 on a shared link).
+// IPv4 unicast may carry an IPv6 next hop too (RFC 8950 §3: 16 or 32 bytes, told apart from IPv4's 4 by the
+// length); whether the session negotiated that is the speaker's check (families.ts).
 // An empty MP_UNREACH for a family is that family's End-of-RIB marker (RFC 4724 §2).
 // RFC 7606 §7.11: any malformation here resets the session (we do not implement AFI/SAFI disable).
 import { Afi, AttrType, Safi, type MpReachAttribute, type MpUnreachAttribute, type Prefix } from '../types.ts';
@@ -30,8 +32,13 @@ export function isSupportedFamily(afi: number, safi: number): afi is Afi {
   return (afi === Afi.Ipv4 || afi === Afi.Ipv6) && safi === Safi.Unicast;
 }
 
+/** The family of the next hop: IPv6 for IPv6 routes, and for IPv4 routes with an IPv6 next hop (RFC 8950). */
+function nextHopAfi(a: MpReachAttribute): Afi {
+  return a.afi === Afi.Ipv4 && !a.nextHop.includes(':') ? Afi.Ipv4 : Afi.Ipv6;
+}
+
 function nextHopLength(a: MpReachAttribute): number {
-  if (a.afi === Afi.Ipv4) return 4;
+  if (nextHopAfi(a) === Afi.Ipv4) return 4;
   return a.linkLocalNextHop !== undefined ? 32 : 16;
 }
 
@@ -60,11 +67,10 @@ export function mpReachValueLength(a: MpReachAttribute): number {
 export function encodeMpReachValue(a: MpReachAttribute, buf: Uint8Array, offset: number): number {
   const head = encodeFamily(a, buf, offset);
   if (a.raw) return head;
-  const afi = a.afi as Afi;
-  const nhLen = nextHopLength(a);
-  buf[offset + 3] = nhLen;
-  let off = offset + 4 + writeAddr(afi, a.nextHop, buf, offset + 4);
-  if (a.linkLocalNextHop !== undefined && afi === Afi.Ipv6) off += writeAddr(afi, a.linkLocalNextHop, buf, off);
+  const nhAfi = nextHopAfi(a);
+  buf[offset + 3] = nextHopLength(a);
+  let off = offset + 4 + writeAddr(nhAfi, a.nextHop, buf, offset + 4);
+  if (a.linkLocalNextHop !== undefined && nhAfi === Afi.Ipv6) off += writeAddr(nhAfi, a.linkLocalNextHop, buf, off);
   buf[off++] = 0; // reserved
   for (const p of a.nlri) off += encodePrefix(p, buf, off);
   return off - offset;
@@ -72,7 +78,8 @@ export function encodeMpReachValue(a: MpReachAttribute, buf: Uint8Array, offset:
 
 /**
  * Decodes an MP_REACH_NLRI value in `buf[start, start+len)`. Throws MpSyntaxError when it is shorter than its fixed
- * part, the next hop length is wrong for the family (4 for IPv4; 16 or 32 for IPv6) or overruns, or a prefix is bad.
+ * part, the next hop length is wrong for the family (4, 16 or 32 for IPv4; 16 or 32 for IPv6) or overruns, or a
+ * prefix is bad.
  */
 export function decodeMpReachValue(buf: Uint8Array, start: number, len: number): MpReachAttribute {
   if (len < 5) throw new MpSyntaxError(`MP_REACH_NLRI of ${len} bytes`); // AFI 2 + SAFI 1 + NH len 1 + reserved 1
@@ -83,13 +90,14 @@ export function decodeMpReachValue(buf: Uint8Array, start: number, len: number):
     return { type: AttrType.MpReachNlri, afi, safi, nextHop: '', nlri: [], raw: copyBytes(buf, start + 3, end) };
   }
   const nhLen = buf[start + 3]!;
-  const size = addrBytes(afi);
-  if (nhLen !== size && !(afi === Afi.Ipv6 && nhLen === 32))
+  if (nhLen !== addrBytes(afi) && nhLen !== 16 && nhLen !== 32)
     throw new MpSyntaxError(`next hop length ${nhLen} for AFI ${afi}`);
+  const nhAfi = nhLen === 4 ? Afi.Ipv4 : Afi.Ipv6; // 16/32 with AFI 1: RFC 8950 §3
   const nh = start + 4;
   if (nh + nhLen + 1 > end) throw new MpSyntaxError('next hop overruns MP_REACH_NLRI');
-  const attr: MpReachAttribute = { type: AttrType.MpReachNlri, afi, safi, nextHop: formatAddr(afi, buf, nh), nlri: [] };
-  if (nhLen === 32) attr.linkLocalNextHop = formatAddr(afi, buf, nh + 16);
+  const nextHop = formatAddr(nhAfi, buf, nh);
+  const attr: MpReachAttribute = { type: AttrType.MpReachNlri, afi, safi, nextHop, nlri: [] };
+  if (nhLen === 32) attr.linkLocalNextHop = formatAddr(nhAfi, buf, nh + 16);
   decodeMpPrefixes(afi, buf, nh + nhLen + 1, end, attr.nlri);
   return attr;
 }

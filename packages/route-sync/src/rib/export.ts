@@ -10,8 +10,9 @@
 // - To external peers (§5.1): our AS is prepended, the next hop is our own address on that session, and
 //   attributes local to our AS (LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST, a learned MED) are removed.
 // - Families (RFC 4760 §8): a peer hears only the families its session negotiated, and a route only when we
-//   have a next hop of the route's own family for it (no RFC 8950 extended next hop): an IPv4 session needs a
-//   configured IPv6 next hop to carry IPv6 routes, and an IPv6 session an IPv4 one for IPv4 routes.
+//   have a next hop of the route's own family for it: an IPv4 session needs a configured IPv6 next hop to carry
+//   IPv6 routes, and an IPv6 session an IPv4 one for IPv4 routes, unless the session negotiated RFC 8950's
+//   extended next hop: then IPv4 routes may go with an IPv6 next hop (ours, or the one they came with).
 import { tryParseIp } from '@weft/netaddr';
 import { Afi, WellKnownCommunity, type Prefix, type RouteAttributes } from '../types.ts';
 import { LOCAL_SOURCE, prependAs, type Route, type RouteSource } from './route.ts';
@@ -28,6 +29,8 @@ export interface RibPeer extends RouteSource {
   nextHops?: { ipv4?: string; ipv6?: string };
   /** RFC 2545 §3: our link-local address on a shared link, sent after the global IPv6 next hop. */
   linkLocalNextHop?: string;
+  /** RFC 8950 negotiated: IPv4 routes may carry an IPv6 next hop to this peer. */
+  extendedNextHop?: boolean;
 }
 
 /** Speaker-wide facts the export rules need. */
@@ -55,7 +58,7 @@ export interface ExportedRoute {
 export function exportRoute(ctx: ExportContext, route: Route, to: RibPeer): ExportedRoute | null {
   if (to.families && !to.families.includes(route.prefix.afi)) return null; // RFC 4760 §8
   const r = exportToPeer(ctx, route, to);
-  if (!r || familyOf(r.nextHop) !== route.prefix.afi) return null; // no usable next hop of this family
+  if (!r || !nextHopFits(r, to)) return null; // no usable next hop for this family
   if (r.prefix.afi === Afi.Ipv6 && to.linkLocalNextHop && r.nextHop === localNextHop(to, Afi.Ipv6))
     r.linkLocalNextHop = to.linkLocalNextHop;
   return r;
@@ -100,11 +103,21 @@ function nextHopFor(route: Route, to: RibPeer, self: boolean): string {
   return self ? localNextHop(to, afi) : route.nextHop;
 }
 
-/** Our address of family `afi` on the session with `to`: configured, else the session's own if it fits; or ''. */
+/**
+ * Our address of family `afi` on the session with `to`: configured, else the session's own if it fits; or ''.
+ * With RFC 8950, an IPv4 route without an IPv4 address of ours goes with our IPv6 one.
+ */
 function localNextHop(to: RibPeer, afi: Afi): string {
   const configured = afi === Afi.Ipv4 ? to.nextHops?.ipv4 : to.nextHops?.ipv6;
   if (configured) return configured;
-  return familyOf(to.localAddress) === afi ? to.localAddress : '';
+  if (familyOf(to.localAddress) === afi) return to.localAddress;
+  return afi === Afi.Ipv4 && to.extendedNextHop ? localNextHop(to, Afi.Ipv6) : '';
+}
+
+/** The next hop is of the route's family, or IPv6 for an IPv4 route where RFC 8950 was negotiated. */
+function nextHopFits(r: ExportedRoute, to: RibPeer): boolean {
+  const f = familyOf(r.nextHop);
+  return f === r.prefix.afi || (f === Afi.Ipv6 && r.prefix.afi === Afi.Ipv4 && to.extendedNextHop === true);
 }
 
 /** The family of an address text, or null when it is not an address. */

@@ -42,9 +42,14 @@ export interface FamilyFilterResult {
 
 /**
  * Keeps the parts of `u` that belong to `families`. Attributes other than MP_REACH/MP_UNREACH are left as they
- * are (they apply to whichever prefixes remain). Pure; `u` is not modified.
+ * are (they apply to whichever prefixes remain). IPv4 routes with an IPv6 next hop count as a family of their own,
+ * kept only when `extendedNextHop` was negotiated (RFC 8950 §4). Pure; `u` is not modified.
  */
-export function filterUpdateFamilies(u: UpdateMessage, families: readonly Afi[]): FamilyFilterResult {
+export function filterUpdateFamilies(
+  u: UpdateMessage,
+  families: readonly Afi[],
+  extendedNextHop = false,
+): FamilyFilterResult {
   const eor = endOfRibFamily(u);
   if (eor !== null) return { update: null, endOfRib: families.includes(eor) ? eor : null, ignored: 0 };
   const ok = (p: Prefix) => families.includes(p.afi);
@@ -59,7 +64,8 @@ export function filterUpdateFamilies(u: UpdateMessage, families: readonly Afi[])
   const attributes = u.attributes.filter((a) => {
     if (a.type !== AttrType.MpReachNlri && a.type !== AttrType.MpUnreachNlri) return true;
     const n = a.type === AttrType.MpReachNlri ? a.nlri.length : a.withdrawn.length;
-    if (families.includes(a.afi as Afi) && a.safi === Safi.Unicast) return true;
+    const ipv6NextHop = a.type === AttrType.MpReachNlri && a.afi === Afi.Ipv4 && a.nextHop.includes(':');
+    if (families.includes(a.afi as Afi) && a.safi === Safi.Unicast && (!ipv6NextHop || extendedNextHop)) return true;
     ignored += n;
     return false;
   });

@@ -1,6 +1,7 @@
 // Between RIB routes and BGP message objects: our OPEN, UPDATEs built from an Adj-RIB-Out diff, and the
 // routes inside a received UPDATE. Only objects here; bytes are the codec's business.
 import { resolveAttributes, updateRoutes } from '../codec/resolve.ts';
+import { extendedNextHopCapability } from '../codec/extended-nexthop.ts';
 import { tryParseIpv4 } from '@weft/netaddr';
 import type { OpenInfo } from '../fsm/types.ts';
 import type { Announcement, OutboundUpdate } from '../rib/rib.ts';
@@ -28,6 +29,8 @@ export interface OpenParams {
   gracefulRestart?: { restartTime: number; restarting: boolean };
   /** Unicast families to offer (RFC 4760 capability); default IPv4 and IPv6. */
   families?: readonly Afi[];
+  /** RFC 8950: offer IPv4 unicast routes with IPv6 next hops (Extended Next Hop Encoding capability). */
+  extendedNextHop?: boolean;
 }
 
 /** Our OPEN: version 4, 4-octet AS (RFC 6793), the unicast families (RFC 4760), route refresh, optional GR. */
@@ -44,6 +47,7 @@ export function buildOpen(p: OpenParams): OpenMessage {
       ...families,
       { type: CapabilityCode.RouteRefresh },
       { type: CapabilityCode.FourOctetAs, asn: p.localAs },
+      ...(p.extendedNextHop ? [extendedNextHopCapability()] : []),
     ],
   };
   if (p.gracefulRestart) {
@@ -123,7 +127,7 @@ export function buildUpdates(diff: OutboundUpdate): UpdateMessage[] {
   for (const g of [...groups.values()].flatMap((m) => [...m.values()])) {
     const { attrs, nextHop, prefix, linkLocalNextHop } = g[0]!;
     const prefixes = g.map((r) => r.prefix);
-    if (prefix.afi === Afi.Ipv4) {
+    if (prefix.afi === Afi.Ipv4 && !nextHop.includes(':')) {
       for (const c of chunks(prefixes, IPV4_PER_UPDATE)) {
         out.push({
           type: MessageType.Update,
@@ -133,8 +137,10 @@ export function buildUpdates(diff: OutboundUpdate): UpdateMessage[] {
         });
       }
     } else {
+      // IPv6 routes, and IPv4 ones with an IPv6 next hop (RFC 8950 §3: MP_REACH_NLRI of AFI 1)
       for (const c of chunks(prefixes, IPV6_PER_UPDATE)) {
-        const mp: PathAttribute = { type: AttrType.MpReachNlri, afi: Afi.Ipv6, safi: Safi.Unicast, nextHop, nlri: c };
+        const afi = prefix.afi;
+        const mp: PathAttribute = { type: AttrType.MpReachNlri, afi, safi: Safi.Unicast, nextHop, nlri: c };
         if (linkLocalNextHop) mp.linkLocalNextHop = linkLocalNextHop; // RFC 2545 §3: 32-byte next hop
         out.push({ type: MessageType.Update, withdrawn: [], attributes: [mp, ...toPathAttributes(attrs)], nlri: [] });
       }

@@ -27,6 +27,11 @@ export interface PeerConfig {
    * Without one, routes of that family are not sent (no RFC 8950 extended next hop).
    */
   nextHops?: { ipv4?: string; ipv6?: string; ipv6LinkLocal?: string };
+  /**
+   * RFC 8950: offer IPv4 unicast with IPv6 next hops. Used only when the neighbour offers it too; then IPv4 routes
+   * without an IPv4 next hop (an IPv6 session, no `nextHops.ipv4`) go with our IPv6 one, and theirs are taken.
+   */
+  extendedNextHop?: boolean;
 }
 
 /** Per-peer status for `weft status` and metrics. */

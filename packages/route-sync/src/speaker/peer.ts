@@ -160,6 +160,7 @@ export class Peer implements SessionOwner {
       ...this.ribPeer(s.conn?.localAddress ?? ''),
       bgpId: formatIpv4(s.fsm.peerOpen!.bgpId),
       families: s.families,
+      extendedNextHop: s.extendedNextHop,
     });
     this.dropUnpreservedStale(s);
     this.sendAll(s);
@@ -167,7 +168,7 @@ export class Peer implements SessionOwner {
   }
 
   update(s: Session, msg: UpdateMessage): void {
-    const { update, endOfRib, ignored } = filterUpdateFamilies(msg, s.families);
+    const { update, endOfRib, ignored } = filterUpdateFamilies(msg, s.families, s.extendedNextHop);
     this.ignored += ignored;
     if (endOfRib !== null) return this.endOfRib(endOfRib);
     if (!update) return;

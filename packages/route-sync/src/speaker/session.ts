@@ -25,6 +25,7 @@ import {
 } from '../types.ts';
 import type { Connection, Transport } from './connection.ts';
 import { negotiateFamilies } from './families.ts';
+import { offersIpv4OverIpv6 } from '../codec/extended-nexthop.ts';
 import { openInfo } from './messages.ts';
 
 /** What a session reports to the peer that owns it. */
@@ -58,6 +59,8 @@ export class Session {
   fourOctetAs = false;
   /** Unicast families both OPENs advertised (RFC 4760 §8); valid from OpenConfirm on, empty before. */
   families: Afi[] = [];
+  /** Both OPENs offered IPv4 unicast with IPv6 next hops (RFC 8950); valid from OpenConfirm on. */
+  extendedNextHop = false;
   /** The peer's OPEN listed the route refresh capability (RFC 2918 §2). */
   peerRouteRefresh = false;
   /** The OPEN we sent on this connection: one side of the family negotiation. */
@@ -188,7 +191,9 @@ export class Session {
         this.peerGracefulRestart = gr
           ? { restartTime: gr.restartTime, families: gr.families, preserved: gr.preserved }
           : null;
-        this.families = negotiateFamilies(this.sentOpen ?? this.p.owner.buildOpen(), m);
+        const ours = this.sentOpen ?? this.p.owner.buildOpen();
+        this.families = negotiateFamilies(ours, m);
+        this.extendedNextHop = offersIpv4OverIpv6(ours) && offersIpv4OverIpv6(m);
         this.peerRouteRefresh = m.capabilities.some((c) => c.type === CapabilityCode.RouteRefresh);
         return this.feed({ type: FsmEventType.OpenReceived, open: info });
       }

@@ -239,6 +239,7 @@ export class Speaker extends EventEmitter implements PeerHost {
       routerId: this.cfg.routerId,
       holdTime: peer.holdTime ?? this.cfg.holdTime ?? 90,
       ...(peer.families ? { families: peer.families } : {}),
+      ...(peer.extendedNextHop ? { extendedNextHop: true } : {}),
     };
     if (gr === false) return buildOpen(base);
     const restarting = this.clock.now() < this.restartingUntil;

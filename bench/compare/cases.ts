@@ -2,6 +2,8 @@
 // weft's backends through real agents, and three references built by hand the way their users build them.
 import { Lab, type LabNode } from '@weft/lab';
 import { labUp } from 'weft/lab';
+import { FLANNEL_DEVICE, appendFdb, flannelVxlanLines } from 'weft/lab/kernel-flannel';
+import { SUBNET, flannelVtep, vtepMac } from './addressing.ts';
 import { OPENVPN_FAST, openvpnArgv } from '../lib/openvpn.ts';
 import type { Endpoints } from './measure.ts';
 import { mixedVxlan } from './mixed.ts';
@@ -38,8 +40,6 @@ export function setLabPrefix(prefix: string): void {
 }
 const labName = (name: string) => `${labPrefix}-${name}`;
 
-const SUBNET = (n: LabNode) => `10.244.${n.index}.0/24`;
-
 function endpoints(lab: Lab): Endpoints {
   const [a, b] = lab.nodes as [LabNode, LabNode];
   return { client: a.pods[0]!.ns, server: b.pods[0]!.ns, serverIp: b.pods[0]!.ip };
@@ -69,8 +69,6 @@ const plain = () =>
     await b.ns.ip(['route', 'add', SUBNET(a), 'via', a.underlayIp]);
   });
 
-const vtepMac = (n: LabNode) => `02:00:0a:f4:${n.index.toString(16).padStart(2, '0')}:00`;
-
 /** The kernel's vxlan driver configured the way flannel's vxlan backend does it. */
 const kernelVxlan = () =>
   handBuilt('kernel-vxlan', 1450, async (_lab, a, b) => {
@@ -78,25 +76,8 @@ const kernelVxlan = () =>
       [a, b],
       [b, a],
     ] as const) {
-      await self.ns.ipBatch([
-        `link add flannel.1 type vxlan id 1 dstport 8472 local ${self.underlayIp} dev eth0 nolearning`,
-        `link set flannel.1 address ${vtepMac(self)} mtu 1450 up`,
-        `addr add 10.244.${self.index}.0/32 dev flannel.1`,
-        `neigh replace 10.244.${peer.index}.0 lladdr ${vtepMac(peer)} dev flannel.1 nud permanent`,
-        `route replace ${SUBNET(peer)} via 10.244.${peer.index}.0 dev flannel.1 onlink`,
-      ]);
-      await self.ns.exec([
-        'bridge',
-        'fdb',
-        'append',
-        vtepMac(peer),
-        'dev',
-        'flannel.1',
-        'dst',
-        peer.underlayIp,
-        'self',
-        'permanent',
-      ]);
+      await self.ns.ipBatch(flannelVxlanLines(4, flannelVtep(self), flannelVtep(peer)));
+      await appendFdb(self, FLANNEL_DEVICE[4], vtepMac(peer), peer.underlayIp);
     }
   });
 

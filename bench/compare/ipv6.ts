@@ -11,6 +11,8 @@
 // (/status ipv6.forwarded false).
 import { Lab, type LabNode } from '@weft/lab';
 import { httpGetIn, labUp, METRICS_PORT } from 'weft/lab';
+import { FLANNEL_DEVICE, appendFdb, flannelVxlanLines } from 'weft/lab/kernel-flannel';
+import { SUBNET, flannelVtep, vtepMac } from './addressing.ts';
 import type { Endpoints } from './measure.ts';
 
 export const IPV6_CASE_NAMES = ['kernel-vxlan-v6', 'weft-native-v6', 'weft-vxlan-v6', 'weft-udp-v6'] as const;
@@ -36,12 +38,10 @@ export interface PreparedIpv6Case {
   lab: Lab;
 }
 
-const SUBNET = (n: LabNode) => `10.244.${n.index}.0/24`;
 const SUBNET6 = (n: LabNode) => `fd00:10:244:${n.index.toString(16)}::/64`;
 /** The subnet's first address (IPv6 VTEP), as flanneld gives flannel-v6.1. */
 const VTEP6 = (n: LabNode) => `fd00:10:244:${n.index.toString(16)}::`;
 const UNDERLAY6 = (n: LabNode) => `2001:db8::${10 + n.index}`;
-const vtepMac = (n: LabNode) => `02:00:0a:f4:${n.index.toString(16).padStart(2, '0')}:00`;
 const vtepMac6 = (n: LabNode) => `02:00:fd:00:${n.index.toString(16).padStart(2, '0')}:06`;
 const KERNEL_MTU6 = 1430;
 
@@ -53,23 +53,18 @@ function endpoints6(lab: Lab): Endpoints {
 
 /** flannel.1 (IPv4) and flannel-v6.1 (IPv6) on `self` towards `peer`, as flanneld programs a dual-stack node. */
 async function programDualStackVxlan(self: LabNode, peer: LabNode): Promise<void> {
+  const vtep6 = (n: LabNode) => ({
+    underlayIp: UNDERLAY6(n),
+    subnet: SUBNET6(n),
+    vtepIp: VTEP6(n),
+    vtepMac: vtepMac6(n),
+  });
   await self.ns.ipBatch([
-    `link add flannel.1 type vxlan id 1 dstport 8472 local ${self.underlayIp} dev eth0 nolearning`,
-    `link set flannel.1 address ${vtepMac(self)} mtu 1450 up`,
-    `addr add 10.244.${self.index}.0/32 dev flannel.1`,
-    `neigh replace 10.244.${peer.index}.0 lladdr ${vtepMac(peer)} dev flannel.1 nud permanent`,
-    `route replace ${SUBNET(peer)} via 10.244.${peer.index}.0 dev flannel.1 onlink`,
-    `link add flannel-v6.1 type vxlan id 1 dstport 8472 local ${UNDERLAY6(self)} dev eth0 nolearning`,
-    `link set flannel-v6.1 address ${vtepMac6(self)} mtu ${KERNEL_MTU6} up`,
-    `addr add ${VTEP6(self)}/128 dev flannel-v6.1 nodad`,
-    `neigh replace ${VTEP6(peer)} lladdr ${vtepMac6(peer)} dev flannel-v6.1 nud permanent`,
-    `route replace ${SUBNET6(peer)} via ${VTEP6(peer)} dev flannel-v6.1 onlink`,
+    ...flannelVxlanLines(4, flannelVtep(self), flannelVtep(peer)),
+    ...flannelVxlanLines(6, vtep6(self), vtep6(peer)),
   ]);
-  for (const [dev, mac, dst] of [
-    ['flannel.1', vtepMac(peer), peer.underlayIp],
-    ['flannel-v6.1', vtepMac6(peer), UNDERLAY6(peer)],
-  ] as const)
-    await self.ns.exec(['bridge', 'fdb', 'append', mac, 'dev', dev, 'dst', dst, 'self', 'permanent']);
+  await appendFdb(self, FLANNEL_DEVICE[4], vtepMac(peer), peer.underlayIp);
+  await appendFdb(self, FLANNEL_DEVICE[6], vtepMac6(peer), UNDERLAY6(peer));
 }
 
 /** Gives the node's cni0 and its first pod their IPv6 addresses (the bridge holds the subnet's ::1). */

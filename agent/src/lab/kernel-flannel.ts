@@ -114,25 +114,9 @@ async function weftIpv6Vtep(db: string, node: LabNode): Promise<WeftVtep['v6']> 
 export async function programKernelFlannel6(kernel: LabNode, weft: WeftVtep): Promise<void> {
   const v6 = weft.v6;
   if (!v6 || !kernel.underlayIp6) throw new Error('programKernelFlannel6 needs a dual-stack lab and weft node');
-  await kernel.ns.ipBatch([
-    `link add flannel-v6.1 type vxlan id 1 dstport 8472 local ${kernel.underlayIp6} dev eth0 nolearning`,
-    `link set flannel-v6.1 address ${KERNEL_FLANNEL6.vtepMac} mtu 1430 up`,
-    `addr add ${KERNEL_FLANNEL6.vtepIp}/128 dev flannel-v6.1 nodad`,
-    `neigh replace ${v6.vtepIp} lladdr ${v6.vtepMac} dev flannel-v6.1 nud permanent`,
-    `route replace ${v6.subnet} via ${v6.vtepIp} dev flannel-v6.1 onlink`,
-  ]);
-  await kernel.ns.exec([
-    'bridge',
-    'fdb',
-    'append',
-    v6.vtepMac,
-    'dev',
-    'flannel-v6.1',
-    'dst',
-    v6.underlayIp,
-    'self',
-    'permanent',
-  ]);
+  const self = { underlayIp: kernel.underlayIp6, ...KERNEL_FLANNEL6 };
+  await kernel.ns.ipBatch(flannelVxlanLines(6, self, v6));
+  await appendFdb(kernel, FLANNEL_DEVICE[6], v6.vtepMac, v6.underlayIp);
 }
 
 /**
@@ -155,25 +139,47 @@ export async function addPodsIpv6(node: LabNode, subnet6: string): Promise<void>
  * for weft's VTEP instead, its broadcasts sent to the all-zeros FDB entry's VTEP (the weft node).
  */
 export async function programKernelFlannel(kernel: LabNode, weft: WeftVtep, staticNeigh = true): Promise<void> {
-  await kernel.ns.ipBatch([
-    `link add flannel.1 type vxlan id 1 dstport 8472 local ${kernel.underlayIp} dev eth0 nolearning`,
-    `link set flannel.1 address ${KERNEL_FLANNEL.vtepMac} mtu 1450 up`,
-    `addr add ${KERNEL_FLANNEL.vtepIp}/32 dev flannel.1`,
-    ...(staticNeigh ? [`neigh replace ${weft.vtepIp} lladdr ${weft.vtepMac} dev flannel.1 nud permanent`] : []),
-    `route replace ${weft.subnet} via ${weft.vtepIp} dev flannel.1 onlink`,
-  ]);
+  const self = { underlayIp: kernel.underlayIp, ...KERNEL_FLANNEL };
+  await kernel.ns.ipBatch(flannelVxlanLines(4, self, weft, staticNeigh));
   const macs = staticNeigh ? [weft.vtepMac] : [weft.vtepMac, '00:00:00:00:00:00'];
-  for (const mac of macs)
-    await kernel.ns.exec([
-      'bridge',
-      'fdb',
-      'append',
-      mac,
-      'dev',
-      'flannel.1',
-      'dst',
-      weft.underlayIp,
-      'self',
-      'permanent',
-    ]);
+  for (const mac of macs) await appendFdb(kernel, FLANNEL_DEVICE[4], mac, weft.underlayIp);
+}
+
+/** One end of flanneld's vxlan backend in one family: underlay address, VTEP (its subnet's first address), MAC. */
+export interface FlannelVtep {
+  underlayIp: string;
+  subnet: string;
+  vtepIp: string;
+  vtepMac: string;
+}
+
+/** flanneld's vxlan device per family. */
+export const FLANNEL_DEVICE = { 4: 'flannel.1', 6: 'flannel-v6.1' } as const;
+
+/**
+ * The `ip -batch` lines flanneld's vxlan backend leaves on node `self` for `peer` in one family: the device (VNI 1,
+ * port 8472 on the underlay address, nolearning; MTU 1450, or 1430 over IPv6) with our VTEP address and MAC, the
+ * peer's VTEP as a permanent neighbour (left out when `staticNeigh` is false) and the peer's subnet via it, onlink.
+ */
+export function flannelVxlanLines(
+  family: 4 | 6,
+  self: Omit<FlannelVtep, 'subnet'>,
+  peer: Omit<FlannelVtep, 'underlayIp'>,
+  staticNeigh = true,
+): string[] {
+  const dev = FLANNEL_DEVICE[family];
+  const [mtu, addr] =
+    family === 4 ? [1450, `${self.vtepIp}/32 dev ${dev}`] : [1430, `${self.vtepIp}/128 dev ${dev} nodad`];
+  return [
+    `link add ${dev} type vxlan id 1 dstport 8472 local ${self.underlayIp} dev eth0 nolearning`,
+    `link set ${dev} address ${self.vtepMac} mtu ${mtu} up`,
+    `addr add ${addr}`,
+    ...(staticNeigh ? [`neigh replace ${peer.vtepIp} lladdr ${peer.vtepMac} dev ${dev} nud permanent`] : []),
+    `route replace ${peer.subnet} via ${peer.vtepIp} dev ${dev} onlink`,
+  ];
+}
+
+/** flanneld's static FDB entry on `node`: frames to `mac` on `dev` go to the VTEP at underlay address `dst`. */
+export async function appendFdb(node: LabNode, dev: string, mac: string, dst: string): Promise<void> {
+  await node.ns.exec(['bridge', 'fdb', 'append', mac, 'dev', dev, 'dst', dst, 'self', 'permanent']);
 }

@@ -29,19 +29,11 @@ export class PingProbe {
   ) {}
 
   static start(scope: LabScope, from: LabPod, toIp: string, label: string, maxSeconds: number, intervalS = 0.1) {
-    // Bounded by timeout(1), not ping's -w: with a deadline, ping exits at the first ICMP error it receives.
-    const argv = [
-      'timeout',
-      String(Math.ceil(maxSeconds)),
-      'stdbuf',
-      '-oL',
-      'ping',
-      '-D',
-      '-O',
-      '-n',
-      '-i',
-      String(intervalS),
-    ];
+    // Bounded by a packet count: ping's -w deadline makes it exit at the first ICMP error it receives, and
+    // timeout(1) puts ping in a process group of its own, out of reach of a Ctrl-C, and leaves it running when
+    // the lab's last-resort cleanup SIGKILLs timeout (the PID the scope knows).
+    const count = String(Math.ceil(maxSeconds / intervalS));
+    const argv = ['stdbuf', '-oL', 'ping', '-D', '-O', '-n', '-i', String(intervalS), '-c', count];
     return new PingProbe(scope.spawn(label, from.ns, [...argv, '-W', '1', toIp]), intervalS);
   }
 

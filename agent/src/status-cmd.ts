@@ -2,19 +2,47 @@
 // It asks the agent's own /status endpoint on loopback (run it in the node's network namespace).
 import { DEFAULT_METRICS_PORT, cliProgram, parseCli, type AgentStatus } from '@weft/agent';
 
+/** The lease line: each family's subnet and underlay address (an IPv6-only node has no IPv4 subnet). */
+function leaseLine(l: NonNullable<AgentStatus['lease']>): string {
+  const subnets = [l.subnet, l.ipv6Subnet].filter((x) => x !== undefined).join(' + ');
+  const publics = [l.subnet !== undefined ? l.publicIp : undefined, l.publicIpv6 && `[${l.publicIpv6}]`];
+  const macs = [l.vtepMac && `VTEP MAC ${l.vtepMac}`, l.vtepMacV6 && `IPv6 VTEP MAC ${l.vtepMacV6}`];
+  const expires = l.expiresAt ? new Date(l.expiresAt).toISOString() : 'with the etcd lease';
+  const only6 = l.subnet === undefined ? 'IPv6 only, ' : '';
+  const attrs = [`public ${publics.filter(Boolean).join(' ') || l.publicIp}`, ...macs.filter(Boolean)].join(', ');
+  return `lease ${subnets} (${only6}${attrs}), expires ${expires}`;
+}
+
+/** Per-family packets and bytes each way, when the backend counts them (the overlays). */
+function familyLine(c: Record<string, number>): string | null {
+  if (c.rx_packets_ipv6 === undefined) return null;
+  const side = (f: string, d: string) => `${d} ${c[`${d}_packets_${f}`] ?? 0} (${c[`${d}_bytes_${f}`] ?? 0} B)`;
+  return `by family: ${['ipv4', 'ipv6'].map((f) => `${f} ${side(f, 'tx')} ${side(f, 'rx')}`).join('; ')}`;
+}
+
+/** Drops with a non-zero count, each with its IPv6 share when there is one. */
+function dropsLine(s: AgentStatus): string {
+  const six = s.dropsByFamily?.ipv6 ?? {};
+  const drops = Object.entries(s.drops).filter(([, v]) => v > 0);
+  const text = drops.map(([k, v]) => `${k}=${v}${six[k] ? ` (ipv6 ${six[k]})` : ''}`);
+  return `drops: ${text.length ? text.join(' ') : 'none'}`;
+}
+
 function render(s: AgentStatus): string {
   const lines = [
     `node ${s.node}: backend ${s.backend}, routes from ${s.routeSync}, MTU ${s.mtu}, store ${s.storeReachable ? 'reachable' : 'UNREACHABLE'}`,
-    s.lease
-      ? `lease ${s.lease.subnet} (public ${s.lease.publicIp}${s.lease.vtepMac ? `, VTEP MAC ${s.lease.vtepMac}` : ''}), expires ${s.lease.expiresAt ? new Date(s.lease.expiresAt).toISOString() : 'with the etcd lease'}`
-      : 'no lease',
+    s.lease ? leaseLine(s.lease) : 'no lease',
+  ];
+  if (s.ipv6) lines.push(`ipv6: ${s.ipv6.forwarded ? 'forwarded' : 'NOT forwarded'}: ${s.ipv6.reason}`);
+  lines.push(
     `routes (${s.routes.length}):`,
     ...s.routes.map((r) => `  ${r.subnet} via ${r.via}${r.vtepMac ? ` (VTEP ${r.vtepMac})` : ''}`),
-  ];
+  );
   const counters = Object.entries(s.counters);
   if (counters.length) lines.push(`counters: ${counters.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  const drops = Object.entries(s.drops).filter(([, v]) => v > 0);
-  lines.push(`drops: ${drops.length ? drops.map(([k, v]) => `${k}=${v}`).join(' ') : 'none'}`);
+  const family = familyLine(s.counters);
+  if (family) lines.push(family);
+  lines.push(dropsLine(s));
   for (const p of s.bgp ?? []) {
     lines.push(
       `bgp ${p.address} AS${p.as} ${p.state}${p.state === 'Established' ? ` up ${p.uptimeSeconds}s` : ''}, ${p.prefixesReceived} received / ${p.prefixesSent} sent${p.lastError ? `, last error: ${p.lastError}` : ''}`,

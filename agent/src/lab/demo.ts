@@ -25,7 +25,7 @@ async function showControlPlane(run: RunningLab): Promise<void> {
     const v6 = s?.ipv6 ? ` and ${s.ipv6.subnet} (IPv6 ${s.ipv6.forwarded ? 'forwarded' : 'NOT forwarded'})` : '';
     const ul = node.underlayIp6 ? `${node.underlayIp}, ${node.underlayIp6}` : node.underlayIp;
     say(
-      `\n== ${node.name} (underlay ${ul}): lease ${s?.lease?.subnet ?? node.subnet}${v6}${mac}, MTU ${s?.mtu ?? '?'}`,
+      `\n== ${node.name} (underlay ${ul}): lease ${s?.lease ? (s.lease.subnet ?? 'no IPv4 subnet') : node.subnet}${v6}${mac}, MTU ${s?.mtu ?? '?'}`,
     );
     for (const r of s?.routes ?? [])
       say(

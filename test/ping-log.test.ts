@@ -16,10 +16,10 @@ const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 },
 
 test('an outage still going on at the end of the window counts in full', () => {
   const lines = [...seqs(1, 10).map((s) => reply(s, s * 100)), ...seqs(11, 40).map((s) => noAnswer(s, s * 100 + 100))];
-  const w = pingWindow(pingEvents(log(lines)), T0 + 550, T0 + 4200, 100);
+  const w = pingWindow(pingEvents(log(lines)), T0 + 550, T0 + 5200, 100);
   assert.is(w.sent, 35, 'seq 6..40');
   assert.is(w.lost, 30, 'seq 11..40 never answered');
-  assert.is(w.stallMs, 4200 - 1000 - 100, 'from the last reply to the end of the window');
+  assert.is(w.stallMs, 5200 - 1000 - 100, 'from the last reply to the end of the window');
 });
 
 test('an outage that ended: lost packets and the gap between replies', () => {
@@ -38,6 +38,11 @@ test('a reply that comes after "no answer yet" is no loss', () => {
   const w = pingWindow(pingEvents(log(lines)), T0 + 150, T0 + 450, 100);
   assert.is(w.lost, 0);
   assert.is(w.sent, 3);
+});
+
+test('a packet reported unanswered less than a second before the window ends is not lost yet', () => {
+  const lines = [reply(1, 100), reply(2, 200), noAnswer(3, 400), noAnswer(4, 500)];
+  assert.equal(pingWindow(pingEvents(log(lines)), T0 + 150, T0 + 1450, 100), { sent: 2, lost: 1, stallMs: 1150 });
 });
 
 test('icmp_seq wrapping at 65536 is no loss', () => {

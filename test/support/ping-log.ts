@@ -3,6 +3,9 @@
 // it: a node that never came back showed "0 lost"); with -O, ping logs "no answer yet for icmp_seq=N" for every
 // packet unanswered when the next one goes out, so each packet's fate is in the log, answered or not.
 
+/** How long ping waits for a reply (its -W): an unanswered packet younger than this is not lost yet. */
+const ANSWER_WAIT_MS = 1000;
+
 /** One line of ping's log that names a sequence number; `reply` when it is an echo reply. */
 export interface PingEvent {
   seq: number;
@@ -48,7 +51,7 @@ export function pingReplies(events: readonly PingEvent[]): { seq: number; t: num
 
 /**
  * Packets sent after the last reply before t0 (the anchor, so an outage that starts at t0 counts in full) whose
- * fate was logged by t1 (answered, or reported unanswered), how many of them never got a reply (a late reply is
+ * fate was logged by t1 (answered, or reported unanswered at least a second before t1), how many of them never got a reply (a late reply is
  * no loss), and the longest time without a reply from the anchor up to t1 (an outage still going on at t1 counts
  * up to t1), minus one interval.
  */
@@ -56,7 +59,8 @@ export function pingWindow(events: readonly PingEvent[], t0: number, t1: number,
   const replies = pingReplies(events);
   const upToT1 = replies.filter((r) => r.t <= t1);
   const anchor = upToT1.filter((r) => r.t < t0).at(-1);
-  const inside = events.filter((e) => e.t >= t0 && e.t <= t1);
+  // An unanswered packet logged in the last second may still be answered (ping waits -W 1 s): not yet counted.
+  const inside = events.filter((e) => e.t >= t0 && e.t <= t1 && (e.reply || e.t <= t1 - ANSWER_WAIT_MS));
   if (!inside.length) return { sent: 0, lost: 0, stallMs: Math.max(0, Math.round(t1 - (anchor?.t ?? t0))) };
   const first = anchor ? anchor.seq + 1 : Math.min(...inside.map((e) => e.seq));
   const last = Math.max(...inside.map((e) => e.seq));

@@ -32,6 +32,8 @@ export interface FrrOptions {
   noCapabilities?: boolean;
   /** Prefixes FRR originates with `network` (blackhole kernel routes make them pass import-check). */
   networks: string[];
+  /** `neighbor X capability extended-nexthop`: FRR offers RFC 8950 (IPv4 routes with IPv6 next hops). */
+  extendedNextHop?: boolean;
 }
 
 /** bgpd's configuration for one scenario. Timers 3/9 (keepalive/hold) so a short test sees several keepalives. */
@@ -51,6 +53,7 @@ export function frrConfig(o: FrrOptions): string {
     ` neighbor ${n} timers 3 9`,
     ` neighbor ${n} timers connect 2`,
     ...(o.noCapabilities ? [` neighbor ${n} dont-capability-negotiate`] : []),
+    ...(o.extendedNextHop ? [` neighbor ${n} capability extended-nexthop`] : []),
     ...af('ipv4'),
     ...af('ipv6'),
     '',

@@ -2,6 +2,7 @@
 import { type BackgroundProcess, type LabScope } from '@weft/lab';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { etcdArgv } from './support/etcd-secure.ts';
 
 /**
  * Starts etcd with its data in `scope.dir/<name>` and waits until it answers. `fresh` wipes data left by
@@ -17,25 +18,7 @@ export async function startEtcd(
   if (fresh) rmSync(join(scope.dir, name), { recursive: true, force: true });
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
-  const proc = scope.spawn(`${name}-${Date.now()}`, null, [
-    'etcd',
-    '--name',
-    name,
-    '--data-dir',
-    join(scope.dir, name),
-    '--listen-client-urls',
-    client,
-    '--advertise-client-urls',
-    client,
-    '--listen-peer-urls',
-    peer,
-    '--initial-advertise-peer-urls',
-    peer,
-    '--initial-cluster',
-    `${name}=${peer}`,
-    '--initial-cluster-state',
-    'new',
-  ]);
+  const proc = scope.spawn(`${name}-${Date.now()}`, null, etcdArgv(name, join(scope.dir, name), client, peer));
   for (let i = 0; i < 100; i++) {
     if (!proc.running) throw new Error(`etcd exited early:\n${proc.log().slice(-2000)}`);
     const ok = await fetch(`${client}/health`).then(

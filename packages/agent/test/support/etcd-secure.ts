@@ -25,9 +25,10 @@ export interface SecureEtcdOptions {
   host?: string;
 }
 
-function etcdArgv(name: string, dataDir: string, endpoint: string, peer: string, opts: SecureEtcdOptions): string[] {
+/** The TLS flags of an https etcd with client certificate authentication (none for plain http). */
+function tlsFlags(opts: SecureEtcdOptions): string[] {
   const { certs } = opts;
-  const tls = certs
+  return certs
     ? [
         '--client-cert-auth',
         '--trusted-ca-file',
@@ -38,6 +39,16 @@ function etcdArgv(name: string, dataDir: string, endpoint: string, peer: string,
         certs.serverKey,
       ]
     : [];
+}
+
+/** argv of a new single-member etcd `name` with its data in `dataDir`, clients on `endpoint`, then `extra` flags. */
+export function etcdArgv(
+  name: string,
+  dataDir: string,
+  endpoint: string,
+  peer: string,
+  extra: string[] = [],
+): string[] {
   return [
     'etcd',
     '--name',
@@ -56,7 +67,7 @@ function etcdArgv(name: string, dataDir: string, endpoint: string, peer: string,
     `${name}=${peer}`,
     '--initial-cluster-state',
     'new',
-    ...tls,
+    ...extra,
   ];
 }
 
@@ -93,7 +104,11 @@ export async function startSecureEtcd(
   if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
   const endpoint = `${opts.certs ? 'https' : 'http'}://${opts.host ?? '127.0.0.1'}:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
-  const proc = scope.spawn(`${name}-${Date.now()}`, opts.ns ?? null, etcdArgv(name, dataDir, endpoint, peer, opts));
+  const proc = scope.spawn(
+    `${name}-${Date.now()}`,
+    opts.ns ?? null,
+    etcdArgv(name, dataDir, endpoint, peer, tlsFlags(opts)),
+  );
   const c = opts.certs;
   const ctlTls = c ? ['--cacert', c.caCert, '--cert', c.clientCert, '--key', c.clientKey] : [];
   const etcdctl = async (...args: string[]) => {

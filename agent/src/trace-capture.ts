@@ -1,6 +1,7 @@
 // What `weft trace` (and `npm run docs`) read from captures: the agents' pcapng files (`weft agent --pcap`,
-// interface 0 "tun" = the inner IP packet, interface 1 "wire" = the datagram with its outer IPv4/UDP header) and a
-// short tcpdump on a node's underlay eth0. Decoding is @weft/explain's: this module only picks out one ping.
+// interface 0 "tun" = the inner IP packet, interface 1 "wire" = the datagram with its outer IPv4 or IPv6 and UDP
+// header, as the underlay carried it) and a short tcpdump on a node's underlay eth0. Decoding is @weft/explain's:
+// this module only picks out one ping.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readCapture, Explainer, type CapturedPacket, type ExplainedPacket } from '@weft/explain';
@@ -12,7 +13,7 @@ export interface PingLeg {
   iface: string;
   direction?: 'inbound' | 'outbound';
   kind: 'request' | 'reply';
-  /** Bytes captured: the inner IP packet on "tun", outer IPv4 + UDP + payload on "wire", the Ethernet frame on "eth0". */
+  /** Bytes captured: the inner IP packet on "tun", outer IP + UDP + payload on "wire", the Ethernet frame on "eth0". */
   length: number;
   ident: number;
   seq: number;

@@ -247,8 +247,9 @@ async function legLines(
 }
 
 /**
- * The ping in the agents' pcapng files (none for native). For IPv6 only their "tun" side: the "wire" side
- * synthesizes an outer IPv4 header, so the IPv6 underlay is left to the eth0 tcpdump.
+ * The ping in the agents' pcapng files (none for native). For IPv6 only their "tun" side: the underlay's bytes
+ * come from the eth0 tcpdump (the "wire" side carries the IPv6 outer header too, but one source per family keeps
+ * the figures comparable with the native backend's).
  */
 async function collectLegs(
   lab: TraceLab,

@@ -5,24 +5,13 @@ import { LabScope, canRunWith } from '@weft/lab';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type SecureEtcd, enableAuth, startSecureEtcd } from './support/etcd-secure.ts';
-import {
-  type EtcdAuth,
-  EtcdLeaseStore,
-  LeaseManager,
-  StoreCredentialError,
-  parseNetConfig,
-  subnetKey,
-} from './support/internals.ts';
+import { secondManagerSeesFirst } from './support/two-managers.ts';
+import { type EtcdAuth, EtcdLeaseStore, StoreCredentialError, parseNetConfig } from './support/internals.ts';
 
 const CLIENT = 23796;
 const PEER = 23797;
 const PREFIX = '/coreos.com/network';
 const config = parseNetConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
-
-async function waitFor(cond: () => boolean, ms = 30_000): Promise<boolean> {
-  for (let t = 0; t < ms && !cond(); t += 50) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
 
 if (canRunWith('etcd auth', ['etcd', 'etcdctl'])) {
   const scope = new LabScope('h9-etcd-auth');
@@ -52,27 +41,7 @@ if (canRunWith('etcd auth', ['etcd', 'etcdctl'])) {
   test('password auth: one agent leases a subnet, a second agent sees it', async () => {
     await etcd.etcdctl('put', `${PREFIX}/config`, '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
     assert.is(JSON.parse((await open(weft).getConfig())!).Network, '10.244.0.0/16');
-    const ac = new AbortController();
-    const mk = (node: string, ip: string) =>
-      new LeaseManager({
-        store: open(weft),
-        config,
-        identity: { nodeName: node, publicIp: ip },
-        backendType: 'vxlan',
-        ttlMs: 3600_000,
-      });
-    const a = await mk('a', '192.0.2.1').acquire(ac.signal);
-    const b = mk('b', '192.0.2.2');
-    await b.acquire(ac.signal);
-    const seen: string[] = [];
-    const running = b.run(
-      { onEvents: (ev) => seen.push(...ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)}`)) },
-      ac.signal,
-    );
-    assert.ok(await waitFor(() => seen.length > 0), 'b saw a lease');
-    assert.equal(seen, [`added ${subnetKey(a.subnet)}`]);
-    ac.abort();
-    await running;
+    await secondManagerSeesFirst(() => open(weft), config, 'vxlan', 3600_000);
   });
 
   test('wrong password, no credentials, a prefix outside the role: typed errors naming the flag', async () => {

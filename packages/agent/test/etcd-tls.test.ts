@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type TestCerts, makeTestCerts } from './support/certs.ts';
 import { type SecureEtcd, startSecureEtcd } from './support/etcd-secure.ts';
+import { secondManagerSeesFirst, waitFor } from './support/two-managers.ts';
 import {
   ConfigError,
   EtcdLeaseStore,
@@ -24,11 +25,6 @@ const PEER = 23795;
 const ENDPOINT = `https://127.0.0.1:${CLIENT}`;
 const config = parseNetConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"udp"}}');
 const HOUR = 3600_000;
-
-async function waitFor(cond: () => boolean, ms = 30_000): Promise<boolean> {
-  for (let t = 0; t < ms && !cond(); t += 50) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
 
 /** A lease manager with quick retries whose warnings' `err` texts land in `warnings`. */
 function rotatingManager(store: EtcdLeaseStore, warnings: string[]): LeaseManager {
@@ -136,27 +132,7 @@ if (canRunWith('etcd TLS', ['etcd', 'etcdctl', 'openssl'])) {
   });
 
   test('good TLS: one agent leases a subnet, a second agent sees it', async () => {
-    const ac = new AbortController();
-    const mk = (node: string, ip: string) =>
-      new LeaseManager({
-        store: open(good()),
-        config,
-        identity: { nodeName: node, publicIp: ip },
-        backendType: 'udp',
-        ttlMs: HOUR,
-      });
-    const a = await mk('a', '192.0.2.1').acquire(ac.signal);
-    const b = mk('b', '192.0.2.2');
-    await b.acquire(ac.signal);
-    const seen: string[] = [];
-    const running = b.run(
-      { onEvents: (ev) => seen.push(...ev.map((e) => `${e.type} ${subnetKey(e.lease.subnet)}`)) },
-      ac.signal,
-    );
-    assert.ok(await waitFor(() => seen.length > 0), 'b saw a lease');
-    assert.equal(seen, [`added ${subnetKey(a.subnet)}`]);
-    ac.abort();
-    await running;
+    const a = await secondManagerSeesFirst(() => open(good()), config, 'udp', HOUR);
     const keys = await etcd!.etcdctl('get', '--prefix', '--keys-only', '/coreos.com/network/subnets/');
     assert.ok(keys.includes(`/coreos.com/network/subnets/${subnetKey(a.subnet)}`), keys);
   });

@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryNetwork, type Transport } from '@weft/route-sync';
@@ -23,7 +22,7 @@ import {
   type IfaceFacts,
   type LeaseStore,
 } from './support/internals.ts';
-import { RecordingLink, until } from './support/fake-node.ts';
+import { logLines, RecordingLink, sharedView, until } from './support/fake-node.ts';
 import { chooseRouterId, hashRouterId } from '../src/bgp-router-id.ts';
 
 const ONLY6 = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'native' } };
@@ -70,19 +69,6 @@ const factsOf = (n: Node): IfaceFacts => ({
   defaultRouteDevice6: async () => 'eth0',
 });
 
-function sharedStore(s: LeaseStore): LeaseStore {
-  return {
-    getConfig: () => s.getConfig(),
-    putConfig: (json) => s.putConfig(json),
-    listLeases: () => s.listLeases(),
-    createLease: (...a) => s.createLease(...a),
-    renewLease: (...a) => s.renewLease(...a),
-    deleteLease: (...a) => s.deleteLease(...a),
-    watchLeases: (...a) => s.watchLeases(...a),
-    close: async () => {},
-  };
-}
-
 /** The transport of a node with one (IPv6) address on `bgp`. */
 function v6Transport(bgp: MemoryNetwork, n: Node): Transport {
   return {
@@ -99,13 +85,7 @@ function v6Transport(bgp: MemoryNetwork, n: Node): Transport {
 async function startNode(n: Node, other: Node, dir: string, store: LeaseStore, bgp: MemoryNetwork, extra: string[]) {
   const confFile = join(dir, 'net-conf.json');
   writeFileSync(confFile, JSON.stringify(ONLY6));
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { lines, destination } = logLines();
   const link = new RecordingLink(n.ip6);
   const ports = {
     openTun: () => assert.unreachable('native opens no TUN'),
@@ -128,7 +108,7 @@ async function startNode(n: Node, other: Node, dir: string, store: LeaseStore, b
     ports,
     offloads: false,
     routes,
-    openStore: () => sharedStore(store),
+    openStore: () => sharedView(store),
     ifaceFacts: factsOf(n),
   });
   const started = () => lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'bgp speaker started');

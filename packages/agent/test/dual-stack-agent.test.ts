@@ -7,7 +7,6 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { ChannelNetwork, ChannelTun } from '@weft/tunnel';
 import { formatIpv6 } from '@weft/netaddr';
 import {
@@ -23,7 +22,7 @@ import {
   type IfaceFacts,
   type LeaseStore,
 } from './support/internals.ts';
-import { RecordingLink } from './support/fake-node.ts';
+import { logLines, RecordingLink } from './support/fake-node.ts';
 
 const facts: IfaceFacts = {
   links: async () => [{ name: 'eth0', mtu: 1500, addresses: ['192.0.2.1'] }],
@@ -66,13 +65,7 @@ async function start(
   const dir = mkdtempSync(join(tmpdir(), 'v6c-agent-'));
   const confFile = join(dir, 'net-conf.json');
   writeFileSync(confFile, JSON.stringify(conf));
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { lines, destination } = logLines();
   const opened = { tun: 0, firewall: 0 };
   const link = new RecordingLink('192.0.2.1');
   const ports: AgentPorts = {

@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryNetwork, type Transport } from '@weft/route-sync';
@@ -21,10 +20,9 @@ import {
   startAgent,
   type AgentPorts,
   type IfaceFacts,
-  type LeaseStore,
   type RouteSource,
 } from './support/internals.ts';
-import { RecordingLink, until } from './support/fake-node.ts';
+import { logLines, RecordingLink, sharedView, until } from './support/fake-node.ts';
 
 const CONF = {
   Network: '10.244.0.0/16',
@@ -46,30 +44,10 @@ const factsOf = (n: Node): IfaceFacts => ({
   defaultRouteDevice6: async () => 'eth0',
 });
 
-/** The test's store for one agent: every call goes to `store`, but the agent's stop does not close it. */
-function sharedStore(store: LeaseStore): LeaseStore {
-  return {
-    getConfig: () => store.getConfig(),
-    putConfig: (json) => store.putConfig(json),
-    listLeases: () => store.listLeases(),
-    createLease: (...a) => store.createLease(...a),
-    renewLease: (...a) => store.renewLease(...a),
-    deleteLease: (...a) => store.deleteLease(...a),
-    watchLeases: (...a) => store.watchLeases(...a),
-    close: async () => {},
-  };
-}
-
 async function startNode(n: Node, store: MemoryLeaseStore, dir: string, routes: RouteSource, conf: object = CONF) {
   const confFile = join(dir, 'net-conf.json');
   writeFileSync(confFile, JSON.stringify(conf));
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { lines, destination } = logLines();
   const link = new RecordingLink(n.ip);
   const ports = {
     openTun: () => assert.unreachable('native opens no TUN'),
@@ -83,7 +61,7 @@ async function startNode(n: Node, store: MemoryLeaseStore, dir: string, routes: 
     ports,
     offloads: false,
     routes,
-    openStore: () => sharedStore(store),
+    openStore: () => sharedView(store),
     ifaceFacts: factsOf(n),
   });
   const lease = agent.lease()!;

@@ -3,6 +3,7 @@
 // records the iproute2 commands instead of running them. The agent itself is the real startAgent.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { ChannelTun, PacketBatch, type ChannelBind, type ChannelNetwork, type LinkConfig } from '@weft/tunnel';
 import {
   LeaseRouteSource,
@@ -153,6 +154,18 @@ export async function startFakeNode(o: FakeNodeOptions): Promise<FakeNode> {
     openStore: () => sharedView(o.store),
   });
   return { name: o.name, agent, link, capture, tun: handles.tun!, udp: handles.udp! };
+}
+
+/** A log destination (createLogger's) that keeps every line written to it, in order. */
+export function logLines(): { lines: string[]; destination: Writable } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, destination };
 }
 
 /** A node's routes as "subnet via next hop", sorted. */

@@ -118,11 +118,12 @@ export function iptablesFirewall(
   );
   // What the last full apply wrote (its restore text), how iptables rendered it afterwards, and the ruleset
   // generation read just before that rendering was last found intact (null: none covers iptables' rules).
-  let last: { text: string; rendered: string; generation: number | null } | null = null;
+  let last: { ruleset: FirewallRuleset; text: string; rendered: string; generation: number | null } | null = null;
   return {
     async apply(log: Logger, ruleset: FirewallRuleset): Promise<void> {
       if (!ruleset.length) return;
-      const text = restoreText(ruleset);
+      // the resync passes the same rule set each time: its text is not built again (an idle agent's allocations)
+      const text = last?.ruleset === ruleset ? last.text : restoreText(ruleset);
       if (last?.text === text) {
         const generation = await generations.now(log);
         if (generation !== null && generation === last.generation) return; // no write anywhere since verified
@@ -139,7 +140,7 @@ export function iptablesFirewall(
         log.info({ cmd: `iptables -t ${c.table} -A ${jumpArgs(c).join(' ')}`, rules: c.rules.length }, 'iptables');
       }
       const generation = await generations.now(log);
-      last = { text, rendered: await current(ruleset), generation };
+      last = { ruleset, text, rendered: await current(ruleset), generation };
     },
     async remove(log: Logger, ruleset: FirewallRuleset): Promise<void> {
       last = null;

@@ -55,6 +55,8 @@ interface LeaseRow {
 
 export class SqliteLeaseStore implements LeaseStore {
   private readonly db: Database.Database;
+  /** The idle watch step's queries, compiled once: the poll runs every second for the agent's lifetime. */
+  private idleQueries: { due: Database.Statement; revision: Database.Statement } | null = null;
   private readonly now: () => number;
   private readonly pollMs: number;
   private readonly historyLimit: number;
@@ -152,7 +154,7 @@ export class SqliteLeaseStore implements LeaseStore {
 
   /** One watch step: sweep expiries if any are due, then the events after `seen` (null when none). */
   private poll(seen: number): LeaseBatch | null {
-    const due = guard(() => this.db.prepare('SELECT 1 FROM leases WHERE expires_at <= ? LIMIT 1').get(this.now()));
+    const due = guard(() => this.queries().due.get(this.now()));
     if (due) this.write(() => this.sweep());
     return guard(() => {
       const current = this.revision();
@@ -177,7 +179,15 @@ export class SqliteLeaseStore implements LeaseStore {
   }
 
   private revision(): number {
-    return (this.db.prepare('SELECT value FROM revision WHERE id = 1').get() as { value: number }).value;
+    return (this.queries().revision.get() as { value: number }).value;
+  }
+
+  private queries(): { due: Database.Statement; revision: Database.Statement } {
+    this.idleQueries ??= {
+      due: this.db.prepare('SELECT 1 FROM leases WHERE expires_at <= ? LIMIT 1'),
+      revision: this.db.prepare('SELECT value FROM revision WHERE id = 1'),
+    };
+    return this.idleQueries;
   }
 
   private put(subnet: Ipv4Prefix, attrs: LeaseAttrs, ttlMs: number, ipv6Subnet?: Ipv6Prefix | null): Lease {

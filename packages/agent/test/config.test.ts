@@ -1,19 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatIpv4 } from '@weft/netaddr';
-import { ConfigError, parseNetConfig, subnetCount } from './support/internals.ts';
+import { parseNetConfig, subnetCount } from './support/internals.ts';
+import { assertConfigError } from './support/config-error.ts';
 
 function fails(text: string, field: string, pattern?: RegExp): void {
-  try {
-    parseNetConfig(text);
-  } catch (e) {
-    assert.instance(e, ConfigError);
-    assert.is((e as ConfigError).name, 'ConfigError');
-    assert.is((e as ConfigError).field, field, (e as Error).message);
-    if (pattern) assert.match((e as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected ConfigError on ${field} for ${text}`);
+  assertConfigError(() => parseNetConfig(text), field, pattern, text);
 }
 
 test('defaults follow flannel: /24, second subnet to last, udp 8285', () => {

@@ -2,19 +2,13 @@
 // Kubernetes subnet manager), parse unchanged into the settings they mean; FLANNELD_* variables; Go's flag syntax.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AGENT_FLAGS, ConfigError, parseAgentArgs, parseAgentCommandLine } from './support/internals.ts';
+import { AGENT_FLAGS, parseAgentArgs, parseAgentCommandLine } from './support/internals.ts';
+import { assertConfigError } from './support/config-error.ts';
 
 const host = { hostname: 'node-a' };
 
 function fails(argv: string[], field: string, env: Record<string, string> = {}): void {
-  try {
-    parseAgentArgs(argv, { ...host, env });
-  } catch (e) {
-    assert.instance(e, ConfigError, String(e));
-    assert.is((e as ConfigError).field, field, (e as Error).message);
-    return;
-  }
-  assert.unreachable(`expected ConfigError on ${field} for ${argv.join(' ')}`);
+  assertConfigError(() => parseAgentArgs(argv, { ...host, env }), field, undefined, argv.join(' '));
 }
 
 test('configuration.md key options, as documented', () => {

@@ -4,13 +4,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LabScope, canRunPrivileged, type Netns } from '@weft/lab';
 import {
-  ConfigError,
   parseAgentArgs,
   selectUnderlay,
   systemIfaceFacts,
   type IfaceFacts,
   type LinkProgrammer,
 } from './support/internals.ts';
+import { assertRejectsConfigError } from './support/config-error.ts';
 
 const DUAL = { ipv4: true, ipv6: true };
 const ONLY6 = { ipv4: false, ipv6: true };
@@ -23,15 +23,7 @@ async function choose(facts: IfaceFacts, argv: string[], fam = DUAL) {
 }
 
 async function refuses(facts: IfaceFacts, argv: string[], fam: typeof DUAL, field: string, text: RegExp) {
-  try {
-    await choose(facts, argv, fam);
-  } catch (e) {
-    assert.instance(e, ConfigError, String(e));
-    assert.is((e as ConfigError).field, field);
-    assert.match((e as Error).message, text);
-    return;
-  }
-  assert.unreachable(`expected ConfigError on ${field}`);
+  await assertRejectsConfigError(() => choose(facts, argv, fam), field, text);
 }
 
 /** eth0 (dual), ens5 (dual, a dynamic address before a permanent one), ens6 (IPv6 only, one address deprecated). */

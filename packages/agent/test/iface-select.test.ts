@@ -4,13 +4,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LabScope, canRunPrivileged, type Netns } from '@weft/lab';
 import {
-  ConfigError,
   parseAgentArgs,
   selectUnderlay,
   systemIfaceFacts,
   type IfaceFacts,
   type LinkProgrammer,
 } from './support/internals.ts';
+import { assertRejectsConfigError } from './support/config-error.ts';
 
 /** The link programmer's interface queries, answered from the same facts (the rest is never called here). */
 function factsLink(facts: IfaceFacts): LinkProgrammer {
@@ -37,14 +37,7 @@ async function choose(facts: IfaceFacts, argv: string[]): Promise<{ iface: strin
 }
 
 async function refuses(facts: IfaceFacts, argv: string[], field: string): Promise<void> {
-  try {
-    await choose(facts, argv);
-  } catch (e) {
-    assert.instance(e, ConfigError, String(e));
-    assert.is((e as ConfigError).field, field);
-    return;
-  }
-  assert.unreachable(`expected ConfigError on ${field}`);
+  await assertRejectsConfigError(() => choose(facts, argv), field);
 }
 
 /** A host namespace with eth0, ens5 and ens6 (veths to a peer namespace); no routes beyond the connected ones. */

@@ -1,18 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, parseAgentArgs, DEFAULT_EMBEDDED_PATH, DEFAULT_SUBNET_FILE } from './support/internals.ts';
+import { parseAgentArgs, DEFAULT_EMBEDDED_PATH, DEFAULT_SUBNET_FILE } from './support/internals.ts';
+import { assertConfigError } from './support/config-error.ts';
 
 const host = { hostname: 'node-a' };
 
 function fails(argv: string[], field: string): void {
-  try {
-    parseAgentArgs(argv, host);
-  } catch (e) {
-    assert.instance(e, ConfigError);
-    assert.is((e as ConfigError).field, field, (e as Error).message);
-    return;
-  }
-  assert.unreachable(`expected ConfigError on ${field}`);
+  assertConfigError(() => parseAgentArgs(argv, host), field);
 }
 
 test('defaults', () => {

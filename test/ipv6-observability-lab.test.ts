@@ -57,6 +57,20 @@ async function checkCapture(file: string, port: number, backend: string, [n1, n2
   assert.is(rows.length, 14, 'nothing else on the wire side');
 }
 
+/** `weft status` on a dual-stack node: both subnets and public addresses, the IPv6 counters by family. */
+async function checkWeftStatus(node: Node & { ns: Netns }, st: Status): Promise<void> {
+  const text = (await node.ns.exec(weftArgv('status', '--metrics-port', String(METRICS_PORT)))).stdout;
+  const lease = text.split('\n').find((l) => l.startsWith('lease ')) ?? '';
+  assert.ok(
+    lease.startsWith(
+      `lease ${st.lease!.subnet} + ${st.lease!.ipv6Subnet} (public ${node.underlayIp} [${node.underlayIp6}]`,
+    ),
+    lease,
+  );
+  assert.match(text, /^ipv6: forwarded: /m);
+  assert.match(text, new RegExp(`ipv6 tx ${st.counters.tx_packets_ipv6} \\(\\d+ B\\) rx \\d+ \\(\\d+ B\\)`));
+}
+
 async function dualStack(backend: 'vxlan' | 'udp'): Promise<void> {
   const pcapDir = mkdtempSync(join(tmpdir(), 'ob6-pcap-'));
   const port = backend === 'udp' ? 8285 : 8472;
@@ -91,6 +105,7 @@ async function dualStack(backend: 'vxlan' | 'udp'): Promise<void> {
     assert.is(rise(a1, a0, 'rx_packets'), 5, 'node 1 rx_packets counts the replies');
     assert.is(rise(b1, b0, 'rx_packets_ipv4'), 0);
     await ping(a, b.ip, 2);
+    await checkWeftStatus(n2, b1);
     await run.agents.get(n1.name)!.stop(); // the capture is complete once its agent has stopped
     await checkCapture(join(pcapDir, `${n1.name}.pcapng`), port, backend, [n1, n2]);
   } finally {

@@ -6,11 +6,10 @@
 // A = bit 19), which checks our reading of the D and A bits against the kernel's. tcpdump captures the underlay.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabScope, canRunWith, type Netns } from '@weft/lab';
-import { Explainer, readCapture, type ExplainedPacket } from '../src/index.ts';
-import { tsharkJson, tsharkValues } from './helpers.ts';
+import type { ExplainedPacket } from '../src/index.ts';
+import { explainFile, tsharkJson, tsharkValues } from './helpers.ts';
 
 const UL = { a: '2001:db8:0:1::1', b: '2001:db8:0:1::2' };
 const POD = { a: 'fd00:10:244::1', b: 'fd00:10:244::2' };
@@ -128,9 +127,7 @@ if (canRunWith('weft explain vs tshark on a kernel VXLAN-GBP capture over IPv6',
     const scope = new LabScope('v6p-gbp');
     try {
       const pcap = await capture(scope);
-      const packets = readCapture(readFileSync(pcap));
-      const ex = new Explainer();
-      const mine = packets.map((p, i) => ex.explain(p.data, { ...p, number: i + 1 }));
+      const mine = explainFile(pcap);
       const t = await tsharkJson(pcap);
       assert.is(t.code, 0, t.stderr);
       assert.is(t.layers.length, mine.length);

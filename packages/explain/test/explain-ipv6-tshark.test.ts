@@ -6,19 +6,12 @@
 // our explanation and in `tshark -T json`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseIpv4 } from '@weft/netaddr';
 import { canRunWith } from '@weft/lab';
-import {
-  CaptureDirection,
-  CaptureSide,
-  Explainer,
-  PcapngWriter,
-  readCapture,
-  type ExplainedPacket,
-} from '../src/index.ts';
-import { tempDir, tsharkJson, tsharkValues } from './helpers.ts';
+import { CaptureDirection, CaptureSide, PcapngWriter, type ExplainedPacket } from '../src/index.ts';
+import { explainFile, tempDir, tsharkJson, tsharkValues } from './helpers.ts';
 import { chains, errors, groupPolicyDatagrams, neighbourDiscovery, vxlanOverIpv6 } from './ipv6-packets.ts';
 
 /** Fields whose values print the same way in both (booleans as tshark's 1/0). */
@@ -112,9 +105,7 @@ if (canRunWith('weft explain vs tshark on IPv6, ICMPv6, ND and VXLAN-GBP', ['tsh
     try {
       const file = join(dir, 'v6.pcapng');
       writeCapture(file);
-      const packets = readCapture(readFileSync(file));
-      const ex = new Explainer();
-      const mine = packets.map((p, i) => ex.explain(p.data, { ...p, number: i + 1 }));
+      const mine = explainFile(file);
       const t = await tsharkJson(file, ['-d', 'udp.port==53,data']);
       assert.is(t.code, 0, t.stderr);
       assert.is(t.stderr, '', 'tshark reads the file without complaint');

@@ -5,12 +5,12 @@
 // type, AS, hold time, identifier, prefixes, next hop).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabScope, canRunWith, type Netns } from '@weft/lab';
 import { MessageType, encodeMessageToBuffer } from '@weft/route-sync';
-import { Explainer, readCapture, type ExplainedPacket } from '../src/index.ts';
-import { icmpEcho, tsharkJson, tsharkValues } from './helpers.ts';
+import type { ExplainedPacket } from '../src/index.ts';
+import { explainFile, icmpEcho, tsharkJson, tsharkValues } from './helpers.ts';
 
 const UL = { a: '192.0.2.1', b: '192.0.2.2' };
 const MAC = { a: '02:00:0a:f4:01:00', b: '02:00:0a:f4:02:00' };
@@ -159,9 +159,7 @@ if (canRunWith('weft explain vs tshark on a live capture', ['tshark', 'tcpdump',
     const scope = new LabScope('expl-ts');
     try {
       const pcap = await capture(scope);
-      const packets = readCapture(readFileSync(pcap));
-      const ex = new Explainer();
-      const mine = packets.map((p, i) => ex.explain(p.data, { ...p, number: i + 1 }));
+      const mine = explainFile(pcap);
       const t = await tsharkJson(pcap);
       assert.is(t.code, 0);
       assert.is(t.layers.length, mine.length);

@@ -1,10 +1,11 @@
 // Real packets for the tests, built with @weft/encap's codecs, and a tshark runner.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpProtocol, encodeIpv4Header, internetChecksum } from '@weft/encap';
 import { parseIpv4 } from '@weft/netaddr';
 import { run } from '@weft/lab';
+import { Explainer, readCapture, type ExplainedPacket } from '../src/index.ts';
 
 /** An IPv4 ICMP echo request from `src` to `dst` with `payload`, placed at `headroom` in a new buffer. */
 export function icmpEcho(
@@ -54,6 +55,12 @@ export function tsharkStderr(stderr: string): string {
     .split('\n')
     .filter((l) => l.trim() && !/^Running as user "root"/.test(l))
     .join('\n');
+}
+
+/** Every packet of the pcap or pcapng `file`, explained as `weft explain` shows it (numbered from 1). */
+export function explainFile(file: string): ExplainedPacket[] {
+  const ex = new Explainer();
+  return readCapture(readFileSync(file)).map((p, i) => ex.explain(p.data, { ...p, number: i + 1 }));
 }
 
 /** Runs `tshark -r file ... -T json` and returns the packets' `_source.layers` plus stderr. */

@@ -4,10 +4,11 @@
 //                                         [--cases vxlan-etcd,udp-etcd,vxlan-embedded,udp-embedded]
 //                                         [--prof DIR]  (the agent runs with --cpu-prof, profiles written to DIR)
 // Each case starts a fresh agent (vxlan or udp backend; etcd or the embedded store) with --peers leases, waits for
-// its subnet file and --settle seconds, then measures --window seconds: CPU % with its children, its own CPU %,
-// wake-ups per second (its threads scheduled onto a CPU) and RSS. Each case runs with the nf_tables generation
-// (the default) and with WEFT_NFT_GENERATION=off (every resync reads the rules back), the two alternating round by
-// round so both see the same machine; the ratio row compares them. Needs root, iproute2, iptables and etcd.
+// its subnet file and --settle seconds (default 30: V8's memory reducer has run by then), then measures --window
+// seconds: CPU % with its children, its own CPU %, wake-ups per second (its threads scheduled onto a CPU) and RSS.
+// Each case runs with the nf_tables generation (the default) and with WEFT_NFT_GENERATION=off (every resync reads
+// the rules back), the two alternating round by round so both see the same machine; the ratio row compares them.
+// Needs root, iproute2, iptables and etcd.
 // npm run bench:idle -- [flags] runs it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,7 +86,7 @@ async function measure(scope: LabScope, ns: Netns, c: Case, generation: boolean,
   );
   try {
     await waitFor('a subnet file', agent, () => existsSync(join(dir, 'subnet.env')));
-    await sleep(Number(flagValue(argv, '--settle') ?? 10) * 1000);
+    await sleep(Number(flagValue(argv, '--settle') ?? 30) * 1000);
     const window = Number(flagValue(argv, '--window') ?? 20);
     const a = sampleCpu(agent.pid);
     await sleep(window * 1000);

@@ -151,21 +151,8 @@ function familyMetrics(registry: Registry, status: () => AgentStatus): void {
   );
 }
 
-/** The registry with every weft metric, fed by `status()` at scrape time. */
-export function createMetrics(fresh: () => AgentStatus): Registry {
-  const status = oncePerTurn(fresh);
-  const registry = new Registry();
-  // prom-client's names already start with process_/nodejs_: the prefix is only `weft_`.
-  // The event-loop delay histogram samples on a timer: prom-client's 10 ms default woke an idle agent 100 times
-  // a second (most of its idle CPU), 500 ms still twice (four in five of its wake-ups); every 2 s, a stall of
-  // 2 s or more always shows and a shorter one of S ms with odds S/2000.
-  collectDefaultMetrics({ register: registry, prefix: 'weft_', eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
-  new Gauge({
-    name: 'weft_build_info',
-    help: 'Always 1; the labels say which weft and Node run',
-    labelNames: ['version', 'node_version'],
-    registers: [registry],
-  }).set({ version: WEFT_VERSION, node_version: process.version }, 1);
+/** Packets, bytes and drops from /status: the totals by direction or reason, and the same by family. */
+function trafficMetrics(registry: Registry, status: () => AgentStatus): void {
   const counters = () => status().counters;
   const pick = (a: string, b: string) => () => {
     const c = counters();
@@ -187,6 +174,24 @@ export function createMetrics(fresh: () => AgentStatus): Registry {
   );
   mirroredCounter(registry, 'weft_dropped_packets_total', 'Packets dropped, by reason', 'reason', () => status().drops);
   familyMetrics(registry, status);
+}
+
+/** The registry with every weft metric, fed by `status()` at scrape time. */
+export function createMetrics(fresh: () => AgentStatus): Registry {
+  const status = oncePerTurn(fresh);
+  const registry = new Registry();
+  // prom-client's names already start with process_/nodejs_: the prefix is only `weft_`.
+  // The event-loop delay histogram samples on a timer: prom-client's 10 ms default woke an idle agent 100 times
+  // a second (most of its idle CPU), 500 ms still twice (four in five of its wake-ups); every 2 s, a stall of
+  // 2 s or more always shows and a shorter one of S ms with odds S/2000.
+  collectDefaultMetrics({ register: registry, prefix: 'weft_', eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
+  new Gauge({
+    name: 'weft_build_info',
+    help: 'Always 1; the labels say which weft and Node run',
+    labelNames: ['version', 'node_version'],
+    registers: [registry],
+  }).set({ version: WEFT_VERSION, node_version: process.version }, 1);
+  trafficMetrics(registry, status);
   const gauge = (name: string, help: string, value: (s: AgentStatus) => number) =>
     new Gauge({
       name,

@@ -9,7 +9,7 @@
 // family and appear in the totals only.
 
 /** Index of each per-family counter in FamilyStats.counts. */
-export const enum FamilyCount {
+export enum FamilyCount {
   TxPackets4 = 0,
   TxBytes4 = 1,
   RxPackets4 = 2,

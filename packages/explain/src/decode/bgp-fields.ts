@@ -246,27 +246,10 @@ function capabilityValue(b: LayerBuilder, buf: Buffer, code: number, v: number, 
   }
 }
 
-/** One prefix (length octet + the octets that hold its bits, RFC 4271 §4.3). Returns the next offset or -1. */
-function walkPrefix(
-  b: LayerBuilder,
-  buf: Buffer,
-  p: number,
-  end: number,
-  afi: number,
-  name: string,
-  meaning: string,
-  rfc: string,
-): number {
-  const bits = buf[p]!;
-  const n = Math.ceil(bits / 8);
-  if (p + 1 + n > end) return -1;
-  const full = Buffer.alloc(afi === 2 ? 16 : 4);
-  buf.copy(full, 0, p + 1, p + 1 + Math.min(n, full.length));
-  const addr = afi === 2 ? formatIpv6Bytes(full) : formatIpv4(full.readUInt32BE(0));
-  b.field(name, p, 1 + n, `${addr}/${bits}`, meaning, rfc);
-  return p + 1 + n;
-}
-
+/**
+ * The prefixes at `[p, end)`, one field `name` each: a length octet and the octets that hold its bits (RFC 4271
+ * §4.3). Stops at the first prefix that runs past `end`.
+ */
 function walkPrefixes(
   b: LayerBuilder,
   buf: Buffer,
@@ -277,7 +260,16 @@ function walkPrefixes(
   meaning: string,
   rfc: string,
 ): void {
-  while (p < end && p >= 0) p = walkPrefix(b, buf, p, end, afi, name, meaning, rfc);
+  while (p < end) {
+    const bits = buf[p]!;
+    const n = Math.ceil(bits / 8);
+    if (p + 1 + n > end) return;
+    const full = Buffer.alloc(afi === 2 ? 16 : 4);
+    buf.copy(full, 0, p + 1, p + 1 + Math.min(n, full.length));
+    const addr = afi === 2 ? formatIpv6Bytes(full) : formatIpv4(full.readUInt32BE(0));
+    b.field(name, p, 1 + n, `${addr}/${bits}`, meaning, rfc);
+    p += 1 + n;
+  }
 }
 
 function walkUpdate(b: LayerBuilder, buf: Buffer, o: number, end: number, wc: WalkContext): void {

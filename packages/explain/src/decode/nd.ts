@@ -36,23 +36,14 @@ function prefixInformation(b: LayerBuilder, buf: Buffer, o: number, len: number)
   if (len < 32) return;
   b.field('icmpv6.opt.prefix.length', o + 2, 1, buf[o + 2]!, 'prefix length in bits (64 for SLAAC)', rfc);
   flags(b, buf, o + 3, PREFIX_FLAGS, rfc);
-  const lifetime = (v: number) => (v === 0xffffffff ? 'infinite' : `${v} s`);
-  b.field(
-    'icmpv6.opt.prefix.valid_lifetime',
-    o + 4,
-    4,
-    buf.readUInt32BE(o + 4),
-    `valid for ${lifetime(buf.readUInt32BE(o + 4))}`,
-    rfc,
-  );
-  b.field(
-    'icmpv6.opt.prefix.preferred_lifetime',
-    o + 8,
-    4,
-    buf.readUInt32BE(o + 8),
-    `preferred for ${lifetime(buf.readUInt32BE(o + 8))}`,
-    rfc,
-  );
+  for (const [at, which] of [
+    [4, 'valid'],
+    [8, 'preferred'],
+  ] as const) {
+    const v = buf.readUInt32BE(o + at);
+    const meaning = `${which} for ${v === 0xffffffff ? 'infinite' : `${v} s`}`;
+    b.field(`icmpv6.opt.prefix.${which}_lifetime`, o + at, 4, v, meaning, rfc);
+  }
   b.field('icmpv6.opt.prefix', o + 16, 16, formatIpv6Bytes(buf, o + 16), 'the prefix', rfc);
 }
 

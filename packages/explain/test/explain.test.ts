@@ -174,6 +174,16 @@ test('truncated packets never throw: every prefix of a VXLAN frame explains', ()
   }
 });
 
+/** A plain OPEN (AS 64512, hold time 9, no capabilities). */
+const OPEN: Message = {
+  type: MessageType.Open,
+  version: 4,
+  myAs: 64512,
+  holdTime: 9,
+  bgpId: '192.0.2.1',
+  capabilities: [],
+};
+
 const UPDATE: Message = {
   type: MessageType.Update,
   withdrawn: [{ afi: 1, length: 24, addr: '10.244.9.0' }],
@@ -207,14 +217,7 @@ test('BGP UPDATE: every attribute and prefix annotated, values as encoded by rou
 });
 
 test("BGP errors carry route-sync's NOTIFICATION code/subcode or RFC 7606 handling", () => {
-  const open = encodeMessageToBuffer({
-    type: MessageType.Open,
-    version: 4,
-    myAs: 64512,
-    holdTime: 9,
-    bgpId: '192.0.2.1',
-    capabilities: [],
-  });
+  const open = encodeMessageToBuffer(OPEN);
   const v3 = Buffer.from(open);
   v3[19] = 3;
   const [a] = problems(explainOne(v3, { start: 'bgp' }));
@@ -253,14 +256,7 @@ test('a BGP message split over two segments is reassembled by the per-flow frame
 });
 
 test('BGP over TCP: retransmitted bytes are skipped, a capture started mid-stream resynchronizes on a marker', () => {
-  const open = encodeMessageToBuffer({
-    type: MessageType.Open,
-    version: 4,
-    myAs: 64512,
-    holdTime: 9,
-    bgpId: '192.0.2.1',
-    capabilities: [],
-  });
+  const open = encodeMessageToBuffer(OPEN);
   const keepalive = encodeMessageToBuffer({ type: MessageType.Keepalive });
   const seg = (seq: number, flags: number, payload?: Uint8Array) =>
     tcpSegment('192.0.2.1', '192.0.2.2', 40000, 179, seq, flags, payload);

@@ -8,8 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Lab, canRunWith, type LabNode, type LabPod } from '@weft/lab';
-import { encodeIpv6Header, parseMac } from '@weft/encap';
-import { parseIpv6, writeIpv6Bytes } from '@weft/netaddr';
+import { parseMac } from '@weft/encap';
 import {
   KERNEL_FLANNEL,
   KERNEL_FLANNEL6,
@@ -20,6 +19,7 @@ import {
   type WeftVtep,
 } from 'weft/lab/kernel-flannel';
 import { tcpTransfer } from './support/transfer.ts';
+import { ipv6 } from '../packages/agent/test/support/ipv6-packets.ts';
 
 const MB = 1024 * 1024;
 type Counted = { counters: Record<string, number>; drops: Record<string, number> };
@@ -27,36 +27,6 @@ type Counted = { counters: Record<string, number>; drops: Record<string, number>
 async function ping(from: LabPod, to: string, extra: string[] = []): Promise<string> {
   const r = await from.ns.exec(['ping', '-c', '3', '-i', '0.2', '-W', '2', ...extra, to], { allowFailure: true });
   return r.stdout;
-}
-
-/** An IPv6/UDP packet; `ext` goes between the fixed header and UDP (next header 60, Destination Options). */
-function ipv6(src: string, dst: string, body: Buffer, ext = Buffer.alloc(0)): Buffer {
-  const b = Buffer.alloc(48 + ext.length + body.length);
-  const addr = (a: string) => {
-    const out = Buffer.alloc(16);
-    writeIpv6Bytes(parseIpv6(a), out, 0);
-    return out;
-  };
-  const payloadLength = ext.length + 8 + body.length;
-  encodeIpv6Header(
-    {
-      trafficClass: 0,
-      flowLabel: 0,
-      payloadLength,
-      nextHeader: ext.length ? 60 : 17,
-      hopLimit: 64,
-      src: addr(src),
-      dst: addr(dst),
-    },
-    b,
-    0,
-  );
-  b.set(ext, 40);
-  b.writeUInt16BE(9, 40 + ext.length);
-  b.writeUInt16BE(9, 42 + ext.length);
-  b.writeUInt16BE(8 + body.length, 44 + ext.length);
-  body.copy(b, 48 + ext.length);
-  return b;
 }
 
 /** Sends each hex datagram from `from` (bound to its IPv6 underlay address, so weft knows the peer) to `to`:8472. */
@@ -79,12 +49,12 @@ function hostileDatagrams(
   const eth = Buffer.concat([parseMac(v6.vtepMac), parseMac(KERNEL_FLANNEL6.vtepMac), Buffer.from('86dd', 'hex')]);
   const vxlan = (vni: number, inner: Buffer) =>
     Buffer.concat([Buffer.from([0x08, 0, 0, 0, vni >> 16, (vni >> 8) & 0xff, vni & 0xff, 0]), eth, inner]);
-  const body = Buffer.from('hostile');
+  const body = 'hostile';
   const datagrams = [
-    vxlan(1, ipv6('fd00:10:244:99::9', weftPod.ip6!, body)), // a source no node owns
-    vxlan(1, ipv6(`${v6.vtepIp}9`, weftPod.ip6!, body)), // weft's own subnet, from the kernel node
-    vxlan(2, ipv6(kernelPod.ip6!, weftPod.ip6!, body)), // wrong VNI
-    vxlan(1, ipv6(kernelPod.ip6!, weftPod.ip6!, Buffer.alloc(0), Buffer.from([17, 9, 0, 0, 0, 0, 0, 0]))), // truncated
+    vxlan(1, ipv6('fd00:10:244:99::9', weftPod.ip6!, 64, body)), // a source no node owns
+    vxlan(1, ipv6(`${v6.vtepIp}9`, weftPod.ip6!, 64, body)), // weft's own subnet, from the kernel node
+    vxlan(2, ipv6(kernelPod.ip6!, weftPod.ip6!, 64, body)), // wrong VNI
+    vxlan(1, ipv6(kernelPod.ip6!, weftPod.ip6!, 64, 0, Buffer.from([17, 9, 0, 0, 0, 0, 0, 0]))), // truncated
   ];
   let seed = 0x2545f491;
   const rand = () => (seed = (Math.imul(seed ^ (seed >>> 13), 0x5bd1e995) + 0x3c6ef372) >>> 0) & 0xff;

@@ -3,7 +3,7 @@
 // fixtures); the flag is checked and shown in --help. Two real agents (startAgent, native, EnableIPv4 false) on
 // fake ports peer over IPv6 sessions: each installs the other's IPv6 subnet via its IPv6 address, nothing IPv4
 // is advertised, and the start log names the router ID and where it came from.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -14,15 +14,12 @@ import {
   BgpRouteSource,
   ConfigError,
   MemoryLeaseStore,
-  createLogger,
   parseAgentArgs,
   parseAgentCommandLine,
-  startAgent,
-  type AgentPorts,
-  type IfaceFacts,
   type LeaseStore,
 } from './support/internals.ts';
-import { logLines, RecordingLink, sharedView, until } from './support/fake-node.ts';
+import { until } from './support/fake-node.ts';
+import { startNativeNode } from './support/native-node.ts';
 import { chooseRouterId, hashRouterId } from '../src/bgp-router-id.ts';
 
 const ONLY6 = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'native' } };
@@ -61,14 +58,6 @@ test('--bgp-router-id: an IPv4 address (canonical) or hash; 0.0.0.0 and IPv6 ref
   assert.ok(help.kind === 'help' && /IPv6 only: hash/.test(help.text), 'the IPv6-only default stated');
 });
 
-const factsOf = (n: Node): IfaceFacts => ({
-  links: async () => [{ name: 'eth0', mtu: 1500, addresses: [] }],
-  routeDevice: async () => 'eth0',
-  defaultRouteDevice: async () => null,
-  links6: async () => [{ name: 'eth0', mtu: 1500, addresses: [n.ip6, 'fe80::1'] }],
-  defaultRouteDevice6: async () => 'eth0',
-});
-
 /** The transport of a node with one (IPv6) address on `bgp`. */
 function v6Transport(bgp: MemoryNetwork, n: Node): Transport {
   return {
@@ -83,33 +72,23 @@ function v6Transport(bgp: MemoryNetwork, n: Node): Transport {
 }
 
 async function startNode(n: Node, other: Node, dir: string, store: LeaseStore, bgp: MemoryNetwork, extra: string[]) {
-  const confFile = join(dir, 'net-conf.json');
-  writeFileSync(confFile, JSON.stringify(ONLY6));
-  const { lines, destination } = logLines();
-  const link = new RecordingLink(n.ip6);
-  const ports = {
-    openTun: () => assert.unreachable('native opens no TUN'),
-    openUdp: () => assert.unreachable('native opens no socket'),
-    link,
-    firewall: { apply: async () => {}, remove: async () => {} },
-  } as unknown as AgentPorts;
-  const args = ['--net-config-path', confFile, '--subnet-file', join(dir, `${n.name}.env`), '--metrics-port', '0'];
-  const settings = parseAgentArgs([...args, '--route-sync', 'bgp', ...extra], { hostname: n.name });
-  const routes = new BgpRouteSource({
-    as: 64512,
-    port: 179,
-    peers: [{ address: other.ip6, as: 64512 }],
-    routeReflectors: [],
-    transport: v6Transport(bgp, n),
-    routerId: settings.weft.bgpRouterId,
-    nodeName: settings.nodeName,
-  });
-  const agent = await startAgent(settings, createLogger({ level: 'info', destination }), {
-    ports,
-    offloads: false,
-    routes,
-    openStore: () => sharedView(store),
-    ifaceFacts: factsOf(n),
+  const { agent, link, lines, routes } = await startNativeNode({
+    name: n.name,
+    ip6: n.ip6,
+    conf: ONLY6,
+    dir,
+    store,
+    args: ['--route-sync', 'bgp', ...extra],
+    routes: (settings) =>
+      new BgpRouteSource({
+        as: 64512,
+        port: 179,
+        peers: [{ address: other.ip6, as: 64512 }],
+        routeReflectors: [],
+        transport: v6Transport(bgp, n),
+        routerId: settings.weft.bgpRouterId,
+        nodeName: settings.nodeName,
+      }),
   });
   const started = () => lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'bgp speaker started');
   return { agent, link, v6: formatIpv6Prefix(agent.lease()!.ipv6Subnet!), routes, started };

@@ -3,7 +3,7 @@
 // via PublicIPv6) in one batch, both removed when the lease goes and at stop; /status says IPv6 is forwarded.
 // BGP: the IPv6 subnet is advertised as IPv6 unicast on IPv4 sessions and on IPv6 sessions, and the learned IPv6
 // route becomes an `ip route` line via the peer's IPv6 address.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -17,12 +17,10 @@ import {
   NativeNetwork,
   createLogger,
   parseAgentArgs,
-  startAgent,
-  type AgentPorts,
-  type IfaceFacts,
   type RouteSource,
 } from './support/internals.ts';
-import { logLines, RecordingLink, sharedView, until } from './support/fake-node.ts';
+import { RecordingLink, until } from './support/fake-node.ts';
+import { startNativeNode } from './support/native-node.ts';
 
 const CONF = {
   Network: '10.244.0.0/16',
@@ -36,34 +34,8 @@ const NODES = [
 ];
 type Node = (typeof NODES)[number];
 
-const factsOf = (n: Node): IfaceFacts => ({
-  links: async () => [{ name: 'eth0', mtu: 1500, addresses: [n.ip] }],
-  routeDevice: async () => 'eth0',
-  defaultRouteDevice: async () => 'eth0',
-  links6: async () => [{ name: 'eth0', mtu: 1500, addresses: [n.ip6, 'fe80::1'] }],
-  defaultRouteDevice6: async () => 'eth0',
-});
-
 async function startNode(n: Node, store: MemoryLeaseStore, dir: string, routes: RouteSource, conf: object = CONF) {
-  const confFile = join(dir, 'net-conf.json');
-  writeFileSync(confFile, JSON.stringify(conf));
-  const { lines, destination } = logLines();
-  const link = new RecordingLink(n.ip);
-  const ports = {
-    openTun: () => assert.unreachable('native opens no TUN'),
-    openUdp: () => assert.unreachable('native opens no socket'),
-    link,
-    firewall: { apply: async () => {}, remove: async () => {} },
-  } as unknown as AgentPorts;
-  const args = ['--net-config-path', confFile, '--subnet-file', join(dir, `${n.name}.env`), '--metrics-port', '0'];
-  const settings = parseAgentArgs(args, { hostname: n.name });
-  const agent = await startAgent(settings, createLogger({ level: 'info', destination }), {
-    ports,
-    offloads: false,
-    routes,
-    openStore: () => sharedView(store),
-    ifaceFacts: factsOf(n),
-  });
+  const { agent, link, lines } = await startNativeNode({ ...n, conf, dir, store, routes: () => routes });
   const lease = agent.lease()!;
   return { agent, link, lines, v4: formatIpv4Prefix(lease.subnet), v6: formatIpv6Prefix(lease.ipv6Subnet!), lease };
 }

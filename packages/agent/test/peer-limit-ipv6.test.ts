@@ -2,7 +2,7 @@
 // ports. BGP dual stack: node a with --max-peers 1 meshes with b and c over IPv4 sessions carrying IPv6 unicast;
 // it installs one route of each family, reports the rest waiting (not ready), and once c leaves holds exactly b's
 // two. Lease mode, IPv6 only: IPv6-only leases (IPv6 routes on their own) wait the same way.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -13,15 +13,11 @@ import {
   BgpRouteSource,
   LeaseRouteSource,
   MemoryLeaseStore,
-  createLogger,
-  parseAgentArgs,
-  startAgent,
-  type AgentPorts,
-  type IfaceFacts,
   type LeaseStore,
   type RouteSource,
 } from './support/internals.ts';
-import { RecordingLink, until } from './support/fake-node.ts';
+import { until } from './support/fake-node.ts';
+import { startNativeNode } from './support/native-node.ts';
 
 const DUAL = {
   Network: '10.244.0.0/16',
@@ -37,50 +33,8 @@ const NODES = [
 ];
 type Node = (typeof NODES)[number];
 
-const factsOf = (n: Node): IfaceFacts => ({
-  links: async () => [{ name: 'eth0', mtu: 1500, addresses: [n.ip] }],
-  routeDevice: async () => 'eth0',
-  defaultRouteDevice: async () => 'eth0',
-  links6: async () => [{ name: 'eth0', mtu: 1500, addresses: [n.ip6, 'fe80::1'] }],
-  defaultRouteDevice6: async () => 'eth0',
-});
-
-/** `store` for one agent, left open when the agent stops (the test closes it). */
-function sharedStore(store: LeaseStore): LeaseStore {
-  return { ...bind(store), close: async () => {} };
-}
-function bind(s: LeaseStore): LeaseStore {
-  return {
-    getConfig: () => s.getConfig(),
-    putConfig: (json) => s.putConfig(json),
-    listLeases: () => s.listLeases(),
-    createLease: (...a) => s.createLease(...a),
-    renewLease: (...a) => s.renewLease(...a),
-    deleteLease: (...a) => s.deleteLease(...a),
-    watchLeases: (...a) => s.watchLeases(...a),
-    close: () => s.close(),
-  };
-}
-
 async function startNode(n: Node, dir: string, store: LeaseStore, routes: RouteSource, conf: object, extra: string[]) {
-  const confFile = join(dir, `${n.name}-net-conf.json`);
-  writeFileSync(confFile, JSON.stringify(conf));
-  const link = new RecordingLink(n.ip);
-  const ports = {
-    openTun: () => assert.unreachable('native opens no TUN'),
-    openUdp: () => assert.unreachable('native opens no socket'),
-    link,
-    firewall: { apply: async () => {}, remove: async () => {} },
-  } as unknown as AgentPorts;
-  const args = ['--net-config-path', confFile, '--subnet-file', join(dir, `${n.name}.env`), '--metrics-port', '0'];
-  const settings = parseAgentArgs([...args, ...extra], { hostname: n.name });
-  const agent = await startAgent(settings, createLogger({ level: 'silent' }), {
-    ports,
-    offloads: false,
-    routes,
-    openStore: () => sharedStore(store),
-    ifaceFacts: factsOf(n),
-  });
+  const { agent, link } = await startNativeNode({ ...n, conf, dir, store, routes: () => routes, args: extra });
   const lease = agent.lease()!;
   const v4 = lease.subnet.prefixLen > 0 ? formatIpv4Prefix(lease.subnet) : null;
   return { agent, link, v4, v6: formatIpv6Prefix(lease.ipv6Subnet!) };

@@ -1,3 +1,5 @@
+// The dual-stack lesson's text: hand-written prose around what dual-stack-capture.ts recorded. What flanneld would
+// program for the same leases (flannel.1 and flannel-v6.1) is derived from the lease values read from etcd.
 import { banner, fence, packetSection, table } from './format.ts';
 import type { DualStackCapture } from './dual-stack-capture.ts';
 

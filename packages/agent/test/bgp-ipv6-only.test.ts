@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryNetwork, type Transport } from '@weft/route-sync';
+import { MemoryNetwork } from '@weft/route-sync';
 import { formatIpv6Prefix } from '@weft/netaddr';
 import {
   BgpRouteSource,
@@ -19,7 +19,7 @@ import {
   type LeaseStore,
 } from './support/internals.ts';
 import { until } from './support/fake-node.ts';
-import { startNativeNode } from './support/native-node.ts';
+import { nodeTransport, startNativeNode } from './support/native-node.ts';
 import { chooseRouterId, hashRouterId } from '../src/bgp-router-id.ts';
 
 const ONLY6 = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'native' } };
@@ -58,19 +58,6 @@ test('--bgp-router-id: an IPv4 address (canonical) or hash; 0.0.0.0 and IPv6 ref
   assert.ok(help.kind === 'help' && /IPv6 only: hash/.test(help.text), 'the IPv6-only default stated');
 });
 
-/** The transport of a node with one (IPv6) address on `bgp`. */
-function v6Transport(bgp: MemoryNetwork, n: Node): Transport {
-  return {
-    listen: async (accept) => {
-      bgp.listeners.set(n.ip6, accept);
-    },
-    connect: (remote, port, local) => bgp.transport(n.ip6).connect(remote, port, local),
-    close: async () => {
-      bgp.listeners.delete(n.ip6);
-    },
-  };
-}
-
 async function startNode(n: Node, other: Node, dir: string, store: LeaseStore, bgp: MemoryNetwork, extra: string[]) {
   const { agent, link, lines, routes } = await startNativeNode({
     name: n.name,
@@ -85,7 +72,7 @@ async function startNode(n: Node, other: Node, dir: string, store: LeaseStore, b
         port: 179,
         peers: [{ address: other.ip6, as: 64512 }],
         routeReflectors: [],
-        transport: v6Transport(bgp, n),
+        transport: nodeTransport(bgp, [n.ip6]),
         routerId: settings.weft.bgpRouterId,
         nodeName: settings.nodeName,
       }),

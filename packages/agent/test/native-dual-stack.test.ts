@@ -3,24 +3,21 @@
 // via PublicIPv6) in one batch, both removed when the lease goes and at stop; /status says IPv6 is forwarded.
 // BGP: the IPv6 subnet is advertised as IPv6 unicast on IPv4 sessions and on IPv6 sessions, and the learned IPv6
 // route becomes an `ip route` line via the peer's IPv6 address.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryNetwork, type Transport } from '@weft/route-sync';
+import { MemoryNetwork } from '@weft/route-sync';
 import { formatIpv4Prefix, formatIpv6Prefix, parseIpv4Prefix, parseIpv6Prefix } from '@weft/netaddr';
 import {
   BgpRouteSource,
   LeaseRouteSource,
-  MemoryLeaseStore,
+  type MemoryLeaseStore,
   NativeNetwork,
   createLogger,
   parseAgentArgs,
   type RouteSource,
 } from './support/internals.ts';
 import { RecordingLink, until } from './support/fake-node.ts';
-import { startNativeNode } from './support/native-node.ts';
+import { nodeTransport, startNativeNode, withDirAndStore } from './support/native-node.ts';
 
 const CONF = {
   Network: '10.244.0.0/16',
@@ -40,21 +37,10 @@ async function startNode(n: Node, store: MemoryLeaseStore, dir: string, routes: 
   return { agent, link, lines, v4: formatIpv4Prefix(lease.subnet), v6: formatIpv6Prefix(lease.ipv6Subnet!), lease };
 }
 
-async function withDir(fn: (dir: string, store: MemoryLeaseStore) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'v6n-native-'));
-  const store = new MemoryLeaseStore({ pollMs: 5 });
-  try {
-    await fn(dir, store);
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 const replace = (subnet: string, via: string) => `route replace ${subnet} via ${via} dev eth0 proto static`;
 
 test('host-gw dual stack: routes to both subnets of a peer lease, removed with the lease and at stop', () =>
-  withDir(async (dir, store) => {
+  withDirAndStore('v6n-native', async (dir, store) => {
     const a = await startNode(NODES[0]!, store, dir, new LeaseRouteSource());
     const b = await startNode(NODES[1]!, store, dir, new LeaseRouteSource());
     try {
@@ -89,7 +75,7 @@ test('host-gw dual stack: routes to both subnets of a peer lease, removed with t
   }));
 
 test('host-gw IPv6 only: IPv6-only leases become IPv6 routes via PublicIPv6, nothing else', () =>
-  withDir(async (dir, store) => {
+  withDirAndStore('v6n-native', async (dir, store) => {
     const only6 = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'native' } };
     const a = await startNode(NODES[0]!, store, dir, new LeaseRouteSource(), only6);
     const b = await startNode(NODES[1]!, store, dir, new LeaseRouteSource(), only6);
@@ -109,23 +95,8 @@ test('host-gw IPv6 only: IPv6-only leases become IPv6 routes via PublicIPv6, not
     }
   }));
 
-/** A transport on `bgp` answering on both of a node's addresses, connecting from the remote's family. */
-function dualTransport(bgp: MemoryNetwork, n: Node): Transport {
-  return {
-    listen: async (accept) => {
-      bgp.listeners.set(n.ip, accept);
-      bgp.listeners.set(n.ip6, accept);
-    },
-    connect: (remote, port, local) => bgp.transport(remote.includes(':') ? n.ip6 : n.ip).connect(remote, port, local),
-    close: async () => {
-      bgp.listeners.delete(n.ip);
-      bgp.listeners.delete(n.ip6);
-    },
-  };
-}
-
 async function bgpPair(peerFamily: 'ipv4' | 'ipv6') {
-  await withDir(async (dir, store) => {
+  await withDirAndStore('v6n-native', async (dir, store) => {
     const bgp = new MemoryNetwork();
     const started = [];
     try {
@@ -137,7 +108,7 @@ async function bgpPair(peerFamily: 'ipv4' | 'ipv6') {
           port: 179,
           peers: [{ address, as: 64512 }],
           routeReflectors: [],
-          transport: dualTransport(bgp, n),
+          transport: nodeTransport(bgp, [n.ip, n.ip6]),
         });
         started.push(await startNode(n, store, dir, routes));
       }

@@ -2,22 +2,13 @@
 // ports. BGP dual stack: node a with --max-peers 1 meshes with b and c over IPv4 sessions carrying IPv6 unicast;
 // it installs one route of each family, reports the rest waiting (not ready), and once c leaves holds exactly b's
 // two. Lease mode, IPv6 only: IPv6-only leases (IPv6 routes on their own) wait the same way.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MemoryNetwork, type Transport } from '@weft/route-sync';
+import { MemoryNetwork } from '@weft/route-sync';
 import { formatIpv4Prefix, formatIpv6Prefix } from '@weft/netaddr';
-import {
-  BgpRouteSource,
-  LeaseRouteSource,
-  MemoryLeaseStore,
-  type LeaseStore,
-  type RouteSource,
-} from './support/internals.ts';
+import { BgpRouteSource, LeaseRouteSource, type LeaseStore, type RouteSource } from './support/internals.ts';
 import { until } from './support/fake-node.ts';
-import { startNativeNode } from './support/native-node.ts';
+import { nodeTransport, startNativeNode, withDirAndStore } from './support/native-node.ts';
 
 const DUAL = {
   Network: '10.244.0.0/16',
@@ -41,37 +32,11 @@ async function startNode(n: Node, dir: string, store: LeaseStore, routes: RouteS
 }
 type Started = Awaited<ReturnType<typeof startNode>>;
 
-/** A transport on `bgp` answering on both of a node's addresses. */
-function dualTransport(bgp: MemoryNetwork, n: Node): Transport {
-  return {
-    listen: async (accept) => {
-      bgp.listeners.set(n.ip, accept);
-      bgp.listeners.set(n.ip6, accept);
-    },
-    connect: (remote, port, local) => bgp.transport(remote.includes(':') ? n.ip6 : n.ip).connect(remote, port, local),
-    close: async () => {
-      bgp.listeners.delete(n.ip);
-      bgp.listeners.delete(n.ip6);
-    },
-  };
-}
-
 const routesOf = (s: Started) => s.agent.status().routes.map((r) => r.subnet);
 const v6Routes = (s: Started) => routesOf(s).filter((r) => r.includes(':'));
 
-async function withDir(fn: (dir: string, store: MemoryLeaseStore) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'fx-limit6-'));
-  const store = new MemoryLeaseStore({ pollMs: 5 });
-  try {
-    await fn(dir, store);
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 test('BGP dual stack, --max-peers 1: one IPv4 and one IPv6 route, the others wait; after a peer leaves, the other', () =>
-  withDir(async (dir, store) => {
+  withDirAndStore('fx-limit6', async (dir, store) => {
     const bgp = new MemoryNetwork();
     const started: Started[] = [];
     try {
@@ -82,7 +47,7 @@ test('BGP dual stack, --max-peers 1: one IPv4 and one IPv6 route, the others wai
           port: 179,
           peers,
           routeReflectors: [],
-          transport: dualTransport(bgp, n),
+          transport: nodeTransport(bgp, [n.ip, n.ip6]),
         });
         started.push(await startNode(n, dir, store, routes, DUAL, n.name === 'a' ? ['--max-peers', '1'] : []));
       }
@@ -112,7 +77,7 @@ test('BGP dual stack, --max-peers 1: one IPv4 and one IPv6 route, the others wai
   }));
 
 test('lease mode, IPv6 only, --max-peers 1: IPv6-only leases wait as well', () =>
-  withDir(async (dir, store) => {
+  withDirAndStore('fx-limit6', async (dir, store) => {
     const started: Started[] = [];
     try {
       for (const n of NODES) {

@@ -1,8 +1,10 @@
 // In-process native (host-gw) nodes for the root-free native and BGP tests: the real startAgent with no TUN or
 // socket (opening one fails the test), a no-op firewall, a link programmer that records the route commands, and
 // the interface facts of one underlay interface eth0 holding the node's addresses (IPv6 plus a link-local one).
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MemoryNetwork, Transport } from '@weft/route-sync';
 import * as assert from 'uvu/assert';
 import {
   createLogger,
@@ -11,6 +13,7 @@ import {
   type AgentPorts,
   type AgentSettings,
   type IfaceFacts,
+  MemoryLeaseStore,
   type LeaseStore,
   type RouteSource,
   type RunningAgent,
@@ -78,4 +81,36 @@ export async function startNativeNode<R extends RouteSource>(o: NativeNodeOption
     ifaceFacts: factsOf(o),
   });
   return { agent, link, lines, routes };
+}
+
+/**
+ * The BGP transport on `bgp` of a node with `addresses` (at most one per family): it accepts on each and connects
+ * from the one of the remote's family (or the first).
+ */
+export function nodeTransport(bgp: MemoryNetwork, addresses: readonly string[]): Transport {
+  const from = (remote: string) => addresses.find((a) => a.includes(':') === remote.includes(':')) ?? addresses[0]!;
+  return {
+    listen: async (accept) => {
+      for (const a of addresses) bgp.listeners.set(a, accept);
+    },
+    connect: (remote, port, local) => bgp.transport(from(remote)).connect(remote, port, local),
+    close: async () => {
+      for (const a of addresses) bgp.listeners.delete(a);
+    },
+  };
+}
+
+/** Runs `fn` with a fresh scratch directory (named after `prefix`) and memory store, both removed afterwards. */
+export async function withDirAndStore(
+  prefix: string,
+  fn: (dir: string, store: MemoryLeaseStore) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  try {
+    await fn(dir, store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

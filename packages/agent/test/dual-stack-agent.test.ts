@@ -215,7 +215,7 @@ test('config from the store (no file): the underlay is chosen again for its fami
   }
 });
 
-test('IPv6 only refuses BGP route sync (it advertises an IPv4 subnet), before any lease', async () => {
+test('IPv6 only with vxlan refuses BGP route sync (IPv6 routes carry no VTEP MAC), before any lease', async () => {
   const store = new MemoryLeaseStore();
   const kept: LeaseStore = Object.assign(Object.create(store) as LeaseStore, { close: async () => {} });
   try {

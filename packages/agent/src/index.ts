@@ -37,5 +37,5 @@ export { BgpRouteSource, type BgpSourceOptions } from './bgp-source.ts';
 export { RouteCommandError } from './backends/routes.ts';
 export type { PeerChange, DataplaneNetwork, NetworkStatus } from './backends/types.ts';
 export { CaptureSide, CaptureDirection, type PacketCapture } from './capture.ts';
-export type { AgentPorts, TunPort, UdpPort, LinkProgrammer, SuperPacketPort } from './ports.ts';
+export type { AgentPorts, TunPort, UdpPort, LinkProgrammer, SuperPacketPort, InterfaceInfo } from './ports.ts';
 export { systemPorts } from './system-ports.ts';

@@ -28,7 +28,8 @@ export interface AgentStatus {
   storeReachable: boolean;
   /** --max-peers and how many peers are routed (`admitted`) or left out for want of room (`waiting`). */
   peerLimit?: { limit: number; admitted: number; waiting: number };
-  routes: { subnet: string; via: string; vtepMac?: string }[];
+  /** `direct`: vxlan DirectRouting's kernel route via the peer's underlay address, per family. */
+  routes: { subnet: string; via: string; vtepMac?: string; direct?: boolean }[];
   /** Monotonic counters: tx_packets, tx_bytes, rx_packets, rx_bytes, ... */
   counters: Record<string, number>;
   drops: Record<string, number>;

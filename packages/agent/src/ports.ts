@@ -44,12 +44,21 @@ export interface LinkProgrammer {
    */
   ipBatch(log: Logger, lines: readonly string[], opts?: { force?: boolean }): Promise<void>;
   /**
-   * MTU and first IPv4 address of an interface, with that address's prefix length where known (vxlan
-   * DirectRouting's L2 subnet); rejects when there is no such interface.
+   * MTU and first IPv4 address of an interface, with that address's prefix length where known, and its IPv6
+   * addresses with theirs (vxlan DirectRouting's L2 subnets); rejects when there is no such interface.
    */
-  interfaceInfo(name: string): Promise<{ mtu: number; address: string | null; prefixLen?: number }>;
+  interfaceInfo(name: string): Promise<InterfaceInfo>;
   /** The interface holding `address` (for --public-ip without --iface), or null. */
   interfaceWithAddress(address: string): Promise<{ name: string; mtu: number } | null>;
+}
+
+/** What LinkProgrammer.interfaceInfo reports of one interface. */
+export interface InterfaceInfo {
+  mtu: number;
+  address: string | null;
+  prefixLen?: number;
+  /** The interface's IPv6 addresses (any scope) with their prefix lengths; absent where unknown. */
+  addresses6?: { address: string; prefixLen: number }[];
 }
 
 /** Masquerade and forwarding rules (firewall.ts): iptables on a real machine, a recorder in tests. */

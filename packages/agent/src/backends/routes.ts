@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import type { InterfaceInfo } from '../ports.ts';
 import { LISTED_CHANGES, summarizeLines } from './change-summary.ts';
 
 const execFileP = promisify(execFile);
@@ -49,10 +50,8 @@ export async function ipJson<T>(args: readonly string[]): Promise<T> {
   return JSON.parse(stdout) as T;
 }
 
-/** MTU and first IPv4 address of an interface, with its prefix length. */
-export async function interfaceInfo(
-  name: string,
-): Promise<{ mtu: number; address: string | null; prefixLen?: number }> {
+/** MTU and first IPv4 address of an interface, with its prefix length, and its IPv6 addresses with theirs. */
+export async function interfaceInfo(name: string): Promise<InterfaceInfo> {
   const [link] = await ipJson<{ mtu: number; addr_info?: { family: string; local: string; prefixlen: number }[] }[]>([
     'addr',
     'show',
@@ -61,7 +60,10 @@ export async function interfaceInfo(
   ]);
   if (!link) throw new RouteCommandError([`addr show dev ${name}`], `no interface ${name}`);
   const inet = link.addr_info?.find((a) => a.family === 'inet');
-  return { mtu: link.mtu, address: inet?.local ?? null, ...(inet ? { prefixLen: inet.prefixlen } : {}) };
+  const addresses6 = (link.addr_info ?? [])
+    .filter((a) => a.family === 'inet6')
+    .map((a) => ({ address: a.local, prefixLen: a.prefixlen }));
+  return { mtu: link.mtu, address: inet?.local ?? null, ...(inet ? { prefixLen: inet.prefixlen } : {}), addresses6 };
 }
 
 /** The interface holding `address`, for --public-ip without --iface. */

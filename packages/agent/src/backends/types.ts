@@ -32,7 +32,8 @@ export function peerKey(c: Pick<PeerChange, 'key' | 'subnet'>): string {
 export interface NetworkStatus {
   backend: string;
   mtu: number;
-  routes: { subnet: string; via: string; vtepMac?: string }[];
+  /** Peer routes of both families; `direct`: a kernel route via the peer's underlay address (vxlan DirectRouting). */
+  routes: { subnet: string; via: string; vtepMac?: string; direct?: boolean }[];
   counters?: Record<string, number>;
   drops?: Record<string, number>;
   /** Overlay backends: the drops' split by family (family-stats.ts; the ports' own drops are in `drops` only). */

@@ -9,7 +9,6 @@ import { ConfigError, leaseBackendType, parseNetConfig, type NetConfig } from '.
 import {
   formatIpv4Prefix as formatIp4Net,
   formatIpv6Prefix,
-  ipv4Mask as maskOf,
   tryParseIpv4 as parseIp4,
   parseIpv6,
   writeIpv6Bytes,
@@ -36,7 +35,7 @@ import { SqliteLeaseStore } from '../stores/sqlite.ts';
 import { EtcdLeaseStore } from '../stores/etcd.ts';
 import { StoreCredentialError } from '../stores/etcd-credentials.ts';
 import { NativeNetwork } from '../backends/native.ts';
-import { DirectRoutingNetwork } from '../backends/direct-routing.ts';
+import { DirectRoutingNetwork, directRoutingSubnets } from '../backends/direct-routing.ts';
 import { NodeFirewall } from './node-firewall.ts';
 import { OverlayNetwork } from '../backends/overlay.ts';
 import { overlayIpv6 } from '../backends/overlay-v6.ts';
@@ -48,7 +47,7 @@ import { FamilyPeerLimits, defaultPeerLimit } from '../backends/peer-limit.ts';
 import { summarizeChanges } from '../backends/change-summary.ts';
 import type { PacketCapture } from '../capture.ts';
 import type { RouteSource } from '../route-source.ts';
-import type { AgentPorts, LinkProgrammer } from '../ports.ts';
+import type { AgentPorts } from '../ports.ts';
 import type { AgentStatus } from '../observability.ts';
 import { previousIpv6SubnetFromEnv, previousSubnetFromEnv, readSubnetEnv } from '../subnet-env.ts';
 
@@ -165,12 +164,13 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** The underlay as createNetwork needs it; `subnet` (the interface's L2 prefix) only for vxlan DirectRouting. */
+/** The underlay as createNetwork needs it; `subnet`/`subnetV6` (the interface's L2 prefixes) only for DirectRouting. */
 export interface UnderlayInfo {
   publicIp: string;
   iface: string;
   mtu: number;
   subnet?: Ip4Net;
+  subnetV6?: Ipv6Prefix;
   /** The node's PublicIPv6 (dual stack): the IPv6 underlay address of the overlay backends. */
   publicIpv6?: string;
 }
@@ -216,8 +216,14 @@ export function createNetwork(
     capture,
     ipv6: overlayIpv6(config.ipv6?.network, ipv6?.subnet, underlay.publicIpv6),
   });
-  if (!b.directRouting || !underlay.subnet) return overlay;
-  return new DirectRoutingNetwork({ log, overlay, direct: native(), underlaySubnet: underlay.subnet });
+  if (!b.directRouting || (!underlay.subnet && !underlay.subnetV6)) return overlay;
+  return new DirectRoutingNetwork({
+    log,
+    overlay,
+    direct: native(),
+    underlaySubnet: underlay.subnet,
+    underlaySubnetV6: underlay.subnetV6,
+  });
 }
 
 /** An IPv6 address as its 16 bytes. */
@@ -225,22 +231,6 @@ function ipv6Bytes(text: string): Uint8Array {
   const out = new Uint8Array(16);
   writeIpv6Bytes(parseIpv6(text), out, 0);
   return out;
-}
-
-/** The underlay interface's L2 subnet (publicIp under the interface's prefix length), for DirectRouting. */
-async function underlaySubnet(
-  link: LinkProgrammer,
-  iface: string,
-  publicIp: string,
-  log: Logger,
-): Promise<Ip4Net | undefined> {
-  const info = await link.interfaceInfo(iface);
-  const ip = parseIp4(publicIp);
-  if (info.prefixLen === undefined || ip === null) {
-    log.warn({ iface }, 'DirectRouting: the underlay prefix is unknown; every peer is encapsulated');
-    return undefined;
-  }
-  return { ip: (ip & maskOf(info.prefixLen)) >>> 0, prefixLen: info.prefixLen };
 }
 
 /** Starts the agent; resolves once forwarding runs (the lease is held, routes installed). */
@@ -299,8 +289,14 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
     'lease acquired',
   );
   const l2 = config.backend.directRouting
-    ? await underlaySubnet(extras.ports.link, underlay.iface, underlay.publicIp, log)
-    : undefined;
+    ? await directRoutingSubnets(
+        extras.ports.link,
+        underlay.iface,
+        config.enableIpv4 ? underlay.publicIp : undefined,
+        lease.ipv6Subnet ? underlay.publicIpv6 : undefined,
+        log,
+      )
+    : {};
   // IPv6 only: native routes IPv6 leases alone; the overlays run flannel0 for IPv6 alone (NO_IPV4_SUBNET), given
   // the IPv6 subnet and PublicIPv6, and otherwise only hold the lease.
   const network =
@@ -309,7 +305,7 @@ export async function startAgent(settings: AgentSettings, log: Logger, extras: D
       : createNetwork(
           config,
           lease.subnet,
-          { ...underlay, subnet: l2 },
+          { ...underlay, subnet: l2.v4, subnetV6: l2.v6 },
           log.child({ component: config.backend.type }),
           vtepMac,
           extras,

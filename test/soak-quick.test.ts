@@ -33,7 +33,7 @@ if (canRunWith('the soak (short)', ['ip', 'ping', 'etcd', 'etcdctl', 'iptables-s
     assert.match(r.stdout, /\| etcd stopped 7\.5 s \|/);
     const bird = faultRows.find((l) => l.includes('| BIRD graceful restart |'));
     assert.ok(bird, 'a BIRD graceful restart row');
-    const looks = /\| (\d+)\/(\d+) looks[;|]/.exec(bird);
+    const looks = /\| (\d+)\/(\d+) looks[ ;]/.exec(bird);
     assert.ok(looks && Number(looks[2]) > 0 && looks[1] === looks[2], `kernel route at every look: ${bird}`);
     const agentRows = r.stdout.split('\n').filter((l) => /^\| (bgp-)?n\d \(\d+\) \|/.test(l));
     for (const n of ['n1', 'n2', 'n3', 'bgp-n1', 'bgp-n2'])
@@ -41,7 +41,7 @@ if (canRunWith('the soak (short)', ['ip', 'ping', 'etcd', 'etcdctl', 'iptables-s
         agentRows.some((l) => l.startsWith(`| ${n} (`)),
         `usage row for ${n}`,
       );
-    for (const row of agentRows) assert.match(row, /\d+ MB \/ /, `RSS figures in ${row}`);
+    for (const row of agentRows) assert.match(row, /\d+ MB (\(heap \d+\) )?\/ /, `RSS (JS heap) figures in ${row}`);
     assert.match(r.stdout, /subnet guard: no two nodes ever held one subnet/);
     assert.not.match(r.stdout, /STOPPED EARLY|repaired after a failed fault/);
   });

@@ -12,6 +12,7 @@ import {
   startAgent,
   type AgentPorts,
   type AgentSettings,
+  type InterfaceInfo,
   type LeaseStore,
   type LinkProgrammer,
   type PacketCapture,
@@ -19,7 +20,10 @@ import {
   type RunningAgent,
 } from '../../src/index.ts';
 
-/** Records what the agent asks of iproute2; answers interface queries for one underlay interface `eth0`. */
+/**
+ * Records what the agent asks of iproute2; answers interface queries for one underlay interface `eth0` (with the
+ * prefix lengths in `prefixes`, when given: DirectRouting's L2 subnets).
+ */
 export class RecordingLink implements LinkProgrammer {
   readonly links: { name: string; cfg: LinkConfig }[] = [];
   readonly lines: string[] = [];
@@ -27,6 +31,7 @@ export class RecordingLink implements LinkProgrammer {
   constructor(
     private readonly address: string,
     private readonly mtu = 1500,
+    private readonly prefixes: Pick<InterfaceInfo, 'prefixLen' | 'addresses6'> = {},
   ) {}
 
   async configureLink(name: string, cfg: LinkConfig): Promise<void> {
@@ -37,9 +42,9 @@ export class RecordingLink implements LinkProgrammer {
     this.lines.push(...lines);
   }
 
-  async interfaceInfo(name: string): Promise<{ mtu: number; address: string | null }> {
+  async interfaceInfo(name: string): Promise<InterfaceInfo> {
     if (name !== 'eth0') throw new Error(`no interface ${name}`);
-    return { mtu: this.mtu, address: this.address };
+    return { mtu: this.mtu, address: this.address, ...this.prefixes };
   }
 
   async interfaceWithAddress(address: string): Promise<{ name: string; mtu: number } | null> {

@@ -42,6 +42,8 @@ export interface FakeNode6Options {
   store: LeaseStore;
   /** Scratch directory for the node's subnet.env. */
   dir: string;
+  /** eth0's prefix lengths (IPv4, IPv6), reported to the agent: vxlan DirectRouting's L2 subnets. */
+  prefixLens?: [number, number];
   /** Records both sides of the encapsulation (the agent's --pcap hook), given the node's underlay ends. */
   openCapture?: (local: { localAddress: number; localPort: number; localAddress6?: Uint8Array }) => PacketCapture;
 }
@@ -50,7 +52,11 @@ export interface FakeNode6Options {
 export async function startFakeNode6(o: FakeNode6Options): Promise<FakeNode6> {
   const dir = join(o.dir, o.name);
   mkdirSync(dir, { recursive: true });
-  const link = new RecordingLink(o.ip4 ?? '0.0.0.0');
+  const link = new RecordingLink(
+    o.ip4 ?? '0.0.0.0',
+    1500,
+    o.prefixLens && { prefixLen: o.prefixLens[0], addresses6: [{ address: o.ip6, prefixLen: o.prefixLens[1] }] },
+  );
   const handles: { tun?: ChannelTun } = {};
   const udpOpened: string[] = [];
   const ports: AgentPorts = {

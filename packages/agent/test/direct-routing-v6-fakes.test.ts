@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
 import { ChannelNetwork } from '@weft/tunnel';
 import { MemoryLeaseStore, type LeaseAttrs } from './support/internals.ts';
+import { NO_IPV4_SUBNET } from '../src/subnet-key.ts';
 import { drain, routesOf, until } from './support/fake-node.ts';
 import { startFakeNode6 } from './support/fake-node6.ts';
 import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
@@ -124,6 +125,44 @@ test('dual stack: direct or VXLAN per family, and the direct routes follow a mov
       [true, false],
       "C's IPv4 stays direct, its IPv6 is now encapsulated",
     );
+  } finally {
+    await a.agent.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('IPv6 only: the on-link peer gets a kernel route, the other VXLAN over IPv6; no IPv4 route at all', async () => {
+  const net = new ChannelNetwork();
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  const dir = mkdtempSync(join(tmpdir(), 'dr6-fakes-'));
+  await store.putConfig(
+    JSON.stringify({
+      EnableIPv4: false,
+      EnableIPv6: true,
+      IPv6Network: NET6,
+      Backend: { Type: 'vxlan', DirectRouting: true },
+    }),
+  );
+  for (const p of [C, D])
+    await store.createLease(
+      NO_IPV4_SUBNET,
+      { PublicIP: '0.0.0.0', PublicIPv6: p.ip6, BackendType: 'vxlan', BackendV6Data: { VNI: 1, VtepMAC: mac6(p) } },
+      3600_000,
+      parseIpv6Prefix(v6(p)),
+    );
+  const d6 = net.bind(D.ip6, PORT);
+  const a = await startFakeNode6({ name: 'a', ip6: '2001:db8::1', prefixLens: [0, 64], store, net, dir });
+  try {
+    await until(() => routesOf(a).length === 2, 'A to route both IPv6 peers');
+    const lines = a.link.lines.filter((l) => l.startsWith('route ') && !l.includes('flannel0'));
+    assert.equal(lines, [`route replace ${v6(C)} via ${C.ip6} dev eth0 proto static`]);
+    assert.equal(routesOf(a), [`${v6(C)} via ${C.ip6}`, `${v6(D)} via ${D.ip6}`]);
+    const toD = ipv6(a.addr(5), 'fd00:10:244:d::9', 64, 'to D');
+    a.tun.inject(toD);
+    const got: Uint8Array[] = [];
+    await until(() => (got.push(...drain(d6)), got.length >= 1), 'a datagram at D');
+    assert.is(hex(got[0]!), hex(vxlan6(mac6(D), vtepMacV6For('a'), toD)), 'VXLAN over IPv6 to D, byte-exact');
   } finally {
     await a.agent.stop();
     await store.close();

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
-import { ChannelNetwork } from '@weft/tunnel';
+import { ChannelNetwork, type ChannelBind } from '@weft/tunnel';
 import { MemoryLeaseStore, type LeaseAttrs } from './support/internals.ts';
 import { NO_IPV4_SUBNET } from '../src/subnet-key.ts';
 import { drain, routesOf, until } from './support/fake-node.ts';
-import { startFakeNode6 } from './support/fake-node6.ts';
+import { startFakeNode6, type FakeNode6 } from './support/fake-node6.ts';
 import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 
@@ -48,23 +48,30 @@ function attrs(p: Peer, ip6 = p.ip6): LeaseAttrs {
 const lease = (store: MemoryLeaseStore, p: Peer, ip6?: string) =>
   store.createLease(tryParseIpv4Prefix(v4(p))!, attrs(p, ip6), 3600_000, parseIpv6Prefix(v6(p)));
 
-test('dual stack: direct or VXLAN per family, and the direct routes follow a move and a leave', async () => {
+interface World {
+  a: FakeNode6;
+  store: MemoryLeaseStore;
+  net: ChannelNetwork;
+}
+
+/**
+ * Runs `body` against node A (eth0 `ip4`/24 and 2001:db8::1/64, or IPv6 only without `ip4`) on a store holding
+ * `conf` and whatever `leases` writes; stops A and removes the scratch directory afterwards.
+ */
+async function withNodeA(
+  conf: object,
+  ip4: string | undefined,
+  leases: (store: MemoryLeaseStore) => Promise<void>,
+  body: (w: World) => Promise<void>,
+): Promise<void> {
   const net = new ChannelNetwork();
   const store = new MemoryLeaseStore({ pollMs: 5 });
   const dir = mkdtempSync(join(tmpdir(), 'dr6-fakes-'));
-  await store.putConfig(
-    JSON.stringify({
-      Network: '10.244.0.0/16',
-      EnableIPv6: true,
-      IPv6Network: NET6,
-      Backend: { Type: 'vxlan', DirectRouting: true },
-    }),
-  );
-  for (const p of [C, D, E]) await lease(store, p);
-  const wires = Object.fromEntries([C, D, E].flatMap((p) => [p.ip4, p.ip6].map((ip) => [ip, net.bind(ip, PORT)])));
+  await store.putConfig(JSON.stringify(conf));
+  await leases(store);
   const a = await startFakeNode6({
     name: 'a',
-    ip4: '192.0.2.1',
+    ...(ip4 && { ip4 }),
     ip6: '2001:db8::1',
     prefixLens: [24, 64],
     store,
@@ -72,102 +79,114 @@ test('dual stack: direct or VXLAN per family, and the direct routes follow a mov
     dir,
   });
   try {
-    await until(() => routesOf(a).length === 6, 'A to route three peers, both families');
-    const lines = () => a.link.lines.filter((l) => l.startsWith('route ') && !l.includes('flannel0'));
-    assert.equal(lines().sort(), [
-      `route replace ${v4(C)} via ${C.ip4} dev eth0 proto static`,
-      `route replace ${v4(E)} via ${E.ip4} dev eth0 proto static`,
-      `route replace ${v6(C)} via ${C.ip6} dev eth0 proto static`,
-    ]);
-    const routes = a.agent.network.status().routes;
-    const side = (subnet: string) => {
-      const r = routes.find((x) => x.subnet === subnet);
-      return r?.direct ? `direct via ${r.via}` : r?.vtepMac ? `vxlan via ${r.via}` : 'none';
-    };
-    assert.equal(
-      [v4(C), v6(C), v4(D), v6(D), v4(E), v6(E)].map(side),
-      [
-        `direct via ${C.ip4}`,
-        `direct via ${C.ip6}`,
-        `vxlan via ${D.ip4}`,
-        `vxlan via ${D.ip6}`,
-        `direct via ${E.ip4}`,
-        `vxlan via ${E.ip6}`,
-      ],
-      '/status tells each family of each peer apart',
-    );
-    assert.ok(
-      a.agent.status().routes.some((r) => r.subnet === v6(C) && r.direct),
-      "the agent's /status carries it",
-    );
-
-    // flannel0 traffic: E's IPv6 goes out as VXLAN over IPv6; C's IPv6 is the kernel's and never reaches the wire.
-    const toE = ipv6(a.addr(5), 'fd00:10:244:e::9', 64, 'to E over VXLAN');
-    a.tun.inject(toE);
-    const got: Uint8Array[] = [];
-    await until(() => (got.push(...drain(wires[E.ip6]!)), got.length >= 1), 'a datagram at E');
-    assert.is(hex(got.at(-1)!), hex(vxlan6(mac6(E), vtepMacV6For('a'), toE)), "E's IPv6 VTEP, byte-exact");
-    a.tun.inject(ipv6(a.addr(5), 'fd00:10:244:c::9', 64, 'to C: not the overlay'));
-    await new Promise((r) => setTimeout(r, 50));
-    for (const ip of [C.ip4, C.ip6, E.ip4]) assert.equal(drain(wires[ip]!), [], `nothing encapsulated to ${ip}`);
-
-    // C's PublicIPv6 moves off A's link; E leaves.
-    a.link.lines.length = 0;
-    await store.renewLease(tryParseIpv4Prefix(v4(C))!, attrs(C, '2001:db8:2::3'), 3600_000, parseIpv6Prefix(v6(C)));
-    await store.deleteLease(tryParseIpv4Prefix(v4(E))!, parseIpv6Prefix(v6(E)));
-    await until(
-      () => routesOf(a).length === 4 && routesOf(a).includes(`${v6(C)} via 2001:db8:2::3`),
-      'the move and the leave',
-    );
-    assert.equal(lines().sort(), [`route del ${v4(E)}`, `route del ${v6(C)}`]);
-    assert.equal(
-      [v4(C), v6(C)].map((s) => a.agent.network.status().routes.find((r) => r.subnet === s)?.direct ?? false),
-      [true, false],
-      "C's IPv4 stays direct, its IPv6 is now encapsulated",
-    );
+    await body({ a, store, net });
   } finally {
     await a.agent.stop();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
 
-test('IPv6 only: the on-link peer gets a kernel route, the other VXLAN over IPv6; no IPv4 route at all', async () => {
-  const net = new ChannelNetwork();
-  const store = new MemoryLeaseStore({ pollMs: 5 });
-  const dir = mkdtempSync(join(tmpdir(), 'dr6-fakes-'));
-  await store.putConfig(
-    JSON.stringify({
-      EnableIPv4: false,
-      EnableIPv6: true,
-      IPv6Network: NET6,
-      Backend: { Type: 'vxlan', DirectRouting: true },
-    }),
-  );
-  for (const p of [C, D])
-    await store.createLease(
-      NO_IPV4_SUBNET,
-      { PublicIP: '0.0.0.0', PublicIPv6: p.ip6, BackendType: 'vxlan', BackendV6Data: { VNI: 1, VtepMAC: mac6(p) } },
-      3600_000,
-      parseIpv6Prefix(v6(p)),
-    );
-  const d6 = net.bind(D.ip6, PORT);
-  const a = await startFakeNode6({ name: 'a', ip6: '2001:db8::1', prefixLens: [0, 64], store, net, dir });
-  try {
-    await until(() => routesOf(a).length === 2, 'A to route both IPv6 peers');
-    const lines = a.link.lines.filter((l) => l.startsWith('route ') && !l.includes('flannel0'));
-    assert.equal(lines, [`route replace ${v6(C)} via ${C.ip6} dev eth0 proto static`]);
-    assert.equal(routesOf(a), [`${v6(C)} via ${C.ip6}`, `${v6(D)} via ${D.ip6}`]);
-    const toD = ipv6(a.addr(5), 'fd00:10:244:d::9', 64, 'to D');
-    a.tun.inject(toD);
-    const got: Uint8Array[] = [];
-    await until(() => (got.push(...drain(d6)), got.length >= 1), 'a datagram at D');
-    assert.is(hex(got[0]!), hex(vxlan6(mac6(D), vtepMacV6For('a'), toD)), 'VXLAN over IPv6 to D, byte-exact');
-  } finally {
-    await a.agent.stop();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+/** The routes A asked the kernel for on eth0 (flannel0's own left out). */
+const kernelLines = (a: FakeNode6) => a.link.lines.filter((l) => l.startsWith('route ') && !l.includes('flannel0'));
+
+/** How /status shows `subnet`: `direct via X`, `vxlan via X` or `none`. */
+function side(a: FakeNode6, subnet: string): string {
+  const r = a.agent.network.status().routes.find((x) => x.subnet === subnet);
+  return r?.direct ? `direct via ${r.via}` : r?.vtepMac ? `vxlan via ${r.via}` : 'none';
+}
+
+/** The first datagram to reach `bind` (waits for it). */
+async function firstDatagram(bind: ChannelBind, what: string): Promise<Uint8Array> {
+  const got: Uint8Array[] = [];
+  await until(() => (got.push(...drain(bind)), got.length >= 1), what);
+  return got[0]!;
+}
+
+const DUAL = {
+  Network: '10.244.0.0/16',
+  EnableIPv6: true,
+  IPv6Network: NET6,
+  Backend: { Type: 'vxlan', DirectRouting: true },
+};
+
+test('dual stack: direct or VXLAN per family, and the direct routes follow a move and a leave', () =>
+  withNodeA(
+    DUAL,
+    '192.0.2.1',
+    async (store) => {
+      for (const p of [C, D, E]) await lease(store, p);
+    },
+    async ({ a, store, net }) => {
+      const wires = new Map([C, D, E].flatMap((p) => [p.ip4, p.ip6].map((ip) => [ip, net.bind(ip, PORT)] as const)));
+      await until(() => routesOf(a).length === 6, 'A to route three peers, both families');
+      assert.equal(kernelLines(a).sort(), [
+        `route replace ${v4(C)} via ${C.ip4} dev eth0 proto static`,
+        `route replace ${v4(E)} via ${E.ip4} dev eth0 proto static`,
+        `route replace ${v6(C)} via ${C.ip6} dev eth0 proto static`,
+      ]);
+      assert.equal(
+        [v4(C), v6(C), v4(D), v6(D), v4(E), v6(E)].map((s) => side(a, s)),
+        [
+          `direct via ${C.ip4}`,
+          `direct via ${C.ip6}`,
+          `vxlan via ${D.ip4}`,
+          `vxlan via ${D.ip6}`,
+          `direct via ${E.ip4}`,
+          `vxlan via ${E.ip6}`,
+        ],
+        '/status tells each family of each peer apart',
+      );
+      assert.ok(
+        a.agent.status().routes.some((r) => r.subnet === v6(C) && r.direct),
+        "the agent's /status has it",
+      );
+
+      // flannel0: E's IPv6 leaves as VXLAN over IPv6; C's IPv6 is the kernel's and never reaches the wire.
+      const toE = ipv6(a.addr(5), 'fd00:10:244:e::9', 64, 'to E over VXLAN');
+      a.tun.inject(toE);
+      const got = await firstDatagram(wires.get(E.ip6)!, 'a datagram at E');
+      assert.is(hex(got), hex(vxlan6(mac6(E), vtepMacV6For('a'), toE)), "E's IPv6 VTEP, byte-exact");
+      a.tun.inject(ipv6(a.addr(5), 'fd00:10:244:c::9', 64, 'to C: not the overlay'));
+      await new Promise((r) => setTimeout(r, 50));
+      for (const ip of [C.ip4, C.ip6, E.ip4]) assert.equal(drain(wires.get(ip)!), [], `nothing encapsulated to ${ip}`);
+
+      // C's PublicIPv6 moves off A's link; E leaves.
+      a.link.lines.length = 0;
+      await store.renewLease(tryParseIpv4Prefix(v4(C))!, attrs(C, '2001:db8:2::3'), 3600_000, parseIpv6Prefix(v6(C)));
+      await store.deleteLease(tryParseIpv4Prefix(v4(E))!, parseIpv6Prefix(v6(E)));
+      const moved = () => routesOf(a).length === 4 && routesOf(a).includes(`${v6(C)} via 2001:db8:2::3`);
+      await until(moved, 'the move and the leave');
+      assert.equal(kernelLines(a).sort(), [`route del ${v4(E)}`, `route del ${v6(C)}`]);
+      assert.equal(
+        [side(a, v4(C)), side(a, v6(C))],
+        [`direct via ${C.ip4}`, 'vxlan via 2001:db8:2::3'],
+        "C's IPv4 stays direct, its IPv6 is now encapsulated",
+      );
+    },
+  ));
+
+test('IPv6 only: the on-link peer gets a kernel route, the other VXLAN over IPv6; no IPv4 route at all', () =>
+  withNodeA(
+    { ...DUAL, EnableIPv4: false, Network: undefined },
+    undefined,
+    async (store) => {
+      for (const p of [C, D]) {
+        const attrs6 = { PublicIP: '0.0.0.0', PublicIPv6: p.ip6, BackendType: 'vxlan' };
+        const lease6 = { ...attrs6, BackendV6Data: { VNI: 1, VtepMAC: mac6(p) } };
+        await store.createLease(NO_IPV4_SUBNET, lease6, 3600_000, parseIpv6Prefix(v6(p)));
+      }
+    },
+    async ({ a, net }) => {
+      const d6 = net.bind(D.ip6, PORT);
+      await until(() => routesOf(a).length === 2, 'A to route both IPv6 peers');
+      assert.equal(kernelLines(a), [`route replace ${v6(C)} via ${C.ip6} dev eth0 proto static`]);
+      assert.equal([side(a, v6(C)), side(a, v6(D))], [`direct via ${C.ip6}`, `vxlan via ${D.ip6}`]);
+      const toD = ipv6(a.addr(5), 'fd00:10:244:d::9', 64, 'to D');
+      a.tun.inject(toD);
+      const got = await firstDatagram(d6, 'a datagram at D');
+      assert.is(hex(got), hex(vxlan6(mac6(D), vtepMacV6For('a'), toD)), 'VXLAN over IPv6 to D, byte-exact');
+    },
+  ));
 
 test.run();

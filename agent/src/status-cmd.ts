@@ -36,7 +36,9 @@ function render(s: AgentStatus): string {
   if (s.ipv6) lines.push(`ipv6: ${s.ipv6.forwarded ? 'forwarded' : 'NOT forwarded'}: ${s.ipv6.reason}`);
   lines.push(
     `routes (${s.routes.length}):`,
-    ...s.routes.map((r) => `  ${r.subnet} via ${r.via}${r.vtepMac ? ` (VTEP ${r.vtepMac})` : ''}`),
+    ...s.routes.map(
+      (r) => `  ${r.subnet} via ${r.via}${r.vtepMac ? ` (VTEP ${r.vtepMac})` : ''}${r.direct ? ' (direct)' : ''}`,
+    ),
   );
   const counters = Object.entries(s.counters);
   if (counters.length) lines.push(`counters: ${counters.map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -58,7 +60,7 @@ function statusProgram() {
   )
     .usage('[--metrics-port P] [--json]')
     .option('--metrics-port <P>', "the agent's --metrics-port", String(DEFAULT_METRICS_PORT))
-    .option('--json', 'the status object as JSON (routes: subnet, via, vtepMac)');
+    .option('--json', 'the status object as JSON (routes: subnet, via, vtepMac, direct)');
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {

@@ -181,9 +181,10 @@ async function buildLab(scope: LabScope): Promise<Lab> {
     IPv6Network: 'fd00:10:244::/56',
     Backend: { Type: 'vxlan', DirectRouting: true },
   });
-  // The socket path: with IPv6 super-packets (weft-gso6) across this router, TCP/IPv6 between a1's and b1's pods
-  // stalls after ~200 kB (super-packets leave and arrive, bytes stop reaching the pod); that path is
-  // DirectRouting-independent and being reworked. WEFT_DR6_SUPER_PACKETS=1 runs this test with it.
+  // The socket path: with super-packets across this router, TCP between a1's and b1's pods crawls in both families
+  // (IPv6 ~200 kB then a stall; IPv4 2 MB in 100 s, also with DirectRouting off): b1 receives every super-packet
+  // whole with a partial checksum, and the pod's TCP barely advances. A send/receive-path matter, not DirectRouting's;
+  // WEFT_DR6_SUPER_PACKETS=1 runs this test with super-packets.
   const sendPath = process.env.WEFT_DR6_SUPER_PACKETS === '1' ? [] : ['--no-super-packets'];
   const start = (name: string, ns: Netns, ip: string, ip6: string) =>
     startAgentNode(scope, name, ns, conf, ip, ['--public-ipv6', ip6, ...sendPath]);

@@ -8,6 +8,7 @@
 //   /status   JSON: lease, peers, routes, counters (what `weft status` prints).
 // flanneld's healthz server (--healthz-ip:--healthz-port, off by default) serves /healthz and /readyz only.
 import { createServer, type Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import { WEFT_VERSION } from './version.ts';
@@ -15,7 +16,7 @@ import type { LeaseStatus } from './dual-stack.ts';
 import type { DropsByFamily } from './backends/family-stats.ts';
 
 /** Resolution of the event-loop delay histogram (weft_nodejs_eventloop_lag_*), in ms. */
-const LAG_SAMPLE_MS = 2000;
+const LAG_SAMPLE_MS = 10_000;
 
 /** What the agent reports; built on demand by the status source. */
 export interface AgentStatus {
@@ -177,15 +178,35 @@ function trafficMetrics(registry: Registry, status: () => AgentStatus): void {
   familyMetrics(registry, status);
 }
 
+/**
+ * weft_nodejs_eventloop_active_seconds_total: time the event loop spent running callbacks (Node's
+ * eventLoopUtilization, read at scrape time, no timer); rate() of it is the loop's busy fraction.
+ */
+function eventLoopActivity(registry: Registry): void {
+  let counted = 0;
+  new Counter({
+    name: 'weft_nodejs_eventloop_active_seconds_total',
+    help: 'Seconds the event loop spent running callbacks (rate() is its utilization)',
+    registers: [registry],
+    collect() {
+      const active = performance.eventLoopUtilization().active / 1000;
+      if (active > counted) this.inc(active - counted);
+      counted = Math.max(counted, active);
+    },
+  });
+}
+
 /** The registry with every weft metric, fed by `status()` at scrape time. */
 export function createMetrics(fresh: () => AgentStatus): Registry {
   const status = oncePerTurn(fresh);
   const registry = new Registry();
   // prom-client's names already start with process_/nodejs_: the prefix is only `weft_`.
   // The event-loop delay histogram samples on a timer: prom-client's 10 ms default woke an idle agent 100 times
-  // a second (most of its idle CPU), 500 ms still twice (four in five of its wake-ups); every 2 s, a stall of
-  // 2 s or more always shows and a shorter one of S ms with odds S/2000.
+  // a second (most of its idle CPU), and at 2 s its wake-ups were still half of an idle agent's CPU. Every 10 s
+  // it catches a stall of 10 s or more, and a shorter one of S ms with odds S/10000; how busy the loop is comes
+  // from weft_nodejs_eventloop_active_seconds_total instead, which costs nothing between scrapes.
   collectDefaultMetrics({ register: registry, prefix: 'weft_', eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
+  eventLoopActivity(registry);
   new Gauge({
     name: 'weft_build_info',
     help: 'Always 1; the labels say which weft and Node run',

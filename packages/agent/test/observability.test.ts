@@ -1,6 +1,7 @@
 // The metrics/health/status server, over real HTTP on a loopback port of our own.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { get } from 'node:http';
 import pino from 'pino';
 import { startObservability, type AgentStatus } from '../src/index.ts';
 
@@ -63,6 +64,34 @@ test('healthz, readyz flag, status JSON, metrics read at scrape time, 404', asyn
     assert.is(metric(text, 'weft_packets_total{direction="tx"}'), 25);
     assert.is(metric(text, 'weft_dropped_packets_total{reason="bad_vni"}'), 1);
     assert.is(metric(text, 'weft_store_reachable'), 0);
+  } finally {
+    await http.close();
+  }
+});
+
+/** GET /metrics on a connection of its own (fetch's pool may hold a socket the previous test's server closed). */
+function scrape(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(`${base}/metrics`, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+test('event-loop busy time: a counter read at scrape time that grows by the work done between scrapes', async () => {
+  const http = await startObservability(PORT, sample, pino({ level: 'silent' }), '127.0.0.1');
+  try {
+    const series = 'weft_nodejs_eventloop_active_seconds_total';
+    const first = metric(await scrape(), series);
+    assert.ok(first !== null && first > 0, `${series} present: ${first}`);
+    // Keep the loop busy for 200 ms of CPU in one callback, then scrape again.
+    const until = performance.now() + 200;
+    while (performance.now() < until) Math.sqrt(Math.random());
+    const second = metric(await scrape(), series)!;
+    assert.ok(second - first! >= 0.19, `grew by ${second - first!} s`);
   } finally {
     await http.close();
   }

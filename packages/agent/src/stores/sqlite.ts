@@ -4,7 +4,10 @@
 //   of failing at once. Every change runs in a BEGIN IMMEDIATE transaction, which takes the write lock
 //   before reading, so "is this subnet free?" and "claim it" cannot interleave between processes.
 // - A revision counter and an event log table stand in for etcd's revisions and watch: a change bumps the
-//   counter and appends an event; watchers poll the counter (one indexed read) and fetch events past theirs.
+//   counter and appends an event; watchers read the counter (one indexed read) and fetch events past theirs.
+// - Watchers sleep until something can have changed: a change of the database files by any process
+//   (file-wake.ts), the earliest lease expiry, or a slow safety poll for a missed event. Without file events
+//   they poll every second. An idle agent thus wakes about twice a minute, not every second.
 // - Expiry is stored as a time; whoever notices expired rows (list, claim, a watcher's poll) deletes them
 //   in a transaction and logs `removed` events, so expiries reach watchers like other changes.
 // better-sqlite3 is synchronous: each call blocks the event loop for at most busy_timeout.
@@ -27,17 +30,27 @@ import {
   type LeaseSnapshot,
   type LeaseStore,
 } from '../lease.ts';
-import { abortableSleep } from './sleep.ts';
+import { FileChangeWake, SETTLE_MS } from './file-wake.ts';
 
 export interface SqliteStoreOptions {
   /** Milliseconds a writer waits for another process's lock (default 5000). */
   busyTimeoutMs?: number;
-  /** Watch poll interval (default 1000; tests use less). */
+  /**
+   * When set, watchers also check at least this often (tests use short values). Unset: SAFETY_POLL_MS with
+   * file change events, FALLBACK_POLL_MS without them.
+   */
   pollMs?: number;
+  /** Hears, once, that file change events are unavailable (default console.warn). */
+  warn?: (msg: string) => void;
   /** Events kept for watchers that fall behind (default 10000). */
   historyLimit?: number;
   now?: () => number;
 }
+
+/** Longest idle sleep while file events work: a missed event costs at most this much delay. */
+const SAFETY_POLL_MS = 30_000;
+/** Poll interval without file events (as before they existed). */
+const FALLBACK_POLL_MS = 1000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
@@ -46,6 +59,12 @@ INSERT OR IGNORE INTO revision (id, value) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS leases (subnet TEXT PRIMARY KEY, attrs TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS events (rev INTEGER PRIMARY KEY, kind TEXT NOT NULL, subnet TEXT NOT NULL,
   attrs TEXT NOT NULL, expires_at INTEGER NOT NULL);`;
+
+interface IdleQueries {
+  due: Database.Statement;
+  revision: Database.Statement;
+  nextExpiry: Database.Statement;
+}
 
 interface LeaseRow {
   subnet: string;
@@ -56,9 +75,12 @@ interface LeaseRow {
 export class SqliteLeaseStore implements LeaseStore {
   private readonly db: Database.Database;
   /** The idle watch step's queries, compiled once: the poll runs every second for the agent's lifetime. */
-  private idleQueries: { due: Database.Statement; revision: Database.Statement } | null = null;
+  private idleQueries: IdleQueries | null = null;
   private readonly now: () => number;
-  private readonly pollMs: number;
+  private readonly pollMs: number | undefined;
+  private readonly wake: FileChangeWake;
+  /** Why watch checks ran: a file event or a timer (expiry, safety poll, fallback poll). Tests read these. */
+  readonly watchWakes = { change: 0, timer: 0 };
   private readonly historyLimit: number;
 
   /** Opens (creating if needed) the database file and its directory. Throws StoreUnavailableError. */
@@ -67,7 +89,8 @@ export class SqliteLeaseStore implements LeaseStore {
     opts: SqliteStoreOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
-    this.pollMs = opts.pollMs ?? 1000;
+    this.pollMs = opts.pollMs;
+    this.wake = new FileChangeWake(path, opts.warn ?? ((msg) => console.warn(msg)));
     this.historyLimit = opts.historyLimit ?? 10_000;
     this.db = guard(() => openWithRetry(path, opts.busyTimeoutMs ?? 5000));
   }
@@ -138,18 +161,37 @@ export class SqliteLeaseStore implements LeaseStore {
 
   async watchLeases(afterRevision: number, onBatch: (b: LeaseBatch) => void, signal: AbortSignal): Promise<void> {
     let seen = afterRevision;
-    while (!signal.aborted) {
-      const batch = this.poll(seen);
-      if (batch) {
-        seen = batch.revision;
-        onBatch(batch);
+    let changed = false;
+    this.wake.acquire();
+    try {
+      while (!signal.aborted) {
+        const generation = this.wake.generation;
+        const batch = this.poll(seen);
+        if (batch) {
+          seen = batch.revision;
+          onBatch(batch);
+        }
+        // A file event that showed nothing new may have come before the commit was published: look again soon.
+        changed = await this.wake.wait(generation, this.nextCheckMs(changed && !batch), signal);
+        if (!signal.aborted) this.watchWakes[changed ? 'change' : 'timer']++;
       }
-      await abortableSleep(this.pollMs, signal);
+    } finally {
+      this.wake.release();
     }
   }
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+    this.wake.notify(); // sleeping watchers wake, and fail on the closed handle as they did before
+  }
+
+  /** How long a watcher may sleep: until the earliest expiry, capped by the safety (or fallback) poll. */
+  private nextCheckMs(settle: boolean): number {
+    if (!this.wake.available) return this.pollMs ?? FALLBACK_POLL_MS;
+    let ms = Math.min(this.pollMs ?? SAFETY_POLL_MS, settle ? SETTLE_MS : SAFETY_POLL_MS);
+    const next = guard(() => this.queries().nextExpiry.get() as { t: number | null });
+    if (next.t !== null) ms = Math.min(ms, next.t - this.now() + 1); // +1: a row is due once expires_at <= now
+    return Math.max(0, ms);
   }
 
   /** One watch step: sweep expiries if any are due, then the events after `seen` (null when none). */
@@ -182,10 +224,11 @@ export class SqliteLeaseStore implements LeaseStore {
     return (this.queries().revision.get() as { value: number }).value;
   }
 
-  private queries(): { due: Database.Statement; revision: Database.Statement } {
+  private queries(): IdleQueries {
     this.idleQueries ??= {
       due: this.db.prepare('SELECT 1 FROM leases WHERE expires_at <= ? LIMIT 1'),
       revision: this.db.prepare('SELECT value FROM revision WHERE id = 1'),
+      nextExpiry: this.db.prepare('SELECT MIN(expires_at) AS t FROM leases'),
     };
     return this.idleQueries;
   }

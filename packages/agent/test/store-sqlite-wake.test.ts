@@ -3,11 +3,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { tryParseIpv4Prefix } from '@weft/netaddr';
-import { SqliteLeaseStore } from '../src/index.ts';
+import { FileChangeWake, SqliteLeaseStore } from './support/internals.ts';
 import { leaseStoreContract, collect } from './store-contract.ts';
 import { dualStackContract } from './dual-stack-contract.ts';
 
@@ -80,6 +80,68 @@ test('sqlite (no poll): an expiry is noticed with no write at all, by the expiry
   } finally {
     await watcher.close();
     await writer.close();
+  }
+});
+
+test('file wake: only the db, -wal and -journal wake; -shm and other files do not', async () => {
+  const db = path();
+  new SqliteLeaseStore(db).close();
+  const wake = new FileChangeWake(db, () => assert.unreachable('no warning'));
+  const signal = new AbortController().signal;
+  wake.acquire();
+  try {
+    for (const name of ['leases.db-shm', 'other.db-wal']) {
+      const since = wake.generation;
+      writeFileSync(join(dirname(db), name), 'x');
+      assert.is(await wake.wait(since, 200, signal), false, name);
+    }
+    for (const name of ['leases.db-wal', 'leases.db-journal']) {
+      const since = wake.generation;
+      writeFileSync(join(dirname(db), name), 'x');
+      assert.is(await wake.wait(since, 10_000, signal), true, name);
+    }
+  } finally {
+    wake.release();
+  }
+});
+
+test('file wake: fs.watch failing at once or later turns file events off, warned once', async () => {
+  const signal = new AbortController().signal;
+  const warnings: string[] = [];
+  const failing = new FileChangeWake(
+    join(dir, 'x.db'),
+    (m) => warnings.push(m),
+    () => {
+      throw Object.assign(new Error('inotify watch limit reached'), { code: 'ENOSPC' });
+    },
+  );
+  failing.acquire();
+  failing.release();
+  failing.acquire();
+  assert.is(failing.available, false);
+  assert.is(await failing.wait(failing.generation, 20, signal), false);
+  failing.release();
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0]!, /inotify watch limit/);
+
+  const db = path();
+  new SqliteLeaseStore(db).close();
+  const later = new FileChangeWake(
+    db,
+    (m) => warnings.push(m),
+    (dirPath, opts, listener) => {
+      const w = watch(dirPath, opts, listener);
+      setTimeout(() => w.emit('error', new Error('watch lost')), 50);
+      return w;
+    },
+  );
+  later.acquire();
+  try {
+    assert.is(await later.wait(later.generation, 10_000, signal), true, 'a waiter wakes to switch to polling');
+    assert.is(later.available, false);
+    assert.is(warnings.length, 2);
+  } finally {
+    later.release();
   }
 });
 

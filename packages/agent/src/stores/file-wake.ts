@@ -14,6 +14,13 @@ import { basename, dirname } from 'node:path';
 /** How long after a file event that found nothing new a watcher looks again (the commit may not be published yet). */
 export const SETTLE_MS = 50;
 
+/** fs.watch as this module calls it (tests pass one that fails). */
+export type WatchDir = (
+  dir: string,
+  opts: { persistent: boolean },
+  listener: (event: string, name: string | null) => void,
+) => FSWatcher;
+
 export class FileChangeWake {
   /** Bumps on every relevant file event; a waiter passes the value it saw before reading the database. */
   generation = 0;
@@ -22,10 +29,11 @@ export class FileChangeWake {
   private users = 0;
   private readonly waiters = new Set<() => void>();
 
-  /** `warn` hears, once, why file events are unavailable. */
+  /** `warn` hears, once, why file events are unavailable; `watchDir` is fs.watch (tests make it fail). */
   constructor(
     private readonly path: string,
     private readonly warn: (msg: string) => void,
+    private readonly watchDir: WatchDir = (dir, opts, listener) => watch(dir, opts, listener),
   ) {}
 
   /** Starts watching on the first user; pair every call with release(). */
@@ -71,7 +79,7 @@ export class FileChangeWake {
     const names = new Set([base, `${base}-wal`, `${base}-journal`]);
     try {
       // Not persistent: the watch loop's own timer is what keeps a process alive, as before.
-      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, name) => {
+      this.watcher = this.watchDir(dirname(this.path), { persistent: false }, (_event, name) => {
         if (name === null || names.has(String(name))) this.notify();
       });
       this.watcher.on('error', (e) => this.fail(e));

@@ -74,7 +74,7 @@ interface LeaseRow {
 
 export class SqliteLeaseStore implements LeaseStore {
   private readonly db: Database.Database;
-  /** The idle watch step's queries, compiled once: the poll runs every second for the agent's lifetime. */
+  /** The idle watch step's queries, compiled once: they run at every wake-up for the agent's lifetime. */
   private idleQueries: IdleQueries | null = null;
   private readonly now: () => number;
   private readonly pollMs: number | undefined;

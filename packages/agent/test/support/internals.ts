@@ -40,3 +40,4 @@ export { NativeNetwork } from '../../src/backends/native.ts';
 export { OverlayNetwork, AgentDrop, DROP_NAMES } from '../../src/backends/overlay.ts';
 export { flannelUdpFormat, vxlanFormat, type EncapFormat } from '../../src/backends/formats.ts';
 export { ipBatch } from '../../src/backends/routes.ts';
+export { FileChangeWake } from '../../src/stores/file-wake.ts';

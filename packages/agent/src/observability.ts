@@ -15,8 +15,8 @@ import { WEFT_VERSION } from './version.ts';
 import type { LeaseStatus } from './dual-stack.ts';
 import type { DropsByFamily } from './backends/family-stats.ts';
 
-/** Resolution of the event-loop delay histogram (weft_nodejs_eventloop_lag_*), in ms. */
-const LAG_SAMPLE_MS = 10_000;
+/** Timer of prom-client's event-loop delay histogram, whose series are dropped (see createMetrics), in ms. */
+const LAG_SAMPLE_MS = 60_000;
 
 /** What the agent reports; built on demand by the status source. */
 export interface AgentStatus {
@@ -201,11 +201,16 @@ export function createMetrics(fresh: () => AgentStatus): Registry {
   const status = oncePerTurn(fresh);
   const registry = new Registry();
   // prom-client's names already start with process_/nodejs_: the prefix is only `weft_`.
-  // The event-loop delay histogram samples on a timer: prom-client's 10 ms default woke an idle agent 100 times
-  // a second (most of its idle CPU), and at 2 s its wake-ups were still half of an idle agent's CPU. Every 10 s
-  // it catches a stall of 10 s or more, and a shorter one of S ms with odds S/10000; how busy the loop is comes
-  // from weft_nodejs_eventloop_active_seconds_total instead, which costs nothing between scrapes.
+  // prom-client's event-loop delay histogram samples on a timer of LAG_SAMPLE_MS and records each interval
+  // whole, so its min/mean/percentiles read that interval plus the delay (2 s read as 2.0006 s): misleading at
+  // any interval cheap enough for an idle agent (the 10 ms default woke it 100 times a second). Its timer (it
+  // cannot be turned off) runs once a minute and those series are dropped; weft_nodejs_eventloop_lag_seconds
+  // (one setImmediate at scrape time) and weft_nodejs_eventloop_active_seconds_total tell the loop's delay and
+  // busy time instead.
   collectDefaultMetrics({ register: registry, prefix: 'weft_', eventLoopMonitoringPrecision: LAG_SAMPLE_MS });
+  for (const series of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99']) {
+    registry.removeSingleMetric(`weft_nodejs_eventloop_lag_${series}_seconds`);
+  }
   eventLoopActivity(registry);
   new Gauge({
     name: 'weft_build_info',

@@ -49,8 +49,9 @@ Napi::Function NativeTap::Init(Napi::Env env) {
                       InstanceAccessor<&NativeTap::GetOuterChecksum>("outerChecksum")});
 }
 
-// new NativeTap({ name, netns, encapLength, family }): throws with code EINVAL when the kernel lacks UDP-tunnel
-// GSO, EPROTONOSUPPORT (syscall TUNSETOFFLOAD) when family 6 lacks the outer checksum offload
+// new NativeTap({ name, netns, encapLength, family, innerMtu, innerMtu6 }): throws with code EINVAL when the
+// kernel lacks UDP-tunnel GSO, EPROTONOSUPPORT (syscall TUNSETOFFLOAD) when family 6 lacks the outer checksum
+// offload
 NativeTap::NativeTap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTap>(info) {
   Napi::Env env = info.Env();
   Args a(info, "NativeTap");
@@ -58,6 +59,8 @@ NativeTap::NativeTap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTa
   std::string name = a.fieldString(o, "name"), netns = a.fieldString(o, "netns");
   encapLen_ = size_t(a.fieldInteger(o, "encapLength", 0, 256, 0));
   family_ = int(a.fieldInteger(o, "family", 4, 6, 4));
+  innerMtu_ = size_t(a.fieldInteger(o, "innerMtu", 0, 65535, 0));
+  innerMtu6_ = size_t(a.fieldInteger(o, "innerMtu6", 0, 65535, int64_t(innerMtu_)));
   if (!a.ok()) return;
   if (family_ == 5) {
     Napi::RangeError::New(env, "NativeTap: family must be 4 or 6").ThrowAsJavaScriptException();
@@ -141,14 +144,13 @@ Napi::Value NativeTap::RemovePeer(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-bool NativeTap::prepare(uint8_t* slot, uint8_t* pkt, size_t len, int peer, uint16_t sport) {
+bool NativeTap::prepare(const VnetHdr& in, uint8_t* pkt, size_t len, int peer, uint16_t sport) {
   // IPv4's total length counts its 20-byte header, IPv6's payload length only what follows the 40.
   size_t maxLen = kMaxIpLen - 8 - (family_ == 4 ? 20 : 0);
   if (len < encapLen_ + 20 || len > maxLen) {
     (len < encapLen_ + 20 ? txMalformed_ : txTooBig_)++;
     return false;
   }
-  VnetHdr in = decodeVnetHdr(slot);
   uint8_t* inner = pkt + encapLen_;
   size_t innerLen = len - encapLen_, udpLen = 8 + len, base = outerLen_ + encapLen_;
   bool gso = in.gsoType != kGsoNone;
@@ -220,6 +222,42 @@ uint8_t* NativeTap::writeOuterIp(uint8_t* ip, int peer, size_t udpLen, uint16_t 
   return udp;
 }
 
+bool NativeTap::cutTooSmall(const VnetHdr& in, const uint8_t* pkt, size_t len) const {
+  if (in.gsoType == kGsoNone || len < encapLen_ + size_t(in.csumStart) + 20) return false;
+  size_t mtu = (pkt[encapLen_] >> 4) == 6 ? innerMtu6_ : innerMtu_;
+  const uint8_t* tcp = pkt + encapLen_ + in.csumStart;
+  size_t headers = size_t(in.csumStart) + size_t(tcp[12] >> 4) * 4;
+  return mtu != 0 && headers + in.gsoSize < mtu;
+}
+
+bool NativeTap::sendSplit(const VnetHdr& in, uint8_t* pkt, size_t len, int peer, uint16_t sport) {
+  size_t slotSize = encapLen_ + (innerMtu_ > innerMtu6_ ? innerMtu_ : innerMtu6_);  // each segment is below it
+  size_t slots = (len - encapLen_) / (in.gsoSize ? in.gsoSize : 1) + 1;
+  if (splitLens_.size() < slots) splitLens_.resize(slots);
+  if (splitSlab_.size() < slots * slotSize) splitSlab_.resize(slots * slotSize);
+  SlotSpan out{splitSlab_.data(), slotSize, encapLen_, splitLens_.data(), nullptr, 0, int(slots)};
+  int n = splitPacket(in, pkt + encapLen_, len - encapLen_, out);
+  if (n < 0) {
+    txMalformed_++;
+    return true;
+  }
+  txSplit_++;
+  VnetHdr plain;
+  for (int k = 0; k < n; k++) {
+    uint8_t* seg = splitSlab_.data() + size_t(k) * slotSize;
+    size_t segLen = encapLen_ + size_t(splitLens_[size_t(k)]);
+    memcpy(seg, pkt, encapLen_);  // the format's headers (VXLAN and inner Ethernet) are the same for every segment
+    if (!prepare(plain, seg, segLen, peer, sport)) continue;
+    if (!writeFrame(seg, segLen)) {
+      if (k == 0) return txSplit_--, false;
+      txErrors_++;  // the rest of this packet is lost; TCP retransmits it
+      break;
+    }
+    txPackets_++;
+  }
+  return true;
+}
+
 bool NativeTap::writeFrame(const uint8_t* pkt, size_t len) {
   struct iovec iov[3] = {{vnet_, sizeof vnet_}, {outer_, outerLen_}, {const_cast<uint8_t*>(pkt), len}};
   for (;;) {
@@ -261,7 +299,12 @@ Napi::Value NativeTap::Send(const Napi::CallbackInfo& info) {
       txMalformed_++;
       continue;
     }
-    if (!prepare(slot, pkt, size_t(lengths[i]), p, uint16_t(ports[i]))) continue;
+    VnetHdr in = decodeVnetHdr(slot);
+    if (cutTooSmall(in, pkt, size_t(lengths[i]))) {
+      if (!sendSplit(in, pkt, size_t(lengths[i]), p, uint16_t(ports[i]))) break;
+      continue;
+    }
+    if (!prepare(in, pkt, size_t(lengths[i]), p, uint16_t(ports[i]))) continue;
     if (!writeFrame(pkt, size_t(lengths[i]))) break;
     txPackets_++;
   }
@@ -291,7 +334,7 @@ Napi::Value NativeTap::FrameHeaders(const Napi::CallbackInfo& info) {
   if (size_t(peer) >= peerLive_.size() || !peerLive_[size_t(peer)]) return env.Null();
   double saved[3] = {txSuper_, txMalformed_, txTooBig_};
   uint16_t id = ipId_;
-  bool ok = prepare(slab + slotStart, slab + offset, len, peer, port);
+  bool ok = prepare(decodeVnetHdr(slab + slotStart), slab + offset, len, peer, port);
   txSuper_ = saved[0], txMalformed_ = saved[1], txTooBig_ = saved[2], ipId_ = id;
   if (!ok) return env.Null();
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, sizeof vnet_ + outerLen_);
@@ -317,7 +360,7 @@ Napi::Value NativeTap::Close(const Napi::CallbackInfo& info) {
 Napi::Value NativeTap::Stats(const Napi::CallbackInfo& info) {
   return statsObject(info.Env(), {{"txPackets", txPackets_}, {"txSuperPackets", txSuper_}, {"txErrors", txErrors_},
                                   {"txTooBig", txTooBig_}, {"txMalformed", txMalformed_},
-                                  {"txUnknownPeer", txUnknownPeer_}});
+                                  {"txUnknownPeer", txUnknownPeer_}, {"txSplitSuperPackets", txSplit_}});
 }
 
 Napi::Value NativeTap::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }

@@ -18,6 +18,11 @@
 // - Packets without GSO get their inner checksum completed (if it was left partial) and a full outer UDP
 //   checksum here, so they are correct on the wire whatever the underlay device offloads.
 // - The outer UDP source port comes from ports[i] (a hash of the inner flow, computed by the caller).
+// - VXLAN carries no segment size: the receiver re-cuts a super-packet at its overlay MTU (`innerMtu`). A pod
+//   with a smaller MTU sends smaller segments; re-cut larger, they exceed its peer pod's MTU and the receiving
+//   node drops them with ICMP too-big that the sender cannot act on (TCP stalls). Such super-packets are cut
+//   here into full-checksum segments and sent as plain frames (txSplitSuperPackets counts them). IPv6 pod
+//   routes carry a lower MTU (`innerMtu6`): segments at that size are normal and stay whole.
 #pragma once
 #include <napi.h>
 
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "common.h"
+#include "offload.h"
 
 namespace weft {
 
@@ -58,8 +64,13 @@ class NativeTap : public Napi::ObjectWrap<NativeTap> {
   Napi::Value GetOuterChecksum(const Napi::CallbackInfo& info);
   Napi::Value FrameHeaders(const Napi::CallbackInfo& info);
 
-  /** Fills vnet_/outer_ for one packet; false when it must be dropped (counted). */
-  bool prepare(uint8_t* slot, uint8_t* pkt, size_t len, int peer, uint16_t sport);
+  /** Fills vnet_/outer_ for one packet with inner virtio header `in`; false when it must be dropped (counted). */
+  bool prepare(const VnetHdr& in, uint8_t* pkt, size_t len, int peer, uint16_t sport);
+  /** Whether a super-packet's segments are smaller than the receiver's re-cut (innerMtu_) would make them. */
+  bool cutTooSmall(const VnetHdr& in, const uint8_t* pkt, size_t len) const;
+  /** Cuts a super-packet into full-checksum segments here and writes each as a plain frame; false when the
+   * kernel would block on the first one (the packet is retried), true otherwise (failures counted). */
+  bool sendSplit(const VnetHdr& in, uint8_t* pkt, size_t len, int peer, uint16_t sport);
   /** Writes the outer IPv4 or IPv6 header and the UDP header (checksum 0) at ip; returns the UDP header. */
   uint8_t* writeOuterIp(uint8_t* ip, int peer, size_t udpLen, uint16_t ids);
   /** writev of vnet_, outer_ and the packet: false when the kernel would block. */
@@ -68,6 +79,10 @@ class NativeTap : public Napi::ObjectWrap<NativeTap> {
   int fd_ = -1;
   bool outerCsum_ = false;  // TUN_F_UDP_TUNNEL_GSO_CSUM accepted: the kernel fills outer UDP checksums
   size_t encapLen_ = 0;     // bytes between the outer UDP header and the inner IP header (VXLAN: 8 + 14)
+  size_t innerMtu_ = 0;     // inner IPv4: segments below this are split here (the receiver's cut; 0: never)
+  size_t innerMtu6_ = 0;    // inner IPv6: the same, at the MTU of the IPv6 overlay routes (0: never)
+  std::vector<uint8_t> splitSlab_;  // sendSplit's segments, one slot of encapLen_ + innerMtu_ bytes each
+  std::vector<int32_t> splitLens_;
   int family_ = 4;          // outer IP version
   size_t outerLen_ = kOuterHdrLen;
   size_t addrLen_ = 4;
@@ -81,6 +96,7 @@ class NativeTap : public Napi::ObjectWrap<NativeTap> {
   uint8_t outer_[kOuterHdrLen6];
   FdPoll poll_;
   double txPackets_ = 0, txSuper_ = 0, txErrors_ = 0, txTooBig_ = 0, txMalformed_ = 0, txUnknownPeer_ = 0;
+  double txSplit_ = 0;  // super-packets cut here because their segments were below the receiver's cut
 };
 
 }  // namespace weft

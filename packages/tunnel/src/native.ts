@@ -111,7 +111,14 @@ export interface Addon {
     whole?: boolean;
     mtu?: number;
   }) => NativeTun;
-  NativeTap: new (opts: { name: string; netns?: string; encapLength: number; family?: 4 | 6 }) => NativeTap;
+  NativeTap: new (opts: {
+    name: string;
+    netns?: string;
+    encapLength: number;
+    family?: 4 | 6;
+    innerMtu?: number;
+    innerMtu6?: number;
+  }) => NativeTap;
   NativeUdp: new (opts: { family: 4 | 6; netns?: string }) => NativeUdp;
   splitSuperPacket(
     pkt: Uint8Array,

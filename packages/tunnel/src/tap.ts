@@ -38,6 +38,14 @@ export interface TapSenderOptions {
   encapLength: number;
   /** Packets per write; sourcePorts has this many entries. @default 64 */
   batchSize?: number;
+  /**
+   * The overlay MTU receivers re-cut super-packets at (VXLAN carries no segment size). A super-packet whose
+   * segments are smaller (a pod MTU below it) is cut here and sent as plain frames, so no re-cut segment can
+   * exceed the destination pod's MTU. 0 or absent: never cut here.
+   */
+  innerMtu?: number;
+  /** The same for inner IPv6, whose overlay routes carry their own, lower MTU. @default innerMtu */
+  innerMtu6?: number;
 }
 
 export interface TapStats {
@@ -53,6 +61,8 @@ export interface TapStats {
   txMalformed: number;
   /** Packets to a peer index never registered here (dropped). */
   txUnknownPeer: number;
+  /** Super-packets with segments below innerMtu's, cut here and sent as plain frames (each counted in txPackets). */
+  txSplitSuperPackets: number;
 }
 
 /** The kernel lacks UDP-tunnel GSO on TAP (Linux < 6.17), or the host's settings would drop what the TAP sends. */
@@ -191,7 +201,14 @@ async function checkHost(netns: string | undefined, name: string, family: 4 | 6)
 
 function openNative(name: string, opts: TapSenderOptions, family: 4 | 6): NativeTap {
   try {
-    return new (addon().NativeTap)({ name, netns: netnsPath(opts.netns), encapLength: opts.encapLength, family });
+    return new (addon().NativeTap)({
+      name,
+      netns: netnsPath(opts.netns),
+      encapLength: opts.encapLength,
+      family,
+      innerMtu: opts.innerMtu ?? 0,
+      innerMtu6: opts.innerMtu6 ?? opts.innerMtu ?? 0,
+    });
   } catch (e) {
     const err = mapSystemError(e, `tap ${name}`);
     const code = (e as { code?: string }).code;

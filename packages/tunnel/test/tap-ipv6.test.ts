@@ -179,6 +179,7 @@ if (canRunWith('tunnel: IPv6 TAP with UDP-tunnel GSO', ['ip', 'bridge', 'ethtool
         txTooBig: 0,
         txMalformed: 0,
         txUnknownPeer: 0,
+        txSplitSuperPackets: 0,
       });
       const fields = ['frame.len', 'udp.srcport', 'vxlan.vni', 'tcp.seq_raw', 'tcp.len', 'udp.checksum.status'];
       const rows = (

@@ -144,6 +144,7 @@ if (canRunWith('tunnel: TAP with UDP-tunnel GSO', ['ip', 'bridge', 'ethtool', 't
         txTooBig: 0,
         txMalformed: 1,
         txUnknownPeer: 0,
+        txSplitSuperPackets: 0,
       });
       const fields = ['frame.len', 'udp.srcport', 'vxlan.vni', 'tcp.seq_raw', 'tcp.len', 'udp.checksum.status'];
       const rows = (

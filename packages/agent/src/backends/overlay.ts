@@ -251,7 +251,16 @@ export class OverlayNetwork implements DataplaneNetwork {
   /** The send path of the underlay `publicIp` belongs to (its family picks the TAP). */
   private choosePath(publicIp: string, overhead: number): Promise<SendPath> {
     const { log, ports, offloads } = this.opts;
-    return chooseSendPath({ log, ports, offloads, publicIp, overhead, batchSize: WHOLE_BATCH_SIZE });
+    return chooseSendPath({
+      log,
+      ports,
+      offloads,
+      publicIp,
+      overhead,
+      batchSize: WHOLE_BATCH_SIZE,
+      innerMtu: this.mtu,
+      innerMtu6: this.v6?.mtu ?? this.mtu,
+    });
   }
 
   /**

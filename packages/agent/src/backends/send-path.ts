@@ -38,6 +38,10 @@ export interface SendPathOptions {
   /** The format's overhead on the wire over this family's underlay (outer IP + UDP + its own headers). */
   overhead: number;
   batchSize: number;
+  /** The overlay MTU (flannel0's, the same on every node): receivers re-cut super-packets at it. @default 0 (no cut here) */
+  innerMtu?: number;
+  /** The MTU of the IPv6 pod routes: IPv6 segments of that size are normal. @default innerMtu */
+  innerMtu6?: number;
 }
 
 /** Opens the super-packet path when it can work here; otherwise says why. Never throws for a missing feature. */
@@ -62,6 +66,8 @@ export async function chooseSendPath(o: SendPathOptions): Promise<SendPath> {
       source: o.publicIp,
       encapLength: o.overhead - OUTER_IP_UDP[family],
       batchSize: o.batchSize,
+      innerMtu: o.innerMtu ?? 0,
+      innerMtu6: o.innerMtu6 ?? o.innerMtu ?? 0,
     });
     const cmd =
       family === 4
@@ -77,7 +83,13 @@ export async function chooseSendPath(o: SendPathOptions): Promise<SendPath> {
   }
 }
 
-type TapStatsLike = Partial<{ txSuperPackets: number; txTooBig: number; txMalformed: number; txErrors: number }>;
+type TapStatsLike = Partial<{
+  txSuperPackets: number;
+  txTooBig: number;
+  txMalformed: number;
+  txErrors: number;
+  txSplitSuperPackets: number;
+}>;
 
 function tapStats(port: SuperPacketPort | undefined): TapStatsLike {
   const p = port as { stats?: () => TapStatsLike } | undefined;
@@ -90,7 +102,11 @@ function tapStats(port: SuperPacketPort | undefined): TapStatsLike {
  */
 export function sendCounters(port: SuperPacketPort | undefined, suffix = ''): Record<string, number> {
   const s = tapStats(port);
-  return { [`tx_super_packets_whole${suffix}`]: s.txSuperPackets ?? 0, [`tx_tap_errors${suffix}`]: s.txErrors ?? 0 };
+  return {
+    [`tx_super_packets_whole${suffix}`]: s.txSuperPackets ?? 0,
+    [`tx_super_packets_split${suffix}`]: s.txSplitSuperPackets ?? 0,
+    [`tx_tap_errors${suffix}`]: s.txErrors ?? 0,
+  };
 }
 
 /** Packets the super-packet senders dropped: outer IP length past 65535, virtio metadata that contradicts the packet. */

@@ -74,7 +74,13 @@ export async function chooseSendPath(o: SendPathOptions): Promise<SendPath> {
         ? `sysctl -w net.ipv4.conf.${tap}.{forwarding,accept_local}=1 net.ipv4.conf.${tap}.rp_filter=0`
         : `ip link set dev ${tap} addrgenmode none; sysctl -w net.ipv6.conf.${tap}.{accept_ra,router_solicitations,dad_transmits,forwarding,disable_ipv6}=0 net.ipv6.conf.${tap}.force_forwarding=1`;
     o.log.info(
-      { superPackets: true, family, tap, cmd },
+      {
+        superPackets: true,
+        family,
+        tap,
+        cmd,
+        cutBelow: { ipv4: o.innerMtu ?? 0, ipv6: o.innerMtu6 ?? o.innerMtu ?? 0 },
+      },
       'super-packet send path on: the kernel segments encapsulated super-packets on the underlay (UDP-tunnel GSO)',
     );
     return { port, superPackets: true, reason: '' };

@@ -22,7 +22,7 @@ import {
   type PacketCapture,
 } from './support/internals.ts';
 import { drain, sendFrom, until } from './support/fake-node.ts';
-import { startFakeNode6, type FakeNode6 } from './support/fake-node6.ts';
+import { addressNoLeaseHolds, startFakeNode6, type FakeNode6 } from './support/fake-node6.ts';
 import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 
@@ -179,7 +179,7 @@ for (const backend of ['vxlan', 'udp'] as const) {
     fromC6(frame(ipv6(w.b.addr(9), w.a.addr(5), 30, 'spoofed: B')));
     fromC6(frame(ipv6('fd00:10:244:c::9', w.a.addr(5), 30, '', Buffer.from([17, 7, 0, 0, 0, 0, 0, 0]))));
     sendFrom(w.stranger6, '2001:db8::1', w.port, frame(ipv6('fd00:10:244:c::9', w.a.addr(5), 30, 'who?')));
-    w.a.tun.inject(ipv6(w.a.addr(5), 'fd00:10:244:99::1', 64, 'nowhere'));
+    w.a.tun.inject(ipv6(w.a.addr(5), await addressNoLeaseHolds(w.store, NET6), 64, 'nowhere'));
     const mtu6 = backend === 'udp' ? 1452 : 1430;
     w.a.tun.inject(ipv6(w.a.addr(5), 'fd00:10:244:c::9', 64, mtu6 + 1 - 48));
     sendFrom(w.c4, '192.0.2.1', w.port, ipv4UnderC(backend, ipv4('10.244.77.1', '10.244.0.1', 'spoofed v4')));

@@ -12,7 +12,7 @@ import { formatIpv6, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
 import { ChannelNetwork, type ChannelBind } from '@weft/tunnel';
 import { MemoryLeaseStore, type LeaseAttrs } from './support/internals.ts';
 import { dropsOf, drain, routesOf, sendFrom, until } from './support/fake-node.ts';
-import { startFakeNode6, type FakeNode6 } from './support/fake-node6.ts';
+import { addressNoLeaseHolds, startFakeNode6, type FakeNode6 } from './support/fake-node6.ts';
 import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 
@@ -161,7 +161,7 @@ for (const backend of ['vxlan', 'udp'] as const) {
 
   t('ICMPv6 destination unreachable for an IPv6 destination no peer owns; none for an ICMPv6 error', async ({ w }) => {
     const before = dropsOf(w.a).no_route!;
-    const lost = ipv6(w.a.addr(5), 'fd00:10:244:99::1', 64, 'nowhere');
+    const lost = ipv6(w.a.addr(5), await addressNoLeaseHolds(w.store, NET6), 64, 'nowhere');
     w.a.tun.inject(lost);
     const p = Buffer.from(await fromTun(w.a));
     assert.is(p[6], 58, 'next header ICMPv6');

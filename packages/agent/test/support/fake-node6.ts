@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { formatIpv6, parseIpv6 } from '@weft/netaddr';
+import { formatIpv6, parseIpv6, parseIpv6Prefix } from '@weft/netaddr';
 import { ChannelTun, type ChannelNetwork } from '@weft/tunnel';
 import {
   LeaseRouteSource,
@@ -92,4 +92,18 @@ export async function startFakeNode6(o: FakeNode6Options): Promise<FakeNode6> {
   const sub6 = agent.lease()!.ipv6Subnet!;
   const addr = (host: number) => formatIpv6(sub6.ip + BigInt(host));
   return { name: o.name, agent, link, tun: handles.tun!, udpOpened, addr };
+}
+
+/**
+ * `host` in the first /64 of `net6` from `start` on that no lease in `store` holds. The agents lease their IPv6
+ * subnets at random, so a fixed "nowhere" address (fd00:10:244:99::1) was some agent's own now and then.
+ */
+export async function addressNoLeaseHolds(store: LeaseStore, net6: string, start = 0x99, host = 1n): Promise<string> {
+  const base = parseIpv6Prefix(net6).ip;
+  const held = new Set((await store.listLeases()).leases.map((l) => l.ipv6Subnet?.ip));
+  for (let n = start; n < start + 256; n++) {
+    const subnet = base + (BigInt(n % 256) << 64n);
+    if (!held.has(subnet)) return formatIpv6(subnet + host);
+  }
+  throw new Error(`every /64 of ${net6} is leased`);
 }

@@ -3,51 +3,37 @@
 // weft_family_* metrics read from them, the capture hook given the IPv6 peer of IPv6-underlay datagrams, and an
 // IPv6-only node's lease (its IPv6 subnet, no IPv4 one). Dual stack: A and B are agents, C a bare node with a
 // dual-stack lease on both underlays.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeIpv4Header, encodeUdpHeader } from '@weft/encap';
-import { formatIpv4, formatIpv6, formatIpv6Bytes, parseIpv4, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
-import { ChannelNetwork, type ChannelBind } from '@weft/tunnel';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
+import type { ChannelBind } from '@weft/tunnel';
 import {
   CaptureDirection,
   CaptureSide,
-  MemoryLeaseStore,
   NO_IPV4_SUBNET,
   createMetrics,
   vtepMacFor,
   type AgentStatus,
-  type PacketCapture,
 } from './support/internals.ts';
-import { drain, sendFrom, until } from './support/fake-node.ts';
-import { addressNoLeaseHolds, startFakeNode6, type FakeNode6 } from './support/fake-node6.ts';
+import { RecordingCapture, drain, sendFrom, until } from './support/fake-node.ts';
+import {
+  addressNoLeaseHolds,
+  fakeCluster,
+  startFakeNode6,
+  stopCluster,
+  type FakeCluster,
+  type FakeNode6,
+} from './support/fake-node6.ts';
+import { NET6, dualStackConf, ipv6OnlyConf } from './support/net-confs.ts';
 import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 
-const NET6 = 'fd00:10:244::/56';
 const C6 = 'fd00:10:244:c::/64';
 const C_MAC6 = '0a:58:00:00:06:0c';
 
-/** Wire-side records with the IPv6 peer the overlay named (the hook's last argument). */
-class Wire6Recorder implements PacketCapture {
-  readonly wire: { direction: number; peerAddress: number; peer6: string | null; bytes: number }[] = [];
-  record(
-    side: number,
-    _b: Uint8Array,
-    _o: number,
-    length: number,
-    direction: number,
-    peerAddress = 0,
-    _p = 0,
-    a6?: Uint8Array,
-  ) {
-    if (side !== CaptureSide.Wire) return;
-    this.wire.push({ direction, peerAddress, peer6: a6 ? formatIpv6Bytes(a6) : null, bytes: length });
-  }
-  close(): void {}
-}
+/** The wire-side records of `capture` (each with the IPv6 peer the overlay named, if any). */
+const wireRecords = (capture: RecordingCapture) => capture.records.filter((r) => r.side === CaptureSide.Wire);
 
 /** An IPv4/UDP packet, ports 1000 -> 2000, valid header checksum. */
 function ipv4(src: string, dst: string, payload: string): Buffer {
@@ -78,13 +64,11 @@ function metric(text: string, series: string): number | null {
   return line ? Number(line.slice(series.length + 1)) : null;
 }
 
-interface World {
+interface World extends FakeCluster {
   port: number;
-  store: MemoryLeaseStore;
-  dir: string;
   a: FakeNode6;
   b: FakeNode6;
-  capture: Wire6Recorder;
+  capture: RecordingCapture;
   c4: ChannelBind;
   c6: ChannelBind;
   stranger6: ChannelBind;
@@ -92,11 +76,8 @@ interface World {
 
 async function dualStack(backend: 'udp' | 'vxlan'): Promise<World> {
   const port = backend === 'udp' ? 8285 : 8472;
-  const net = new ChannelNetwork();
-  const store = new MemoryLeaseStore({ pollMs: 5 });
-  const conf = { Network: '10.244.0.0/16', EnableIPv6: true, IPv6Network: NET6, Backend: { Type: backend } };
-  await store.putConfig(JSON.stringify(conf));
-  const dir = mkdtempSync(join(tmpdir(), 'ob6-fakes-'));
+  const cluster = await fakeCluster(dualStackConf(backend), 'ob6-fakes-');
+  const { net, store, dir } = cluster;
   const c4 = net.bind('192.0.2.3', port);
   const c6 = net.bind('2001:db8::3', port);
   const stranger6 = net.bind('2001:db8::99', port);
@@ -108,7 +89,7 @@ async function dualStack(backend: 'udp' | 'vxlan'): Promise<World> {
     3600_000,
     parseIpv6Prefix(C6),
   );
-  const capture = new Wire6Recorder();
+  const capture = new RecordingCapture();
   const a = await startFakeNode6({
     name: 'a',
     ip4: '192.0.2.1',
@@ -121,7 +102,7 @@ async function dualStack(backend: 'udp' | 'vxlan'): Promise<World> {
   const b = await startFakeNode6({ name: 'b', ip4: '192.0.2.2', ip6: '2001:db8::2', store, net, dir });
   const peers = (n: FakeNode6) => n.agent.network.status().routes.length;
   await until(() => peers(a) === 4 && peers(b) === 4, 'both agents to learn B or A and C in both families');
-  return { port, store, dir, a, b, capture, c4, c6, stranger6 };
+  return { ...cluster, port, a, b, capture, c4, c6, stranger6 };
 }
 
 for (const backend of ['vxlan', 'udp'] as const) {
@@ -130,11 +111,7 @@ for (const backend of ['vxlan', 'udp'] as const) {
     ctx.w = await dualStack(backend);
   });
   t.after(async ({ w }) => {
-    if (!w) return; // setUp failed: its error is the report
-    await w.a.agent.stop();
-    await w.b.agent.stop();
-    await w.store.close();
-    rmSync(w.dir, { recursive: true, force: true });
+    if (w) await stopCluster(w, [w.a, w.b]); // no w: setUp failed, its error is the report
   });
 
   t('IPv6 A -> B: sent and received counted exactly, as IPv6, in the totals too', async ({ w }) => {
@@ -228,17 +205,20 @@ for (const backend of ['vxlan', 'udp'] as const) {
   });
 
   t('capture: IPv6-underlay datagrams name the IPv6 peer, both ways; IPv4 ones its IPv4 address', async ({ w }) => {
-    w.capture.wire.length = 0;
+    w.capture.records.length = 0;
     w.a.tun.inject(ipv6(w.a.addr(5), w.b.addr(7), 64, 'captured'));
     await takeN(w.b, 1);
     w.b.tun.inject(ipv6(w.b.addr(7), w.a.addr(5), 64, 'captured back'));
     await takeN(w.a, 1);
-    const six = w.capture.wire.map((r) => `${r.direction === CaptureDirection.Outbound ? 'out' : 'in'} ${r.peer6}`);
+    const six = wireRecords(w.capture).map(
+      (r) => `${r.direction === CaptureDirection.Outbound ? 'out' : 'in'} ${r.peer6}`,
+    );
     assert.equal(six, ['out 2001:db8::2', 'in 2001:db8::2']);
-    assert.ok(w.capture.wire.every((r) => r.peerAddress === 0));
+    assert.ok(wireRecords(w.capture).every((r) => r.peerAddress === 0));
     sendFrom(w.c4, '192.0.2.1', w.port, ipv4UnderC(backend, ipv4('10.244.3.9', '10.244.0.1', 'v4 from C')));
-    await until(() => w.capture.wire.length === 3, 'the IPv4 datagram recorded');
-    assert.equal([w.capture.wire[2]!.peer6, w.capture.wire[2]!.peerAddress], [null, parseIpv4('192.0.2.3')]);
+    await until(() => wireRecords(w.capture).length === 3, 'the IPv4 datagram recorded');
+    const v4 = wireRecords(w.capture)[2]!;
+    assert.equal([v4.peer6, v4.peerAddress], [null, parseIpv4('192.0.2.3')]);
     w.a.tun.take();
   });
 
@@ -253,27 +233,21 @@ function ipv4UnderC(backend: 'udp' | 'vxlan', inner: Buffer): Buffer {
   return Buffer.concat([head, mac(vtepMacFor('a')), mac('0a:58:00:00:00:0c'), Buffer.from('0800', 'hex'), inner]);
 }
 
-const only = suite<{ w?: { store: MemoryLeaseStore; dir: string; a: FakeNode6; c6: ChannelBind } }>(
+const only = suite<{ w?: FakeCluster & { a: FakeNode6; c6: ChannelBind } }>(
   'IPv6 only: the lease in /status, counters',
 );
 only.before(async (ctx) => {
-  const net = new ChannelNetwork();
-  const store = new MemoryLeaseStore({ pollMs: 5 });
-  const conf = { EnableIPv4: false, EnableIPv6: true, IPv6Network: NET6, Backend: { Type: 'udp' } };
-  await store.putConfig(JSON.stringify(conf));
-  const dir = mkdtempSync(join(tmpdir(), 'ob6-only-'));
+  const cluster = await fakeCluster(ipv6OnlyConf('udp'), 'ob6-only-');
+  const { net, store, dir } = cluster;
   const c6 = net.bind('2001:db8::3', 8285);
   const attrs = { PublicIP: '0.0.0.0', PublicIPv6: '2001:db8::3', BackendType: 'udp', NodeName: 'c' };
   await store.createLease(NO_IPV4_SUBNET, attrs, 3600_000, parseIpv6Prefix(C6));
   const a = await startFakeNode6({ name: 'a', ip6: '2001:db8::1', store, net, dir });
   await until(() => a.agent.network.status().routes.length === 1, 'A to learn C');
-  ctx.w = { store, dir, a, c6 };
+  ctx.w = { ...cluster, a, c6 };
 });
 only.after(async ({ w }) => {
-  if (!w) return;
-  await w.a.agent.stop();
-  await w.store.close();
-  rmSync(w.dir, { recursive: true, force: true });
+  if (w) await stopCluster(w, [w.a]);
 });
 
 only('lease: the IPv6 subnet and PublicIPv6, no IPv4 subnet (not 0.0.0.0/0)', ({ w }) => {

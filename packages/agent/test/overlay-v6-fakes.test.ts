@@ -3,16 +3,23 @@
 // Two bare "nodes" hold dual-stack leases written straight into the store: C with PublicIPv6 and an IPv6 VTEP MAC,
 // D without PublicIPv6 (udp then carries its IPv6 over IPv4; vxlan gives it no IPv6 route). Every assertion is about
 // exact bytes or named drop counters.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatIpv6, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
-import { ChannelNetwork, type ChannelBind } from '@weft/tunnel';
-import { MemoryLeaseStore, type LeaseAttrs } from './support/internals.ts';
+import type { ChannelBind } from '@weft/tunnel';
+import type { LeaseAttrs } from './support/internals.ts';
 import { dropsOf, drain, routesOf, sendFrom, until } from './support/fake-node.ts';
-import { addressNoLeaseHolds, startFakeNode6, type FakeNode6 } from './support/fake-node6.ts';
+import {
+  addressNoLeaseHolds,
+  fakeCluster,
+  startFakeNode6,
+  stopCluster,
+  type FakeCluster,
+  type FakeNode6,
+} from './support/fake-node6.ts';
+import { NET6, dualStackConf } from './support/net-confs.ts';
 import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 
@@ -20,18 +27,15 @@ const C_MAC = '0a:58:00:00:00:0c';
 const C_MAC6 = '0a:58:00:00:06:0c';
 const D_MAC = '0a:58:00:00:00:0d';
 const D_MAC6 = '0a:58:00:00:06:0d';
-const NET6 = 'fd00:10:244::/56';
 const C6 = 'fd00:10:244:c::/64';
 const D6 = 'fd00:10:244:d::/64';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 type Node = FakeNode6;
 
-interface World {
+interface World extends FakeCluster {
   backend: 'udp' | 'vxlan';
   port: number;
-  store: MemoryLeaseStore;
-  dir: string;
   a: Node;
   b: Node;
   c4: ChannelBind;
@@ -41,12 +45,8 @@ interface World {
 
 async function setUp(backend: 'udp' | 'vxlan'): Promise<World> {
   const port = backend === 'udp' ? 8285 : 8472;
-  const net = new ChannelNetwork();
-  const store = new MemoryLeaseStore({ pollMs: 5 });
-  await store.putConfig(
-    JSON.stringify({ Network: '10.244.0.0/16', EnableIPv6: true, IPv6Network: NET6, Backend: { Type: backend } }),
-  );
-  const dir = mkdtempSync(join(tmpdir(), 'v6d-fakes-'));
+  const cluster = await fakeCluster(dualStackConf(backend), 'v6d-fakes-');
+  const { net, store, dir } = cluster;
   writeFileSync(join(dir, 'unused'), '');
   const c4 = net.bind('192.0.2.3', port);
   const c6 = net.bind('2001:db8::3', port);
@@ -74,7 +74,7 @@ async function setUp(backend: 'udp' | 'vxlan'): Promise<World> {
   const b = await startFakeNode6({ name: 'b', ip4: '192.0.2.2', ip6: '2001:db8::2', store, net, dir });
   const want = backend === 'udp' ? 6 : 5; // 3 IPv4 + 3 IPv6 peers; vxlan: no IPv6 route to D (no PublicIPv6)
   await until(() => routesOf(a).length === want && routesOf(b).length === want, 'both agents to learn the peers');
-  return { backend, port, store, dir, a, b, c4, c6, d4 };
+  return { ...cluster, backend, port, a, b, c4, c6, d4 };
 }
 
 async function wire(bind: ChannelBind): Promise<Uint8Array> {
@@ -95,11 +95,7 @@ for (const backend of ['vxlan', 'udp'] as const) {
     ctx.w = await setUp(backend);
   });
   t.after(async ({ w }) => {
-    if (!w) return; // setUp failed: its error is the report
-    await w.a.agent.stop();
-    await w.b.agent.stop();
-    await w.store.close();
-    rmSync(w.dir, { recursive: true, force: true });
+    if (w) await stopCluster(w, [w.a, w.b]); // no w: setUp failed, its error is the report
   });
 
   t('flannel0 gets the IPv6 address and the IPv6 cluster route with the IPv6 MTU; /status says how', ({ w }) => {

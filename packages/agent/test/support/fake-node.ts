@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { formatIpv6Bytes } from '@weft/netaddr';
 import { ChannelTun, PacketBatch, type ChannelBind, type ChannelNetwork, type LinkConfig } from '@weft/tunnel';
 import {
   LeaseRouteSource,
@@ -52,10 +53,19 @@ export class RecordingLink implements LinkProgrammer {
   }
 }
 
+/** One record of RecordingCapture: the hook's arguments, the bytes copied, an IPv6 peer as text (null if none). */
+export interface CaptureRecord {
+  side: number;
+  direction: number;
+  bytes: Uint8Array;
+  peerAddress: number;
+  peerPort: number;
+  peer6: string | null;
+}
+
 /** A capture that keeps a copy of every record. */
 export class RecordingCapture implements PacketCapture {
-  readonly records: { side: number; direction: number; bytes: Uint8Array; peerAddress: number; peerPort: number }[] =
-    [];
+  readonly records: CaptureRecord[] = [];
   closed = false;
 
   record(
@@ -66,8 +76,11 @@ export class RecordingCapture implements PacketCapture {
     direction: number,
     peerAddress = 0,
     peerPort = 0,
+    peerAddress6?: Uint8Array,
   ): void {
-    this.records.push({ side, direction, bytes: buf.slice(offset, offset + length), peerAddress, peerPort });
+    const bytes = buf.slice(offset, offset + length);
+    const peer6 = peerAddress6 ? formatIpv6Bytes(peerAddress6) : null;
+    this.records.push({ side, direction, bytes, peerAddress, peerPort, peer6 });
   }
 
   close(): void {

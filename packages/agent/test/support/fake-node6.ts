@@ -1,11 +1,12 @@
 // In-process IPv6 nodes for the root-free IPv6 overlay tests (dual stack and IPv6 only): the real startAgent on
 // fake ports, like fake-node.ts, but with the interface facts of one underlay interface `eth0` holding an IPv6
 // address (and an IPv4 one for dual stack), the net-conf's IPv6 network and a node name as its only identity.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIpv6, parseIpv6, parseIpv6Prefix } from '@weft/netaddr';
-import { ChannelTun, type ChannelNetwork } from '@weft/tunnel';
+import { ChannelNetwork, ChannelTun } from '@weft/tunnel';
 import {
   LeaseRouteSource,
   createLogger,
@@ -18,6 +19,7 @@ import {
   type RunningAgent,
 } from '../../src/index.ts';
 import { RecordingLink, sharedView } from './fake-node.ts';
+import { MemoryLeaseStore } from './internals.ts';
 
 export interface FakeNode6 {
   name: string;
@@ -106,4 +108,25 @@ export async function addressNoLeaseHolds(store: LeaseStore, net6: string, start
     if (!held.has(subnet)) return formatIpv6(subnet + host);
   }
   throw new Error(`every /64 of ${net6} is leased`);
+}
+
+/** What the nodes of one test share: the fake underlay, the lease store and a scratch directory. */
+export interface FakeCluster {
+  net: ChannelNetwork;
+  store: MemoryLeaseStore;
+  dir: string;
+}
+
+/** A fresh fake underlay, a memory store already holding `conf`, and a scratch directory named after `prefix`. */
+export async function fakeCluster(conf: object, prefix: string): Promise<FakeCluster> {
+  const store = new MemoryLeaseStore({ pollMs: 5 });
+  await store.putConfig(JSON.stringify(conf));
+  return { net: new ChannelNetwork(), store, dir: mkdtempSync(join(tmpdir(), prefix)) };
+}
+
+/** Stops the agents of `nodes`, then closes the cluster's store and removes its scratch directory. */
+export async function stopCluster(c: FakeCluster, nodes: readonly { agent: RunningAgent }[]): Promise<void> {
+  for (const n of nodes) await n.agent.stop();
+  await c.store.close();
+  rmSync(c.dir, { recursive: true, force: true });
 }

@@ -8,8 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryNetwork } from '@weft/route-sync';
 import { ChannelNetwork } from '@weft/tunnel';
-import { BgpRouteSource, MemoryLeaseStore, vtepMacFor } from './support/internals.ts';
+import { MemoryLeaseStore, vtepMacFor } from './support/internals.ts';
 import { startFakeNode, until, type FakeNode } from './support/fake-node.ts';
+import { meshRouteSource } from './support/native-node.ts';
 
 const NODES = [
   { name: 'a', publicIp: '192.0.2.1', subnet: '10.244.1.0/24' },
@@ -28,14 +29,8 @@ async function bgpPair(
   const nodes: FakeNode[] = [];
   try {
     for (const n of NODES) {
-      const peers = NODES.filter((p) => p !== n).map((p) => ({ address: p.publicIp, as: 64512 }));
-      const routes = new BgpRouteSource({
-        as: 64512,
-        port: 179,
-        peers,
-        routeReflectors: [],
-        transport: bgp.transport(n.publicIp),
-      });
+      const peers = NODES.filter((p) => p !== n).map((p) => p.publicIp);
+      const routes = meshRouteSource(peers, bgp.transport(n.publicIp));
       nodes.push(await startFakeNode({ ...n, net, store, dir, routes }));
     }
     await fn(nodes[0]!, nodes[1]!, store);

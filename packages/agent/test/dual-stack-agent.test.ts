@@ -23,6 +23,7 @@ import {
   type LeaseStore,
 } from './support/internals.ts';
 import { logLines, RecordingLink } from './support/fake-node.ts';
+import { dualStackConf, ipv6OnlyConf } from './support/net-confs.ts';
 
 const facts: IfaceFacts = {
   links: async () => [{ name: 'eth0', mtu: 1500, addresses: ['192.0.2.1'] }],
@@ -31,13 +32,8 @@ const facts: IfaceFacts = {
   links6: async () => [{ name: 'eth0', mtu: 1500, addresses: ['2001:db8::1', 'fe80::1'] }],
   defaultRouteDevice6: async () => 'eth0',
 };
-const DUAL = {
-  Network: '10.244.0.0/16',
-  EnableIPv6: true,
-  IPv6Network: 'fd00:10:244::/56',
-  Backend: { Type: 'vxlan' },
-};
-const ONLY6 = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'vxlan' } };
+const DUAL = dualStackConf('vxlan');
+const ONLY6 = ipv6OnlyConf('vxlan');
 
 /**
  * Never a silent half-working state: a backend that does not forward IPv6 says so in exactly one warning at start
@@ -145,7 +141,7 @@ test('dual stack: one lease with both subnets and the IPv6 attrs; one clear line
 
 test('dual stack on udp: the lease, and the log and /status agree on whether IPv6 is forwarded', async () => {
   const store = new MemoryLeaseStore({ pollMs: 5 });
-  const { agent, lines, cleanup } = await start({ ...DUAL, Backend: { Type: 'udp' } }, store);
+  const { agent, lines, cleanup } = await start(dualStackConf('udp'), store);
   try {
     assert.ok(agent.lease()!.ipv6Subnet);
     assert.not.ok('BackendV6Data' in (await store.listLeases()).leases[0]!.attrs, 'vxlan data only');

@@ -6,17 +6,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryNetwork } from '@weft/route-sync';
 import { formatIpv4Prefix, formatIpv6Prefix } from '@weft/netaddr';
-import { BgpRouteSource, LeaseRouteSource, type LeaseStore, type RouteSource } from './support/internals.ts';
+import { LeaseRouteSource, type LeaseStore, type RouteSource } from './support/internals.ts';
 import { until } from './support/fake-node.ts';
-import { nodeTransport, startNativeNode, withDirAndStore } from './support/native-node.ts';
+import { meshRouteSource, nodeTransport, startNativeNode, withDirAndStore } from './support/native-node.ts';
+import { dualStackConf, ipv6OnlyConf } from './support/net-confs.ts';
 
-const DUAL = {
-  Network: '10.244.0.0/16',
-  EnableIPv6: true,
-  IPv6Network: 'fd00:10:244::/56',
-  Backend: { Type: 'native' },
-};
-const ONLY6 = { EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'native' } };
+const DUAL = dualStackConf('native');
+const ONLY6 = ipv6OnlyConf('native');
 const NODES = [
   { name: 'a', ip: '192.0.2.1', ip6: '2001:db8::1' },
   { name: 'b', ip: '192.0.2.2', ip6: '2001:db8::2' },
@@ -41,14 +37,8 @@ test('BGP dual stack, --max-peers 1: one IPv4 and one IPv6 route, the others wai
     const started: Started[] = [];
     try {
       for (const n of NODES) {
-        const peers = NODES.filter((o) => o !== n).map((o) => ({ address: o.ip, as: 64512 }));
-        const routes = new BgpRouteSource({
-          as: 64512,
-          port: 179,
-          peers,
-          routeReflectors: [],
-          transport: nodeTransport(bgp, [n.ip, n.ip6]),
-        });
+        const peers = NODES.filter((o) => o !== n).map((o) => o.ip);
+        const routes = meshRouteSource(peers, nodeTransport(bgp, [n.ip, n.ip6]));
         started.push(await startNode(n, dir, store, routes, DUAL, n.name === 'a' ? ['--max-peers', '1'] : []));
       }
       const [a, b, c] = started as [Started, Started, Started];

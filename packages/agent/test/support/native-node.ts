@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { MemoryNetwork, Transport } from '@weft/route-sync';
 import * as assert from 'uvu/assert';
 import {
+  BgpRouteSource,
   createLogger,
   parseAgentArgs,
   startAgent,
@@ -98,6 +99,12 @@ export function nodeTransport(bgp: MemoryNetwork, addresses: readonly string[]):
       for (const a of addresses) bgp.listeners.delete(a);
     },
   };
+}
+
+/** An iBGP route source (AS 64512, port 179, no route reflector) peering with each of `peers` over `transport`. */
+export function meshRouteSource(peers: readonly string[], transport: Transport): BgpRouteSource {
+  const asPeers = peers.map((address) => ({ address, as: 64512 }));
+  return new BgpRouteSource({ as: 64512, port: 179, peers: asPeers, routeReflectors: [], transport });
 }
 
 /** Runs `fn` with a fresh scratch directory (named after `prefix`) and memory store, both removed afterwards. */

@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encodeIpv4Header, encodeUdpHeader } from '@weft/encap';
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6Prefix } from '@weft/netaddr';
 import type { ChannelBind } from '@weft/tunnel';
 import {
   CaptureDirection,
@@ -19,18 +19,20 @@ import {
 import { RecordingCapture, drain, sendFrom, until } from './support/fake-node.ts';
 import {
   addressNoLeaseHolds,
+  dualStackWorld,
   fakeCluster,
+  NODE_C,
   startFakeNode6,
   stopCluster,
+  type DualStackWorld,
   type FakeCluster,
   type FakeNode6,
 } from './support/fake-node6.ts';
-import { NET6, dualStackConf, ipv6OnlyConf } from './support/net-confs.ts';
+import { NET6, ipv6OnlyConf } from './support/net-confs.ts';
 import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 
-const C6 = 'fd00:10:244:c::/64';
-const C_MAC6 = '0a:58:00:00:06:0c';
+const { subnet6: C6, mac6: C_MAC6 } = NODE_C;
 
 /** The wire-side records of `capture` (each with the IPv6 peer the overlay named, if any). */
 const wireRecords = (capture: RecordingCapture) => capture.records.filter((r) => r.side === CaptureSide.Wire);
@@ -64,45 +66,18 @@ function metric(text: string, series: string): number | null {
   return line ? Number(line.slice(series.length + 1)) : null;
 }
 
-interface World extends FakeCluster {
-  port: number;
-  a: FakeNode6;
-  b: FakeNode6;
+interface World extends DualStackWorld {
   capture: RecordingCapture;
-  c4: ChannelBind;
-  c6: ChannelBind;
   stranger6: ChannelBind;
 }
 
 async function dualStack(backend: 'udp' | 'vxlan'): Promise<World> {
-  const port = backend === 'udp' ? 8285 : 8472;
-  const cluster = await fakeCluster(dualStackConf(backend), 'ob6-fakes-');
-  const { net, store, dir } = cluster;
-  const c4 = net.bind('192.0.2.3', port);
-  const c6 = net.bind('2001:db8::3', port);
-  const stranger6 = net.bind('2001:db8::99', port);
-  const vx = { BackendData: { VNI: 1, VtepMAC: '0a:58:00:00:00:0c' }, BackendV6Data: { VNI: 1, VtepMAC: C_MAC6 } };
-  const attrs = { PublicIP: '192.0.2.3', PublicIPv6: '2001:db8::3', BackendType: backend, NodeName: 'c' };
-  await store.createLease(
-    tryParseIpv4Prefix('10.244.3.0/24')!,
-    { ...attrs, ...(backend === 'vxlan' ? vx : {}) },
-    3600_000,
-    parseIpv6Prefix(C6),
-  );
   const capture = new RecordingCapture();
-  const a = await startFakeNode6({
-    name: 'a',
-    ip4: '192.0.2.1',
-    ip6: '2001:db8::1',
-    store,
-    net,
-    dir,
-    openCapture: () => capture,
-  });
-  const b = await startFakeNode6({ name: 'b', ip4: '192.0.2.2', ip6: '2001:db8::2', store, net, dir });
+  const w = await dualStackWorld(backend, 'ob6-fakes-', { captureA: capture });
+  const { a, b } = w;
   const peers = (n: FakeNode6) => n.agent.network.status().routes.length;
   await until(() => peers(a) === 4 && peers(b) === 4, 'both agents to learn B or A and C in both families');
-  return { ...cluster, port, a, b, capture, c4, c6, stranger6 };
+  return { ...w, capture, stranger6: w.net.bind('2001:db8::99', w.port) };
 }
 
 for (const backend of ['vxlan', 'udp'] as const) {

@@ -7,74 +7,50 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatIpv6, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
+import { formatIpv6 } from '@weft/netaddr';
 import type { ChannelBind } from '@weft/tunnel';
-import type { LeaseAttrs } from './support/internals.ts';
 import { dropsOf, drain, routesOf, sendFrom, until } from './support/fake-node.ts';
 import {
   addressNoLeaseHolds,
-  fakeCluster,
-  startFakeNode6,
+  dualStackWorld,
+  NODE_C,
   stopCluster,
-  type FakeCluster,
+  type BareNode,
+  type DualStackWorld,
   type FakeNode6,
 } from './support/fake-node6.ts';
-import { NET6, dualStackConf } from './support/net-confs.ts';
+import { NET6 } from './support/net-confs.ts';
 import { ipv6, vxlan6 } from './support/ipv6-packets.ts';
 import { vtepMacV6For } from '../src/dual-stack.ts';
 
-const C_MAC = '0a:58:00:00:00:0c';
-const C_MAC6 = '0a:58:00:00:06:0c';
-const D_MAC = '0a:58:00:00:00:0d';
-const D_MAC6 = '0a:58:00:00:06:0d';
-const C6 = 'fd00:10:244:c::/64';
-const D6 = 'fd00:10:244:d::/64';
+const { subnet6: C6, mac6: C_MAC6 } = NODE_C;
+/** Bare node D: dual-stack lease, no PublicIPv6. */
+const NODE_D: BareNode = {
+  name: 'd',
+  ip4: '192.0.2.4',
+  ip6: null,
+  subnet: '10.244.4.0/24',
+  subnet6: 'fd00:10:244:d::/64',
+  mac: '0a:58:00:00:00:0d',
+  mac6: '0a:58:00:00:06:0d',
+};
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 type Node = FakeNode6;
 
-interface World extends FakeCluster {
+interface World extends DualStackWorld {
   backend: 'udp' | 'vxlan';
-  port: number;
-  a: Node;
-  b: Node;
-  c4: ChannelBind;
-  c6: ChannelBind;
   d4: ChannelBind;
 }
 
 async function setUp(backend: 'udp' | 'vxlan'): Promise<World> {
-  const port = backend === 'udp' ? 8285 : 8472;
-  const cluster = await fakeCluster(dualStackConf(backend), 'v6d-fakes-');
-  const { net, store, dir } = cluster;
-  writeFileSync(join(dir, 'unused'), '');
-  const c4 = net.bind('192.0.2.3', port);
-  const c6 = net.bind('2001:db8::3', port);
-  const d4 = net.bind('192.0.2.4', port);
-  const lease = (ip4: string, ip6: string | null, mac: string, mac6: string, name: string): LeaseAttrs => ({
-    PublicIP: ip4,
-    PublicIPv6: ip6,
-    BackendType: backend,
-    ...(backend === 'vxlan' ? { BackendData: { VNI: 1, VtepMAC: mac }, BackendV6Data: { VNI: 1, VtepMAC: mac6 } } : {}),
-    NodeName: name,
-  });
-  await store.createLease(
-    tryParseIpv4Prefix('10.244.3.0/24')!,
-    lease('192.0.2.3', '2001:db8::3', C_MAC, C_MAC6, 'c'),
-    3600_000,
-    parseIpv6Prefix(C6),
-  );
-  await store.createLease(
-    tryParseIpv4Prefix('10.244.4.0/24')!,
-    lease('192.0.2.4', null, D_MAC, D_MAC6, 'd'),
-    3600_000,
-    parseIpv6Prefix(D6),
-  );
-  const a = await startFakeNode6({ name: 'a', ip4: '192.0.2.1', ip6: '2001:db8::1', store, net, dir });
-  const b = await startFakeNode6({ name: 'b', ip4: '192.0.2.2', ip6: '2001:db8::2', store, net, dir });
+  const w = await dualStackWorld(backend, 'v6d-fakes-', { others: [NODE_D] });
+  writeFileSync(join(w.dir, 'unused'), '');
+  const d4 = w.net.bind(NODE_D.ip4, w.port);
+  const { a, b } = w;
   const want = backend === 'udp' ? 6 : 5; // 3 IPv4 + 3 IPv6 peers; vxlan: no IPv6 route to D (no PublicIPv6)
   await until(() => routesOf(a).length === want && routesOf(b).length === want, 'both agents to learn the peers');
-  return { ...cluster, backend, port, a, b, c4, c6, d4 };
+  return { ...w, backend, d4 };
 }
 
 async function wire(bind: ChannelBind): Promise<Uint8Array> {

@@ -1,12 +1,14 @@
 // In-process IPv6 nodes for the root-free IPv6 overlay tests (dual stack and IPv6 only): the real startAgent on
 // fake ports, like fake-node.ts, but with the interface facts of one underlay interface `eth0` holding an IPv6
 // address (and an IPv4 one for dual stack), the net-conf's IPv6 network and a node name as its only identity.
+// Also what the tests' nodes share (fake underlay, store, scratch directory) and the dual-stack world of agents A
+// and B beside bare nodes: leases with no agent behind them, for which a test speaks through its own sockets.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatIpv6, parseIpv6, parseIpv6Prefix } from '@weft/netaddr';
-import { ChannelNetwork, ChannelTun } from '@weft/tunnel';
+import { formatIpv6, parseIpv6, parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
+import { ChannelNetwork, ChannelTun, type ChannelBind } from '@weft/tunnel';
 import {
   LeaseRouteSource,
   createLogger,
@@ -14,12 +16,14 @@ import {
   startAgent,
   type AgentPorts,
   type IfaceFacts,
+  type LeaseAttrs,
   type LeaseStore,
   type PacketCapture,
   type RunningAgent,
 } from '../../src/index.ts';
 import { RecordingLink, sharedView } from './fake-node.ts';
 import { MemoryLeaseStore } from './internals.ts';
+import { dualStackConf } from './net-confs.ts';
 
 export interface FakeNode6 {
   name: string;
@@ -94,6 +98,79 @@ export async function startFakeNode6(o: FakeNode6Options): Promise<FakeNode6> {
   const sub6 = agent.lease()!.ipv6Subnet!;
   const addr = (host: number) => formatIpv6(sub6.ip + BigInt(host));
   return { name: o.name, agent, link, tun: handles.tun!, udpOpened, addr };
+}
+
+/** Agents A (192.0.2.1, 2001:db8::1) and B (192.0.2.2, 2001:db8::2) on cluster `c`; A records into `captureA`. */
+export async function startAgentsAB(c: FakeCluster, captureA?: PacketCapture): Promise<[FakeNode6, FakeNode6]> {
+  const shared = { store: c.store, net: c.net, dir: c.dir };
+  const capture = captureA && { openCapture: () => captureA };
+  const a = await startFakeNode6({ name: 'a', ip4: '192.0.2.1', ip6: '2001:db8::1', ...shared, ...capture });
+  const b = await startFakeNode6({ name: 'b', ip4: '192.0.2.2', ip6: '2001:db8::2', ...shared });
+  return [a, b];
+}
+
+/** A dual-stack node with a lease but no agent: a test writes its lease and speaks for it on sockets of its own. */
+export interface BareNode {
+  name: string;
+  ip4: string;
+  /** Its PublicIPv6; null when it has none (as flanneld writes it). */
+  ip6: string | null;
+  subnet: string;
+  subnet6: string;
+  /** Its VTEP MACs (vxlan) for IPv4 and IPv6. */
+  mac: string;
+  mac6: string;
+}
+
+/** Bare node C of the dual-stack fakes: on both underlays, 10.244.3.0/24 and fd00:10:244:c::/64. */
+export const NODE_C: BareNode = {
+  name: 'c',
+  ip4: '192.0.2.3',
+  ip6: '2001:db8::3',
+  subnet: '10.244.3.0/24',
+  subnet6: 'fd00:10:244:c::/64',
+  mac: '0a:58:00:00:00:0c',
+  mac6: '0a:58:00:00:06:0c',
+};
+
+/** Writes `n`'s dual-stack lease (an hour) into `store`; on vxlan with its VTEP MACs of both families, VNI 1. */
+export async function leaseBareNode(store: LeaseStore, backend: string, n: BareNode): Promise<void> {
+  const vx = { BackendData: { VNI: 1, VtepMAC: n.mac }, BackendV6Data: { VNI: 1, VtepMAC: n.mac6 } };
+  const attrs: LeaseAttrs = {
+    PublicIP: n.ip4,
+    PublicIPv6: n.ip6,
+    BackendType: backend,
+    NodeName: n.name,
+    ...(backend === 'vxlan' ? vx : {}),
+  };
+  await store.createLease(tryParseIpv4Prefix(n.subnet)!, attrs, 3600_000, parseIpv6Prefix(n.subnet6));
+}
+
+/** Agents A and B with bare node C beside them, C's sockets on both underlays at the backend's port. */
+export interface DualStackWorld extends FakeCluster {
+  port: number;
+  a: FakeNode6;
+  b: FakeNode6;
+  c4: ChannelBind;
+  c6: ChannelBind;
+}
+
+/**
+ * A dual-stack cluster on `backend` (directory named after `prefix`) with the leases of NODE_C and `others`, then
+ * agents A and B (A recording into `captureA`). It returns before the agents have learnt the peers.
+ */
+export async function dualStackWorld(
+  backend: 'udp' | 'vxlan',
+  prefix: string,
+  o: { others?: BareNode[]; captureA?: PacketCapture } = {},
+): Promise<DualStackWorld> {
+  const port = backend === 'udp' ? 8285 : 8472;
+  const cluster = await fakeCluster(dualStackConf(backend), prefix);
+  const c4 = cluster.net.bind(NODE_C.ip4, port);
+  const c6 = cluster.net.bind(NODE_C.ip6!, port);
+  for (const n of [NODE_C, ...(o.others ?? [])]) await leaseBareNode(cluster.store, backend, n);
+  const [a, b] = await startAgentsAB(cluster, o.captureA);
+  return { ...cluster, port, a, b, c4, c6 };
 }
 
 /**

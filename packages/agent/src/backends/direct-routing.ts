@@ -40,9 +40,19 @@ export interface DirectRoutingOptions {
 }
 
 /** Where one peer's subnets are, per family: its direct routes, and whether the overlay holds it. */
+interface DirectRoute<P> {
+  subnet: P;
+  via: string;
+}
+
+/** Whether a direct route stays: the same next hop and the same prefix (address and length). */
+function sameRoute<P extends Ipv4Prefix | Ipv6Prefix>(a: DirectRoute<P>, b: DirectRoute<P> | undefined): boolean {
+  return b !== undefined && a.via === b.via && a.subnet.ip === b.subnet.ip && a.subnet.prefixLen === b.subnet.prefixLen;
+}
+
 interface PeerSides {
-  direct4?: { subnet: Ipv4Prefix; via: string };
-  direct6?: { subnet: Ipv6Prefix; via: string };
+  direct4?: DirectRoute<Ipv4Prefix>;
+  direct6?: DirectRoute<Ipv6Prefix>;
   overlay: boolean;
 }
 
@@ -100,15 +110,10 @@ export class DirectRoutingNetwork implements DataplaneNetwork {
 
   /** The direct routes to take away (old, moved or now encapsulated) and to install. */
   private planDirect(was: PeerSides, now: PeerSides, out: DirectRoutingPlan): void {
-    const same4 = was.direct4?.via === now.direct4?.via && was.direct4?.subnet.ip === now.direct4?.subnet.ip;
-    if (was.direct4 && !(now.direct4 && same4))
+    if (was.direct4 && !sameRoute(was.direct4, now.direct4))
       out.direct4.push({ type: 'removed', subnet: was.direct4.subnet, publicIp: was.direct4.via });
     if (now.direct4) out.direct4.push({ type: 'added', subnet: now.direct4.subnet, publicIp: now.direct4.via });
-    const same6 =
-      was.direct6?.via === now.direct6?.via &&
-      was.direct6?.subnet.ip === now.direct6?.subnet.ip &&
-      was.direct6?.subnet.prefixLen === now.direct6?.subnet.prefixLen;
-    if (was.direct6 && !(now.direct6 && same6))
+    if (was.direct6 && !sameRoute(was.direct6, now.direct6))
       out.direct6.push({ type: 'removed', subnet: was.direct6.subnet, publicIp: was.direct6.via });
     if (now.direct6) out.direct6.push({ type: 'added', subnet: now.direct6.subnet, publicIp: now.direct6.via });
   }

@@ -127,9 +127,21 @@ export class OverlayNetwork implements DataplaneNetwork {
   }
 
   async start(): Promise<void> {
+    const name = this.opts.tunName ?? 'flannel0';
+    try {
+      await (this.ipv6Only ? this.startIpv6Only(name) : this.startWithIpv4(name));
+    } catch (e) {
+      // A later step failed (flannel0 held by another process, an address gone): what opened so far closes, or
+      // a second start in this process would find its TAPs busy. Routes stay: they may be that other process's.
+      this.closePorts();
+      throw e;
+    }
+    this.logStarted(name);
+  }
+
+  /** IPv4, or dual stack: flannel0 with both families, the IPv4 socket (and IPv6 one) both ways. */
+  private async startWithIpv4(name: string): Promise<void> {
     const o = this.opts;
-    const name = o.tunName ?? 'flannel0';
-    if (this.ipv6Only) return this.startIpv6Only(name);
     this.sendPath = await this.choosePath(o.publicIp, o.format.overhead);
     const v6pub = this.v6?.opts.publicIp;
     if (v6pub) this.sendPath6 = await this.choosePath(v6pub, o.format.overheadV6);
@@ -162,14 +174,12 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.udp = this.openSocket(o.publicIp);
     const slotSize = HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
     const pool = openFlowSpread(o.ports, o.publicIp, BATCH_SIZE, SOCKET_BUFFER);
-    const tap = this.sendPath.port;
-    this.sender = tap && pool ? new SplitSender(tap, pool, egressBatch) : (tap ?? pool);
+    this.sender = superPacketSender(this.sendPath.port, pool, egressBatch);
     const egressSlot = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : slotSize;
     if (v6pub) {
       this.udp6 = this.openSocket(v6pub);
       this.pool6 = openFlowSpread(o.ports, v6pub, BATCH_SIZE, SOCKET_BUFFER);
-      const tap = this.sendPath6?.port;
-      this.sender6 = tap && this.pool6 ? new SplitSender(tap, this.pool6, egressBatch) : (tap ?? this.pool6);
+      this.sender6 = superPacketSender(this.sendPath6?.port, this.pool6, egressBatch);
       this.family = new FamilySender(this.sender ?? this.udp, this.sender6 ?? this.udp6, egressBatch);
     }
     this.packets.setSend({
@@ -204,7 +214,6 @@ export class OverlayNetwork implements DataplaneNetwork {
         slotSize: INGRESS_SLOT_SIZE,
         batchSize: BATCH_SIZE,
       });
-    this.logStarted(name);
   }
 
   /**
@@ -225,8 +234,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     await o.ports.link.ipBatch(o.log, this.v6!.linkLines(name));
     this.udp6 = this.openSocket(pub);
     this.pool6 = openFlowSpread(o.ports, pub, BATCH_SIZE, SOCKET_BUFFER);
-    const tap = this.sendPath6.port;
-    this.sender6 = tap && this.pool6 ? new SplitSender(tap, this.pool6, batchSize) : (tap ?? this.pool6);
+    this.sender6 = superPacketSender(this.sendPath6.port, this.pool6, batchSize);
     const egressSlotSize = whole ? HEADROOM + MAX_SUPER_PACKET + 64 : HEADROOM + Math.max(this.mtu, o.underlayMtu) + 64;
     this.packets.setSend({ egressSlotSize, sourcePorts6: this.sender6?.sourcePorts, whole });
     this.egress = forward({
@@ -245,7 +253,6 @@ export class OverlayNetwork implements DataplaneNetwork {
       slotSize: INGRESS_SLOT_SIZE,
       batchSize: BATCH_SIZE,
     });
-    this.logStarted(name);
   }
 
   /** The send path of the underlay `publicIp` belongs to (its family picks the TAP). */
@@ -423,15 +430,23 @@ export class OverlayNetwork implements DataplaneNetwork {
     };
   }
 
-  async stop(): Promise<void> {
+  /** Stops forwarding and closes every device and socket opened so far (closing twice is harmless). */
+  private closePorts(): void {
     this.egress?.stop();
     this.ingress?.stop();
     this.ingress6?.stop();
     this.udp?.close();
     this.udp6?.close();
-    this.sender6?.close(); // pool6 with it
+    this.sender6?.close(); // pool6 and the IPv6 TAP with it
     this.sender?.close();
+    this.pool6?.close();
+    this.sendPath?.port?.close(); // TAPs opened before a later step failed
+    this.sendPath6?.port?.close();
     this.tun?.close(); // a non-persistent TUN disappears with its routes
+  }
+
+  async stop(): Promise<void> {
+    this.closePorts();
     this.opts.capture?.close();
     await this.opts.ports.link.ipBatch(
       this.opts.log,
@@ -446,6 +461,15 @@ export class OverlayNetwork implements DataplaneNetwork {
       { force: true },
     );
   }
+}
+
+/** The egress sender: super-packets to the TAP and the rest to the socket pool, or whichever of them opened. */
+function superPacketSender(
+  tap: SuperPacketPort | undefined,
+  pool: FlowSpreadSender | undefined,
+  batchSize: number,
+): SuperPacketPort | undefined {
+  return tap && pool ? new SplitSender(tap, pool, batchSize) : (tap ?? pool);
 }
 
 /** A peer's subnet for the log: its IPv4 subnet, or its IPv6 one when it has only that. */

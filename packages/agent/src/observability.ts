@@ -67,20 +67,9 @@ function mirroredCounter(
   label: string,
   read: () => Record<string, number>,
 ): void {
-  const seen = new Map<string, number>();
-  new Counter({
-    name,
-    help,
-    labelNames: [label],
-    registers: [registry],
-    collect() {
-      for (const [key, value] of Object.entries(read())) {
-        const delta = value - (seen.get(key) ?? 0);
-        if (delta > 0) this.inc({ [label]: key }, delta);
-        seen.set(key, value);
-      }
-    },
-  });
+  mirroredLabelledCounter(registry, name, help, [label], () =>
+    Object.entries(read()).map(([key, value]): [Record<string, string>, number] => [{ [label]: key }, value]),
+  );
 }
 
 /**

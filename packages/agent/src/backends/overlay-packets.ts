@@ -123,16 +123,7 @@ export class OverlayPackets {
       if (start < 0) continue;
       if (sourcePorts) sourcePorts[i] = vxlanSourcePort(slab, off, len); // RFC 7348 section 5: entropy for ECMP and RSS
       this.family.tx(false, len);
-      if (capture)
-        capture.record(
-          CaptureSide.Wire,
-          slab,
-          start,
-          lengths[i]!,
-          CaptureDirection.Outbound,
-          this.peers.address[peer]!,
-          format.port,
-        );
+      if (capture) this.captureWire(slab, start, lengths[i]!, CaptureDirection.Outbound, peer, false);
     }
   };
 

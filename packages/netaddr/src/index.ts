@@ -43,6 +43,7 @@ export {
   ipv6Subnets,
   ipv6FromBytes,
   writeIpv6Bytes,
+  ipv6ToBytes,
   type Ipv6Prefix,
 } from './ipv6.ts';
 export {

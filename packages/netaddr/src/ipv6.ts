@@ -214,6 +214,13 @@ export function writeIpv6Bytes(ip: bigint, buf: Uint8Array, offset = 0): number 
   return 16;
 }
 
+/** The address as a new 16-byte array (network order). */
+export function ipv6ToBytes(ip: bigint): Uint8Array {
+  const out = new Uint8Array(16);
+  writeIpv6Bytes(ip, out, 0);
+  return out;
+}
+
 // Subnet arithmetic, as for IPv4 but in bigint: a /48 holds 2**16 /64s and a /32 holds 2**96 /128s.
 
 /** True when `ip` is inside `prefix`. */

@@ -38,6 +38,7 @@ import {
   parseIpv6Prefix,
   readU32BE,
   writeIpv6Bytes,
+  ipv6ToBytes,
   writeIpv6PrefixRow,
   IPV6_ROW_WORDS,
 } from '../src/index.ts';
@@ -151,6 +152,7 @@ test('IPv6 packed: bytes, words and rows agree with the bigint definitions', () 
       const buf = new Uint8Array(20);
       assert.is(writeIpv6Bytes(a, buf, 3), 16);
       assert.is(ipv6FromBytes(buf, 3), a);
+      assert.equal([...ipv6ToBytes(a)], [...buf.subarray(3, 19)]);
       const w = new Uint32Array(4);
       ipv6ToWords(a, w);
       assert.equal(

@@ -14,7 +14,7 @@ import {
   IPV6_ROW_WORDS,
   tryParseIpv4 as parseIp4,
   tryParseIpv6,
-  writeIpv6Bytes,
+  ipv6ToBytes,
   writeIpv6PrefixRow,
   type Ipv4Prefix as Ip4Net,
   type Ipv6Prefix,
@@ -141,9 +141,7 @@ export class PeerTable {
       this.address6.delete(index);
       return;
     }
-    const bytes = new Uint8Array(16);
-    writeIpv6Bytes(ip, bytes, 0);
-    this.address6.set(index, bytes);
+    this.address6.set(index, ipv6ToBytes(ip));
   }
 
   /** True when `src` (uint32) is inside the subnet of live peer `index`. */

@@ -11,7 +11,7 @@ import {
   formatIpv6Prefix,
   tryParseIpv4 as parseIp4,
   parseIpv6,
-  writeIpv6Bytes,
+  ipv6ToBytes,
   type Ipv4Prefix as Ip4Net,
   type Ipv6Prefix,
 } from '@weft/netaddr';
@@ -202,7 +202,7 @@ export function createNetwork(
   const capture = extras.openCapture?.({
     localAddress: parseIp4(underlay.publicIp) ?? 0,
     localPort: format.port,
-    ...(underlay.publicIpv6 && { localAddress6: ipv6Bytes(underlay.publicIpv6) }),
+    ...(underlay.publicIpv6 && { localAddress6: ipv6ToBytes(parseIpv6(underlay.publicIpv6)) }),
   });
   const overlay = new OverlayNetwork({
     log,
@@ -224,13 +224,6 @@ export function createNetwork(
     underlaySubnet: underlay.subnet,
     underlaySubnetV6: underlay.subnetV6,
   });
-}
-
-/** An IPv6 address as its 16 bytes. */
-function ipv6Bytes(text: string): Uint8Array {
-  const out = new Uint8Array(16);
-  writeIpv6Bytes(parseIpv6(text), out, 0);
-  return out;
 }
 
 /** Starts the agent; resolves once forwarding runs (the lease is held, routes installed). */

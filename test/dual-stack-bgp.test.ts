@@ -9,8 +9,10 @@ import * as assert from 'uvu/assert';
 import { canRunWith, type LabNode } from '@weft/lab';
 import { labUp, waitFor } from 'weft/lab';
 import { BIRD4, BIRD6, BIRD_NET4, BIRD_NET6, DualStackBird } from './support/bird-dual.ts';
-import { kernelRoute, pingAll, transferChecked } from './support/dual-stack.ts';
+import { assertPingsBothWays, kernelRoute, transferChecked } from './support/dual-stack.ts';
 import { mustStatus } from './support/agent-lab.ts';
+import { routeVia } from './support/bgp-lab-checks.ts';
+import { twoNodeLab } from './support/two-node-lab.ts';
 
 const t0 = Date.now();
 const say = (m: string) => console.log(`[dual-stack-bgp +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
@@ -28,21 +30,16 @@ async function sessions(node: LabNode): Promise<Map<string, Session>> {
   return new Map((s.bgp ?? []).map((p) => [p.address, p]));
 }
 
-const routeVia = (via: string) => new RegExp(`via ${via.replace(/\./g, '\\.')} dev eth0`);
-
 if (canRunWith('dual-stack native BGP lab with BIRD', ['ip', 'ping', 'bird', 'birdc', '/usr/lib/cni/bridge'])) {
   test('native + BGP dual stack: IPv6 over IPv4 sessions and IPv6 sessions, BIRD IPv4-only sessions stay up', async () => {
     const run = await labUp(
-      {
+      twoNodeLab({
         name: 'v6n-bgp',
-        nodes: 2,
-        pods: 1,
         backend: 'native',
         routeSync: 'bgp',
-        store: 'embedded',
         families: 'dual-stack',
         agentArgs: ['--bgp-peer', `${BIRD4},64512`, '--bgp-peer', `${BIRD6},64512`],
-      },
+      }),
       say,
     );
     let bird: DualStackBird | null = null;
@@ -79,8 +76,7 @@ if (canRunWith('dual-stack native BGP lab with BIRD', ['ip', 'ping', 'bird', 'bi
       }
       say('routes of both families in the kernels and in BIRD');
       const [p1, p2] = [n1.pods[0]!, n2.pods[0]!];
-      for (const ip of [p2.ip, p2.ip6!]) assert.ok(await pingAll(p1, ip), `${p1.name} -> ${ip} ping`);
-      for (const ip of [p1.ip, p1.ip6!]) assert.ok(await pingAll(p2, ip), `${p2.name} -> ${ip} ping`);
+      await assertPingsBothWays(p1, p2, (to) => [to.ip, to.ip6!]);
       await transferChecked(p1, p2, p2.ip, 15201);
       await transferChecked(p2, p1, p1.ip6!, 15202);
       say('pings and 50 MB per family checked');

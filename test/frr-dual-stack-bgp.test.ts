@@ -10,11 +10,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canRunWith, type LabNode, type LabPod } from '@weft/lab';
-import { labUp, waitFor, type RunningLab } from 'weft/lab';
-import { FRR4, FRR6, FRR_HOST4, FRR_HOST6, FRR_NET4, FRR_NET6, FrrRouter } from './support/frr-router.ts';
-import { kernelRoute, pingAll } from './support/dual-stack.ts';
+import { waitFor } from 'weft/lab';
+import { FRR4, FRR6, FRR_HOST4, FRR_HOST6, FRR_NET4, FRR_NET6, type FrrRouter } from './support/frr-router.ts';
+import { labUpWithFrr, withFrrLab } from './support/frr-lab.ts';
+import { assertPingsBothWays, kernelRoute, pingAll } from './support/dual-stack.ts';
 import { restartAgent } from './support/agent-lab.ts';
 import { pingLoop, routeVia, sessionOf, waitKernelRoutes } from './support/bgp-lab-checks.ts';
+import { twoNodeLab } from './support/two-node-lab.ts';
 
 const t0 = Date.now();
 const say = (m: string) => console.log(`[frr-dual-stack +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
@@ -27,31 +29,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const frrAddressFor = (n: LabNode) => (n.name === 'n1' ? FRR4 : FRR6);
 const sessionAddress = (n: LabNode) => (n.name === 'n1' ? n.underlayIp : n.underlayIp6!);
 
-async function startLab(): Promise<{ run: RunningLab; frr: FrrRouter }> {
-  let frr: FrrRouter | null = null;
-  const run = await labUp(
-    {
+/** Two dual-stack native BGP nodes without a mesh, FRR (a graceful-restart speaker) their route reflector. */
+const startLab = () =>
+  labUpWithFrr(
+    twoNodeLab({
       name: 'fx-frr2',
-      nodes: 2,
-      pods: 1,
       backend: 'native',
       routeSync: 'bgp',
-      store: 'embedded',
       families: 'dual-stack',
       bgpMesh: false,
       nodeArgs: (n) => ['--route-reflector', frrAddressFor(n)],
-      beforeAgents: async (lab) => {
-        const neighbors = lab.nodes.map(sessionAddress);
-        frr = await FrrRouter.start(lab, { neighbors, ipv6: true, ipv4OnIpv6Sessions: true, gracefulRestart: true });
-        say(`FRR up on ${FRR4} and ${FRR6}: neighbours ${neighbors.join(', ')}`);
-      },
-    },
+    }),
+    (lab) => ({
+      neighbors: lab.nodes.map(sessionAddress),
+      ipv6: true,
+      ipv4OnIpv6Sessions: true,
+      gracefulRestart: true,
+    }),
     say,
   );
-  const started = frr as FrrRouter | null; // assigned in beforeAgents
-  if (!started) throw new Error('FRR did not start');
-  return { run, frr: started };
-}
 
 /** Both families' routes through FRR in every kernel, both families on each session. */
 async function checkRoutes(frr: FrrRouter, n1: LabNode, n2: LabNode): Promise<void> {
@@ -98,21 +94,17 @@ if (
   ])
 ) {
   test('native + BGP dual stack through FRR: both session families, kernel routes, pings, graceful restarts', async () => {
-    const { run, frr } = await startLab();
+    const lab = await startLab();
+    const { run, frr } = lab;
     const [n1, n2] = run.lab.nodes as [LabNode, LabNode];
     const neighbors = [n1, n2].map(sessionAddress);
     const bothUp = async () => (await frr.established(neighbors)).length === 2;
-    try {
+    await withFrrLab(lab, async () => {
       await waitFor(bothUp, 60_000, 'FRR: both Established');
       await checkRoutes(frr, n1, n2);
       say('routes of both families through FRR in every kernel');
       const [p1, p2] = [n1.pods[0]!, n2.pods[0]!];
-      for (const [from, to] of [
-        [p1, p2],
-        [p2, p1],
-      ] as const)
-        for (const ip of [to.ip, to.ip6!, FRR_HOST4, FRR_HOST6])
-          assert.ok(await pingAll(from, ip), `${from.name} -> ${ip} ping`);
+      await assertPingsBothWays(p1, p2, (to) => [to.ip, to.ip6!, FRR_HOST4, FRR_HOST6]);
       say('pods ping each other and FRR over both families');
 
       // n2's agent killed and started again: FRR (a GR helper by default) keeps n2's routes meanwhile.
@@ -136,14 +128,7 @@ if (
       await waitFor(bothUp, 60_000, 'FRR re-established');
       await checkRoutes(frr, n1, n2);
       for (const ip of [p2.ip, p2.ip6!, FRR_HOST6]) assert.ok(await pingAll(p1, ip), `after: ${p1.name} -> ${ip}`);
-    } catch (e) {
-      console.log(`--- FRR:\n${await frr.dump()}`);
-      for (const [name, p] of run.agents) console.log(`--- agent ${name}:\n${p.log().slice(-2500)}`);
-      throw e;
-    } finally {
-      await frr.stop();
-      await run.lab.teardown();
-    }
+    });
   });
 }
 

@@ -9,10 +9,12 @@ import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canRunWith, type LabNode } from '@weft/lab';
-import { labUp, waitFor, type RunningLab } from 'weft/lab';
-import { FRR6, FRR_HOST6, FRR_NET4, FRR_NET6, FrrRouter } from './support/frr-router.ts';
-import { kernelRoute, pingAll } from './support/dual-stack.ts';
+import { waitFor } from 'weft/lab';
+import { FRR6, FRR_HOST6, FRR_NET4, FRR_NET6 } from './support/frr-router.ts';
+import { labUpWithFrr, withFrrLab } from './support/frr-lab.ts';
+import { assertPingsBothWays, kernelRoute } from './support/dual-stack.ts';
 import { sessionOf, waitKernelRoutes } from './support/bgp-lab-checks.ts';
+import { twoNodeLab } from './support/two-node-lab.ts';
 
 const t0 = Date.now();
 const say = (m: string) => console.log(`[frr-ipv6-only +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
@@ -23,38 +25,28 @@ function expectedRouterId(nodeName: string): string {
   return [h[0]! > 223 ? h[0]! - 32 : h[0]!, h[1], h[2], h[3]].join('.');
 }
 
-async function startLab(): Promise<{ run: RunningLab; frr: FrrRouter }> {
-  let frr: FrrRouter | null = null;
-  const run = await labUp(
-    {
+/** Two IPv6-only native BGP nodes without a mesh, FRR (at its defaults, IPv4 offered too) their route reflector. */
+const startLab = () =>
+  labUpWithFrr(
+    twoNodeLab({
       name: 'fx-frr6',
-      nodes: 2,
-      pods: 1,
       backend: 'native',
       routeSync: 'bgp',
-      store: 'embedded',
       families: 'ipv6-only',
       bgpMesh: false,
       agentArgs: ['--route-reflector', FRR6],
-      beforeAgents: async (lab) => {
-        const neighbors = lab.nodes.map((n) => n.underlayIp6!);
-        frr = await FrrRouter.start(lab, { neighbors, ipv6: true, ipv4OnIpv6Sessions: true });
-        say(`FRR up on ${FRR6}: neighbours ${neighbors.join(', ')}`);
-      },
-    },
+    }),
+    (lab) => ({ neighbors: lab.nodes.map((n) => n.underlayIp6!), ipv6: true, ipv4OnIpv6Sessions: true }),
     say,
   );
-  const started = frr as FrrRouter | null; // assigned in beforeAgents
-  if (!started) throw new Error('FRR did not start');
-  return { run, frr: started };
-}
 
 if (canRunWith('IPv6-only weft agents with FRR', ['ip', 'ping', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/cni/bridge'])) {
   test('IPv6-only native + BGP through FRR: hash router IDs, IPv6 unicast alone, kernel routes, pings', async () => {
-    const { run, frr } = await startLab();
+    const lab = await startLab();
+    const { run, frr } = lab;
     const [n1, n2] = run.lab.nodes as [LabNode, LabNode];
     const neighbors = [n1.underlayIp6!, n2.underlayIp6!];
-    try {
+    await withFrrLab(lab, async () => {
       await waitFor(async () => (await frr.established(neighbors)).length === 2, 60_000, 'FRR: both Established');
       for (const n of [n1, n2]) {
         const other = n === n1 ? n2 : n1;
@@ -80,21 +72,9 @@ if (canRunWith('IPv6-only weft agents with FRR', ['ip', 'ping', 'vtysh', '/usr/l
       const v4 = await frr.vtysh('bgpd', 'show bgp ipv4 unicast json');
       assert.not.match(v4, /10\.244\.|0\.0\.0\.0\/0/, 'FRR has no IPv4 route from the agents');
       say('IPv6 routes through FRR in every kernel');
-      const [p1, p2] = [n1.pods[0]!, n2.pods[0]!];
-      for (const [from, to] of [
-        [p1, p2],
-        [p2, p1],
-      ] as const)
-        for (const ip of [to.ip6!, FRR_HOST6]) assert.ok(await pingAll(from, ip), `${from.name} -> ${ip} ping`);
+      await assertPingsBothWays(n1.pods[0]!, n2.pods[0]!, (to) => [to.ip6!, FRR_HOST6]);
       say('pods ping each other and FRR over IPv6');
-    } catch (e) {
-      console.log(`--- FRR:\n${await frr.dump()}`);
-      for (const [name, p] of run.agents) console.log(`--- agent ${name}:\n${p.log().slice(-2500)}`);
-      throw e;
-    } finally {
-      await frr.stop();
-      await run.lab.teardown();
-    }
+    });
   });
 }
 

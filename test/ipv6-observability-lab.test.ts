@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TSHARK_CHECK_CHECKSUMS, canRunWith, tsharkFields, type LabPod, type Netns } from '@weft/lab';
 import { labUp, httpGetIn, weftArgv, METRICS_PORT } from 'weft/lab';
+import { twoNodeLab } from './support/two-node-lab.ts';
 
 interface Status {
   counters: Record<string, number>;
@@ -80,16 +81,9 @@ async function checkWeftStatus(node: Node & { ns: Netns }, st: Status): Promise<
 async function dualStack(backend: 'vxlan' | 'udp'): Promise<void> {
   const pcapDir = mkdtempSync(join(tmpdir(), 'ob6-pcap-'));
   const port = backend === 'udp' ? 8285 : 8472;
-  const run = await labUp({
-    name: `ob6-${backend.slice(0, 2)}`,
-    nodes: 2,
-    pods: 1,
-    backend,
-    routeSync: 'lease',
-    store: 'embedded',
-    families: 'dual-stack',
-    pcapDir,
-  });
+  const run = await labUp(
+    twoNodeLab({ name: `ob6-${backend.slice(0, 2)}`, backend, routeSync: 'lease', families: 'dual-stack', pcapDir }),
+  );
   try {
     const [n1, n2] = run.lab.nodes as [(typeof run.lab.nodes)[0], (typeof run.lab.nodes)[0]];
     const [a, b] = [n1.pods[0]!, n2.pods[0]!];
@@ -121,15 +115,9 @@ async function dualStack(backend: 'vxlan' | 'udp'): Promise<void> {
 }
 
 async function ipv6Only(): Promise<void> {
-  const run = await labUp({
-    name: 'ob6-only',
-    nodes: 2,
-    pods: 1,
-    backend: 'vxlan',
-    routeSync: 'lease',
-    store: 'embedded',
-    families: 'ipv6-only',
-  });
+  const run = await labUp(
+    twoNodeLab({ name: 'ob6-only', backend: 'vxlan', routeSync: 'lease', families: 'ipv6-only' }),
+  );
   try {
     const n1 = run.lab.nodes[0]!;
     await ping(n1.pods[0]!, run.lab.nodes[1]!.pods[0]!.ip6!, 2);

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { canRunWith, type LabPod } from '@weft/lab';
 import { labUp, httpGetIn, METRICS_PORT } from 'weft/lab';
 import { tcpTransfer } from './support/transfer.ts';
+import { twoNodeLab } from './support/two-node-lab.ts';
 
 const MB = 1024 * 1024;
 
@@ -24,15 +25,9 @@ interface Status {
 }
 
 async function dualStack(backend: 'vxlan' | 'udp'): Promise<void> {
-  const run = await labUp({
-    name: `v6d-${backend.slice(0, 3)}`,
-    nodes: 2,
-    pods: 1,
-    backend,
-    routeSync: 'lease',
-    store: 'embedded',
-    families: 'dual-stack',
-  });
+  const run = await labUp(
+    twoNodeLab({ name: `v6d-${backend.slice(0, 3)}`, backend, routeSync: 'lease', families: 'dual-stack' }),
+  );
   try {
     const [a, b] = run.lab.nodes.map((n) => n.pods[0]!) as [LabPod, LabPod];
     assert.ok(a.ip6 && b.ip6, 'pods have IPv6 addresses');

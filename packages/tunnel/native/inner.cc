@@ -102,7 +102,7 @@ static VnetHdr needsCsumHeader(const InnerView& v) {
   return h;
 }
 
-InnerPlan planInnerWrite(uint8_t* p, size_t len, size_t mtu, bool vnet, const SlotSpan* scratch) {
+InnerPlan planInnerWrite(uint8_t* p, size_t len, size_t mtu, size_t mtu6, bool vnet, const SlotSpan* scratch) {
   InnerPlan plan;
   InnerView v;
   ViewKind kind = viewInner(p, len, &v);
@@ -111,6 +111,9 @@ InnerPlan planInnerWrite(uint8_t* p, size_t len, size_t mtu, bool vnet, const Sl
   if (kind == ViewKind::BadIpChecksum) return (plan.verdict = InnerVerdict::BadChecksum, plan);
   plan.verdict = InnerVerdict::Write;
   if (kind == ViewKind::Opaque) return plan;
+  // IPv6 is cut at its own MTU: the sender judged its segments against that one (TapSender innerMtu6), and a
+  // pod whose MTU lies between the two would refuse segments cut at the device's.
+  if (v.version == 6 && mtu6 != 0) mtu = mtu6;
   size_t headers = v.ipLen + v.l4HdrLen;
   size_t gso = mtu > headers ? mtu - headers : 0;
   plan.super = v.l4Len - v.l4HdrLen > gso;

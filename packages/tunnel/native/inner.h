@@ -37,8 +37,9 @@ struct InnerPlan {
  * the folded pseudo-header sum for this packet's addresses, protocol and length. It is handed to the kernel as
  * NEEDS_CSUM (vnet) or completed in place (!vnet). Any other checksum of a super-packet is verified in full
  * before the packet is written as NEEDS_CSUM (the kernel would not check it again). p may be modified (the
- * checksum field). scratch may be null when vnet is true.
+ * checksum field). scratch may be null when vnet is true. `mtu6` is the MTU of IPv6 packets (flannel0's IPv6
+ * route MTU, 20 bytes under the device's with an IPv6 underlay); 0 means `mtu`.
  */
-InnerPlan planInnerWrite(uint8_t* p, size_t len, size_t mtu, bool vnet, const SlotSpan* scratch);
+InnerPlan planInnerWrite(uint8_t* p, size_t len, size_t mtu, size_t mtu6, bool vnet, const SlotSpan* scratch);
 
 }  // namespace weft

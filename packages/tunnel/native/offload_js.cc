@@ -97,7 +97,7 @@ static Napi::Value PlanInnerWrite(const Napi::CallbackInfo& info) {
   }
   size_t slots = slabLen / slotSize < lenLen ? slabLen / slotSize : lenLen;
   SlotSpan span{slab, slotSize, 0, lengths, nullptr, 0, int(slots)};
-  InnerPlan plan = planInnerWrite(pkt, pktLen, mtu, vnet, &span);
+  InnerPlan plan = planInnerWrite(pkt, pktLen, mtu, 0, vnet, &span);
   if (plan.verdict == InnerVerdict::WriteGso || plan.verdict == InnerVerdict::WriteNeedsCsum) encodeVnetHdr(plan.hdr, hdrOut);
   Napi::Object o = statsObject(env, {{"verdict", double(int(plan.verdict))},
                                      {"length", double(plan.len)},

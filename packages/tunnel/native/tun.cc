@@ -37,6 +37,7 @@ NativeTun::NativeTun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeTu
   bool mq = a.fieldBoolean(o, "multiQueue"), vnet = a.fieldBoolean(o, "vnetHdr");
   unsigned offloads = unsigned(a.fieldInteger(o, "offloads", 0, 0xffff, 0));
   mtu_ = size_t(a.fieldInteger(o, "mtu", 68, 65535, 1500));
+  mtu6_ = size_t(a.fieldInteger(o, "mtu6", 0, 65535, 0));
   bool whole = a.fieldBoolean(o, "whole");
   if (!a.ok()) return;
   if (name.size() >= IFNAMSIZ) {
@@ -218,7 +219,7 @@ Napi::Value NativeTun::Write(const Napi::CallbackInfo& info) {
       continue;
     }
     uint8_t* p = slab + offsets[i];
-    InnerPlan plan = planInnerWrite(p, size_t(lengths[i]), mtu_, vnet_, vnet_ ? nullptr : segmentScratch());
+    InnerPlan plan = planInnerWrite(p, size_t(lengths[i]), mtu_, mtu6_, vnet_, vnet_ ? nullptr : segmentScratch());
     if (plan.partial) txPartialCsum_++;
     if (plan.verdict == InnerVerdict::Write && vnet_) {
       int used = writeRun(slab, offsets, lengths, peers, i, count, plan.len);
@@ -237,7 +238,8 @@ Napi::Value NativeTun::Write(const Napi::CallbackInfo& info) {
 
 const SlotSpan* NativeTun::segmentScratch() {
   if (segSlab_.empty()) {
-    size_t slot = mtu_ + 128 > 2048 ? mtu_ + 128 : 2048;
+    size_t mtu = mtu_ > mtu6_ ? mtu_ : mtu6_;
+    size_t slot = mtu + 128 > 2048 ? mtu + 128 : 2048;
     segSlab_.resize(size_t(kMaxRun) * 2 * slot);
     segLengths_.resize(size_t(kMaxRun) * 2);
     segSpan_ = SlotSpan{segSlab_.data(), slot, 0, segLengths_.data(), nullptr, 0, kMaxRun * 2};
@@ -284,7 +286,7 @@ int NativeTun::writeRun(uint8_t* slab, const int32_t* offsets, const int32_t* le
   int k = 1;
   while (i + k < count && k < kMaxRun && !(peers && peers[i + k] < 0)) {
     uint8_t* q = slab + offsets[i + k];
-    InnerPlan next = planInnerWrite(q, size_t(lengths[i + k]), mtu_, true, nullptr);
+    InnerPlan next = planInnerWrite(q, size_t(lengths[i + k]), mtu_, mtu6_, true, nullptr);
     if (next.verdict != InnerVerdict::Write) break;  // handled on its own by the caller's next step
     run[k++] = PacketRef{q, next.len};
   }

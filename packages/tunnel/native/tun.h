@@ -55,6 +55,7 @@ class NativeTun : public Napi::ObjectWrap<NativeTun> {
   size_t pendingLen_ = 0;          // a super-packet in scratch_ that did not fit the previous batch
   uint8_t mergedHdr_[kMergedHeaderMax];  // virtio + IP + TCP headers of a coalesced write (payloads gathered by writev)
   size_t mtu_ = 1500;                  // gso_size of super-packets written whole = mtu_ - headers
+  size_t mtu6_ = 0;                    // the same for IPv6 packets (flannel0's IPv6 route MTU); 0: mtu_
   std::vector<uint8_t> segSlab_;       // segments of a super-packet written without offloads
   std::vector<int32_t> segLengths_;
   SlotSpan segSpan_{};

@@ -110,6 +110,7 @@ export interface Addon {
     offloads?: number;
     whole?: boolean;
     mtu?: number;
+    mtu6?: number;
   }) => NativeTun;
   NativeTap: new (opts: {
     name: string;

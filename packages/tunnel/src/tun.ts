@@ -48,6 +48,11 @@ export interface TunOptions {
    * that size without offloads). @default 1500
    */
   mtu?: number;
+  /**
+   * The MTU IPv6 super-packets are cut at instead (flannel0's IPv6 route MTU: 20 bytes under the device's with an
+   * IPv6 underlay), so that a pod whose MTU lies between the two still takes every segment. @default mtu
+   */
+  mtu6?: number;
   /** Packets per read; with offloads at least MIN_OFFLOAD_BATCH_SIZE, as one super-packet fills many slots. @default 64 */
   batchSize?: number;
   /**
@@ -185,6 +190,7 @@ export function openTun(opts: TunOptions = {}): TunDevice {
       offloads,
       whole: opts.whole ?? false,
       ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
+      ...(opts.mtu6 !== undefined ? { mtu6: opts.mtu6 } : {}),
     });
     return new TunDevice(native, opts);
   } catch (e) {

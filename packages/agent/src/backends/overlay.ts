@@ -152,6 +152,7 @@ export class OverlayNetwork implements DataplaneNetwork {
     this.tun = o.ports.openTun({
       name,
       mtu: this.mtu,
+      ...(this.v6 && { mtu6: this.v6.mtu }),
       offloads: o.offloads ? this.tunOffloads(tap4, tap6) : 0,
       batchSize: egressBatch,
       whole,

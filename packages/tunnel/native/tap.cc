@@ -23,6 +23,7 @@ namespace {
 // Offloads the path needs, with the outer UDP checksum done by the kernel (preferred) or left 0 (IPv4 allows it).
 constexpr unsigned kBaseOffloads = kTunFCsum | kTunFTso4 | kTunFTso6 | kTunFUso4 | kTunFUso6 | kTunFUdpTunnelGso;
 constexpr size_t kMaxIpLen = 65535;  // the outer IPv4 total length is 16 bits
+constexpr uint16_t kMinTcpSegment = 48;  // Linux's TCP_MIN_SND_MSS: no TCP sender cuts smaller
 
 void le16w(uint8_t* p, uint16_t v) {
   p[0] = uint8_t(v);
@@ -222,8 +223,11 @@ uint8_t* NativeTap::writeOuterIp(uint8_t* ip, int peer, size_t udpLen, uint16_t 
   return udp;
 }
 
-bool NativeTap::cutTooSmall(const VnetHdr& in, const uint8_t* pkt, size_t len) const {
-  if (in.gsoType == kGsoNone || len < encapLen_ + size_t(in.csumStart) + 20) return false;
+bool NativeTap::segmentsBelowReceiverCut(const VnetHdr& in, const uint8_t* pkt, size_t len) const {
+  // Below Linux's smallest TCP segment (TCP_MIN_SND_MSS, 48) no sender of ours cut it: left to prepare(), which
+  // refuses a zero size, and never split here (a size of 1 would want 64 K slots of scratch, kept for good).
+  if (in.gsoType == kGsoNone || in.gsoSize < kMinTcpSegment || len < encapLen_ + size_t(in.csumStart) + 20)
+    return false;
   size_t mtu = (pkt[encapLen_] >> 4) == 6 ? innerMtu6_ : innerMtu_;
   const uint8_t* tcp = pkt + encapLen_ + in.csumStart;
   size_t headers = size_t(in.csumStart) + size_t(tcp[12] >> 4) * 4;
@@ -232,7 +236,7 @@ bool NativeTap::cutTooSmall(const VnetHdr& in, const uint8_t* pkt, size_t len) c
 
 bool NativeTap::sendSplit(const VnetHdr& in, uint8_t* pkt, size_t len, int peer, uint16_t sport) {
   size_t slotSize = encapLen_ + (innerMtu_ > innerMtu6_ ? innerMtu_ : innerMtu6_);  // each segment is below it
-  size_t slots = (len - encapLen_) / (in.gsoSize ? in.gsoSize : 1) + 1;
+  size_t slots = (len - encapLen_) / in.gsoSize + 1;  // gsoSize >= kMinTcpSegment (segmentsBelowReceiverCut)
   if (splitLens_.size() < slots) splitLens_.resize(slots);
   if (splitSlab_.size() < slots * slotSize) splitSlab_.resize(slots * slotSize);
   SlotSpan out{splitSlab_.data(), slotSize, encapLen_, splitLens_.data(), nullptr, 0, int(slots)};
@@ -300,7 +304,7 @@ Napi::Value NativeTap::Send(const Napi::CallbackInfo& info) {
       continue;
     }
     VnetHdr in = decodeVnetHdr(slot);
-    if (cutTooSmall(in, pkt, size_t(lengths[i]))) {
+    if (segmentsBelowReceiverCut(in, pkt, size_t(lengths[i]))) {
       if (!sendSplit(in, pkt, size_t(lengths[i]), p, uint16_t(ports[i]))) break;
       continue;
     }
@@ -312,7 +316,8 @@ Napi::Value NativeTap::Send(const Napi::CallbackInfo& info) {
 }
 
 // frameHeaders(slab, offset, length, slotSize, peer, port) -> the virtio and outer headers send() would write
-// for that packet (a copy; null when it would be dropped); completes a partial inner checksum as send() does.
+// for that packet written whole (a copy; null when it would be dropped); completes a partial inner checksum as
+// send() does. A super-packet that send() would cut here (segmentsBelowReceiverCut) is answered as if written whole.
 // Counters and the IPv4 ID sequence are left as they were.
 Napi::Value NativeTap::FrameHeaders(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

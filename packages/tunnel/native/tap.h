@@ -66,8 +66,8 @@ class NativeTap : public Napi::ObjectWrap<NativeTap> {
 
   /** Fills vnet_/outer_ for one packet with inner virtio header `in`; false when it must be dropped (counted). */
   bool prepare(const VnetHdr& in, uint8_t* pkt, size_t len, int peer, uint16_t sport);
-  /** Whether a super-packet's segments are smaller than the receiver's re-cut (innerMtu_) would make them. */
-  bool cutTooSmall(const VnetHdr& in, const uint8_t* pkt, size_t len) const;
+  /** Whether a super-packet's segments are smaller than the receiver's re-cut (innerMtu_, innerMtu6_) makes them. */
+  bool segmentsBelowReceiverCut(const VnetHdr& in, const uint8_t* pkt, size_t len) const;
   /** Cuts a super-packet into full-checksum segments here and writes each as a plain frame; false when the
    * kernel would block on the first one (the packet is retried), true otherwise (failures counted). */
   bool sendSplit(const VnetHdr& in, uint8_t* pkt, size_t len, int peer, uint16_t sport);
@@ -81,7 +81,7 @@ class NativeTap : public Napi::ObjectWrap<NativeTap> {
   size_t encapLen_ = 0;     // bytes between the outer UDP header and the inner IP header (VXLAN: 8 + 14)
   size_t innerMtu_ = 0;     // inner IPv4: segments below this are split here (the receiver's cut; 0: never)
   size_t innerMtu6_ = 0;    // inner IPv6: the same, at the MTU of the IPv6 overlay routes (0: never)
-  std::vector<uint8_t> splitSlab_;  // sendSplit's segments, one slot of encapLen_ + innerMtu_ bytes each
+  std::vector<uint8_t> splitSlab_;  // sendSplit's segments, one slot of encapLen_ + max(innerMtu_, innerMtu6_) each
   std::vector<int32_t> splitLens_;
   int family_ = 4;          // outer IP version
   size_t outerLen_ = kOuterHdrLen;

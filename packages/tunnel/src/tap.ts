@@ -247,7 +247,15 @@ async function configure(netns: string | undefined, name: string, family: 4 | 6)
     `${conf}/forwarding=0`,
     `${conf}/disable_ipv6=0`,
   ]);
-  await sysctl(netns, [`${conf}/force_forwarding=1`]).catch(() => undefined); // Linux < 6.17: all.forwarding checked
+  await sysctl(netns, [`${conf}/force_forwarding=1`]).catch(async (e) => {
+    // Without it the kernel forwards what the TAP injects only when all.forwarding is on; otherwise every IPv6
+    // super-packet would vanish uncounted, so refuse the path and let the sockets carry IPv6.
+    if ((await readSysctl(netns, 'net/ipv6/conf/all/forwarding').catch(() => 'absent')) === '1') return;
+    throw new TunnelGsoUnavailableError(
+      `net.ipv6.conf.${name}.force_forwarding=1 failed (${(e as Error).message}) and net.ipv6.conf.all.forwarding is off: the kernel would not forward the frames weft injects`,
+      'EINVAL',
+    );
+  });
   await run('ip', [...ns, 'link', 'set', 'dev', name, 'up']);
 }
 
@@ -268,7 +276,7 @@ export async function openTapSender(opts: TapSenderOptions): Promise<TapSender> 
     await configure(opts.netns, name, family);
   } catch (e) {
     native.close();
-    throw mapSystemError(e, `tap ${name}`);
+    throw e instanceof TunnelError ? e : mapSystemError(e, `tap ${name}`);
   }
   return new TapSender(native, opts.batchSize ?? DEFAULT_BATCH_SIZE, family);
 }

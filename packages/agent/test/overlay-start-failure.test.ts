@@ -4,43 +4,23 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseIpv6Prefix, tryParseIpv4Prefix } from '@weft/netaddr';
-import { ChannelNetwork, ChannelTun, type PacketBatch, type TapSenderOptions } from '@weft/tunnel';
+import { ChannelNetwork, ChannelTun, type TapSenderOptions } from '@weft/tunnel';
 import { createLogger } from '../src/index.ts';
 import { vxlanFormat } from '../src/backends/formats.ts';
 import { OverlayNetwork } from '../src/backends/overlay.ts';
-import type { AgentPorts, SuperPacketPort } from '../src/ports.ts';
+import type { AgentPorts } from '../src/ports.ts';
 import { RecordingLink } from './support/fake-node.ts';
-
-class CountingTap implements SuperPacketPort {
-  readonly batchSize = 64;
-  readonly pending = false;
-  readonly sourcePorts = new Int32Array(64);
-  closed = 0;
-  constructor(readonly name: string) {}
-  read(_b: PacketBatch, _h: number): number {
-    return 0;
-  }
-  write(b: PacketBatch): number {
-    return b.count;
-  }
-  addPeer(): void {}
-  removePeer(): void {}
-  onReadable(): void {}
-  onWritable(): void {}
-  close(): void {
-    this.closed++;
-  }
-}
+import { NullTap } from './support/null-tap.ts';
 
 /** Ports whose TAPs open, and whose TUN or underlay socket fails as `failAt` says. */
 function ports(failAt: 'tun' | 'udp') {
-  const taps: CountingTap[] = [];
+  const taps: NullTap[] = [];
   const tuns: ChannelTun[] = [];
   const link = new RecordingLink('192.0.2.1');
   const net = new ChannelNetwork();
   const p: AgentPorts = {
     openSuperPacketSender: async (o: TapSenderOptions) => {
-      const tap = new CountingTap(o.name ?? '?');
+      const tap = new NullTap(o);
       taps.push(tap);
       return tap;
     },
@@ -87,13 +67,13 @@ for (const failAt of ['tun', 'udp'] as const) {
     );
     assert.match(String(err?.message), /scripted/, 'start() rejects with the failing step');
     assert.equal(
-      p.taps.map((t) => t.name),
+      p.taps.map((t) => t.opts.name),
       ['weft-gso0', 'weft-gso6'],
       'both super-packet paths were open before the failure',
     );
     assert.ok(
       p.taps.every((t) => t.closed > 0),
-      `closed: ${p.taps.map((t) => `${t.name} ${t.closed}`).join(', ')}`,
+      `closed: ${p.taps.map((t) => `${t.opts.name} ${t.closed}`).join(', ')}`,
     );
     assert.ok(
       p.tuns.every((t) => t.closed),

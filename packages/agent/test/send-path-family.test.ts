@@ -6,27 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { TunnelGsoUnavailableError, type PacketBatch, type TapSenderOptions } from '@weft/tunnel';
+import { TunnelGsoUnavailableError, type TapSenderOptions } from '@weft/tunnel';
 import { chooseSendPath } from '../src/backends/send-path.ts';
 import type { AgentPorts, SuperPacketPort } from '../src/ports.ts';
-
-class NullTap implements SuperPacketPort {
-  readonly batchSize = 64;
-  readonly pending = false;
-  readonly sourcePorts = new Int32Array(64);
-  constructor(readonly opts: TapSenderOptions) {}
-  read(_b: PacketBatch, _h: number): number {
-    return 0;
-  }
-  write(b: PacketBatch): number {
-    return b.count;
-  }
-  addPeer(): void {}
-  removePeer(): void {}
-  onReadable(): void {}
-  onWritable(): void {}
-  close(): void {}
-}
+import { NullTap } from './support/null-tap.ts';
 
 /** Ports whose TAP opens for the families in `open` and throws TunnelGsoUnavailableError for the others. */
 function ports(open: (4 | 6)[]): { ports: AgentPorts; opened: TapSenderOptions[] } {

@@ -104,14 +104,19 @@ NativeTap::~NativeTap() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+bool NativeTap::parseAddress(Napi::Env env, const char* method, const std::string& text, uint8_t* out) const {
+  if (inet_pton(family_ == 4 ? AF_INET : AF_INET6, text.c_str(), out) == 1) return true;
+  std::string what = family_ == 4 ? "IPv4" : "IPv6";
+  std::string message = std::string(method) + ": not an " + what + " address: " + text;
+  Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
+  return false;
+}
+
 // setSource(address): the outer source address (this node's underlay address, of the TAP's family)
 Napi::Value NativeTap::SetSource(const Napi::CallbackInfo& info) {
   Args a(info, "setSource");
   std::string text = a.string(0, "address");
-  if (a.ok() && inet_pton(family_ == 4 ? AF_INET : AF_INET6, text.c_str(), source_) != 1) {
-    std::string what = family_ == 4 ? "IPv4" : "IPv6";
-    Napi::RangeError::New(info.Env(), "setSource: not an " + what + " address: " + text).ThrowAsJavaScriptException();
-  }
+  if (a.ok()) parseAddress(info.Env(), "setSource", text, source_);
   return info.Env().Undefined();
 }
 
@@ -123,11 +128,7 @@ Napi::Value NativeTap::AddPeer(const Napi::CallbackInfo& info) {
   uint16_t port = uint16_t(a.integer(2, "port", 1, 65535));
   if (!a.ok()) return info.Env().Undefined();
   std::array<uint8_t, 18> dst;
-  if (inet_pton(family_ == 4 ? AF_INET : AF_INET6, text.c_str(), dst.data()) != 1) {
-    std::string what = family_ == 4 ? "IPv4" : "IPv6";
-    Napi::RangeError::New(info.Env(), "addPeer: not an " + what + " address: " + text).ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
+  if (!parseAddress(info.Env(), "addPeer", text, dst.data())) return info.Env().Undefined();
   wr16(dst.data() + addrLen_, port);
   if (index >= peerDst_.size()) {
     peerDst_.resize(index + 1);

@@ -64,6 +64,9 @@ class NativeTap : public Napi::ObjectWrap<NativeTap> {
   Napi::Value GetOuterChecksum(const Napi::CallbackInfo& info);
   Napi::Value FrameHeaders(const Napi::CallbackInfo& info);
 
+  /** Parses `text` as an address of this TAP's family into out (addrLen_ bytes); false after throwing a RangeError
+   * "<method>: not an IPv4/IPv6 address: <text>". */
+  bool parseAddress(Napi::Env env, const char* method, const std::string& text, uint8_t* out) const;
   /** Fills vnet_/outer_ for one packet with inner virtio header `in`; false when it must be dropped (counted). */
   bool prepare(const VnetHdr& in, uint8_t* pkt, size_t len, int peer, uint16_t sport);
   /** Whether a super-packet's segments are smaller than the receiver's re-cut (innerMtu_, innerMtu6_) makes them. */

@@ -26,20 +26,28 @@ interface LimitedChange {
   type: 'added' | 'removed';
 }
 
+/**
+ * PeerLimiter's `keyOf` argument: optional for PeerChange (and its subtypes), where peerKey names the peer, and
+ * required for any other change type, which peerKey would misread. The tuple is wrapped so a union is not split.
+ */
+type KeyOfArg<C> = [C] extends [PeerChange] ? [keyOf?: (c: C) => string] : [keyOf: (c: C) => string];
+
 export class PeerLimiter<C extends LimitedChange = PeerChange> {
   private readonly admitted = new Set<string>();
   /** Insertion-ordered: the longest waiting is admitted first. */
   private readonly waiting = new Map<string, C>();
+  private readonly keyOf: (c: C) => string;
 
   /**
-   * `limit` >= 0: the most peers the backend may hold. `keyOf` names a change's peer (default: the lease key or
-   * IPv4 subnet of a PeerChange).
+   * `limit` >= 0: the most peers the backend may hold. `keyOf` names a change's peer: required unless C is a
+   * PeerChange, whose default is its lease key or IPv4 subnet (peerKey).
    */
   constructor(
     readonly limit: number,
-    private readonly keyOf: (c: C) => string = peerKey as unknown as (c: C) => string,
+    ...[keyOf = peerKey]: KeyOfArg<C>
   ) {
     if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`peer limit ${limit}: use an integer >= 0`);
+    this.keyOf = keyOf;
   }
 
   /** The changes to apply, in order: what fits, and waiting peers admitted into room made by removals. */

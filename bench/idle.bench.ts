@@ -104,56 +104,31 @@ async function measure(scope: LabScope, ns: Netns, c: Case, generation: boolean,
   }
 }
 
+/** What each idle window reports: metric, unit and the figure of one sample. */
+const METRICS: [string, string, (s: Sample) => number][] = [
+  ['idle-cpu', '%', (s) => s.cpuPercent],
+  ['idle-cpu-self', '%', (s) => s.selfPercent],
+  ['wakeups', '1/s', (s) => s.wakeupsPerSecond],
+  ['rss', 'MiB', (s) => s.rssMiB],
+];
+
+/** Every metric of the generation and read-back windows (case `name/generation`, `name/read-back`), then the ratio. */
 function rowsOf(name: string, on: Sample[], off: Sample[]): Row[] {
-  const metric = (s: Sample[], f: (x: Sample) => number) => s.map(f);
-  const rows: Row[] = [];
-  for (const [label, s] of [
+  const windows = [
     ['generation', on],
     ['read-back', off],
-  ] as const) {
-    const c = `${name}/${label}`;
-    rows.push(
-      row(
-        c,
-        'idle-cpu',
-        '%',
-        metric(s, (x) => x.cpuPercent),
-      ),
-    );
-    rows.push(
-      row(
-        c,
-        'idle-cpu-self',
-        '%',
-        metric(s, (x) => x.selfPercent),
-      ),
-    );
-    rows.push(
-      row(
-        c,
-        'wakeups',
-        '1/s',
-        metric(s, (x) => x.wakeupsPerSecond),
-      ),
-    );
-    rows.push(
-      row(
-        c,
-        'rss',
-        'MiB',
-        metric(s, (x) => x.rssMiB),
-      ),
-    );
-  }
-  rows.push(
+  ] as const;
+  return [
+    ...windows.flatMap(([label, samples]) =>
+      METRICS.map(([metric, unit, f]) => row(`${name}/${label}`, metric, unit, samples.map(f))),
+    ),
     row(
       name,
       'cpu-ratio',
       'x',
       on.map((x, i) => x.cpuPercent / off[i]!.cpuPercent),
     ),
-  );
-  return rows;
+  ];
 }
 
 async function main(): Promise<void> {

@@ -15,7 +15,10 @@ const apt = args[0]?.startsWith('--apt=') ? args.shift().slice('--apt='.length).
 // started by mistake would hold the machine for minutes.
 if (args.slice(1).some((a) => a === '--help' || a === '-h')) {
   const text = readFileSync(join(root, args[0]), 'utf8').split('\n');
-  const head = text.slice(0, text.findIndex((l) => !l.startsWith('//')));
+  const head = text.slice(
+    0,
+    text.findIndex((l) => !l.startsWith('//')),
+  );
   console.log(head.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
 }

@@ -13,7 +13,7 @@ import {
   type PeerStatus,
   type Route,
 } from '@weft/route-sync';
-import { tryParseIpv4Prefix as parseIp4Net, tryParseIpv6Prefix } from '@weft/netaddr';
+import { tryParseIpv4Prefix as parseIp4Net, tryParseIpv6, tryParseIpv6Prefix } from '@weft/netaddr';
 import type { PeerChange } from './backends/types.ts';
 import type { Ipv6PeerChange } from './backends/ipv6-routes.ts';
 import type { BgpSourceOptions } from './bgp-source.ts';
@@ -42,7 +42,23 @@ export function bestChangesToPeerChanges(batch: readonly BestChange[], ownSubnet
   return out;
 }
 
-/** Best-route changes of IPv6 prefixes as IPv6 route changes (next hop: the global IPv6 one); ours skipped. */
+/**
+ * True for an IPv4-mapped IPv6 next hop (::ffff:a.b.c.d, RFC 4291 §2.5.5.2): GoBGP sends its own IPv6 routes on an
+ * IPv4 session so (it has no IPv6 address there). Linux routes IPv6 only via IPv6 gateways (an IPv6 route takes
+ * neither an IPv4 gateway nor an IPv4 nexthop object), and nobody answers neighbour discovery for a mapped address.
+ */
+export function isIpv4MappedNextHop(nextHop: string): boolean {
+  const ip = tryParseIpv6(nextHop);
+  return ip !== null && ip >> 32n === 0xffffn;
+}
+
+/** A learned route whose next hop a kernel route can use (not an IPv4-mapped one). */
+const installable = (r: Route | null): r is Route => learned(r) && !isIpv4MappedNextHop(r.nextHop);
+
+/**
+ * Best-route changes of IPv6 prefixes as IPv6 route changes (next hop: the global IPv6 one); ours skipped, and
+ * routes via an IPv4-mapped next hop too (a route that moves to one is removed).
+ */
 export function bestChangesToIpv6Changes(
   batch: readonly BestChange[],
   ownSubnet: string | undefined,
@@ -52,8 +68,8 @@ export function bestChangesToIpv6Changes(
     const text = `${c.prefix.addr}/${c.prefix.length}`;
     const subnet = c.prefix.afi === 2 ? tryParseIpv6Prefix(text) : null;
     if (!subnet || text === ownSubnet) continue;
-    if (learned(c.best)) out.push({ type: 'added', subnet, publicIp: c.best.nextHop });
-    else if (learned(c.previous)) out.push({ type: 'removed', subnet, publicIp: c.previous.nextHop });
+    if (installable(c.best)) out.push({ type: 'added', subnet, publicIp: c.best.nextHop });
+    else if (installable(c.previous)) out.push({ type: 'removed', subnet, publicIp: c.previous.nextHop });
   }
   return out;
 }
@@ -121,6 +137,12 @@ export async function startSpeaker(
     add(p.address, p.as, p.as === s.as && isPassiveInMesh(local, p.address));
   }
   speaker.on('routes', (batch: BestChange[]) => {
+    for (const c of batch)
+      if (learned(c.best) && c.prefix.afi === Afi.Ipv6 && isIpv4MappedNextHop(c.best.nextHop))
+        log.warn(
+          { prefix: `${c.prefix.addr}/${c.prefix.length}`, nextHop: c.best.nextHop, from: c.best.source.id },
+          'IPv6 route via an IPv4-mapped next hop not installed: Linux routes IPv6 only via IPv6 gateways',
+        );
     const changes = bestChangesToPeerChanges(batch, s.subnet ?? '');
     const ipv6 = s.ipv6 ? bestChangesToIpv6Changes(batch, s.ipv6.subnet) : [];
     if (changes.length || ipv6.length) apply(changes, ipv6);

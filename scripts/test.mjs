@@ -29,6 +29,8 @@ const DEBIAN = {
   'systemd-analyze': 'systemd',
   python3: 'python3',
   vtysh: 'frr',
+  gobgpd: 'gobgpd',
+  gobgp: 'gobgpd',
   iptables: 'iptables',
   'iptables-restore': 'iptables',
   'iptables-save': 'iptables',

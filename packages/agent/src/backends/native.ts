@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { formatIpv4Prefix as formatIp4Net, formatIpv6Prefix } from '@weft/netaddr';
 import type { LinkProgrammer } from '../ports.ts';
+import { RouteCommandError } from './routes.ts';
 import type { PeerChange, DataplaneNetwork, NetworkStatus } from './types.ts';
 import type { Ipv6PeerChange, Ipv6RouteTarget } from './ipv6-routes.ts';
 
@@ -17,6 +18,13 @@ export interface NativeOptions {
   /** The underlay interface the next hops are on. */
   iface: string;
   underlayMtu: number;
+}
+
+/** A line of a batch, with the edit it carries out and the next hop recorded before it (undefined: none). */
+interface PlannedLine {
+  text: string;
+  e: RouteEdit;
+  before: string | undefined;
 }
 
 /** A route to install or remove, as CIDR text and next hop. */
@@ -71,18 +79,63 @@ export class NativeNetwork implements DataplaneNetwork, Ipv6RouteTarget {
     );
   }
 
+  /**
+   * Applies the edits that change something, recording each route as installed only once `ip` took its line.
+   * `ip -batch` stops at the first line the kernel refuses and names it ("Command failed -:N"): the lines before
+   * it are in, the rest run again in a new batch, and the refused ones are reported together at the end, so one
+   * bad route (an unreachable next hop) neither blocks the others nor shows in /status as installed.
+   */
   private async program(edits: readonly RouteEdit[]): Promise<void> {
-    const lines: string[] = [];
+    const lines: PlannedLine[] = [];
     for (const e of edits) {
+      const before = this.routes.get(e.subnet);
       if (e.add) {
-        if (this.routes.get(e.subnet) === e.via) continue;
-        lines.push(`route replace ${e.subnet} via ${e.via} dev ${this.opts.iface} proto static`);
+        if (before === e.via) continue;
+        lines.push({ text: `route replace ${e.subnet} via ${e.via} dev ${this.opts.iface} proto static`, e, before });
         this.routes.set(e.subnet, e.via);
       } else if (this.routes.delete(e.subnet)) {
-        lines.push(`route del ${e.subnet}`);
+        lines.push({ text: `route del ${e.subnet}`, e, before });
       }
     }
-    await this.opts.link.ipBatch(this.opts.log, lines);
+    const refused: PlannedLine[] = [];
+    let stderr = '';
+    for (let rest = lines; rest.length > 0; ) {
+      const at = await this.runBatch(rest.map((l) => l.text));
+      if (at === null) break;
+      refused.push(rest[at.index]!);
+      stderr += at.stderr;
+      rest = rest.slice(at.index + 1);
+    }
+    // A refused del means the route is gone already (or stuck, and then no longer ours to track): said, not
+    // thrown. A refused replace leaves the kernel as it was, and is the caller's error.
+    const dels = refused.filter((l) => !l.e.add);
+    if (dels.length > 0)
+      this.opts.log.warn({ cmds: dels.map((l) => `ip ${l.text}`) }, 'route already gone: no longer tracked');
+    const adds = refused.filter((l) => l.e.add);
+    for (const l of adds) this.undo(l);
+    if (adds.length > 0)
+      throw new RouteCommandError(
+        adds.map((l) => l.text),
+        stderr,
+      );
+  }
+
+  /** Runs one batch: null when every line was taken, else the refused line's index and what ip said. */
+  private async runBatch(lines: readonly string[]): Promise<{ index: number; stderr: string } | null> {
+    try {
+      await this.opts.link.ipBatch(this.opts.log, lines);
+      return null;
+    } catch (e) {
+      const n = e instanceof RouteCommandError ? /Command failed -:(\d+)/.exec(e.stderr) : null;
+      const index = n ? Number(n[1]) - 1 : -1;
+      if (index < 0 || index >= lines.length) throw e; // not a refused line (ip missing, timed out): as before
+      return { index, stderr: e instanceof RouteCommandError ? e.stderr : '' };
+    }
+  }
+
+  private undo(l: PlannedLine): void {
+    if (l.before === undefined) this.routes.delete(l.e.subnet);
+    else this.routes.set(l.e.subnet, l.before);
   }
 
   status(): NetworkStatus {

@@ -11,10 +11,11 @@
 // - No systemd and nothing in the root namespace: both daemons run in the foreground as LabScope processes with
 //   config, PID files, the zserv socket and vty sockets in the scope's directory; bgpd can be killed (SIGKILL, by
 //   PID) and started again on the same config while zebra stays.
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run as runCmd, type BackgroundProcess, type Lab, type Netns } from '@weft/lab';
 import { waitFor } from 'weft/lab';
+import { peerNamespace } from './peer-namespace.ts';
 
 export const FRR4 = '192.0.2.101';
 export const FRR6 = '2001:db8::101';
@@ -75,19 +76,9 @@ export class FrrRouter {
 
   /** FRR's namespace on the lab's br0, its addresses and network, config; starts zebra and bgpd. */
   static async start(lab: Lab, o: FrrRouterOptions): Promise<FrrRouter> {
-    const ns = await lab.scope.netns('frr');
-    await lab.scope.veth(ns, 'eth0', lab.underlay, 'frr');
-    await lab.underlay.ip(['link', 'set', 'frr', 'master', 'br0']);
-    await ns.ipBatch([
-      `addr add ${FRR4}/24 dev eth0`,
-      `addr add ${FRR6}/64 dev eth0 nodad`,
-      'link set lo up',
-      `addr add ${FRR_HOST4}/24 dev lo`,
-      `addr add ${FRR_HOST6}/64 dev lo`,
-    ]);
+    const addrs = { ip4: FRR4, ip6: FRR6, lo4: `${FRR_HOST4}/24`, lo6: `${FRR_HOST6}/64` };
+    const { ns, dir } = await peerNamespace(lab, 'frr', addrs);
     await ns.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
-    const dir = join(lab.scope.dir, 'frr');
-    mkdirSync(dir, { recursive: true });
     const uid = Number((await runCmd(['id', '-u', 'frr'])).stdout.trim());
     const gid = Number((await runCmd(['id', '-g', 'frr'])).stdout.trim());
     chownSync(dir, uid, gid);

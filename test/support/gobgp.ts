@@ -10,10 +10,11 @@
 // - GoBGP installs nothing in the kernel (no zebra): it is checked through its RIB (`gobgp global rib -j`).
 // - gobgpd runs in the foreground as a LabScope process (PID file, log in the scope's directory); its gRPC API
 //   listens on 127.0.0.1 inside its own namespace on a port of our range, so it never meets another gobgpd.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackgroundProcess, Lab, LabNode, Netns } from '@weft/lab';
 import { waitFor } from 'weft/lab';
+import { peerNamespace } from './peer-namespace.ts';
 
 export const GOBGP4 = '192.0.2.102';
 export const GOBGP6 = '2001:db8::102';
@@ -94,18 +95,8 @@ export class GobgpRouter {
 
   /** GoBGP's namespace on the lab's br0, its addresses and config; starts gobgpd and waits for its API. */
   static async start(lab: Lab, o: GobgpOptions): Promise<GobgpRouter> {
-    const ns = await lab.scope.netns('gobgp');
-    await lab.scope.veth(ns, 'eth0', lab.underlay, 'gobgp');
-    await lab.underlay.ip(['link', 'set', 'gobgp', 'master', 'br0']);
-    await ns.ipBatch([
-      `addr add ${GOBGP4}/24 dev eth0`,
-      `addr add ${GOBGP6}/64 dev eth0 nodad`,
-      'link set lo up',
-      `addr add ${GOBGP_HOST4}/25 dev lo`,
-      `addr add ${GOBGP_HOST6}/64 dev lo`,
-    ]);
-    const dir = join(lab.scope.dir, 'gobgp');
-    mkdirSync(dir, { recursive: true });
+    const addrs = { ip4: GOBGP4, ip6: GOBGP6, lo4: `${GOBGP_HOST4}/25`, lo6: `${GOBGP_HOST6}/64` };
+    const { ns, dir } = await peerNamespace(lab, 'gobgp', addrs);
     const conf = join(dir, 'gobgpd.toml');
     writeFileSync(conf, gobgpConfig(o));
     const r = new GobgpRouter(lab, ns, dir);

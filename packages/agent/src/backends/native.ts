@@ -81,8 +81,8 @@ export class NativeNetwork implements DataplaneNetwork, Ipv6RouteTarget {
 
   /**
    * Applies the edits that change something, recording each route as installed only once `ip` took its line.
-   * `ip -batch` stops at the first line the kernel refuses and names it ("Command failed -:N"): the lines before
-   * it are in, the rest run again in a new batch, and the refused ones are reported together at the end, so one
+   * `ip -batch` stops at the first line the kernel refuses (RouteCommandError.refusedLine): the lines before it
+   * are in, the rest run again in a new batch, and the refused ones are reported together at the end, so one
    * bad route (an unreachable next hop) neither blocks the others nor shows in /status as installed.
    */
   private async program(edits: readonly RouteEdit[]): Promise<void> {
@@ -126,10 +126,8 @@ export class NativeNetwork implements DataplaneNetwork, Ipv6RouteTarget {
       await this.opts.link.ipBatch(this.opts.log, lines);
       return null;
     } catch (e) {
-      const n = e instanceof RouteCommandError ? /Command failed -:(\d+)/.exec(e.stderr) : null;
-      const index = n ? Number(n[1]) - 1 : -1;
-      if (index < 0 || index >= lines.length) throw e; // not a refused line (ip missing, timed out): as before
-      return { index, stderr: e instanceof RouteCommandError ? e.stderr : '' };
+      if (!(e instanceof RouteCommandError) || e.refusedLine < 0) throw e; // no line refused: as before
+      return { index: e.refusedLine, stderr: e.stderr };
     }
   }
 

@@ -18,6 +18,16 @@ export class RouteCommandError extends Error {
   ) {
     super(`ip -batch failed: ${stderr.trim()}\ncommands:\n  ip ${commands.join('\n  ip ')}`);
   }
+
+  /**
+   * The index in `commands` of the line the kernel refused, or -1 when ip named none (it was missing, timed out).
+   * `ip -batch` stops at that line and says "Command failed -:N": the lines before it took effect, none after.
+   */
+  get refusedLine(): number {
+    const m = /Command failed -:(\d+)/.exec(this.stderr);
+    const index = m ? Number(m[1]) - 1 : -1;
+    return index < this.commands.length ? index : -1;
+  }
 }
 
 /**

@@ -61,13 +61,13 @@ export async function chooseSendPath(o: SendPathOptions): Promise<SendPath> {
     );
   if (!o.offloads) return socketPath('TUN offloads are off (--no-offload): no super-packets to carry');
   try {
+    const cut = { innerMtu: o.innerMtu ?? 0, innerMtu6: o.innerMtu6 ?? o.innerMtu ?? 0 };
     const port = await o.ports.openSuperPacketSender({
       name: tap,
       source: o.publicIp,
       encapLength: o.overhead - OUTER_IP_UDP[family],
       batchSize: o.batchSize,
-      innerMtu: o.innerMtu ?? 0,
-      innerMtu6: o.innerMtu6 ?? o.innerMtu ?? 0,
+      ...cut,
     });
     const cmd =
       family === 4
@@ -79,7 +79,7 @@ export async function chooseSendPath(o: SendPathOptions): Promise<SendPath> {
         family,
         tap,
         cmd,
-        cutBelow: { ipv4: o.innerMtu ?? 0, ipv6: o.innerMtu6 ?? o.innerMtu ?? 0 },
+        cutBelow: { ipv4: cut.innerMtu, ipv6: cut.innerMtu6 },
       },
       'super-packet send path on: the kernel segments encapsulated super-packets on the underlay (UDP-tunnel GSO)',
     );

@@ -28,6 +28,7 @@ import {
 import { assertPingsBothWays, kernelRoute, pingAll } from './support/dual-stack.ts';
 import { type BgpSession, routeVia, sessionOf, waitKernelRoutes } from './support/bgp-lab-checks.ts';
 import { twoNodeLab } from './support/two-node-lab.ts';
+import { withPeerLab } from './support/peer-namespace.ts';
 
 const t0 = Date.now();
 const say = (m: string) => console.log(`[gobgp +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
@@ -212,19 +213,12 @@ if (canRunWith('weft agents with GoBGP, dual stack', ['ip', 'ping', 'gobgpd', 'g
     const { run, gobgp } = await startLab();
     const nodes = run.lab.nodes as [LabNode, LabNode];
     const c: Ctx = { run, gobgp, nodes, neighbors: nodes.map(sessionAddress) };
-    try {
+    await withPeerLab(run, gobgp, 'GoBGP', async () => {
       await checkSessions(c);
       await checkOriginated(c);
       await checkGobgpChosenNextHops(c);
       await checkStableMinute(c);
-    } catch (e) {
-      console.log(`--- GoBGP:\n${await gobgp.dump()}`);
-      for (const [name, p] of run.agents) console.log(`--- agent ${name}:\n${p.log().slice(-2500)}`);
-      throw e;
-    } finally {
-      await gobgp.stop();
-      await run.lab.teardown();
-    }
+    });
   });
 }
 

@@ -4,6 +4,7 @@
 import type { Lab } from '@weft/lab';
 import { labUp, type LabOptions, type RunningLab } from 'weft/lab';
 import { FrrRouter, type FrrRouterOptions } from './frr-router.ts';
+import { withPeerLab } from './peer-namespace.ts';
 
 export interface FrrLab {
   run: RunningLab;
@@ -29,15 +30,6 @@ export async function labUpWithFrr(
 }
 
 /** Runs `checks`; if they throw, prints FRR's tables and each agent's log tail first. Stops FRR and the lab always. */
-export async function withFrrLab({ run, frr }: FrrLab, checks: () => Promise<void>): Promise<void> {
-  try {
-    await checks();
-  } catch (e) {
-    console.log(`--- FRR:\n${await frr.dump()}`);
-    for (const [name, p] of run.agents) console.log(`--- agent ${name}:\n${p.log().slice(-2500)}`);
-    throw e;
-  } finally {
-    await frr.stop();
-    await run.lab.teardown();
-  }
+export function withFrrLab({ run, frr }: FrrLab, checks: () => Promise<void>): Promise<void> {
+  return withPeerLab(run, frr, 'FRR', checks);
 }

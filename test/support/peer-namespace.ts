@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab, Netns } from '@weft/lab';
+import type { RunningLab } from 'weft/lab';
 
 export interface PeerAddresses {
   /** eth0's addresses on br0 (a /24 and a /64). */
@@ -28,4 +29,33 @@ export async function peerNamespace(lab: Lab, name: string, a: PeerAddresses): P
   const dir = join(lab.scope.dir, name);
   mkdirSync(dir, { recursive: true });
   return { ns, dir };
+}
+
+/** A BGP daemon under test, as the frame below needs it. */
+export interface PeerUnderTest {
+  /** Its neighbours and tables, for a failure report. */
+  dump(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `checks`; if they throw, prints the peer's view (headed `label`) and each agent's log tail first. Stops the
+ * peer and tears the lab down always.
+ */
+export async function withPeerLab(
+  run: RunningLab,
+  peer: PeerUnderTest,
+  label: string,
+  checks: () => Promise<void>,
+): Promise<void> {
+  try {
+    await checks();
+  } catch (e) {
+    console.log(`--- ${label}:\n${await peer.dump()}`);
+    for (const [name, p] of run.agents) console.log(`--- agent ${name}:\n${p.log().slice(-2500)}`);
+    throw e;
+  } finally {
+    await peer.stop();
+    await run.lab.teardown();
+  }
 }
